@@ -1,0 +1,1 @@
+"""runyard: experiment tracking."""

@@ -1,0 +1,73 @@
+"""``ArtifactRepo``: where a run's files live, behind one interface.
+
+Local directories, S3 buckets and the server's artifact proxy all pass the same contract suite
+(``tests/contract/test_artifact_contract.py``). Every path handed in is relative to the
+repository's root and goes through ``runyard.validation.safe_relative_path`` first, so no
+repository ever reads, writes or deletes outside its root.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from runyard.entities import FileInfo
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class ArtifactRepo(abc.ABC):
+    """Files under one root URI (a run's ``artifact_uri``, or a server's destination)."""
+
+    def __init__(self, root_uri: str) -> None:
+        self.root_uri = root_uri
+
+    @abc.abstractmethod
+    def log_artifact(
+        self, local_file: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copy one local file to ``<artifact_path>/<basename>``."""
+
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copy a directory tree, keeping its sub-directories, under ``artifact_path``."""
+        local_dir = os.fspath(local_dir)
+        for dirpath, _dirnames, filenames in os.walk(local_dir):
+            rel = os.path.relpath(dirpath, local_dir)
+            target = artifact_path or ""
+            if rel != ".":
+                target = "/".join(p for p in (target, rel.replace(os.sep, "/")) if p)
+            for filename in sorted(filenames):
+                self.log_artifact(os.path.join(dirpath, filename), target or None)
+
+    @abc.abstractmethod
+    def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
+        """Write a file from a stream, in bounded memory; an interrupted write leaves nothing
+        visible at ``artifact_path``. Returns the number of bytes written."""
+
+    @abc.abstractmethod
+    def open_stream(self, artifact_path: str) -> Iterator[bytes]:
+        """Yield a file's bytes in chunks. A missing file or a directory is
+        ``ResourceDoesNotExist``."""
+
+    @abc.abstractmethod
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        """Direct children of ``path``; their paths are relative to the repository root
+        (``sub/a.txt``). A file or missing path gives an empty list."""
+
+    @abc.abstractmethod
+    def file_info(self, artifact_path: str) -> FileInfo | None:
+        """What is at ``artifact_path``: a file, a directory, or None."""
+
+    @abc.abstractmethod
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        """Delete a file or a whole directory (the root when ``artifact_path`` is None)."""
+
+    def download_artifacts(self, artifact_path: str, dst_path: str | os.PathLike[str]) -> str:
+        """Copy a file or directory into ``dst_path``; return the local path of the copy."""
+        from runyard.artifacts.download import download_tree
+
+        return download_tree(self, artifact_path, os.fspath(dst_path))

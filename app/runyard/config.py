@@ -1,0 +1,142 @@
+"""Settings as data: every knob runyard reads, in one list, read in one place.
+
+A value comes from an explicit override (a CLI flag), then ``RUNYARD_<NAME>``, then MLflow's
+``MLFLOW_<NAME>`` where one exists (so users can switch without renaming), then the default.
+Nothing else in runyard reads ``os.environ``; a test checks that every setting is documented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+    mlflow_name: str | None = None
+
+    @property
+    def env_var(self) -> str:
+        return "RUNYARD_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # ---- client -------------------------------------------------------------------------------
+    Setting(
+        "tracking_uri",
+        None,
+        "Where runs are recorded: a path or file: URI (default "
+        "./mlruns), sqlite:///..., postgresql://..., or http(s)://server.",
+        "MLFLOW_TRACKING_URI",
+    ),
+    Setting(
+        "experiment_name",
+        None,
+        "Experiment that start_run() uses when none is set.",
+        "MLFLOW_EXPERIMENT_NAME",
+    ),
+    Setting(
+        "experiment_id",
+        None,
+        "Experiment id that start_run() uses when none is set.",
+        "MLFLOW_EXPERIMENT_ID",
+    ),
+    Setting(
+        "run_id", None, "Run that start_run() resumes when no run_id is passed.", "MLFLOW_RUN_ID"
+    ),
+    Setting(
+        "http_timeout",
+        "120",
+        "Seconds before an HTTP request to a server times out.",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    ),
+    Setting(
+        "http_max_retries",
+        "7",
+        "Retries of a failed HTTP request (connection errors, 429, 503) before giving up.",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    ),
+    Setting(
+        "http_backoff_factor",
+        "0.5",
+        "Backoff factor (seconds) between HTTP retries; jitter is added.",
+        None,
+    ),
+    Setting(
+        "tracking_username",
+        None,
+        "Basic-auth user for the tracking server.",
+        "MLFLOW_TRACKING_USERNAME",
+    ),
+    Setting(
+        "tracking_password",
+        None,
+        "Basic-auth password for the tracking server.",
+        "MLFLOW_TRACKING_PASSWORD",
+    ),
+    Setting(
+        "tracking_token", None, "Bearer token for the tracking server.", "MLFLOW_TRACKING_TOKEN"
+    ),
+    Setting(
+        "s3_endpoint_url",
+        None,
+        "S3 endpoint (MinIO and other S3-compatible servers).",
+        "MLFLOW_S3_ENDPOINT_URL",
+    ),
+    Setting(
+        "s3_ignore_tls",
+        "false",
+        "Skip TLS verification for the S3 endpoint.",
+        "MLFLOW_S3_IGNORE_TLS",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def register(*settings: Setting) -> None:
+    """Add settings owned by another part (server, autolog, ...) to the one list."""
+    global SETTINGS
+    for setting in settings:
+        if setting.name in _BY_NAME:
+            if _BY_NAME[setting.name] != setting:
+                raise ValueError(f"setting {setting.name!r} registered twice, differently")
+            continue
+        _BY_NAME[setting.name] = setting
+        SETTINGS = (*SETTINGS, setting)
+
+
+def get(name: str, overrides: Mapping[str, object | None] | None = None) -> str | None:
+    """The value of setting ``name``: override, RUNYARD_*, MLFLOW_*, then default."""
+    setting = _BY_NAME[name]
+    if overrides is not None and overrides.get(name) is not None:
+        return str(overrides[name])
+    value = os.environ.get(setting.env_var)
+    if value is None and setting.mlflow_name:
+        value = os.environ.get(setting.mlflow_name)
+    return value if value is not None else setting.default
+
+
+def get_bool(name: str, overrides: Mapping[str, object | None] | None = None) -> bool:
+    value = get(name, overrides)
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def get_int(name: str, overrides: Mapping[str, object | None] | None = None) -> int | None:
+    value = get(name, overrides)
+    return None if value in (None, "") else int(value)
+
+
+def get_float(name: str, overrides: Mapping[str, object | None] | None = None) -> float | None:
+    value = get(name, overrides)
+    return None if value in (None, "") else float(value)
+
+
+def environment() -> Mapping[str, str]:
+    """Read-only view of the process environment, for the few places that pass it on
+    (child processes), so that reading it stays in this module."""
+    return dict(os.environ)

@@ -1,0 +1,276 @@
+"""The tracking data model: experiments, runs and what is logged to them.
+
+Frozen dataclasses, so a value handed out by a store cannot be changed behind its back. Field
+names follow MLflow's entities (``run.info.run_id``, ``run.data.metrics``) so code written for
+MLflow reads the same against runyard.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RunStatus(enum.StrEnum):
+    """A run's state; the ints are MLflow's proto numbers, used by the file store's meta.yaml."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def number(self) -> int:
+        return _STATUS_NUMBERS[self]
+
+    @classmethod
+    def from_number(cls, number: int) -> RunStatus:
+        for status, value in _STATUS_NUMBERS.items():
+            if value == number:
+                return status
+        raise ValueError(f"unknown run status number {number}")
+
+    @property
+    def is_terminated(self) -> bool:
+        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
+
+
+_STATUS_NUMBERS = {
+    RunStatus.RUNNING: 1,
+    RunStatus.SCHEDULED: 2,
+    RunStatus.FINISHED: 3,
+    RunStatus.FAILED: 4,
+    RunStatus.KILLED: 5,
+}
+
+
+class LifecycleStage(enum.StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType(enum.StrEnum):
+    """Which lifecycle stages a search returns (MLflow's ``ViewType``)."""
+
+    ACTIVE_ONLY = "ACTIVE_ONLY"
+    DELETED_ONLY = "DELETED_ONLY"
+    ALL = "ALL"
+
+    def includes(self, stage: LifecycleStage | str) -> bool:
+        if self is ViewType.ALL:
+            return True
+        wanted = LifecycleStage.ACTIVE if self is ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
+        return stage == wanted
+
+
+class LoggedModelStatus(enum.StrEnum):
+    LOGGED_MODEL_PENDING = "LOGGED_MODEL_PENDING"
+    LOGGED_MODEL_READY = "LOGGED_MODEL_READY"
+    LOGGED_MODEL_UPLOAD_FAILED = "LOGGED_MODEL_UPLOAD_FAILED"
+
+    @property
+    def number(self) -> int:
+        return {"LOGGED_MODEL_PENDING": 1, "LOGGED_MODEL_READY": 2}.get(self.value, 3)
+
+    @classmethod
+    def from_number(cls, number: int) -> LoggedModelStatus:
+        return {1: cls.LOGGED_MODEL_PENDING, 2: cls.LOGGED_MODEL_READY}.get(
+            number, cls.LOGGED_MODEL_UPLOAD_FAILED
+        )
+
+
+def _frozen(mapping: Mapping[str, T] | None) -> Mapping[str, T]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One point of a metric's history. ``timestamp`` is epoch milliseconds."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+    run_id: str | None = None
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+    @property
+    def order_key(self) -> tuple[int, int, float]:
+        """MLflow's "latest" order: the greatest (step, timestamp, value) is the latest value."""
+        return (self.step, self.timestamp, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """A run's metric at a glance: the latest point plus min and max over its history."""
+
+    key: str
+    latest: Metric
+    min_value: float
+    max_value: float
+    count: int
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", _frozen(self.tags))
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: RunStatus
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+
+    @property
+    def run_uuid(self) -> str:
+        return self.run_id
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What was logged to a run. ``metrics`` maps each key to its latest value."""
+
+    metric_list: tuple[Metric, ...] = ()
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "tags", _frozen(self.tags))
+        object.__setattr__(self, "metric_list", tuple(self.metric_list))
+
+    @property
+    def metrics(self) -> Mapping[str, float]:
+        return MappingProxyType({m.key: m.value for m in self.metric_list})
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    name: str
+    digest: str
+    source_type: str = ""
+    source: str = ""
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    dataset: Dataset
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", _frozen(self.tags))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInput:
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    model_id: str
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    dataset_inputs: tuple[DatasetInput, ...] = ()
+    model_inputs: tuple[ModelInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    model_outputs: tuple[ModelOutput, ...] = ()
+
+
+@dataclass(frozen=True)
+class Run:
+    info: RunInfo
+    data: RunData = field(default_factory=RunData)
+    inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """A model logged by ``log_model`` or an autologger (MLflow 3's logged-model entity)."""
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: LoggedModelStatus = LoggedModelStatus.LOGGED_MODEL_PENDING
+    source_run_id: str | None = None
+    model_type: str | None = None
+    status_message: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", _frozen(self.tags))
+        object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An artifact: ``path`` is relative to the listed root, ``file_size`` is None for dirs."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+class PagedList(list[T], Generic[T]):
+    """A page of results plus the opaque token for the next page (None on the last page)."""
+
+    def __init__(self, items: list[T] | tuple[T, ...] = (), token: str | None = None) -> None:
+        super().__init__(items)
+        self.token = token

@@ -1,0 +1,236 @@
+"""``TrackingStore``: the one interface every tracking backend implements.
+
+FileStore, SqlStore and RestStore all pass the same contract suite (``tests/contract/``), so
+code above this line never asks which backend it has. Every method validates its input before
+it writes (``runyard.validation``) and raises ``RunyardError`` subclasses, never a backend's own
+exception type.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from runyard.entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    MetricSummary,
+    ModelInput,
+    ModelOutput,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+
+
+class TrackingStore(abc.ABC):
+    """Experiments, runs, their params, metrics, tags, inputs/outputs and logged models."""
+
+    # ---- experiments -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[tuple[str, str]] | None = None,
+    ) -> str:
+        """Create an experiment and return its id. A taken name is ``ResourceAlreadyExists``."""
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Deleted experiments are returned too; a missing id is ``ResourceDoesNotExist``."""
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    @abc.abstractmethod
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Default order: creation_time DESC, then experiment_id ASC."""
+
+    @abc.abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Move the experiment and all its runs to the ``deleted`` stage."""
+
+    @abc.abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # ---- runs --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run. Without a name one is generated; tag ``mlflow.runName`` is
+        always set to the run's name. A deleted experiment is ``InvalidParameterValue``."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """Deleted runs are returned too; ``data.metric_list`` holds the latest point per key."""
+
+    @abc.abstractmethod
+    def update_run_info(
+        self,
+        run_id: str,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """A rename also updates tag ``mlflow.runName``."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """All or nothing. Params are immutable (same value again is fine). Re-sending an
+        identical metric point (key, step, timestamp, value) stores it once."""
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    @abc.abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """A missing key is ``ResourceDoesNotExist``."""
+
+    @abc.abstractmethod
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        """Ordered by (timestamp, step, value). Unknown run or key gives an empty list."""
+
+    @abc.abstractmethod
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_results: int,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """At most ``max_results`` points per run, for charts, keeping spikes (min and max per
+        step bucket) and the first and last points. Each Metric carries its ``run_id``."""
+
+    @abc.abstractmethod
+    def get_metric_summaries(self, run_ids: Sequence[str]) -> dict[str, list[MetricSummary]]:
+        """Latest, min, max and count of every metric of each run (for the runs table)."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """MLflow's filter language plus OR and parentheses (``runyard.search``). After the
+        caller's order: start_time DESC, then run_id ASC. Missing values sort last."""
+
+    # ---- inputs, outputs, logged models (what MLflow 3 clients and autologgers send) ---------
+    @abc.abstractmethod
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None: ...
+
+    @abc.abstractmethod
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[tuple[str, str]] = (),
+        params: Sequence[tuple[str, str]] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel: ...
+
+    @abc.abstractmethod
+    def get_logged_model(self, model_id: str) -> LoggedModel: ...
+
+    @abc.abstractmethod
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel: ...
+
+    @abc.abstractmethod
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[tuple[str, str]]) -> None: ...
+
+    @abc.abstractmethod
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_logged_model(self, model_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """Filter supports ``name``, ``source_run_id``, ``status``, ``model_type`` with ``=``,
+        ``!=``, ``LIKE``, joined by AND."""
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def check_ready(self) -> None:
+        """Raise ``TemporarilyUnavailable`` if the backing storage cannot be reached now."""
+        return None
+
+    def close(self) -> None:
+        """Release connections and files. The store is unusable afterwards."""
+        return None

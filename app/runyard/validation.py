@@ -1,0 +1,228 @@
+"""Checks on names, values and paths, run before anything is written.
+
+Limits are MLflow's. One deliberate difference: MLflow silently truncates over-long param and
+tag values; runyard rejects them with ``INVALID_PARAMETER_VALUE`` naming the key, the length and
+the limit, because a value that was cut without a word is a value that was lost.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from runyard.entities import Metric, Param, RunTag
+from runyard.errors import InvalidParameterValue
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_EXPERIMENT_TAG_KEY_LENGTH = 250
+MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20000
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_PER_BATCH = 100
+MAX_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_RESULTS_SEARCH_RUNS = 50000
+MAX_RESULTS_SEARCH_EXPERIMENTS = 50000
+MAX_RUN_NAME_LENGTH = 250
+
+_KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
+_RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+
+
+def validate_key(key: object, what: str = "key") -> str:
+    """A metric, param or tag key: MLflow's characters, no path tricks, at most 250 chars."""
+    if not isinstance(key, str) or key == "":
+        raise InvalidParameterValue(f"Missing value for required parameter '{what}'.")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidParameterValue(
+            f"'{what}' exceeds the maximum length of {MAX_KEY_LENGTH} characters "
+            f"(got {len(key)}): {key[:40]!r}..."
+        )
+    if not _KEY_CHARS.match(key):
+        raise InvalidParameterValue(
+            f"Invalid value \"{key}\" for parameter '{what}' supplied: Names may only contain "
+            "alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) "
+            "and slashes (/)."
+        )
+    normalized = posixpath.normpath(key)
+    if normalized != key or key.startswith("/") or normalized in (".", ".."):
+        raise InvalidParameterValue(
+            f"Invalid value \"{key}\" for parameter '{what}' supplied: Names may be treated as "
+            "files in certain cases, and must not resolve to other names when treated as such. "
+            f"This name would resolve to '{normalized}'"
+        )
+    return key
+
+
+def validate_param_value(key: str, value: object) -> str:
+    text = "" if value is None else str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidParameterValue(
+            f"Param value for key '{key}' is {len(text)} characters long; the limit is "
+            f"{MAX_PARAM_VALUE_LENGTH}. Store long values as an artifact instead."
+        )
+    return text
+
+
+def validate_tag_value(key: str, value: object) -> str:
+    text = "" if value is None else str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidParameterValue(
+            f"Tag value for key '{key}' is {len(text)} characters long; the limit is "
+            f"{MAX_TAG_VALUE_LENGTH}."
+        )
+    return text
+
+
+def validate_metric(metric: Metric) -> Metric:
+    validate_key(metric.key, "name")
+    value = metric.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParameterValue(
+            f"Invalid value {value!r} for metric '{metric.key}': expected a number, got "
+            f"{type(value).__name__}."
+        )
+    if not isinstance(metric.timestamp, int) or isinstance(metric.timestamp, bool):
+        raise InvalidParameterValue(
+            f"Invalid timestamp {metric.timestamp!r} for metric '{metric.key}': expected an "
+            "integer number of milliseconds."
+        )
+    if not isinstance(metric.step, int) or isinstance(metric.step, bool):
+        raise InvalidParameterValue(
+            f"Invalid step {metric.step!r} for metric '{metric.key}': expected an integer."
+        )
+    return metric
+
+
+def validate_param(param: Param) -> Param:
+    validate_key(param.key, "key")
+    validate_param_value(param.key, param.value)
+    return param
+
+
+def validate_tag(tag: RunTag) -> RunTag:
+    validate_key(tag.key, "key")
+    validate_tag_value(tag.key, tag.value)
+    return tag
+
+
+def validate_batch(
+    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> None:
+    """All-or-nothing check of a ``log_batch``: limits, every entry, duplicate param keys."""
+    for items, limit, name in (
+        (metrics, MAX_METRICS_PER_BATCH, "metrics"),
+        (params, MAX_PARAMS_PER_BATCH, "params"),
+        (tags, MAX_TAGS_PER_BATCH, "tags"),
+    ):
+        if len(items) > limit:
+            raise InvalidParameterValue(
+                f"A batch logging request can contain at most {limit} {name}. Got {len(items)} "
+                f"{name}. Please split up {name} across multiple requests and try again."
+            )
+    total = len(metrics) + len(params) + len(tags)
+    if total > MAX_ENTITIES_PER_BATCH:
+        raise InvalidParameterValue(
+            f"A batch logging request can contain at most {MAX_ENTITIES_PER_BATCH} metrics, "
+            f"params, and tags in total. Got {total}."
+        )
+    for metric in metrics:
+        validate_metric(metric)
+    for param in params:
+        validate_param(param)
+    for tag in tags:
+        validate_tag(tag)
+    counts = Counter(p.key for p in params)
+    duplicates = sorted(key for key, n in counts.items() if n > 1)
+    if duplicates:
+        raise InvalidParameterValue(
+            f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure the "
+            "request contains only one param value per param key."
+        )
+
+
+def validate_experiment_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterValue("Missing value for required parameter 'name'.")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidParameterValue(
+            f"'name' exceeds the maximum length of {MAX_EXPERIMENT_NAME_LENGTH} characters"
+        )
+    return name
+
+
+def validate_experiment_tag(key: object, value: object) -> tuple[str, str]:
+    if not isinstance(key, str) or key == "":
+        raise InvalidParameterValue("Missing value for required parameter 'key'.")
+    if len(key) > MAX_EXPERIMENT_TAG_KEY_LENGTH:
+        raise InvalidParameterValue(
+            f"'key' exceeds the maximum length of {MAX_EXPERIMENT_TAG_KEY_LENGTH} characters"
+        )
+    text = "" if value is None else str(value)
+    if len(text) > MAX_EXPERIMENT_TAG_VALUE_LENGTH:
+        raise InvalidParameterValue(
+            f"'value' exceeds the maximum length of {MAX_EXPERIMENT_TAG_VALUE_LENGTH} characters"
+        )
+    return key, text
+
+
+def validate_run_id(run_id: object) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise InvalidParameterValue(f"Invalid run ID {run_id!r}.")
+    return run_id
+
+
+def validate_experiment_id(experiment_id: object) -> str:
+    """Experiment ids are decimal integers (as strings), like MLflow's SQL store."""
+    text = str(experiment_id) if isinstance(experiment_id, int) else experiment_id
+    if not isinstance(text, str) or not text.isdigit():
+        raise InvalidParameterValue(
+            f"Invalid experiment ID {experiment_id!r}. Experiment ID must be a valid integer."
+        )
+    return text
+
+
+def validate_max_results(max_results: object, limit: int, what: str = "max_results") -> int:
+    if isinstance(max_results, bool) or not isinstance(max_results, int):
+        raise InvalidParameterValue(f"Invalid value {max_results!r} for parameter '{what}'.")
+    if max_results <= 0:
+        raise InvalidParameterValue(
+            f"Invalid value {max_results} for parameter '{what}' supplied. It must be a "
+            "positive integer"
+        )
+    if max_results > limit:
+        raise InvalidParameterValue(
+            f"Invalid value {max_results} for parameter '{what}' supplied. It must be at most "
+            f"{limit}."
+        )
+    return max_results
+
+
+def safe_relative_path(path: str | None) -> str:
+    """A normalised artifact path relative to its root, or "" for the root itself.
+
+    Refuses what could leave the root: absolute paths, ``..`` segments, backslashes, NUL and
+    other control characters, drive letters. Symlinks are checked by each repository, which
+    knows its own filesystem.
+    """
+    if path is None or path in ("", ".", "/"):
+        return ""
+    if not isinstance(path, str):
+        raise InvalidParameterValue(f"Invalid artifact path {path!r}.")
+    if any(ord(ch) < 32 for ch in path) or "\\" in path:
+        raise InvalidParameterValue(f"Invalid path: {path!r}")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise InvalidParameterValue(f"Invalid path: {path!r} is absolute")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise InvalidParameterValue(f"Invalid path: {path!r} leaves the artifact root")
+    return "/".join(parts)
+
+
+def is_finite(value: float) -> bool:
+    return not (math.isnan(value) or math.isinf(value))
