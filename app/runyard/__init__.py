@@ -1,1 +1,124 @@
-"""runyard: experiment tracking."""
+"""runyard: experiment tracking with MLflow's concepts and API.
+
+``import runyard`` gives the fluent API (``runyard.start_run()``, ``runyard.log_metric()`` ...),
+``runyard.Client`` and the entities. The autologging modules (``runyard.autolog``,
+``runyard.sklearn``, ``runyard.lightgbm``) load on first use, so importing runyard stays fast and
+does not need scikit-learn or LightGBM.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata as _metadata
+from typing import Any
+
+from runyard.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from runyard.errors import RunyardError
+from runyard.tracking.client import Client
+from runyard.tracking.fluent import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_experiment,
+    delete_run,
+    delete_tag,
+    end_run,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_run,
+    get_tracking_uri,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
+try:
+    __version__ = _metadata.version("runyard")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+#: Modules loaded on first attribute access (they import heavy ML frameworks).
+_LAZY_MODULES = {
+    "autolog": "runyard.autolog",
+    "sklearn": "runyard.autolog.sklearn",
+    "lightgbm": "runyard.autolog.lightgbm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY_MODULES.get(name)
+    if target is None:
+        raise AttributeError(f"module 'runyard' has no attribute {name!r}")
+    module = importlib.import_module(target)
+    globals()[name] = module
+    return module
+
+
+__all__ = [
+    "ActiveRun",
+    "Client",
+    "Experiment",
+    "FileInfo",
+    "Metric",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "RunTag",
+    "RunyardError",
+    "ViewType",
+    "__version__",
+    "active_run",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -1,0 +1,549 @@
+"""``Client``: the explicit API over one tracking store and the runs' artifact repositories.
+
+Names and signatures follow MLflow's ``MlflowClient`` so code moves over unchanged. The client
+coerces values the way MLflow's does (numbers from bools, numeric strings and numpy scalars;
+params and tags as strings), checks everything before the first request, and splits big
+batches into store-sized pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import zip_longest
+from typing import Any
+
+from runyard import config
+from runyard.artifacts import ArtifactRepo, repo_for_uri
+from runyard.entities import (
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    ModelInput,
+    ModelOutput,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from runyard.errors import InvalidParameterValue
+from runyard.store import TrackingStore, store_for_uri
+from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
+from runyard.tracking import context
+from runyard.validation import (
+    MAX_ENTITIES_PER_BATCH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_PER_BATCH,
+    MAX_TAGS_PER_BATCH,
+    safe_relative_path,
+    validate_batch,
+    validate_metric,
+    validate_param,
+    validate_tag,
+)
+
+config.register(
+    config.Setting(
+        "async_logging",
+        "false",
+        "Log metrics, params and tags in the background by default (synchronous=None).",
+        "MLFLOW_ENABLE_ASYNC_LOGGING",
+    )
+)
+
+#: Page size when following metric history pages (MLflow's client uses the same).
+METRIC_HISTORY_PAGE_SIZE = 25000
+_ASYNC_MODULE = "runyard.tracking.async_logging"
+
+_stores: dict[str, TrackingStore] = {}
+_stores_lock = threading.Lock()
+
+
+def _store_for(uri: str) -> TrackingStore:
+    """One store per URI per process: SQL engines and HTTP sessions are worth reusing."""
+    with _stores_lock:
+        store = _stores.get(uri)
+        if store is None:
+            store = _stores[uri] = store_for_uri(uri)
+        return store
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# ---- coercion: what MLflow's client accepts, turned into what the stores expect --------------
+def coerce_metric_value(key: str, value: Any) -> float:
+    """bool, int, float, numeric strings and numpy scalars become floats; nothing else does."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    else:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise InvalidParameterValue(
+        f"Invalid value {value!r} for metric '{key}': expected a number, got "
+        f"{type(value).__name__}."
+    )
+
+
+def coerce_int(key: str, what: str, value: Any) -> int:
+    """Integers and integral numpy scalars; bools and floats are refused like MLflow does."""
+    if isinstance(value, (bool, float)):
+        raise InvalidParameterValue(f"Invalid {what} {value!r} for metric '{key}': expected int.")
+    try:
+        index = value.__index__()
+    except (AttributeError, TypeError):
+        raise InvalidParameterValue(
+            f"Invalid {what} {value!r} for metric '{key}': expected an integer."
+        ) from None
+    return int(index)
+
+
+def make_metric(
+    key: str,
+    value: Any,
+    timestamp: Any = None,
+    step: Any = None,
+    run_id: str | None = None,
+    model_id: str | None = None,
+    dataset_name: str | None = None,
+    dataset_digest: str | None = None,
+) -> Metric:
+    metric = Metric(
+        key=key,
+        value=coerce_metric_value(key, value),
+        timestamp=now_ms() if timestamp is None else coerce_int(key, "timestamp", timestamp),
+        step=0 if step is None else coerce_int(key, "step", step),
+        run_id=run_id,
+        model_id=model_id,
+        dataset_name=dataset_name,
+        dataset_digest=dataset_digest,
+    )
+    return validate_metric(metric)
+
+
+def _coerce_metric(metric: Metric) -> Metric:
+    return make_metric(
+        metric.key,
+        metric.value,
+        metric.timestamp,
+        metric.step,
+        metric.run_id,
+        metric.model_id,
+        metric.dataset_name,
+        metric.dataset_digest,
+    )
+
+
+def _pairs(items: Mapping[str, Any] | Iterable[Any] | None, cls: type) -> list[Any]:
+    """Params or tags from a dict, from entities, or from (key, value) pairs; values as str."""
+    if items is None:
+        return []
+    if isinstance(items, Mapping):
+        items = items.items()
+    out = []
+    for item in items:
+        key, value = (item.key, item.value) if isinstance(item, (Param, RunTag)) else item
+        out.append(cls(key, str(value)))
+    return out
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def split_batch(
+    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> list[tuple[Sequence[Metric], Sequence[Param], Sequence[RunTag]]]:
+    """MLflow's split: each request gets up to 100 params and 100 tags, then metrics up to the
+    1000-entity limit; leftover metrics go in requests of 1000."""
+    batches = []
+    remaining = list(metrics)
+    for param_chunk, tag_chunk in zip_longest(
+        _chunks(params, MAX_PARAMS_PER_BATCH), _chunks(tags, MAX_TAGS_PER_BATCH), fillvalue=()
+    ):
+        used = len(param_chunk) + len(tag_chunk)
+        room = min(MAX_ENTITIES_PER_BATCH - used, MAX_METRICS_PER_BATCH)
+        batches.append((remaining[:room], param_chunk, tag_chunk))
+        remaining = remaining[room:]
+    for metric_chunk in _chunks(remaining, MAX_METRICS_PER_BATCH):
+        batches.append((metric_chunk, (), ()))
+    return batches
+
+
+def _flush_async(run_id: str) -> None:
+    """Wait for background logging of ``run_id``. Nothing can be pending if the background
+    module was never loaded, so a process that never logs asynchronously pays nothing."""
+    if _ASYNC_MODULE not in sys.modules:
+        return
+    try:
+        from runyard.tracking.async_logging import flush
+    except ImportError:
+        return
+    flush(run_id)
+
+
+class Client:
+    """Experiments, runs, metrics and artifacts of one tracking server or store."""
+
+    def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
+        self._tracking_uri = (
+            os.fspath(tracking_uri) if tracking_uri is not None else context.get_tracking_uri()
+        )
+        self._store = _store_for(self._tracking_uri)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self._tracking_uri
+
+    @property
+    def store(self) -> TrackingStore:
+        return self._store
+
+    # ---- experiments ---------------------------------------------------------------------
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> str:
+        pairs = [(k, str(v)) for k, v in (tags or {}).items()]
+        return self._store.create_experiment(name, artifact_location, pairs)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._store.get_experiment(str(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self._store.get_experiment_by_name(name)
+
+    def search_experiments(
+        self,
+        view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        return self._store.search_experiments(
+            ViewType(view_type), max_results, filter_string, order_by, page_token
+        )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._store.rename_experiment(str(experiment_id), new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._store.delete_experiment(str(experiment_id))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._store.restore_experiment(str(experiment_id))
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self._store.set_experiment_tag(str(experiment_id), key, str(value))
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._store.delete_experiment_tag(str(experiment_id), key)
+
+    # ---- runs ----------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        """A RUNNING run. The user is tag ``mlflow.user`` when given, else the OS user; a
+        ``mlflow.runName`` tag names the run when ``run_name`` is not given."""
+        run_tags = _pairs(tags, RunTag)
+        for tag in run_tags:
+            validate_tag(tag)
+        by_key = {t.key: t.value for t in run_tags}
+        user_id = by_key.get(context.TAG_USER) or context.current_user()
+        if run_name is None:
+            run_name = by_key.get(context.TAG_RUN_NAME) or None
+        elif by_key.get(context.TAG_RUN_NAME, run_name) != run_name:
+            raise InvalidParameterValue(
+                f"Both 'run_name' ({run_name!r}) and tag '{context.TAG_RUN_NAME}' "
+                f"({by_key[context.TAG_RUN_NAME]!r}) were given and they differ."
+            )
+        start = now_ms() if start_time is None else int(start_time)
+        return self._store.create_run(str(experiment_id), user_id, start, run_tags, run_name)
+
+    def get_run(self, run_id: str) -> Run:
+        return self._store.get_run(run_id)
+
+    def update_run(
+        self, run_id: str, status: RunStatus | str | None = None, name: str | None = None
+    ) -> None:
+        self._store.update_run_info(
+            run_id, status=None if status is None else RunStatus(status), run_name=name
+        )
+
+    def set_terminated(
+        self, run_id: str, status: RunStatus | str = "FINISHED", end_time: int | None = None
+    ) -> RunInfo:
+        """End a run; background logging for it is flushed first so nothing lands after."""
+        final = RunStatus(status)
+        _flush_async(run_id)
+        return self._store.update_run_info(
+            run_id, status=final, end_time=now_ms() if end_time is None else int(end_time)
+        )
+
+    def delete_run(self, run_id: str) -> None:
+        self._store.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self._store.restore_run(run_id)
+
+    # ---- logging -------------------------------------------------------------------------
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: Any,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        model_id: str | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+    ) -> Any:
+        metric = make_metric(
+            key, value, timestamp, step, None, model_id, dataset_name, dataset_digest
+        )
+        return self._log(run_id, [metric], [], [], synchronous)
+
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a param; returns the value like MLflow's client (or the pending operation)."""
+        param = validate_param(Param(key, str(value)))
+        pending = self._log(run_id, [], [param], [], synchronous)
+        return value if pending is None else pending
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        tag = validate_tag(RunTag(key, str(value)))
+        return self._log(run_id, [], [], [tag], synchronous)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._store.delete_tag(run_id, key)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] | Mapping[str, Any] = (),
+        tags: Sequence[RunTag] | Mapping[str, Any] = (),
+        synchronous: bool | None = None,
+    ) -> Any:
+        """Log everything, checked up front; sent in store-sized pieces when it is big."""
+        metric_list = [_coerce_metric(m) for m in metrics]
+        return self._log(
+            run_id, metric_list, _pairs(params, Param), _pairs(tags, RunTag), synchronous
+        )
+
+    def _log(
+        self,
+        run_id: str,
+        metrics: list[Metric],
+        params: list[Param],
+        tags: list[RunTag],
+        synchronous: bool | None,
+    ) -> Any:
+        for param in params:
+            validate_param(param)
+        for tag in tags:
+            validate_tag(tag)
+        batches = split_batch(metrics, params, tags)
+        for chunk_metrics, chunk_params, chunk_tags in batches:
+            validate_batch(chunk_metrics, chunk_params, chunk_tags)
+        counts = Counter(p.key for p in params)
+        duplicates = sorted(key for key, n in counts.items() if n > 1)
+        if duplicates:
+            raise InvalidParameterValue(
+                f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure "
+                "the request contains only one param value per param key."
+            )
+        if synchronous is None:
+            synchronous = not config.get_bool("async_logging")
+        if not synchronous:
+            from runyard.tracking.async_logging import submit
+
+            return submit(self, run_id, metrics=metrics, params=params, tags=tags)
+        for chunk_metrics, chunk_params, chunk_tags in batches:
+            if chunk_metrics or chunk_params or chunk_tags:
+                self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
+        return None
+
+    # ---- metric history and search -------------------------------------------------------
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of a metric, following all pages, ordered by (timestamp, step, value)."""
+        points: list[Metric] = []
+        token: str | None = None
+        while True:
+            page = self.get_metric_history_paged(run_id, key, METRIC_HISTORY_PAGE_SIZE, token)
+            points.extend(page)
+            token = page.token
+            if not token:
+                return points
+
+    def get_metric_history_paged(
+        self,
+        run_id: str,
+        key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        return self._store.get_metric_history(run_id, key, max_results, page_token)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | str,
+        filter_string: str = "",
+        run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        ids = [experiment_ids] if isinstance(experiment_ids, (str, int)) else experiment_ids
+        return self._store.search_runs(
+            [str(i) for i in ids],
+            filter_string or "",
+            ViewType(run_view_type),
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    # ---- inputs, outputs and logged models -----------------------------------------------
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[ModelInput] | None = None,
+    ) -> None:
+        self._store.log_inputs(run_id, datasets or (), models or ())
+
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        self._store.log_outputs(run_id, models)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        return self._store.create_logged_model(
+            str(experiment_id),
+            name,
+            source_run_id,
+            [(k, str(v)) for k, v in (tags or {}).items()],
+            [(k, str(v)) for k, v in (params or {}).items()],
+            model_type,
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return self._store.get_logged_model(model_id)
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
+        return self._store.finalize_logged_model(model_id, LoggedModelStatus(status))
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
+        self._store.set_logged_model_tags(model_id, [(k, str(v)) for k, v in tags.items()])
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._store.delete_logged_model_tag(model_id, key)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        return self._store.search_logged_models(
+            [str(i) for i in experiment_ids], filter_string, max_results, page_token
+        )
+
+    # ---- artifacts -----------------------------------------------------------------------
+    def _repo(self, run_id: str) -> ArtifactRepo:
+        artifact_uri = self._store.get_run(run_id).info.artifact_uri
+        return repo_for_uri(artifact_uri, tracking_uri=self._tracking_uri)
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload one file, or a directory as a sub-directory named after it (like MLflow)."""
+        local = os.fspath(local_path)
+        target = safe_relative_path(artifact_path) or None
+        if os.path.isdir(local):
+            name = os.path.basename(os.path.normpath(local))
+            self._repo(run_id).log_artifacts(local, posixpath.join(target or "", name))
+        elif os.path.isfile(local):
+            self._repo(run_id).log_artifact(local, target)
+        else:
+            raise InvalidParameterValue(f"No such file or directory to log: '{local}'")
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        local = os.fspath(local_dir)
+        if not os.path.isdir(local):
+            raise InvalidParameterValue(f"No such directory to log: '{local}'")
+        self._repo(run_id).log_artifacts(local, safe_relative_path(artifact_path) or None)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Write ``text`` to ``artifact_file`` (a path inside the run's artifacts)."""
+        self._log_bytes(run_id, text.encode("utf-8"), artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        """JSON, or YAML when ``artifact_file`` ends in ``.yaml`` / ``.yml``."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            import yaml
+
+            text = yaml.safe_dump(dictionary, default_flow_style=False, sort_keys=False)
+        else:
+            text = json.dumps(dictionary, indent=2)
+        self.log_text(run_id, text, artifact_file)
+
+    def _log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        rel = safe_relative_path(artifact_file)
+        if not rel:
+            raise InvalidParameterValue(f"Invalid artifact file name {artifact_file!r}.")
+        directory, name = posixpath.split(rel)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = os.path.join(tmp, name)
+            with open(local, "wb") as fh:
+                fh.write(data)
+            self._repo(run_id).log_artifact(local, directory or None)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return self._repo(run_id).list_artifacts(safe_relative_path(path) or None)
+
+    def download_artifacts(
+        self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Copy a file or directory of the run's artifacts locally; returns the local path."""
+        dst = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp()
+        os.makedirs(dst, exist_ok=True)
+        return self._repo(run_id).download_artifacts(safe_relative_path(path), dst)

@@ -1,0 +1,448 @@
+"""The fluent API: ``start_run`` ... ``end_run`` around an implicit active run.
+
+Active runs live on a stack per thread (like MLflow 3): a thread sees only the runs it started,
+so two training threads never log into each other's run. The active experiment and the tracking
+URI are process-wide. At interpreter exit every still-active run, in every thread, is ended:
+FINISHED, or FAILED when the interpreter is exiting because of an uncaught exception.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import posixpath
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from runyard import config
+from runyard.entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    PagedList,
+    Run,
+    RunStatus,
+    ViewType,
+)
+from runyard.errors import InvalidParameterValue, RunyardError
+from runyard.store.base import DEFAULT_EXPERIMENT_ID
+from runyard.tracking import context
+from runyard.tracking.client import Client, make_metric, now_ms
+from runyard.validation import safe_relative_path
+
+_logger = logging.getLogger(__name__)
+
+#: Page size used when ``search_runs`` follows pages for the caller.
+_SEARCH_PAGE_SIZE = 10000
+
+
+@dataclass(frozen=True)
+class ActiveRun(Run):
+    """The run ``start_run`` returned; as a context manager it ends the run on exit:
+    FINISHED, FAILED after an exception, KILLED after Ctrl-C."""
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc_type is None:
+            status = RunStatus.FINISHED
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = RunStatus.KILLED
+        else:
+            status = RunStatus.FAILED
+        _end_down_to(self.info.run_id, status)
+        return False
+
+
+_local = threading.local()
+_all_stacks: list[list[ActiveRun]] = []
+_state_lock = threading.Lock()
+_active_experiment_id: str | None = None
+_last_active_run_id: str | None = None
+
+
+def _stack() -> list[ActiveRun]:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+        with _state_lock:
+            _all_stacks.append(stack)
+    return stack
+
+
+def _client() -> Client:
+    return Client(context.get_tracking_uri())
+
+
+# ---- tracking URI and experiments ---------------------------------------------------------
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Track to ``uri`` from now on. The active experiment is forgotten, since experiment ids
+    belong to one store."""
+    global _active_experiment_id
+    context.set_tracking_uri(uri)
+    with _state_lock:
+        _active_experiment_id = None
+
+
+def get_tracking_uri() -> str:
+    return context.get_tracking_uri()
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment the active one, creating it by name when it does not exist."""
+    global _active_experiment_id
+    if (experiment_name is None) == (experiment_id is None):
+        raise InvalidParameterValue(
+            "set_experiment needs exactly one of 'experiment_name' or 'experiment_id'."
+        )
+    client = _client()
+    if experiment_name is not None:
+        experiment = client.get_experiment_by_name(experiment_name)
+        if experiment is None:
+            new_id = client.create_experiment(experiment_name)
+            experiment = client.get_experiment(new_id)
+    else:
+        experiment = client.get_experiment(str(experiment_id))
+    if experiment.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise InvalidParameterValue(
+            f"Cannot set a deleted experiment {experiment.name!r} (id {experiment.experiment_id}) "
+            "as the active experiment. Restore it first or pick another one."
+        )
+    with _state_lock:
+        _active_experiment_id = experiment.experiment_id
+    return experiment
+
+
+def _resolve_experiment_id(client: Client) -> str:
+    """The active experiment, else RUNYARD_EXPERIMENT_NAME (created when missing), else
+    RUNYARD_EXPERIMENT_ID, else the Default experiment ``0``."""
+    with _state_lock:
+        if _active_experiment_id is not None:
+            return _active_experiment_id
+    name = config.get("experiment_name")
+    if name:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            return client.create_experiment(name)
+        return experiment.experiment_id
+    return config.get("experiment_id") or DEFAULT_EXPERIMENT_ID
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    return _client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return _client().get_experiment_by_name(name)
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+) -> str:
+    return _client().create_experiment(name, artifact_location, tags)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    _client().delete_experiment(experiment_id)
+
+
+def search_experiments(
+    view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[Experiment]:
+    """All matching experiments (every page), or the first ``max_results``."""
+    client = _client()
+    found: list[Experiment] = []
+    token: str | None = None
+    while max_results is None or len(found) < max_results:
+        size = 1000 if max_results is None else min(1000, max_results - len(found))
+        page = client.search_experiments(view_type, size, filter_string, order_by, token)
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    return found
+
+
+# ---- runs -----------------------------------------------------------------------------------
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    log_system_metrics: bool | None = None,
+) -> ActiveRun:
+    """Start a run (or resume ``run_id``) and make it the active one of this thread."""
+    stack = _stack()
+    if stack and not nested:
+        raise RunyardError(
+            f"Run with UUID {stack[-1].info.run_id} is already active. To start a new run, "
+            "first end the current run with runyard.end_run(). To start a nested run, call "
+            "start_run with nested=True."
+        )
+    if log_system_metrics:
+        _logger.warning("log_system_metrics is not supported yet; no system metrics are logged")
+    client = _client()
+    resume_id = run_id or config.get("run_id")
+    user_tags = {k: str(v) for k, v in (tags or {}).items()}
+    if description is not None:
+        user_tags[context.TAG_NOTE] = description
+    if resume_id:
+        run = _resume(client, resume_id, experiment_id, run_name, user_tags)
+    else:
+        run_tags = {**context.system_tags(), **user_tags}
+        if nested and stack:
+            run_tags[context.TAG_PARENT_RUN_ID] = stack[-1].info.run_id
+        exp_id = str(experiment_id) if experiment_id is not None else _resolve_experiment_id(client)
+        run = client.create_run(exp_id, tags=run_tags, run_name=run_name)
+    active = ActiveRun(run.info, run.data, run.inputs, run.outputs)
+    stack.append(active)
+    return active
+
+
+def _resume(
+    client: Client,
+    run_id: str,
+    experiment_id: str | None,
+    run_name: str | None,
+    tags: dict[str, str],
+) -> Run:
+    run = client.get_run(run_id)
+    if run.info.lifecycle_stage != LifecycleStage.ACTIVE:
+        raise InvalidParameterValue(
+            f"Cannot start run with ID {run_id} because it is in the deleted state."
+        )
+    if experiment_id is not None and str(experiment_id) != run.info.experiment_id:
+        raise InvalidParameterValue(
+            f"Run {run_id} belongs to experiment {run.info.experiment_id}, not to the requested "
+            f"experiment {experiment_id}."
+        )
+    client.update_run(run_id, RunStatus.RUNNING, name=run_name)
+    if tags:
+        client.log_batch(run_id, tags=tags)
+    return client.get_run(run_id)
+
+
+def end_run(status: RunStatus | str = "FINISHED") -> None:
+    """End this thread's active run (background logging for it is flushed first)."""
+    global _last_active_run_id
+    stack = _stack()
+    if not stack:
+        return
+    final = RunStatus(status)
+    run = stack.pop()
+    _last_active_run_id = run.info.run_id
+    _client().set_terminated(run.info.run_id, final)
+
+
+def _end_down_to(run_id: str, status: RunStatus) -> None:
+    """End runs from the top of the stack down to ``run_id`` (children left open by the
+    block end with it). Nothing happens if the run was already ended."""
+    stack = _stack()
+    if not any(r.info.run_id == run_id for r in stack):
+        return
+    while stack:
+        top = stack[-1].info.run_id
+        end_run(status)
+        if top == run_id:
+            return
+
+
+def active_run() -> ActiveRun | None:
+    """This thread's active run (as it was when started), or None."""
+    stack = _stack()
+    return stack[-1] if stack else None
+
+
+def last_active_run() -> Run | None:
+    """The active run, else the run most recently ended, fetched fresh from the store."""
+    current = active_run()
+    run_id = current.info.run_id if current is not None else _last_active_run_id
+    return None if run_id is None else _client().get_run(run_id)
+
+
+def _run_id(run_id: str | None = None) -> str:
+    """The run to log to: the one given, else the active one, else a run started now."""
+    if run_id is not None:
+        return run_id
+    current = active_run()
+    return current.info.run_id if current is not None else start_run().info.run_id
+
+
+def get_run(run_id: str) -> Run:
+    return _client().get_run(run_id)
+
+
+def delete_run(run_id: str) -> None:
+    _client().delete_run(run_id)
+
+
+# ---- logging --------------------------------------------------------------------------------
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    return _client().log_param(_run_id(), key, value, synchronous=synchronous)
+
+
+def log_params(params: Mapping[str, Any], synchronous: bool | None = None) -> Any:
+    return _client().log_batch(_run_id(), params=params, synchronous=synchronous)
+
+
+def log_metric(
+    key: str,
+    value: Any,
+    step: int | None = None,
+    synchronous: bool | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+) -> Any:
+    rid = _run_id(run_id)
+    return _client().log_metric(rid, key, value, timestamp, step, synchronous=synchronous)
+
+
+def log_metrics(
+    metrics: Mapping[str, Any],
+    step: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+) -> Any:
+    """Log several metrics at one step and one timestamp, in one request."""
+    rid = _run_id(run_id)
+    ts = now_ms() if timestamp is None else timestamp
+    points: list[Metric] = [make_metric(k, v, ts, step, rid) for k, v in metrics.items()]
+    return _client().log_batch(rid, metrics=points, synchronous=synchronous)
+
+
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    return _client().set_tag(_run_id(), key, value, synchronous=synchronous)
+
+
+def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> Any:
+    return _client().log_batch(_run_id(), tags=tags, synchronous=synchronous)
+
+
+def delete_tag(key: str) -> None:
+    _client().delete_tag(_run_id(), key)
+
+
+def log_artifact(
+    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    _client().log_artifact(_run_id(run_id), local_path, artifact_path)
+
+
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
+) -> None:
+    _client().log_artifacts(_run_id(run_id), local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_text(_run_id(run_id), text, artifact_file)
+
+
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_dict(_run_id(run_id), dictionary, artifact_file)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The artifact URI of the active run (started if needed), or of a path inside it."""
+    root = _client().get_run(_run_id()).info.artifact_uri
+    rel = safe_relative_path(artifact_path)
+    return posixpath.join(root, rel) if rel else root
+
+
+# ---- search ---------------------------------------------------------------------------------
+def search_runs(
+    experiment_ids: Sequence[str] | str | None = None,
+    filter_string: str = "",
+    run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
+    max_results: int = 1000,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "list",
+) -> Any:
+    """Matching runs of the given experiments (default: the active one), following pages up
+    to ``max_results``. ``output_format="pandas"`` gives MLflow's DataFrame (needs pandas)."""
+    if output_format not in ("list", "pandas"):
+        raise InvalidParameterValue(
+            f"Unsupported output_format {output_format!r}; use 'list' or 'pandas'."
+        )
+    client = _client()
+    if experiment_ids is None:
+        experiment_ids = [_resolve_experiment_id(client)]
+    runs: list[Run] = []
+    token: str | None = None
+    while len(runs) < max_results:
+        size = min(_SEARCH_PAGE_SIZE, max_results - len(runs))
+        page: PagedList[Run] = client.search_runs(
+            experiment_ids, filter_string, run_view_type, size, order_by, token
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    return _runs_to_pandas(runs) if output_format == "pandas" else runs
+
+
+def _runs_to_pandas(runs: Sequence[Run]) -> Any:
+    """MLflow's columns: run info, then ``metrics.*`` (NaN when missing), ``params.*`` and
+    ``tags.*`` (None when missing)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise InvalidParameterValue(
+            "output_format='pandas' needs pandas; install it or use output_format='list'."
+        ) from None
+    data: dict[str, list[Any]] = {
+        "run_id": [r.info.run_id for r in runs],
+        "experiment_id": [r.info.experiment_id for r in runs],
+        "status": [str(r.info.status) for r in runs],
+        "artifact_uri": [r.info.artifact_uri for r in runs],
+        "start_time": [pd.to_datetime(r.info.start_time, unit="ms", utc=True) for r in runs],
+        "end_time": [pd.to_datetime(r.info.end_time, unit="ms", utc=True) for r in runs],
+    }
+    for prefix, missing, values in (
+        ("metrics.", float("nan"), lambda r: r.data.metrics),
+        ("params.", None, lambda r: r.data.params),
+        ("tags.", None, lambda r: r.data.tags),
+    ):
+        keys = sorted({k for r in runs for k in values(r)})
+        for key in keys:
+            data[prefix + key] = [values(r).get(key, missing) for r in runs]
+    return pd.DataFrame(data)
+
+
+# ---- interpreter exit -----------------------------------------------------------------------
+def _end_all_runs_at_exit() -> None:
+    """End every run still active in any thread; an uncaught exception means FAILED."""
+    status = RunStatus.FAILED if getattr(sys, "last_value", None) is not None else None
+    with _state_lock:
+        stacks = list(_all_stacks)
+    client: Client | None = None
+    for stack in stacks:
+        while stack:
+            run = stack.pop()
+            try:
+                client = client or _client()
+                client.set_terminated(run.info.run_id, status or RunStatus.FINISHED)
+            except Exception as exc:  # exit must not crash; say what was left open
+                _logger.warning("Could not end run %s at exit: %s", run.info.run_id, exc)
+
+
+atexit.register(_end_all_runs_at_exit)
