@@ -1,0 +1,46 @@
+"""``FileStore``: tracking data in an ``mlruns`` directory, byte-compatible with MLflow's file
+store in both directions (MLflow reads what runyard wrote and runyard reads what MLflow wrote).
+
+The store keeps no state between calls but the root path: several processes (training jobs,
+a server, the UI) may use one directory at once, and each call sees what is on disk now.
+The work is split by concept: ``file_layout`` (paths and safe writes), ``file_experiments``,
+``file_runs`` (create, update, log), ``file_queries`` (history, summaries, search),
+``file_models`` (inputs, outputs, logged models) and ``file_metrics`` (metric files).
+"""
+
+from __future__ import annotations
+
+import os
+
+from runyard.errors import TemporarilyUnavailable
+from runyard.store.base import TrackingStore
+from runyard.store.file_experiments import ExperimentsMixin
+from runyard.store.file_layout import Layout, root_path_from_uri
+from runyard.store.file_models import ModelsMixin
+from runyard.store.file_queries import QueriesMixin
+from runyard.store.file_runs import RunsMixin
+
+
+class FileStore(ExperimentsMixin, RunsMixin, QueriesMixin, ModelsMixin, TrackingStore):
+    """A ``TrackingStore`` over a local directory.
+
+    ``root_uri`` may be ``file:./mlruns``, ``file:///abs/path``, ``file:/abs`` or a plain path.
+    The directory and the ``Default`` experiment ("0") are created on first use.
+    """
+
+    def __init__(self, root_uri: str) -> None:
+        self.root_uri = root_uri
+        self.root = root_path_from_uri(root_uri)
+        self._layout = Layout(self.root)
+        os.makedirs(self.root, exist_ok=True)
+        self._ensure_default_experiment()
+
+    def check_ready(self) -> None:
+        if not os.path.isdir(self.root) or not os.access(self.root, os.W_OK):
+            raise TemporarilyUnavailable(f"Tracking directory {self.root} is not writable")
+
+    def __repr__(self) -> str:
+        return f"FileStore({self.root_uri!r})"
+
+
+__all__ = ["FileStore"]

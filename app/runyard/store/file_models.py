@@ -1,0 +1,421 @@
+"""Run inputs and outputs, and logged models, in MLflow's file layout.
+
+    <exp>/datasets/<md5(name+digest)>/meta.yaml       a dataset, shared by the runs that use it
+    <run>/inputs/<md5(source_id+run_id)>/meta.yaml    a dataset or model the run consumed
+    <run>/outputs/<model_id>/meta.yaml                a model the run produced
+    <exp>/models/<model_id>/{meta.yaml,metrics/,params/,tags/,artifacts/}
+
+MLflow writes ``destination_id`` equal to ``source_id`` in input and output records; that is
+copied as is so both tools read each other's files the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runyard import validation
+from runyard.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    ModelInput,
+    ModelOutput,
+    PagedList,
+    Param,
+    RunInputs,
+    RunOutputs,
+    RunTag,
+    ViewType,
+)
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.names import generate_run_name
+from runyard.store import file_metrics
+from runyard.store.file_layout import (
+    DATASETS,
+    INPUTS,
+    META,
+    METRICS,
+    MODELS,
+    OUTPUTS,
+    PARAMS,
+    TAGS,
+    TEMP_MARK,
+    Layout,
+    create_exclusive,
+    dump_yaml,
+    is_temp_name,
+    key_path,
+    list_keys,
+    now_ms,
+    read_values,
+    read_yaml,
+    remove_empty_parents,
+    write_atomic,
+)
+from runyard.store.file_model_filter import model_matches, parse_model_filter
+from runyard.store.file_queries import page_of
+
+_DATASET_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
+_PROFILE_LIMIT = 16777215
+_INPUT_TAG_KEY_LIMIT = 255
+_INPUT_TAG_VALUE_LIMIT = 500
+_MODEL_NAME_BAD_CHARS = ("/", ":", ".", "%", '"', "'")
+MAX_RESULTS_LOGGED_MODELS = 50000
+
+
+def _md5(*parts: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _validate_dataset_input(item: DatasetInput) -> None:
+    dataset = item.dataset
+    for field, limit in _DATASET_LIMITS.items():
+        value = getattr(dataset, field) or ""
+        if len(value) > limit:
+            raise InvalidParameterValue(
+                f"Dataset {field} exceeds the maximum length of {limit} characters"
+            )
+    if not dataset.name or not dataset.digest:
+        raise InvalidParameterValue("A dataset input needs a non-empty name and digest.")
+    if len(dataset.profile or "") > _PROFILE_LIMIT:
+        raise InvalidParameterValue(
+            f"Dataset profile exceeds the maximum length of {_PROFILE_LIMIT} characters"
+        )
+    for key, value in item.tags.items():
+        if not key or len(key) > _INPUT_TAG_KEY_LIMIT:
+            raise InvalidParameterValue(
+                f"Input tag key {key!r} must be 1 to {_INPUT_TAG_KEY_LIMIT} characters long"
+            )
+        if len(value or "") > _INPUT_TAG_VALUE_LIMIT:
+            raise InvalidParameterValue(
+                f"Input tag value for key {key!r} exceeds the maximum length of "
+                f"{_INPUT_TAG_VALUE_LIMIT} characters"
+            )
+
+
+def _validate_model_id(model_id: object) -> str:
+    if not isinstance(model_id, str) or not model_id:
+        raise InvalidParameterValue(f"Invalid logged model ID {model_id!r}.")
+    try:
+        validation.validate_run_id(model_id)
+    except InvalidParameterValue:
+        raise InvalidParameterValue(f"Invalid logged model ID {model_id!r}.") from None
+    return model_id
+
+
+def _status(value: LoggedModelStatus | str | int) -> LoggedModelStatus:
+    if isinstance(value, int):
+        return LoggedModelStatus.from_number(value)
+    text = str(value)
+    if not text.startswith("LOGGED_MODEL_"):
+        text = "LOGGED_MODEL_" + text
+    try:
+        return LoggedModelStatus(text)
+    except ValueError:
+        raise InvalidParameterValue(f"Invalid logged model status {value!r}.") from None
+
+
+class ModelsMixin:
+    """Inputs, outputs and logged models; expects ``self._layout`` and the other parts."""
+
+    _layout: Layout
+    _active_run: Callable[[str], tuple[str, str, dict[str, Any]]]
+    _active_experiment_dir: Callable[[str], str]
+    get_experiment: Callable[[str], Experiment]
+
+    # ---- inputs and outputs ------------------------------------------------------------------
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None:
+        validation.validate_run_id(run_id)
+        for item in datasets:
+            _validate_dataset_input(item)
+        for model in models:
+            _validate_model_id(model.model_id)
+        _, run_dir, _ = self._active_run(run_id)
+        exp_dir = os.path.dirname(run_dir)
+        for item in datasets:
+            dataset = item.dataset
+            dataset_id = _md5(dataset.name, dataset.digest)
+            dataset_meta = {
+                "digest": dataset.digest,
+                "name": dataset.name,
+                "profile": dataset.profile,
+                "schema": dataset.schema,
+                "source": dataset.source,
+                "source_type": dataset.source_type,
+            }
+            self._write_once(os.path.join(exp_dir, DATASETS, dataset_id), dataset_meta)
+            self._write_once(
+                os.path.join(run_dir, INPUTS, _md5(dataset_id, run_id)),
+                {
+                    "destination_id": dataset_id,
+                    "destination_type": "RUN",
+                    "source_id": dataset_id,
+                    "source_type": "DATASET",
+                    "tags": dict(item.tags),
+                },
+            )
+        for model in models:
+            self._write_once(
+                os.path.join(run_dir, INPUTS, _md5(model.model_id, run_id)),
+                {
+                    "destination_id": model.model_id,
+                    "destination_type": "RUN",
+                    "source_id": model.model_id,
+                    "source_type": "MODEL",
+                    "tags": {},
+                },
+            )
+
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        validation.validate_run_id(run_id)
+        for model in models:
+            _validate_model_id(model.model_id)
+            if not isinstance(model.step, int) or isinstance(model.step, bool):
+                raise InvalidParameterValue(f"Invalid step {model.step!r} for model output.")
+        _, run_dir, _ = self._active_run(run_id)
+        for model in models:
+            self._write_once(
+                os.path.join(run_dir, OUTPUTS, model.model_id),
+                {
+                    "destination_id": model.model_id,
+                    "destination_type": "MODEL_OUTPUT",
+                    "source_id": model.model_id,
+                    "source_type": "RUN_OUTPUT",
+                    "step": model.step,
+                    "tags": {},
+                },
+            )
+
+    @staticmethod
+    def _write_once(directory: str, meta: dict[str, Any]) -> None:
+        os.makedirs(directory, exist_ok=True)
+        create_exclusive(os.path.join(directory, META), dump_yaml(meta))
+
+    @staticmethod
+    def _records(directory: str) -> list[dict[str, Any]]:
+        try:
+            names = sorted(os.listdir(directory))
+        except FileNotFoundError:
+            return []
+        records = []
+        for name in names:
+            if is_temp_name(name):
+                continue
+            meta = read_yaml(os.path.join(directory, name, META))
+            if meta is not None:
+                records.append(meta)
+        return records
+
+    def _read_inputs(self, run_dir: str, exp_dir: str) -> RunInputs:
+        datasets, models = [], []
+        for record in self._records(os.path.join(run_dir, INPUTS)):
+            if record.get("source_type") == "MODEL":
+                models.append(ModelInput(model_id=str(record["source_id"])))
+                continue
+            if record.get("source_type") != "DATASET":
+                continue
+            meta = read_yaml(os.path.join(exp_dir, DATASETS, str(record["source_id"]), META))
+            if meta is None:
+                continue
+            dataset = Dataset(
+                name=str(meta.get("name", "")),
+                digest=str(meta.get("digest", "")),
+                source_type=str(meta.get("source_type") or ""),
+                source=str(meta.get("source") or ""),
+                schema=meta.get("schema"),
+                profile=meta.get("profile"),
+            )
+            datasets.append(DatasetInput(dataset=dataset, tags=record.get("tags") or {}))
+        return RunInputs(dataset_inputs=tuple(datasets), model_inputs=tuple(models))
+
+    def _read_outputs(self, run_dir: str) -> RunOutputs:
+        outputs = [
+            ModelOutput(model_id=str(r["destination_id"]), step=int(r.get("step") or 0))
+            for r in self._records(os.path.join(run_dir, OUTPUTS))
+            if r.get("destination_type") == "MODEL_OUTPUT"
+        ]
+        return RunOutputs(model_outputs=tuple(outputs))
+
+    # ---- logged models -----------------------------------------------------------------------
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[tuple[str, str]] = (),
+        params: Sequence[tuple[str, str]] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        experiment_id = str(experiment_id)
+        if name is not None and (not name or any(c in name for c in _MODEL_NAME_BAD_CHARS)):
+            raise InvalidParameterValue(
+                f"Invalid model name ({name!r}) provided. Model name must be a non-empty string "
+                f"and cannot contain the following characters: {_MODEL_NAME_BAD_CHARS}"
+            )
+        checked_params = [validation.validate_param(Param(k, str(v))) for k, v in params]
+        checked_tags = [validation.validate_tag(RunTag(k, str(v))) for k, v in tags]
+        if source_run_id is not None:
+            validation.validate_run_id(source_run_id)
+        exp_dir = self._active_experiment_dir(experiment_id)
+        experiment = self.get_experiment(experiment_id)
+        model_id = f"m-{uuid.uuid4().hex}"
+        created = now_ms()
+        location = experiment.artifact_location.rstrip("/")
+        meta = {
+            "artifact_location": f"{location}/{MODELS}/{model_id}/artifacts",
+            "creation_timestamp": created,
+            "experiment_id": experiment_id,
+            "last_updated_timestamp": created,
+            "lifecycle_stage": "active",
+            "model_id": model_id,
+            "model_type": model_type,
+            "name": name or generate_run_name(),
+            "source_run_id": source_run_id,
+            "status": LoggedModelStatus.LOGGED_MODEL_PENDING.number,
+            "status_message": None,
+        }
+        models_dir = os.path.join(exp_dir, MODELS)
+        staging = os.path.join(models_dir, f".{TEMP_MARK}{model_id}")
+        for sub in (METRICS, PARAMS, TAGS):
+            os.makedirs(os.path.join(staging, sub))
+        for param in checked_params:
+            write_atomic(key_path(os.path.join(staging, PARAMS), param.key), param.value)
+        for tag in checked_tags:
+            write_atomic(key_path(os.path.join(staging, TAGS), tag.key), tag.value)
+        write_atomic(os.path.join(staging, META), dump_yaml(meta))
+        os.rename(staging, os.path.join(models_dir, model_id))
+        return self.get_logged_model(model_id)
+
+    def _model_dir(self, model_id: str) -> tuple[str, dict[str, Any]]:
+        _validate_model_id(model_id)
+        found = self._layout.find_model(model_id)
+        meta = read_yaml(os.path.join(found[1], META)) if found else None
+        if found is None or meta is None or meta.get("lifecycle_stage") == "deleted":
+            raise ResourceDoesNotExist(f"Logged model with id={model_id} not found")
+        return found[1], meta
+
+    @staticmethod
+    def _model_from_dir(model_dir: str, meta: dict[str, Any]) -> LoggedModel:
+        model_id = str(meta["model_id"])
+        metrics_dir = os.path.join(model_dir, METRICS)
+        metrics: list[Metric] = []
+        for key in list_keys(metrics_dir):
+            lines = file_metrics.read_lines(key_path(metrics_dir, key))
+            groups: dict[tuple[str | None, str | None], list[Metric]] = {}
+            for line in lines:
+                point = file_metrics.parse_model_line(key, line, model_id)
+                groups.setdefault((point.dataset_name, point.dataset_digest), []).append(point)
+            metrics.extend(file_metrics.latest(group) for group in groups.values())
+        return LoggedModel(
+            model_id=model_id,
+            experiment_id=str(meta["experiment_id"]),
+            name=str(meta.get("name") or ""),
+            artifact_location=str(meta.get("artifact_location") or ""),
+            creation_timestamp=int(meta.get("creation_timestamp") or 0),
+            last_updated_timestamp=int(meta.get("last_updated_timestamp") or 0),
+            status=_status(meta.get("status", 1)),
+            source_run_id=meta.get("source_run_id"),
+            model_type=meta.get("model_type"),
+            status_message=meta.get("status_message"),
+            tags=read_values(os.path.join(model_dir, TAGS)),
+            params=read_values(os.path.join(model_dir, PARAMS)),
+            metrics=metrics,
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        model_dir, meta = self._model_dir(model_id)
+        return self._model_from_dir(model_dir, meta)
+
+    def _update_model_meta(self, model_id: str, **changes: Any) -> None:
+        model_dir, meta = self._model_dir(model_id)
+        meta.update(changes)
+        meta["last_updated_timestamp"] = now_ms()
+        write_atomic(os.path.join(model_dir, META), dump_yaml(meta))
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        self._update_model_meta(model_id, status=_status(status).number)
+        return self.get_logged_model(model_id)
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[tuple[str, str]]) -> None:
+        checked = [validation.validate_tag(RunTag(k, str(v))) for k, v in tags]
+        model_dir, _ = self._model_dir(model_id)
+        for tag in checked:
+            write_atomic(key_path(os.path.join(model_dir, TAGS), tag.key), tag.value)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        validation.validate_key(key, "key")
+        model_dir, _ = self._model_dir(model_id)
+        target = key_path(os.path.join(model_dir, TAGS), key)
+        try:
+            os.remove(target)
+        except FileNotFoundError:
+            raise ResourceDoesNotExist(
+                f"No tag with key {key!r} found for model with ID {model_id!r}."
+            ) from None
+        remove_empty_parents(target, os.path.join(model_dir, TAGS))
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._update_model_meta(model_id, lifecycle_stage="deleted")
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        from runyard.search.paging import decode_offset_token
+
+        clauses = parse_model_filter(filter_string)
+        validation.validate_max_results(max_results, MAX_RESULTS_LOGGED_MODELS)
+        offset = decode_offset_token(page_token)
+        ids = [validation.validate_experiment_id(e) for e in experiment_ids]
+        found: list[LoggedModel] = []
+        for experiment_id in dict.fromkeys(ids):
+            exp_dir = self._layout.experiment_dir(experiment_id, ViewType.ALL)
+            if exp_dir is None:
+                continue
+            for meta, model_dir in self._model_metas(os.path.join(exp_dir, MODELS)):
+                if meta.get("lifecycle_stage") == "deleted":
+                    continue
+                if str(meta.get("experiment_id")) != experiment_id:
+                    continue
+                model = self._model_from_dir(model_dir, meta)
+                if model_matches(clauses, model):
+                    found.append(model)
+        found.sort(key=lambda m: m.model_id)
+        found.sort(key=lambda m: m.creation_timestamp, reverse=True)
+        return page_of(found, offset, max_results)
+
+    @staticmethod
+    def _model_metas(models_dir: str) -> list[tuple[dict[str, Any], str]]:
+        try:
+            names = sorted(os.listdir(models_dir))
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in names:
+            if is_temp_name(name):
+                continue
+            meta = read_yaml(os.path.join(models_dir, name, META))
+            if meta is not None and "model_id" in meta:
+                out.append((meta, os.path.join(models_dir, name)))
+        return out
+
+
+__all__ = ["ModelsMixin"]
