@@ -1,0 +1,68 @@
+"""What every REST handler needs: the request's fields, the store, and a JSON reply.
+
+GET fields come from the query string (a repeated key becomes a list), POST/PATCH/DELETE fields
+from the JSON body. A body that is not a JSON object is a 400, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request
+
+from runyard.artifacts.base import ArtifactRepo
+from runyard.errors import BadRequest
+from runyard.server.settings import ServerConfig
+from runyard.store.base import TrackingStore
+
+#: URL prefixes every tracking blueprint is mounted under (the UI uses ``/ajax-api``).
+API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+
+
+def request_fields() -> dict[str, Any]:
+    """The request's fields: query string for GET, JSON body otherwise (plus the query)."""
+    fields: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        fields[key] = values[0] if len(values) == 1 else values
+    if request.method in ("GET", "HEAD"):
+        return fields
+    fields.update(json_body())
+    return fields
+
+
+def json_body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw or not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest(f"Request body must be a JSON object, got {type(body).__name__} instead.")
+    return body
+
+
+def store() -> TrackingStore:
+    return current_app.config["RUNYARD_STORE"]
+
+
+def server_config() -> ServerConfig:
+    return current_app.config["RUNYARD_SERVER_CONFIG"]
+
+
+def artifact_repo() -> ArtifactRepo | None:
+    return current_app.config.get("RUNYARD_ARTIFACT_REPO")
+
+
+def reply(body: dict[str, Any] | None = None) -> Response:
+    return jsonify(body or {})
+
+
+def register_api(app: Flask, blueprint: Any) -> None:
+    """Mount ``blueprint`` under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``."""
+    for prefix in API_PREFIXES:
+        name = blueprint.name if prefix.startswith("/api") else f"ajax_{blueprint.name}"
+        app.register_blueprint(blueprint, url_prefix=prefix, name=name)

@@ -1,0 +1,80 @@
+"""What clients ask before touching artifacts: ``artifacts/list`` of a run, ``server-info``."""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import urlparse
+
+from flask import Blueprint, Response
+
+from runyard import protocol as p
+from runyard.artifacts import repo_for_uri
+from runyard.entities import FileInfo
+from runyard.errors import NotImplementedByBackend
+from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
+from runyard.server.security import check_artifact_location
+from runyard.validation import safe_relative_path
+
+bp = Blueprint("run_artifacts", __name__)
+server_info_bp = Blueprint("server_info", __name__)
+
+PROXY_SCHEMES = ("mlflow-artifacts", "runyard-artifacts")
+
+
+def proxied_path(artifact_uri: str) -> str | None:
+    """The path inside the server's artifact destination of a proxied URI, else None."""
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme not in PROXY_SCHEMES:
+        return None
+    return safe_relative_path(parsed.path)
+
+
+def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:
+    """Direct children of ``path`` in a run's artifacts; paths relative to the run root."""
+    inner = proxied_path(artifact_uri)
+    if inner is None:
+        check_artifact_location(artifact_uri, server_config())
+        return repo_for_uri(artifact_uri).list_artifacts(path or None)
+    repo = artifact_repo()
+    if repo is None:
+        raise NotImplementedByBackend("This server does not serve artifacts.")
+    listed = repo.list_artifacts("/".join(x for x in (inner, path) if x) or None)
+    return [
+        FileInfo(
+            "/".join(x for x in (path, posixpath.basename(f.path)) if x), f.is_dir, f.file_size
+        )
+        for f in listed
+    ]
+
+
+@bp.get("/artifacts/list")
+def list_artifacts() -> Response:
+    fields = request_fields()
+    run = store().get_run(p.run_id_from(fields))
+    path = safe_relative_path(p.optional_string(fields, "path"))
+    files = list_run_artifacts(run.info.artifact_uri, path)
+    body = {"root_uri": run.info.artifact_uri}
+    if files:
+        body["files"] = [p.file_info_to_json(f) for f in files]
+    return reply(body)
+
+
+@server_info_bp.get("/server-info")
+def server_info() -> Response:
+    """Optional for clients; all advanced features off, so they use plain PUT/GET/list."""
+    return reply(
+        {
+            "store_type": type(store()).__name__,
+            "workspaces_enabled": False,
+            "trace_archival_enabled": False,
+            "multipart_uploads_enabled": False,
+            "multipart_downloads_enabled": False,
+            "artifact_serving_enabled": server_config().serve_artifacts,
+            "presigned_upload_run_id_supported": False,
+            "presigned_upload_model_id_supported": False,
+            "model_artifact_presigned_downloads_supported": False,
+            "artifacts_presigned_only": False,
+            "tracking_auth": "",
+            "features_enabled": {},
+        }
+    )

@@ -1,0 +1,110 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics, version.
+
+``/health`` touches nothing, so a slow database never gets a healthy pod killed; ``/ready``
+checks the store and the artifact destination with short timeouts, so a load balancer stops
+sending traffic while either is away and resumes by itself when they return.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable
+from importlib import metadata
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from runyard.errors import RunyardError
+from runyard.server.prom import RequestMetrics
+
+bp = Blueprint("ops", __name__)
+log = logging.getLogger("runyard.server")
+
+READY_TIMEOUT_SECONDS = 3.0
+_checks = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="ready")
+
+
+def runyard_version() -> str:
+    try:
+        return metadata.version("runyard")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _run_check(name: str, check: Callable[[], object]) -> str | None:
+    """None when ``check`` succeeds within the timeout, else a short reason."""
+    future = _checks.submit(check)
+    try:
+        future.result(timeout=READY_TIMEOUT_SECONDS)
+    except concurrent.futures.TimeoutError:
+        return f"{name}: no answer within {READY_TIMEOUT_SECONDS:.0f}s"
+    except RunyardError as exc:
+        return f"{name}: {exc.message}"
+    except Exception as exc:
+        log.warning("readiness check %s failed: %r", name, exc)
+        return f"{name}: {type(exc).__name__}"
+    return None
+
+
+def _check_artifacts() -> None:
+    repo = current_app.config.get("RUNYARD_ARTIFACT_REPO")
+    if repo is None:
+        return
+    check = getattr(repo, "check_ready", None)
+    if callable(check):
+        check()
+    else:
+        repo.list_artifacts(None)
+
+
+@bp.get("/health")
+def health() -> Response:
+    return Response("OK", mimetype="text/plain")
+
+
+@bp.get("/ready")
+def ready() -> Response:
+    store = current_app.config["RUNYARD_STORE"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def artifacts() -> None:
+        with app.app_context():
+            _check_artifacts()
+
+    problems = [
+        p for p in (_run_check("store", store.check_ready), _run_check("artifacts", artifacts)) if p
+    ]
+    if problems:
+        response = jsonify(
+            {
+                "error_code": "TEMPORARILY_UNAVAILABLE",
+                "message": "Not ready: " + "; ".join(problems),
+            }
+        )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+    return jsonify({"status": "ready"})
+
+
+def _pool_gauges() -> dict[str, float]:
+    """Connection-pool numbers, if the store exposes them (``pool_stats() -> dict``)."""
+    store = current_app.config["RUNYARD_STORE"]
+    stats = getattr(store, "pool_stats", None)
+    if not callable(stats):
+        return {}
+    try:
+        return {f"runyard_db_pool_{k}": float(v) for k, v in stats().items()}
+    except Exception:
+        return {}
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    registry: RequestMetrics = current_app.config["RUNYARD_METRICS"]
+    return Response(registry.render(_pool_gauges()), mimetype="text/plain; version=0.0.4")
+
+
+@bp.get("/version")
+def version() -> Response:
+    return Response(runyard_version(), mimetype="text/plain")
