@@ -1,0 +1,82 @@
+"""What every part of the SQL store shares: transactions, clocks, run and experiment lookups."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from runyard.entities import LifecycleStage
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.store.sql import models as m
+from runyard.store.sql.engine import WRITE_OPTION, translated_errors
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def experiment_int(experiment_id: str) -> int | None:
+    """The integer key of an experiment id, or None when it cannot name a stored experiment."""
+    text = str(experiment_id)
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+class SqlBase:
+    """Holds the engine and hands out read and write transactions with errors translated."""
+
+    _engine: Engine
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with translated_errors(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with translated_errors(), self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    # ---- lookups shared by several parts ------------------------------------------------------
+    @staticmethod
+    def _run_stage(conn: Connection, run_id: str) -> str:
+        stage = conn.execute(
+            sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == run_id)
+        ).scalar()
+        if stage is None:
+            raise ResourceDoesNotExist(f"Run with id={run_id} not found")
+        return stage
+
+    def _require_active_run(self, conn: Connection, run_id: str) -> None:
+        stage = self._run_stage(conn, run_id)
+        if stage != LifecycleStage.ACTIVE:
+            raise InvalidParameterValue(
+                f"The run {run_id} must be in the 'active' state. Current state is {stage}."
+            )
+
+    @staticmethod
+    def _experiment_row(conn: Connection, experiment_id: str) -> sa.Row:
+        key = experiment_int(experiment_id)
+        row = None
+        if key is not None:
+            row = conn.execute(
+                sa.select(m.experiments).where(m.experiments.c.experiment_id == key)
+            ).first()
+        if row is None:
+            raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
+        return row
+
+    def _active_experiment_key(self, conn: Connection, experiment_id: str) -> sa.Row:
+        """The experiment row, which must be active (runs and models are created in it)."""
+        row = self._experiment_row(conn, experiment_id)
+        if row.lifecycle_stage != LifecycleStage.ACTIVE:
+            raise InvalidParameterValue(
+                f"The experiment {experiment_id} must be in the 'active' state. "
+                f"Current state is {row.lifecycle_stage}."
+            )
+        return row

@@ -1,0 +1,125 @@
+"""Metric history downsampled in the database, for charts of long histories.
+
+The run's step range is cut into about ``max_results / 2`` buckets; each bucket contributes its
+lowest and its highest point, so spikes survive, plus the first and last point of the range. One
+aggregate pass over the history per run (rows stream in index order, only bucket aggregates are
+kept), plus index seeks for the step range and the end points: a million-point history comes
+back as a few hundred points without a million rows ever leaving the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.entities import Metric
+from runyard.store.sql import models as m
+
+_M = m.metrics.c
+_NAN = float("nan")
+
+
+def bulk_interval(
+    conn: Connection,
+    run_ids: Sequence[str],
+    key: str,
+    max_results: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[Metric]:
+    found: list[Metric] = []
+    for run_id in dict.fromkeys(run_ids):
+        points = _run_points(conn, run_id, key, max_results, start_step, end_step)
+        found += [Metric(key, v, ts, step, run_id) for step, ts, v in points]
+    return found
+
+
+def _run_points(
+    conn: Connection,
+    run_id: str,
+    key: str,
+    max_results: int,
+    start_step: int | None,
+    end_step: int | None,
+) -> list[tuple[int, int, float]]:
+    where = [_M.run_uuid == run_id, _M.key == key]
+    if start_step is not None:
+        where.append(_M.step >= start_step)
+    if end_step is not None:
+        where.append(_M.step <= end_step)
+    count = conn.execute(
+        sa.select(m.metric_summaries.c.count).where(
+            m.metric_summaries.c.run_uuid == run_id, m.metric_summaries.c.key == key
+        )
+    ).scalar()
+    if not count:
+        return []
+    if count <= max_results:
+        return _ordered(conn.execute(_points(where).order_by(_M.step, _M.timestamp)).all())
+    first = conn.execute(_points(where).order_by(_M.step, _M.timestamp).limit(1)).first()
+    last = conn.execute(
+        _points(where).order_by(_M.step.desc(), _M.timestamp.desc()).limit(1)
+    ).first()
+    if first is None or last is None:
+        return []
+    low, high = first.step, last.step
+    buckets = max(1, (max_results - 2) // 2)
+    width = (high - low) // buckets + 1
+    bucket = ((_M.step - low) // width).label("bucket")
+    finite = [*where, _M.is_nan.is_(False)]
+    if conn.dialect.name == "postgresql":
+        extremes = _postgres_extremes(conn, finite, bucket)
+    else:
+        extremes = _sqlite_extremes(conn, finite, bucket)
+    points = _ordered([first, last, *extremes])
+    return points if len(points) <= max_results else _thin(points, max_results)
+
+
+def _points(where: list) -> sa.Select:
+    return sa.select(_M.step, _M.timestamp, _M.value, _M.is_nan).where(*where)
+
+
+def _sqlite_extremes(conn: Connection, where: list, bucket: sa.ColumnElement) -> list[tuple]:
+    """SQLite returns the bare columns of the row that holds a lone min() or max()."""
+    rows: list[tuple] = []
+    for agg in (sa.func.min, sa.func.max):
+        stmt = (
+            sa.select(bucket, agg(_M.value), _M.step, _M.timestamp)
+            .where(*where)
+            .group_by(sa.literal_column("bucket"))
+        )
+        rows += [(step, ts, value, False) for _b, value, step, ts in conn.execute(stmt)]
+    return rows
+
+
+def _postgres_extremes(conn: Connection, where: list, bucket: sa.ColumnElement) -> list[tuple]:
+    """Postgres compares arrays element by element: min(ARRAY[value, step, ts]) is the lowest
+    point of the bucket (steps and timestamps are exact in float8 up to 2**53)."""
+    packed = sa.literal_column(
+        "ARRAY[metrics.value, metrics.step::float8, metrics.timestamp::float8]"
+    )
+    stmt = (
+        sa.select(bucket, sa.func.min(packed), sa.func.max(packed))
+        .where(*where)
+        .group_by(sa.literal_column("bucket"))
+    )
+    rows: list[tuple] = []
+    for _b, low, high in conn.execute(stmt):
+        for value, step, ts in (low, high):
+            rows.append((int(step), int(ts), value, False))
+    return rows
+
+
+def _ordered(rows: Sequence[tuple]) -> list[tuple[int, int, float]]:
+    unique = {(r[0], r[1], _NAN if r[3] else r[2]) for r in rows}
+    return sorted(unique, key=lambda p: (p[0], p[1]))
+
+
+def _thin(points: list[tuple[int, int, float]], limit: int) -> list[tuple[int, int, float]]:
+    """Evenly spaced points keeping the first and the last (only for tiny ``limit``)."""
+    if limit <= 1:
+        return points[-1:]
+    stride = (len(points) - 1) / (limit - 1)
+    return [points[round(i * stride)] for i in range(limit)]

@@ -1,0 +1,136 @@
+"""Turning run rows into ``Run`` entities in bulk: a fixed number of queries per page of runs
+(params, tags, latest metrics, inputs, outputs), never one per run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.entities import (
+    Dataset,
+    DatasetInput,
+    LifecycleStage,
+    ModelInput,
+    ModelOutput,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunStatus,
+)
+from runyard.store.sql import models as m
+from runyard.store.sql.metrics import latest_metrics
+
+RUN_COLUMNS = (
+    m.runs.c.run_uuid,
+    m.runs.c.experiment_id,
+    m.runs.c.name,
+    m.runs.c.user_id,
+    m.runs.c.status,
+    m.runs.c.start_time,
+    m.runs.c.end_time,
+    m.runs.c.artifact_uri,
+    m.runs.c.lifecycle_stage,
+)
+_STATUS = {s.value: s for s in RunStatus}
+_STAGE = {s.value: s for s in LifecycleStage}
+
+
+def run_info(row: Sequence) -> RunInfo:
+    run_id, experiment_id, name, user_id, status, start, end, artifact_uri, stage = row[:9]
+    return RunInfo(
+        run_id=run_id,
+        experiment_id=str(experiment_id),
+        run_name=name,
+        user_id=user_id,
+        status=_STATUS.get(status, RunStatus.RUNNING),
+        start_time=start,
+        end_time=end,
+        artifact_uri=artifact_uri,
+        lifecycle_stage=_STAGE.get(stage, LifecycleStage.ACTIVE),
+    )
+
+
+def _key_values(conn: Connection, table: sa.Table, run_ids: list[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {run_id: {} for run_id in run_ids}
+    stmt = sa.select(table.c.run_uuid, table.c.key, table.c.value).where(
+        table.c.run_uuid.in_(run_ids)
+    )
+    for run_id, key, value in conn.execute(stmt):
+        found[run_id][key] = value
+    return found
+
+
+def load_runs(conn: Connection, rows: Sequence[Sequence]) -> list[Run]:
+    """Runs for ``rows`` (each holding ``RUN_COLUMNS``), in the same order."""
+    if not rows:
+        return []
+    run_ids = [row[0] for row in rows]
+    params = _key_values(conn, m.params, run_ids)
+    tags = _key_values(conn, m.tags, run_ids)
+    metrics = latest_metrics(conn, run_ids)
+    inputs, outputs = _inputs_outputs(conn, run_ids)
+    empty_inputs, empty_outputs = RunInputs(), RunOutputs()
+    return [
+        Run(
+            info=run_info(row),
+            data=RunData(metric_list=metrics[row[0]], params=params[row[0]], tags=tags[row[0]]),
+            inputs=inputs.get(row[0], empty_inputs),
+            outputs=outputs.get(row[0], empty_outputs),
+        )
+        for row in rows
+    ]
+
+
+def _inputs_outputs(
+    conn: Connection, run_ids: list[str]
+) -> tuple[dict[str, RunInputs], dict[str, RunOutputs]]:
+    ri, d = m.run_inputs, m.datasets
+    stmt = (
+        sa.select(ri.c.run_uuid, ri.c.input_type, ri.c.input_id, d)
+        .select_from(ri.outerjoin(d, d.c.dataset_uuid == ri.c.input_id))
+        .where(ri.c.run_uuid.in_(run_ids))
+        .order_by(ri.c.run_uuid, ri.c.position)
+    )
+    rows = conn.execute(stmt).all()
+    input_tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    if any(row.input_type == "dataset" for row in rows):
+        t = m.run_input_tags.c
+        for run_id, input_id, key, value in conn.execute(
+            sa.select(t.run_uuid, t.input_id, t.key, t.value).where(t.run_uuid.in_(run_ids))
+        ):
+            input_tags[(run_id, input_id)][key] = value
+    datasets: dict[str, list[DatasetInput]] = defaultdict(list)
+    models: dict[str, list[ModelInput]] = defaultdict(list)
+    for row in rows:
+        if row.input_type == "model":
+            models[row.run_uuid].append(ModelInput(row.input_id))
+        elif row.name is not None:
+            dataset = Dataset(
+                name=row.name,
+                digest=row.digest,
+                source_type=row.source_type,
+                source=row.source,
+                schema=row.schema,
+                profile=row.profile,
+            )
+            datasets[row.run_uuid].append(
+                DatasetInput(dataset, input_tags.get((row.run_uuid, row.input_id), {}))
+            )
+    inputs = {
+        run_id: RunInputs(tuple(datasets.get(run_id, ())), tuple(models.get(run_id, ())))
+        for run_id in set(datasets) | set(models)
+    }
+    o = m.run_outputs.c
+    outputs: dict[str, list[ModelOutput]] = defaultdict(list)
+    for run_id, model_id, step in conn.execute(
+        sa.select(o.run_uuid, o.model_id, o.step)
+        .where(o.run_uuid.in_(run_ids))
+        .order_by(o.run_uuid, o.model_id)
+    ):
+        outputs[run_id].append(ModelOutput(model_id, step))
+    return inputs, {run_id: RunOutputs(tuple(items)) for run_id, items in outputs.items()}

@@ -1,0 +1,352 @@
+"""Logged models (MLflow 3's model entity) and run inputs/outputs in the SQL store."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard import validation
+from runyard.entities import (
+    DatasetInput,
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    ModelInput,
+    ModelOutput,
+    PagedList,
+)
+from runyard.errors import InvalidFilter, InvalidParameterValue, ResourceDoesNotExist
+from runyard.names import generate_run_name
+from runyard.store.sql import models as m
+from runyard.store.sql.common import SqlBase, experiment_int, now_ms
+from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.store.sql.search import compare
+
+_LM = m.logged_models.c
+_FILTER_COLUMNS = {
+    "name": _LM.name,
+    "source_run_id": _LM.source_run_id,
+    "status": _LM.status,
+    "model_type": _LM.model_type,
+    "model_id": _LM.model_id,
+}
+_CLAUSE = re.compile(
+    r"^\s*(?:attributes?\.)?(\w+)\s*(=|!=|(?i:i?like))\s*(?:'([^']*)'|\"([^\"]*)\")\s*$"
+)
+_DATASET_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
+
+
+class LoggedModelsMixin(SqlBase):
+    # ---- inputs and outputs -------------------------------------------------------------------
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[ModelInput] = (),
+    ) -> None:
+        for item in datasets:
+            _validate_dataset_input(item)
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            experiment_id = conn.execute(
+                sa.select(m.runs.c.experiment_id).where(m.runs.c.run_uuid == run_id)
+            ).scalar_one()
+            position = conn.execute(
+                sa.select(sa.func.count()).where(m.run_inputs.c.run_uuid == run_id)
+            ).scalar_one()
+            rows, tag_rows = [], []
+            for item in datasets:
+                dataset_id = _dataset_id(conn, experiment_id, item)
+                rows.append((dataset_id, "dataset"))
+                tag_rows += [
+                    {"run_uuid": run_id, "input_id": dataset_id, "key": k, "value": v}
+                    for k, v in item.tags.items()
+                ]
+            rows += [(model.model_id, "model") for model in models]
+            insert_ignore(
+                conn,
+                m.run_inputs,
+                [
+                    {
+                        "run_uuid": run_id,
+                        "input_type": kind,
+                        "input_id": ident,
+                        "position": position + i,
+                    }
+                    for i, (ident, kind) in enumerate(rows)
+                ],
+            )
+            upsert(conn, m.run_input_tags, tag_rows, ["run_uuid", "input_id", "key"], ["value"])
+
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            upsert(
+                conn,
+                m.run_outputs,
+                [{"run_uuid": run_id, "model_id": o.model_id, "step": o.step} for o in models],
+                ["run_uuid", "model_id"],
+                ["step"],
+            )
+
+    # ---- logged models ------------------------------------------------------------------------
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[tuple[str, str]] = (),
+        params: Sequence[tuple[str, str]] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        validation.validate_experiment_id(experiment_id)
+        for key, value in tags:
+            validation.validate_key(key)
+            validation.validate_tag_value(key, value)
+        for key, value in params:
+            validation.validate_key(key)
+            validation.validate_param_value(key, value)
+        model_id = f"m-{uuid.uuid4().hex}"
+        now = now_ms()
+        with self._write() as conn:
+            experiment = self._active_experiment_key(conn, experiment_id)
+            location = experiment.artifact_location.rstrip("/")
+            conn.execute(
+                sa.insert(m.logged_models),
+                {
+                    "model_id": model_id,
+                    "experiment_id": experiment.experiment_id,
+                    "name": name or generate_run_name(),
+                    "artifact_location": f"{location}/models/{model_id}/artifacts",
+                    "creation_timestamp": now,
+                    "last_updated_timestamp": now,
+                    "status": LoggedModelStatus.LOGGED_MODEL_PENDING.value,
+                    "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                    "model_type": model_type,
+                    "source_run_id": source_run_id,
+                },
+            )
+            _put(conn, m.logged_model_tags, model_id, tags)
+            _put(conn, m.logged_model_params, model_id, params)
+            return self._load_models(conn, [model_id])[0]
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        with self._read() as conn:
+            found = self._load_models(conn, [model_id], include_deleted=False)
+        if not found:
+            raise ResourceDoesNotExist(f"Logged model with ID '{model_id}' not found.")
+        return found[0]
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        status = LoggedModelStatus(status)
+        with self._write() as conn:
+            self._require_model(conn, model_id)
+            conn.execute(
+                sa.update(m.logged_models)
+                .where(_LM.model_id == model_id)
+                .values(status=status.value, last_updated_timestamp=now_ms())
+            )
+            return self._load_models(conn, [model_id])[0]
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[tuple[str, str]]) -> None:
+        for key, value in tags:
+            validation.validate_key(key)
+            validation.validate_tag_value(key, value)
+        with self._write() as conn:
+            self._require_model(conn, model_id)
+            _put(conn, m.logged_model_tags, model_id, tags)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        with self._write() as conn:
+            self._require_model(conn, model_id)
+            deleted = conn.execute(
+                sa.delete(m.logged_model_tags).where(
+                    m.logged_model_tags.c.model_id == model_id, m.logged_model_tags.c.key == key
+                )
+            ).rowcount
+            if not deleted:
+                raise ResourceDoesNotExist(f"No tag with key {key!r} on logged model {model_id}")
+
+    def delete_logged_model(self, model_id: str) -> None:
+        with self._write() as conn:
+            self._require_model(conn, model_id)
+            conn.execute(
+                sa.update(m.logged_models)
+                .where(_LM.model_id == model_id)
+                .values(
+                    lifecycle_stage=LifecycleStage.DELETED.value, last_updated_timestamp=now_ms()
+                )
+            )
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        from runyard.search import paging
+
+        validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
+        keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
+        offset = paging.decode_offset_token(page_token)
+        stmt = (
+            sa.select(_LM.model_id)
+            .where(
+                _LM.experiment_id.in_([k for k in keys if k is not None]),
+                _LM.lifecycle_stage == LifecycleStage.ACTIVE.value,
+                *_model_filter(filter_string),
+            )
+            .order_by(_LM.creation_timestamp.desc(), _LM.model_id)
+            .limit(max_results + 1)
+            .offset(offset)
+        )
+        with self._read() as conn:
+            ids = list(conn.execute(stmt).scalars())
+            found = self._load_models(conn, ids[:max_results])
+        token = paging.encode_offset_token(offset + max_results) if len(ids) > max_results else None
+        return PagedList(found, token)
+
+    # ---- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def _require_model(conn: Connection, model_id: str) -> None:
+        stage = conn.execute(
+            sa.select(_LM.lifecycle_stage).where(_LM.model_id == model_id)
+        ).scalar()
+        if stage is None or stage == LifecycleStage.DELETED:
+            raise ResourceDoesNotExist(f"Logged model with ID '{model_id}' not found.")
+
+    @staticmethod
+    def _load_models(
+        conn: Connection, model_ids: list[str], include_deleted: bool = True
+    ) -> list[LoggedModel]:
+        if not model_ids:
+            return []
+        where = [_LM.model_id.in_(model_ids)]
+        if not include_deleted:
+            where.append(_LM.lifecycle_stage == LifecycleStage.ACTIVE.value)
+        rows = {row.model_id: row for row in conn.execute(sa.select(m.logged_models).where(*where))}
+        tags, params = defaultdict(dict), defaultdict(dict)
+        for table, target in ((m.logged_model_tags, tags), (m.logged_model_params, params)):
+            for model_id, key, value in conn.execute(
+                sa.select(table.c.model_id, table.c.key, table.c.value).where(
+                    table.c.model_id.in_(model_ids)
+                )
+            ):
+                target[model_id][key] = value
+        metrics: dict[str, list[Metric]] = defaultdict(list)
+        mm = m.logged_model_metrics.c
+        for row in conn.execute(
+            sa.select(m.logged_model_metrics)
+            .where(mm.model_id.in_(model_ids))
+            .order_by(mm.model_id, mm.key, mm.step, mm.timestamp)
+        ):
+            metrics[row.model_id].append(
+                Metric(
+                    row.key,
+                    float("nan") if row.is_nan else row.value,
+                    row.timestamp,
+                    row.step,
+                    row.run_uuid,
+                    row.model_id,
+                    row.dataset_name,
+                    row.dataset_digest,
+                )
+            )
+        return [
+            LoggedModel(
+                model_id=row.model_id,
+                experiment_id=str(row.experiment_id),
+                name=row.name,
+                artifact_location=row.artifact_location,
+                creation_timestamp=row.creation_timestamp,
+                last_updated_timestamp=row.last_updated_timestamp,
+                status=LoggedModelStatus(row.status),
+                source_run_id=row.source_run_id,
+                model_type=row.model_type,
+                status_message=row.status_message,
+                tags=tags[row.model_id],
+                params=params[row.model_id],
+                metrics=tuple(metrics[row.model_id]),
+            )
+            for model_id in model_ids
+            if (row := rows.get(model_id)) is not None
+        ]
+
+
+def _put(conn: Connection, table: sa.Table, model_id: str, items: Sequence[tuple[str, str]]):
+    rows = {k: "" if v is None else str(v) for k, v in items}
+    upsert(
+        conn,
+        table,
+        [{"model_id": model_id, "key": k, "value": v} for k, v in rows.items()],
+        ["model_id", "key"],
+        ["value"],
+    )
+
+
+def _model_filter(filter_string: str | None) -> list[sa.ColumnElement[bool]]:
+    """``name``, ``source_run_id``, ``status``, ``model_type`` with = != LIKE ILIKE, AND-ed."""
+    if not filter_string or not filter_string.strip():
+        return []
+    clauses = []
+    for part in re.split(
+        r"\s+AND\s+(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)", filter_string, flags=re.I
+    ):
+        match = _CLAUSE.match(part)
+        if match is None or match.group(1) not in _FILTER_COLUMNS:
+            raise InvalidFilter(f"Invalid logged model filter clause: {part.strip()!r}")
+        name, op, single, double = match.groups()
+        value = single if single is not None else double
+        clauses.append(compare(_FILTER_COLUMNS[name], op.upper(), value))
+    return clauses
+
+
+def _validate_dataset_input(item: DatasetInput) -> None:
+    dataset = item.dataset
+    for field, limit in _DATASET_LIMITS.items():
+        value = getattr(dataset, field) or ""
+        if len(value) > limit:
+            raise InvalidParameterValue(
+                f"Dataset {field} exceeds the maximum length of {limit} characters."
+            )
+    if not dataset.name or not dataset.digest:
+        raise InvalidParameterValue("A dataset needs a name and a digest.")
+    for key, value in item.tags.items():
+        if len(key) > 255 or len(str(value)) > 500:
+            raise InvalidParameterValue(
+                f"Input tag {key[:40]!r} is too long (key limit 255, value limit 500)."
+            )
+
+
+def _dataset_id(conn: Connection, experiment_id: int, item: DatasetInput) -> str:
+    """The stored dataset's id, storing it first when it is new to the experiment."""
+    d = m.datasets.c
+    dataset = item.dataset
+    where = [d.experiment_id == experiment_id, d.name == dataset.name, d.digest == dataset.digest]
+    found = conn.execute(sa.select(d.dataset_uuid).where(*where)).scalar()
+    if found is not None:
+        return found
+    insert_ignore(
+        conn,
+        m.datasets,
+        [
+            {
+                "dataset_uuid": uuid.uuid4().hex,
+                "experiment_id": experiment_id,
+                "name": dataset.name,
+                "digest": dataset.digest,
+                "source_type": dataset.source_type or "",
+                "source": dataset.source or "",
+                "schema": dataset.schema,
+                "profile": dataset.profile,
+            }
+        ],
+    )
+    return conn.execute(sa.select(d.dataset_uuid).where(*where)).scalar_one()

@@ -1,0 +1,215 @@
+"""The tables of the SQL store (SQLAlchemy Core), mirrored by the Alembic migrations.
+
+Core tables, not ORM classes: the hot paths (bulk metric inserts, search pages) build rows and
+statements directly. The migration in ``migrations/versions`` creates exactly these tables; a
+test compares the two.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# Postgres BIGINT identity, SQLite INTEGER PRIMARY KEY (the rowid) for autoincrement ids.
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_DOUBLE = sa.Float(precision=53).with_variant(sa.Double(), "postgresql")
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("experiment_id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("artifact_location", sa.String(2000), nullable=False),
+    sa.Column("lifecycle_stage", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("creation_time", sa.BigInteger),
+    sa.Column("last_update_time", sa.BigInteger),
+    sa.UniqueConstraint("name", name="uq_experiments_name"),
+)
+
+experiment_tags = sa.Table(
+    "experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id",
+        _ID,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), primary_key=True),
+    sa.Column("experiment_id", _ID, sa.ForeignKey("experiments.experiment_id"), nullable=False),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("user_id", sa.String(256), nullable=False, server_default=""),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("start_time", sa.BigInteger),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Column("artifact_uri", sa.String(2000), nullable=False),
+    sa.Column("lifecycle_stage", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("deleted_time", sa.BigInteger),
+    sa.Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
+)
+
+
+def _run_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("runs.run_uuid", ondelete="CASCADE")
+
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# One row per distinct point: the primary key (whose prefix is the (run_uuid, key, step) index)
+# makes a re-sent identical point a no-op under INSERT ... ON CONFLICT DO NOTHING. NaN is stored
+# as value 0 with is_nan set (SQLite cannot store NaN).
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("value", _DOUBLE, primary_key=True),
+    sa.Column("is_nan", sa.Boolean, primary_key=True),
+    sa.Column("model_id", sa.String(64)),
+    sa.Column("dataset_name", sa.String(500)),
+    sa.Column("dataset_digest", sa.String(36)),
+)
+
+# Latest point (greatest (step, timestamp, value)), min, max and count per (run, key), kept
+# current in the same transaction as every metric write: search and the runs table read it.
+metric_summaries = sa.Table(
+    "metric_summaries",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", _DOUBLE, nullable=False),
+    sa.Column("is_nan", sa.Boolean, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("min_value", _DOUBLE),  # NULL while every point is NaN
+    sa.Column("max_value", _DOUBLE),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Index("ix_metric_summaries_key_value", "key", "value"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("dataset_uuid", sa.String(36), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        _ID,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("digest", sa.String(36), nullable=False),
+    sa.Column("source_type", sa.String(36), nullable=False, server_default=""),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("schema", sa.Text),
+    sa.Column("profile", sa.Text),
+    sa.UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_exp_name_digest"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("input_type", sa.String(16), primary_key=True),  # "dataset" or "model"
+    sa.Column("input_id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+)
+
+run_input_tags = sa.Table(
+    "run_input_tags",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("input_id", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.String(500), nullable=False),
+)
+
+run_outputs = sa.Table(
+    "run_outputs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
+    sa.Column("model_id", sa.String(64), primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("model_id", sa.String(64), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        _ID,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("artifact_location", sa.String(2000), nullable=False),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("lifecycle_stage", sa.String(20), nullable=False, server_default="active"),
+    sa.Column("model_type", sa.String(500)),
+    sa.Column("source_run_id", sa.String(32)),
+    sa.Column("status_message", sa.Text),
+    sa.Index("ix_logged_models_experiment", "experiment_id", "creation_timestamp"),
+)
+
+
+def _model_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("logged_models.model_id", ondelete="CASCADE")
+
+
+logged_model_tags = sa.Table(
+    "logged_model_tags",
+    metadata,
+    sa.Column("model_id", sa.String(64), _model_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+logged_model_params = sa.Table(
+    "logged_model_params",
+    metadata,
+    sa.Column("model_id", sa.String(64), _model_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Metrics logged with a model_id, linked to the model as well as stored in ``metrics``.
+logged_model_metrics = sa.Table(
+    "logged_model_metrics",
+    metadata,
+    sa.Column("model_id", sa.String(64), _model_fk(), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("value", _DOUBLE, primary_key=True),
+    sa.Column("is_nan", sa.Boolean, primary_key=True),
+    sa.Column("run_uuid", sa.String(32), nullable=False),
+    sa.Column("dataset_name", sa.String(500)),
+    sa.Column("dataset_digest", sa.String(36)),
+)

@@ -1,0 +1,332 @@
+"""Runs in the SQL store: lifecycle, log_batch (one transaction, bulk statements), search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard import validation
+from runyard.entities import (
+    LifecycleStage,
+    Metric,
+    MetricSummary,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.names import generate_run_name
+from runyard.store.sql import downsample
+from runyard.store.sql import metrics as sql_metrics
+from runyard.store.sql import models as m
+from runyard.store.sql import search as sql_search
+from runyard.store.sql.common import SqlBase, experiment_int, now_ms
+from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.store.sql.experiments import stages_for
+from runyard.store.sql.loading import RUN_COLUMNS, load_runs, run_info
+
+RUN_NAME_TAG = "mlflow.runName"
+_R = m.runs.c
+
+
+class RunsMixin(SqlBase):
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        validation.validate_experiment_id(experiment_id)
+        tags = [validation.validate_tag(tag) for tag in tags]
+        tag_map = {tag.key: tag.value for tag in tags}
+        tagged_name = tag_map.get(RUN_NAME_TAG)
+        if run_name and tagged_name is not None and tagged_name != run_name:
+            raise InvalidParameterValue(
+                f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                f"different values (run_name='{run_name}', mlflow.runName='{tagged_name}')."
+            )
+        name = run_name or tagged_name or generate_run_name()
+        _check_run_name(name)
+        tag_map[RUN_NAME_TAG] = name
+        run_id = uuid.uuid4().hex
+        with self._write() as conn:
+            experiment = self._active_experiment_key(conn, experiment_id)
+            artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
+            values = {
+                "run_uuid": run_id,
+                "experiment_id": experiment.experiment_id,
+                "name": name,
+                "user_id": user_id or "",
+                "status": RunStatus.RUNNING.value,
+                "start_time": start_time,
+                "end_time": None,
+                "artifact_uri": artifact_uri,
+                "lifecycle_stage": LifecycleStage.ACTIVE.value,
+            }
+            conn.execute(sa.insert(m.runs), values)
+            conn.execute(
+                sa.insert(m.tags),
+                [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
+            )
+            return load_runs(conn, [tuple(values[c.name] for c in RUN_COLUMNS)])[0]
+
+    def get_run(self, run_id: str) -> Run:
+        with self._read() as conn:
+            row = conn.execute(sa.select(*RUN_COLUMNS).where(_R.run_uuid == run_id)).first()
+            if row is None:
+                raise ResourceDoesNotExist(f"Run with id={run_id} not found")
+            return load_runs(conn, [row])[0]
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        values: dict = {}
+        if status is not None:
+            values["status"] = RunStatus(status).value
+        if end_time is not None:
+            values["end_time"] = end_time
+        if run_name:
+            values["name"] = _check_run_name(run_name)
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            if values:
+                conn.execute(sa.update(m.runs).where(_R.run_uuid == run_id).values(**values))
+            if run_name:
+                upsert(
+                    conn,
+                    m.tags,
+                    [{"run_uuid": run_id, "key": RUN_NAME_TAG, "value": run_name}],
+                    ["run_uuid", "key"],
+                    ["value"],
+                )
+            row = conn.execute(sa.select(*RUN_COLUMNS).where(_R.run_uuid == run_id)).one()
+            return run_info(row)
+
+    def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        with self._write() as conn:
+            self._run_stage(conn, run_id)
+            deleted_time = now_ms() if stage == LifecycleStage.DELETED else None
+            conn.execute(
+                sa.update(m.runs)
+                .where(_R.run_uuid == run_id)
+                .values(lifecycle_stage=stage.value, deleted_time=deleted_time)
+            )
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    # ---- logging ------------------------------------------------------------------------------
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        _validate_batch(metrics, params, tags)
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            if params:
+                self._write_params(conn, run_id, params, single=False)
+            sql_metrics.write_points(conn, run_id, metrics)
+            if any(metric.model_id for metric in metrics):
+                _link_model_metrics(conn, run_id, metrics)
+            if tags:
+                self._write_tags(conn, run_id, tags)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        validation.validate_param(param)
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            self._write_params(conn, run_id, [param], single=True)
+
+    @staticmethod
+    def _write_params(conn: Connection, run_id: str, params: Sequence[Param], single: bool) -> None:
+        existing = dict(
+            conn.execute(
+                sa.select(m.params.c.key, m.params.c.value).where(
+                    m.params.c.run_uuid == run_id, m.params.c.key.in_([p.key for p in params])
+                )
+            ).all()
+        )
+        changed = [p for p in params if p.key in existing and existing[p.key] != str(p.value)]
+        if changed and single:
+            p = changed[0]
+            raise InvalidParameterValue(
+                f"Changing param values is not allowed. Param with key='{p.key}' was already "
+                f"logged with value='{existing[p.key]}' for run ID='{run_id}'. Attempted logging "
+                f"new value '{p.value}'."
+            )
+        if changed:
+            details = [
+                {"key": p.key, "old_value": existing[p.key], "new_value": str(p.value)}
+                for p in changed
+            ]
+            raise InvalidParameterValue(
+                "Changing param values is not allowed. Params were already logged="
+                f"'{details}' for run ID='{run_id}'."
+            )
+        new = [
+            {"run_uuid": run_id, "key": p.key, "value": "" if p.value is None else str(p.value)}
+            for p in params
+            if p.key not in existing
+        ]
+        insert_ignore(conn, m.params, new)
+
+    @staticmethod
+    def _write_tags(conn: Connection, run_id: str, tags: Sequence[RunTag]) -> None:
+        latest = {tag.key: str(tag.value) for tag in tags}  # the last value of a key wins
+        upsert(
+            conn,
+            m.tags,
+            [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()],
+            ["run_uuid", "key"],
+            ["value"],
+        )
+        if RUN_NAME_TAG in latest:
+            conn.execute(
+                sa.update(m.runs)
+                .where(_R.run_uuid == run_id)
+                .values(name=_check_run_name(latest[RUN_NAME_TAG]))
+            )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            deleted = conn.execute(
+                sa.delete(m.tags).where(m.tags.c.run_uuid == run_id, m.tags.c.key == key)
+            ).rowcount
+            if not deleted:
+                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+
+    # ---- reading metrics ----------------------------------------------------------------------
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        from runyard.search import paging
+
+        if max_results is not None:
+            validation.validate_max_results(max_results, 2**62, "max_results")
+        offset = paging.decode_offset_token(page_token)
+        limit = None if max_results is None else max_results + 1
+        with self._read() as conn:
+            points = sql_metrics.history(conn, run_id, metric_key, limit, offset)
+        if max_results is not None and len(points) > max_results:
+            return PagedList(points[:max_results], paging.encode_offset_token(offset + max_results))
+        return PagedList(points)
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_results: int,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        validation.validate_max_results(max_results, 2**31, "max_results")
+        with self._read() as conn:
+            return downsample.bulk_interval(
+                conn, run_ids, metric_key, max_results, start_step, end_step
+            )
+
+    def get_metric_summaries(self, run_ids: Sequence[str]) -> dict[str, list[MetricSummary]]:
+        with self._read() as conn:
+            return sql_metrics.summaries(conn, list(dict.fromkeys(run_ids)))
+
+    # ---- search -------------------------------------------------------------------------------
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        from runyard.search import paging, parser
+
+        validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
+        keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
+        where = sql_search.run_filter(parser.parse_filter(filter_string or ""))
+        order_keys = parser.parse_order_by(list(order_by or []))
+        offset = paging.decode_offset_token(page_token)
+        stmt = sa.select(*RUN_COLUMNS).where(
+            _R.experiment_id.in_([k for k in keys if k is not None]),
+            _R.lifecycle_stage.in_(stages_for(run_view_type)),
+            where,
+        )
+        stmt, terms = sql_search.run_order(stmt, order_keys)
+        stmt = stmt.order_by(*terms).limit(max_results + 1).offset(offset)
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+            found = load_runs(conn, rows[:max_results])
+        token = (
+            paging.encode_offset_token(offset + max_results) if len(rows) > max_results else None
+        )
+        return PagedList(found, token)
+
+
+def _check_run_name(name: str) -> str:
+    if len(name) > validation.MAX_RUN_NAME_LENGTH:
+        raise InvalidParameterValue(
+            f"Run name exceeds the maximum length of {validation.MAX_RUN_NAME_LENGTH} "
+            f"characters (got {len(name)})."
+        )
+    return name
+
+
+def _validate_batch(
+    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> None:
+    """``validation.validate_batch`` with each distinct metric key checked once: a batch of
+    1000 points usually holds a handful of keys, and this is the ingest hot path."""
+    too_many = len(metrics) > validation.MAX_METRICS_PER_BATCH
+    if too_many or len(metrics) + len(params) + len(tags) > validation.MAX_ENTITIES_PER_BATCH:
+        validation.validate_batch(metrics, params, tags)  # raises with MLflow's message
+    validation.validate_batch((), params, tags)
+    seen: set[str] = set()
+    for metric in metrics:
+        if metric.key not in seen:
+            validation.validate_key(metric.key, "name")
+            seen.add(metric.key)
+        value, ts, step = metric.value, metric.timestamp, metric.step
+        if type(value) not in (float, int) or type(ts) is not int or type(step) is not int:
+            validation.validate_metric(metric)  # raises the precise message (or accepts)
+
+
+def _link_model_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+    """Metrics logged with a model id also belong to that logged model."""
+    model_ids = {metric.model_id for metric in metrics if metric.model_id}
+    known = set(
+        conn.execute(
+            sa.select(m.logged_models.c.model_id).where(m.logged_models.c.model_id.in_(model_ids))
+        ).scalars()
+    )
+    rows = []
+    for metric in metrics:
+        if metric.model_id in known:
+            row = sql_metrics.point_row(run_id, metric)
+            row["model_id"] = metric.model_id
+            rows.append(row)
+    insert_ignore(conn, m.logged_model_metrics, rows)
