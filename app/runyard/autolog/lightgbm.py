@@ -1,0 +1,157 @@
+"""LightGBM autologging: ``runyard.lightgbm.autolog()``.
+
+Patches ``lightgbm.train`` (also as the scikit-learn API's ``LGBMModel.fit`` reaches it), and
+logs, per training:
+
+* params: every ``lgb.train`` argument (``num_boost_round``, ``keep_training_booster``, ...;
+  datasets and callbacks excepted) and every booster param of ``params``;
+* per-iteration validation metrics, ``<valid_name>-<metric>`` (``valid_0-binary_logloss``) at
+  ``step`` = iteration, sent in batches through a training callback;
+* metrics ``stopped_iteration`` (iterations trained) and ``best_iteration`` (with early
+  stopping);
+* ``feature_importance_gain.json`` / ``feature_importance_split.json`` (+ ``.png`` with
+  matplotlib);
+* the model: ``model/model.lgb`` (``Booster.save_model``; loads back with
+  ``lgb.Booster(model_file=...)``) and ``model/MLmodel``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from typing import Any
+
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.record import RunLogger, write_importances, write_mlmodel
+from runyard.entities import Metric
+from runyard.tracking.client import now_ms
+from runyard.validation import MAX_METRICS_PER_BATCH
+
+FLAVOR = "lightgbm"
+INSTALL_HINT = "LightGBM autologging needs lightgbm: pip install runyard[lightgbm]"
+
+#: Arguments that are data or code, not settings; never logged as params.
+_NOT_PARAMS = frozenset({"params", "train_set", "valid_sets", "callbacks"})
+#: Seconds between metric batches during training (so a live view updates).
+FLUSH_SECONDS = 5.0
+
+_OPTIONS: dict[str, Any] = {"log_models": True}
+
+
+def _import_lightgbm() -> Any:
+    try:
+        import lightgbm
+    except ImportError as error:
+        raise ImportError(INSTALL_HINT) from error
+    return lightgbm
+
+
+def _targets() -> list[tuple[Any, str]]:
+    """Where ``train`` is reachable: the package, its engine and its scikit-learn API."""
+    lgb = _import_lightgbm()
+    import lightgbm.engine
+    import lightgbm.sklearn
+
+    return [(lgb, "train"), (lightgbm.engine, "train"), (lightgbm.sklearn, "train")]
+
+
+def autolog(disable: bool = False, log_models: bool = True) -> None:
+    """Log every LightGBM training from now on; ``disable=True`` restores the originals."""
+    targets = _targets()
+    if disable:
+        revert_patches(FLAVOR)
+        return
+    _OPTIONS.update(log_models=log_models)
+    for owner, name in targets:
+        safe_patch(owner, name, _log_train, integration=FLAVOR)
+
+
+def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
+    bound = inspect.signature(original).bind(*args, **kwargs)
+    shown = inspect.signature(original).bind(*args, **kwargs)
+    shown.apply_defaults()
+    logger = RunLogger.for_active_run()
+    settings = {k: v for k, v in shown.arguments.items() if k not in _NOT_PARAMS and v is not None}
+    settings.update(dict(shown.arguments.get("params") or {}))
+    logger.params(settings)
+    callback = MetricsCallback(logger)
+    bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
+    booster = original(*bound.args, **bound.kwargs)
+    callback.flush()
+    summary = {"stopped_iteration": booster.current_iteration()}
+    if getattr(booster, "best_iteration", 0) > 0:
+        summary["best_iteration"] = booster.best_iteration
+    logger.metrics(summary)
+    logger.directory(lambda tmp: _write_outputs(tmp, booster, logger.run_id))
+    return booster
+
+
+def _write_outputs(tmp: str, booster: Any, run_id: str) -> None:
+    names = booster.feature_name()
+    for kind in ("gain", "split"):
+        values = booster.feature_importance(importance_type=kind).tolist()
+        importances = dict(zip(names, values, strict=True))
+        write_importances(tmp, f"feature_importance_{kind}", importances, f"Feature {kind}")
+    if _OPTIONS["log_models"]:
+        save_model(booster, os.path.join(tmp, "model"), run_id)
+
+
+def save_model(booster: Any, directory: str, run_id: str) -> None:
+    import lightgbm
+
+    os.makedirs(directory, exist_ok=True)
+    booster.save_model(os.path.join(directory, "model.lgb"))
+    write_mlmodel(
+        directory,
+        run_id,
+        "lightgbm",
+        {
+            "data": "model.lgb",
+            "lgb_version": lightgbm.__version__,
+            "model_class": f"{type(booster).__module__}.{type(booster).__qualname__}",
+            "code": None,
+        },
+        loader="mlflow.lightgbm",
+        data_file="model.lgb",
+    )
+
+
+class MetricsCallback:
+    """Collects each iteration's evaluation results and logs them in batches. A logging
+    failure is warned about once and stops this callback; training goes on."""
+
+    #: Before early stopping (30), so the last iteration's results are collected too.
+    order = 20
+    before_iteration = False
+
+    def __init__(self, logger: RunLogger) -> None:
+        self.logger = logger
+        self.points: list[Metric] = []
+        self.last_flush = time.monotonic()
+        self.failed = False
+
+    def __call__(self, env: Any) -> None:
+        if self.failed:
+            return
+        ts = now_ms()
+        for item in env.evaluation_result_list or ():
+            data_name, eval_name, value = item[0], item[1], item[2]
+            self.points.append(Metric(f"{data_name}-{eval_name}", float(value), ts, env.iteration))
+        if (
+            len(self.points) >= MAX_METRICS_PER_BATCH
+            or time.monotonic() - self.last_flush >= FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.failed or not self.points:
+            return
+        points, self.points = self.points, []
+        self.last_flush = time.monotonic()
+        try:
+            for start in range(0, len(points), MAX_METRICS_PER_BATCH):
+                self.logger.metric_points(points[start : start + MAX_METRICS_PER_BATCH])
+        except Exception as error:
+            self.failed = True
+            warn_logging_failure(FLAVOR, error)

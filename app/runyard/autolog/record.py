@@ -1,0 +1,165 @@
+"""What every autologger records the same way: params, model directories, importances.
+
+Kept apart from the integrations so that scikit-learn and LightGBM name and shape things
+identically, and so each integration module only says what to log, not how.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from runyard.entities import Metric, Param, RunTag
+from runyard.tracking.client import Client, now_ms
+from runyard.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
+
+
+class RunLogger:
+    """Logs to one run through a ``Client``; every batch respects the store's limits."""
+
+    def __init__(self, client: Client, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+
+    @classmethod
+    def for_active_run(cls) -> RunLogger:
+        from runyard.tracking import fluent
+
+        run = fluent.active_run()
+        if run is None:
+            raise RuntimeError("autologging needs an active run")
+        return cls(Client(), run.info.run_id)
+
+    def params(self, params: Mapping[str, Any]) -> None:
+        clean = truncate_params(params)
+        if clean:
+            self.client.log_batch(self.run_id, params=clean, synchronous=True)
+
+    def tags(self, tags: Mapping[str, Any]) -> None:
+        clean = {k[:MAX_KEY_LENGTH]: str(v)[:MAX_TAG_VALUE_LENGTH] for k, v in tags.items()}
+        self.client.log_batch(self.run_id, tags=clean, synchronous=True)
+
+    def metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        ts = now_ms()
+        points = [Metric(k, float(v), ts, step) for k, v in metrics.items()]
+        self.metric_points(points)
+
+    def metric_points(self, points: Sequence[Metric]) -> None:
+        if points:
+            self.client.log_batch(self.run_id, metrics=list(points), synchronous=True)
+
+    def directory(self, build: Callable[[str], None], artifact_path: str | None = None) -> None:
+        """Let ``build`` fill a temporary directory, then upload its contents."""
+        with tempfile.TemporaryDirectory() as tmp:
+            build(tmp)
+            self.client.log_artifacts(self.run_id, tmp, artifact_path)
+
+
+def stringify(value: Any) -> str:
+    """A param's text: functions by their name (not an address that changes every run)."""
+    if isinstance(value, str):
+        return value
+    if callable(value) and not isinstance(value, type) and hasattr(value, "__qualname__"):
+        return str(value.__qualname__)
+    return str(value)
+
+
+def truncate_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Stringified params; keys and values longer than the store accepts are cut (with a
+    warning) rather than failing the whole batch. Keys that collide once cut keep the first."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        text = stringify(value)
+        short_key = str(key)[:MAX_KEY_LENGTH]
+        if len(text) > MAX_PARAM_VALUE_LENGTH:
+            warnings.warn(
+                f"param {short_key!r}: value truncated to {MAX_PARAM_VALUE_LENGTH} characters",
+                stacklevel=2,
+            )
+            text = text[:MAX_PARAM_VALUE_LENGTH]
+        if short_key != key:
+            warnings.warn(
+                f"param key truncated to {MAX_KEY_LENGTH} characters: {short_key!r}",
+                stacklevel=2,
+            )
+        out.setdefault(short_key, text)
+    return out
+
+
+def to_params(params: Mapping[str, Any]) -> list[Param]:
+    return [Param(k, v) for k, v in truncate_params(params).items()]
+
+
+def to_tags(tags: Mapping[str, Any]) -> list[RunTag]:
+    return [RunTag(k, str(v)) for k, v in tags.items()]
+
+
+def write_mlmodel(
+    directory: str,
+    run_id: str,
+    flavor: str,
+    flavor_conf: Mapping[str, Any],
+    loader: str,
+    data_file: str,
+) -> None:
+    """A small ``MLmodel`` descriptor (MLflow's format) so tools can tell what the files are."""
+    descriptor = {
+        "artifact_path": "model",
+        "flavors": {
+            "python_function": {
+                "loader_module": loader,
+                "model_path": data_file,
+                "python_version": _python_version(),
+            },
+            flavor: dict(flavor_conf),
+        },
+        "run_id": run_id,
+        "utc_time_created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+    }
+    with open(os.path.join(directory, "MLmodel"), "w", encoding="utf-8") as fh:
+        yaml.safe_dump(descriptor, fh, default_flow_style=False, sort_keys=False)
+
+
+def _python_version() -> str:
+    import platform
+
+    return platform.python_version()
+
+
+def write_importances(
+    directory: str, name: str, importances: Mapping[str, Any], title: str
+) -> list[str]:
+    """``<name>.json`` (feature -> importance) and, with matplotlib, ``<name>.png``."""
+    written = [f"{name}.json"]
+    with open(os.path.join(directory, f"{name}.json"), "w", encoding="utf-8") as fh:
+        json.dump(dict(importances), fh, indent=2)
+    flat = {k: v for k, v in importances.items() if isinstance(v, int | float)}
+    if flat and _plot_importances(os.path.join(directory, f"{name}.png"), flat, title):
+        written.append(f"{name}.png")
+    return written
+
+
+def _plot_importances(path: str, importances: Mapping[str, float], title: str) -> bool:
+    """Drawn on a private Agg canvas, so the user's pyplot state and backend are untouched."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    ranked = sorted(importances.items(), key=lambda kv: abs(kv[1]))[-30:]
+    fig = Figure(figsize=(6.4, max(2.0, 0.25 * len(ranked) + 1)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.barh([k for k, _ in ranked], [v for _, v in ranked], color="#3b82f6")
+    ax.set_title(title)
+    ax.set_xlabel("importance")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True

@@ -1,0 +1,233 @@
+"""scikit-learn autologging: ``runyard.sklearn.autolog()``.
+
+Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per training:
+
+* params: ``get_params(deep=True)``, stringified (over-long keys/values cut, with a warning);
+* tags ``estimator_name`` (``RandomForestClassifier``) and ``estimator_class`` (its full path);
+* training metrics on the training data: ``training_score`` (the estimator's ``score``), and
+  for classifiers ``training_accuracy_score``, ``training_precision_score``,
+  ``training_recall_score``, ``training_f1_score`` (weighted averages), ``training_log_loss``
+  and ``training_roc_auc`` (with ``predict_proba``); for regressors
+  ``training_mean_squared_error``, ``training_root_mean_squared_error``,
+  ``training_mean_absolute_error``, ``training_r2_score``;
+* the fitted model: ``model/model.pkl`` (pickle) and ``model/MLmodel``;
+* ``feature_importances.json`` (+ ``.png`` with matplotlib) from ``feature_importances_`` or
+  ``coef_``.
+
+A ``fit`` that calls other estimators' ``fit`` (pipelines, searches, ensembles) logs once, for
+the outer estimator.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+from runyard.autolog.patch import revert_patches, safe_patch
+from runyard.autolog.record import RunLogger, write_importances, write_mlmodel
+
+FLAVOR = "sklearn"
+INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
+
+_OPTIONS: dict[str, Any] = {"log_models": True, "log_training_metrics": True}
+
+
+def _import_sklearn() -> Any:
+    try:
+        import sklearn
+    except ImportError as error:
+        raise ImportError(INSTALL_HINT) from error
+    return sklearn
+
+
+def estimator_classes() -> list[type]:
+    """The public estimator classes that have a ``fit``."""
+    _import_sklearn()
+    from sklearn.utils import all_estimators
+
+    return [cls for _name, cls in all_estimators() if callable(getattr(cls, "fit", None))]
+
+
+def autolog(
+    disable: bool = False, log_models: bool = True, log_training_metrics: bool = True
+) -> None:
+    """Log every scikit-learn ``fit`` from now on; ``disable=True`` restores the originals."""
+    _import_sklearn()
+    if disable:
+        revert_patches(FLAVOR)
+        return
+    _OPTIONS.update(log_models=log_models, log_training_metrics=log_training_metrics)
+    for cls in estimator_classes():
+        safe_patch(cls, "fit", _log_fit, integration=FLAVOR)
+
+
+def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
+    logger = RunLogger.for_active_run()
+    logger.params(self.get_params(deep=True))
+    cls = type(self)
+    logger.tags({"estimator_name": cls.__name__, "estimator_class": _class_path(cls)})
+    fitted = original(self, *args, **kwargs)
+    X, y, sample_weight = _fit_data(original, self, args, kwargs)
+    if _OPTIONS["log_training_metrics"] and X is not None:
+        logger.metrics(training_metrics(self, X, y, sample_weight))
+
+    def build(tmp: str) -> None:
+        if _OPTIONS["log_models"]:
+            save_model(self, os.path.join(tmp, "model"), logger.run_id)
+        importances = feature_importances(self)
+        if importances:
+            write_importances(tmp, "feature_importances", importances, f"{cls.__name__}")
+
+    logger.directory(build)
+    return fitted
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _fit_data(
+    original: Any, self: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> tuple[Any, Any, Any]:
+    """``X``, ``y`` and ``sample_weight`` as the user passed them to ``fit``."""
+    try:
+        bound = inspect.signature(original).bind_partial(self, *args, **kwargs).arguments
+    except (TypeError, ValueError):
+        bound = {}
+    positional = list(args)
+    X = bound.get("X", positional[0] if positional else kwargs.get("X"))
+    y = bound.get("y", bound.get("Y", positional[1] if len(positional) > 1 else kwargs.get("y")))
+    extra = bound.get("fit_params") or bound.get("kwargs") or {}
+    sample_weight = bound.get("sample_weight", extra.get("sample_weight"))
+    return X, y, sample_weight
+
+
+def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
+    """The training metrics that apply to ``estimator``; ones that cannot be computed for it
+    (no labels, no ``predict_proba``, a clusterer...) are left out."""
+    from sklearn import metrics as skm
+    from sklearn.base import is_classifier, is_regressor
+
+    out: dict[str, float] = {}
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+
+    def put(name: str, compute: Any) -> None:
+        try:
+            value = float(compute())
+        except Exception:
+            return
+        if math.isfinite(value):
+            out[name] = value
+
+    if y is not None and hasattr(estimator, "score"):
+        put("training_score", lambda: estimator.score(X, y, **weights))
+    if y is None:
+        return out
+    if is_classifier(estimator):
+        predicted = _safe(lambda: estimator.predict(X))
+        if predicted is not None:
+            put("training_accuracy_score", lambda: skm.accuracy_score(y, predicted, **weights))
+            for name, fn in (
+                ("precision", skm.precision_score),
+                ("recall", skm.recall_score),
+                ("f1", skm.f1_score),
+            ):
+                put(
+                    f"training_{name}_score",
+                    lambda fn=fn: fn(y, predicted, average="weighted", zero_division=0, **weights),
+                )
+        proba = (
+            _safe(lambda: estimator.predict_proba(X))
+            if hasattr(estimator, "predict_proba")
+            else None
+        )
+        if proba is not None:
+            labels = getattr(estimator, "classes_", None)
+            put("training_log_loss", lambda: skm.log_loss(y, proba, labels=labels, **weights))
+            if proba.shape[1] == 2:
+                put("training_roc_auc", lambda: skm.roc_auc_score(y, proba[:, 1], **weights))
+            else:
+                put(
+                    "training_roc_auc",
+                    lambda: skm.roc_auc_score(
+                        y, proba, multi_class="ovr", average="weighted", labels=labels, **weights
+                    ),
+                )
+    elif is_regressor(estimator):
+        predicted = _safe(lambda: estimator.predict(X))
+        if predicted is not None:
+            put(
+                "training_mean_squared_error",
+                lambda: skm.mean_squared_error(y, predicted, **weights),
+            )
+            put(
+                "training_root_mean_squared_error",
+                lambda: math.sqrt(skm.mean_squared_error(y, predicted, **weights)),
+            )
+            put(
+                "training_mean_absolute_error",
+                lambda: skm.mean_absolute_error(y, predicted, **weights),
+            )
+            put("training_r2_score", lambda: skm.r2_score(y, predicted, **weights))
+    return out
+
+
+def _safe(compute: Any) -> Any:
+    try:
+        return compute()
+    except Exception:
+        return None
+
+
+def feature_names(estimator: Any, count: int) -> list[str]:
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None and len(names) == count:
+        return [str(n) for n in names]
+    return [f"feature_{i}" for i in range(count)]
+
+
+def feature_importances(estimator: Any) -> dict[str, Any]:
+    """feature -> importance from ``feature_importances_``, else from ``coef_`` (one value per
+    feature, or a list per feature with one value per class)."""
+    import numpy as np
+
+    values = getattr(estimator, "feature_importances_", None)
+    if values is None:
+        values = getattr(estimator, "coef_", None)
+    if values is None:
+        return {}
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 2 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 1:
+        return dict(zip(feature_names(estimator, len(array)), array.tolist(), strict=True))
+    if array.ndim == 2:
+        names = feature_names(estimator, array.shape[1])
+        return dict(zip(names, array.T.tolist(), strict=True))
+    return {}
+
+
+def save_model(estimator: Any, directory: str, run_id: str) -> None:
+    """``model.pkl`` (pickle) plus an ``MLmodel`` descriptor; loads back with ``pickle.load``."""
+    import sklearn
+
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "model.pkl"), "wb") as fh:
+        pickle.dump(estimator, fh, protocol=pickle.DEFAULT_PROTOCOL)
+    write_mlmodel(
+        directory,
+        run_id,
+        "sklearn",
+        {
+            "pickled_model": "model.pkl",
+            "serialization_format": "pickle",
+            "sklearn_version": sklearn.__version__,
+            "code": None,
+        },
+        loader="mlflow.sklearn",
+        data_file="model.pkl",
+    )
