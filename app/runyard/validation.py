@@ -50,7 +50,7 @@ def validate_key(key: object, what: str = "key") -> str:
             "and slashes (/)."
         )
     normalized = posixpath.normpath(key)
-    if normalized != key or key.startswith("/") or normalized in (".", ".."):
+    if normalized != key or key.startswith("/") or normalized == "." or key.startswith(".."):
         raise InvalidParameterValue(
             f"Invalid value \"{key}\" for parameter '{what}' supplied: Names may be treated as "
             "files in certain cases, and must not resolve to other names when treated as such. "
