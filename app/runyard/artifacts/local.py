@@ -1,0 +1,161 @@
+"""``LocalArtifactRepo``: artifacts in a local directory (``file:`` URIs and plain paths).
+
+Every path is checked twice: textually by ``validation.safe_relative_path`` (no ``..``, no
+absolute paths, no control characters), and on disk, where the path after resolving symlinks
+(``os.path.realpath``) must still lie under the root. Uploads stream to a temporary file in the
+target directory and are renamed into place, so an interrupted upload leaves nothing visible.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
+from runyard.entities import FileInfo
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.validation import safe_relative_path
+
+#: Prefix of in-progress uploads; listings never show them.
+UPLOAD_PREFIX = ".runyard-upload-"
+
+
+def local_path_from_uri(uri: str) -> str:
+    """``file:///abs``, ``file:/abs``, ``file:rel`` or a plain path -> an absolute path."""
+    path = uri
+    if uri.startswith("file:"):
+        parsed = urllib.parse.urlparse(uri)
+        path = parsed.path
+        if parsed.netloc not in ("", "localhost"):
+            path = f"//{parsed.netloc}{path}"
+        path = urllib.request.url2pathname(path)
+    return os.path.abspath(os.path.expanduser(path or "."))
+
+
+class LocalArtifactRepo(ArtifactRepo):
+    """Files under one local directory; nothing is ever read, written, listed or deleted
+    outside it, whatever the path or the symlinks inside say."""
+
+    def __init__(self, root_uri: str) -> None:
+        super().__init__(root_uri)
+        self.root = local_path_from_uri(root_uri)
+
+    # ---- paths -------------------------------------------------------------------------------
+    def _resolve(self, artifact_path: str | None) -> tuple[str, str]:
+        """``(relative, absolute)`` for a path that stays under the root on disk."""
+        rel = safe_relative_path(artifact_path)
+        full = os.path.join(self.root, *rel.split("/")) if rel else self.root
+        if rel and not self._inside(full):
+            raise InvalidParameterValue(f"Invalid path: {artifact_path!r} leaves the artifact root")
+        return rel, full
+
+    def _inside(self, full: str) -> bool:
+        real_root = os.path.realpath(self.root)
+        real = os.path.realpath(full)
+        return real != real_root and os.path.commonpath([real_root, real]) == real_root
+
+    # ---- writing -----------------------------------------------------------------------------
+    def log_artifact(
+        self, local_file: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        local_file = os.fspath(local_file)
+        if not os.path.isfile(local_file):
+            raise ResourceDoesNotExist(f"No such local file: '{local_file}'")
+        base = safe_relative_path(artifact_path)
+        name = os.path.basename(local_file)
+        target = f"{base}/{name}" if base else name
+        with open(local_file, "rb") as stream:
+            self.write_stream(target, stream)
+
+    def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
+        rel, full = self._resolve(artifact_path)
+        if not rel:
+            raise InvalidParameterValue("An artifact path is needed to write a file.")
+        if os.path.isdir(full) and not os.path.islink(full):
+            raise InvalidParameterValue(f"Cannot write {artifact_path!r}: it is a directory")
+        directory = os.path.dirname(full)
+        os.makedirs(directory, exist_ok=True)
+        if not self._inside(full):  # a symlink appeared on the way while creating dirs
+            raise InvalidParameterValue(f"Invalid path: {artifact_path!r} leaves the artifact root")
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=UPLOAD_PREFIX)
+        written = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK_SIZE):
+                    out.write(chunk)
+                    written += len(chunk)
+            os.chmod(temp, 0o644)
+            os.replace(temp, full)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+        return written
+
+    # ---- reading -----------------------------------------------------------------------------
+    def open_stream(self, artifact_path: str) -> Iterator[bytes]:
+        rel, full = self._resolve(artifact_path)
+        if not rel or not os.path.isfile(full):
+            raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
+        handle = open(full, "rb")  # noqa: SIM115 - opened now so a missing file fails here
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                while chunk := handle.read(CHUNK_SIZE):
+                    yield chunk
+
+        return chunks()
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        rel, full = self._resolve(path)
+        if not os.path.isdir(full):
+            return []
+        infos = []
+        for name in sorted(os.listdir(full)):
+            if name.startswith(UPLOAD_PREFIX):
+                continue
+            child = os.path.join(full, name)
+            if not self._inside(child):  # a symlink out of the root is not ours to show
+                continue
+            child_rel = f"{rel}/{name}" if rel else name
+            if os.path.isdir(child):
+                infos.append(FileInfo(path=child_rel, is_dir=True, file_size=None))
+            elif os.path.isfile(child):
+                infos.append(
+                    FileInfo(path=child_rel, is_dir=False, file_size=os.path.getsize(child))
+                )
+        return infos
+
+    def file_info(self, artifact_path: str) -> FileInfo | None:
+        rel, full = self._resolve(artifact_path)
+        if os.path.isdir(full):
+            return FileInfo(path=rel, is_dir=True, file_size=None)
+        if os.path.isfile(full):
+            return FileInfo(path=rel, is_dir=False, file_size=os.path.getsize(full))
+        return None
+
+    # ---- deleting ----------------------------------------------------------------------------
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        rel, full = self._resolve(artifact_path)
+        if not rel:
+            if os.path.isdir(full):
+                for name in os.listdir(full):
+                    self._remove(os.path.join(full, name))
+            return
+        self._remove(full)
+
+    @staticmethod
+    def _remove(full: str) -> None:
+        """Remove a file, a symlink (never what it points to) or a directory tree."""
+        if os.path.islink(full) or os.path.isfile(full):
+            os.unlink(full)
+        elif os.path.isdir(full):
+            shutil.rmtree(full)
+
+
+__all__ = ["LocalArtifactRepo", "local_path_from_uri"]
