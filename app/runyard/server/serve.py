@@ -1,0 +1,103 @@
+"""Running the server: gunicorn (gthread workers) in production, Flask's server with ``--dev``.
+
+Gunicorn is embedded through ``BaseApplication`` so ``runyard server`` is one process tree with
+no config file. Each worker builds its own app (and so its own database pool) after the fork.
+On SIGTERM gunicorn stops accepting connections and gives in-flight requests
+``graceful_timeout`` seconds to finish, which is what a Kubernetes rolling update needs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from gunicorn.workers.gthread import ThreadWorker
+
+from runyard.errors import InvalidParameterValue
+from runyard.server.settings import ServerConfig
+
+
+class DrainingThreadWorker(ThreadWorker):
+    """gthread, but on SIGTERM idle keep-alive connections are closed at once.
+
+    Stock gthread waits up to ``graceful_timeout`` for them although no request is in flight,
+    so every rolling update would stall for the whole grace period.
+    """
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if not self.alive:
+            for conn in (*self.keepalived_conns, *self.pending_conns):
+                conn.timeout = 0
+            self.murder_keepalived()
+            self.murder_pending()
+            timeout = min(timeout, 0.2)
+        super().wait_for_and_dispatch_events(timeout)
+
+
+def bind_address(host: str, port: int) -> str:
+    """``host:port`` for gunicorn, with brackets around an IPv6 literal."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+def gunicorn_options(cfg: ServerConfig) -> dict[str, Any]:
+    return {
+        "bind": [bind_address(cfg.host, cfg.port)],
+        "workers": cfg.workers,
+        "worker_class": "runyard.server.serve.DrainingThreadWorker",
+        "threads": cfg.threads,
+        "graceful_timeout": cfg.graceful_timeout,
+        "timeout": cfg.gunicorn_timeout,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": cfg.log_level.lower(),
+        "proc_name": "runyard-server",
+        "preload_app": False,
+        "control_socket_disable": True,
+    }
+
+
+def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
+    """Serve ``create_app(overrides)`` with gunicorn until it is told to stop."""
+    from gunicorn.app.base import BaseApplication
+
+    cfg = ServerConfig.resolve(overrides)
+    settings = dict(overrides)
+
+    class RunyardApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(cfg).items():
+                self.cfg.set(key, value)
+            if cfg.gunicorn_opts:
+                self._apply_extra(shlex.split(cfg.gunicorn_opts))
+
+        def _apply_extra(self, argv: list[str]) -> None:
+            parser = self.cfg.parser()
+            try:
+                parsed = parser.parse_args(argv)
+            except SystemExit:
+                raise InvalidParameterValue(
+                    f"Invalid --gunicorn-opts {cfg.gunicorn_opts!r}"
+                ) from None
+            for key, value in vars(parsed).items():
+                if value is not None and key in self.cfg.settings and key != "args":
+                    self.cfg.set(key.lower(), value)
+
+        def load(self) -> Any:
+            from runyard.server.app import create_app
+
+            return create_app(settings)
+
+    RunyardApplication().run()
+
+
+def run_dev(overrides: Mapping[str, object | None]) -> None:
+    """Flask's development server: one process, reloader off, for local debugging only."""
+    from runyard.server.app import create_app
+
+    cfg = ServerConfig.resolve(overrides)
+    app = create_app(dict(overrides))
+    app.run(host=cfg.host, port=cfg.port, threaded=True, use_reloader=False)
