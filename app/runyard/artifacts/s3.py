@@ -1,0 +1,239 @@
+"""``S3ArtifactRepo``: artifacts in an S3 bucket (AWS, MinIO or any S3-compatible server).
+
+Uploads stream through boto3's transfer manager (multipart above a threshold, a bounded number
+of parts in memory), so a multi-gigabyte file never sits in RAM. S3 makes an object visible
+only when its PUT or multipart upload completes, and a failed multipart upload is aborted, so an
+interrupted upload never leaves a partial object behind. The endpoint comes from the
+``s3_endpoint_url`` setting; credentials from boto3's usual chain.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import posixpath
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+from urllib.parse import urlparse
+
+from runyard import config
+from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
+from runyard.entities import FileInfo
+from runyard.errors import (
+    InvalidParameterValue,
+    PermissionDenied,
+    ResourceDoesNotExist,
+    RunyardError,
+    TemporarilyUnavailable,
+)
+from runyard.validation import safe_relative_path
+
+#: Parts of 8 MiB, at most 4 in memory at once: about 32 MiB per upload whatever its size.
+PART_SIZE = 8 * 1024 * 1024
+MAX_PARTS_IN_MEMORY = 4
+DELETE_BATCH = 1000
+
+
+def _transfer_config() -> Any:
+    from boto3.s3.transfer import TransferConfig
+
+    transfer = TransferConfig(
+        multipart_threshold=PART_SIZE,
+        multipart_chunksize=PART_SIZE,
+        max_concurrency=MAX_PARTS_IN_MEMORY,
+        use_threads=True,
+    )
+    # s3transfer's own knob (boto3's constructor does not take it): parts held in memory.
+    transfer.max_in_memory_upload_chunks = MAX_PARTS_IN_MEMORY
+    return transfer
+
+
+def _content_type(key: str) -> str:
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+class S3ArtifactRepo(ArtifactRepo):
+    """Files under ``s3://bucket/prefix``; paths handed in are relative to that prefix."""
+
+    def __init__(self, root_uri: str, client: Any = None) -> None:
+        super().__init__(root_uri)
+        parsed = urlparse(root_uri)
+        if parsed.scheme != "s3" or not parsed.netloc:
+            raise InvalidParameterValue(f"Not an S3 URI: {root_uri!r} (expected s3://bucket/…)")
+        self.bucket = parsed.netloc
+        self.prefix = parsed.path.strip("/")
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "s3",
+                endpoint_url=config.get("s3_endpoint_url") or None,
+                verify=not config.get_bool("s3_ignore_tls"),
+                config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+            )
+        return self._client
+
+    # ---- keys --------------------------------------------------------------------------------
+    def _key(self, rel: str) -> str:
+        return "/".join(p for p in (self.prefix, rel) if p)
+
+    def _rel(self, key: str) -> str:
+        return key[len(self.prefix) + 1 :] if self.prefix else key
+
+    def _dir_prefix(self, rel: str) -> str:
+        key = self._key(rel)
+        return f"{key}/" if key else ""
+
+    # ---- writes ------------------------------------------------------------------------------
+    def log_artifact(
+        self, local_file: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        local_file = os.fspath(local_file)
+        rel = safe_relative_path(
+            posixpath.join(safe_relative_path(artifact_path), os.path.basename(local_file))
+        )
+        with open(local_file, "rb") as stream:
+            self.write_stream(rel, stream)
+
+    def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
+        rel = safe_relative_path(artifact_path)
+        if not rel:
+            raise InvalidParameterValue("Invalid path: cannot write a file at the artifact root")
+        counter = _CountingReader(stream)
+        key = self._key(rel)
+        with _s3_errors(rel):
+            self.client.upload_fileobj(
+                counter,
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": _content_type(key)},
+                Config=_transfer_config(),
+            )
+        return counter.count
+
+    # ---- reads -------------------------------------------------------------------------------
+    def open_stream(self, artifact_path: str) -> Iterator[bytes]:
+        rel = safe_relative_path(artifact_path)
+        if not rel:
+            raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
+        with _s3_errors(rel):
+            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(rel))
+        return self._chunks(reply["Body"], rel)
+
+    @staticmethod
+    def _chunks(body: Any, rel: str) -> Iterator[bytes]:
+        try:
+            with _s3_errors(rel):
+                yield from body.iter_chunks(CHUNK_SIZE)
+        finally:
+            body.close()
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        rel = safe_relative_path(path)
+        prefix = self._dir_prefix(rel)
+        infos: list[FileInfo] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        with _s3_errors(rel):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                for common in page.get("CommonPrefixes", []):
+                    infos.append(FileInfo(self._rel(common["Prefix"].rstrip("/")), True))
+                for obj in page.get("Contents", []):
+                    if obj["Key"] == prefix:  # a "directory marker" object
+                        continue
+                    infos.append(FileInfo(self._rel(obj["Key"]), False, int(obj["Size"])))
+        return sorted(infos, key=lambda info: info.path)
+
+    def file_info(self, artifact_path: str) -> FileInfo | None:
+        rel = safe_relative_path(artifact_path)
+        if not rel:
+            return FileInfo("", True)
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(rel))
+            return FileInfo(rel, False, int(head["ContentLength"]))
+        except ClientError as exc:
+            if _status(exc) != 404:
+                raise _translate(exc, rel) from exc
+        with _s3_errors(rel):
+            reply = self.client.list_objects_v2(
+                Bucket=self.bucket, Prefix=self._dir_prefix(rel), MaxKeys=1
+            )
+        return FileInfo(rel, True) if reply.get("KeyCount", 0) else None
+
+    # ---- deletes -----------------------------------------------------------------------------
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        rel = safe_relative_path(artifact_path)
+        keys: list[str] = [self._key(rel)] if rel else []
+        paginator = self.client.get_paginator("list_objects_v2")
+        with _s3_errors(rel):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._dir_prefix(rel)):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+            for start in range(0, len(keys), DELETE_BATCH):
+                batch = keys[start : start + DELETE_BATCH]
+                self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                )
+
+
+class _CountingReader:
+    """A read-only file object that counts the bytes handed to the uploader."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        self.count += len(chunk)
+        return chunk
+
+
+def _status(exc: Any) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def _translate(exc: Exception, rel: str) -> RunyardError:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = _status(exc)
+        if status == 404 or code in ("NoSuchKey", "404", "NotFound"):
+            return ResourceDoesNotExist(f"No such artifact: '{rel}'")
+        if status == 403:
+            return PermissionDenied(f"S3 refused access to '{rel}': {code}")
+        if status in (500, 502, 503, 504) or code == "SlowDown":
+            return TemporarilyUnavailable(f"S3 is unavailable ({code}) for '{rel}'")
+        return RunyardError(f"S3 error for '{rel}': {code}: {exc}")
+    if isinstance(exc, EndpointConnectionError):
+        return TemporarilyUnavailable(f"S3 endpoint unreachable: {exc}")
+    return RunyardError(f"S3 error for '{rel}': {exc}")
+
+
+class _s3_errors:
+    """Turn botocore's exceptions into ``RunyardError`` subclasses."""
+
+    def __init__(self, rel: str) -> None:
+        self.rel = rel
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or isinstance(exc, RunyardError):
+            return False
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(exc, (ClientError, BotoCoreError)):
+            raise _translate(exc, self.rel) from exc
+        return False
+
+
+__all__ = ["S3ArtifactRepo"]
