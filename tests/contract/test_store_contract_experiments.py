@@ -1,0 +1,230 @@
+"""Experiments: create, get, names, tags, lifecycle and search, identical on every store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from runyard.entities import LifecycleStage, ViewType
+from runyard.errors import (
+    InvalidFilter,
+    InvalidParameterValue,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
+from runyard.store.base import TrackingStore
+
+from tests.contract import new_run, now_ms
+
+
+def test_default_experiment_exists(store: TrackingStore) -> None:
+    default = store.get_experiment("0")
+    assert default.name == "Default"
+    assert default.lifecycle_stage == LifecycleStage.ACTIVE
+    by_name = store.get_experiment_by_name("Default")
+    assert by_name is not None and by_name.experiment_id == "0"
+
+
+def test_create_and_get(store: TrackingStore, unique: str) -> None:
+    before = now_ms() - 2000
+    exp_id = store.create_experiment(f"{unique}-a", tags=[("team", "vision"), ("k", "")])
+    assert isinstance(exp_id, str) and exp_id.isdigit()
+    exp = store.get_experiment(exp_id)
+    assert exp.experiment_id == exp_id
+    assert exp.name == f"{unique}-a"
+    assert dict(exp.tags) == {"team": "vision", "k": ""}
+    assert exp.lifecycle_stage == LifecycleStage.ACTIVE
+    assert exp.artifact_location
+    assert exp.creation_time is not None and exp.creation_time >= before
+    assert exp.last_update_time is not None and exp.last_update_time >= exp.creation_time
+    by_name = store.get_experiment_by_name(f"{unique}-a")
+    assert by_name is not None and by_name.experiment_id == exp_id
+
+
+def test_ids_are_distinct(store: TrackingStore, unique: str) -> None:
+    created = {store.create_experiment(f"{unique}-{i}") for i in range(3)}
+    assert len(created) == 3
+    assert {store.get_experiment(i).name for i in created} == {f"{unique}-{i}" for i in range(3)}
+
+
+def test_artifact_location_is_kept_and_used_by_runs(
+    store: TrackingStore, unique: str, tmp_path: Path
+) -> None:
+    location = str(tmp_path / "custom-art")
+    exp_id = store.create_experiment(f"{unique}-loc", artifact_location=location)
+    assert store.get_experiment(exp_id).artifact_location.rstrip("/").endswith("custom-art")
+    run = new_run(store, exp_id)
+    assert run.info.artifact_uri.endswith(f"custom-art/{run.info.run_id}/artifacts")
+
+
+def test_duplicate_name_is_rejected(store: TrackingStore, unique: str) -> None:
+    store.create_experiment(f"{unique}-dup")
+    with pytest.raises(ResourceAlreadyExists, match=f"{unique}-dup"):
+        store.create_experiment(f"{unique}-dup")
+    found = store.search_experiments(filter_string=f"name = '{unique}-dup'")
+    assert len(found) == 1
+
+
+def test_bad_names_are_rejected(store: TrackingStore, unique: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="name"):
+        store.create_experiment("")
+    long_name = unique + "x" * 500
+    with pytest.raises(InvalidParameterValue, match="500"):
+        store.create_experiment(long_name)
+    assert store.search_experiments(filter_string=f"name LIKE '{unique}%'") == []
+
+
+def test_missing_and_malformed_ids(store: TrackingStore, unique: str) -> None:
+    with pytest.raises(ResourceDoesNotExist, match="999999999"):
+        store.get_experiment("999999999")
+    with pytest.raises(InvalidParameterValue, match="abc"):
+        store.get_experiment("abc")
+    assert store.get_experiment_by_name(f"{unique}-nope") is None
+
+
+def test_rename(store: TrackingStore, unique: str) -> None:
+    exp_id = store.create_experiment(f"{unique}-old")
+    store.create_experiment(f"{unique}-taken")
+    store.rename_experiment(exp_id, f"{unique}-new")
+    assert store.get_experiment(exp_id).name == f"{unique}-new"
+    assert store.get_experiment_by_name(f"{unique}-old") is None
+    renamed = store.get_experiment_by_name(f"{unique}-new")
+    assert renamed is not None and renamed.experiment_id == exp_id
+    with pytest.raises(ResourceAlreadyExists, match=f"{unique}-taken"):
+        store.rename_experiment(exp_id, f"{unique}-taken")
+    assert store.get_experiment(exp_id).name == f"{unique}-new"
+    with pytest.raises(InvalidParameterValue):
+        store.rename_experiment(exp_id, "")
+    assert store.get_experiment(exp_id).name == f"{unique}-new"
+
+
+def test_delete_and_restore_cascade_to_runs(store: TrackingStore, unique: str) -> None:
+    exp_id = store.create_experiment(f"{unique}-del")
+    run = new_run(store, exp_id)
+    store.delete_experiment(exp_id)
+    deleted = store.get_experiment(exp_id)
+    assert deleted.lifecycle_stage == LifecycleStage.DELETED
+    by_name = store.get_experiment_by_name(f"{unique}-del")
+    assert by_name is not None and by_name.lifecycle_stage == LifecycleStage.DELETED
+    assert store.get_run(run.info.run_id).info.lifecycle_stage == LifecycleStage.DELETED
+    with pytest.raises(InvalidParameterValue, match="active"):
+        new_run(store, exp_id)
+    with pytest.raises(ResourceAlreadyExists):
+        store.create_experiment(f"{unique}-del")
+    assert len(store.search_runs([exp_id], run_view_type=ViewType.ALL)) == 1
+
+    store.restore_experiment(exp_id)
+    assert store.get_experiment(exp_id).lifecycle_stage == LifecycleStage.ACTIVE
+    assert store.get_run(run.info.run_id).info.lifecycle_stage == LifecycleStage.ACTIVE
+    assert [r.info.run_id for r in store.search_runs([exp_id])] == [run.info.run_id]
+
+
+def test_delete_missing_experiment(store: TrackingStore) -> None:
+    with pytest.raises(ResourceDoesNotExist):
+        store.delete_experiment("999999999")
+    with pytest.raises(ResourceDoesNotExist):
+        store.restore_experiment("999999999")
+
+
+def test_experiment_tags(store: TrackingStore, unique: str) -> None:
+    exp_id = store.create_experiment(f"{unique}-tags", tags=[("a", "1")])
+    store.set_experiment_tag(exp_id, "b", "2")
+    store.set_experiment_tag(exp_id, "a", "changed")
+    assert dict(store.get_experiment(exp_id).tags) == {"a": "changed", "b": "2"}
+    store.delete_experiment_tag(exp_id, "a")
+    assert dict(store.get_experiment(exp_id).tags) == {"b": "2"}
+    with pytest.raises(ResourceDoesNotExist, match="nope"):
+        store.delete_experiment_tag(exp_id, "nope")
+    with pytest.raises(InvalidParameterValue, match="20000"):
+        store.set_experiment_tag(exp_id, "big", "x" * 20001)
+    assert dict(store.get_experiment(exp_id).tags) == {"b": "2"}
+    store.set_experiment_tag(exp_id, "edge", "y" * 20000)
+    assert store.get_experiment(exp_id).tags["edge"] == "y" * 20000
+
+
+def _names(experiments: list) -> list[str]:
+    return [e.name for e in experiments]
+
+
+def _make(store: TrackingStore, unique: str, n: int) -> list[str]:
+    """n experiments created in order, at least 2 ms apart so creation times differ."""
+    made = []
+    for i in range(n):
+        made.append(store.create_experiment(f"{unique}-s{i}", tags=[("parity", str(i % 2))]))
+        time.sleep(0.003)
+    return made
+
+
+def test_search_filter_and_order(store: TrackingStore, unique: str) -> None:
+    _make(store, unique, 4)
+    mine = f"name LIKE '{unique}-s%'"
+    assert _names(store.search_experiments(filter_string=mine)) == [
+        f"{unique}-s3",
+        f"{unique}-s2",
+        f"{unique}-s1",
+        f"{unique}-s0",
+    ], "default order is creation_time DESC"
+    asc = store.search_experiments(filter_string=mine, order_by=["name ASC"])
+    assert _names(asc) == [f"{unique}-s{i}" for i in range(4)]
+    desc = store.search_experiments(filter_string=mine, order_by=["creation_time ASC"])
+    assert _names(desc) == [f"{unique}-s{i}" for i in range(4)]
+    odd = store.search_experiments(filter_string=f"{mine} AND tags.parity = '1'")
+    assert sorted(_names(odd)) == [f"{unique}-s1", f"{unique}-s3"]
+    upper = unique.upper()
+    assert store.search_experiments(filter_string=f"name LIKE '{upper}-S%'") == []
+    assert len(store.search_experiments(filter_string=f"name ILIKE '{upper}-S%'")) == 4
+    exact = store.search_experiments(filter_string=f"name = '{unique}-s2'")
+    assert _names(exact) == [f"{unique}-s2"]
+
+
+def test_search_by_creation_time(store: TrackingStore, unique: str) -> None:
+    ids = _make(store, unique, 3)
+    middle = store.get_experiment(ids[1]).creation_time
+    mine = f"name LIKE '{unique}-s%'"
+    later = store.search_experiments(filter_string=f"{mine} AND creation_time >= {middle}")
+    assert sorted(_names(later)) == [f"{unique}-s1", f"{unique}-s2"]
+    earlier = store.search_experiments(filter_string=f"{mine} AND creation_time < {middle}")
+    assert _names(earlier) == [f"{unique}-s0"]
+
+
+def test_search_pages_through_everything(store: TrackingStore, unique: str) -> None:
+    _make(store, unique, 5)
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        page = store.search_experiments(
+            max_results=2, filter_string=f"name LIKE '{unique}-s%'", page_token=token
+        )
+        assert len(page) <= 2
+        seen.extend(_names(page))
+        pages += 1
+        token = page.token
+        if not token:
+            break
+    assert pages == 3
+    assert sorted(seen) == [f"{unique}-s{i}" for i in range(5)]
+
+
+def test_search_view_types(store: TrackingStore, unique: str) -> None:
+    ids = _make(store, unique, 3)
+    store.delete_experiment(ids[0])
+    mine = f"name LIKE '{unique}-s%'"
+    active = store.search_experiments(ViewType.ACTIVE_ONLY, filter_string=mine)
+    assert sorted(_names(active)) == [f"{unique}-s1", f"{unique}-s2"]
+    gone = store.search_experiments(ViewType.DELETED_ONLY, filter_string=mine)
+    assert _names(gone) == [f"{unique}-s0"]
+    every = store.search_experiments(ViewType.ALL, filter_string=mine)
+    assert len(every) == 3
+
+
+def test_search_rejects_bad_input(store: TrackingStore) -> None:
+    with pytest.raises(InvalidFilter, match="<<<"):
+        store.search_experiments(filter_string="name <<< 'x'")
+    with pytest.raises(InvalidFilter):
+        store.search_experiments(order_by=["name sideways"])
+    with pytest.raises(InvalidParameterValue):
+        store.search_experiments(max_results=0)
+    with pytest.raises(InvalidParameterValue):
+        store.search_experiments(page_token="garbage")

@@ -1,0 +1,151 @@
+"""Run inputs and outputs, and MLflow 3's logged models, identical on every store."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from runyard.entities import (
+    Dataset,
+    DatasetInput,
+    LoggedModelStatus,
+    ModelInput,
+    ModelOutput,
+)
+from runyard.errors import ResourceDoesNotExist
+from runyard.store.base import TrackingStore
+
+from tests.contract import new_run
+
+
+def test_log_inputs_datasets(store: TrackingStore, experiment_id: str) -> None:
+    rid = new_run(store, experiment_id).info.run_id
+    dataset = Dataset(
+        name="iris",
+        digest="7f03c7ae",
+        source_type="code",
+        source='{"tags": {}}',
+        schema='{"cols": 4}',
+        profile='{"rows": 150}',
+    )
+    store.log_inputs(rid, datasets=[DatasetInput(dataset, {"mlflow.data.context": "train"})])
+    store.log_inputs(rid, datasets=[DatasetInput(dataset, {"mlflow.data.context": "train"})])
+    inputs = store.get_run(rid).inputs
+    assert len(inputs.dataset_inputs) == 1, "the same dataset and context are recorded once"
+    [logged] = inputs.dataset_inputs
+    assert logged.dataset == dataset
+    assert dict(logged.tags) == {"mlflow.data.context": "train"}
+
+
+def test_log_inputs_models_and_outputs(store: TrackingStore, experiment_id: str) -> None:
+    rid = new_run(store, experiment_id).info.run_id
+    model = store.create_logged_model(experiment_id, name="clf", source_run_id=rid)
+    store.log_outputs(rid, [ModelOutput(model.model_id, step=3)])
+    consumer = new_run(store, experiment_id).info.run_id
+    store.log_inputs(consumer, models=[ModelInput(model.model_id)])
+    assert store.get_run(rid).outputs.model_outputs == (ModelOutput(model.model_id, 3),)
+    assert store.get_run(consumer).inputs.model_inputs == (ModelInput(model.model_id),)
+    assert store.get_run(consumer).outputs.model_outputs == ()
+
+
+def test_create_and_get_logged_model(store: TrackingStore, experiment_id: str) -> None:
+    rid = new_run(store, experiment_id).info.run_id
+    created = store.create_logged_model(
+        experiment_id,
+        name="model",
+        source_run_id=rid,
+        tags=[("mlflow.user", "alice")],
+        params=[("alpha", "0.5")],
+        model_type="sklearn",
+    )
+    assert re.fullmatch(r"m-[0-9a-f]{32}", created.model_id)
+    assert created.experiment_id == experiment_id
+    assert created.name == "model"
+    assert created.source_run_id == rid
+    assert created.status == LoggedModelStatus.LOGGED_MODEL_PENDING
+    assert dict(created.tags) == {"mlflow.user": "alice"}
+    assert dict(created.params) == {"alpha": "0.5"}
+    assert created.model_type == "sklearn"
+    assert created.artifact_location.endswith(f"{created.model_id}/artifacts")
+    assert created.creation_timestamp > 0
+    fetched = store.get_logged_model(created.model_id)
+    assert fetched.model_id == created.model_id
+    assert fetched.name == "model" and dict(fetched.params) == {"alpha": "0.5"}
+    assert fetched.status == LoggedModelStatus.LOGGED_MODEL_PENDING
+
+
+def test_unnamed_model_gets_a_name(store: TrackingStore, experiment_id: str) -> None:
+    model = store.create_logged_model(experiment_id)
+    assert model.name
+    assert store.get_logged_model(model.model_id).name == model.name
+
+
+def test_finalize(store: TrackingStore, experiment_id: str) -> None:
+    model = store.create_logged_model(experiment_id, name="m")
+    ready = store.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_READY)
+    assert ready.status == LoggedModelStatus.LOGGED_MODEL_READY
+    assert ready.last_updated_timestamp >= model.last_updated_timestamp
+    fetched = store.get_logged_model(model.model_id)
+    assert fetched.status == LoggedModelStatus.LOGGED_MODEL_READY
+
+
+def test_model_tags(store: TrackingStore, experiment_id: str) -> None:
+    model = store.create_logged_model(experiment_id, name="m", tags=[("a", "1")])
+    store.set_logged_model_tags(model.model_id, [("b", "2"), ("a", "changed")])
+    assert dict(store.get_logged_model(model.model_id).tags) == {"a": "changed", "b": "2"}
+    store.delete_logged_model_tag(model.model_id, "a")
+    assert dict(store.get_logged_model(model.model_id).tags) == {"b": "2"}
+    with pytest.raises(ResourceDoesNotExist):
+        store.delete_logged_model_tag(model.model_id, "a")
+
+
+def test_missing_model(store: TrackingStore) -> None:
+    with pytest.raises(ResourceDoesNotExist, match="m-0000"):
+        store.get_logged_model("m-00000000000000000000000000000000")
+
+
+def test_search_logged_models(store: TrackingStore, experiment_id: str, unique: str) -> None:
+    rid = new_run(store, experiment_id).info.run_id
+    first = store.create_logged_model(experiment_id, name="alpha", source_run_id=rid)
+    second = store.create_logged_model(experiment_id, name="beta")
+    store.finalize_logged_model(second.model_id, LoggedModelStatus.LOGGED_MODEL_READY)
+    other_exp = store.create_experiment(f"{unique}-models")
+    store.create_logged_model(other_exp, name="alpha")
+
+    every = store.search_logged_models([experiment_id])
+    assert {m.model_id for m in every} == {first.model_id, second.model_id}
+    named = store.search_logged_models([experiment_id], filter_string="name = 'alpha'")
+    assert [m.model_id for m in named] == [first.model_id]
+    by_run = store.search_logged_models([experiment_id], filter_string=f"source_run_id = '{rid}'")
+    assert [m.model_id for m in by_run] == [first.model_id]
+    ready = store.search_logged_models(
+        [experiment_id], filter_string="status = 'LOGGED_MODEL_READY'"
+    )
+    assert [m.model_id for m in ready] == [second.model_id]
+    like = store.search_logged_models([experiment_id], filter_string="name LIKE 'b%'")
+    assert [m.model_id for m in like] == [second.model_id]
+    assert list(store.search_logged_models([experiment_id], filter_string="name = 'zeta'")) == []
+    both = store.search_logged_models([experiment_id, other_exp])
+    assert len(both) == 3
+
+
+def test_search_logged_models_pages(store: TrackingStore, experiment_id: str) -> None:
+    made = {store.create_logged_model(experiment_id, name=f"m{i}").model_id for i in range(5)}
+    seen: list[str] = []
+    token = None
+    while True:
+        page = store.search_logged_models([experiment_id], max_results=2, page_token=token)
+        assert len(page) <= 2
+        seen.extend(m.model_id for m in page)
+        token = page.token
+        if not token:
+            break
+    assert sorted(seen) == sorted(made)
+
+
+def test_deleted_model_is_gone(store: TrackingStore, experiment_id: str) -> None:
+    model = store.create_logged_model(experiment_id, name="bye")
+    store.delete_logged_model(model.model_id)
+    with pytest.raises(ResourceDoesNotExist):
+        store.get_logged_model(model.model_id)
+    assert list(store.search_logged_models([experiment_id])) == []
