@@ -44,19 +44,19 @@ def _run_points(
     start_step: int | None,
     end_step: int | None,
 ) -> list[tuple[int, int, float]]:
-    where = [_M.run_uuid == run_id, _M.key == key]
+    series = conn.execute(
+        sa.select(m.metric_summaries.c.series_id, m.metric_summaries.c.count).where(
+            m.metric_summaries.c.run_uuid == run_id, m.metric_summaries.c.key == key
+        )
+    ).first()
+    if series is None or not series.count:
+        return []
+    where = [_M.series_id == series.series_id]
     if start_step is not None:
         where.append(_M.step >= start_step)
     if end_step is not None:
         where.append(_M.step <= end_step)
-    count = conn.execute(
-        sa.select(m.metric_summaries.c.count).where(
-            m.metric_summaries.c.run_uuid == run_id, m.metric_summaries.c.key == key
-        )
-    ).scalar()
-    if not count:
-        return []
-    if count <= max_results:
+    if series.count <= max_results:
         return _ordered(conn.execute(_points(where).order_by(_M.step, _M.timestamp)).all())
     first = conn.execute(_points(where).order_by(_M.step, _M.timestamp).limit(1)).first()
     last = conn.execute(

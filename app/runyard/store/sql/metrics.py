@@ -7,6 +7,7 @@ new reach the summary upsert; the upsert moves "latest" only when the new point 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -22,47 +23,126 @@ _M = m.metrics.c
 _S = m.metric_summaries.c
 
 
-def point_row(run_id: str, metric: Metric) -> dict:
+_POINT_COLUMNS = (
+    "series_id",
+    "step",
+    "timestamp",
+    "value",
+    "is_nan",
+    "model_id",
+    "dataset_name",
+    "dataset_digest",
+)
+_RETURNING = "series_id, step, timestamp, value, is_nan"
+#: Rows per multi-row INSERT; 8 parameters each stays far below SQLite's variable limit.
+_CHUNK = 1000
+
+
+def point_tuple(series_id: int, metric: Metric) -> tuple:
     value = float(metric.value)
     is_nan = value != value
-    return {
-        "run_uuid": run_id,
-        "key": metric.key,
-        "step": metric.step,
-        "timestamp": metric.timestamp,
-        "value": 0.0 if is_nan else value,
-        "is_nan": is_nan,
-        "model_id": metric.model_id,
-        "dataset_name": metric.dataset_name,
-        "dataset_digest": metric.dataset_digest,
-    }
+    return (
+        series_id,
+        metric.step,
+        metric.timestamp,
+        0.0 if is_nan else value,
+        is_nan,
+        metric.model_id,
+        metric.dataset_name,
+        metric.dataset_digest,
+    )
 
 
 def write_points(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
     """Insert new points and fold exactly those into the run's summaries."""
     if not metrics:
         return
-    rows = [point_row(run_id, metric) for metric in metrics]
+    series = series_ids(conn, run_id, {metric.key for metric in metrics})
+    rows = [point_tuple(series[metric.key], metric) for metric in metrics]
+    inserted: list = []
+    for start in range(0, len(rows), _CHUNK):
+        inserted += _insert_points(conn, rows[start : start + _CHUNK])
+    if inserted:
+        _fold_into_summaries(conn, inserted)
+
+
+def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
+    """The series id of each (run, key), creating empty series (count 0) for new keys."""
+    stmt = sa.select(_S.key, _S.series_id).where(_S.run_uuid == run_id, _S.key.in_(keys))
+    found = dict(conn.execute(stmt).all())
+    missing = keys.difference(found)
+    if missing:
+        empty = {"value": 0.0, "is_nan": False, "step": 0, "timestamp": 0, "count": 0}
+        conn.execute(
+            insert_for(conn, m.metric_summaries).on_conflict_do_nothing(),
+            [{"run_uuid": run_id, "key": key, **empty} for key in missing],
+        )
+        found = dict(conn.execute(stmt).all())
+    return found
+
+
+def _insert_points(conn: Connection, rows: list[tuple]) -> list:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING through the driver: this is the ingest hot
+    path, and building 1000 parameter dicts in SQLAlchemy costs more than the insert itself."""
+    driver = conn.dialect.driver
+    if driver in ("pysqlite", "psycopg2"):
+        cursor = conn.connection.cursor()
+        try:
+            if driver == "pysqlite":
+                flat = [value for row in rows for value in row]
+                cursor.execute(_sqlite_insert_sql(len(rows)), flat)
+                return cursor.fetchall()
+            cursor.execute(
+                _POSTGRES_INSERT_SQL, [list(column) for column in zip(*rows, strict=True)]
+            )
+            return cursor.fetchall()
+        finally:
+            cursor.close()
     stmt = (
         insert_for(conn, m.metrics)
         .on_conflict_do_nothing()
-        .returning(_M.key, _M.step, _M.timestamp, _M.value, _M.is_nan)
+        .returning(_M.series_id, _M.step, _M.timestamp, _M.value, _M.is_nan)
     )
-    inserted = conn.execute(stmt, rows).all()
-    if inserted:
-        _fold_into_summaries(conn, run_id, inserted)
+    return list(conn.execute(stmt, [dict(zip(_POINT_COLUMNS, r, strict=True)) for r in rows]))
 
 
-def _fold_into_summaries(conn: Connection, run_id: str, points: Iterable[sa.Row]) -> None:
-    per_key: dict[str, list] = {}
-    for key, step, timestamp, value, is_nan in points:
-        entry = per_key.get(key)
+# One array per column: psycopg2 adapts lists in C, far cheaper than a row-per-VALUES text.
+_POSTGRES_INSERT_SQL = (
+    f"INSERT INTO metrics ({', '.join(_POINT_COLUMNS)}) SELECT * FROM unnest("
+    "%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::boolean[], "
+    "%s::varchar[], %s::varchar[], %s::varchar[]) "
+    f"ON CONFLICT DO NOTHING RETURNING {_RETURNING}"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert_sql(n_rows: int) -> str:
+    row = "(" + ",".join("?" * len(_POINT_COLUMNS)) + ")"
+    return (
+        f"INSERT INTO metrics ({', '.join(_POINT_COLUMNS)}) VALUES "
+        + ",".join([row] * n_rows)
+        + f" ON CONFLICT DO NOTHING RETURNING {_RETURNING}"
+    )
+
+
+def _fold_into_summaries(conn: Connection, points: Iterable[Sequence]) -> None:
+    per_series: dict[int, list] = {}
+    for series_id, step, timestamp, value, is_nan in points:
+        entry = per_series.get(series_id)
         finite_value = None if is_nan else value
         if entry is None:
-            per_key[key] = [step, timestamp, value, is_nan, finite_value, finite_value, 1]
+            per_series[series_id] = [
+                step,
+                timestamp,
+                value,
+                bool(is_nan),
+                finite_value,
+                finite_value,
+                1,
+            ]
             continue
         if (step, timestamp, value) > (entry[0], entry[1], entry[2]):
-            entry[0], entry[1], entry[2], entry[3] = step, timestamp, value, is_nan
+            entry[0], entry[1], entry[2], entry[3] = step, timestamp, value, bool(is_nan)
         if finite_value is not None:
             if entry[4] is None or finite_value < entry[4]:
                 entry[4] = finite_value
@@ -71,45 +151,56 @@ def _fold_into_summaries(conn: Connection, run_id: str, points: Iterable[sa.Row]
         entry[6] += 1
     rows = [
         {
-            "run_uuid": run_id,
-            "key": key,
-            "step": e[0],
-            "timestamp": e[1],
-            "value": e[2],
-            "is_nan": e[3],
-            "min_value": e[4],
-            "max_value": e[5],
-            "count": e[6],
+            "sid": series_id,
+            "n_step": e[0],
+            "n_timestamp": e[1],
+            "n_value": e[2],
+            "n_is_nan": e[3],
+            "n_min": e[4],
+            "n_max": e[5],
+            "n_count": e[6],
         }
-        for key, e in per_key.items()
+        for series_id, e in per_series.items()
     ]
-    conn.execute(_summary_upsert(conn), rows)
+    conn.execute(_SUMMARY_UPDATE, rows)
 
 
-def _summary_upsert(conn: Connection) -> sa.Insert:
-    stmt = insert_for(conn, m.metric_summaries)
-    new = stmt.excluded
-    newer = sa.tuple_(new.step, new.timestamp, new.value) > sa.tuple_(
-        _S.step, _S.timestamp, _S.value
+def _summary_update() -> sa.Update:
+    """Fold a batch's aggregate into a series: "latest" moves only to a greater
+    (step, timestamp, value), so arrival order does not matter."""
+    new = {
+        name: sa.bindparam(f"n_{name}", type_=_S[name].type)
+        for name in ("step", "timestamp", "value", "is_nan")
+    }
+    new_min = sa.bindparam("n_min", type_=_S.min_value.type)
+    new_max = sa.bindparam("n_max", type_=_S.max_value.type)
+    newer = sa.or_(
+        _S.count == 0,
+        sa.tuple_(new["step"], new["timestamp"], new["value"])
+        > sa.tuple_(_S.step, _S.timestamp, _S.value),
     )
-    return stmt.on_conflict_do_update(
-        index_elements=["run_uuid", "key"],
-        set_={
-            "step": sa.case((newer, new.step), else_=_S.step),
-            "timestamp": sa.case((newer, new.timestamp), else_=_S.timestamp),
-            "value": sa.case((newer, new.value), else_=_S.value),
-            "is_nan": sa.case((newer, new.is_nan), else_=_S.is_nan),
-            "min_value": sa.case(
-                (sa.or_(_S.min_value.is_(None), new.min_value < _S.min_value), new.min_value),
+    return (
+        sa.update(m.metric_summaries)
+        .where(_S.series_id == sa.bindparam("sid"))
+        .values(
+            step=sa.case((newer, new["step"]), else_=_S.step),
+            timestamp=sa.case((newer, new["timestamp"]), else_=_S.timestamp),
+            value=sa.case((newer, new["value"]), else_=_S.value),
+            is_nan=sa.case((newer, new["is_nan"]), else_=_S.is_nan),
+            min_value=sa.case(
+                (sa.or_(_S.min_value.is_(None), new_min < _S.min_value), new_min),
                 else_=_S.min_value,
             ),
-            "max_value": sa.case(
-                (sa.or_(_S.max_value.is_(None), new.max_value > _S.max_value), new.max_value),
+            max_value=sa.case(
+                (sa.or_(_S.max_value.is_(None), new_max > _S.max_value), new_max),
                 else_=_S.max_value,
             ),
-            "count": _S.count + new.count,
-        },
+            count=_S.count + sa.bindparam("n_count", type_=sa.BigInteger),
+        )
     )
+
+
+_SUMMARY_UPDATE = _summary_update()
 
 
 def _value(value: float, is_nan: bool) -> float:
@@ -155,12 +246,16 @@ def summaries(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[Metric
     return found
 
 
+def series_of(run_id: str, key: str) -> sa.ScalarSelect:
+    """The series id of (run, key) as a scalar subquery (NULL, matching nothing, if absent)."""
+    return sa.select(_S.series_id).where(_S.run_uuid == run_id, _S.key == key).scalar_subquery()
+
+
 def history(
     conn: Connection, run_id: str, key: str, limit: int | None, offset: int
 ) -> list[Metric]:
     stmt = (
         sa.select(
-            _M.key,
             _M.value,
             _M.is_nan,
             _M.timestamp,
@@ -169,15 +264,15 @@ def history(
             _M.dataset_name,
             _M.dataset_digest,
         )
-        .where(_M.run_uuid == run_id, _M.key == key)
+        .where(_M.series_id == series_of(run_id, key))
         .order_by(_M.timestamp, _M.step, _M.value)
         .offset(offset)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
     return [
-        Metric(k, _value(v, nan), ts, step, run_id, mid, dname, ddigest)
-        for k, v, nan, ts, step, mid, dname, ddigest in conn.execute(stmt)
+        Metric(key, _value(v, nan), ts, step, run_id, mid, dname, ddigest)
+        for v, nan, ts, step, mid, dname, ddigest in conn.execute(stmt)
     ]
 
 

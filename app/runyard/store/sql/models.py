@@ -77,30 +77,15 @@ tags = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
-# One row per distinct point: the primary key (whose prefix is the (run_uuid, key, step) index)
-# makes a re-sent identical point a no-op under INSERT ... ON CONFLICT DO NOTHING. NaN is stored
-# as value 0 with is_nan set (SQLite cannot store NaN).
-metrics = sa.Table(
-    "metrics",
-    metadata,
-    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
-    sa.Column("step", sa.BigInteger, primary_key=True),
-    sa.Column("timestamp", sa.BigInteger, primary_key=True),
-    sa.Column("value", _DOUBLE, primary_key=True),
-    sa.Column("is_nan", sa.Boolean, primary_key=True),
-    sa.Column("model_id", sa.String(64)),
-    sa.Column("dataset_name", sa.String(500)),
-    sa.Column("dataset_digest", sa.String(36)),
-)
-
-# Latest point (greatest (step, timestamp, value)), min, max and count per (run, key), kept
-# current in the same transaction as every metric write: search and the runs table read it.
+# One row per (run, metric key): the latest point (greatest (step, timestamp, value)), min, max
+# and count, kept current in the same transaction as every metric write; search and the runs
+# table read it. Its integer ``series_id`` keys the points in ``metrics``.
 metric_summaries = sa.Table(
     "metric_summaries",
     metadata,
-    sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
-    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("series_id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("run_uuid", sa.String(32), _run_fk(), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
     sa.Column("value", _DOUBLE, nullable=False),
     sa.Column("is_nan", sa.Boolean, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
@@ -108,7 +93,30 @@ metric_summaries = sa.Table(
     sa.Column("min_value", _DOUBLE),  # NULL while every point is NaN
     sa.Column("max_value", _DOUBLE),
     sa.Column("count", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("run_uuid", "key", name="uq_metric_summaries_run_key"),
     sa.Index("ix_metric_summaries_key_value", "key", "value"),
+)
+
+# One row per distinct point of a series (= one run's metric key). The primary key, whose
+# prefix (series_id, step) is the (run, key, step) index, makes a re-sent identical point a
+# no-op under INSERT ... ON CONFLICT DO NOTHING. Points carry the small integer series id, not
+# the run id and key strings: rows and index entries stay small, which is what bounds ingest.
+# NaN is stored as value 0 with is_nan set (SQLite cannot store NaN). On SQLite the table is
+# WITHOUT ROWID: the rows live in the primary-key b-tree, one insert per point instead of two.
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    # No FOREIGN KEY: a per-row referential check doubles Postgres' insert cost; the store only
+    # writes series ids it read from metric_summaries in the same transaction.
+    sa.Column("series_id", _ID, primary_key=True),
+    sa.Column("step", sa.BigInteger, primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("value", _DOUBLE, primary_key=True),
+    sa.Column("is_nan", sa.Boolean, primary_key=True),
+    sa.Column("model_id", sa.String(64)),
+    sa.Column("dataset_name", sa.String(500)),
+    sa.Column("dataset_digest", sa.String(36)),
+    sqlite_with_rowid=False,
 )
 
 datasets = sa.Table(

@@ -1,4 +1,4 @@
-"""Initial schema: experiments, runs, params, tags, metrics + summaries, inputs, logged models.
+"""Initial schema: experiments, runs, params, tags, metric series + points, inputs, models.
 
 Revision ID: 0001
 Revises:
@@ -32,6 +32,23 @@ def upgrade() -> None:
         sa.Column("last_update_time", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("experiment_id"),
         sa.UniqueConstraint("name", name="uq_experiments_name"),
+    )
+    op.create_table(
+        "metrics",
+        sa.Column(
+            "series_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("step", sa.BigInteger(), nullable=False),
+        sa.Column("timestamp", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "value", sa.Float(precision=53).with_variant(sa.Double(), "postgresql"), nullable=False
+        ),
+        sa.Column("is_nan", sa.Boolean(), nullable=False),
+        sa.Column("model_id", sa.String(length=64), nullable=True),
+        sa.Column("dataset_name", sa.String(length=500), nullable=True),
+        sa.Column("dataset_digest", sa.String(length=36), nullable=True),
+        sa.PrimaryKeyConstraint("series_id", "step", "timestamp", "value", "is_nan"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "datasets",
@@ -149,6 +166,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "metric_summaries",
+        sa.Column(
+            "series_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("run_uuid", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column(
@@ -169,27 +192,12 @@ def upgrade() -> None:
         ),
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["run_uuid"], ["runs.run_uuid"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("run_uuid", "key"),
+        sa.PrimaryKeyConstraint("series_id"),
+        sa.UniqueConstraint("run_uuid", "key", name="uq_metric_summaries_run_key"),
     )
     with op.batch_alter_table("metric_summaries", schema=None) as batch_op:
         batch_op.create_index("ix_metric_summaries_key_value", ["key", "value"], unique=False)
 
-    op.create_table(
-        "metrics",
-        sa.Column("run_uuid", sa.String(length=32), nullable=False),
-        sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("step", sa.BigInteger(), nullable=False),
-        sa.Column("timestamp", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "value", sa.Float(precision=53).with_variant(sa.Double(), "postgresql"), nullable=False
-        ),
-        sa.Column("is_nan", sa.Boolean(), nullable=False),
-        sa.Column("model_id", sa.String(length=64), nullable=True),
-        sa.Column("dataset_name", sa.String(length=500), nullable=True),
-        sa.Column("dataset_digest", sa.String(length=36), nullable=True),
-        sa.ForeignKeyConstraint(["run_uuid"], ["runs.run_uuid"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("run_uuid", "key", "step", "timestamp", "value", "is_nan"),
-    )
     op.create_table(
         "params",
         sa.Column("run_uuid", sa.String(length=32), nullable=False),
@@ -240,7 +248,6 @@ def downgrade() -> None:
     op.drop_table("run_inputs")
     op.drop_table("run_input_tags")
     op.drop_table("params")
-    op.drop_table("metrics")
     with op.batch_alter_table("metric_summaries", schema=None) as batch_op:
         batch_op.drop_index("ix_metric_summaries_key_value")
 
@@ -258,4 +265,5 @@ def downgrade() -> None:
     op.drop_table("logged_models")
     op.drop_table("experiment_tags")
     op.drop_table("datasets")
+    op.drop_table("metrics")
     op.drop_table("experiments")
