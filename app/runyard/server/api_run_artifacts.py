@@ -26,7 +26,7 @@ def proxied_path(artifact_uri: str) -> str | None:
     parsed = urlparse(artifact_uri)
     if parsed.scheme not in PROXY_SCHEMES:
         return None
-    return safe_relative_path(parsed.path)
+    return safe_relative_path(parsed.path.lstrip("/"))
 
 
 def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:
