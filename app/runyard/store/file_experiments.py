@@ -180,6 +180,8 @@ class ExperimentsMixin:
         meta = read_yaml(os.path.join(path, META)) or {}
         meta.update(changes)
         meta["last_update_time"] = now_ms()
+        # MLflow rewrites the whole entity, tags included (readers take tags from tags/)
+        meta["tags"] = read_values(os.path.join(path, TAGS))
         write_atomic(os.path.join(path, META), dump_yaml(meta))
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:

@@ -291,7 +291,7 @@ class ModelsMixin:
         }
         models_dir = os.path.join(exp_dir, MODELS)
         staging = os.path.join(models_dir, f".{TEMP_MARK}{model_id}")
-        for sub in (METRICS, PARAMS, TAGS):
+        for sub in (METRICS, PARAMS):  # tags/ appears with the first tag, as in MLflow
             os.makedirs(os.path.join(staging, sub))
         for param in checked_params:
             write_atomic(key_path(os.path.join(staging, PARAMS), param.key), param.value)
@@ -344,6 +344,8 @@ class ModelsMixin:
     def _update_model_meta(self, model_id: str, **changes: Any) -> None:
         model_dir, meta = self._model_dir(model_id)
         meta.update(changes)
+        if meta.get("lifecycle_stage") == "active":
+            meta.pop("lifecycle_stage")  # MLflow writes the stage at creation and deletion only
         meta["last_updated_timestamp"] = now_ms()
         write_atomic(os.path.join(model_dir, META), dump_yaml(meta))
 
