@@ -54,7 +54,7 @@ class ProxyArtifactRepo(ArtifactRepo):
             raise InvalidParameterValue(
                 f"Not a proxied artifact URI: {root_uri!r} (expected mlflow-artifacts:/…)"
             )
-        self.root_path = safe_relative_path(parsed.path)
+        self.root_path = safe_relative_path(parsed.path.lstrip("/"))
         self.tracking_uri = tracking_uri or config.get("tracking_uri")
         self.http = http or HttpClient(server_base_url(root_uri, self.tracking_uri))
 
@@ -83,6 +83,8 @@ class ProxyArtifactRepo(ArtifactRepo):
             raise InvalidParameterValue("Invalid path: cannot write a file at the artifact root")
         size = _remaining_size(stream)
         body: object = stream if size is not None else _chunks_of(stream)
+        if size == 0:
+            body = b""  # an empty file object would be sent chunked, beside Content-Length
         headers = {"Content-Type": "application/octet-stream"}
         if size is not None:
             headers["Content-Length"] = str(size)

@@ -183,16 +183,30 @@ class S3ArtifactRepo(ArtifactRepo):
 
 
 class _CountingReader:
-    """A read-only file object that counts the bytes handed to the uploader."""
+    """A read-only file object that counts the bytes handed to the uploader.
+
+    It fills each ``read(n)`` (looping over short reads of sockets and raw streams), because
+    the transfer manager takes a short read for the end of the data."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self.count = 0
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._stream.read(size)
-        self.count += len(chunk)
-        return chunk
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data = self._stream.read()
+        else:
+            parts: list[bytes] = []
+            got = 0
+            while got < size:
+                chunk = self._stream.read(size - got)
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+            data = b"".join(parts)
+        self.count += len(data)
+        return data
 
 
 def _status(exc: Any) -> int:

@@ -124,15 +124,25 @@ def content_disposition(name: str) -> str:
 
 
 class _BodyReader:
-    """``request.stream`` read in bounded chunks, whatever size the repository asks for."""
+    """``request.stream`` with file semantics: ``read(n)`` returns ``n`` bytes unless the body
+    ends first (a socket hands out whatever has arrived, and uploaders such as boto3's take a
+    short read for the end of the data). Memory stays bounded by what the caller asks for."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0 or size > CHUNK_SIZE:
-            size = CHUNK_SIZE
-        return self._stream.read(size)
+    def read(self, size: int | None = -1) -> bytes:
+        parts: list[bytes] = []
+        wanted = size if size is not None and size >= 0 else None
+        got = 0
+        while wanted is None or got < wanted:
+            ask = CHUNK_SIZE if wanted is None else min(CHUNK_SIZE, wanted - got)
+            chunk = self._stream.read(ask)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
 
     def readable(self) -> bool:
         return True

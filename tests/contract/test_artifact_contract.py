@@ -1,0 +1,340 @@
+"""One contract for every artifact repository: local, S3, and the server's proxy (with a local
+and with an S3 destination behind it).
+
+Each backend is real: a directory, a ``moto_server`` process speaking S3, and ``runyard server``
+processes (gunicorn) in front of both. Whatever the backend, the same calls give the same
+results, and the same bad paths are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runyard.artifacts.base import ArtifactRepo
+from runyard.entities import FileInfo
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+
+from tests.s3_server import S3Server, start_s3_server
+
+BACKENDS = ("local", "s3", "proxy-local", "proxy-s3")
+BUCKET = "contract"
+
+
+# ---- backends -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[S3Server]:
+    with start_s3_server(buckets=[BUCKET]) as server:
+        yield server
+
+
+def _live_server(tmp: Path, destination: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    try:
+        from tests.live_server import start_live_server
+    except ImportError as exc:
+        pytest.skip(f"the live server helper is not available: {exc}")
+    return start_live_server(
+        backend_store_uri=f"sqlite:///{tmp / 'server.db'}",
+        artifacts_destination=destination,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def proxy_local_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-local")
+    with _live_server(tmp, str(tmp / "destination")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def proxy_s3_url(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-s3")
+    with _live_server(tmp, f"s3://{BUCKET}/served", env=s3_server.env()) as server:
+        yield server.url
+
+
+@pytest.fixture(params=BACKENDS)
+def repo(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> ArtifactRepo:
+    unique = secrets.token_hex(6)
+    kind = request.param
+    if kind == "local":
+        from runyard.artifacts.local import LocalArtifactRepo
+
+        return LocalArtifactRepo(str(tmp_path / "root"))
+    if kind == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        from runyard.artifacts.s3 import S3ArtifactRepo
+
+        return S3ArtifactRepo(f"s3://{BUCKET}/direct/{unique}")
+    from runyard.artifacts.proxy import ProxyArtifactRepo
+
+    url = request.getfixturevalue("proxy_local_url" if kind == "proxy-local" else "proxy_s3_url")
+    return ProxyArtifactRepo(f"mlflow-artifacts:/0/{unique}/artifacts", tracking_uri=url)
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def read(repo: ArtifactRepo, path: str) -> bytes:
+    return b"".join(repo.open_stream(path))
+
+
+def paths(infos: list[FileInfo]) -> list[tuple[str, bool, int | None]]:
+    return sorted((i.path, i.is_dir, i.file_size) for i in infos)
+
+
+# ---- writing and listing ------------------------------------------------------------------------
+def test_log_artifact_at_root_and_under_a_path(repo: ArtifactRepo, tmp_path: Path) -> None:
+    src = write(tmp_path / "src" / "a.txt", "alpha")
+    repo.log_artifact(src)
+    repo.log_artifact(src, "sub/dir")
+    assert read(repo, "a.txt") == b"alpha"
+    assert read(repo, "sub/dir/a.txt") == b"alpha"
+    assert paths(repo.list_artifacts()) == [("a.txt", False, 5), ("sub", True, None)]
+    assert paths(repo.list_artifacts("sub")) == [("sub/dir", True, None)]
+    assert paths(repo.list_artifacts("sub/dir")) == [("sub/dir/a.txt", False, 5)]
+
+
+def test_log_artifacts_keeps_nested_directories(repo: ArtifactRepo, tmp_path: Path) -> None:
+    src = tmp_path / "tree"
+    write(src / "top.txt", "t")
+    write(src / "x" / "one.bin", b"\x01")
+    write(src / "x" / "y" / "z" / "deep.json", '{"d": 1}')
+    repo.log_artifacts(src, "model")
+    assert paths(repo.list_artifacts("model")) == [
+        ("model/top.txt", False, 1),
+        ("model/x", True, None),
+    ]
+    assert paths(repo.list_artifacts("model/x")) == [
+        ("model/x/one.bin", False, 1),
+        ("model/x/y", True, None),
+    ]
+    assert read(repo, "model/x/y/z/deep.json") == b'{"d": 1}'
+    assert repo.file_info("model/x/y") == FileInfo("model/x/y", True, None)
+    assert repo.file_info("model/top.txt") == FileInfo("model/top.txt", False, 1)
+
+
+def test_listing_a_file_or_a_missing_path_is_empty(repo: ArtifactRepo) -> None:
+    repo.write_stream("f.txt", io.BytesIO(b"f"))
+    assert repo.list_artifacts("f.txt") == []
+    assert repo.list_artifacts("missing") == []
+    assert repo.file_info("missing") is None
+    assert repo.file_info("missing/deeper") is None
+
+
+def test_write_stream_returns_size_and_overwrites(repo: ArtifactRepo) -> None:
+    assert repo.write_stream("w/data.bin", io.BytesIO(b"first version")) == 13
+    assert repo.write_stream("w/data.bin", io.BytesIO(b"second")) == 6
+    assert read(repo, "w/data.bin") == b"second"
+    assert paths(repo.list_artifacts("w")) == [("w/data.bin", False, 6)]
+
+
+def test_binary_content_round_trips(repo: ArtifactRepo) -> None:
+    data = bytes(range(256)) * 64 + os.urandom(3 * 1024 * 1024 + 17)
+    repo.write_stream("bin/blob.bin", io.BytesIO(data))
+    assert hashlib.sha256(read(repo, "bin/blob.bin")).digest() == hashlib.sha256(data).digest()
+
+
+class Trickle(io.RawIOBase):
+    """A socket-like stream: every read returns at most 64 KiB, whatever was asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = memoryview(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), 64 * 1024, len(self.data))
+        buffer[:n] = self.data[:n]
+        self.data = self.data[n:]
+        return n
+
+
+def test_write_stream_from_a_stream_with_short_reads(repo: ArtifactRepo) -> None:
+    data = os.urandom(10 * 1024 * 1024 + 3)
+    assert repo.write_stream("short/reads.bin", Trickle(data)) == len(data)
+    assert hashlib.sha256(read(repo, "short/reads.bin")).digest() == hashlib.sha256(data).digest()
+
+
+def test_empty_files(repo: ArtifactRepo, tmp_path: Path) -> None:
+    repo.log_artifact(write(tmp_path / "empty.txt", b""), "e")
+    assert repo.write_stream("e/also-empty.bin", io.BytesIO(b"")) == 0
+    assert read(repo, "e/empty.txt") == b""
+    assert paths(repo.list_artifacts("e")) == [
+        ("e/also-empty.bin", False, 0),
+        ("e/empty.txt", False, 0),
+    ]
+
+
+def test_unicode_and_spaced_names(repo: ArtifactRepo, tmp_path: Path) -> None:
+    src = write(tmp_path / "in" / "résumé ✓ 100%.txt", "ü")
+    repo.log_artifact(src, "données")
+    name = "données/résumé ✓ 100%.txt"
+    assert read(repo, name) == "ü".encode()
+    assert paths(repo.list_artifacts("données")) == [(name, False, 2)]
+    assert paths(repo.list_artifacts()) == [("données", True, None)]
+
+
+# ---- downloading --------------------------------------------------------------------------------
+def test_download_a_file_and_a_tree(repo: ArtifactRepo, tmp_path: Path) -> None:
+    src = tmp_path / "tree"
+    write(src / "a.txt", "a")
+    write(src / "d" / "b.txt", "b")
+    write(src / "d" / "e" / "c.txt", "c")
+    repo.log_artifacts(src)
+
+    single = repo.download_artifacts("d/b.txt", tmp_path / "dl1")
+    assert Path(single).read_text() == "b"
+
+    tree = Path(repo.download_artifacts("d", tmp_path / "dl2"))
+    assert (tree / "b.txt").read_text() == "b"
+    assert (tree / "e" / "c.txt").read_text() == "c"
+
+    everything = Path(repo.download_artifacts("", tmp_path / "dl3"))
+    assert sorted(str(p.relative_to(everything)) for p in everything.rglob("*.txt")) == [
+        "a.txt",
+        "d/b.txt",
+        "d/e/c.txt",
+    ]
+
+
+def test_missing_paths(repo: ArtifactRepo, tmp_path: Path) -> None:
+    repo.write_stream("dir/file.txt", io.BytesIO(b"x"))
+    with pytest.raises(ResourceDoesNotExist):
+        read(repo, "nope.txt")
+    with pytest.raises(ResourceDoesNotExist):
+        read(repo, "dir")
+    with pytest.raises(ResourceDoesNotExist):
+        repo.download_artifacts("dir/nope.txt", tmp_path / "dl")
+    assert not (tmp_path / "dl" / "dir" / "nope.txt").exists()
+
+
+# ---- deleting -----------------------------------------------------------------------------------
+def test_delete_a_file_a_directory_and_everything(repo: ArtifactRepo) -> None:
+    for name in ("keep.txt", "gone.txt", "d/x.txt", "d/e/y.txt", "dd/z.txt"):
+        repo.write_stream(name, io.BytesIO(name.encode()))
+    repo.delete_artifacts("gone.txt")
+    assert repo.file_info("gone.txt") is None
+    repo.delete_artifacts("d")
+    assert repo.file_info("d") is None and repo.file_info("d/e/y.txt") is None
+    # "dd" shares a prefix with "d" and must survive
+    assert read(repo, "dd/z.txt") == b"dd/z.txt"
+    assert paths(repo.list_artifacts()) == [("dd", True, None), ("keep.txt", False, 8)]
+    repo.delete_artifacts()
+    assert repo.list_artifacts() == []
+
+
+# ---- safety -------------------------------------------------------------------------------------
+BAD_PATHS = ["../escape.txt", "a/../../escape.txt", "/etc/passwd", "a\\..\\escape", "x\x00.txt"]
+
+
+@pytest.mark.parametrize("bad", BAD_PATHS)
+def test_traversal_is_refused_and_nothing_is_written(
+    repo: ArtifactRepo, tmp_path: Path, bad: str
+) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(InvalidParameterValue):
+        repo.write_stream(bad, io.BytesIO(b"evil"))
+    with pytest.raises(InvalidParameterValue):
+        read(repo, bad)
+    with pytest.raises(InvalidParameterValue):
+        repo.list_artifacts(bad)
+    with pytest.raises(InvalidParameterValue):
+        repo.delete_artifacts(bad)
+    with pytest.raises(InvalidParameterValue):
+        repo.log_artifact(write(tmp_path / "src" / "f.txt", "f"), bad)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "src") == [
+        b for b in before if b != "src"
+    ]
+    assert not (tmp_path / "escape.txt").exists()
+    assert repo.list_artifacts() == []
+
+
+# ---- size ---------------------------------------------------------------------------------------
+class GeneratedStream(io.RawIOBase):
+    """``size`` bytes made on the fly (never held whole), not seekable, hashed as produced."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+        self.block = os.urandom(1024 * 1024)
+        self.offset = 0
+        self.sha = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.left)
+        out = bytearray()
+        while len(out) < n:
+            take = min(n - len(out), len(self.block) - self.offset)
+            out += self.block[self.offset : self.offset + take]
+            self.offset = (self.offset + take) % len(self.block)
+        buffer[:n] = out
+        self.sha.update(out)
+        self.left -= n
+        return n
+
+
+class PeakRss:
+    """Samples this process's resident memory in a thread; ``growth`` is peak minus start."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.process = psutil.Process()
+        self.start = self.peak = self.process.memory_info().rss
+        self.running = True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(0.01)
+
+    def __enter__(self) -> PeakRss:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.running = False
+        self.thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start
+
+
+LARGE = 160 * 1024 * 1024
+MEMORY_BOUND = 96 * 1024 * 1024
+
+
+def test_large_file_streams_in_bounded_memory(repo: ArtifactRepo) -> None:
+    source = GeneratedStream(LARGE)
+    with PeakRss() as upload:
+        assert repo.write_stream("big/blob.bin", io.BufferedReader(source)) == LARGE
+    assert upload.growth < MEMORY_BOUND, f"upload grew RSS by {upload.growth >> 20} MiB"
+    assert repo.file_info("big/blob.bin") == FileInfo("big/blob.bin", False, LARGE)
+    sha = hashlib.sha256()
+    with PeakRss() as download:
+        for chunk in repo.open_stream("big/blob.bin"):
+            sha.update(chunk)
+    assert download.growth < MEMORY_BOUND, f"download grew RSS by {download.growth >> 20} MiB"
+    assert sha.digest() == source.sha.digest()
+    repo.delete_artifacts("big")
