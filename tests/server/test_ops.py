@@ -1,0 +1,68 @@
+"""/health, /ready, /metrics, /version."""
+
+from __future__ import annotations
+
+import re
+
+from runyard.server.ops import runyard_version
+
+
+def test_health_touches_nothing(make_client) -> None:
+    response = make_client().get("/health")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "OK"
+
+
+def test_ready_when_store_and_artifacts_are_reachable(client) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"status": "ready"}
+
+
+def test_ready_is_503_when_tracking_directory_is_gone(make_client, tmp_path) -> None:
+    import shutil
+
+    root = tmp_path / "vanishing"
+    client = make_client(backend_store_uri=str(root))
+    shutil.rmtree(root)
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.get_json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+
+
+def test_version(make_client) -> None:
+    response = make_client().get("/version")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == runyard_version()
+
+
+def test_metrics_prometheus_text(make_client) -> None:
+    client = make_client()
+    client.get("/api/2.0/mlflow/experiments/get", query_string={"experiment_id": "0"})
+    client.get("/api/2.0/mlflow/experiments/get", query_string={"experiment_id": "424242"})
+    client.get("/api/2.0/mlflow/nope")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert re.search(
+        r'runyard_http_requests_total\{endpoint="/api/2.0/mlflow/experiments/get",'
+        r'method="GET",status="200",pid="\d+"\} 1',
+        text,
+    )
+    assert 'status="404"' in text
+    assert re.search(
+        r'runyard_http_errors_total\{endpoint="/api/2.0/mlflow/experiments/get",'
+        r'error_code="RESOURCE_DOES_NOT_EXIST",pid="\d+"\} 1',
+        text,
+    )
+    assert 'endpoint="unmatched"' in text
+    bucket = re.search(
+        r'runyard_http_request_duration_seconds_count\{endpoint="/api/2.0/mlflow/experiments/get",'
+        r'method="GET",pid="\d+"\} 2',
+        text,
+    )
+    assert bucket
+    for line in text.splitlines():
+        assert line.startswith("#") or re.match(r"^[a-z_]+(\{.*\})? [-0-9.e+]+$", line), line
