@@ -49,9 +49,11 @@ def test_ids_are_distinct(store: TrackingStore, unique: str) -> None:
 
 
 def test_artifact_location_is_kept_and_used_by_runs(
-    store: TrackingStore, unique: str, tmp_path: Path
+    store: TrackingStore, backend: str, unique: str, tmp_path: Path
 ) -> None:
-    location = str(tmp_path / "custom-art")
+    # A server refuses locations on its own disk from remote clients; its proxied scheme is
+    # the location a remote client can choose.
+    location = "mlflow-artifacts:/custom-art" if backend == "rest" else str(tmp_path / "custom-art")
     exp_id = store.create_experiment(f"{unique}-loc", artifact_location=location)
     assert store.get_experiment(exp_id).artifact_location.rstrip("/").endswith("custom-art")
     run = new_run(store, exp_id)
