@@ -142,8 +142,8 @@ def _run_value(run: Run, ident: Identifier) -> Any:
         return run.data.params.get(ident.key)
     if ident.entity == "tag":
         return run.data.tags.get(ident.key)
-    if ident.key == "run_name":
-        return run.info.run_name or run.data.tags.get(_RUN_NAME_TAG)
+    if ident.key == "run_name" and run.info.run_name is None:
+        return run.data.tags.get(_RUN_NAME_TAG)
     value = getattr(run.info, ident.key)
     if value is None or ident.key in RUN_NUMERIC_ATTRIBUTES:
         return value

@@ -141,7 +141,7 @@ def test_metric_filter_uses_latest_point_not_last_logged(make_run):
 
 
 def test_run_name_falls_back_to_the_run_name_tag(make_run):
-    run = make_run(name="", tags={"mlflow.runName": "tagged"})
+    run = make_run(name=None, tags={"mlflow.runName": "tagged"})
     assert matches(parse_filter("run_name = 'tagged'"), run)
 
 
