@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from runyard import protocol
+from runyard import protocol, search
 from runyard.entities import (
     DatasetInput,
     Experiment,
@@ -94,6 +94,9 @@ class RestStore(TrackingStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
+        # Parsed here too, so a bad filter is an ``InvalidFilter`` before anything is sent.
+        search.parse_experiment_filter(filter_string)
+        search.parse_experiment_order_by(order_by)
         reply = self._post(
             "experiments/search",
             max_results=max_results,
@@ -273,6 +276,8 @@ class RestStore(TrackingStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[Run]:
+        search.parse_filter(filter_string)
+        search.parse_order_by(order_by)
         reply = self._post(
             "runs/search",
             experiment_ids=list(experiment_ids),
