@@ -1,0 +1,79 @@
+"""Settings are documented, and the ``runyard`` command wires them through."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from click.testing import CliRunner
+from runyard import config
+from runyard.cli import main
+from runyard.server.ops import runyard_version
+from runyard.server.settings import SERVER_SETTINGS, ServerConfig
+
+
+def test_every_setting_has_help_text() -> None:
+    for setting in config.SETTINGS:
+        assert setting.help and len(setting.help) > 10, setting.name
+
+
+def test_every_server_setting_is_in_server_help() -> None:
+    result = CliRunner().invoke(main, ["server", "--help"], terminal_width=400)
+    assert result.exit_code == 0
+    flat = " ".join(result.output.split())
+    for setting in SERVER_SETTINGS:
+        assert setting.env_var in flat, setting.name
+        assert "--" + setting.name.replace("_", "-") in flat, setting.name
+
+
+def test_precedence_flag_then_runyard_env_then_mlflow_env(monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_BACKEND_STORE_URI", "sqlite:///mlflow.db")
+    assert ServerConfig.resolve().backend_store_uri == "sqlite:///mlflow.db"
+    monkeypatch.setenv("RUNYARD_BACKEND_STORE_URI", "sqlite:///runyard.db")
+    assert ServerConfig.resolve().backend_store_uri == "sqlite:///runyard.db"
+    cfg = ServerConfig.resolve({"backend_store_uri": "sqlite:///flag.db"})
+    assert cfg.backend_store_uri == "sqlite:///flag.db"
+
+
+def test_kubernetes_service_link_port_is_ignored(monkeypatch) -> None:
+    monkeypatch.setenv("RUNYARD_PORT", "tcp://10.96.0.12:5000")
+    assert ServerConfig.resolve().port == 5000
+
+
+def test_defaults() -> None:
+    cfg = ServerConfig.resolve()
+    assert (cfg.host, cfg.port, cfg.workers) == ("127.0.0.1", 5000, 4)
+    assert cfg.serve_artifacts is True
+    assert cfg.artifacts_destination == "./mlartifacts"
+    assert cfg.artifact_root_for_store == "mlflow-artifacts:/"
+    with pytest.raises(Exception, match="Unknown server settings"):
+        ServerConfig.resolve({"bogus": 1})
+
+
+def test_version_flag() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and runyard_version() in result.output
+
+
+def test_db_upgrade_creates_tables(tmp_path) -> None:
+    uri = f"sqlite:///{tmp_path / 'up.db'}"
+    result = CliRunner().invoke(main, ["db", "upgrade", uri])
+    assert result.exit_code == 0, result.output
+    import sqlalchemy as sa
+
+    tables = sa.inspect(sa.create_engine(uri)).get_table_names()
+    assert {"experiments", "runs"} <= set(tables)
+
+
+def test_db_upgrade_bad_uri_is_a_clear_error() -> None:
+    result = CliRunner().invoke(main, ["db", "upgrade", "mysql://nope"])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+
+
+def test_sync_without_spool_module_exits_1() -> None:
+    if importlib.util.find_spec("runyard.tracking.spool") is not None:
+        pytest.skip("the spool module is installed; sync is available")
+    result = CliRunner().invoke(main, ["sync"])
+    assert result.exit_code == 1
+    assert "not available" in result.output
