@@ -7,9 +7,6 @@ missing keys behave as SQL NULL, a metric is its latest point, LIKE has ``%`` an
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from runyard.entities import Run
@@ -19,14 +16,25 @@ from runyard.search import (
     Expr,
     Identifier,
     Or,
+    OrderKey,
     matches,
     parse_experiment_filter,
     parse_filter,
+    parse_order_by,
     render_filter,
+    render_order_key,
+    sort_runs,
 )
 from runyard.search.ast import RUN_NUMERIC_ATTRIBUTES, RUN_STRING_ATTRIBUTES
 
-from .builders import build_run
+from .reference import (
+    SMALL_KEYS,
+    SMALL_NUMBERS,
+    SMALL_VALUES,
+    run_sets,
+    sqlite_matches,
+    sqlite_order,
+)
 
 NUMERIC_OPS = ["=", "!=", "<", "<=", ">", ">="]
 STRING_OPS = ["=", "!=", "LIKE", "ILIKE"]
@@ -136,10 +144,7 @@ def test_experiment_filters_round_trip(expr):
 
 # -- evaluation against SQLite --------------------------------------------------------------
 
-SMALL_KEYS = st.sampled_from(["a", "b"])
-SMALL_VALUES = st.sampled_from(["x", "X", "xy", "x_y", "y%", "", "yx"])
 PATTERNS = st.sampled_from(["x", "X", "x%", "%y", "_", "x_y", "%", "X%", "%_%", ""])
-SMALL_NUMBERS = st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0])
 
 
 def small_leaves() -> st.SearchStrategy[Comparison]:
@@ -151,110 +156,6 @@ def small_leaves() -> st.SearchStrategy[Comparison]:
         return comp
 
     return st.builds(with_pattern, base, PATTERNS)
-
-
-@st.composite
-def small_runs(draw, run_id: str) -> Run:
-    def maybe(strategy):
-        return draw(st.one_of(st.none(), strategy))
-
-    metrics = {}
-    for key in ["a", "b"]:
-        values = draw(st.lists(SMALL_NUMBERS, max_size=3))
-        if values:
-            # distinct (step, timestamp) per point so the latest is well defined
-            metrics[key] = [
-                (value, draw(st.integers(0, 2)) * 10 + i, draw(st.integers(0, 3)))
-                for i, value in enumerate(values)
-            ]
-    params = {k: v for k in ["a", "b"] if (v := maybe(SMALL_VALUES)) is not None}
-    tags = {k: v for k in ["a", "b"] if (v := maybe(SMALL_VALUES)) is not None}
-    return build_run(
-        run_id,
-        name=draw(SMALL_VALUES),
-        status=draw(st.sampled_from(["RUNNING", "FINISHED", "FAILED"])),
-        user=draw(SMALL_VALUES),
-        start=maybe(st.integers(-1, 2)),
-        end=maybe(st.integers(-1, 2)),
-        metrics=metrics,
-        params=params,
-        tags=tags,
-    )
-
-
-def sqlite_matches(runs: list[Run], expr: Expr) -> set[str]:
-    db = sqlite3.connect(":memory:")
-    db.execute("PRAGMA case_sensitive_like = ON")
-    db.executescript(
-        """
-        CREATE TABLE runs (run_id TEXT, run_name TEXT, status TEXT, user_id TEXT,
-                           artifact_uri TEXT, start_time INTEGER, end_time INTEGER);
-        CREATE TABLE metrics (run_id TEXT, key TEXT, value REAL, step INTEGER, ts INTEGER);
-        CREATE TABLE params (run_id TEXT, key TEXT, value TEXT);
-        CREATE TABLE tags (run_id TEXT, key TEXT, value TEXT);
-        """
-    )
-    for run in runs:
-        info = run.info
-        db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                info.run_id,
-                info.run_name,
-                str(info.status),
-                info.user_id,
-                info.artifact_uri,
-                info.start_time,
-                info.end_time,
-            ),
-        )
-        for m in run.data.metric_list:
-            db.execute(
-                "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
-                (info.run_id, m.key, m.value, m.step, m.timestamp),
-            )
-        for table, mapping in (("params", run.data.params), ("tags", run.data.tags)):
-            for key, value in mapping.items():
-                db.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (info.run_id, key, value))
-    args: list[object] = []
-    where = to_sql(expr, args.append)
-    rows = db.execute(f"SELECT run_id FROM runs r WHERE {where}", args).fetchall()
-    return {row[0] for row in rows}
-
-
-def to_sql(expr: Expr, bind: Callable[[object], None]) -> str:
-    if isinstance(expr, And | Or):
-        joiner = " AND " if isinstance(expr, And) else " OR "
-        return "(" + joiner.join(to_sql(item, bind) for item in expr.items) + ")"
-    entity, key = expr.ident.entity, expr.ident.key
-    if entity == "attribute":
-        column = f"r.{key}"
-    else:
-        bind(key)
-        column = {
-            "metric": "(SELECT value FROM metrics m WHERE m.run_id = r.run_id AND m.key = ? "
-            "ORDER BY step DESC, ts DESC, value DESC LIMIT 1)",
-            "param": "(SELECT value FROM params p WHERE p.run_id = r.run_id AND p.key = ?)",
-            "tag": "(SELECT value FROM tags t WHERE t.run_id = r.run_id AND t.key = ?)",
-        }[entity]
-    op, value = expr.op, expr.value
-    if op in ("IS NULL", "IS NOT NULL"):
-        return f"{column} {op}"
-    if op in ("IN", "NOT IN"):
-        assert isinstance(value, tuple)
-        for item in value:
-            bind(item)
-        return f"{column} {op} ({', '.join('?' for _ in value)})"
-    bind(value)
-    if op == "ILIKE":
-        return f"lower({column}) LIKE lower(?)"
-    return f"{column} {op} ?"
-
-
-def run_sets(min_size: int, max_size: int) -> st.SearchStrategy[list[Run]]:
-    return st.integers(min_size, max_size).flatmap(
-        lambda n: st.tuples(*(small_runs(f"run{i}") for i in range(n))).map(list)
-    )
 
 
 def assert_agrees(runs: list[Run], expr: Expr) -> None:
@@ -271,6 +172,28 @@ def test_each_comparison_agrees_with_sql(runs, comparison):
 
 
 @given(run_sets(1, 4), trees(small_leaves()))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_combined_filters_agree_with_sql(runs, expr):
     assert_agrees(runs, expr)
+
+
+# -- ordering against SQLite ------------------------------------------------------------------
+
+ORDER_IDENTIFIERS = st.sampled_from(
+    [Identifier(entity, key) for entity in ("metric", "param", "tag") for key in ("a", "b")]
+    + [Identifier("attribute", key) for key in RUN_STRING_ATTRIBUTES + RUN_NUMERIC_ATTRIBUTES]
+)
+
+
+@st.composite
+def order_keys(draw) -> list[OrderKey]:
+    idents = draw(st.lists(ORDER_IDENTIFIERS, max_size=3, unique=True))
+    return [OrderKey(ident, draw(st.booleans())) for ident in idents]
+
+
+@given(run_sets(2, 6), order_keys())
+@settings(max_examples=100, deadline=None)
+def test_sort_runs_agrees_with_sql(runs, keys):
+    clauses = [render_order_key(key) for key in keys]
+    assert parse_order_by(clauses) == keys
+    assert [r.info.run_id for r in sort_runs(runs, keys)] == sqlite_order(runs, keys), clauses
