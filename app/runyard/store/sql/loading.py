@@ -24,6 +24,7 @@ from runyard.entities import (
 )
 from runyard.store.sql import models as m
 from runyard.store.sql.metrics import latest_metrics
+from runyard.store.sql.rawfetch import fetch_for_runs
 
 RUN_COLUMNS = (
     m.runs.c.run_uuid,
@@ -57,10 +58,8 @@ def run_info(row: Sequence) -> RunInfo:
 
 def _key_values(conn: Connection, table: sa.Table, run_ids: list[str]) -> dict[str, dict]:
     found: dict[str, dict] = {run_id: {} for run_id in run_ids}
-    stmt = sa.select(table.c.run_uuid, table.c.key, table.c.value).where(
-        table.c.run_uuid.in_(run_ids)
-    )
-    for run_id, key, value in conn.execute(stmt):
+    sql = f"SELECT run_uuid, key, value FROM {table.name} WHERE run_uuid {{runs}}"
+    for run_id, key, value in fetch_for_runs(conn, sql, run_ids):
         found[run_id][key] = value
     return found
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from runyard.entities import Metric, MetricSummary
 from runyard.store.sql import models as m
 from runyard.store.sql.dialect import insert_for
+from runyard.store.sql.rawfetch import fetch_for_runs
 
 _NAN = float("nan")
 _M = m.metrics.c
@@ -213,10 +214,11 @@ def latest_metrics(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[M
     found: dict[str, list[Metric]] = {run_id: [] for run_id in run_ids}
     if not run_ids:
         return found
-    stmt = sa.select(_S.run_uuid, _S.key, _S.value, _S.is_nan, _S.timestamp, _S.step).where(
-        _S.run_uuid.in_(run_ids)
+    sql = (
+        "SELECT run_uuid, key, value, is_nan, timestamp, step FROM metric_summaries "
+        "WHERE count > 0 AND run_uuid {runs}"
     )
-    for run_id, key, value, is_nan, timestamp, step in conn.execute(stmt):
+    for run_id, key, value, is_nan, timestamp, step in fetch_for_runs(conn, sql, run_ids):
         found[run_id].append(Metric(key, _NAN if is_nan else value, timestamp, step, run_id))
     return found
 
