@@ -23,7 +23,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from runyard import protocol
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
-from runyard.errors import InvalidParameterValue, NotImplementedByBackend, ResourceDoesNotExist
+from runyard.errors import (
+    BadRequest,
+    InvalidParameterValue,
+    NotImplementedByBackend,
+    ResourceDoesNotExist,
+)
 from runyard.validation import safe_relative_path
 
 bp = Blueprint("artifacts", __name__)
@@ -126,10 +131,26 @@ def content_disposition(name: str) -> str:
 class _BodyReader:
     """``request.stream`` with file semantics: ``read(n)`` returns ``n`` bytes unless the body
     ends first (a socket hands out whatever has arrived, and uploaders such as boto3's take a
-    short read for the end of the data). Memory stays bounded by what the caller asks for."""
+    short read for the end of the data). Memory stays bounded by what the caller asks for.
 
-    def __init__(self, stream: Any) -> None:
+    A body that ends before its Content-Length is a dropped connection, not the end of the
+    file: that raises, so the repository discards the upload instead of keeping half of it.
+    """
+
+    def __init__(self, stream: Any, expected: int | None) -> None:
         self._stream = stream
+        self._expected = expected
+        self._received = 0
+
+    def _next(self, ask: int) -> bytes:
+        chunk = self._stream.read(ask)
+        self._received += len(chunk)
+        if not chunk and self._expected is not None and self._received < self._expected:
+            raise BadRequest(
+                f"Upload ended after {self._received} of {self._expected} bytes; nothing was "
+                "stored."
+            )
+        return chunk
 
     def read(self, size: int | None = -1) -> bytes:
         parts: list[bytes] = []
@@ -137,7 +158,7 @@ class _BodyReader:
         got = 0
         while wanted is None or got < wanted:
             ask = CHUNK_SIZE if wanted is None else min(CHUNK_SIZE, wanted - got)
-            chunk = self._stream.read(ask)
+            chunk = self._next(ask)
             if not chunk:
                 break
             parts.append(chunk)
@@ -172,7 +193,8 @@ def upload(artifact_path: str) -> Response:
     if not rel:
         raise InvalidParameterValue("Invalid path")
     repo = _repo()
-    _guarded(lambda: repo.write_stream(rel, _BodyReader(request.stream)))  # type: ignore[arg-type]
+    body = _BodyReader(request.stream, request.content_length)
+    _guarded(lambda: repo.write_stream(rel, body))  # type: ignore[arg-type]
     return jsonify({})
 
 
