@@ -1,0 +1,153 @@
+// Run page: chart panel, artifact tree with previews, and live updates while RUNNING.
+import { mountChart } from "./chart.js";
+import { API, el, fmtDuration, fmtNum, getJson } from "./dom.js";
+
+const runEl = document.getElementById("run");
+const runId = runEl.dataset.runId;
+const chart = mountChart(document.getElementById("chart-card"));
+
+for (const button of document.querySelectorAll("button[data-chart]")) {
+  button.addEventListener("click", () => {
+    chart.setKey(button.dataset.chart);
+    document.getElementById("chart-card").scrollIntoView({ behavior: "smooth", block: "start" });
+  });
+}
+
+// ---- artifacts ----------------------------------------------------------------------------------
+const tree = document.getElementById("artifact-tree");
+const preview = document.getElementById("artifact-preview");
+
+function fmtSize(n) {
+  if (n === null || n === undefined) return "";
+  const units = ["B", "KB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+function rawUrl(path, download) {
+  const q = new URLSearchParams({ run_id: runId, path });
+  if (download) q.set("download", "1");
+  return `${API}/artifacts/raw?${q}`;
+}
+
+async function listInto(list, path) {
+  try {
+    const data = await getJson(`${API}/artifacts/list`, { run_id: runId, path });
+    if (!data.files.length && !path) {
+      list.replaceChildren(el("li", { class: "muted" }, "No artifacts."));
+      return;
+    }
+    list.replaceChildren(...data.files.map(treeItem));
+  } catch (err) {
+    list.replaceChildren(el("li", { class: "message error" }, err.message));
+  }
+}
+
+function treeItem(file) {
+  const li = el("li", { role: "treeitem" });
+  const button = el("button", { type: "button", dataset: { path: file.path } },
+    el("span", { class: "icon", "aria-hidden": "true" }, file.is_dir ? "▸" : "·"),
+    el("span", { class: "mono" }, file.name),
+    el("span", { class: "size" }, fmtSize(file.file_size)));
+  li.append(button);
+  if (file.is_dir) {
+    li.setAttribute("aria-expanded", "false");
+    const children = el("ul", { role: "group", hidden: true });
+    li.append(children);
+    button.addEventListener("click", () => {
+      const open = children.hidden;
+      children.hidden = !open;
+      li.setAttribute("aria-expanded", String(open));
+      button.querySelector(".icon").textContent = open ? "▾" : "▸";
+      if (open && !children.childElementCount) listInto(children, file.path);
+    });
+  } else {
+    button.addEventListener("click", () => {
+      for (const b of tree.querySelectorAll("button[aria-current]")) b.removeAttribute("aria-current");
+      button.setAttribute("aria-current", "true");
+      showPreview(file);
+    });
+  }
+  return li;
+}
+
+function csvTable(header, rows) {
+  return el("div", { class: "table-wrap" }, el("table", { class: "grid compact csv-preview" },
+    el("thead", {}, el("tr", {}, header.map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", { class: "mono" }, c)))))));
+}
+
+async function showPreview(file) {
+  const head = el("div", { class: "preview-head" }, el("span", { class: "path" }, file.path),
+    el("span", { class: "muted" }, fmtSize(file.file_size)),
+    el("a", { class: "btn small", href: rawUrl(file.path, true), download: file.name }, "Download"));
+  preview.replaceChildren(head, el("p", { class: "muted" }, "Loading…"));
+  try {
+    const data = await getJson(`${API}/artifacts/preview`, { run_id: runId, path: file.path });
+    let body;
+    if (data.kind === "image") body = el("img", { src: data.url, alt: file.name });
+    else if (data.kind === "csv") body = csvTable(data.header, data.rows);
+    else if (data.kind === "binary") body = el("p", { class: "muted" }, "Binary file: download it to view.");
+    else body = el("pre", { class: `preview-${data.kind}` }, data.text);
+    const parts = [head, body];
+    if (data.truncated) parts.push(el("p", { class: "note" }, "Preview truncated; download the file to see all of it."));
+    preview.replaceChildren(...parts);
+    preview.dataset.kind = data.kind;
+  } catch (err) {
+    preview.replaceChildren(head, el("p", { class: "message error" }, err.message));
+  }
+}
+
+listInto(tree, "");
+
+// ---- live updates -------------------------------------------------------------------------------
+const POLL_MS = 2000;
+const lastCounts = new Map([...document.querySelectorAll("#metrics-table tr[data-key]")].map((tr) => [tr.dataset.key, null]));
+
+function updateMetrics(metrics) {
+  let table = document.getElementById("metrics-table");
+  if (!table && metrics.length) {
+    const empty = document.getElementById("no-metrics");
+    table = el("table", { class: "grid compact", id: "metrics-table" },
+      el("thead", {}, el("tr", {}, ["Key", "Latest", "Step", "Min", "Max"].map((h) => el("th", {}, h)))), el("tbody"));
+    if (empty) empty.replaceWith(table);
+  }
+  if (!table) return false;
+  let changed = false;
+  for (const m of metrics) {
+    let tr = table.querySelector(`tr[data-key="${CSS.escape(m.key)}"]`);
+    if (!tr) {
+      tr = el("tr", { dataset: { key: m.key } }, el("td", { class: "mono" }, m.key),
+        ...["latest", "step", "min", "max"].map((f) => el("td", { class: "num", dataset: { field: f } })));
+      table.tBodies[0].append(tr);
+      if (!chart.key) chart.setKey(m.key);
+    }
+    for (const f of ["latest", "step", "min", "max"]) {
+      const td = tr.querySelector(`[data-field="${f}"]`);
+      if (td) td.textContent = f === "step" ? String(m.step) : fmtNum(m[f]);
+    }
+    if (lastCounts.get(m.key) !== m.count) {
+      lastCounts.set(m.key, m.count);
+      if (m.key === chart.key) changed = true;
+    }
+  }
+  return changed;
+}
+
+async function poll() {
+  try {
+    const live = await getJson(`${API}/runs/live`, { run_id: runId });
+    const pill = document.getElementById("run-status");
+    pill.textContent = live.status;
+    pill.className = `pill status-${live.status.toLowerCase()}`;
+    runEl.dataset.status = live.status;
+    document.getElementById("run-duration").textContent = fmtDuration(live.duration);
+    if (updateMetrics(live.metrics) || live.status !== "RUNNING") await chart.load();
+    if (live.status === "RUNNING") setTimeout(poll, POLL_MS);
+  } catch {
+    setTimeout(poll, POLL_MS * 2);
+  }
+}
+
+if (runEl.dataset.status === "RUNNING") setTimeout(poll, POLL_MS);
