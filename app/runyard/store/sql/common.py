@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from runyard import validation
 from runyard.entities import LifecycleStage
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.sql import models as m
@@ -61,6 +62,7 @@ class SqlBase:
 
     @staticmethod
     def _experiment_row(conn: Connection, experiment_id: str) -> sa.Row:
+        validation.validate_experiment_id(experiment_id)
         key = experiment_int(experiment_id)
         row = None
         if key is not None:

@@ -326,7 +326,19 @@ def _link_model_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]
     rows = []
     for metric in metrics:
         if metric.model_id in known:
-            row = sql_metrics.point_row(run_id, metric)
-            row["model_id"] = metric.model_id
-            rows.append(row)
+            value = float(metric.value)
+            is_nan = value != value
+            rows.append(
+                {
+                    "model_id": metric.model_id,
+                    "key": metric.key,
+                    "step": metric.step,
+                    "timestamp": metric.timestamp,
+                    "value": 0.0 if is_nan else value,
+                    "is_nan": is_nan,
+                    "run_uuid": run_id,
+                    "dataset_name": metric.dataset_name,
+                    "dataset_digest": metric.dataset_digest,
+                }
+            )
     insert_ignore(conn, m.logged_model_metrics, rows)
