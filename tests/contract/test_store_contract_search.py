@@ -52,100 +52,98 @@ def _found(store: TrackingStore, runs: Runs, filter_string: str) -> set[int]:
     return {runs.rid.index(r) for r in got}
 
 
+def _check_all(store: TrackingStore, runs: Runs, cases: list[tuple[str, set[int]]]) -> None:
+    """Every case against one set of runs; all mismatches are reported together."""
+    wrong = [
+        (text, expected, got)
+        for text, expected in cases
+        if (got := _found(store, runs, text)) != expected
+    ]
+    assert wrong == [], "filter, expected, got"
+
+
 def _order(store: TrackingStore, runs: Runs, order_by: list[str]) -> list[int]:
     got = ids(store.search_runs([runs.experiment_id], "", order_by=order_by))
     return [runs.rid.index(r) for r in got]
 
 
-@pytest.mark.parametrize(
-    ("filter_string", "expected"),
-    [
-        ("metrics.loss > 0.1", {1, 2}),
-        ("metrics.loss >= 0.5", {1, 2}),
-        ("metrics.loss = 0.5", {1}),
-        ("metrics.loss != 0.5", {0, 2}),
-        ("metrics.loss < 0.5", {0}),
-        ("metrics.loss <= 0.5", {0, 1}),
-        ("metrics.loss > 50", set()),
-        ("metric.acc >= 0.8", {0, 1}),
-    ],
-)
-def test_metric_comparators(
-    store: TrackingStore, runs: Runs, filter_string: str, expected: set[int]
-) -> None:
-    assert _found(store, runs, filter_string) == expected
+METRIC_CASES = [
+    ("metrics.loss > 0.1", {1, 2}),
+    ("metrics.loss >= 0.5", {1, 2}),
+    ("metrics.loss = 0.5", {1}),
+    ("metrics.loss != 0.5", {0, 2}),
+    ("metrics.loss < 0.5", {0}),
+    ("metrics.loss <= 0.5", {0, 1}),
+    ("metrics.loss > 50", set()),
+    ("metric.acc >= 0.8", {0, 1}),
+]
 
 
-@pytest.mark.parametrize(
-    ("filter_string", "expected"),
-    [
-        ("params.model = 'rf'", {0}),
-        ('params.model = "svm"', {2}),
-        ("params.model != 'rf'", {1, 2}),
-        ("params.model LIKE 'rf%'", {0}),
-        ("params.model ILIKE 'rf%'", {0, 1}),
-        ("params.model LIKE '%-lar_e'", {1}),
-        ("params.model IS NULL", {3}),
-        ("params.model IS NOT NULL", {0, 1, 2}),
-        ("params.model IN ('rf', 'svm')", {0, 2}),
-        ("parameter.lr = '0.01'", {1}),
-    ],
-)
-def test_param_comparators(
-    store: TrackingStore, runs: Runs, filter_string: str, expected: set[int]
-) -> None:
-    assert _found(store, runs, filter_string) == expected
+def test_metric_comparators(store: TrackingStore, runs: Runs) -> None:
+    _check_all(store, runs, METRIC_CASES)
 
 
-@pytest.mark.parametrize(
-    ("filter_string", "expected"),
-    [
-        ("tags.team = 'vision'", {0, 3}),
-        ("tags.team != 'vision'", {1}),
-        ("tags.team LIKE '%isio%'", {0, 3}),
-        ("tags.team LIKE 'VISION'", set()),
-        ("tags.team ILIKE 'VISION'", {0, 3}),
-        ("tags.team IS NULL", {2}),
-        ("tags.team IS NOT NULL", {0, 1, 3}),
-        ("tags.`a b` = 'x y'", {0}),
-        ("tags.\"a b\" = 'x y'", {0}),
-        ("tags.mlflow.runName = 'gamma'", {2}),
-    ],
-)
-def test_tag_comparators(
-    store: TrackingStore, runs: Runs, filter_string: str, expected: set[int]
-) -> None:
-    assert _found(store, runs, filter_string) == expected
+PARAM_CASES = [
+    ("params.model = 'rf'", {0}),
+    ('params.model = "svm"', {2}),
+    ("params.model != 'rf'", {1, 2}),
+    ("params.model LIKE 'rf%'", {0}),
+    ("params.model ILIKE 'rf%'", {0, 1}),
+    ("params.model LIKE '%-lar_e'", {1}),
+    ("params.model IS NULL", {3}),
+    ("params.model IS NOT NULL", {0, 1, 2}),
+    ("params.model IN ('rf', 'svm')", {0, 2}),
+    ("parameter.lr = '0.01'", {1}),
+]
 
 
-@pytest.mark.parametrize(
-    ("filter_string", "expected"),
-    [
-        ("attributes.run_name = 'alpha'", {0}),
-        ("run_name != 'alpha'", {1, 2, 3}),
-        ("attributes.run_name LIKE 'B%'", {1}),
-        ("attributes.run_name LIKE 'b%'", set()),
-        ("attributes.run_name ILIKE 'b%'", {1}),
-        ("`run name` = 'delta'", {3}),
-        ("attributes.status = 'FINISHED'", {0}),
-        ("attributes.status != 'FINISHED'", {1, 2, 3}),
-        ("status = 'RUNNING'", {1, 2, 3}),
-        ("attributes.start_time > 2000", {2, 3}),
-        ("attributes.start_time >= 2000", {1, 2, 3}),
-        ("attributes.start_time = 3000", {2}),
-        ("attributes.start_time != 3000", {0, 1, 3}),
-        ("attributes.start_time < 2000", {0}),
-        ("attributes.start_time <= 2000", {0, 1}),
-        ("created <= 1000", {0}),
-        ("attributes.end_time = 1500", {0}),
-        ("attributes.user_id = 'alice'", {0, 1, 2, 3}),
-        ("attributes.user_id = 'bob'", set()),
-    ],
-)
-def test_attribute_comparators(
-    store: TrackingStore, runs: Runs, filter_string: str, expected: set[int]
-) -> None:
-    assert _found(store, runs, filter_string) == expected
+def test_param_comparators(store: TrackingStore, runs: Runs) -> None:
+    _check_all(store, runs, PARAM_CASES)
+
+
+TAG_CASES = [
+    ("tags.team = 'vision'", {0, 3}),
+    ("tags.team != 'vision'", {1}),
+    ("tags.team LIKE '%isio%'", {0, 3}),
+    ("tags.team LIKE 'VISION'", set()),
+    ("tags.team ILIKE 'VISION'", {0, 3}),
+    ("tags.team IS NULL", {2}),
+    ("tags.team IS NOT NULL", {0, 1, 3}),
+    ("tags.`a b` = 'x y'", {0}),
+    ("tags.\"a b\" = 'x y'", {0}),
+    ("tags.mlflow.runName = 'gamma'", {2}),
+]
+
+
+def test_tag_comparators(store: TrackingStore, runs: Runs) -> None:
+    _check_all(store, runs, TAG_CASES)
+
+
+ATTRIBUTE_CASES = [
+    ("attributes.run_name = 'alpha'", {0}),
+    ("run_name != 'alpha'", {1, 2, 3}),
+    ("attributes.run_name LIKE 'B%'", {1}),
+    ("attributes.run_name LIKE 'b%'", set()),
+    ("attributes.run_name ILIKE 'b%'", {1}),
+    ("`run name` = 'delta'", {3}),
+    ("attributes.status = 'FINISHED'", {0}),
+    ("attributes.status != 'FINISHED'", {1, 2, 3}),
+    ("status = 'RUNNING'", {1, 2, 3}),
+    ("attributes.start_time > 2000", {2, 3}),
+    ("attributes.start_time >= 2000", {1, 2, 3}),
+    ("attributes.start_time = 3000", {2}),
+    ("attributes.start_time != 3000", {0, 1, 3}),
+    ("attributes.start_time < 2000", {0}),
+    ("attributes.start_time <= 2000", {0, 1}),
+    ("created <= 1000", {0}),
+    ("attributes.end_time = 1500", {0}),
+    ("attributes.user_id = 'alice'", {0, 1, 2, 3}),
+    ("attributes.user_id = 'bob'", set()),
+]
+
+
+def test_attribute_comparators(store: TrackingStore, runs: Runs) -> None:
+    _check_all(store, runs, ATTRIBUTE_CASES)
 
 
 def test_run_id_in_and_not_in(store: TrackingStore, runs: Runs) -> None:
@@ -156,21 +154,18 @@ def test_run_id_in_and_not_in(store: TrackingStore, runs: Runs) -> None:
     assert _found(store, runs, f"attributes.artifact_uri LIKE '%{b}%'") == {2}
 
 
-@pytest.mark.parametrize(
-    ("filter_string", "expected"),
-    [
-        ("metrics.loss < 0.2 OR tags.team = 'nlp'", {0, 1}),
-        ("(params.model = 'rf' OR params.model = 'svm') AND metrics.loss > 0.5", {2}),
-        ("params.model = 'rf' OR params.model = 'svm' AND metrics.loss > 0.5", {0, 2}),
-        ("tags.team = 'vision' AND (metrics.acc < 0.8 OR metrics.loss < 0.2)", {0, 3}),
-        ("((metrics.acc >= 0.9))", {0}),
-        ("metrics.loss > 0 and params.lr = '0.3'", {2}),
-    ],
-)
-def test_or_and_parentheses(
-    store: TrackingStore, runs: Runs, filter_string: str, expected: set[int]
-) -> None:
-    assert _found(store, runs, filter_string) == expected
+BOOLEAN_CASES = [
+    ("metrics.loss < 0.2 OR tags.team = 'nlp'", {0, 1}),
+    ("(params.model = 'rf' OR params.model = 'svm') AND metrics.loss > 0.5", {2}),
+    ("params.model = 'rf' OR params.model = 'svm' AND metrics.loss > 0.5", {0, 2}),
+    ("tags.team = 'vision' AND (metrics.acc < 0.8 OR metrics.loss < 0.2)", {0, 3}),
+    ("((metrics.acc >= 0.9))", {0}),
+    ("metrics.loss > 0 and params.lr = '0.3'", {2}),
+]
+
+
+def test_or_and_parentheses(store: TrackingStore, runs: Runs) -> None:
+    _check_all(store, runs, BOOLEAN_CASES)
 
 
 def test_order_by_metric_missing_last(store: TrackingStore, runs: Runs) -> None:
