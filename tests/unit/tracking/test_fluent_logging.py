@@ -137,3 +137,17 @@ def test_search_experiments() -> None:
     assert sorted(names) == ["e-one", "e-two"]
     assert len(runyard.search_experiments(max_results=2)) == 2
     assert {"Default", "other"} <= {e.name for e in runyard.search_experiments()}
+
+
+def test_background_logging_is_flushed_when_the_run_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNYARD_ASYNC_LOGGING", "true")
+    with runyard.start_run() as run:
+        for step in range(20):
+            runyard.log_metric("bg", step, step=step)
+        runyard.log_param("mode", "async")
+        runyard.set_tag("t", "x", synchronous=False)
+    stored = runyard.get_run(run.info.run_id)
+    assert stored.data.metrics["bg"] == 19.0
+    assert stored.data.params["mode"] == "async" and stored.data.tags["t"] == "x"
+    history = Client().get_metric_history(run.info.run_id, "bg")
+    assert [m.step for m in history] == list(range(20))
