@@ -1,0 +1,111 @@
+"""URI handling, per-connection settings, readiness and error mapping of the SQL store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from runyard.errors import InvalidParameterValue, TemporarilyUnavailable
+from runyard.store import store_for_uri
+from runyard.store.sql import SqlStore
+from runyard.store.sql.engine import create_engine, normalize_uri
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg2://u:p@h:5432/db"),
+        ("postgres://u:p@h/db", "postgresql+psycopg2://u:p@h/db"),
+        ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///relative.db", "sqlite:///relative.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ],
+)
+def test_uri_normalisation(given: str, expected: str) -> None:
+    assert normalize_uri(given) == expected
+
+
+def test_plain_postgresql_uri_uses_psycopg2() -> None:
+    engine = create_engine("postgresql://u:p@127.0.0.1:1/db")  # no connection is made
+    try:
+        assert engine.dialect.driver == "psycopg2"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("uri", ["mysql://h/db", "no-scheme"])
+def test_unsupported_uri_is_a_clear_error(uri: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="URI"):
+        normalize_uri(uri)
+
+
+def test_sqlite_connection_settings(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}", str(tmp_path))
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+            assert conn.exec_driver_sql("SELECT 'A' LIKE 'a'").scalar() == 0
+    finally:
+        store.close()
+
+
+def test_in_memory_sqlite_keeps_its_data_across_calls(tmp_path: Path) -> None:
+    store = store_for_uri("sqlite:///:memory:", default_artifact_root=str(tmp_path))
+    try:
+        experiment_id = store.create_experiment("kept")
+        assert store.get_experiment(experiment_id).name == "kept"
+        assert store.get_experiment("0").artifact_location == f"{tmp_path}/0"
+    finally:
+        store.close()
+
+
+def test_unreachable_postgres_is_temporarily_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(TemporarilyUnavailable) as info:
+        SqlStore("postgresql://runyard:runyard@127.0.0.1:1/nothing", str(tmp_path))
+    assert "SELECT" not in info.value.message
+
+
+def test_check_ready_and_close(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'r.db'}", str(tmp_path))
+    store.check_ready()
+    store.close()
+
+
+def test_duplicate_name_errors_carry_no_sql(tmp_path: Path) -> None:
+    from runyard.errors import ResourceAlreadyExists
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'd.db'}", str(tmp_path))
+    try:
+        store.create_experiment("taken")
+        other = store.create_experiment("other")
+        for call in (
+            lambda: store.create_experiment("taken"),
+            lambda: store.rename_experiment(other, "taken"),
+        ):
+            with pytest.raises(ResourceAlreadyExists) as info:
+                call()
+            assert "INSERT" not in info.value.message and "UPDATE" not in info.value.message
+            assert "taken" in info.value.message
+    finally:
+        store.close()
+
+
+def test_schema_matches_models(tmp_path: Path) -> None:
+    """The migration creates exactly the tables models.py declares."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from runyard.store.sql.models import metadata
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'm.db'}", str(tmp_path))
+    try:
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            assert diff == []
+            tables = set(sa.inspect(conn).get_table_names())
+        assert {"metrics", "metric_summaries", "runs", "alembic_version"} <= tables
+    finally:
+        store.close()
