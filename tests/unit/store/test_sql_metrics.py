@@ -1,0 +1,91 @@
+"""Metric storage specifics of the SQL store, on SQLite and Postgres: non-finite values,
+de-duplication, summaries under out-of-order arrival, downsampling that keeps spikes."""
+
+from __future__ import annotations
+
+import math
+
+from runyard.entities import Metric
+from runyard.store.sql import SqlStore
+
+from tests.unit.store.sql_fixtures import pg_module_uri, sql_run_id, sql_store
+
+__all__ = ["pg_module_uri", "sql_run_id", "sql_store"]
+
+
+def test_nan_and_infinities_round_trip(sql_store: SqlStore, sql_run_id: str) -> None:
+    points = [
+        Metric("x", float("nan"), 1, 0),
+        Metric("x", float("inf"), 2, 1),
+        Metric("x", float("-inf"), 3, 2),
+        Metric("x", 0.0, 1, 0),  # same step and time as the NaN, still a different point
+    ]
+    sql_store.log_batch(sql_run_id, metrics=points)
+    history = sql_store.get_metric_history(sql_run_id, "x")
+    values = [p.value for p in history]
+    assert len(values) == 4
+    assert sum(math.isnan(v) for v in values) == 1
+    assert float("inf") in values and float("-inf") in values and 0.0 in values
+    [summary] = sql_store.get_metric_summaries([sql_run_id])[sql_run_id]
+    assert summary.latest.value == float("-inf") and summary.latest.step == 2
+    assert summary.min_value == float("-inf") and summary.max_value == float("inf")
+    assert summary.count == 4
+
+
+def test_resent_points_are_stored_once(sql_store: SqlStore, sql_run_id: str) -> None:
+    batch = [Metric("loss", 0.5, 100 + i, i) for i in range(10)]
+    sql_store.log_batch(sql_run_id, metrics=batch)
+    sql_store.log_batch(sql_run_id, metrics=[*batch[3:], Metric("loss", 0.25, 200, 10)])
+    history = sql_store.get_metric_history(sql_run_id, "loss")
+    assert len(history) == 11
+    [summary] = sql_store.get_metric_summaries([sql_run_id])[sql_run_id]
+    assert summary.count == 11
+    assert summary.latest.value == 0.25
+
+
+def test_summary_latest_ignores_arrival_order(sql_store: SqlStore, sql_run_id: str) -> None:
+    # MLflow's example: (step 10, ts 1, 5.0), (step 3, ts 999999, 7.0), (step 10, ts 2, 1.0)
+    sql_store.log_batch(sql_run_id, metrics=[Metric("m", 1.0, 2, 10)])
+    sql_store.log_batch(sql_run_id, metrics=[Metric("m", 7.0, 999_999, 3)])
+    sql_store.log_batch(sql_run_id, metrics=[Metric("m", 5.0, 1, 10), Metric("m", -3.0, 5, 1)])
+    run = sql_store.get_run(sql_run_id)
+    assert run.data.metrics["m"] == 1.0
+    [summary] = sql_store.get_metric_summaries([sql_run_id])[sql_run_id]
+    assert (summary.latest.step, summary.latest.timestamp) == (10, 2)
+    assert (summary.min_value, summary.max_value, summary.count) == (-3.0, 7.0, 4)
+    found = sql_store.search_runs(
+        [run.info.experiment_id], "metrics.m = 1.0 AND metrics.m < 2", max_results=10
+    )
+    assert [r.info.run_id for r in found] == [sql_run_id]
+
+
+def test_bulk_interval_keeps_spikes_and_ends(sql_store: SqlStore, sql_run_id: str) -> None:
+    steps = 5000
+    values = [math.sin(i / 50.0) for i in range(steps)]
+    values[1234] = 1000.0  # a spike up
+    values[3333] = -1000.0  # and one down
+    for start in range(0, steps, 1000):
+        sql_store.log_batch(
+            sql_run_id,
+            metrics=[Metric("s", values[i], 10_000 + i, i) for i in range(start, start + 1000)],
+        )
+    points = sql_store.get_metric_history_bulk_interval([sql_run_id], "s", max_results=100)
+    assert 50 <= len(points) <= 100
+    assert all(p.run_id == sql_run_id for p in points)
+    by_step = {p.step: p.value for p in points}
+    assert by_step[1234] == 1000.0 and by_step[3333] == -1000.0
+    assert 0 in by_step and steps - 1 in by_step
+    assert [p.step for p in points] == sorted(p.step for p in points)
+    window = sql_store.get_metric_history_bulk_interval(
+        [sql_run_id], "s", max_results=20, start_step=1000, end_step=1999
+    )
+    assert len(window) <= 20
+    assert min(p.step for p in window) == 1000 and max(p.step for p in window) == 1999
+    assert 1234 in {p.step for p in window}
+
+
+def test_bulk_interval_returns_short_histories_whole(sql_store: SqlStore, sql_run_id: str) -> None:
+    sql_store.log_batch(sql_run_id, metrics=[Metric("k", float(i), i, i) for i in range(7)])
+    points = sql_store.get_metric_history_bulk_interval([sql_run_id, "missing"], "k", 50)
+    assert [p.step for p in points] == list(range(7))
+    assert sql_store.get_metric_history_bulk_interval([sql_run_id], "nope", 50) == []
