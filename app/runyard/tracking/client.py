@@ -68,16 +68,19 @@ config.register(
 METRIC_HISTORY_PAGE_SIZE = 25000
 _ASYNC_MODULE = "runyard.tracking.async_logging"
 
-_stores: dict[str, TrackingStore] = {}
+_stores: dict[tuple[str, str], TrackingStore] = {}
 _stores_lock = threading.Lock()
 
 
 def _store_for(uri: str) -> TrackingStore:
-    """One store per URI per process: SQL engines and HTTP sessions are worth reusing."""
+    """One store per URI per process: SQL engines and HTTP sessions are worth reusing. The
+    working directory is part of the key, since ``file:./mlruns`` means another store after
+    a ``chdir``."""
+    key = (uri, os.getcwd())
     with _stores_lock:
-        store = _stores.get(uri)
+        store = _stores.get(key)
         if store is None:
-            store = _stores[uri] = store_for_uri(uri)
+            store = _stores[key] = store_for_uri(uri)
         return store
 
 

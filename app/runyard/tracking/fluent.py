@@ -241,7 +241,8 @@ def _resume(
 
 
 def end_run(status: RunStatus | str = "FINISHED") -> None:
-    """End this thread's active run (background logging for it is flushed first)."""
+    """End this thread's active run (background logging for it is flushed first). The run
+    leaves the stack even if the store cannot be reached, so a new run can still start."""
     global _last_active_run_id
     stack = _stack()
     if not stack:

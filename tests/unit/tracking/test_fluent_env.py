@@ -127,3 +127,15 @@ def test_crash_fails_open_runs(tmp_path: Path, tracking_uri: str) -> None:
     )
     assert done.returncode != 0 and "crash" in done.stderr
     assert _only_run(tracking_uri).info.status == RunStatus.FAILED
+
+
+def test_relative_default_store_follows_the_working_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    context.set_tracking_uri(None)
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        with runyard.start_run() as run:
+            pass
+        assert (tmp_path / name / "mlruns" / "0" / run.info.run_id).is_dir()
