@@ -1,0 +1,30 @@
+"""``mlflow.sklearn.autolog()``: params, training metrics, a logged model that loads back."""
+
+import json
+
+import mlflow
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+mlflow.set_experiment("compat-sklearn-autolog")
+mlflow.sklearn.autolog()
+X, y = load_breast_cancer(return_X_y=True)
+X = X[:200] / X.max(axis=0)
+y = y[:200]
+with mlflow.start_run() as run:
+    model = LogisticRegression(max_iter=200, C=0.5).fit(X, y)
+models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+assert len(models) == 1, models
+loaded = mlflow.sklearn.load_model(f"models:/{models[0].model_id}")
+assert np.array_equal(loaded.predict(X), model.predict(X))
+print(
+    json.dumps(
+        {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "model_id": models[0].model_id,
+            "train_accuracy": float(model.score(X, y)),
+        }
+    )
+)
