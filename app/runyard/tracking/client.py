@@ -14,10 +14,8 @@ import posixpath
 import sys
 import tempfile
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from itertools import zip_longest
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard import config
@@ -43,14 +41,16 @@ from runyard.errors import InvalidParameterValue
 from runyard.store import TrackingStore, store_for_uri
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
 from runyard.tracking import context
+from runyard.tracking.values import (
+    coerce_metric,
+    make_metric,
+    now_ms,
+    split_batch,
+    to_pairs,
+)
 from runyard.validation import (
-    MAX_ENTITIES_PER_BATCH,
-    MAX_METRICS_PER_BATCH,
-    MAX_PARAMS_PER_BATCH,
-    MAX_TAGS_PER_BATCH,
     safe_relative_path,
     validate_batch,
-    validate_metric,
     validate_param,
     validate_tag,
 )
@@ -82,116 +82,6 @@ def _store_for(uri: str) -> TrackingStore:
         if store is None:
             store = _stores[key] = store_for_uri(uri)
         return store
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-# ---- coercion: what MLflow's client accepts, turned into what the stores expect --------------
-def coerce_metric_value(key: str, value: Any) -> float:
-    """bool, int, float, numeric strings and numpy scalars become floats; nothing else does."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    else:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    raise InvalidParameterValue(
-        f"Invalid value {value!r} for metric '{key}': expected a number, got "
-        f"{type(value).__name__}."
-    )
-
-
-def coerce_int(key: str, what: str, value: Any) -> int:
-    """Integers and integral numpy scalars; bools and floats are refused like MLflow does."""
-    if isinstance(value, (bool, float)):
-        raise InvalidParameterValue(f"Invalid {what} {value!r} for metric '{key}': expected int.")
-    try:
-        index = value.__index__()
-    except (AttributeError, TypeError):
-        raise InvalidParameterValue(
-            f"Invalid {what} {value!r} for metric '{key}': expected an integer."
-        ) from None
-    return int(index)
-
-
-def make_metric(
-    key: str,
-    value: Any,
-    timestamp: Any = None,
-    step: Any = None,
-    run_id: str | None = None,
-    model_id: str | None = None,
-    dataset_name: str | None = None,
-    dataset_digest: str | None = None,
-) -> Metric:
-    metric = Metric(
-        key=key,
-        value=coerce_metric_value(key, value),
-        timestamp=now_ms() if timestamp is None else coerce_int(key, "timestamp", timestamp),
-        step=0 if step is None else coerce_int(key, "step", step),
-        run_id=run_id,
-        model_id=model_id,
-        dataset_name=dataset_name,
-        dataset_digest=dataset_digest,
-    )
-    return validate_metric(metric)
-
-
-def _coerce_metric(metric: Metric) -> Metric:
-    return make_metric(
-        metric.key,
-        metric.value,
-        metric.timestamp,
-        metric.step,
-        metric.run_id,
-        metric.model_id,
-        metric.dataset_name,
-        metric.dataset_digest,
-    )
-
-
-def _pairs(items: Mapping[str, Any] | Iterable[Any] | None, cls: type) -> list[Any]:
-    """Params or tags from a dict, from entities, or from (key, value) pairs; values as str."""
-    if items is None:
-        return []
-    if isinstance(items, Mapping):
-        items = items.items()
-    out = []
-    for item in items:
-        key, value = (item.key, item.value) if isinstance(item, (Param, RunTag)) else item
-        out.append(cls(key, str(value)))
-    return out
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def split_batch(
-    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
-) -> list[tuple[Sequence[Metric], Sequence[Param], Sequence[RunTag]]]:
-    """MLflow's split: each request gets up to 100 params and 100 tags, then metrics up to the
-    1000-entity limit; leftover metrics go in requests of 1000."""
-    batches = []
-    remaining = list(metrics)
-    for param_chunk, tag_chunk in zip_longest(
-        _chunks(params, MAX_PARAMS_PER_BATCH), _chunks(tags, MAX_TAGS_PER_BATCH), fillvalue=()
-    ):
-        used = len(param_chunk) + len(tag_chunk)
-        room = min(MAX_ENTITIES_PER_BATCH - used, MAX_METRICS_PER_BATCH)
-        batches.append((remaining[:room], param_chunk, tag_chunk))
-        remaining = remaining[room:]
-    for metric_chunk in _chunks(remaining, MAX_METRICS_PER_BATCH):
-        batches.append((metric_chunk, (), ()))
-    return batches
 
 
 def _flush_async(run_id: str) -> None:
@@ -276,7 +166,7 @@ class Client:
     ) -> Run:
         """A RUNNING run. The user is tag ``mlflow.user`` when given, else the OS user; a
         ``mlflow.runName`` tag names the run when ``run_name`` is not given."""
-        run_tags = _pairs(tags, RunTag)
+        run_tags = to_pairs(tags, RunTag)
         for tag in run_tags:
             validate_tag(tag)
         by_key = {t.key: t.value for t in run_tags}
@@ -357,9 +247,9 @@ class Client:
         synchronous: bool | None = None,
     ) -> Any:
         """Log everything, checked up front; sent in store-sized pieces when it is big."""
-        metric_list = [_coerce_metric(m) for m in metrics]
+        metric_list = [coerce_metric(m) for m in metrics]
         return self._log(
-            run_id, metric_list, _pairs(params, Param), _pairs(tags, RunTag), synchronous
+            run_id, metric_list, to_pairs(params, Param), to_pairs(tags, RunTag), synchronous
         )
 
     def _log(
