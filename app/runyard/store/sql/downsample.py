@@ -67,12 +67,7 @@ def _run_points(
     low, high = first.step, last.step
     buckets = max(1, (max_results - 2) // 2)
     width = (high - low) // buckets + 1
-    bucket = ((_M.step - low) // width).label("bucket")
-    finite = [*where, _M.is_nan.is_(False)]
-    if conn.dialect.name == "postgresql":
-        extremes = _postgres_extremes(conn, finite, bucket)
-    else:
-        extremes = _sqlite_extremes(conn, finite, bucket)
+    extremes = _bucket_extremes(conn, series.series_id, low, high, width)
     points = _ordered([first, last, *extremes])
     return points if len(points) <= max_results else _thin(points, max_results)
 
@@ -81,35 +76,35 @@ def _points(where: list) -> sa.Select:
     return sa.select(_M.step, _M.timestamp, _M.value, _M.is_nan).where(*where)
 
 
-def _sqlite_extremes(conn: Connection, where: list, bucket: sa.ColumnElement) -> list[tuple]:
-    """SQLite returns the bare columns of the row that holds a lone min() or max()."""
+def _bucket_extremes(
+    conn: Connection, series_id: int, low: int, high: int, width: int
+) -> list[tuple]:
+    """The lowest and highest finite point of each step bucket: index range scans per bucket
+    and no sort (a GROUP BY over a computed bucket would sort the whole history)."""
+    queries = _SQLITE_EXTREMES if conn.dialect.driver == "pysqlite" else _GENERIC_EXTREMES
     rows: list[tuple] = []
-    for agg in (sa.func.min, sa.func.max):
-        stmt = (
-            sa.select(bucket, agg(_M.value), _M.step, _M.timestamp)
-            .where(*where)
-            .group_by(sa.literal_column("bucket"))
-        )
-        rows += [(step, ts, value, False) for _b, value, step, ts in conn.execute(stmt)]
+    for bucket_start in range(low, high + 1, width):
+        params = {"sid": series_id, "lo": bucket_start, "hi": bucket_start + width}
+        for query in queries:
+            row = conn.execute(query, params).first()
+            if row is not None and row[0] is not None:
+                rows.append((row[1], row[2], row[0], False))
     return rows
 
 
-def _postgres_extremes(conn: Connection, where: list, bucket: sa.ColumnElement) -> list[tuple]:
-    """Postgres compares arrays element by element: min(ARRAY[value, step, ts]) is the lowest
-    point of the bucket (steps and timestamps are exact in float8 up to 2**53)."""
-    packed = sa.literal_column(
-        "ARRAY[metrics.value, metrics.step::float8, metrics.timestamp::float8]"
+_RANGE = "series_id = :sid AND step >= :lo AND step < :hi AND NOT is_nan"
+# SQLite returns the bare columns of the row holding a lone min() or max(): one pass, no sort.
+_SQLITE_EXTREMES = tuple(
+    sa.text(f"SELECT {agg}(value), step, timestamp FROM metrics WHERE {_RANGE}")
+    for agg in ("min", "max")
+)
+_GENERIC_EXTREMES = tuple(
+    sa.text(
+        f"SELECT value, step, timestamp FROM metrics WHERE {_RANGE} "
+        f"ORDER BY value {direction}, step LIMIT 1"
     )
-    stmt = (
-        sa.select(bucket, sa.func.min(packed), sa.func.max(packed))
-        .where(*where)
-        .group_by(sa.literal_column("bucket"))
-    )
-    rows: list[tuple] = []
-    for _b, low, high in conn.execute(stmt):
-        for value, step, ts in (low, high):
-            rows.append((int(step), int(ts), value, False))
-    return rows
+    for direction in ("ASC", "DESC")
+)
 
 
 def _ordered(rows: Sequence[tuple]) -> list[tuple[int, int, float]]:
