@@ -127,7 +127,8 @@ class ProxyArtifactRepo(ArtifactRepo):
                 raise InvalidParameterValue(f"The server listed an unsafe path: {item!r}")
             size = item.get("file_size")
             is_dir = bool(item.get("is_dir", False))
-            infos.append(FileInfo(name, is_dir, None if is_dir or size is None else int(size)))
+            # proto3 JSON omits a zero size, so a file without one is empty
+            infos.append(FileInfo(name, is_dir, None if is_dir else int(size or 0)))
         return infos
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
