@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from runyard.entities import Param
 from runyard.errors import (
     InvalidParameterValue,
     ResourceDoesNotExist,
@@ -230,3 +231,55 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds(None) is None
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+# ---- RestStore over the same transport ----------------------------------------------------------
+def test_rest_store_follows_metric_history_pages(server: ScriptedServer) -> None:
+    from runyard.store.rest import RestStore
+
+    server.reply(200, {"metrics": [{"key": "m", "value": 1, "timestamp": 5, "step": 0}]})
+    server.reply(200, {"next_page_token": "t2"} | {"metrics": []})
+    server.reply(200, {"metrics": [{"key": "m", "value": "NaN", "timestamp": 6, "step": 1}]})
+    http, _ = client(server.url)
+    store = RestStore(server.url, http=http)
+    first = store.get_metric_history("r1", "m", max_results=1)
+    assert [m.value for m in first] == [1.0] and first.token is None
+    everything = store.get_metric_history("r1", "m")
+    assert len(everything) == 1 and everything.token is None
+    assert "page_token=t2" in str(server.requests[-1]["path"])
+    assert "run_uuid=r1" in str(server.requests[0]["path"])
+
+
+def test_rest_store_raises_temporarily_unavailable_when_the_server_is_away() -> None:
+    from runyard.store.rest import RestStore
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    http, sleeps = client(url, retries=2)
+    store = RestStore(url, http=http)
+    with pytest.raises(TemporarilyUnavailable):
+        store.log_batch("r1", params=[Param("p", "1")])
+    assert len(sleeps) == 2
+    with pytest.raises(TemporarilyUnavailable):
+        store.check_ready()
+
+
+def test_rest_store_check_ready_reports_an_unhealthy_server(server: ScriptedServer) -> None:
+    from runyard.store.rest import RestStore
+
+    server.reply(500, b"database is down")
+    http, sleeps = client(server.url)
+    with pytest.raises(TemporarilyUnavailable, match="not ready"):
+        RestStore(server.url, http=http).check_ready()
+    assert sleeps == [] and server.requests[0]["path"] == "/health"
+
+
+def test_rest_store_validates_a_batch_before_sending(server: ScriptedServer) -> None:
+    from runyard.store.rest import RestStore
+
+    http, _ = client(server.url)
+    with pytest.raises(InvalidParameterValue, match="Duplicate"):
+        RestStore(server.url, http=http).log_batch("r1", params=[Param("p", "1"), Param("p", "2")])
+    assert server.requests == []
