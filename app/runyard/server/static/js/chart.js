@@ -46,7 +46,7 @@ export function ema(values, weight) {
 function fmtX(mode, v) {
   if (mode === "wall") return fmtTime(v).slice(11);
   if (mode === "relative") return `${fmtNum(Number(v.toPrecision(4)))}s`;
-  return fmtNum(v);
+  return fmtNum(Math.abs(v) >= 10 ? Math.round(v) : Number(v.toPrecision(3)));
 }
 
 export class ChartPanel {

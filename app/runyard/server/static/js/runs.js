@@ -103,7 +103,8 @@ function onSort(col) {
 
 function headerCell(col) {
   const sort = currentSort();
-  const th = el("th", { scope: "col", class: `group-${col.group}`, title: col.group === "attributes" ? null : `${col.group}.${col.label}`, dataset: { column: col.id } });
+  const numeric = col.group === "metrics" || col.id === "duration";
+  const th = el("th", { scope: "col", class: `group-${col.group}${numeric ? " num" : ""}`, title: col.group === "attributes" ? null : `${col.group}.${col.label}`, dataset: { column: col.id } });
   if (!col.orderBy) {
     th.textContent = col.label;
     return th;

@@ -1,0 +1,299 @@
+"""The UI in real headless Chromium against a live server: what a user sees and does."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from runyard.entities import Metric, Param, RunStatus, RunTag
+
+from tests.ui.conftest import HOSTILE, screenshot, write_artifacts
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def runs_in_table(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("#runs-table tbody td.name a").all_inner_texts()
+
+
+def wait_table(page) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector("#runs-table[aria-busy=false]")
+
+
+def test_experiments_page_lists_and_creates(live_ui, page):
+    page.goto(live_ui.url + "/")
+    row = page.locator("#experiments-table tr", has_text="vision")
+    assert row.locator("td.num").inner_text() == "3"
+    page.fill("#new-experiment-name", "browser-made")
+    page.click("#create-experiment button[type=submit]")
+    page.wait_for_selector("#experiments-table >> text=browser-made")
+    screenshot(page, "experiments")
+    assert page.errors == []
+
+
+def test_runs_table_sorts_filters_and_explains_bad_filters(live_ui, page):
+    page.goto(f"{live_ui.url}/experiments/{live_ui.seed.experiment_id}")
+    wait_table(page)
+    assert sorted(runs_in_table(page)) == ["alpha", "beta", "gamma"]
+    header = page.locator("#runs-table thead th[data-column='metrics.accuracy'] button")
+    header.click()  # metrics sort descending first
+    page.wait_for_function(
+        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'alpha'"
+    )
+    wait_table(page)
+    assert runs_in_table(page) == ["alpha", "gamma", "beta"]
+    header = page.locator("#runs-table thead th[data-column='metrics.accuracy']")
+    assert header.get_attribute("aria-sort") == "descending"
+    screenshot(page, "runs-table")
+
+    page.fill("#filter", "params.model = 'mlp' OR (tags.team = 'a' AND metrics.accuracy > 0.9)")
+    page.press("#filter", "Enter")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#runs-table tbody td.name a').length === 2"
+    )
+    assert sorted(runs_in_table(page)) == ["alpha", "beta"]
+    assert "filter=" in page.url
+
+    page.fill("#filter", "metrics.accuracy >>> 1")
+    page.press("#filter", "Enter")
+    error = page.locator("#filter-error")
+    error.wait_for(state="visible")
+    assert "column" in error.inner_text()
+    screenshot(page, "runs-bad-filter")
+    assert page.errors == [] or all("400" in e for e in page.errors)
+
+
+def test_runs_table_pages_through_many_runs(live_ui, page):
+    store = live_ui.store
+    eid = store.create_experiment("many")
+    for i in range(130):
+        run = store.create_run(eid, "bot", 10_000 + i, run_name=f"r{i:03d}")
+        store.log_batch(run.info.run_id, metrics=[Metric("m", float(i), 1, 0)])
+    page.goto(f"{live_ui.url}/experiments/{eid}?max_results=50")
+    wait_table(page)
+    assert page.locator("#runs-table tbody tr").count() == 50
+    assert runs_in_table(page)[0] == "r129"
+    page.click("#next-page")
+    page.wait_for_function(
+        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'r079'"
+    )
+    page.click("#next-page")
+    page.wait_for_function("() => document.querySelector('#next-page').disabled")
+    assert page.locator("#runs-table tbody tr").count() == 30
+    page.click("#prev-page")
+    page.wait_for_function(
+        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'r079'"
+    )
+
+
+def test_run_page_previews_artifacts_and_draws_chart(live_ui, page):
+    rid = live_ui.seed.runs["alpha"]
+    page.goto(f"{live_ui.url}/runs/{rid}")
+    assert page.locator("#run-name").inner_text() == "alpha"
+    assert page.locator("#metrics-table tr[data-key=loss] svg.spark polyline").count() == 1
+    chart = page.locator("#chart-card svg.chart")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#chart-card svg.chart')?.dataset.points) > 0"
+    )
+    assert chart.get_attribute("data-metric") == "accuracy"
+    page.click("#metrics-table button[data-chart=loss]")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart').dataset.metric === 'loss' && "
+        "document.querySelector('#chart-card svg.chart').dataset.points === '100'"
+    )
+    assert chart.locator("path.series").count() == 1
+
+    tree = page.locator("#artifact-tree")
+    tree.locator("button[data-path='notes.txt']").click()
+    page.wait_for_selector("#artifact-preview pre.preview-text")
+    assert "hello from the run" in page.locator("#artifact-preview pre").inner_text()
+
+    tree.locator("button[data-path='config']").click()
+    tree.locator("button[data-path='config/params.json']").click()
+    page.wait_for_selector("#artifact-preview pre.preview-json")
+    assert '"layers"' in page.locator("#artifact-preview pre").inner_text()
+
+    tree.locator("button[data-path='data']").click()
+    tree.locator("button[data-path='data/table.csv']").click()
+    page.wait_for_selector("#artifact-preview table.csv-preview")
+    cells = page.locator("#artifact-preview table.csv-preview tbody tr").last.locator("td")
+    assert cells.all_inner_texts() == ["3", "0.25"]
+
+    tree.locator("button[data-path='plots']").click()
+    tree.locator("button[data-path='plots/red.png']").click()
+    image = page.locator("#artifact-preview img")
+    image.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('#artifact-preview img').naturalWidth === 8"
+    )
+
+    tree.locator("button[data-path='report.html']").click()
+    page.wait_for_selector("#artifact-preview pre.preview-text")
+    assert "<script>" in page.locator("#artifact-preview pre").inner_text()
+    assert page.evaluate("window.__xss") is None
+    screenshot(page, "run")
+    assert page.errors == []
+
+
+def test_chart_smoothing_log_scale_hover_and_zoom(live_ui, page):
+    rid = live_ui.seed.runs["gamma"]
+    page.goto(f"{live_ui.url}/runs/{rid}")
+    page.click("#metrics-table button[data-chart=loss]")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart').dataset.points === '100'"
+    )
+    svg = page.locator("#chart-card svg.chart")
+    page.locator("#chart-card input[aria-label='Log scale']").check()
+    page.locator("#chart-card input[aria-label='Smoothing']").fill("0.8")
+    assert svg.locator("path.series.raw").count() == 1
+    box = svg.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    tooltip = page.locator("#chart-card .tooltip")
+    tooltip.wait_for(state="visible")
+    assert "gamma" in tooltip.inner_text()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + 100, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "() => Number(document.querySelector('#chart-card svg.chart').dataset.points) < 100"
+    )
+    svg.dblclick()
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart').dataset.points === '100'"
+    )
+    screenshot(page, "chart")
+
+
+def test_compare_highlights_differences(live_ui, page):
+    seed = live_ui.seed
+    page.goto(f"{live_ui.url}/experiments/{seed.experiment_id}")
+    wait_table(page)
+    for name in ("alpha", "gamma"):
+        page.locator("#runs-table tbody tr", has_text=name).locator("input[type=checkbox]").check()
+    page.click("#compare-button")
+    page.wait_for_url("**/compare?**")
+    assert "differs" in page.locator("tr.param[data-key=lr]").get_attribute("class")
+    assert "differs" not in page.locator("tr.param[data-key=model]").get_attribute("class")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chart-card svg.chart path.series').length === 2"
+    )
+    screenshot(page, "compare")
+    assert page.errors == []
+
+
+def test_running_run_updates_live(live_ui, page):
+    store = live_ui.store
+    run = store.create_run(
+        live_ui.seed.experiment_id, "alice", int(time.time() * 1000), run_name="live"
+    )
+    rid = run.info.run_id
+    store.log_metric(rid, Metric("loss", 1.0, int(time.time() * 1000), 0))
+    page.goto(f"{live_ui.url}/runs/{rid}")
+    assert page.locator("#run-status").inner_text() == "RUNNING"
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart')?.dataset.points === '1'"
+    )
+    store.log_metric(rid, Metric("loss", 0.25, int(time.time() * 1000), 1))
+    store.log_metric(rid, Metric("acc", 0.5, int(time.time() * 1000), 1))
+    page.wait_for_function(
+        "() => document.querySelector('#metrics-table tr[data-key=loss] [data-field=latest]')"
+        ".textContent === '0.25'",
+        timeout=15_000,
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart').dataset.points === '2'",
+        timeout=15_000,
+    )
+    assert page.locator("#metrics-table tr[data-key=acc]").count() == 1
+
+    store.update_run_info(rid, status=RunStatus.FINISHED, end_time=int(time.time() * 1000))
+    page.wait_for_function(
+        "() => document.querySelector('#run-status').textContent === 'FINISHED'", timeout=15_000
+    )
+
+
+def test_hostile_names_render_as_text(live_ui, page):
+    store = live_ui.store
+    eid = store.create_experiment(HOSTILE)
+    run = store.create_run(eid, HOSTILE, int(time.time() * 1000), run_name=HOSTILE)
+    rid = run.info.run_id
+    store.log_batch(
+        rid,
+        metrics=[Metric("loss", 1.0, 1, 0), Metric("loss", 0.5, 2, 1)],
+        params=[Param("p", HOSTILE)],
+        tags=[RunTag("t", HOSTILE), RunTag("mlflow.source.name", HOSTILE)],
+    )
+    store.update_run_info(rid, status=RunStatus.FINISHED)
+    write_artifacts(
+        live_ui.destination, run.info.artifact_uri, {f"{HOSTILE.replace('/', '_')}.txt": b"x"}
+    )
+    other = live_ui.seed.runs["alpha"]
+    pages = [
+        "/",
+        f"/experiments/{eid}",
+        f"/runs/{rid}",
+        f"/compare?run_ids={rid},{other}",
+    ]
+    for path in pages:
+        page.goto(live_ui.url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__xss") is None, path
+        assert HOSTILE in page.locator("body").inner_text(), path
+    page.goto(f"{live_ui.url}/experiments/{eid}")
+    wait_table(page)
+    page.click("#columns-button")
+    page.locator("#columns-panel input[data-column='tags.t']").check()
+    assert HOSTILE in page.locator("#runs-table tbody").inner_text()
+    page.goto(f"{live_ui.url}/runs/{rid}")
+    page.wait_for_selector("#artifact-tree button[data-path]")
+    page.locator("#artifact-tree button[data-path]").first.click()
+    page.wait_for_selector("#artifact-preview pre")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart')?.dataset.points === '2'"
+    )
+    svg = page.locator("#chart-card svg.chart")
+    box = svg.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert HOSTILE in page.locator("#chart-card .tooltip").inner_text()
+    assert page.evaluate("window.__xss") is None
+
+
+def test_pages_carry_a_csp_without_inline_scripts(live_ui, page):
+    response = page.goto(live_ui.url + "/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    inline = page.evaluate(
+        "[...document.scripts].filter(s => !s.src).length + "
+        "document.querySelectorAll('[onclick],[onload],[onerror]').length"
+    )
+    assert inline == 0
+
+
+def test_error_page_in_the_browser(live_ui, page):
+    response = page.goto(live_ui.url + "/runs/" + "f" * 32)
+    assert response.status == 404
+    assert "RESOURCE_DOES_NOT_EXIST" in page.locator(".error-page").inner_text()
+    screenshot(page, "error")
+
+
+def test_dark_mode_and_keyboard(live_ui, browser):
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_ui.url}/experiments/{live_ui.seed.experiment_id}")
+        wait_table(page)
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(18, 21, 27)"
+        page.keyboard.press("Tab")  # skip link
+        page.keyboard.press("Tab")  # brand
+        focused = page.evaluate("document.activeElement.textContent")
+        assert "runyard" in focused
+        sort_buttons = page.locator("#runs-table thead th button.sort")
+        assert sort_buttons.count() >= 5
+        sort_buttons.nth(0).focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => location.search.includes('order_by')")
+        screenshot(page, "runs-table-dark")
+    finally:
+        context.close()
