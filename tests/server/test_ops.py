@@ -66,3 +66,10 @@ def test_metrics_prometheus_text(make_client) -> None:
     assert bucket
     for line in text.splitlines():
         assert line.startswith("#") or re.match(r"^[a-z_]+(\{.*\})? [-0-9.e+]+$", line), line
+
+
+def test_metrics_include_db_pool_for_sql_stores(make_client, tmp_path) -> None:
+    client = make_client(backend_store_uri=f"sqlite:///{tmp_path / 'pool.db'}")
+    client.get("/api/2.0/mlflow/experiments/get", query_string={"experiment_id": "0"})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert re.search(r'runyard_db_pool_checked_out\{pid="\d+"\} \d', text), text[-500:]

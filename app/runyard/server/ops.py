@@ -88,13 +88,22 @@ def ready() -> Response:
 
 
 def _pool_gauges() -> dict[str, float]:
-    """Connection-pool numbers, if the store exposes them (``pool_stats() -> dict``)."""
+    """Connection-pool numbers: ``pool_stats()`` if the store has it, else its engine's pool."""
     store = current_app.config["RUNYARD_STORE"]
-    stats = getattr(store, "pool_stats", None)
-    if not callable(stats):
-        return {}
     try:
-        return {f"runyard_db_pool_{k}": float(v) for k, v in stats().items()}
+        stats = getattr(store, "pool_stats", None)
+        if callable(stats):
+            return {f"runyard_db_pool_{k}": float(v) for k, v in stats().items()}
+        engine = getattr(store, "engine", None) or getattr(store, "_engine", None)
+        pool = getattr(engine, "pool", None)
+        if pool is None or not hasattr(pool, "checkedout"):
+            return {}
+        return {
+            "runyard_db_pool_size": float(pool.size()),
+            "runyard_db_pool_checked_out": float(pool.checkedout()),
+            "runyard_db_pool_checked_in": float(pool.checkedin()),
+            "runyard_db_pool_overflow": float(pool.overflow()),
+        }
     except Exception:
         return {}
 
