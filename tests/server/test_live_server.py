@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.live_server import free_port, start_live_server
+from tests.live_server import RUNYARD, free_port, start_live_server
 from tests.requirements import require
 
 API = "/api/2.0/mlflow"
@@ -141,3 +142,45 @@ def test_database_outage_is_503_and_the_server_recovers() -> None:
             time.sleep(0.5)
         assert response.status_code == 200, response.text
         assert requests.get(server.url + "/ready", timeout=10).status_code == 200
+
+
+def test_json_logs_are_one_object_per_line(tmp_path) -> None:
+    with start_live_server(
+        f"sqlite:///{tmp_path / 'json.db'}", extra_args=["--json-logs"]
+    ) as server:
+        requests.get(server.url + f"{API}/experiments/get", params={"experiment_id": "0"})
+        lines = [line for line in server.log().splitlines() if line.startswith("{")]
+        entries = [json.loads(line) for line in lines]
+        access = [e for e in entries if e.get("path") == f"{API}/experiments/get"]
+        assert access and access[0]["status"] == 200 and access[0]["method"] == "GET"
+        assert "duration_ms" in access[0]
+
+
+def test_runyard_ui_serves_the_embedded_store(tmp_path) -> None:
+    port = free_port()
+    log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        [str(RUNYARD), "ui", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok:
+                    break
+            time.sleep(0.2)
+        response = requests.post(
+            f"http://127.0.0.1:{port}{API}/experiments/create", json={"name": "local"}
+        )
+        assert response.status_code == 200, (tmp_path / "ui.log").read_text()
+        assert (tmp_path / "mlruns" / response.json()["experiment_id"] / "meta.yaml").exists()
+        assert "Booting worker" in (tmp_path / "ui.log").read_text()
+        assert (tmp_path / "ui.log").read_text().count("Booting worker") == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+        log.close()
