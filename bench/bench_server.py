@@ -1,0 +1,190 @@
+"""``runyard server`` against ``mlflow server``: same engine, same worker count, one run.
+
+Each server gets a fresh store (a SQLite file, or a fresh database on the Postgres server named
+by ``RUNYARD_BENCH_POSTGRES_URI``; skipped with a message when it cannot be reached) and is
+driven through the same REST calls with plain ``requests``:
+
+1. ``ingest``: 200,000 metric points through ``runs/log-batch``, 1000 per call, one client;
+2. ``single_calls``: 4 clients making single ``runs/log-metric`` calls (calls/s, median latency);
+3. ``search_*``: 5,000 runs x 10 params x 10 metrics x 5 tags, written through the API, then
+   ordered by a metric (max_results 100), a metric-and-param filter, and paging through every
+   run with max_results 1000 (p50 seconds);
+4. ``history``: the 200,000-point history of step 1 through ``metrics/get-history``, following
+   page tokens with max_results 25000 as the mlflow client does.
+
+Run: ``python -m bench.bench_server [--quick] [--engines sqlite,postgres] [--workers 4]``.
+Prints a markdown table and notes, and writes ``bench-output/server.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench import server_workloads as w
+from bench.common import (
+    fresh_postgres_database,
+    markdown_table,
+    postgres_admin_uri,
+    postgres_reachable,
+    write_json,
+)
+from bench.server_procs import running_server
+
+PRODUCTS = ("runyard", "mlflow")
+
+#: workload -> (unit, higher is better, target ratio or None)
+WORKLOADS: dict[str, tuple[str, bool, float | None]] = {
+    "ingest": ("points/s", True, 20.0),
+    "single_calls": ("calls/s", True, 10.0),
+    "single_latency": ("ms median", False, None),
+    "search_order": ("s p50", False, 20.0),
+    "search_filter": ("s p50", False, 20.0),
+    "search_paging": ("s p50", False, 20.0),
+    "history": ("s p50", False, 20.0),
+}
+
+#: What bounds runyard where it misses a target, from profiling the server (see the module doc
+#: of ``bench.server_profile``); printed under the table for every missed row.
+NOTES: dict[str, str] = {}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---- one product on one engine ---------------------------------------------------------------
+def measure_product(url: str, size: w.Size, label: str) -> dict[str, dict[str, Any]]:
+    """Every workload against the server at ``url``: ``{workload: {"value": ..., ...}}``."""
+    figures: dict[str, dict[str, Any]] = {}
+    log(f"{label}: ingest {size.ingest_points} points")
+    ingest = w.ingest(url, size)
+    figures["ingest"] = {"value": ingest["value"], "seconds": ingest["seconds"]}
+    log(f"{label}: {size.single_clients} clients x {size.single_calls} single calls")
+    single = w.single_calls(url, size)
+    figures["single_calls"] = {"value": single["value"], "digest": single["digest"]}
+    figures["single_latency"] = {"value": single["median_latency_ms"]}
+    log(f"{label}: populate {size.runs} runs")
+    populated = w.populate(url, size)
+    figures["populate"] = {"value": populated["seconds"]}
+    log(f"{label}: search")
+    figures.update(w.search_workloads(url, populated["experiment_id"], size))
+    log(f"{label}: history of {ingest['points']} points")
+    figures["history"] = w.history_workload(url, ingest["run_id"], size)
+    return figures
+
+
+@contextlib.contextmanager
+def engine_uris(engine: str, workdir: Path) -> Iterator[dict[str, str]]:
+    """A fresh, empty store URI per product on ``engine``."""
+    if engine == "sqlite":
+        yield {p: f"sqlite:///{workdir}/{p}.db" for p in PRODUCTS}
+        return
+    admin = postgres_admin_uri()
+    with (
+        fresh_postgres_database(admin, "bench_srv_runyard") as ours,
+        fresh_postgres_database(admin, "bench_srv_mlflow") as theirs,
+    ):
+        yield {"runyard": ours, "mlflow": theirs}
+
+
+def bench_engine(
+    engine: str, size: w.Size, workers: int, workdir: Path
+) -> dict[str, dict[str, dict[str, Any]]]:
+    figures = {}
+    with engine_uris(engine, workdir) as uris:
+        for product in PRODUCTS:
+            label = f"[{engine}] {product}"
+            log(f"{label}: starting the server ({workers} workers)")
+            with running_server(product, uris[product], workdir / engine, workers) as server:
+                figures[product] = measure_product(server.url, size, label)
+    return figures
+
+
+# ---- the comparison --------------------------------------------------------------------------
+def compare(engine: str, figures: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    rows = []
+    for workload, (unit, higher_is_better, target) in WORKLOADS.items():
+        ours, theirs = figures["runyard"][workload], figures["mlflow"][workload]
+        a, b = ours["value"], theirs["value"]
+        ratio = (a / b if higher_is_better else b / a) if a and b else 0.0
+        mine, other = ours.get("digest"), theirs.get("digest")
+        same = "-" if mine is None and other is None else ("yes" if mine == other else "NO")
+        rows.append(
+            {
+                "workload": workload,
+                "engine": engine,
+                "unit": unit,
+                "runyard": _fmt(a),
+                "mlflow": _fmt(b),
+                "ratio": f"{ratio:.1f}x",
+                "speedup": round(ratio, 2),
+                "target": f"{target:g}x" if target else "-",
+                "met": ("yes" if ratio >= target else "no") if target else "-",
+                "same_data": same,
+            }
+        )
+    return rows
+
+
+def _fmt(value: float) -> float:
+    return round(value, 1) if value >= 100 else round(value, 4)
+
+
+def run_benchmark(size: w.Size, engines: list[str], workers: int, workdir: Path) -> dict[str, Any]:
+    """The whole comparison as data: rows, raw figures, skipped engines, notes."""
+    rows: list[dict[str, Any]] = []
+    raw: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for engine in engines:
+        if engine == "postgres":
+            reason = postgres_reachable(postgres_admin_uri())
+            if reason:
+                skipped[engine] = reason
+                log(f"Postgres skipped: {postgres_admin_uri().split('@')[-1]} ({reason})")
+                continue
+        elif engine != "sqlite":
+            raise SystemExit(f"unknown engine {engine!r} (sqlite, postgres)")
+        raw[engine] = bench_engine(engine, size, workers, workdir)
+        rows += compare(engine, raw[engine])
+    missed = sorted({r["workload"] for r in rows if r["met"] == "no"})
+    notes = {name: NOTES.get(name, "not profiled yet") for name in missed}
+    return {"rows": rows, "raw": raw, "skipped": skipped, "notes": notes}
+
+
+def render(result: dict[str, Any]) -> str:
+    columns = ["workload", "engine", "unit", "runyard", "mlflow", "ratio", "target", "met"]
+    columns.append("same_data")
+    parts = [markdown_table(result["rows"], columns)]
+    for engine, reason in result["skipped"].items():
+        parts.append(f"{engine}: skipped ({reason})")
+    if result["notes"]:
+        parts.append("Notes (what bounds runyard where a target is missed):")
+        parts += [f"- {name}: {text}" for name, text in result["notes"].items()]
+    return "\n\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--workers", type=int, default=4, help="worker processes per server")
+    args = parser.parse_args(argv)
+    size = w.QUICK if args.quick else w.FULL
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    with tempfile.TemporaryDirectory(prefix="runyard-bench-server-") as tmp:
+        result = run_benchmark(size, engines, args.workers, Path(tmp))
+    print(render(result))
+    payload = {"size": size.__dict__, "quick": args.quick, "workers": args.workers, **result}
+    payload["results"] = payload.pop("rows")
+    log(f"wrote {write_json('server.json', payload)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
