@@ -154,7 +154,7 @@ def cell(row: dict, column: str) -> object:
     kind, _, key = column.partition(".")
     if kind == "metrics" and key:
         metric = row["metrics"].get(key)
-        return metric["value"] if metric else None
+        return metric[0] if metric else None
     if kind in ("params", "tags") and key:
         return row[kind].get(key)
     return row.get(column)

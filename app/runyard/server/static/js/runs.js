@@ -142,8 +142,9 @@ function cellFor(run, col) {
   if (col.group === "metrics") {
     const m = run.metrics[col.key];
     if (!m) return el("td", { class: "num muted" }, "—");
-    const td = el("td", { class: "num", title: `step ${m.step}` }, fmtNum(m.value));
-    if (state.minmax && m.min !== undefined) td.append(el("span", { class: "minmax" }, `${fmtNum(m.min)} – ${fmtNum(m.max)}`));
+    // A cell is [latest, step] or [latest, step, min, max, count] (see ui_data.metric_cell).
+    const td = el("td", { class: "num", title: `step ${m[1]}` }, fmtNum(m[0]));
+    if (state.minmax && m.length > 2) td.append(el("span", { class: "minmax" }, `${fmtNum(m[2])} – ${fmtNum(m[3])}`));
     return td;
   }
   const value = run[col.group][col.key];
