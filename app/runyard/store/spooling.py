@@ -39,6 +39,10 @@ _logger = logging.getLogger(__name__)
 #: Backoff of the background replayer, in seconds.
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 30.0
+#: A write while spooling tries to drain first at most this often (the probe is one request).
+WRITE_RETRY_SECONDS = 1.0
+#: How long the end of a run waits for a drain already running (in this or another process).
+FORCED_DRAIN_WAIT_SECONDS = 30.0
 
 _LIVE: weakref.WeakSet[SpoolingStore] = weakref.WeakSet()
 
@@ -66,6 +70,7 @@ class SpoolingStore(TrackingStore):
         self._spooling = self.spool.has_pending()
         self._retry_delay = FIRST_RETRY_SECONDS
         self._next_attempt = 0.0
+        self._next_write_attempt = 0.0
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._runs: dict[str, RunInfo] = {}
@@ -112,14 +117,19 @@ class SpoolingStore(TrackingStore):
         def send() -> None:
             result.append(self.inner.update_run_info(run_id, status, end_time, run_name))
 
-        self._write(record, send)
+        # The end of a run is when users expect everything on the server: try now.
+        self._write(record, send, force_drain=status is not None and status.is_terminated)
         if result:
             return self._remember_info(result[0])
         return self._expected_info(run_id, status, end_time, run_name)
 
-    def _write(self, record: dict[str, Any], send: Callable[[], None]) -> None:
-        if self._spooling and time.monotonic() >= self._next_attempt:
-            self.drain()  # order: what waits in the spool goes first
+    def _write(
+        self, record: dict[str, Any], send: Callable[[], None], force_drain: bool = False
+    ) -> None:
+        now = time.monotonic()
+        if self._spooling and (force_drain or now >= self._next_write_attempt):
+            self._next_write_attempt = now + WRITE_RETRY_SECONDS
+            self.drain(FORCED_DRAIN_WAIT_SECONDS if force_drain else 0.0)  # the spool goes first
         with self._order:
             spooling = self._spooling
             if spooling:
@@ -137,6 +147,7 @@ class SpoolingStore(TrackingStore):
                 self._spooling = True
             self._note_offline(error)
             self._start_replayer()
+            self._wake.set()
 
     def _note_offline(self, error: BaseException) -> None:
         self._next_attempt = time.monotonic() + self._retry_delay
@@ -204,7 +215,11 @@ class SpoolingStore(TrackingStore):
             self._thread.start()
 
     def _replay_loop(self) -> None:
-        while self._spooling:
+        while True:  # lives on once started: the server may go away again
+            if not self._spooling:
+                self._wake.wait()
+                self._wake.clear()
+                continue
             delay = max(0.0, self._next_attempt - time.monotonic())
             self._wake.wait(delay if delay > 0 else FIRST_RETRY_SECONDS)
             self._wake.clear()
