@@ -297,3 +297,50 @@ def test_dark_mode_and_keyboard(live_ui, browser):
         screenshot(page, "runs-table-dark")
     finally:
         context.close()
+
+
+def test_columns_min_max_and_csv_export(live_ui, page):
+    page.goto(f"{live_ui.url}/experiments/{live_ui.seed.experiment_id}")
+    wait_table(page)
+    assert page.locator("#runs-table thead th[data-column='tags.team']").count() == 0
+    page.click("#columns-button")
+    page.locator("#columns-panel input[data-column='tags.team']").check()
+    page.locator("#columns-panel input[data-column='params.lr']").uncheck()
+    assert page.locator("#runs-table thead th[data-column='tags.team']").count() == 1
+    assert page.locator("#runs-table thead th[data-column='params.lr']").count() == 0
+    assert "show=tags.team" in page.url and "hide=params.lr" in page.url
+    page.check("#minmax")
+    page.wait_for_selector("#runs-table td .minmax")
+    row = page.locator("#runs-table tbody tr", has_text="alpha")
+    loss = row.locator("td").nth(
+        page.locator("#runs-table thead th").all_inner_texts().index("loss")
+    )
+    assert "0.01 \u2013 1" in loss.inner_text()  # "min, en dash, max"
+    href = page.get_attribute("#export-link", "href")
+    response = page.request.get(live_ui.url + href)
+    lines = response.text().strip().splitlines()
+    assert lines[0].split(",")[:3] == ["run_id", "run_name", "status"]
+    assert "tags.team" in lines[0] and "params.lr" not in lines[0]
+    assert len(lines) - 1 == page.locator("#runs-table tbody tr").count() >= 3
+
+
+def test_experiment_rename_delete_restore(live_ui, page):
+    eid = live_ui.store.create_experiment("to-rename")
+    page.on("dialog", lambda d: d.accept("renamed-exp") if d.type == "prompt" else d.accept())
+    page.goto(live_ui.url + "/")
+    row = page.locator(f"#experiments-table tr[data-experiment-id='{eid}']")
+    row.locator("button[data-action=rename]").click()
+    page.wait_for_selector("#experiments-table >> text=renamed-exp")
+    row = page.locator(f"#experiments-table tr[data-experiment-id='{eid}']")
+    row.locator("button[data-action=delete]").click()
+    page.wait_for_function(
+        f"() => !document.querySelector(\"#experiments-table tr[data-experiment-id='{eid}']\")"
+    )
+    page.goto(live_ui.url + "/?view=deleted")
+    row = page.locator(f"#experiments-table tr[data-experiment-id='{eid}']")
+    row.locator("button[data-action=restore]").click()
+    page.wait_for_function(
+        f"() => !document.querySelector(\"#experiments-table tr[data-experiment-id='{eid}']\")"
+    )
+    assert live_ui.store.get_experiment(eid).lifecycle_stage == "active"
+    assert live_ui.store.get_experiment(eid).name == "renamed-exp"

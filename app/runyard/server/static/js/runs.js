@@ -25,7 +25,9 @@ const state = {
   orderBy: url.searchParams.get("order_by") || "",
   pageSize: Number(url.searchParams.get("max_results")) || 100,
   minmax: url.searchParams.get("minmax") === "1",
+  // Params and metrics show unless hidden; tags (often many system tags) hide unless shown.
   hidden: new Set(url.searchParams.getAll("hide")),
+  shown: new Set(url.searchParams.getAll("show")),
   tokens: [null],
   page: 0,
   attributes: [],
@@ -59,9 +61,7 @@ function allColumns() {
 }
 
 function isVisible(col) {
-  if (state.hidden.has(col.id)) return false;
-  if (col.group === "tags") return state.hidden.has("+" + col.id);
-  return true;
+  return col.group === "tags" ? state.shown.has(col.id) : !state.hidden.has(col.id);
 }
 
 function visibleColumns() {
@@ -76,6 +76,7 @@ function syncUrl() {
   if (state.pageSize !== 100) next.searchParams.set("max_results", state.pageSize);
   if (state.minmax) next.searchParams.set("minmax", "1");
   for (const h of state.hidden) next.searchParams.append("hide", h);
+  for (const s of state.shown) next.searchParams.append("show", s);
   window.history.replaceState(null, "", next);
   updateExportLink();
 }
@@ -248,8 +249,7 @@ function renderColumnsPanel() {
       const box = el("input", { type: "checkbox", dataset: { column: col.id } });
       box.checked = isVisible(col);
       box.addEventListener("change", () => {
-        const tag = col.group === "tags";
-        if (tag) state.hidden[box.checked ? "add" : "delete"]("+" + col.id);
+        if (col.group === "tags") state.shown[box.checked ? "add" : "delete"](col.id);
         else state.hidden[box.checked ? "delete" : "add"](col.id);
         syncUrl();
         render();
