@@ -325,3 +325,28 @@ def test_static_assets_are_served(client):
         response = client.get(f"/ui-static/{name}")
         assert response.status_code == 200, name
         response.close()
+
+
+def test_pages_and_twins_work_on_the_file_store(tmp_path):
+    from runyard.server.app import create_app
+
+    from tests.ui.conftest import seed_runs
+
+    app = create_app(
+        {
+            "backend_store_uri": str(tmp_path / "mlruns"),
+            "artifacts_destination": str(tmp_path / "artifacts"),
+        }
+    )
+    client = app.test_client()
+    seed = seed_runs(app.config["RUNYARD_STORE"])
+    _, body = get(client, "experiments")
+    assert {e["name"]: e["runs_count"] for e in body["experiments"]}["vision"] == 3
+    _, runs = get(
+        client, "runs", experiment_id=seed.experiment_id, order_by="metrics.`accuracy` DESC"
+    )
+    assert names(runs) == ["alpha", "gamma", "beta"]
+    _, chart = get(client, "chart", run_ids=seed.runs["alpha"], metric_key="loss", max_results=20)
+    assert 2 <= len(chart["series"][0]["points"]) <= 20
+    for path in ("/", f"/experiments/{seed.experiment_id}", f"/runs/{seed.runs['alpha']}"):
+        assert client.get(path).status_code == 200, path
