@@ -10,12 +10,11 @@ import pickle
 import tempfile
 
 import numpy as np
+import runyard
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
-
-import runyard
 
 PARAMS = {"n_estimators": 50, "max_depth": 6, "random_state": 42}
 N_SPLITS = 5

@@ -1,11 +1,10 @@
 """LightGBM autologging plus a hand-logged ``test_score`` in the same run."""
 
 import lightgbm as lgb
+import runyard
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-
-import runyard
 
 PARAMS = {"objective": "binary", "metric": "binary_logloss", "learning_rate": 0.1, "verbose": -1}
 

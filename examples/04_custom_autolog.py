@@ -5,11 +5,10 @@ helper guarantees training itself is untouched: the original ``fit`` runs exactl
 result and exceptions pass through, and a failure in the logging code is only a warning.
 """
 
-from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import RandomForestClassifier
-
 import runyard
 from runyard.autolog.patch import revert_patches, safe_patch
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
 
 
 def log_forest_fit(original, self, X, y, *args, **kwargs):
