@@ -6,7 +6,8 @@ driven through the same REST calls with plain ``requests``:
 
 1. ``ingest``: 200,000 metric points through ``runs/log-batch``, 1000 per call, one client;
 2. ``single_calls``: 4 clients making single ``runs/log-metric`` calls (calls/s, median latency);
-3. ``search_*``: 5,000 runs x 10 params x 10 metrics x 5 tags, written through the API, then
+3. ``search_*``: 5,000 runs x 10 params x 10 metrics x 5 tags, written through each product's
+   own store before its server starts (``--populate rest``: through the API), then
    ordered by a metric (max_results 100), a metric-and-param filter, and paging through every
    run with max_results 1000 (p50 seconds);
 4. ``history``: the 200,000-point history of step 1 through ``metrics/get-history``, following
@@ -34,6 +35,7 @@ from bench.common import (
     postgres_reachable,
     write_json,
 )
+from bench.server_populate import populate_store
 from bench.server_procs import running_server
 
 PRODUCTS = ("runyard", "mlflow")
@@ -59,8 +61,14 @@ def log(message: str) -> None:
 
 
 # ---- one product on one engine ---------------------------------------------------------------
-def measure_product(url: str, size: w.Size, label: str) -> dict[str, dict[str, Any]]:
-    """Every workload against the server at ``url``: ``{workload: {"value": ..., ...}}``."""
+def measure_product(
+    url: str, size: w.Size, label: str, populated: dict[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """Every workload against the server at ``url``: ``{workload: {"value": ..., ...}}``.
+
+    ``populated`` names the search experiment already written through the store; without it
+    the runs are created through the REST API.
+    """
     figures: dict[str, dict[str, Any]] = {}
     log(f"{label}: ingest {size.ingest_points} points")
     ingest = w.ingest(url, size)
@@ -69,8 +77,9 @@ def measure_product(url: str, size: w.Size, label: str) -> dict[str, dict[str, A
     single = w.single_calls(url, size)
     figures["single_calls"] = {"value": single["value"], "digest": single["digest"]}
     figures["single_latency"] = {"value": single["median_latency_ms"]}
-    log(f"{label}: populate {size.runs} runs")
-    populated = w.populate(url, size)
+    if populated is None:
+        log(f"{label}: populate {size.runs} runs through the API")
+        populated = w.populate(url, size)
     figures["populate"] = {"value": populated["seconds"]}
     log(f"{label}: search")
     figures.update(w.search_workloads(url, populated["experiment_id"], size))
@@ -94,15 +103,20 @@ def engine_uris(engine: str, workdir: Path) -> Iterator[dict[str, str]]:
 
 
 def bench_engine(
-    engine: str, size: w.Size, workers: int, workdir: Path
+    engine: str, size: w.Size, workers: int, workdir: Path, populate: str
 ) -> dict[str, dict[str, dict[str, Any]]]:
     figures = {}
     with engine_uris(engine, workdir) as uris:
         for product in PRODUCTS:
             label = f"[{engine}] {product}"
+            populated = None
+            if populate == "store":
+                log(f"{label}: populate {size.runs} runs through its own store")
+                artifacts = workdir / engine / f"{product}-store-artifacts"
+                populated = populate_store(product, uris[product], size, artifacts)
             log(f"{label}: starting the server ({workers} workers)")
             with running_server(product, uris[product], workdir / engine, workers) as server:
-                figures[product] = measure_product(server.url, size, label)
+                figures[product] = measure_product(server.url, size, label, populated)
     return figures
 
 
@@ -136,8 +150,14 @@ def _fmt(value: float) -> float:
     return round(value, 1) if value >= 100 else round(value, 4)
 
 
-def run_benchmark(size: w.Size, engines: list[str], workers: int, workdir: Path) -> dict[str, Any]:
-    """The whole comparison as data: rows, raw figures, skipped engines, notes."""
+def run_benchmark(
+    size: w.Size, engines: list[str], workers: int, workdir: Path, populate: str = "store"
+) -> dict[str, Any]:
+    """The whole comparison as data: rows, raw figures, skipped engines, notes.
+
+    ``populate`` is ``store`` (search runs written through each product's own store before its
+    server starts) or ``rest`` (through the server's API).
+    """
     rows: list[dict[str, Any]] = []
     raw: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -150,7 +170,7 @@ def run_benchmark(size: w.Size, engines: list[str], workers: int, workdir: Path)
                 continue
         elif engine != "sqlite":
             raise SystemExit(f"unknown engine {engine!r} (sqlite, postgres)")
-        raw[engine] = bench_engine(engine, size, workers, workdir)
+        raw[engine] = bench_engine(engine, size, workers, workdir, populate)
         rows += compare(engine, raw[engine])
     missed = sorted({r["workload"] for r in rows if r["met"] == "no"})
     notes = {name: NOTES.get(name, "not profiled yet") for name in missed}
@@ -174,13 +194,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--workers", type=int, default=4, help="worker processes per server")
+    parser.add_argument(
+        "--populate",
+        choices=("store", "rest"),
+        default="store",
+        help="write the search runs through each product's own store (fast) or its REST API",
+    )
     args = parser.parse_args(argv)
     size = w.QUICK if args.quick else w.FULL
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     with tempfile.TemporaryDirectory(prefix="runyard-bench-server-") as tmp:
-        result = run_benchmark(size, engines, args.workers, Path(tmp))
+        result = run_benchmark(size, engines, args.workers, Path(tmp), args.populate)
     print(render(result))
     payload = {"size": size.__dict__, "quick": args.quick, "workers": args.workers, **result}
+    payload["populate"] = args.populate
     payload["results"] = payload.pop("rows")
     log(f"wrote {write_json('server.json', payload)}")
     return 0
