@@ -163,6 +163,12 @@ def test_chart_smoothing_log_scale_hover_and_zoom(live_ui, page):
         "() => document.querySelector('#chart-card svg.chart').dataset.points === '100'"
     )
     screenshot(page, "chart")
+    page.locator("#chart-card select[aria-label='X axis']").select_option("relative")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#chart-card svg.chart .axis text')]"
+        ".some(t => t.textContent.endsWith('s'))"
+    )
+    assert svg.get_attribute("data-points") == "100"
 
 
 def test_compare_highlights_differences(live_ui, page):
