@@ -79,7 +79,8 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
     booster = original(*bound.args, **bound.kwargs)
     callback.flush()
-    summary = {"stopped_iteration": booster.current_iteration()}
+    # Iterations actually run: after early stopping the booster keeps only the best ones.
+    summary = {"stopped_iteration": callback.iterations or booster.current_iteration()}
     if getattr(booster, "best_iteration", 0) > 0:
         summary["best_iteration"] = booster.best_iteration
     logger.metrics(summary)
@@ -130,8 +131,10 @@ class MetricsCallback:
         self.points: list[Metric] = []
         self.last_flush = time.monotonic()
         self.failed = False
+        self.iterations = 0
 
     def __call__(self, env: Any) -> None:
+        self.iterations = env.iteration + 1 - env.begin_iteration
         if self.failed:
             return
         ts = now_ms()

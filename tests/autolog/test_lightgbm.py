@@ -1,0 +1,116 @@
+"""LightGBM autologging on a real training of the breast-cancer data set."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import lightgbm as lgb
+import pytest
+import runyard
+from sklearn.datasets import load_breast_cancer
+
+from tests.autolog.conftest import runs_of_default_experiment
+
+PARAMS = {"objective": "binary", "learning_rate": 0.2, "num_leaves": 7, "verbose": -1}
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[:400], y[:400], X[400:], y[400:]
+
+
+def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> None:
+    X, y, Xv, yv = datasets
+    runyard.lightgbm.autolog()
+    with runyard.start_run() as run:
+        booster = lgb.train(
+            PARAMS,
+            lgb.Dataset(X, y),
+            num_boost_round=15,
+            valid_sets=[lgb.Dataset(Xv, yv)],
+        )
+        runyard.log_metric("test_score", 0.75)
+    rid = run.info.run_id
+    got = runyard.get_run(rid)
+    assert dict(got.data.params) == {
+        "objective": "binary",
+        "learning_rate": "0.2",
+        "num_leaves": "7",
+        "verbose": "-1",
+        "num_boost_round": "15",
+        "keep_training_booster": "False",
+    }
+    assert set(got.data.metrics) == {"valid_0-binary_logloss", "stopped_iteration", "test_score"}
+    assert got.data.metrics["stopped_iteration"] == 15
+    history = runyard.Client().get_metric_history(rid, "valid_0-binary_logloss")
+    assert sorted(m.step for m in history) == list(range(15))
+    assert got.data.metrics["test_score"] == 0.75
+    names = {f.path for f in runyard.Client().list_artifacts(rid)}
+    assert names == {
+        "model",
+        "feature_importance_gain.json",
+        "feature_importance_gain.png",
+        "feature_importance_split.json",
+        "feature_importance_split.png",
+    }
+    local = runyard.Client().download_artifacts(rid, "", tmp_path)
+    loaded = lgb.Booster(model_file=os.path.join(local, "model", "model.lgb"))
+    assert (loaded.predict(Xv) == booster.predict(Xv)).all()
+    split = json.loads(Path(local, "feature_importance_split.json").read_text())
+    assert split == dict(
+        zip(booster.feature_name(), booster.feature_importance("split").tolist(), strict=True)
+    )
+
+
+def test_early_stopping_logs_best_and_stopped_iteration(datasets) -> None:
+    X, y, Xv, yv = datasets
+    runyard.lightgbm.autolog(log_models=False)
+    booster = lgb.train(
+        {**PARAMS, "learning_rate": 0.9},
+        lgb.Dataset(X, y),
+        num_boost_round=500,
+        valid_sets=[lgb.Dataset(X, y), lgb.Dataset(Xv, yv)],
+        valid_names=["train", "valid"],
+        callbacks=[lgb.early_stopping(3, verbose=False)],
+    )
+    (run,) = runs_of_default_experiment()
+    assert run.data.tags["mlflow.autologging"] == "lightgbm"
+    assert run.data.metrics["best_iteration"] == booster.best_iteration
+    history = runyard.Client().get_metric_history(run.info.run_id, "valid-binary_logloss")
+    stopped = run.data.metrics["stopped_iteration"]
+    assert stopped == booster.best_iteration + 3  # patience 3
+    assert sorted(m.step for m in history) == list(range(int(stopped)))
+    assert {"train-binary_logloss", "valid-binary_logloss"} <= set(run.data.metrics)
+
+
+def test_sklearn_api_routes_through_train(datasets) -> None:
+    X, y, _, _ = datasets
+    runyard.lightgbm.autolog(log_models=False)
+    lgb.LGBMClassifier(n_estimators=7, verbose=-1).fit(X, y, eval_set=[(X, y)])
+    (run,) = runs_of_default_experiment()
+    assert run.data.params["num_boost_round"] == "7"
+    assert run.data.metrics["stopped_iteration"] == 7
+    # LightGBM names an evaluation set that is the training set "training".
+    history = runyard.Client().get_metric_history(run.info.run_id, "training-binary_logloss")
+    assert len(history) == 7
+
+
+def test_disable_restores_train() -> None:
+    original = lgb.train
+    runyard.lightgbm.autolog()
+    assert lgb.train is not original
+    runyard.lightgbm.autolog(disable=True)
+    assert lgb.train is original
+    assert lgb.sklearn.train is original
+
+
+def test_missing_lightgbm_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runyard.autolog import lightgbm as integration
+
+    monkeypatch.setitem(sys.modules, "lightgbm", None)
+    with pytest.raises(ImportError, match=r"pip install runyard\[lightgbm\]"):
+        integration.autolog()

@@ -1,0 +1,150 @@
+"""scikit-learn autologging on real estimators and the breast-cancer data set."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import runyard
+import yaml
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from tests.autolog.conftest import runs_of_default_experiment
+
+CLASSIFIER_METRICS = {
+    "training_score",
+    "training_accuracy_score",
+    "training_precision_score",
+    "training_recall_score",
+    "training_f1_score",
+    "training_log_loss",
+    "training_roc_auc",
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_breast_cancer(return_X_y=True, as_frame=True)
+
+
+def artifact_paths(run_id: str, path: str | None = None) -> set[str]:
+    return {f.path for f in runyard.Client().list_artifacts(run_id, path)}
+
+
+def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_path) -> None:
+    X, y = data
+    runyard.sklearn.autolog()
+    model = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)
+    assert model.fit(X, y) is model
+    (run,) = runs_of_default_experiment()
+    rid = run.info.run_id
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.autologging"] == "sklearn"
+    assert run.data.tags["estimator_name"] == "RandomForestClassifier"
+    assert run.data.tags["estimator_class"] == "sklearn.ensemble._forest.RandomForestClassifier"
+    assert dict(run.data.params) == {k: str(v) for k, v in model.get_params(deep=True).items()}
+    assert set(run.data.metrics) == CLASSIFIER_METRICS
+    assert run.data.metrics["training_score"] == pytest.approx(model.score(X, y))
+    assert artifact_paths(rid) == {
+        "model",
+        "feature_importances.json",
+        "feature_importances.png",
+    }
+    assert artifact_paths(rid, "model") == {"model/model.pkl", "model/MLmodel"}
+    local = runyard.Client().download_artifacts(rid, "", tmp_path)
+    with open(os.path.join(local, "model", "model.pkl"), "rb") as fh:
+        loaded = pickle.load(fh)
+    assert (loaded.predict(X) == model.predict(X)).all()
+    descriptor = yaml.safe_load(Path(local, "model", "MLmodel").read_text())
+    assert descriptor["run_id"] == rid
+    assert descriptor["flavors"]["sklearn"]["pickled_model"] == "model.pkl"
+    importances = json.loads(Path(local, "feature_importances.json").read_text())
+    assert list(importances) == list(X.columns)
+    assert importances["mean radius"] == pytest.approx(model.feature_importances_[0])
+
+
+def test_coef_importances_and_user_metric_in_the_same_run(data) -> None:
+    X, y = data
+    runyard.sklearn.autolog(log_models=False)
+    with runyard.start_run() as run:
+        LogisticRegression(solver="liblinear").fit(X.values, y.values)
+        runyard.log_metric("test_score", 0.9)
+    got = runyard.get_run(run.info.run_id)
+    assert got.data.metrics["test_score"] == 0.9
+    assert set(got.data.metrics) >= CLASSIFIER_METRICS
+    assert artifact_paths(run.info.run_id) == {
+        "feature_importances.json",
+        "feature_importances.png",
+    }
+
+
+def test_regressor_metrics(data) -> None:
+    X, y = data
+    runyard.sklearn.autolog(log_models=False)
+    LinearRegression().fit(X, y)
+    (run,) = runs_of_default_experiment()
+    assert set(run.data.metrics) == {
+        "training_score",
+        "training_mean_squared_error",
+        "training_root_mean_squared_error",
+        "training_mean_absolute_error",
+        "training_r2_score",
+    }
+
+
+def test_meta_estimator_logs_once(data) -> None:
+    X, y = data
+    runyard.sklearn.autolog(log_models=False)
+    search = GridSearchCV(
+        RandomForestClassifier(n_estimators=5, random_state=0), {"max_depth": [2, 3]}, cv=2
+    )
+    search.fit(X, y)
+    (run,) = runs_of_default_experiment()
+    assert run.data.tags["estimator_name"] == "GridSearchCV"
+    assert run.data.params["estimator__n_estimators"] == "5"
+
+
+class Verbose(LogisticRegression):
+    """An estimator with a param value longer than a store accepts (6000 characters)."""
+
+    def __init__(self, long_param: str = "y" * 7000, max_iter: int = 5000) -> None:
+        self.long_param = long_param
+        super().__init__(max_iter=max_iter, solver="liblinear")
+
+
+def test_over_long_param_values_are_cut_not_fatal(data) -> None:
+    from runyard.autolog.patch import safe_patch
+    from runyard.autolog.sklearn import _log_fit
+
+    X, y = data
+    safe_patch(Verbose, "fit", _log_fit, integration="sklearn")
+    with pytest.warns(UserWarning, match="truncated"):
+        Verbose().fit(X.values, y.values)
+    (run,) = runs_of_default_experiment()
+    assert run.data.params["long_param"] == "y" * 6000
+    assert run.data.tags["estimator_name"] == "Verbose"
+
+
+def test_disable_restores_the_original_fit() -> None:
+    runyard.sklearn.autolog()
+    assert "fit" in vars(RandomForestClassifier)
+    runyard.sklearn.autolog(disable=True)
+    assert "fit" not in vars(RandomForestClassifier)
+    assert not hasattr(RandomForestClassifier.fit, "__runyard_original__")
+
+
+def test_autolog_applies_to_installed_frameworks() -> None:
+    import runyard.autolog
+
+    assert runyard.autolog.autolog() == ["sklearn", "lightgbm"]
+    import lightgbm
+
+    assert hasattr(lightgbm.train, "__runyard_original__")
+    assert runyard.autolog.autolog(disable=True) == ["sklearn", "lightgbm"]
+    assert not hasattr(lightgbm.train, "__runyard_original__")
