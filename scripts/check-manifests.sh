@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Offline checks of the deployment files: render the kustomize base, the kind overlay and the
+# ServiceMonitor component, validate every object against the Kubernetes 1.34 schemas, lint the
+# YAML and the Dockerfile, and run checkov's policies. Needs no cluster and no network.
+# Usage: scripts/check-manifests.sh   (tools from .venv/bin, else from PATH)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/.venv/bin"
+tool() { if [ -x "$bin/$1" ]; then echo "$bin/$1"; else command -v "$1"; fi; }
+kubectl="$(tool kubectl)"
+cd "$root"
+# Inside the repository, so the component test overlay can refer to the sources relatively.
+out="test-output/manifests"
+rm -rf "$out"
+mkdir -p "$out"
+
+echo "== render"
+"$kubectl" kustomize deploy/manifests/base >"$out/base.yaml"
+"$kubectl" kustomize deploy/manifests/overlays/kind >"$out/kind.yaml"
+mkdir -p "$out/monitored"
+cat >"$out/monitored/kustomization.yaml" <<YAML
+resources: [../../../deploy/manifests/overlays/kind]
+components: [../../../deploy/manifests/components/servicemonitor]
+YAML
+"$kubectl" kustomize "$out/monitored" >"$out/monitored.yaml"
+grep -q '^kind: ServiceMonitor' "$out/monitored.yaml"
+
+echo "== kubernetes-validate (1.34, strict)"
+"$(tool kubernetes-validate)" --strict -k 1.34 --quiet "$out/base.yaml" "$out/kind.yaml"
+
+echo "== yamllint"
+"$(tool yamllint)" -s deploy .yamllint .checkov.yaml
+
+echo "== hadolint"
+"$(tool hadolint)" Dockerfile
+
+echo "== checkov"
+"$(tool checkov)" --config-file .checkov.yaml --framework kubernetes -f "$out/kind.yaml"
+"$(tool checkov)" --config-file .checkov.yaml --framework dockerfile -f Dockerfile
+echo "all deployment checks passed"
