@@ -1,0 +1,26 @@
+"""Fresh file store per test, no inherited settings, no run left active."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runyard import config
+from runyard.tracking import context, fluent
+
+
+@pytest.fixture(autouse=True)
+def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for setting in config.SETTINGS:
+        monkeypatch.delenv(setting.env_var, raising=False)
+        if setting.mlflow_name:
+            monkeypatch.delenv(setting.mlflow_name, raising=False)
+    monkeypatch.setenv("RUNYARD_SPOOL_DIR", str(tmp_path / "spool"))
+    uri = (tmp_path / "mlruns").as_uri()
+    fluent.set_tracking_uri(uri)
+    yield uri
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    context.set_tracking_uri(None)
+    fluent._active_experiment_id = None
