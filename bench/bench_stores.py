@@ -50,6 +50,7 @@ class Size:
 FULL = Size(ingest_points=200_000, runs=5_000)
 QUICK = Size(ingest_points=20_000, runs=500, repeats=5, paging_repeats=2)
 BATCH = 1000
+COLUMNS = ["workload", "engine", "unit", "runyard", "mlflow", "ratio"]
 FILTER_B = "metrics.m1 > 0.5 and params.p2 = 'v3'"
 ORDER_A = ["metrics.m0 DESC"]
 
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if "sqlite" in engines:
             uris = {n: f"sqlite:///{workdir}/{n}.db" for n in ("runyard", "mlflow")}
             rows += bench_engine("sqlite", uris, size, workdir)
+            log(markdown_table(rows, COLUMNS))
         if "postgres" in engines:
             admin = postgres_admin_uri()
             reason = postgres_reachable(admin)
@@ -279,8 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                 ):
                     uris = {"runyard": ours, "mlflow": theirs}
                     rows += bench_engine("postgres", uris, size, workdir)
-    columns = ["workload", "engine", "unit", "runyard", "mlflow", "ratio"]
-    print(markdown_table(rows, columns))
+    print(markdown_table(rows, COLUMNS))
     for engine, reason in skipped.items():
         print(f"\n{engine}: skipped ({reason})")
     path = write_json(
