@@ -1,0 +1,161 @@
+"""Client-side costs: LightGBM autologging overhead and background ``log_metric`` throughput.
+
+* ``lightgbm_autolog_1000_rounds``: one LightGBM training of 1,000 rounds on breast-cancer data
+  with a validation set, without and with ``runyard.lightgbm.autolog()`` (file store); the
+  ratio is the overhead (target: at most 1.5x).
+* ``async_log_metric_calls_per_s``: ``runyard.log_metric(..., synchronous=False)`` calls per
+  second accepted into the queue from user code, next to MLflow's
+  ``mlflow.log_metric(..., synchronous=False)`` (target: 100,000/s); also the bare
+  ``async_logging.submit`` path and the end-to-end rate until everything is stored.
+
+Run: ``python -m bench.bench_client [--quick]``; writes ``bench-output/client.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from typing import Any
+
+from bench.common import markdown_table, write_json
+
+AUTOLOG_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import lightgbm as lgb
+    from sklearn.datasets import load_breast_cancer
+    import runyard
+    mode, rounds = sys.argv[1], int(sys.argv[2])
+    runyard.set_tracking_uri(sys.argv[3])
+    X, y = load_breast_cancer(return_X_y=True)
+    train, valid = lgb.Dataset(X[:450], y[:450]), lgb.Dataset(X[450:], y[450:])
+    params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "verbose": -1}
+    if mode == "autolog":
+        runyard.lightgbm.autolog()
+    lgb.train(params, train, 10, valid_sets=[valid])  # warm-up: imports, thread pools
+    start = time.perf_counter()
+    lgb.train(params, train, rounds, valid_sets=[valid])
+    print(time.perf_counter() - start)
+    """
+)
+
+ASYNC_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    which, calls = sys.argv[1], int(sys.argv[2])
+    if which == "mlflow":
+        import mlflow as lib
+    else:
+        import runyard as lib
+        from runyard.tracking import async_logging
+    lib.set_tracking_uri(sys.argv[3])
+    run = lib.start_run()
+    lib.log_metric("warmup", 0.0, step=0, synchronous=False)
+    start = time.perf_counter()
+    for i in range(calls):
+        lib.log_metric("loss", 0.5, step=i, synchronous=False)
+    accepted = time.perf_counter() - start
+    if which == "runyard-submit":
+        from runyard.entities import Metric
+        client, rid = lib.Client(), run.info.run_id
+        points = [Metric("raw", 0.5, 0, i) for i in range(calls)]
+        start = time.perf_counter()
+        for p in points:
+            async_logging.submit(client, rid, [p])
+        accepted = time.perf_counter() - start
+    lib.end_run()
+    total = time.perf_counter() - start
+    print(accepted, total)
+    """
+)
+
+
+def _python(code: str, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
+    env["RUNYARD_ASYNC_LOGGING_QUEUE_SIZE"] = "10000000"
+    env["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return done.stdout.strip().splitlines()[-1]
+
+
+def bench_autolog(rounds: int, repeats: int) -> dict[str, Any]:
+    timings: dict[str, list[float]] = {"plain": [], "autolog": []}
+    for _ in range(repeats):
+        for mode in ("plain", "autolog"):
+            with tempfile.TemporaryDirectory() as tmp:
+                uri = "file:" + os.path.join(tmp, "mlruns")
+                timings[mode].append(float(_python(AUTOLOG_SCRIPT, mode, str(rounds), uri)))
+    plain, logged = min(timings["plain"]), min(timings["autolog"])
+    ratio = logged / plain
+    return {
+        "workload": f"lightgbm_autolog_{rounds}_rounds",
+        "engine": "file",
+        "plain_s": round(plain, 3),
+        "runyard": round(logged, 3),
+        "mlflow": "-",
+        "unit": "s",
+        "ratio": round(ratio, 3),
+        "overhead_percent": round(100 * (ratio - 1), 1),
+        "target": "<= 1.5x plain",
+        "met": ratio <= 1.5,
+    }
+
+
+def bench_async(calls: int) -> dict[str, Any]:
+    rates = {}
+    totals = {}
+    for which in ("runyard", "mlflow", "runyard-submit"):
+        with tempfile.TemporaryDirectory() as tmp:
+            uri = "file:" + os.path.join(tmp, "mlruns")
+            accepted, total = (
+                float(v) for v in _python(ASYNC_SCRIPT, which, str(calls), uri).split()
+            )
+        rates[which] = calls / accepted
+        totals[which] = calls / total
+    return {
+        "workload": "async_log_metric_calls_per_s",
+        "engine": "file",
+        "runyard": round(rates["runyard"]),
+        "mlflow": round(rates["mlflow"]),
+        "unit": "calls/s",
+        "ratio": round(rates["runyard"] / rates["mlflow"], 2),
+        "submit_only_calls_per_s": round(rates["runyard-submit"]),
+        "runyard_end_to_end_calls_per_s": round(totals["runyard"]),
+        "mlflow_end_to_end_calls_per_s": round(totals["mlflow"]),
+        "target": ">= 100000 calls/s",
+        "met": rates["runyard"] >= 100_000,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and calls")
+    args = parser.parse_args(argv)
+    rounds = 200 if args.quick else 1000
+    calls = 20_000 if args.quick else 200_000
+    started = time.time()
+    rows = [bench_autolog(rounds, 1 if args.quick else 3), bench_async(calls)]
+    columns = ["workload", "engine", "runyard", "mlflow", "unit", "ratio", "target", "met"]
+    print(markdown_table(rows, columns))
+    extra = {k: v for row in rows for k, v in row.items() if k not in columns}
+    print(extra)
+    write_json("client.json", {"rows": rows, "quick": args.quick, "seconds": time.time() - started})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
