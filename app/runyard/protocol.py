@@ -95,11 +95,11 @@ def parse_double(value: object, field: str = "value") -> float:
 
 def format_double(value: float) -> float | str:
     """A double for the wire: finite numbers as numbers, the others as MLflow's strings."""
+    if math.isfinite(value):
+        return value
     if math.isnan(value):
         return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 def parse_int(value: object, field: str) -> int:
@@ -277,19 +277,28 @@ def experiment_from_json(obj: Mapping[str, Any]) -> Experiment:
 
 # ---- metrics ------------------------------------------------------------------------------------
 def metric_to_json(metric: Metric, *, with_run_id: bool = False) -> Json:
-    """A metric point; ``run_id`` only where MLflow sends it (bulk history, model metrics)."""
-    return _drop_empty(
-        {
-            "key": metric.key,
-            "value": format_double(metric.value),
-            "timestamp": metric.timestamp,
-            "step": metric.step,
-            "run_id": metric.run_id if with_run_id else None,
-            "model_id": metric.model_id,
-            "dataset_name": metric.dataset_name,
-            "dataset_digest": metric.dataset_digest,
-        }
-    )
+    """A metric point; ``run_id`` only where MLflow sends it (bulk history, model metrics).
+
+    Built field by field rather than through ``_drop_empty``: a history page holds up to 25,000
+    points and this is the server's hottest serialisation path. Same fields, same order.
+    """
+    obj: Json = {
+        "key": metric.key,
+        "value": format_double(metric.value),
+        "timestamp": metric.timestamp,
+        "step": metric.step,
+    }
+    if metric.timestamp is None or metric.step is None or metric.key is None:
+        obj = _drop_empty(obj)
+    if with_run_id and metric.run_id is not None:
+        obj["run_id"] = metric.run_id
+    if metric.model_id is not None:
+        obj["model_id"] = metric.model_id
+    if metric.dataset_name is not None:
+        obj["dataset_name"] = metric.dataset_name
+    if metric.dataset_digest is not None:
+        obj["dataset_digest"] = metric.dataset_digest
+    return obj
 
 
 def metric_from_json(obj: Mapping[str, Any], field: str = "", run_id: str | None = None) -> Metric:
