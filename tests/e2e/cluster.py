@@ -1,0 +1,130 @@
+"""The kind cluster for the e2e suite: tool discovery, the deployed stack, failure dumps."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CLUSTER_CONFIG = ROOT / "deploy" / "kind" / "cluster.yaml"
+OUTPUT = ROOT / "test-output" / "e2e"
+NAMESPACE = "runyard"
+
+
+def find_tool(name: str) -> str | None:
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def node_image() -> str:
+    for line in CLUSTER_CONFIG.read_text().splitlines():
+        if line.strip().startswith("image:"):
+            return line.split("image:", 1)[1].strip()
+    raise LookupError(f"no node image in {CLUSTER_CONFIG}")
+
+
+def missing_prerequisite() -> str | None:
+    """Why the e2e suite cannot run here, or None when it can."""
+    for tool in ("docker", "kind", "kubectl"):
+        if find_tool(tool) is None:
+            return f"{tool} is not on PATH"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
+    if info.returncode != 0:
+        return f"the Docker engine is not usable: {info.stderr.strip()[:200]}"
+    image = node_image()
+    have = subprocess.run(["docker", "image", "inspect", image], capture_output=True, timeout=60)
+    if have.returncode != 0:
+        pull = subprocess.run(
+            ["docker", "pull", image], capture_output=True, text=True, timeout=600
+        )
+        if pull.returncode != 0:
+            return f"the kind node image {image} cannot be pulled: {pull.stderr.strip()[:200]}"
+    return None
+
+
+class Kube:
+    """kubectl against the test cluster, in the runyard namespace unless told otherwise."""
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+
+    def __call__(self, *args: str, namespace: str | None = NAMESPACE, timeout: float = 300) -> str:
+        ns = ["-n", namespace] if namespace else []
+        return self.cluster.kubectl(*ns, *args, timeout=timeout)
+
+    def json(self, *args: str) -> dict[str, Any]:
+        return json.loads(self("get", *args, "-o", "json"))
+
+    def server_pods(self) -> list[dict[str, Any]]:
+        selector = "app.kubernetes.io/name=runyard,app.kubernetes.io/component=server"
+        pods = self.json("pods", "-l", selector)["items"]
+        return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+    def restarts(self, pod: dict[str, Any]) -> int:
+        return sum(s.get("restartCount", 0) for s in pod["status"].get("containerStatuses", []))
+
+    def wait_deployment_ready(self, name: str = "runyard", timeout: float = 300) -> None:
+        """All replicas updated, ready and available, and no old pod left terminating."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.json("deployment", name)
+            want = status["spec"]["replicas"]
+            st = status["status"]
+            if (
+                st.get("readyReplicas") == want
+                and st.get("updatedReplicas") == want
+                and st.get("availableReplicas") == want
+                and st.get("replicas") == want
+                and len(self.server_pods()) == want
+            ):
+                return
+            time.sleep(2)
+        raise TimeoutError(f"deployment {name} not fully ready after {timeout:.0f}s")
+
+    def wait_statefulset_ready(self, name: str, timeout: float = 300) -> None:
+        self("rollout", "status", f"statefulset/{name}", f"--timeout={int(timeout)}s")
+        self("wait", "--for=condition=Ready", f"pod/{name}-0", f"--timeout={int(timeout)}s")
+
+    def dump(self, test_name: str) -> Path:
+        """Pods, events, every container's logs (and the previous instance's) and kind's logs."""
+        out = OUTPUT / test_name
+        out.mkdir(parents=True, exist_ok=True)
+
+        def save(filename: str, *args: str) -> None:
+            try:
+                text = self(*args, timeout=60)
+            except Exception as exc:  # a dump must never hide the failure it documents
+                text = f"{args}: {exc}"
+            (out / filename).write_text(text)
+
+        save("pods.txt", "get", "pods", "-o", "wide")
+        save("describe-pods.txt", "describe", "pods")
+        save("events.txt", "get", "events", "--sort-by=.lastTimestamp")
+        try:
+            pods = self.json("pods")["items"]
+        except Exception:
+            pods = []
+        for pod in pods:
+            name = pod["metadata"]["name"]
+            for container in pod["spec"]["containers"]:
+                cname = container["name"]
+                save(f"{name}.{cname}.log", "logs", name, "-c", cname)
+                save(f"{name}.{cname}.previous.log", "logs", name, "-c", cname, "--previous")
+        subprocess.run(
+            [
+                str(self.cluster.kind_path),
+                "export",
+                "logs",
+                str(out / "kind"),
+                "--name",
+                self.cluster.name,
+            ],
+            capture_output=True,
+            timeout=300,
+        )
+        return out
