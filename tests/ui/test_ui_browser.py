@@ -58,7 +58,9 @@ def test_runs_table_sorts_filters_and_explains_bad_filters(live_ui, page):
     page.press("#filter", "Enter")
     error = page.locator("#filter-error")
     error.wait_for(state="visible")
-    assert "column" in error.inner_text()
+    assert "column 18" in error.inner_text()
+    caret = page.locator("#filter-error .caret-line").inner_text().splitlines()
+    assert caret == ["metrics.accuracy >>> 1", " " * 17 + "^"]
     screenshot(page, "runs-bad-filter")
     assert page.errors == [] or all("400" in e for e in page.errors)
 

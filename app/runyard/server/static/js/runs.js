@@ -217,8 +217,7 @@ async function load() {
     table.parentElement.scrollTop = 0;
   } catch (err) {
     if (ticket !== state.loading) return;
-    filterError.textContent = err.message;
-    filterError.hidden = false;
+    showFilterError(err.message);
     state.lastData = { runs: [], columns: state.attributes };
     tbody.replaceChildren();
     pageInfo.textContent = "Fix the filter to see runs.";
@@ -226,6 +225,20 @@ async function load() {
   } finally {
     if (ticket === state.loading) table.setAttribute("aria-busy", "false");
   }
+}
+
+/** The server's message, and under the filter text a caret at the column it names. */
+function showFilterError(message) {
+  const parts = [el("div", {}, message)];
+  const match = /at column (\d+)/.exec(message);
+  if (match && state.filter) {
+    const column = Math.min(Number(match[1]), state.filter.length + 1);
+    parts.push(el("div", { class: "caret-line", "aria-hidden": "true" }, state.filter, "\n", " ".repeat(column - 1) + "^"));
+    filterInput.focus();
+    filterInput.setSelectionRange(column - 1, state.filter.length);
+  }
+  filterError.replaceChildren(...parts);
+  filterError.hidden = false;
 }
 
 function reload() {
