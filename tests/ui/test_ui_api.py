@@ -275,6 +275,18 @@ def test_raw_artifacts_are_served_safely(client, store, seeded, tmp_path):
     download.close()
 
 
+def test_svg_is_an_image_that_cannot_run_script(client, store, seeded, tmp_path):
+    rid = seeded.runs["gamma"]
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>window.__xss=4</script></svg>'
+    write_artifacts(tmp_path / "artifacts", store.get_run(rid).info.artifact_uri, {"p.svg": svg})
+    _, body = get(client, "artifacts/preview", run_id=rid, path="p.svg")
+    assert body["kind"] == "image"
+    raw = client.get(f"{API}/artifacts/raw", query_string={"run_id": rid, "path": "p.svg"})
+    assert raw.mimetype == "image/svg+xml" and raw.data == svg
+    csp = raw.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "sandbox" in csp and "script" not in csp
+
+
 def test_artifact_paths_cannot_escape(client, store, seeded, tmp_path):
     rid = _with_artifacts(store, seeded, tmp_path)
     for path in ("../../ui.db", "/etc/passwd", "a/../../b"):
