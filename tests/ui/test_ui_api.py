@@ -362,3 +362,22 @@ def test_pages_and_twins_work_on_the_file_store(tmp_path):
     assert 2 <= len(chart["series"][0]["points"]) <= 20
     for path in ("/", f"/experiments/{seed.experiment_id}", f"/runs/{seed.runs['alpha']}"):
         assert client.get(path).status_code == 200, path
+
+
+def test_experiment_stats_on_postgres(postgres_uri):
+    from runyard.server.ui_stats import experiment_stats
+    from runyard.store import store_for_uri
+
+    store = store_for_uri(postgres_uri, "mlflow-artifacts:/")
+    try:
+        busy = store.create_experiment("busy")
+        empty = store.create_experiment("empty")
+        for start in (1000, 5000):
+            store.create_run(busy, "u", start)
+        gone = store.create_run(busy, "u", 9000)
+        store.delete_run(gone.info.run_id)
+        stats = experiment_stats(store, [busy, empty])
+        assert (stats[busy].runs_count, stats[busy].last_activity) == (2, 5000)
+        assert (stats[empty].runs_count, stats[empty].last_activity) == (0, None)
+    finally:
+        store.close()
