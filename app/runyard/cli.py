@@ -89,6 +89,9 @@ def ui(backend_store_uri: str, host: str, port: int) -> None:
         "host": host,
         "port": port,
         "workers": 1,
+        # One person on one machine: runs keep local artifact URIs, so the UI and local
+        # scripts read the same files, as with MLflow's file store.
+        "serve_artifacts": "false",
     }
     _run(run_gunicorn, settings)
 
@@ -129,18 +132,13 @@ def _redact(uri: str) -> str:
 
 
 @main.command()
-def sync() -> None:
-    """Send runs spooled while the server was unreachable."""
-    try:
-        from runyard.tracking.spool import sync_command
-    except ImportError:
-        click.echo(
-            "runyard sync is not available in this installation (no spool module).", err=True
-        )
-        sys.exit(1)
-    result = sync_command()
-    if isinstance(result, int):
-        sys.exit(result)
+@click.option("--tracking-uri", default=None, help="Only the spool of this server.")
+@click.option("--spool-dir", default=None, help="Spool directory (default: setting spool_dir).")
+def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
+    """Send writes spooled while the tracking server was unreachable."""
+    from runyard.tracking.spool import sync_command
+
+    sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
 
 
 if __name__ == "__main__":  # pragma: no cover

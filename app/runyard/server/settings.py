@@ -7,7 +7,6 @@ typed, validated object.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -175,8 +174,10 @@ class ServerConfig:
         )
 
     @property
-    def artifact_root_for_store(self) -> str:
-        """What the store uses as the root of new experiments' artifact locations."""
+    def artifact_root_for_store(self) -> str | None:
+        """What the store uses as the root of new experiments' artifact locations: the proxy
+        when serving artifacts, else ``--default-artifact-root``; None lets a file store keep
+        artifacts in each experiment's own directory (and a SQL store use ./mlruns)."""
         if self.serve_artifacts:
             return "mlflow-artifacts:/"
-        return self.default_artifact_root or os.path.abspath("./mlruns")
+        return self.default_artifact_root

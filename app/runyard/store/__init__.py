@@ -27,7 +27,8 @@ DEFAULT_ARTIFACT_ROOT = "./mlruns"
 
 def store_for_uri(uri: str, default_artifact_root: str | None = None) -> TrackingStore:
     """The store for ``uri``. SQL stores put new experiments' artifacts under
-    ``default_artifact_root`` (``./mlruns`` when not given, like MLflow)."""
+    ``default_artifact_root`` (``./mlruns`` when not given, like MLflow); file stores keep
+    them in each experiment's own directory unless ``default_artifact_root`` is given."""
     scheme = urlparse(uri).scheme.lower()
     if len(scheme) == 1:  # a Windows drive letter
         scheme = ""
@@ -41,6 +42,8 @@ def store_for_uri(uri: str, default_artifact_root: str | None = None) -> Trackin
     cls = getattr(importlib.import_module(module_name), class_name)
     if target.startswith("runyard.store.sql:"):
         return cls(uri, default_artifact_root or DEFAULT_ARTIFACT_ROOT)
+    if target.startswith("runyard.store.file:"):
+        return cls(uri, default_artifact_root)
     return cls(uri)
 
 

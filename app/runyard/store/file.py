@@ -25,11 +25,15 @@ class FileStore(ExperimentsMixin, RunsMixin, QueriesMixin, ModelsMixin, Tracking
     """A ``TrackingStore`` over a local directory.
 
     ``root_uri`` may be ``file:./mlruns``, ``file:///abs/path``, ``file:/abs`` or a plain path.
-    The directory and the ``Default`` experiment ("0") are created on first use.
+    The directory and the ``Default`` experiment ("0") are created on first use. New
+    experiments keep their artifacts in their own directory, like MLflow's, unless
+    ``artifact_root_uri`` is given (a server proxying artifacts passes ``mlflow-artifacts:/``):
+    then an experiment's artifact location is ``<artifact_root_uri>/<experiment_id>``.
     """
 
-    def __init__(self, root_uri: str) -> None:
+    def __init__(self, root_uri: str, artifact_root_uri: str | None = None) -> None:
         self.root_uri = root_uri
+        self.artifact_root_uri = artifact_root_uri
         self.root = root_path_from_uri(root_uri)
         self._layout = Layout(self.root)
         os.makedirs(self.root, exist_ok=True)

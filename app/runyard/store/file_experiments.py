@@ -128,6 +128,13 @@ class ExperimentsMixin:
         return page_of(ordered, offset, max_results)
 
     # ---- writing -----------------------------------------------------------------------------
+    def _default_artifact_location(self, experiment_id: str, path: str) -> str:
+        """The experiment's own directory, or ``<artifact root>/<id>`` when a root is set."""
+        root = getattr(self, "artifact_root_uri", None)
+        if not root:
+            return path_to_file_uri(path)
+        return f"{resolve_artifact_location(root).rstrip('/')}/{experiment_id}"
+
     def _ensure_default_experiment(self) -> None:
         """Create experiment "0" ("Default") unless it exists, active or deleted."""
         layout = self._layout
@@ -139,7 +146,10 @@ class ExperimentsMixin:
         path = os.path.join(layout.root, DEFAULT_EXPERIMENT_ID)
         os.makedirs(path, exist_ok=True)
         meta = experiment_meta(
-            DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, path_to_file_uri(path), now_ms()
+            DEFAULT_EXPERIMENT_ID,
+            DEFAULT_EXPERIMENT_NAME,
+            self._default_artifact_location(DEFAULT_EXPERIMENT_ID, path),
+            now_ms(),
         )
         create_exclusive(os.path.join(path, META), dump_yaml(meta))
 
@@ -168,7 +178,7 @@ class ExperimentsMixin:
             location = (
                 resolve_artifact_location(artifact_location)
                 if artifact_location
-                else path_to_file_uri(path)
+                else self._default_artifact_location(experiment_id, path)
             )
             for key, value in checked_tags:
                 write_atomic(key_path(os.path.join(path, TAGS), key), value)
