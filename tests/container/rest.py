@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -46,29 +47,39 @@ def metric_steps(base: str, run_id: str, key: str) -> list[int]:
 
 
 class MetricLogger(threading.Thread):
-    """Logs metric `key` at steps 0, 1, 2, ... through `bases` in turn until stopped.
+    """Logs metric `key` at steps 0, 1, 2, ... until stopped; `base_for(step)` picks the server
+    (looked up per request: a restarted container may be published on a new port).
 
     Each point is retried (connection errors, 5xx) until the server acknowledges it with a 200,
     like a client with retries would; `acked` holds the steps that were acknowledged.
     """
 
-    def __init__(self, bases: list[str], run_id: str, key: str = "loss") -> None:
+    def __init__(self, base_for: Callable[[int], str], run_id: str, key: str = "loss") -> None:
         super().__init__(daemon=True)
-        self.bases, self.run_id, self.key = bases, run_id, key
+        self.base_for, self.run_id, self.key = base_for, run_id, key
         self.acked: list[int] = []
         self.failures = 0
+        self.error: BaseException | None = None
         self.stop_event = threading.Event()
 
     def run(self) -> None:
         step = 0
-        while not self.stop_event.is_set():
-            if self._log(step):
-                self.acked.append(step)
-                step += 1
-            time.sleep(0.02)
+        try:
+            while not self.stop_event.is_set():
+                if self._log(step):
+                    self.acked.append(step)
+                    step += 1
+                time.sleep(0.02)
+        except BaseException as exc:  # surfaced by wait_for_acks instead of a silent death
+            self.error = exc
 
     def _log(self, step: int) -> bool:
-        base = self.bases[step % len(self.bases)]
+        try:
+            base = self.base_for(step)
+        except Exception:
+            self.failures += 1
+            time.sleep(0.2)
+            return False
         body = {
             "run_id": self.run_id,
             "run_uuid": self.run_id,
@@ -92,8 +103,10 @@ class MetricLogger(threading.Thread):
     def wait_for_acks(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while len(self.acked) < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(self.acked)} of {count} points acknowledged")
+            if self.error is not None or time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"only {len(self.acked)} of {count} points acknowledged ({self.error!r})"
+                )
             time.sleep(0.1)
 
     def stop(self) -> list[int]:
