@@ -43,7 +43,7 @@ class Size:
     history_repeats: int = 3
 
 
-FULL = Size(ingest_points=200_000, single_clients=4, single_calls=2_000, runs=5_000)
+FULL = Size(ingest_points=200_000, single_clients=4, single_calls=1_000, runs=5_000)
 QUICK = Size(
     ingest_points=20_000,
     single_clients=4,
