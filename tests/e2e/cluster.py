@@ -87,8 +87,19 @@ class Kube:
         raise TimeoutError(f"deployment {name} not fully ready after {timeout:.0f}s")
 
     def wait_statefulset_ready(self, name: str, timeout: float = 300) -> None:
-        self("rollout", "status", f"statefulset/{name}", f"--timeout={int(timeout)}s")
-        self("wait", "--for=condition=Ready", f"pod/{name}-0", f"--timeout={int(timeout)}s")
+        """The StatefulSet's single pod exists again, is not terminating, and is Ready."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                pod = self.json("pod", f"{name}-0")
+            except subprocess.CalledProcessError:
+                pod = None  # not recreated yet
+            if pod and not pod["metadata"].get("deletionTimestamp"):
+                conditions = pod["status"].get("conditions", [])
+                if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+                    return
+            time.sleep(2)
+        raise TimeoutError(f"{name}-0 not ready after {timeout:.0f}s")
 
     def dump(self, test_name: str) -> Path:
         """Pods, events, every container's logs (and the previous instance's) and kind's logs."""

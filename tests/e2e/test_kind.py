@@ -5,6 +5,7 @@ against the ones it acknowledged."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -36,7 +37,7 @@ def test_runyard_client_logs_and_reads_back(forward: PortForward, tmp_path: Path
         client.log_metric(run_id, "rmse", 1.0 / (step + 1), step=step)
     client.log_text(run_id, "model card", "docs/card.txt")
     run = client.get_run(run_id)
-    assert run.data.params == {"alpha": "0.5"}
+    assert dict(run.data.params) == {"alpha": "0.5"}
     assert [m.step for m in client.get_metric_history(run_id, "rmse")] == list(range(5))
     local = client.download_artifacts(run_id, "docs/card.txt", tmp_path)
     assert Path(local).read_text() == "model card"
@@ -116,9 +117,21 @@ def test_killed_server_process_is_restarted_and_no_point_is_lost(
 ) -> None:
     pod = kube.server_pods()[0]
     name, before = pod["metadata"]["name"], kube.restarts(pod)
-    _heal_check(kube, client, lambda: kube("exec", name, "--", "sh", "-c", "kill 1"))
-    after = next(p for p in kube.server_pods() if p["metadata"]["name"] == name)
-    assert kube.restarts(after) > before
+
+    def restarts() -> int:
+        return next(kube.restarts(p) for p in kube.server_pods() if p["metadata"]["name"] == name)
+
+    def kill_server_process() -> None:
+        # The exec session may end with an error: its container stops under it.
+        with contextlib.suppress(subprocess.CalledProcessError):
+            kube("exec", name, "--", "sh", "-c", "kill 1")
+        deadline = time.monotonic() + 120
+        while restarts() == before:  # until the kubelet has seen the exit and restarted it
+            assert time.monotonic() < deadline, "the killed container was not restarted"
+            time.sleep(1)
+
+    _heal_check(kube, client, kill_server_process)
+    assert restarts() > before
 
 
 def test_postgres_pod_returns_on_its_volume_and_servers_recover(
