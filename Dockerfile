@@ -1,8 +1,8 @@
 # runyard tracking server image.
 #
-# Two stages: `build` turns runyard and its server extras into wheels and installs them into a
-# virtualenv; `runtime` copies only that virtualenv onto a clean base, so no compiler, pip cache
-# or source tree ends up in the image. The base is an argument so the same file builds on the
+# Two stages: `build` turns runyard and its server extras into wheels and installs only those
+# wheels (--no-index) into a virtualenv without pip; `runtime` copies that virtualenv onto a clean
+# base, so no pip, compiler, cache or source tree ends up in the image. The base is an argument so the same file builds on the
 # official slim Python image and on a locally bootstrapped Debian (see scripts/build-image.sh).
 #
 # Offline: put wheels of every dependency (plus setuptools and wheel) in ./wheelhouse/ and the
@@ -28,13 +28,12 @@ RUN if compgen -G '/wheelhouse/*.whl' >/dev/null; then \
     fi \
     && python3 -m venv /opt/build \
     && /opt/build/bin/pip wheel "${offline[@]}" --wheel-dir /wheels ".[server,postgres,s3]" \
-    && python3 -m venv /opt/runyard \
-    && /opt/runyard/bin/pip install --no-index --find-links /wheels \
-        "runyard[server,postgres,s3]" \
-    && /opt/runyard/bin/pip uninstall --yes pip setuptools \
+    && python3 -m venv --without-pip /opt/runyard \
+    && /opt/build/bin/pip --python /opt/runyard/bin/python3 install --no-index \
+        --find-links /wheels "runyard[server,postgres,s3]" \
     && find /opt/runyard -type d -name tests -path '*/site-packages/*/tests' -prune \
         -exec rm -rf {} + \
-    && /opt/runyard/bin/python3 -c "import runyard"
+    && /opt/runyard/bin/runyard --version
 
 FROM ${BASE_IMAGE} AS runtime
 # A fixed non-root UID so Kubernetes can check runAsNonRoot and volumes can be pre-owned.
