@@ -3,6 +3,7 @@
 # Docker engine, for machines that cannot pull images. Debian's python3 on bookworm is 3.11.
 # Usage: scripts/offline/base-image.sh [tag] [extra-package...]
 #   tag defaults to runyard-base:bookworm. Reuses the image when built from the same inputs.
+#   Downloaded packages are kept in .cache/debootstrap so a second variant fetches only its own.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=scripts/offline/common.sh
@@ -26,9 +27,12 @@ fi
 mirror="$(debian_mirror)"
 root="$(mktemp -d /var/tmp/runyard-rootfs.XXXXXX)"
 trap 'rm -rf "$root"' EXIT
+cache="${RUNYARD_DEBOOTSTRAP_CACHE:-$here/../../.cache/debootstrap}"
+mkdir -p "$cache"
+cache="$(cd "$cache" && pwd)"
 
 log "debootstrap bookworm ($packages) into $root"
-debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" \
+debootstrap --variant=minbase --cache-dir="$cache" --include="$packages" bookworm "$root" "$mirror" \
   >"$root.log" 2>&1 || { tail -n 30 "$root.log" >&2; exit 1; }
 rm -f "$root.log"
 
@@ -38,6 +42,11 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
   "$root"/var/log/*.log "$root"/var/cache/debconf/*-old
 find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'en*' -exec rm -rf {} + \
   2>/dev/null || true
+# Package scripts may have created a default PostgreSQL cluster; the image initialises its own.
+rm -rf "$root"/etc/postgresql/* "$root"/var/lib/postgresql/*
+# PostgreSQL's JIT is a 100 MB LLVM library only loaded when jit=on; the stand-in runs jit=off.
+rm -f "$root"/usr/lib/postgresql/*/lib/llvmjit* "$root"/usr/lib/x86_64-linux-gnu/libLLVM-*
+rm -rf "$root"/usr/lib/postgresql/*/lib/bitcode
 echo "deb $mirror bookworm main" >"$root/etc/apt/sources.list"
 
 log "importing $tag"
