@@ -3,7 +3,8 @@ deployed by scripts/deploy.sh, a self-healing port-forward to the Service, and a
 cluster's state into test-output/e2e/<test>/ when a test fails.
 
 The suite skips (or fails, when RUNYARD_REQUIRE names `kind`) without docker, kind, kubectl or
-the pinned node image. RUNYARD_KEEP_CLUSTER=1 keeps the cluster for the next run."""
+the pinned node image. RUNYARD_KEEP_CLUSTER=1 keeps the cluster for the next run, and
+RUNYARD_E2E_CLUSTER=runyard runs against the cluster `make kind-up` made."""
 
 from __future__ import annotations
 
@@ -44,6 +45,23 @@ def cluster() -> Iterator[Any]:
         kind_path=Path(find_tool("kind") or "kind"),
         kubectl_path=Path(find_tool("kubectl") or "kubectl"),
     )
+    existing = subprocess.run(
+        [str(kind.kind_path), "get", "clusters"], capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    if CLUSTER_NAME in existing:  # reuse it: its kubeconfig has to be written for this run
+        subprocess.run(
+            [
+                str(kind.kind_path),
+                "export",
+                "kubeconfig",
+                "--name",
+                CLUSTER_NAME,
+                "--kubeconfig",
+                str(kind.kubeconfig_path),
+            ],
+            check=True,
+            timeout=60,
+        )
     kind.create(config_file=CLUSTER_CONFIG)
     try:
         subprocess.run(
