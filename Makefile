@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint unit container-tests bench image kind-up deploy e2e kind-down clean venv
+.PHONY: run test lint bench image kind-up deploy e2e kind-down check-manifests clean venv
 
 venv: $(VENV)/.installed
 
@@ -32,6 +32,26 @@ test: lint
 
 bench: venv
 	$(BIN)/python -m bench.run_all
+
+# Deployment. OFFLINE=1 builds the image without a registry (debootstrapped base, host wheels).
+OFFLINE ?=
+image:
+	scripts/build-image.sh $(if $(OFFLINE),--offline)
+
+kind-up:
+	scripts/kind-up.sh
+
+deploy:
+	scripts/deploy.sh
+
+e2e: venv
+	$(BIN)/pytest -m e2e tests/e2e
+
+kind-down:
+	scripts/kind-down.sh
+
+check-manifests: venv
+	scripts/check-manifests.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-output bench-output
