@@ -89,3 +89,27 @@ def test_bulk_interval_returns_short_histories_whole(sql_store: SqlStore, sql_ru
     points = sql_store.get_metric_history_bulk_interval([sql_run_id, "missing"], "k", 50)
     assert [p.step for p in points] == list(range(7))
     assert sql_store.get_metric_history_bulk_interval([sql_run_id], "nope", 50) == []
+
+
+def test_repeats_within_a_batch_and_a_partly_stored_batch_count_once(
+    sql_store: SqlStore, sql_run_id: str
+) -> None:
+    first = [Metric("r", float(i), 50 + i, i) for i in range(5)]
+    sql_store.log_batch(sql_run_id, metrics=[*first, first[2], first[4]])  # repeats inside
+    stored = [Metric("r", float(i), 50 + i, i) for i in range(3, 8)]  # 3, 4 are stored
+    sql_store.log_batch(sql_run_id, metrics=[*stored, Metric("q", math.inf, 9, 1)])
+    assert [p.step for p in sql_store.get_metric_history(sql_run_id, "r")] == list(range(8))
+    by_key = {s.key: s for s in sql_store.get_metric_summaries([sql_run_id])[sql_run_id]}
+    assert (by_key["r"].count, by_key["r"].min_value, by_key["r"].max_value) == (8, 0.0, 7.0)
+    assert (by_key["r"].latest.step, by_key["r"].latest.value) == (7, 7.0)
+    assert by_key["q"].count == 1 and by_key["q"].latest.value == math.inf
+
+
+def test_points_with_model_fields_keep_them(sql_store: SqlStore, sql_run_id: str) -> None:
+    point = Metric("d", 1.5, 7, 2, dataset_name="train\tset", dataset_digest="ab\\c")
+    sql_store.log_batch(sql_run_id, metrics=[point, Metric("d", 2.5, 8, 3)])
+    [first, second] = sql_store.get_metric_history(sql_run_id, "d")
+    assert (first.dataset_name, first.dataset_digest) == ("train\tset", "ab\\c")
+    assert second.dataset_name is None and second.value == 2.5
+    [summary] = sql_store.get_metric_summaries([sql_run_id])[sql_run_id]
+    assert summary.count == 2 and summary.latest.value == 2.5

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.entities import Metric, MetricSummary
+from runyard.store.sql import fastpath
 from runyard.store.sql import models as m
 from runyard.store.sql.dialect import insert_for
 from runyard.store.sql.rawfetch import fetch_for_runs
@@ -60,11 +62,12 @@ def write_points(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> No
         return
     series = series_ids(conn, run_id, {metric.key for metric in metrics})
     rows = [point_tuple(series[metric.key], metric) for metric in metrics]
-    inserted: list = []
+    new: list = []
     for start in range(0, len(rows), _CHUNK):
-        inserted += _insert_points(conn, rows[start : start + _CHUNK])
-    if inserted:
-        _fold_into_summaries(conn, inserted)
+        chunk = rows[start : start + _CHUNK]
+        new += chunk if fastpath.insert_all_new(conn, chunk) else _insert_points(conn, chunk)
+    if new:
+        fold_into_summaries(conn, new)
 
 
 def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
@@ -126,44 +129,38 @@ def _sqlite_insert_sql(n_rows: int) -> str:
     )
 
 
-def _fold_into_summaries(conn: Connection, points: Iterable[Sequence]) -> None:
-    per_series: dict[int, list] = {}
-    for series_id, step, timestamp, value, is_nan in points:
-        entry = per_series.get(series_id)
-        finite_value = None if is_nan else value
-        if entry is None:
-            per_series[series_id] = [
-                step,
-                timestamp,
-                value,
-                bool(is_nan),
-                finite_value,
-                finite_value,
-                1,
-            ]
-            continue
-        if (step, timestamp, value) > (entry[0], entry[1], entry[2]):
-            entry[0], entry[1], entry[2], entry[3] = step, timestamp, value, bool(is_nan)
-        if finite_value is not None:
-            if entry[4] is None or finite_value < entry[4]:
-                entry[4] = finite_value
-            if entry[5] is None or finite_value > entry[5]:
-                entry[5] = finite_value
-        entry[6] += 1
-    rows = [
-        {
-            "sid": series_id,
-            "n_step": e[0],
-            "n_timestamp": e[1],
-            "n_value": e[2],
-            "n_is_nan": e[3],
-            "n_min": e[4],
-            "n_max": e[5],
-            "n_count": e[6],
-        }
-        for series_id, e in per_series.items()
-    ]
-    conn.execute(_SUMMARY_UPDATE, rows)
+def fold_into_summaries(conn: Connection, points: Sequence[Sequence]) -> None:
+    """Fold new points (series_id, step, timestamp, stored value, is_nan, ...) into their
+    series' summaries: one aggregate per series, one statement."""
+    groups: dict[int, list] = {}
+    for point in points:
+        group = groups.get(point[0])
+        if group is None:
+            groups[point[0]] = [point]
+        else:
+            group.append(point)
+    rows = []
+    for series_id, group in groups.items():
+        latest = max(group, key=_ORDER_KEY)
+        finite = [point[3] for point in group if not point[4]]
+        rows.append(
+            (
+                series_id,
+                latest[1],
+                latest[2],
+                latest[3],
+                bool(latest[4]),
+                min(finite) if finite else None,
+                max(finite) if finite else None,
+                len(group),
+            )
+        )
+    if not fastpath.update_summaries(conn, rows):
+        conn.execute(_SUMMARY_UPDATE, [dict(zip(_FOLD_NAMES, row, strict=True)) for row in rows])
+
+
+_ORDER_KEY = operator.itemgetter(1, 2, 3)  # MLflow's "latest": greatest (step, timestamp, value)
+_FOLD_NAMES = ("sid", "n_step", "n_timestamp", "n_value", "n_is_nan", "n_min", "n_max", "n_count")
 
 
 def _summary_update() -> sa.Update:

@@ -1,0 +1,145 @@
+"""The ingest hot path through the driver: plain bulk inserts and one-statement summary folds.
+
+A batch of points is almost always new. So the points first go in with no conflict handling at
+all (a multi-row INSERT on SQLite, COPY under a savepoint on Postgres); only when that hits a
+stored point does the caller fall back to INSERT ... ON CONFLICT DO NOTHING RETURNING, which
+says which points were new. The statement that failed left nothing behind (SQLite rolls back
+the failing statement, Postgres rolls back to the savepoint), so the fallback starts clean.
+Each function returns False when the driver has no fast path; the caller then uses SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Connection
+
+_COLUMNS = "series_id, step, timestamp, value, is_nan"
+_SAVEPOINT = "runyard_points"
+
+
+def insert_all_new(conn: Connection, rows: Sequence[tuple]) -> bool:
+    """Insert point rows (``metrics`` column order) if none of them is stored yet.
+
+    True: every row was inserted. False: nothing was inserted (a row was stored already, a row
+    repeats within ``rows``, a row carries model or dataset fields, or the driver has no fast
+    path).
+    """
+    if any(row[5] is not None or row[6] is not None or row[7] is not None for row in rows):
+        return False
+    driver = conn.dialect.driver
+    if driver == "pysqlite":
+        return _sqlite_insert(conn, rows)
+    if driver == "psycopg2":
+        return _postgres_copy(conn, rows)
+    return False
+
+
+def _sqlite_insert(conn: Connection, rows: Sequence[tuple]) -> bool:
+    import sqlite3
+
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_sqlite_insert_sql(len(rows)), [v for row in rows for v in row[:5]])
+    except sqlite3.IntegrityError:  # the statement's own changes are rolled back
+        return False
+    finally:
+        cursor.close()
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert_sql(n_rows: int) -> str:
+    return f"INSERT INTO metrics ({_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?)"] * n_rows)
+
+
+def _postgres_copy(conn: Connection, rows: Sequence[tuple]) -> bool:
+    """COPY is several times cheaper than any INSERT form; a duplicate aborts it, so it runs
+    under a savepoint (released with the transaction)."""
+    import psycopg2.errors
+
+    text = "".join(
+        f"{sid}\t{step}\t{ts}\t{_pg_float(value)}\t{'t' if is_nan else 'f'}\n"
+        for sid, step, ts, value, is_nan, *_ in rows
+    )
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            cursor.copy_expert(f"COPY metrics ({_COLUMNS}) FROM STDIN", io.StringIO(text))
+        except psycopg2.errors.UniqueViolation:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            return False
+    finally:
+        cursor.close()
+    return True
+
+
+def _pg_float(value: float) -> str:
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return repr(value)
+
+
+# ---- summaries -------------------------------------------------------------------------------
+def update_summaries(conn: Connection, rows: Sequence[tuple]) -> bool:
+    """Fold per-series aggregates (series_id, step, timestamp, value, is_nan, min, max, count)
+    into ``metric_summaries``; "latest" moves only to a greater (step, timestamp, value)."""
+    driver = conn.dialect.driver
+    cursor = None
+    try:
+        if driver == "pysqlite":
+            cursor = conn.connection.cursor()
+            cursor.executemany(_SQLITE_SUMMARY_UPDATE, rows)
+            return True
+        if driver == "psycopg2":
+            cursor = conn.connection.cursor()
+            cursor.execute(_POSTGRES_SUMMARY_UPDATE, [list(c) for c in zip(*rows, strict=True)])
+            return True
+        return False
+    finally:
+        if cursor is not None:
+            cursor.close()
+
+
+def _set_clause(n: str) -> str:
+    """SET expressions over the new aggregate ``n`` (every reference to the row sees its old
+    values, as SQL defines for UPDATE)."""
+    newer = f"(s.count = 0 OR ({n}step, {n}ts, {n}value) > (s.step, s.timestamp, s.value))"
+    return (
+        f'"step" = CASE WHEN {newer} THEN {n}step ELSE s.step END, '
+        f'"timestamp" = CASE WHEN {newer} THEN {n}ts ELSE s.timestamp END, '
+        f'"value" = CASE WHEN {newer} THEN {n}value ELSE s.value END, '
+        f'"is_nan" = CASE WHEN {newer} THEN {n}is_nan ELSE s.is_nan END, '
+        f'"min_value" = CASE WHEN s.min_value IS NULL OR {n}mn < s.min_value '
+        f"THEN {n}mn ELSE s.min_value END, "
+        f'"max_value" = CASE WHEN s.max_value IS NULL OR {n}mx > s.max_value '
+        f"THEN {n}mx ELSE s.max_value END, "
+        f'"count" = s.count + {n}cnt'
+    )
+
+
+# SQLite: numbered parameters, one execution per series (executemany stays inside the driver).
+_SQLITE_SUMMARY_UPDATE = (
+    "UPDATE metric_summaries AS s SET "
+    + _set_clause("?")
+    .replace("?step", "?2")
+    .replace("?ts", "?3")
+    .replace("?value", "?4")
+    .replace("?is_nan", "?5")
+    .replace("?mn", "?6")
+    .replace("?mx", "?7")
+    .replace("?cnt", "?8")
+    + " WHERE s.series_id = ?1"
+)
+# Postgres: every series in one statement, one array per column.
+_POSTGRES_SUMMARY_UPDATE = (
+    "UPDATE metric_summaries AS s SET "
+    + _set_clause("n.")
+    + " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::boolean[], "
+    "%s::float8[], %s::float8[], %s::bigint[]) AS n(sid, step, ts, value, is_nan, mn, mx, cnt) "
+    "WHERE s.series_id = n.sid"
+)
