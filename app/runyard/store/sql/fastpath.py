@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
-import math
+import struct
 from collections.abc import Sequence
 
 from sqlalchemy.engine import Connection
@@ -61,15 +61,15 @@ def _postgres_copy(conn: Connection, rows: Sequence[tuple]) -> bool:
     under a savepoint (released with the transaction)."""
     import psycopg2.errors
 
-    text = "".join(
-        f"{sid}\t{step}\t{ts}\t{_pg_float(value)}\t{'t' if is_nan else 'f'}\n"
-        for sid, step, ts, value, is_nan, *_ in rows
-    )
+    try:
+        data = _copy_binary(rows)
+    except struct.error:  # a number out of bigint range: let the general path report it
+        return False
     cursor = conn.connection.cursor()
     try:
         cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
         try:
-            cursor.copy_expert(f"COPY metrics ({_COLUMNS}) FROM STDIN", io.StringIO(text))
+            cursor.copy_expert(_COPY_SQL, io.BytesIO(data))
         except psycopg2.errors.UniqueViolation:
             cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             return False
@@ -78,10 +78,22 @@ def _postgres_copy(conn: Connection, rows: Sequence[tuple]) -> bool:
     return True
 
 
-def _pg_float(value: float) -> str:
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return repr(value)
+_COPY_SQL = f"COPY metrics ({_COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+#: COPY's binary header (signature, flags, extension length) and trailer.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+#: One tuple: 5 fields, each a length and big-endian data (bigint, bigint, bigint, float8, bool).
+_COPY_TUPLE = "hiqiqiqidi?"
+
+
+def _copy_binary(rows: Sequence[tuple]) -> bytes:
+    """Rows in COPY's binary format: one struct.pack for the whole batch; non-finite floats
+    need no special spelling."""
+    flat: list = []
+    for sid, step, ts, value, is_nan, *_ in rows:
+        flat += (5, 8, sid, 8, step, 8, ts, 8, value, 1, bool(is_nan))
+    body = struct.pack(">" + _COPY_TUPLE * len(rows), *flat)
+    return _COPY_HEADER + body + _COPY_TRAILER
 
 
 # ---- summaries -------------------------------------------------------------------------------
