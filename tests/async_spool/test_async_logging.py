@@ -91,3 +91,36 @@ def test_batches_respect_limits_and_never_merge_a_key_twice() -> None:
     assert [p.key for _, ps, _ in batches for p in ps] == ["a", "a"]
     assert all(len([p for p in ps if p.key == "a"]) <= 1 for _, ps, _ in batches)
     assert sum(len(t) for _, _, t in batches) == 150
+
+
+def test_batches_respect_the_total_entity_limit() -> None:
+    store = object()
+    items = [(store, "r", [Metric("m", i, 0, i)], [], []) for i in range(1000)]
+    items += [(store, "r", [], [], [RunTag("t", "v")])]
+    items += [(store, "r", [Metric("m", 0, 0, 0)] * 950, [Param("p", "1")] * 100, [])]
+    ((_, batches),) = group_batches(items)
+    assert all(len(m) + len(p) + len(t) <= 1000 for m, p, t in batches)
+    assert sum(len(m) for m, _, _ in batches) == 1950
+    assert sum(len(t) for _, _, t in batches) == 1
+    assert sum(len(p) for _, p, _ in batches) == 100
+
+
+class CountingStore:
+    def __init__(self) -> None:
+        self.points = 0
+
+    def log_batch(self, run_id, metrics, params, tags) -> None:
+        self.points += len(metrics)
+
+
+def test_a_big_backlog_is_sent_without_lingering_between_rounds(monkeypatch) -> None:
+    monkeypatch.setattr(async_logging, "LINGER_SECONDS", 30.0)
+    monkeypatch.setattr(async_logging, "_MAX_ITEMS_PER_ROUND", 100)
+    store = CountingStore()
+    logger = AsyncLogger(max_pending=100000)
+    for i in range(1000):
+        logger.submit(store, "r", (Metric("m", 0.0, 0, i),))
+    started = time.monotonic()
+    logger.flush()  # ten full rounds; a linger between them would take minutes
+    assert store.points == 1000
+    assert time.monotonic() - started < 10

@@ -25,7 +25,12 @@ from typing import Any
 
 from runyard import config
 from runyard.entities import Metric, Param, RunTag
-from runyard.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
+from runyard.validation import (
+    MAX_ENTITIES_PER_BATCH,
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_PER_BATCH,
+    MAX_TAGS_PER_BATCH,
+)
 
 config.register(
     config.Setting(
@@ -125,20 +130,25 @@ class AsyncLogger:
 
     def _run(self) -> None:
         queue = self._queue
+        capped = False
         while True:
             # Linger between rounds so calls pile up into big requests; flush cuts it short.
-            self._wake.wait(LINGER_SECONDS)
-            self._wake.clear()
+            # After a full round the backlog is big enough already: go on at once.
+            if not capped:
+                self._wake.wait(LINGER_SECONDS)
+                self._wake.clear()
             if not queue:
+                capped = False
                 continue
             items: list[_Item] = []
             markers: list[_FlushMarker] = []
             while queue and not markers and len(items) < _MAX_ITEMS_PER_ROUND:
                 item = queue.popleft()
-                if isinstance(item, _FlushMarker):
+                if item.__class__ is _FlushMarker:
                     markers.append(item)
                 else:
                     items.append(item)
+            capped = len(items) >= _MAX_ITEMS_PER_ROUND
             with self._room:
                 self._room.notify_all()
             self._send_all(items)
@@ -191,6 +201,13 @@ def group_batches(
             or len(current[0]) + len(metrics) > MAX_METRICS_PER_BATCH
             or len(current[1]) + len(params) > MAX_PARAMS_PER_BATCH
             or len(current[2]) + len(tags) > MAX_TAGS_PER_BATCH
+            or len(current[0])
+            + len(current[1])
+            + len(current[2])
+            + len(metrics)
+            + len(params)
+            + len(tags)
+            > MAX_ENTITIES_PER_BATCH
         )
         if full and current != ([], [], []):
             current = ([], [], [])
@@ -208,13 +225,15 @@ def group_batches(
 def _split_oversized(
     batches: list[tuple[list[Metric], list[Param], list[RunTag]]],
 ) -> list[tuple[list[Metric], list[Param], list[RunTag]]]:
-    """One submit call can itself exceed a limit (the client splits, but a caller may not)."""
+    """One submit call can itself exceed a limit (the client splits, but a caller may not);
+    such a batch is sent as metrics, params and tags in separate requests."""
     out = []
     for metrics, params, tags in batches:
         if (
             len(metrics) <= MAX_METRICS_PER_BATCH
             and len(params) <= MAX_PARAMS_PER_BATCH
             and len(tags) <= MAX_TAGS_PER_BATCH
+            and len(metrics) + len(params) + len(tags) <= MAX_ENTITIES_PER_BATCH
         ):
             out.append((metrics, params, tags))
             continue

@@ -8,17 +8,18 @@ batches into store-sized pieces.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import posixpath
 import sys
 import tempfile
 import threading
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlparse
 
-from runyard import config
+from runyard import config, system_metrics
 from runyard.artifacts import ArtifactRepo, repo_for_uri
 from runyard.entities import (
     DatasetInput,
@@ -50,7 +51,6 @@ from runyard.tracking.values import (
 )
 from runyard.validation import (
     safe_relative_path,
-    validate_batch,
     validate_param,
     validate_tag,
 )
@@ -68,15 +68,46 @@ config.register(
 METRIC_HISTORY_PAGE_SIZE = 25000
 _ASYNC_MODULE = "runyard.tracking.async_logging"
 
-_stores: dict[tuple[str, str], TrackingStore] = {}
+_stores: dict[tuple[str, str | None], TrackingStore] = {}
 _stores_lock = threading.Lock()
+_cwd_dependent: dict[str, bool] = {}
+
+
+def depends_on_cwd(uri: str) -> bool:
+    """Whether ``uri`` names a relative path (``./mlruns``, ``file:mlruns``,
+    ``sqlite:///runs.db``), so that it means another store after a ``chdir``."""
+    known = _cwd_dependent.get(uri)
+    if known is None:
+        known = _cwd_dependent[uri] = _names_relative_path(uri)
+    return known
+
+
+def _names_relative_path(uri: str) -> bool:
+    scheme = urlparse(uri).scheme.lower()
+    if scheme == "" or len(scheme) == 1:  # a plain path (or a Windows drive letter)
+        return not os.path.isabs(uri)
+    if scheme == "file":
+        return not urlparse(uri).path.startswith("/")
+    if scheme.startswith("sqlite"):
+        path = uri.split(":///", 1)[1] if ":///" in uri else ""
+        return path not in ("", ":memory:") and not path.startswith("/")
+    return False
+
+
+def store_key(uri: str) -> tuple[str, str | None]:
+    """What makes two stores the same: the URI, plus the working directory when the URI is
+    relative. Only relative URIs pay for a ``getcwd``."""
+    return (uri, os.getcwd() if depends_on_cwd(uri) else None)
 
 
 def _store_for(uri: str) -> TrackingStore:
     """One store per URI per process: SQL engines and HTTP sessions are worth reusing. The
-    working directory is part of the key, since ``file:./mlruns`` means another store after
-    a ``chdir``."""
-    key = (uri, os.getcwd())
+    working directory is part of the key for relative URIs, since ``file:./mlruns`` means
+    another store after a ``chdir``."""
+    key = store_key(uri)
+    store = _stores.get(key)
+    if store is not None:
+        return store
     with _stores_lock:
         store = _stores.get(key)
         if store is None:
@@ -94,6 +125,15 @@ def _flush_async(run_id: str) -> None:
     except ImportError:
         return
     flush(run_id)
+
+
+def _async_submit() -> Callable[..., Any]:
+    """``async_logging.submit``, imported on first use: a process that never logs in the
+    background never starts (or registers) the background machinery."""
+    module = sys.modules.get(_ASYNC_MODULE)
+    if module is None:
+        module = importlib.import_module(_ASYNC_MODULE)
+    return module.submit
 
 
 class Client:
@@ -194,8 +234,10 @@ class Client:
     def set_terminated(
         self, run_id: str, status: RunStatus | str = "FINISHED", end_time: int | None = None
     ) -> RunInfo:
-        """End a run; background logging for it is flushed first so nothing lands after."""
+        """End a run: its system metrics monitor stops and its background logging is flushed
+        first, so nothing lands after the end."""
         final = RunStatus(status)
+        system_metrics.stop_for_run(run_id)
         _flush_async(run_id)
         return self._store.update_run_info(
             run_id, status=final, end_time=now_ms() if end_time is None else int(end_time)
@@ -220,20 +262,23 @@ class Client:
         dataset_name: str | None = None,
         dataset_digest: str | None = None,
     ) -> Any:
+        """Log one point. The hot path of training loops, so it skips batch splitting: the
+        point is checked once (``make_metric``) and goes straight to the queue or the store."""
         metric = make_metric(
             key, value, timestamp, step, None, model_id, dataset_name, dataset_digest
         )
-        return self._log(run_id, [metric], [], [], synchronous)
+        if synchronous is False or (synchronous is None and config.get_bool("async_logging")):
+            return _async_submit()(self, run_id, (metric,), (), ())
+        self._store.log_batch(run_id, [metric], [], [])
+        return None
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param; returns the value like MLflow's client (or the pending operation)."""
-        param = validate_param(Param(key, str(value)))
-        pending = self._log(run_id, [], [param], [], synchronous)
+        pending = self._log(run_id, [], [Param(key, str(value))], [], synchronous)
         return value if pending is None else pending
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        tag = validate_tag(RunTag(key, str(value)))
-        return self._log(run_id, [], [], [tag], synchronous)
+        return self._log(run_id, [], [], [RunTag(key, str(value))], synchronous)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._store.delete_tag(run_id, key)
@@ -260,27 +305,25 @@ class Client:
         tags: list[RunTag],
         synchronous: bool | None,
     ) -> Any:
+        """Check params and tags (metrics were checked when they were made), refuse a param
+        key given twice, then queue everything or send it in store-sized pieces."""
+        seen: set[str] = set()
+        duplicates: set[str] = set()
         for param in params:
             validate_param(param)
+            (duplicates if param.key in seen else seen).add(param.key)
         for tag in tags:
             validate_tag(tag)
-        batches = split_batch(metrics, params, tags)
-        for chunk_metrics, chunk_params, chunk_tags in batches:
-            validate_batch(chunk_metrics, chunk_params, chunk_tags)
-        counts = Counter(p.key for p in params)
-        duplicates = sorted(key for key, n in counts.items() if n > 1)
         if duplicates:
             raise InvalidParameterValue(
-                f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure "
-                "the request contains only one param value per param key."
+                f"Duplicate parameter keys have been submitted: {sorted(duplicates)}. Please "
+                "ensure the request contains only one param value per param key."
             )
         if synchronous is None:
             synchronous = not config.get_bool("async_logging")
         if not synchronous:
-            from runyard.tracking.async_logging import submit
-
-            return submit(self, run_id, metrics=metrics, params=params, tags=tags)
-        for chunk_metrics, chunk_params, chunk_tags in batches:
+            return _async_submit()(self, run_id, metrics, params, tags)
+        for chunk_metrics, chunk_params, chunk_tags in split_batch(metrics, params, tags):
             if chunk_metrics or chunk_params or chunk_tags:
                 self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
         return None

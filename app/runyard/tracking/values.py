@@ -19,8 +19,13 @@ from runyard.validation import (
     MAX_METRICS_PER_BATCH,
     MAX_PARAMS_PER_BATCH,
     MAX_TAGS_PER_BATCH,
-    validate_metric,
+    validate_key,
 )
+
+#: Metric names already found valid. Training loops log a handful of names millions of times;
+#: checking a known name is one set lookup instead of a regex and a path normalisation.
+_VALID_METRIC_KEYS: set[str] = set()
+_MAX_REMEMBERED_KEYS = 10000
 
 
 def now_ms() -> int:
@@ -60,6 +65,16 @@ def coerce_int(key: str, what: str, value: Any) -> int:
     return int(index)
 
 
+def check_metric_key(key: Any) -> str:
+    """``validate_key`` for metric names, remembered for the names seen most."""
+    if key.__class__ is str and key in _VALID_METRIC_KEYS:
+        return key
+    validate_key(key, "name")
+    if len(_VALID_METRIC_KEYS) < _MAX_REMEMBERED_KEYS:
+        _VALID_METRIC_KEYS.add(key)
+    return key
+
+
 def make_metric(
     key: str,
     value: Any,
@@ -70,17 +85,20 @@ def make_metric(
     dataset_name: str | None = None,
     dataset_digest: str | None = None,
 ) -> Metric:
-    metric = Metric(
-        key=key,
-        value=coerce_metric_value(key, value),
-        timestamp=now_ms() if timestamp is None else coerce_int(key, "timestamp", timestamp),
-        step=0 if step is None else coerce_int(key, "step", step),
-        run_id=run_id,
-        model_id=model_id,
-        dataset_name=dataset_name,
-        dataset_digest=dataset_digest,
+    """A checked point: the key is a valid name, the value a float, timestamp and step ints
+    (what ``validation.validate_metric`` demands, established here once by construction)."""
+    if key.__class__ is not str or key not in _VALID_METRIC_KEYS:
+        check_metric_key(key)
+    return Metric(
+        key,
+        value if value.__class__ is float else coerce_metric_value(key, value),
+        now_ms() if timestamp is None else coerce_int(key, "timestamp", timestamp),
+        0 if step is None else (step if step.__class__ is int else coerce_int(key, "step", step)),
+        run_id,
+        model_id,
+        dataset_name,
+        dataset_digest,
     )
-    return validate_metric(metric)
 
 
 def coerce_metric(metric: Metric) -> Metric:
