@@ -1,10 +1,13 @@
 """System metrics: CPU, memory, disk, network (and NVIDIA GPUs) logged while a run is active.
 
-``start_run(log_system_metrics=True)`` calls ``start_for_run``; ``end_run`` calls
-``stop_for_run``. A daemon thread samples every ``system_metrics_interval`` seconds and logs one
-batch per sample at step 0, 1, 2, ... under MLflow's names (``system/cpu_utilization_percentage``
-...). Network figures are megabytes since monitoring started. Needs psutil
-(``pip install runyard[system-metrics]``); GPU figures need ``pynvml`` (nvidia-ml-py) and a GPU.
+``start_run(log_system_metrics=True)`` (or the ``enable_system_metrics_logging`` setting with
+``log_system_metrics=None``) calls ``start_for_run``; ending the run (``end_run``, leaving its
+``with`` block, interpreter exit, ``Client.set_terminated``) calls ``stop_for_run``, so no
+point lands after the run's end. A daemon thread samples every ``system_metrics_interval``
+seconds and logs one batch per sample at step 0, 1, 2, ... under MLflow's names
+(``system/cpu_utilization_percentage`` ...). Network figures are megabytes since monitoring
+started. Needs psutil (``pip install runyard[system-metrics]``); GPU figures need ``pynvml``
+(nvidia-ml-py) and a GPU.
 """
 
 from __future__ import annotations
@@ -18,11 +21,18 @@ from runyard.entities import Metric
 
 config.register(
     config.Setting(
+        "enable_system_metrics_logging",
+        "false",
+        "Log system metrics (CPU, memory, disk, network, GPUs) for every run that start_run() "
+        "starts without an explicit log_system_metrics.",
+        "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
+    ),
+    config.Setting(
         "system_metrics_interval",
         "10",
         "Seconds between two samples of system metrics (start_run(log_system_metrics=True)).",
         "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
-    )
+    ),
 )
 
 _logger = logging.getLogger(__name__)
@@ -147,6 +157,12 @@ def start_for_run(client: Any, run_id: str, interval: float | None = None) -> Sy
             seconds = interval or config.get_float("system_metrics_interval") or 10.0
             monitor = _MONITORS[run_id] = SystemMetricsMonitor(client, run_id, seconds).start()
         return monitor
+
+
+def monitor_for(run_id: str) -> SystemMetricsMonitor | None:
+    """The running monitor of ``run_id``, or None when the run is not monitored."""
+    with _LOCK:
+        return _MONITORS.get(run_id)
 
 
 def stop_for_run(run_id: str) -> None:

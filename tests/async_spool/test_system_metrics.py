@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import runyard
 from runyard import system_metrics
+from runyard.tracking import fluent
 
 NAMES = {
     "system/cpu_utilization_percentage",
@@ -36,3 +38,67 @@ def test_monitor_logs_every_interval_until_stopped() -> None:
     history = client.get_metric_history(run.info.run_id, "system/cpu_utilization_percentage")
     assert sorted(m.step for m in history) == list(range(steps_at_stop))
     assert steps_at_stop >= 3
+
+
+def _steps(client: runyard.Client, run_id: str, key: str) -> list[int]:
+    return [m.step for m in client.get_metric_history(run_id, key)]
+
+
+def _wait_for_steps(client: runyard.Client, run_id: str, count: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if len(_steps(client, run_id, "system/cpu_utilization_percentage")) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} system metric samples in 15 s")
+
+
+def test_start_run_logs_system_metrics_until_the_run_ends(monkeypatch) -> None:
+    monkeypatch.setenv("RUNYARD_SYSTEM_METRICS_INTERVAL", "0.2")
+    client = runyard.Client()
+    with runyard.start_run(log_system_metrics=True) as run:
+        _wait_for_steps(client, run.info.run_id, 3)
+    got = runyard.get_run(run.info.run_id)
+    assert got.info.status == "FINISHED"
+    assert set(got.data.metrics) >= NAMES
+    steps = _steps(client, run.info.run_id, "system/cpu_utilization_percentage")
+    assert steps == list(range(len(steps))) and len(steps) >= 3
+    for name in NAMES:
+        assert _steps(client, run.info.run_id, name) == steps
+    time.sleep(0.6)  # three intervals: a monitor still running would add points
+    assert _steps(client, run.info.run_id, "system/cpu_utilization_percentage") == steps
+
+
+def _monitored(run_id: str) -> bool:
+    return system_metrics.monitor_for(run_id) is not None
+
+
+def test_the_setting_turns_it_on_and_an_explicit_false_wins(monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "true")
+    with runyard.start_run() as run:
+        assert _monitored(run.info.run_id)
+    assert not _monitored(run.info.run_id)
+    with runyard.start_run(log_system_metrics=False) as run:
+        assert not _monitored(run.info.run_id)
+    monkeypatch.setenv("RUNYARD_ENABLE_SYSTEM_METRICS_LOGGING", "false")
+    with runyard.start_run() as run:
+        assert not _monitored(run.info.run_id)
+
+
+def test_every_way_of_ending_the_run_stops_the_monitor() -> None:
+    run = runyard.start_run(log_system_metrics=True)
+    runyard.end_run()
+    assert not _monitored(run.info.run_id)
+    with pytest.raises(RuntimeError), runyard.start_run(log_system_metrics=True) as run:
+        raise RuntimeError("training failed")
+    assert not _monitored(run.info.run_id)
+    assert runyard.get_run(run.info.run_id).info.status == "FAILED"
+    run = runyard.start_run(log_system_metrics=True)
+    runyard.Client().set_terminated(run.info.run_id)
+    assert not _monitored(run.info.run_id)
+    runyard.end_run()
+    run = runyard.start_run(log_system_metrics=True)
+    fluent._end_all_runs_at_exit()
+    assert not _monitored(run.info.run_id)
+    assert runyard.active_run() is None
+    assert runyard.get_run(run.info.run_id).info.status == "FINISHED"

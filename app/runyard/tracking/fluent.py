@@ -4,6 +4,11 @@ Active runs live on a stack per thread (like MLflow 3): a thread sees only the r
 so two training threads never log into each other's run. The active experiment and the tracking
 URI are process-wide. At interpreter exit every still-active run, in every thread, is ended:
 FINISHED, or FAILED when the interpreter is exiting because of an uncaught exception.
+
+Logging calls are the hot path of training loops, so the fluent API keeps one ``Client`` per
+(tracking URI, working directory for relative URIs) instead of building one per call, and a
+run logs through the client it was started with: after a ``chdir`` a run started with
+``./mlruns`` keeps logging to the store it lives in. ``set_tracking_uri`` drops both caches.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from runyard import config
+from runyard import config, system_metrics
 from runyard.entities import (
     Experiment,
     LifecycleStage,
@@ -32,7 +37,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
 from runyard.tracking import context
-from runyard.tracking.client import Client, make_metric, now_ms
+from runyard.tracking.client import Client, make_metric, now_ms, store_key
 from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)
@@ -81,8 +86,32 @@ def _stack() -> list[ActiveRun]:
     return stack
 
 
+#: (tracking URI, working directory when the URI is relative) -> the fluent API's client.
+_clients: dict[tuple[str, str | None], Client] = {}
+#: run id -> the client its run was started (or resumed) with, while the run is active.
+_run_clients: dict[str, Client] = {}
+
+
 def _client() -> Client:
-    return Client(context.get_tracking_uri())
+    uri = context.get_tracking_uri()
+    key = store_key(uri)
+    client = _clients.get(key)
+    if client is None:
+        client = _clients.setdefault(key, Client(uri))
+    return client
+
+
+def _target(run_id: str | None) -> tuple[Client, str]:
+    """The client and run to log to: the run given, else this thread's active run (through
+    the client it was started with), else a run started now."""
+    if run_id is None:
+        stack = getattr(_local, "stack", None)
+        if stack:
+            run_id = stack[-1].info.run_id
+            client = _run_clients.get(run_id)
+            return (client or _client()), run_id
+        run_id = start_run().info.run_id
+    return _client(), run_id
 
 
 # ---- tracking URI and experiments ---------------------------------------------------------
@@ -93,6 +122,8 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     context.set_tracking_uri(uri)
     with _state_lock:
         _active_experiment_id = None
+        _clients.clear()
+        _run_clients.clear()
 
 
 def get_tracking_uri() -> str:
@@ -189,7 +220,10 @@ def start_run(
     description: str | None = None,
     log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a run (or resume ``run_id``) and make it the active one of this thread."""
+    """Start a run (or resume ``run_id``) and make it the active one of this thread.
+
+    ``log_system_metrics`` samples CPU, memory, disk and network into the run until it ends;
+    None follows the ``enable_system_metrics_logging`` setting."""
     stack = _stack()
     if stack and not nested:
         raise RunyardError(
@@ -197,8 +231,6 @@ def start_run(
             "first end the current run with runyard.end_run(). To start a nested run, call "
             "start_run with nested=True."
         )
-    if log_system_metrics:
-        _logger.warning("log_system_metrics is not supported yet; no system metrics are logged")
     client = _client()
     resume_id = run_id or config.get("run_id")
     user_tags = {k: str(v) for k, v in (tags or {}).items()}
@@ -214,7 +246,20 @@ def start_run(
         run = client.create_run(exp_id, tags=run_tags, run_name=run_name)
     active = ActiveRun(run.info, run.data, run.inputs, run.outputs)
     stack.append(active)
+    _run_clients[active.info.run_id] = client
+    if log_system_metrics is None:
+        log_system_metrics = config.get_bool("enable_system_metrics_logging")
+    if log_system_metrics:
+        _start_system_metrics(client, active.info.run_id)
     return active
+
+
+def _start_system_metrics(client: Client, run_id: str) -> None:
+    """Like MLflow: a missing psutil costs the run its system metrics, not the run."""
+    try:
+        system_metrics.start_for_run(client, run_id)
+    except ImportError as error:
+        _logger.warning("System metrics for run %s are not logged: %s", run_id, error)
 
 
 def _resume(
@@ -249,8 +294,9 @@ def end_run(status: RunStatus | str = "FINISHED") -> None:
         return
     final = RunStatus(status)
     run = stack.pop()
-    _last_active_run_id = run.info.run_id
-    _client().set_terminated(run.info.run_id, final)
+    run_id = _last_active_run_id = run.info.run_id
+    client = _run_clients.pop(run_id, None) or _client()
+    client.set_terminated(run_id, final)  # stops system metrics, flushes background logging
 
 
 def _end_down_to(run_id: str, status: RunStatus) -> None:
@@ -279,14 +325,6 @@ def last_active_run() -> Run | None:
     return None if run_id is None else _client().get_run(run_id)
 
 
-def _run_id(run_id: str | None = None) -> str:
-    """The run to log to: the one given, else the active one, else a run started now."""
-    if run_id is not None:
-        return run_id
-    current = active_run()
-    return current.info.run_id if current is not None else start_run().info.run_id
-
-
 def get_run(run_id: str) -> Run:
     return _client().get_run(run_id)
 
@@ -297,11 +335,13 @@ def delete_run(run_id: str) -> None:
 
 # ---- logging --------------------------------------------------------------------------------
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return _client().log_param(_run_id(), key, value, synchronous=synchronous)
+    client, run_id = _target(None)
+    return client.log_param(run_id, key, value, synchronous=synchronous)
 
 
 def log_params(params: Mapping[str, Any], synchronous: bool | None = None) -> Any:
-    return _client().log_batch(_run_id(), params=params, synchronous=synchronous)
+    client, run_id = _target(None)
+    return client.log_batch(run_id, params=params, synchronous=synchronous)
 
 
 def log_metric(
@@ -312,8 +352,8 @@ def log_metric(
     timestamp: int | None = None,
     run_id: str | None = None,
 ) -> Any:
-    rid = _run_id(run_id)
-    return _client().log_metric(rid, key, value, timestamp, step, synchronous=synchronous)
+    client, rid = _target(run_id)
+    return client.log_metric(rid, key, value, timestamp, step, synchronous=synchronous)
 
 
 def log_metrics(
@@ -324,47 +364,55 @@ def log_metrics(
     timestamp: int | None = None,
 ) -> Any:
     """Log several metrics at one step and one timestamp, in one request."""
-    rid = _run_id(run_id)
+    client, rid = _target(run_id)
     ts = now_ms() if timestamp is None else timestamp
     points: list[Metric] = [make_metric(k, v, ts, step, rid) for k, v in metrics.items()]
-    return _client().log_batch(rid, metrics=points, synchronous=synchronous)
+    return client.log_batch(rid, metrics=points, synchronous=synchronous)
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return _client().set_tag(_run_id(), key, value, synchronous=synchronous)
+    client, run_id = _target(None)
+    return client.set_tag(run_id, key, value, synchronous=synchronous)
 
 
 def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> Any:
-    return _client().log_batch(_run_id(), tags=tags, synchronous=synchronous)
+    client, run_id = _target(None)
+    return client.log_batch(run_id, tags=tags, synchronous=synchronous)
 
 
 def delete_tag(key: str) -> None:
-    _client().delete_tag(_run_id(), key)
+    client, run_id = _target(None)
+    client.delete_tag(run_id, key)
 
 
 def log_artifact(
     local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
-    _client().log_artifact(_run_id(run_id), local_path, artifact_path)
+    client, rid = _target(run_id)
+    client.log_artifact(rid, local_path, artifact_path)
 
 
 def log_artifacts(
     local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
 ) -> None:
-    _client().log_artifacts(_run_id(run_id), local_dir, artifact_path)
+    client, rid = _target(run_id)
+    client.log_artifacts(rid, local_dir, artifact_path)
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_text(_run_id(run_id), text, artifact_file)
+    client, rid = _target(run_id)
+    client.log_text(rid, text, artifact_file)
 
 
 def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_dict(_run_id(run_id), dictionary, artifact_file)
+    client, rid = _target(run_id)
+    client.log_dict(rid, dictionary, artifact_file)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
     """The artifact URI of the active run (started if needed), or of a path inside it."""
-    root = _client().get_run(_run_id()).info.artifact_uri
+    client, run_id = _target(None)
+    root = client.get_run(run_id).info.artifact_uri
     rel = safe_relative_path(artifact_path)
     return posixpath.join(root, rel) if rel else root
 
@@ -435,15 +483,15 @@ def _end_all_runs_at_exit() -> None:
     status = RunStatus.FAILED if getattr(sys, "last_value", None) is not None else None
     with _state_lock:
         stacks = list(_all_stacks)
-    client: Client | None = None
     for stack in stacks:
         while stack:
-            run = stack.pop()
+            run_id = stack.pop().info.run_id
             try:
-                client = client or _client()
-                client.set_terminated(run.info.run_id, status or RunStatus.FINISHED)
+                system_metrics.stop_for_run(run_id)
+                client = _run_clients.pop(run_id, None) or _client()
+                client.set_terminated(run_id, status or RunStatus.FINISHED)
             except Exception as exc:  # exit must not crash; say what was left open
-                _logger.warning("Could not end run %s at exit: %s", run.info.run_id, exc)
+                _logger.warning("Could not end run %s at exit: %s", run_id, exc)
 
 
 atexit.register(_end_all_runs_at_exit)
