@@ -1,9 +1,9 @@
 """runyard: experiment tracking with MLflow's concepts and API.
 
 ``import runyard`` gives the fluent API (``runyard.start_run()``, ``runyard.log_metric()`` ...),
-``runyard.Client`` and the entities. The autologging modules (``runyard.autolog``,
-``runyard.sklearn``, ``runyard.lightgbm``) load on first use, so importing runyard stays fast and
-does not need scikit-learn or LightGBM.
+``runyard.Client`` and the entities. The autologging modules (``runyard.autolog``, callable like
+``mlflow.autolog()``, ``runyard.sklearn``, ``runyard.lightgbm``) load on first use, so importing
+runyard stays fast and does not need scikit-learn or LightGBM.
 """
 
 from __future__ import annotations

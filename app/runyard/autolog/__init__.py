@@ -1,21 +1,24 @@
 """Autologging: training calls of ML libraries log their params, metrics and models.
 
-Turn on every supported library that is installed::
+Turn on every supported library that is installed, as with ``mlflow.autolog()``::
 
-    import runyard.autolog
-    runyard.autolog.autolog()              # scikit-learn and LightGBM, whichever are installed
-    runyard.autolog.autolog(disable=True)  # put the libraries back exactly as they were
+    import runyard
+    runyard.autolog()              # scikit-learn and LightGBM, whichever are installed
+    runyard.autolog(disable=True)  # put the libraries back exactly as they were
 
 or one library: ``runyard.sklearn.autolog()``, ``runyard.lightgbm.autolog()``. ``runyard.autolog``
-is this package (a module, so it is not called itself); its function is
-``runyard.autolog.autolog``. Patching is done by ``runyard.autolog.patch``, which guarantees
-that training runs exactly as it would without autologging, whatever the logging does.
+is this package, made callable (calling it calls ``runyard.autolog.autolog``) so that MLflow
+code moves over unchanged while ``runyard.autolog.patch`` and the integrations stay importable
+submodules. Patching is done by ``runyard.autolog.patch``, which guarantees that training runs
+exactly as it would without autologging, whatever the logging does.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+import types
 import warnings
 
 #: library module -> runyard integration module
@@ -41,5 +44,14 @@ def autolog(disable: bool = False, log_models: bool = True) -> list[str]:
         applied.append(library)
     return applied
 
+
+class _CallableModule(types.ModuleType):
+    """This package's module type: ``runyard.autolog(...)`` is ``runyard.autolog.autolog(...)``."""
+
+    def __call__(self, disable: bool = False, log_models: bool = True) -> list[str]:
+        return autolog(disable=disable, log_models=log_models)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["INTEGRATIONS", "autolog"]
