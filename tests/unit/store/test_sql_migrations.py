@@ -3,6 +3,7 @@ fresh database all succeed with the schema migrated exactly once."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from pathlib import Path
 
@@ -83,3 +84,58 @@ def test_concurrent_start_on_fresh_postgres(tmp_path: Path) -> None:
             assert count == 1
         finally:
             engine.dispose()
+
+
+def _upgrade_to(uri: str, revision: str) -> None:
+    from alembic import command
+    from runyard.store.sql.migrate import alembic_config
+
+    engine = create_engine(uri)
+    try:
+        with engine.connect() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_upgrade_from_0001_keeps_data_and_adds_sqlite_indexes(
+    tmp_path: Path, engine_name: str
+) -> None:
+    with contextlib.ExitStack() as stack:
+        if engine_name == "sqlite":
+            uri = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            uri = stack.enter_context(fresh_postgres_database())
+        _upgrade_to(uri, "0001")
+        engine = create_engine(uri)  # rows written at 0001, before the later migrations
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage) VALUES (7, 'old', '/tmp/a', 'active')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
+                "artifact_uri, lifecycle_stage) VALUES "
+                "('r1', 7, 'one', 'u', 'RUNNING', 1, '/tmp/a/r1', 'active'), "
+                "('r2', 7, 'two', 'u', 'RUNNING', 2, '/tmp/a/r2', 'active')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO params (run_uuid, key, value) VALUES ('r1', 'lr', '0.1'), "
+                "('r2', 'lr', '0.2')"
+            )
+            conn.exec_driver_sql("INSERT INTO tags (run_uuid, key, value) VALUES ('r2', 't', 'x')")
+        engine.dispose()
+        store = SqlStore(uri, str(tmp_path))
+        stack.callback(store.close)
+        assert _revisions(uri) == [head_revision()]
+        with store.engine.connect() as conn:
+            names = {i["name"] for t in ("params", "tags") for i in sa.inspect(conn).get_indexes(t)}
+        expected = {"ix_params_key_value", "ix_tags_key_value"}
+        assert (names >= expected) if engine_name == "sqlite" else not (names & expected)
+        found = store.search_runs(["7"], "params.lr = '0.2' and tags.t = 'x'")
+        assert [r.info.run_id for r in found] == ["r2"]
+        assert store.get_run("r1").data.params == {"lr": "0.1"}

@@ -61,6 +61,12 @@ def _run_fk() -> sa.ForeignKey:
     return sa.ForeignKey("runs.run_uuid", ondelete="CASCADE")
 
 
+def _sqlite_only(index: sa.Index) -> None:
+    """An index that exists on SQLite only: on Postgres a long value (a param may hold 6000
+    characters) could exceed the b-tree row size limit, and hash joins serve those filters."""
+    index.ddl_if(dialect="sqlite")
+
+
 params = sa.Table(
     "params",
     metadata,
@@ -68,6 +74,8 @@ params = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+# SQLite only (migration 0002): see ``_sqlite_only``.
+_sqlite_only(sa.Index("ix_params_key_value", params.c.key, params.c.value))
 
 tags = sa.Table(
     "tags",
@@ -76,6 +84,8 @@ tags = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+# SQLite only (migration 0002): see ``_sqlite_only``.
+_sqlite_only(sa.Index("ix_tags_key_value", tags.c.key, tags.c.value))
 
 # One row per (run, metric key): the latest point (greatest (step, timestamp, value)), min, max
 # and count, kept current in the same transaction as every metric write; search and the runs

@@ -1,10 +1,10 @@
 """The search filter AST compiled to SQL: one query per page, whatever the filter.
 
-Each comparison becomes a predicate on the run row, using EXISTS subqueries against params,
-tags, metric_summaries (metric filters look at the latest value) and inputs, so AND, OR and
-nesting compose freely and no run is ever loaded to be tested in Python. Each ``order_by`` key
-becomes a LEFT JOIN on that one key; missing values sort last and NaN after values, in both
-directions.
+Each comparison becomes a predicate on the run row, an IN subquery against params, tags or
+metric_summaries (metric filters look at the latest value) or an EXISTS against inputs, so AND,
+OR and nesting compose freely and no run is ever loaded to be tested in Python. Each
+``order_by`` key becomes a LEFT JOIN on that one key; missing values sort last and NaN after
+values, in both directions.
 """
 
 from __future__ import annotations
@@ -82,27 +82,25 @@ def run_filter(expr: Expr | None) -> ColumnElement[bool]:
 
 def _run_comparison(node: Comparison) -> ColumnElement[bool]:
     ident, op, value = node.ident, node.op, node.value
-    run_uuid = m.runs.c.run_uuid
     if ident.entity == "metric":
         s = m.metric_summaries.alias()
-        where = [s.c.run_uuid == run_uuid, s.c.key == ident.key]
+        where = [s.c.key == ident.key]
         if op in ("IS NULL", "IS NOT NULL"):
-            exists = sa.exists().where(*where)
-            return ~exists if op == "IS NULL" else exists
+            return _runs_among(s, where, negate=op == "IS NULL")
         number = float(value)  # type: ignore[arg-type]
         if op == "!=":  # NaN differs from every number
             where.append(sa.or_(s.c.is_nan.is_(True), s.c.value != number))
         else:
             where += [s.c.is_nan.is_(False), compare(s.c.value, op, number)]
-        return sa.exists().where(*where)
+        return _runs_among(s, where)
     if ident.entity in ("param", "tag"):
         table = (m.params if ident.entity == "param" else m.tags).alias()
-        where = [table.c.run_uuid == run_uuid, table.c.key == ident.key]
+        where = [table.c.key == ident.key]
         if op == "IS NULL":
-            return ~sa.exists().where(*where)
+            return _runs_among(table, where, negate=True)
         if op != "IS NOT NULL":
             where.append(compare(table.c.value, op, value))
-        return sa.exists().where(*where)
+        return _runs_among(table, where)
     if ident.entity == "attribute":
         column = _RUN_ATTRIBUTE_COLUMNS.get(ident.key)
         if column is None:
@@ -113,6 +111,15 @@ def _run_comparison(node: Comparison) -> ColumnElement[bool]:
     if ident.entity == "dataset":
         return _dataset_comparison(ident, op, value)
     raise InvalidFilter(f"Invalid entity type '{ident.entity}'")
+
+
+def _runs_among(table: sa.FromClause, where: list, negate: bool = False) -> ColumnElement[bool]:
+    """``runs.run_uuid [NOT] IN (SELECT run_uuid FROM table WHERE ...)``: the same rows as a
+    correlated EXISTS, but SQLite can then read the matching rows through a (key, value) index
+    instead of probing the subquery once per run of the experiment."""
+    chosen = sa.select(table.c.run_uuid).where(*where)
+    column = m.runs.c.run_uuid
+    return column.not_in(chosen) if negate else column.in_(chosen)
 
 
 def _dataset_comparison(ident: Identifier, op: str, value: object) -> ColumnElement[bool]:
