@@ -89,6 +89,27 @@ def _frozen(mapping: Mapping[str, T] | None) -> Mapping[str, T]:
     return MappingProxyType(dict(mapping or {}))
 
 
+_E = TypeVar("_E")
+
+
+def _assemble(cls: type[_E], values: dict) -> _E:
+    """An instance of a frozen (non-slots) dataclass from complete, already valid field values:
+    one dict update instead of a frozen __init__'s object.__setattr__ per field."""
+    entity = object.__new__(cls)
+    entity.__dict__.update(values)
+    return entity
+
+
+def assemble_run_info(values: dict) -> RunInfo:
+    """A RunInfo from a dict holding exactly its fields, already of the right types."""
+    return _assemble(RunInfo, values)
+
+
+def assemble_run(info: RunInfo, data: RunData, inputs: RunInputs, outputs: RunOutputs) -> Run:
+    """A Run from its parts without the frozen __init__ (a store building a page of runs)."""
+    return _assemble(Run, {"info": info, "data": data, "inputs": inputs, "outputs": outputs})
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Metric:
     """One point of a metric's history. ``timestamp`` is epoch milliseconds."""
@@ -216,6 +237,21 @@ class RunData:
     @property
     def metrics(self) -> Mapping[str, float]:
         return MappingProxyType({m.key: m.value for m in self.metric_list})
+
+    @classmethod
+    def owned(
+        cls, metric_list: tuple[Metric, ...], params: dict[str, str], tags: dict[str, str]
+    ) -> RunData:
+        """A RunData over dicts the caller hands over and never touches again: wrapped
+        read-only without the defensive copies (a store building a page of runs)."""
+        return _assemble(
+            cls,
+            {
+                "metric_list": metric_list,
+                "params": MappingProxyType(params),
+                "tags": MappingProxyType(tags),
+            },
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ from runyard.entities import (
     RunInputs,
     RunOutputs,
     RunStatus,
+    assemble_run,
+    assemble_run_info,
 )
 from runyard.store.sql import models as m
 from runyard.store.sql.metrics import latest_metrics
@@ -43,16 +45,18 @@ _STAGE = {s.value: s for s in LifecycleStage}
 
 def run_info(row: Sequence) -> RunInfo:
     run_id, experiment_id, name, user_id, status, start, end, artifact_uri, stage = row[:9]
-    return RunInfo(
-        run_id=run_id,
-        experiment_id=str(experiment_id),
-        run_name=name,
-        user_id=user_id,
-        status=_STATUS.get(status, RunStatus.RUNNING),
-        start_time=start,
-        end_time=end,
-        artifact_uri=artifact_uri,
-        lifecycle_stage=_STAGE.get(stage, LifecycleStage.ACTIVE),
+    return assemble_run_info(
+        {
+            "run_id": run_id,
+            "experiment_id": str(experiment_id),
+            "run_name": name,
+            "user_id": user_id,
+            "status": _STATUS.get(status, RunStatus.RUNNING),
+            "start_time": start,
+            "end_time": end,
+            "artifact_uri": artifact_uri,
+            "lifecycle_stage": _STAGE.get(stage, LifecycleStage.ACTIVE),
+        }
     )
 
 
@@ -75,11 +79,11 @@ def load_runs(conn: Connection, rows: Sequence[Sequence]) -> list[Run]:
     inputs, outputs = _inputs_outputs(conn, run_ids)
     empty_inputs, empty_outputs = RunInputs(), RunOutputs()
     return [
-        Run(
-            info=run_info(row),
-            data=RunData(metric_list=metrics[row[0]], params=params[row[0]], tags=tags[row[0]]),
-            inputs=inputs.get(row[0], empty_inputs),
-            outputs=outputs.get(row[0], empty_outputs),
+        assemble_run(
+            run_info(row),
+            RunData.owned(tuple(metrics[row[0]]), params[row[0]], tags[row[0]]),
+            inputs.get(row[0], empty_inputs),
+            outputs.get(row[0], empty_outputs),
         )
         for row in rows
     ]
