@@ -7,7 +7,9 @@ cannot be reached). Workloads:
 * ``ingest``: metric points through ``log_batch``, 1000 per call (points/s, higher is better);
 * ``search_a``: no filter, ordered by a metric, max_results 100 (p50 ms);
 * ``search_b``: a metric-and-param filter (p50 ms);
-* ``search_c``: paging through every run with max_results 1000 (p50 ms for the whole walk).
+* ``search_c``: paging through every run with max_results 1000 (p50 ms for the whole walk);
+* ``chart``: runyard only, ``get_metric_history_bulk_interval`` (320 points) of one metric
+  with ``chart_points`` points (p50 ms; the target is 500 ms for a million points).
 
 Run: ``python -m bench.bench_stores [--quick] [--engines sqlite,postgres]``. Prints a markdown
 table and writes ``bench-output/stores.json``.
@@ -45,10 +47,12 @@ class Size:
     tags: int = 5
     repeats: int = 7
     paging_repeats: int = 3
+    chart_points: int = 1_000_000
 
 
 FULL = Size(ingest_points=200_000, runs=5_000)
-QUICK = Size(ingest_points=20_000, runs=500, repeats=5, paging_repeats=2)
+QUICK = Size(ingest_points=20_000, runs=500, repeats=5, paging_repeats=2, chart_points=100_000)
+CHART_TARGET_MS = 500.0
 BATCH = 1000
 COLUMNS = ["workload", "engine", "unit", "runyard", "mlflow", "ratio"]
 FILTER_B = "metrics.m1 > 0.5 and params.p2 = 'v3'"
@@ -211,6 +215,27 @@ def measure_search(store: Any, experiment_id: str, size: Size) -> dict[str, floa
     return results
 
 
+def measure_chart(store: RunyardAdapter, points: int, repeats: int) -> float:
+    """p50 ms of the downsampled history of one ``points``-point metric."""
+    experiment_id = store.create_experiment("chart-bench")
+    run_id = store.create_run(experiment_id)
+    rng = random.Random(5)
+    for start in range(0, points, BATCH):
+        store.log_batch(
+            run_id,
+            [("loss", rng.random(), 1_700_000_000_000 + i, i) for i in range(start, start + BATCH)],
+            [],
+            [],
+        )
+
+    def chart() -> None:
+        found = store.store.get_metric_history_bulk_interval([run_id], "loss", 320)
+        assert 2 <= len(found) <= 320, len(found)
+
+    chart()
+    return p50([timed(chart) for _ in range(repeats)]) * 1000
+
+
 # ---- engines ---------------------------------------------------------------------------------
 def bench_engine(engine: str, uris: dict[str, str], size: Size, workdir: Path) -> list[dict]:
     batches = ingest_batches(size.ingest_points)
@@ -227,6 +252,9 @@ def bench_engine(engine: str, uris: dict[str, str], size: Size, workdir: Path) -
             experiment_id = populate(store, size, payloads)
             log(f"[{engine}] {name}: search workloads")
             figures[name].update(measure_search(store, experiment_id, size))
+            if isinstance(store, RunyardAdapter):
+                log(f"[{engine}] {name}: chart over {size.chart_points} points")
+                figures[name]["chart"] = measure_chart(store, size.chart_points, size.repeats)
         finally:
             store.close()
     rows = []
@@ -249,6 +277,18 @@ def bench_engine(engine: str, uris: dict[str, str], size: Size, workdir: Path) -
                 "speedup": round(ratio, 2),
             }
         )
+    chart = figures["runyard"]["chart"]
+    rows.append(
+        {
+            "workload": f"chart ({size.chart_points} points)",
+            "engine": engine,
+            "unit": "ms p50",
+            "runyard": round(chart, 1),
+            "mlflow": "",
+            "ratio": f"target <= {CHART_TARGET_MS:.0f} ms",
+            "speedup": None,
+        }
+    )
     return rows
 
 
