@@ -190,7 +190,7 @@ def group_batches(
     per_run: dict[tuple[Any, str], list[tuple[list[Metric], list[Param], list[RunTag]]]] = {}
     keys: dict[tuple[Any, str], tuple[set[str], set[str]]] = {}
     for client, run_id, metrics, params, tags in items:
-        # Clients are cheap wrappers (the fluent API makes one per call); their store is shared.
+        # Several clients can share one store: group by the store, not by the client.
         target = (getattr(client, "store", client), run_id)
         batches = per_run.setdefault(target, [([], [], [])])
         param_keys, tag_keys = keys.setdefault(target, (set(), set()))
