@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from runyard.entities import Metric, Param, RunTag
+from runyard.entities import DatasetInput, Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
 
 MAX_KEY_LENGTH = 250
@@ -29,6 +29,11 @@ MAX_ENTITIES_PER_BATCH = 1000
 MAX_RESULTS_SEARCH_RUNS = 50000
 MAX_RESULTS_SEARCH_EXPERIMENTS = 50000
 MAX_RUN_NAME_LENGTH = 250
+#: MLflow's dataset column sizes; profile is separate because it is far larger.
+DATASET_FIELD_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
+MAX_DATASET_PROFILE_LENGTH = 16777215
+MAX_INPUT_TAG_KEY_LENGTH = 255
+MAX_INPUT_TAG_VALUE_LENGTH = 500
 
 _KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
@@ -144,6 +149,34 @@ def validate_batch(
             f"Duplicate parameter keys have been submitted: {duplicates}. Please ensure the "
             "request contains only one param value per param key."
         )
+
+
+def validate_dataset_input(item: DatasetInput) -> DatasetInput:
+    """A dataset logged as a run input: name and digest present, MLflow's size limits."""
+    dataset = item.dataset
+    for field, limit in DATASET_FIELD_LIMITS.items():
+        value = getattr(dataset, field) or ""
+        if len(value) > limit:
+            raise InvalidParameterValue(
+                f"Dataset {field} exceeds the maximum length of {limit} characters"
+            )
+    if not dataset.name or not dataset.digest:
+        raise InvalidParameterValue("A dataset input needs a non-empty name and digest.")
+    if len(dataset.profile or "") > MAX_DATASET_PROFILE_LENGTH:
+        raise InvalidParameterValue(
+            f"Dataset profile exceeds the maximum length of {MAX_DATASET_PROFILE_LENGTH} characters"
+        )
+    for key, value in item.tags.items():
+        if not key or len(key) > MAX_INPUT_TAG_KEY_LENGTH:
+            raise InvalidParameterValue(
+                f"Input tag key {key!r} must be 1 to {MAX_INPUT_TAG_KEY_LENGTH} characters long"
+            )
+        if len(value or "") > MAX_INPUT_TAG_VALUE_LENGTH:
+            raise InvalidParameterValue(
+                f"Input tag value for key {key!r} exceeds the maximum length of "
+                f"{MAX_INPUT_TAG_VALUE_LENGTH} characters"
+            )
+    return item
 
 
 def validate_experiment_name(name: object) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from runyard.entities import FileInfo
+from runyard.errors import ResourceDoesNotExist
+from runyard.validation import safe_relative_path
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -24,11 +26,17 @@ class ArtifactRepo(abc.ABC):
     def __init__(self, root_uri: str) -> None:
         self.root_uri = root_uri
 
-    @abc.abstractmethod
     def log_artifact(
         self, local_file: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
-        """Copy one local file to ``<artifact_path>/<basename>``."""
+        """Copy one local file to ``<artifact_path>/<basename>`` through ``write_stream``."""
+        local_file = os.fspath(local_file)
+        if not os.path.isfile(local_file):
+            raise ResourceDoesNotExist(f"No such local file: '{local_file}'")
+        base = safe_relative_path(artifact_path)
+        name = os.path.basename(local_file)
+        with open(local_file, "rb") as stream:
+            self.write_stream(f"{base}/{name}" if base else name, stream)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None

@@ -11,30 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.uris import local_path_from_uri
 from runyard.validation import safe_relative_path
 
 #: Prefix of in-progress uploads; listings never show them.
 UPLOAD_PREFIX = ".runyard-upload-"
-
-
-def local_path_from_uri(uri: str) -> str:
-    """``file:///abs``, ``file:/abs``, ``file:rel`` or a plain path -> an absolute path."""
-    path = uri
-    if uri.startswith("file:"):
-        parsed = urllib.parse.urlparse(uri)
-        path = parsed.path
-        if parsed.netloc not in ("", "localhost"):
-            path = f"//{parsed.netloc}{path}"
-        path = urllib.request.url2pathname(path)
-    return os.path.abspath(os.path.expanduser(path or "."))
 
 
 class LocalArtifactRepo(ArtifactRepo):
@@ -60,18 +47,6 @@ class LocalArtifactRepo(ArtifactRepo):
         return real != real_root and os.path.commonpath([real_root, real]) == real_root
 
     # ---- writing -----------------------------------------------------------------------------
-    def log_artifact(
-        self, local_file: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
-        local_file = os.fspath(local_file)
-        if not os.path.isfile(local_file):
-            raise ResourceDoesNotExist(f"No such local file: '{local_file}'")
-        base = safe_relative_path(artifact_path)
-        name = os.path.basename(local_file)
-        target = f"{base}/{name}" if base else name
-        with open(local_file, "rb") as stream:
-            self.write_stream(target, stream)
-
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
         rel, full = self._resolve(artifact_path)
         if not rel:

@@ -10,7 +10,6 @@ the reply. The server decides where the bytes end up (a directory or a bucket).
 from __future__ import annotations
 
 import os
-import posixpath
 from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import quote, urlparse
@@ -65,16 +64,6 @@ class ProxyArtifactRepo(ArtifactRepo):
         return f"{ARTIFACTS_API}/{quote(self._server_path(rel), safe='/')}"
 
     # ---- writes ------------------------------------------------------------------------------
-    def log_artifact(
-        self, local_file: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
-        local_file = os.fspath(local_file)
-        rel = safe_relative_path(
-            posixpath.join(safe_relative_path(artifact_path), os.path.basename(local_file))
-        )
-        with open(local_file, "rb") as stream:
-            self.write_stream(rel, stream)
-
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
         """PUT the stream as the body. A file's size is known, so Content-Length is sent and
         the body is streamed from disk; a seekable stream is replayed on a retry."""

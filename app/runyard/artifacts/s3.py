@@ -10,8 +10,6 @@ interrupted upload never leaves a partial object behind. The endpoint comes from
 from __future__ import annotations
 
 import mimetypes
-import os
-import posixpath
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
@@ -90,16 +88,6 @@ class S3ArtifactRepo(ArtifactRepo):
         return f"{key}/" if key else ""
 
     # ---- writes ------------------------------------------------------------------------------
-    def log_artifact(
-        self, local_file: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
-        local_file = os.fspath(local_file)
-        rel = safe_relative_path(
-            posixpath.join(safe_relative_path(artifact_path), os.path.basename(local_file))
-        )
-        with open(local_file, "rb") as stream:
-            self.write_stream(rel, stream)
-
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
         rel = safe_relative_path(artifact_path)
         if not rel:

@@ -15,7 +15,7 @@ import os
 from runyard.errors import TemporarilyUnavailable
 from runyard.store.base import TrackingStore
 from runyard.store.file_experiments import ExperimentsMixin
-from runyard.store.file_layout import Layout, root_path_from_uri
+from runyard.store.file_layout import Layout, local_path_from_uri
 from runyard.store.file_models import ModelsMixin
 from runyard.store.file_queries import QueriesMixin
 from runyard.store.file_runs import RunsMixin
@@ -34,7 +34,7 @@ class FileStore(ExperimentsMixin, RunsMixin, QueriesMixin, ModelsMixin, Tracking
     def __init__(self, root_uri: str, artifact_root_uri: str | None = None) -> None:
         self.root_uri = root_uri
         self.artifact_root_uri = artifact_root_uri
-        self.root = root_path_from_uri(root_uri)
+        self.root = local_path_from_uri(root_uri)
         self._layout = Layout(self.root)
         os.makedirs(self.root, exist_ok=True)
         self._ensure_default_experiment()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pathlib
 import random
 import secrets
 import time
@@ -31,6 +30,7 @@ from typing import Any
 import yaml
 
 from runyard.entities import ViewType
+from runyard.uris import local_path_from_uri, path_to_file_uri
 
 try:  # the C dumper is what MLflow uses when present; both must wrap lines identically
     from yaml import CSafeDumper as _Dumper
@@ -60,30 +60,13 @@ TEMP_MARK = "#"
 EXPERIMENT_ID_WIDTH = 18
 
 
-def root_path_from_uri(uri: str) -> str:
-    """``file:./mlruns``, ``file:///abs``, ``file:/abs`` or a plain path -> absolute path."""
-    path = uri
-    if uri.startswith("file:"):
-        parsed = urllib.parse.urlparse(uri)
-        path = parsed.path
-        if parsed.netloc not in ("", "localhost"):
-            path = f"//{parsed.netloc}{path}"
-        path = urllib.request.url2pathname(path)
-    return os.path.abspath(os.path.expanduser(path or "."))
-
-
-def path_to_file_uri(path: str) -> str:
-    """The ``file://`` URI MLflow writes for a local directory."""
-    return pathlib.Path(os.path.abspath(path)).as_uri()
-
-
 def resolve_artifact_location(location: str) -> str:
     """A relative local path becomes an absolute ``file://`` URI; other URIs stay as given."""
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme == "" or len(parsed.scheme) == 1:
         return path_to_file_uri(location)
     if parsed.scheme == "file" and not parsed.netloc and not parsed.path.startswith("/"):
-        return path_to_file_uri(root_path_from_uri(location))
+        return path_to_file_uri(local_path_from_uri(location))
     return location
 
 

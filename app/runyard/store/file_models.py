@@ -62,10 +62,6 @@ from runyard.store.file_layout import (
 from runyard.store.file_model_filter import model_matches, parse_model_filter
 from runyard.store.file_queries import page_of
 
-_DATASET_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
-_PROFILE_LIMIT = 16777215
-_INPUT_TAG_KEY_LIMIT = 255
-_INPUT_TAG_VALUE_LIMIT = 500
 _MODEL_NAME_BAD_CHARS = ("/", ":", ".", "%", '"', "'")
 MAX_RESULTS_LOGGED_MODELS = 50000
 
@@ -75,32 +71,6 @@ def _md5(*parts: str) -> str:
     for part in parts:
         digest.update(part.encode("utf-8"))
     return digest.hexdigest()
-
-
-def _validate_dataset_input(item: DatasetInput) -> None:
-    dataset = item.dataset
-    for field, limit in _DATASET_LIMITS.items():
-        value = getattr(dataset, field) or ""
-        if len(value) > limit:
-            raise InvalidParameterValue(
-                f"Dataset {field} exceeds the maximum length of {limit} characters"
-            )
-    if not dataset.name or not dataset.digest:
-        raise InvalidParameterValue("A dataset input needs a non-empty name and digest.")
-    if len(dataset.profile or "") > _PROFILE_LIMIT:
-        raise InvalidParameterValue(
-            f"Dataset profile exceeds the maximum length of {_PROFILE_LIMIT} characters"
-        )
-    for key, value in item.tags.items():
-        if not key or len(key) > _INPUT_TAG_KEY_LIMIT:
-            raise InvalidParameterValue(
-                f"Input tag key {key!r} must be 1 to {_INPUT_TAG_KEY_LIMIT} characters long"
-            )
-        if len(value or "") > _INPUT_TAG_VALUE_LIMIT:
-            raise InvalidParameterValue(
-                f"Input tag value for key {key!r} exceeds the maximum length of "
-                f"{_INPUT_TAG_VALUE_LIMIT} characters"
-            )
 
 
 def _validate_model_id(model_id: object) -> str:
@@ -142,7 +112,7 @@ class ModelsMixin:
     ) -> None:
         validation.validate_run_id(run_id)
         for item in datasets:
-            _validate_dataset_input(item)
+            validation.validate_dataset_input(item)
         for model in models:
             _validate_model_id(model.model_id)
         _, run_dir, _ = self._active_run(run_id)

@@ -21,7 +21,7 @@ from runyard.entities import (
     ModelOutput,
     PagedList,
 )
-from runyard.errors import InvalidFilter, InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import InvalidFilter, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.sql import models as m
 from runyard.store.sql.common import SqlBase, experiment_int, now_ms
@@ -39,7 +39,6 @@ _FILTER_COLUMNS = {
 _CLAUSE = re.compile(
     r"^\s*(?:attributes?\.)?(\w+)\s*(=|!=|(?i:i?like))\s*(?:'([^']*)'|\"([^\"]*)\")\s*$"
 )
-_DATASET_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
 
 
 class LoggedModelsMixin(SqlBase):
@@ -51,7 +50,7 @@ class LoggedModelsMixin(SqlBase):
         models: Sequence[ModelInput] = (),
     ) -> None:
         for item in datasets:
-            _validate_dataset_input(item)
+            validation.validate_dataset_input(item)
         with self._write() as conn:
             self._require_active_run(conn, run_id)
             experiment_id = conn.execute(
@@ -306,23 +305,6 @@ def _model_filter(filter_string: str | None) -> list[sa.ColumnElement[bool]]:
         value = single if single is not None else double
         clauses.append(compare(_FILTER_COLUMNS[name], op.upper(), value))
     return clauses
-
-
-def _validate_dataset_input(item: DatasetInput) -> None:
-    dataset = item.dataset
-    for field, limit in _DATASET_LIMITS.items():
-        value = getattr(dataset, field) or ""
-        if len(value) > limit:
-            raise InvalidParameterValue(
-                f"Dataset {field} exceeds the maximum length of {limit} characters."
-            )
-    if not dataset.name or not dataset.digest:
-        raise InvalidParameterValue("A dataset needs a name and a digest.")
-    for key, value in item.tags.items():
-        if len(key) > 255 or len(str(value)) > 500:
-            raise InvalidParameterValue(
-                f"Input tag {key[:40]!r} is too long (key limit 255, value limit 500)."
-            )
 
 
 def _dataset_id(conn: Connection, experiment_id: int, item: DatasetInput) -> str:
