@@ -9,6 +9,7 @@ what MLflow writes and parses.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -80,6 +81,30 @@ def read_lines(path: str) -> list[str]:
     except FileNotFoundError:
         return []
     lines = data.split("\n")
+    return [line for line in lines[:-1] if line.strip()]
+
+
+#: How far back from the end of a metric file a re-sent point is looked for (at least).
+DEDUP_WINDOW_BYTES = 256 * 1024
+
+
+def read_tail_lines(path: str, window: int) -> list[str]:
+    """The complete lines within the last ``window`` bytes of a metric file.
+
+    Re-sent points (a client retrying, a spool replaying) are always among the most recent
+    writes to a key: a spool holds back every later write to the run until it drains. So the
+    duplicate check reads the tail, keeping an append O(batch) rather than O(history)."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            start = max(0, size - window)
+            handle.seek(start)
+            data = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    lines = data.split("\n")
+    if start > 0:
+        lines = lines[1:]  # the first line is cut by the window
     return [line for line in lines[:-1] if line.strip()]
 
 

@@ -336,8 +336,8 @@ class RunsMixin:
         metrics: Sequence[Metric],
         model_dirs: dict[str, str],
     ) -> None:
-        """Append each key's new lines with one write; points already stored are skipped, so
-        a retried request stores nothing twice."""
+        """Append each key's new lines with one write; points already stored among the recent
+        lines are skipped, so a retried request stores nothing twice."""
         run_lines: dict[str, list[str]] = {}
         model_lines: dict[tuple[str, str], list[str]] = {}
         for metric in metrics:
@@ -349,7 +349,8 @@ class RunsMixin:
         targets += [(d, key, lines) for (d, key), lines in model_lines.items()]
         for directory, key, lines in targets:
             path = key_path(directory, key)
-            present = set(file_metrics.read_lines(path))
+            window = max(file_metrics.DEDUP_WINDOW_BYTES, 4 * sum(map(len, lines)))
+            present = set(file_metrics.read_tail_lines(path, window))
             fresh: list[str] = []
             for line in lines:
                 bare = line.rstrip("\n")
