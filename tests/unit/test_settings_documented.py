@@ -6,7 +6,6 @@ import importlib
 import pathlib
 
 import pytest
-
 from runyard import config
 
 #: Modules that register settings of their own when imported.
