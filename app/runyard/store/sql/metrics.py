@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.entities import Metric, MetricSummary
+from runyard.errors import InvalidParameterValue
+from runyard.protocol import format_double
+from runyard.search import paging
 from runyard.store.sql import fastpath
 from runyard.store.sql import models as m
 from runyard.store.sql.dialect import insert_for
@@ -250,29 +253,158 @@ def series_of(run_id: str, key: str) -> sa.ScalarSelect:
     return sa.select(_S.series_id).where(_S.run_uuid == run_id, _S.key == key).scalar_subquery()
 
 
+#: A history page's position: the last point's (timestamp, step, stored value, is_nan).
+HistoryKey = tuple[int, int, float, bool]
+
+_HISTORY_COLUMNS = "value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest"
+_HISTORY_ORDER = " ORDER BY timestamp, step, value, is_nan"
+
+
 def history(
-    conn: Connection, run_id: str, key: str, limit: int | None, offset: int
+    conn: Connection,
+    run_id: str,
+    key: str,
+    limit: int | None,
+    offset: int = 0,
+    after: HistoryKey | None = None,
 ) -> list[Metric]:
-    stmt = (
-        sa.select(
-            _M.value,
-            _M.is_nan,
-            _M.timestamp,
-            _M.step,
-            _M.model_id,
-            _M.dataset_name,
-            _M.dataset_digest,
-        )
-        .where(_M.series_id == series_of(run_id, key))
-        .order_by(_M.timestamp, _M.step, _M.value)
-        .offset(offset)
+    """Points of (run, key) in (timestamp, step, value) order, from ``offset`` or strictly
+    after the point ``after`` (keyset paging: no earlier rows are sorted and skipped again).
+
+    Read through the driver's cursor: a page holds up to 25,000 points, and SQLAlchemy's per-row
+    processing would cost more than the query.
+    """
+    rows = _history_rows(conn, run_id, key, limit, offset, after)
+    return [
+        Metric(key, _NAN if nan else v, ts, step, run_id, mid, dname, ddigest)
+        for v, nan, ts, step, mid, dname, ddigest in rows
+    ]
+
+
+def history_json(
+    conn: Connection,
+    run_id: str,
+    key: str,
+    limit: int | None,
+    offset: int = 0,
+    after: HistoryKey | None = None,
+) -> list[dict]:
+    """What ``history`` returns, as ``protocol.metric_to_json`` renders each point: the REST
+    handler's path, with no ``Metric`` per row."""
+    rows = _history_rows(conn, run_id, key, limit, offset, after)
+    out = []
+    for v, nan, ts, step, mid, dname, ddigest in rows:
+        obj = {
+            "key": key,
+            "value": "NaN" if nan else (v if v - v == 0.0 else format_double(v)),
+            "timestamp": ts,
+            "step": step,
+        }
+        if mid is not None:
+            obj["model_id"] = mid
+        if dname is not None:
+            obj["dataset_name"] = dname
+        if ddigest is not None:
+            obj["dataset_digest"] = ddigest
+        out.append(obj)
+    return out
+
+
+def history_key(metric: Metric) -> HistoryKey:
+    """The keyset position of a point that ``history`` returned."""
+    value = metric.value
+    is_nan = value != value
+    return (metric.timestamp, metric.step, 0.0 if is_nan else float(value), is_nan)
+
+
+def encode_history_token(last: Metric | HistoryKey) -> str:
+    """The token for the page after ``last`` (a point or its keyset position): the position,
+    with the value as text so infinities survive JSON."""
+    ts, step, value, is_nan = history_key(last) if isinstance(last, Metric) else last
+    return paging.encode_token({"ts": ts, "step": step, "value": repr(value), "nan": is_nan})
+
+
+def decode_history_token(token: str | None) -> tuple[int, HistoryKey | None]:
+    """(offset, keyset position) of a page token: ours carry the position of the last point;
+    MLflow's ``{"offset": N}`` tokens are still accepted, so a client can carry one across."""
+    if not token:
+        return 0, None
+    try:
+        payload = paging.decode_token(token)
+    except InvalidParameterValue:
+        return paging.decode_offset_token(token), None
+    if "offset" in payload:
+        return paging.decode_offset_token(token), None
+    ts, step, value, is_nan = (payload.get(k) for k in ("ts", "step", "value", "nan"))
+    try:
+        number = float(value) if isinstance(value, str) else _NAN
+    except ValueError:
+        number = _NAN
+    if (
+        not all(isinstance(n, int) and not isinstance(n, bool) for n in (ts, step))
+        or not isinstance(is_nan, bool)
+        or number != number
+    ):
+        raise InvalidParameterValue(f"Invalid page token, parsed value={payload}")
+    return 0, (ts, step, number, is_nan)
+
+
+def _history_rows(
+    conn: Connection,
+    run_id: str,
+    key: str,
+    limit: int | None,
+    offset: int,
+    after: HistoryKey | None,
+) -> list[tuple]:
+    driver = conn.dialect.driver
+    if driver not in ("pysqlite", "psycopg2"):
+        return _history_rows_core(conn, run_id, key, limit, offset, after)
+    mark = "?" if driver == "pysqlite" else "%s"
+    sql = (
+        f"SELECT {_HISTORY_COLUMNS} FROM metrics WHERE series_id = (SELECT series_id FROM "
+        f"metric_summaries WHERE run_uuid = {mark} AND key = {mark})"
     )
+    args: list = [run_id, key]
+    if after is not None:
+        sql += f" AND (timestamp, step, value, is_nan) > ({mark}, {mark}, {mark}, {mark})"
+        args += after
+    sql += _HISTORY_ORDER
+    if limit is not None or offset:
+        sql += f" LIMIT {mark} OFFSET {mark}"
+        args += [-1 if limit is None and driver == "pysqlite" else limit, offset]
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _history_rows_core(
+    conn: Connection,
+    run_id: str,
+    key: str,
+    limit: int | None,
+    offset: int,
+    after: HistoryKey | None,
+) -> list[tuple]:
+    """The same query through SQLAlchemy, for drivers without a raw path."""
+    stmt = sa.select(
+        _M.value,
+        _M.is_nan,
+        _M.timestamp,
+        _M.step,
+        _M.model_id,
+        _M.dataset_name,
+        _M.dataset_digest,
+    ).where(_M.series_id == series_of(run_id, key))
+    if after is not None:
+        stmt = stmt.where(sa.tuple_(_M.timestamp, _M.step, _M.value, _M.is_nan) > sa.tuple_(*after))
+    stmt = stmt.order_by(_M.timestamp, _M.step, _M.value, _M.is_nan).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [
-        Metric(key, _value(v, nan), ts, step, run_id, mid, dname, ddigest)
-        for v, nan, ts, step, mid, dname, ddigest in conn.execute(stmt)
-    ]
+    return [tuple(row) for row in conn.execute(stmt)]
 
 
 def is_finite_number(value: float) -> bool:

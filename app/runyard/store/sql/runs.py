@@ -224,17 +224,44 @@ class RunsMixin(SqlBase):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList[Metric]:
-        from runyard.search import paging
-
         if max_results is not None:
             validation.validate_max_results(max_results, 2**62, "max_results")
-        offset = paging.decode_offset_token(page_token)
+        offset, after = sql_metrics.decode_history_token(page_token)
         limit = None if max_results is None else max_results + 1
         with self._read() as conn:
-            points = sql_metrics.history(conn, run_id, metric_key, limit, offset)
+            points = sql_metrics.history(conn, run_id, metric_key, limit, offset, after)
         if max_results is not None and len(points) > max_results:
-            return PagedList(points[:max_results], paging.encode_offset_token(offset + max_results))
+            del points[max_results:]
+            return PagedList(points, sql_metrics.encode_history_token(points[-1]))
         return PagedList(points)
+
+    def get_metric_history_json(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[dict], str | None]:
+        """``get_metric_history`` already in REST JSON form (points, next page token): the
+        server's path for long histories, which builds no ``Metric`` per point."""
+        if max_results is not None:
+            validation.validate_max_results(max_results, 2**62, "max_results")
+        offset, after = sql_metrics.decode_history_token(page_token)
+        limit = None if max_results is None else max_results + 1
+        with self._read() as conn:
+            points = sql_metrics.history_json(conn, run_id, metric_key, limit, offset, after)
+        if max_results is not None and len(points) > max_results:
+            del points[max_results:]
+            last = points[-1]
+            value = last["value"]
+            position = (
+                last["timestamp"],
+                last["step"],
+                0.0 if value == "NaN" else float(value),
+                value == "NaN",
+            )
+            return points, sql_metrics.encode_history_token(position)
+        return points, None
 
     def get_metric_history_bulk_interval(
         self,
