@@ -345,20 +345,22 @@ def _required(obj: Mapping[str, Any], name: str, prefix: str) -> Any:
 
 # ---- runs ---------------------------------------------------------------------------------------
 def run_info_to_json(info: RunInfo) -> Json:
-    return _drop_empty(
-        {
-            "run_uuid": info.run_id,
-            "run_id": info.run_id,
-            "run_name": info.run_name,
-            "experiment_id": info.experiment_id,
-            "user_id": info.user_id,
-            "status": str(info.status),
-            "start_time": info.start_time,
-            "end_time": info.end_time,
-            "artifact_uri": info.artifact_uri,
-            "lifecycle_stage": str(info.lifecycle_stage),
-        }
-    )
+    # Every field is a string or a number here, so dropping the unset ones is ``None`` checks.
+    obj = {
+        "run_uuid": info.run_id,
+        "run_id": info.run_id,
+        "run_name": info.run_name,
+        "experiment_id": info.experiment_id,
+        "user_id": info.user_id,
+        "status": str(info.status),
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "artifact_uri": info.artifact_uri,
+        "lifecycle_stage": str(info.lifecycle_stage),
+    }
+    if None in obj.values():
+        return {k: v for k, v in obj.items() if v is not None}
+    return obj
 
 
 def run_info_from_json(obj: Mapping[str, Any]) -> RunInfo:
@@ -444,20 +446,51 @@ def run_outputs_to_json(outputs: RunOutputs) -> Json:
 
 
 def run_to_json(run: Run) -> Json:
-    """A run as ``runs/get`` returns it; ``data.metrics`` holds the latest point per key."""
-    data = _drop_empty(
-        {
-            "metrics": [metric_to_json(m) for m in _latest_per_key(run.data.metric_list)],
-            "params": key_values_to_json(run.data.params),
-            "tags": key_values_to_json(run.data.tags),
-        }
-    )
+    """A run as ``runs/get`` returns it; ``data.metrics`` holds the latest point per key.
+
+    Built directly rather than through ``_drop_empty``: a search page holds up to 1000 runs
+    with their metrics, params and tags. Same fields, same order as the generic helpers give.
+    """
+    data: Json = {}
+    metrics = [_plain_metric_json(m) for m in _latest_per_key(run.data.metric_list)]
+    if metrics:
+        data["metrics"] = metrics
+    params = run.data.params
+    if params:
+        data["params"] = [{"key": k, "value": v} for k, v in params.items()]
+    tags = run.data.tags
+    if tags:
+        data["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
+    inputs = run.inputs
+    outputs = run.outputs
     return {
         "info": run_info_to_json(run.info),
         "data": data,
-        "inputs": run_inputs_to_json(run.inputs),
-        "outputs": run_outputs_to_json(run.outputs),
+        "inputs": run_inputs_to_json(inputs)
+        if inputs.dataset_inputs or inputs.model_inputs
+        else {},
+        "outputs": run_outputs_to_json(outputs) if outputs.model_outputs else {},
     }
+
+
+def _plain_metric_json(metric: Metric) -> Json:
+    """``metric_to_json`` without the run id, inlined for the common fully-set point."""
+    if (
+        metric.model_id is None
+        and metric.dataset_name is None
+        and metric.dataset_digest is None
+        and metric.timestamp is not None
+        and metric.step is not None
+        and metric.key is not None
+    ):
+        value = metric.value
+        return {
+            "key": metric.key,
+            "value": value if value - value == 0.0 else format_double(value),
+            "timestamp": metric.timestamp,
+            "step": metric.step,
+        }
+    return metric_to_json(metric)
 
 
 def run_from_json(obj: Mapping[str, Any]) -> Run:

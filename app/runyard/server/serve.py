@@ -8,6 +8,7 @@ On SIGTERM gunicorn stops accepting connections and gives in-flight requests
 
 from __future__ import annotations
 
+import gc
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -60,6 +61,19 @@ def gunicorn_options(cfg: ServerConfig) -> dict[str, Any]:
     }
 
 
+def settle_heap() -> None:
+    """Move everything the worker built at start-up out of the garbage collector's sight.
+
+    Loading the app leaves hundreds of thousands of long-lived objects (modules, SQLAlchemy
+    metadata); every full collection would scan them again while a large response is being
+    built. A higher first-generation threshold means fewer collections while a 1000-run page
+    allocates its dicts; reference counting still frees them as soon as the response is sent.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
 def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     """Serve ``create_app(overrides)`` with gunicorn until it is told to stop."""
     from gunicorn.app.base import BaseApplication
@@ -89,7 +103,9 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
         def load(self) -> Any:
             from runyard.server.app import create_app
 
-            return create_app(settings)
+            app = create_app(settings)
+            settle_heap()
+            return app
 
     RunyardApplication().run()
 
