@@ -39,8 +39,25 @@ _KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
+#: Keys already proven valid: a batch repeats a few keys for every point, and the checks below
+#: (regex, normpath) cost more than a set lookup. Bounded; cleared when full.
+_VALID_KEYS: set[str] = set()
+_VALID_KEYS_MAX = 10_000
+
+
 def validate_key(key: object, what: str = "key") -> str:
     """A metric, param or tag key: MLflow's characters, no path tricks, at most 250 chars."""
+    if type(key) is str and key in _VALID_KEYS:
+        return key
+    _check_key(key, what)
+    if type(key) is str:  # not a str subclass, whose equality could differ
+        if len(_VALID_KEYS) >= _VALID_KEYS_MAX:
+            _VALID_KEYS.clear()
+        _VALID_KEYS.add(key)
+    return key
+
+
+def _check_key(key: object, what: str) -> None:
     if not isinstance(key, str) or key == "":
         raise InvalidParameterValue(f"Missing value for required parameter '{what}'.")
     if len(key) > MAX_KEY_LENGTH:
@@ -61,7 +78,6 @@ def validate_key(key: object, what: str = "key") -> str:
             "files in certain cases, and must not resolve to other names when treated as such. "
             f"This name would resolve to '{normalized}'"
         )
-    return key
 
 
 def validate_param_value(key: str, value: object) -> str:

@@ -7,7 +7,7 @@ import time
 from flask import Blueprint, Response
 
 from runyard import protocol as p
-from runyard.entities import ModelInput, ModelOutput, Param, RunTag, ViewType
+from runyard.entities import Metric, ModelInput, ModelOutput, Param, RunTag, ViewType
 from runyard.errors import InvalidParameterValue
 from runyard.server.api_common import reply, request_fields, store
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
@@ -131,16 +131,22 @@ def delete_tag() -> Response:
 def log_batch() -> Response:
     fields = request_fields()
     run_id = p.run_id_from(fields)
-    metrics = [
-        p.metric_from_json(m, f"metrics[{i}].")
-        for i, m in enumerate(p.object_list(fields, "metrics"))
-    ]
+    metrics = _metrics_from(p.object_list(fields, "metrics"))
     params = [Param(k, v) for k, v in p.key_values_from_json(fields.get("params"), "params")]
     tags = [RunTag(k, v) for k, v in p.key_values_from_json(fields.get("tags"), "tags")]
     validate_batch(metrics, params, tags)
     if metrics or params or tags:
         store().log_batch(run_id, metrics=metrics, params=params, tags=tags)
     return reply()
+
+
+def _metrics_from(items: list) -> list[Metric]:
+    """The batch's metrics; the field path (``metrics[i].``) is built only to name a bad one,
+    not for each of up to 1000 points."""
+    try:
+        return [p.metric_from_json(m) for m in items]
+    except InvalidParameterValue:
+        return [p.metric_from_json(m, f"metrics[{i}].") for i, m in enumerate(items)]
 
 
 @bp.post("/runs/search")
