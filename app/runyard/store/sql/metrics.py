@@ -64,7 +64,16 @@ def write_points(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> No
     if not metrics:
         return
     series = series_ids(conn, run_id, {metric.key for metric in metrics})
-    rows = [point_tuple(series[metric.key], metric) for metric in metrics]
+    write_point_rows(conn, [point_tuple(series[metric.key], metric) for metric in metrics])
+
+
+def write_point_rows(conn: Connection, rows: list[tuple]) -> None:
+    """Insert point rows (``point_tuple``) of existing series and fold the new ones."""
+    if len(rows) == 1:  # one statement that says whether the point was new
+        new = _insert_points(conn, rows)
+        if new:
+            fold_into_summaries(conn, new)
+        return
     new: list = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]

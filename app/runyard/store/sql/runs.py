@@ -151,6 +151,23 @@ class RunsMixin(SqlBase):
             if tags:
                 self._write_tags(conn, run_id, tags)
 
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """One point, the lean way: one statement finds the run's stage and the series id, the
+        point goes in through the driver, and the summary is folded; same checks and effects
+        as ``log_batch`` with one metric (which points with model or dataset fields take)."""
+        _validate_batch([metric], (), ())
+        if metric.model_id or metric.dataset_name or metric.dataset_digest:
+            self.log_batch(run_id, metrics=[metric])
+            return
+        with self._write() as conn:
+            stage, series_id = _stage_and_series(conn, run_id, metric.key)
+            if stage != LifecycleStage.ACTIVE:
+                self._require_active_run(conn, run_id)  # raises MLflow's message
+            if series_id is None:
+                series_id = sql_metrics.series_ids(conn, run_id, {metric.key})[metric.key]
+            row = sql_metrics.point_tuple(series_id, metric)
+            sql_metrics.write_point_rows(conn, [row])
+
     def log_param(self, run_id: str, param: Param) -> None:
         validation.validate_param(param)
         with self._write() as conn:
@@ -321,6 +338,31 @@ def _check_run_name(name: str) -> str:
             f"characters (got {len(name)})."
         )
     return name
+
+
+def _stage_and_series(conn: Connection, run_id: str, key: str) -> tuple[str | None, int | None]:
+    """(lifecycle stage, series id of ``key``) of a run in one round trip; (None, None) when
+    the run does not exist, a None series id when the key has no series yet."""
+    driver = conn.dialect.driver
+    if driver in ("pysqlite", "psycopg2"):
+        mark = "?" if driver == "pysqlite" else "%s"
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT r.lifecycle_stage, s.series_id FROM runs r LEFT JOIN metric_summaries s "
+                f"ON s.run_uuid = r.run_uuid AND s.key = {mark} WHERE r.run_uuid = {mark}",
+                (key, run_id),
+            )
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    else:
+        row = conn.execute(
+            sa.select(_R.lifecycle_stage, sql_metrics.series_of(run_id, key)).where(
+                _R.run_uuid == run_id
+            )
+        ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def _validate_batch(
