@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response
 
 from runyard import protocol as p
 from runyard.errors import InvalidParameterValue
-from runyard.server.api_common import reply, request_fields, store
+from runyard.server.api_common import large_reply, reply, request_fields, store
 
 bp = Blueprint("metrics", __name__)
 
@@ -39,9 +37,7 @@ def get_metric_history() -> Response:
     else:
         page = tracking.get_metric_history(run_id, key, max_results=max_results, page_token=token)
         body = p.page_to_json("metrics", [p.metric_to_json(m) for m in page], page)
-    # Encoded here rather than through ``reply``: a page holds up to 25,000 points, and
-    # Flask's provider sorts every object's keys. Same content, compact as ``reply`` writes it.
-    return Response(json.dumps(body, separators=(",", ":")) + "\n", mimetype="application/json")
+    return large_reply(body)  # up to 25,000 points
 
 
 @bp.get("/metrics/get-history-bulk-interval")

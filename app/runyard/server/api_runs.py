@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 from runyard import protocol as p
 from runyard.entities import Metric, ModelInput, ModelOutput, Param, RunTag, ViewType
 from runyard.errors import InvalidParameterValue
-from runyard.server.api_common import reply, request_fields, store
+from runyard.server.api_common import large_reply, reply, request_fields, store
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (
     MAX_RESULTS_SEARCH_RUNS,
@@ -167,7 +167,7 @@ def search_runs() -> Response:
         order_by=p.string_list(fields, "order_by") or None,
         page_token=p.optional_string(fields, "page_token") or None,
     )
-    return reply(p.page_to_json("runs", [p.run_to_json(r) for r in page], page))
+    return large_reply(p.page_to_json("runs", [p.run_to_json(r) for r in page], page))
 
 
 @bp.post("/runs/log-inputs")
