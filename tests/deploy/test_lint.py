@@ -1,8 +1,9 @@
 """Offline checks of the deployment files with the ecosystem's own tools.
 
-Rendered manifests are validated against the Kubernetes 1.34 schemas (strict: unknown fields
-fail), the YAML sources are linted, the Dockerfile goes through hadolint, and checkov's policies
-run on the rendered objects and the Dockerfile with the skips listed in ``.checkov.yaml``.
+Rendered manifests are validated against the schemas of the cluster's Kubernetes version
+(strict: unknown fields fail), the YAML sources are linted, the Dockerfile goes through
+hadolint, and checkov's policies run on the rendered objects and the Dockerfile with the skips
+listed in ``.checkov.yaml``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.manifests import BASE, KIND_OVERLAY, MANIFESTS, ROOT, render_text, run, tool
+from tests.e2e.cluster import settings
 
-KUBERNETES_VERSION = "1.34"
+KUBERNETES_VERSION = settings()["KUBERNETES_VERSION"]
 
 
 def _tool_or_skip(name: str) -> str:
@@ -35,7 +37,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("which", ["base", "kind"])
-def test_every_rendered_object_is_valid_kubernetes_1_34(
+def test_every_rendered_object_is_valid_for_the_clusters_kubernetes(
     rendered: dict[str, Path], which: str
 ) -> None:
     validate = _tool_or_skip("kubernetes-validate")

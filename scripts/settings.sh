@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Load deploy/kind/settings.env into the environment, keeping any variable already set, and
+# define the shared helpers of the cluster scripts. Sourced, not run.
+_settings_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+while IFS='=' read -r _key _value; do
+  case "$_key" in '' | '#'*) continue ;; esac
+  if [ -z "${!_key:-}" ]; then export "$_key=$_value"; fi
+done <"$_settings_root/deploy/kind/settings.env"
+unset _key _value
+
+# kubectl from the project's venv (pinned next to the cluster version), else from PATH.
+kubectl_bin() {
+  if [ -x "$_settings_root/.venv/bin/kubectl" ]; then echo "$_settings_root/.venv/bin/kubectl"
+  else command -v kubectl; fi
+}
