@@ -30,6 +30,10 @@ from runyard.validation import safe_relative_path
 PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS_IN_MEMORY = 4
 DELETE_BATCH = 1000
+#: An unreachable endpoint fails within seconds (a 503 the client retries), not minutes.
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 60
+MAX_ATTEMPTS = 3
 
 
 def _transfer_config() -> Any:
@@ -44,6 +48,23 @@ def _transfer_config() -> Any:
     # s3transfer's own knob (boto3's constructor does not take it): parts held in memory.
     transfer.max_in_memory_upload_chunks = MAX_PARTS_IN_MEMORY
     return transfer
+
+
+def _make_client(connect_timeout: float, read_timeout: float, max_attempts: int) -> Any:
+    """A boto3 S3 client for the configured endpoint, with these timeouts and attempts."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=config.get("s3_endpoint_url") or None,
+        verify=not config.get_bool("s3_ignore_tls"),
+        config=Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+        ),
+    )
 
 
 def _content_type(key: str) -> str:
@@ -61,20 +82,24 @@ class S3ArtifactRepo(ArtifactRepo):
         self.bucket = parsed.netloc
         self.prefix = parsed.path.strip("/")
         self._client = client
+        # A client handed in (tests) also answers the readiness probe.
+        self._probe_client: Any = client
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "s3",
-                endpoint_url=config.get("s3_endpoint_url") or None,
-                verify=not config.get_bool("s3_ignore_tls"),
-                config=Config(retries={"max_attempts": 5, "mode": "standard"}),
-            )
+            self._client = _make_client(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, MAX_ATTEMPTS)
         return self._client
+
+    def check_ready(self) -> None:
+        """One quick HEAD of the bucket, no retries: a readiness answer within seconds."""
+        if self._probe_client is None:
+            self._probe_client = _make_client(connect_timeout=1, read_timeout=2, max_attempts=1)
+        try:
+            with _s3_errors(""):
+                self._probe_client.head_bucket(Bucket=self.bucket)
+        except ResourceDoesNotExist:
+            raise TemporarilyUnavailable(f"the bucket {self.bucket!r} does not exist") from None
 
     # ---- keys --------------------------------------------------------------------------------
     def _key(self, rel: str) -> str:
@@ -202,7 +227,8 @@ def _status(exc: Any) -> int:
 
 
 def _translate(exc: Exception, rel: str) -> RunyardError:
-    from botocore.exceptions import ClientError, EndpointConnectionError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -214,7 +240,7 @@ def _translate(exc: Exception, rel: str) -> RunyardError:
         if status in (500, 502, 503, 504) or code == "SlowDown":
             return TemporarilyUnavailable(f"S3 is unavailable ({code}) for '{rel}'")
         return RunyardError(f"S3 error for '{rel}': {code}: {exc}")
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):  # refused, timed out, cut off
         return TemporarilyUnavailable(f"S3 endpoint unreachable: {exc}")
     return RunyardError(f"S3 error for '{rel}': {exc}")
 

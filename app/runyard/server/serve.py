@@ -78,8 +78,13 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     """Serve ``create_app(overrides)`` with gunicorn until it is told to stop."""
     from gunicorn.app.base import BaseApplication
 
+    from runyard.server.logs import configure_logging
+    from runyard.server.startup import wait_for_database
+
     cfg = ServerConfig.resolve(overrides)
     settings = dict(overrides)
+    configure_logging(cfg.json_logs, cfg.log_level)
+    wait_for_database(cfg.backend_store_uri)
 
     class RunyardApplication(BaseApplication):
         def load_config(self) -> None:
