@@ -1,4 +1,4 @@
-"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``.
+"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from runyard import config
 from runyard.errors import RunyardError
 from runyard.server.ops import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
@@ -109,11 +110,13 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("uri")
-def db_upgrade(uri: str) -> None:
-    """Create or migrate the tracking tables of the database at URI to the latest schema."""
+@click.argument("uri", required=False)
+def db_upgrade(uri: str | None) -> None:
+    """Create or migrate the tracking tables of the database at URI (default: the setting
+    backend_store_uri, so the URI can stay out of the command line) to the latest schema."""
     from runyard.store.sql.migrate import upgrade_database
 
+    uri = uri or config.get("backend_store_uri") or ""
     try:
         upgrade_database(uri)
     except RunyardError as exc:
@@ -140,6 +143,15 @@ def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
 
     sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
 
+
+def _register_commands() -> None:
+    """Commands that live in modules of their own."""
+    from runyard.gc import gc_command
+
+    main.add_command(gc_command)
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -12,12 +12,13 @@ from runyard.store.sql.engine import create_engine, is_sqlite, translated_errors
 from runyard.store.sql.experiments import ExperimentsMixin
 from runyard.store.sql.logged_models import LoggedModelsMixin
 from runyard.store.sql.migrate import upgrade_engine
+from runyard.store.sql.purge import PurgeMixin
 from runyard.store.sql.runs import RunsMixin
 
 _READY_TIMEOUT_MS = 3000
 
 
-class SqlStore(ExperimentsMixin, RunsMixin, LoggedModelsMixin, TrackingStore):
+class SqlStore(ExperimentsMixin, RunsMixin, LoggedModelsMixin, PurgeMixin, TrackingStore):
     """Experiments, runs and models in one SQL database.
 
     Construction brings the schema to the newest migration (under a cross-process lock) and

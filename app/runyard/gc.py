@@ -1,0 +1,184 @@
+"""``runyard gc``: permanently remove runs and experiments deleted more than a while ago.
+
+Like ``mlflow gc``. Deleting only marks a run or an experiment, so it can be restored; this
+removes what was marked before the cut-off for good: first each run's artifacts (local or S3),
+then its rows, one batch at a time. Artifacts go before rows, so an interruption never leaves
+artifacts nobody can find; running it again resumes with what is left. ``--dry-run`` lists
+what would go and changes nothing.
+
+An experiment's own artifact location is not removed (it may be a shared prefix someone chose);
+a local experiment directory left empty is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import click
+
+from runyard.errors import InvalidParameterValue, RunyardError
+from runyard.uris import local_path_from_uri
+
+_AGE = re.compile(r"(\d+)([dhms])")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_PROXIED = ("mlflow-artifacts", "runyard-artifacts")
+
+
+def parse_age(text: str) -> int:
+    """Seconds in an age like ``30d``, ``12h``, ``1d2h30m`` or ``0s``."""
+    compact = text.strip().lower()
+    parts = _AGE.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise InvalidParameterValue(
+            f"Invalid age {text!r}: use a number with d, h, m or s, e.g. 30d or 1d12h"
+        )
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def artifact_location(uri: str, artifacts_destination: str | None) -> str:
+    """Where a run's artifacts really are: proxied ``mlflow-artifacts:`` URIs live under the
+    server's artifacts destination."""
+    parsed = urlparse(uri)
+    if parsed.scheme.lower() not in _PROXIED:
+        return uri
+    if not artifacts_destination:
+        raise InvalidParameterValue(
+            f"Run artifacts at {uri!r} are served by the tracking server: pass "
+            "--artifacts-destination (or set RUNYARD_ARTIFACTS_DESTINATION) to collect them"
+        )
+    return artifacts_destination.rstrip("/") + "/" + parsed.path.lstrip("/")
+
+
+def delete_artifacts(uri: str) -> None:
+    """Remove everything under ``uri``, and the directory itself when it is local."""
+    from runyard.artifacts import repo_for_uri
+
+    repo = repo_for_uri(uri)
+    repo.delete_artifacts(None)
+    root = getattr(repo, "root", None)
+    if isinstance(root, str) and os.path.isdir(root):
+        _remove_empty(root, levels=2)  # <run>/artifacts, then <run>
+
+
+def _remove_empty(directory: str, levels: int) -> None:
+    for _ in range(levels):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+        directory = os.path.dirname(directory)
+
+
+@dataclass
+class GcResult:
+    runs: int = 0
+    experiments: int = 0
+
+
+def collect(
+    store: object,
+    older_than_seconds: int,
+    artifacts_destination: str | None,
+    batch_size: int = 100,
+    dry_run: bool = False,
+    echo: Callable[[str], None] = print,
+    now_ms: int | None = None,
+) -> GcResult:
+    """Remove (or with ``dry_run`` list) runs and experiments deleted before the cut-off."""
+    if not hasattr(store, "deleted_runs"):
+        raise InvalidParameterValue(
+            "runyard gc works on a database store: sqlite:///... or postgresql://..."
+        )
+    if batch_size < 1:
+        raise InvalidParameterValue("--batch-size must be at least 1")
+    cutoff = (now_ms or int(time.time() * 1000)) - older_than_seconds * 1000
+    verb = "would remove" if dry_run else "removed"
+    result = GcResult()
+
+    after = ""
+    while batch := store.deleted_runs(cutoff, batch_size, after=after):  # type: ignore[attr-defined]
+        after = batch[-1].id
+        for run in batch:
+            location = artifact_location(run.artifact_uri, artifacts_destination)
+            if not dry_run:
+                delete_artifacts(location)
+            echo(f"{verb} run {run.id} and its artifacts at {location}")
+        if not dry_run:
+            store.purge_runs([run.id for run in batch])  # type: ignore[attr-defined]
+        result.runs += len(batch)
+
+    last = -1
+    while batch := store.deleted_experiments(cutoff, batch_size, after=last):  # type: ignore[attr-defined]
+        last = int(batch[-1].id)
+        if not dry_run:
+            store.purge_experiments([e.id for e in batch])  # type: ignore[attr-defined]
+            for experiment in batch:
+                location = artifact_location(experiment.artifact_uri, artifacts_destination)
+                if _is_local(location):
+                    _remove_empty(local_path_from_uri(location), levels=1)
+        for experiment in batch:
+            echo(f"{verb} experiment {experiment.id}")
+        result.experiments += len(batch)
+    if dry_run:
+        # Runs of deleted experiments are still there, so their experiments are not listed.
+        echo("dry run: nothing was changed")
+    return result
+
+
+def _is_local(uri: str) -> bool:
+    scheme = urlparse(uri).scheme.lower()
+    return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter
+
+
+@click.command("gc")
+@click.option(
+    "--backend-store-uri",
+    default=None,
+    help="The database to collect (default: setting backend_store_uri, as the server uses).",
+)
+@click.option(
+    "--artifacts-destination",
+    default=None,
+    help="Where the server stores proxied artifacts (default: setting artifacts_destination).",
+)
+@click.option(
+    "--older-than",
+    default="30d",
+    show_default=True,
+    help="Only what was deleted longer ago than this: 30d, 12h, 1d12h, 0s (everything).",
+)
+@click.option("--batch-size", default=100, show_default=True, help="Runs per transaction.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
+def gc_command(
+    backend_store_uri: str | None,
+    artifacts_destination: str | None,
+    older_than: str,
+    batch_size: int,
+    dry_run: bool,
+) -> None:
+    """Permanently remove runs and experiments deleted more than --older-than ago, with their
+    artifacts. Resumable: run it again after an interruption."""
+    from runyard import config
+    from runyard.server import settings  # noqa: F401  (registers the server's settings)
+    from runyard.store import store_for_uri
+
+    uri = backend_store_uri or config.get("backend_store_uri") or ""
+    destination = artifacts_destination or config.get("artifacts_destination")
+    try:
+        seconds = parse_age(older_than)
+        store = store_for_uri(uri)
+        try:
+            result = collect(store, seconds, destination, batch_size, dry_run, echo=click.echo)
+        finally:
+            close = getattr(store, "close", None)
+            if callable(close):
+                close()
+    except RunyardError as exc:
+        raise click.ClickException(exc.message) from None
+    action = "Would remove" if dry_run else "Removed"
+    click.echo(f"{action} {result.runs} run(s) and {result.experiments} experiment(s).")
