@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.manifests import BASE, KIND_OVERLAY, MANIFESTS, ROOT, render_text, run, tool
+from tests.deploy.manifests import (
+    BASE,
+    KIND_OVERLAY,
+    MANIFESTS,
+    PRODUCTION_OVERLAY,
+    ROOT,
+    render_text,
+    run,
+    tool,
+)
 from tests.e2e.cluster import settings
 
 KUBERNETES_VERSION = settings()["KUBERNETES_VERSION"]
@@ -30,13 +39,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _tool_or_skip("kubectl")
     out = tmp_path_factory.mktemp("rendered")
     files = {}
-    for name, path in (("base", BASE), ("kind", KIND_OVERLAY)):
+    for name, path in (("base", BASE), ("kind", KIND_OVERLAY), ("production", PRODUCTION_OVERLAY)):
         files[name] = out / f"{name}.yaml"
         files[name].write_text(render_text(path))
     return files
 
 
-@pytest.mark.parametrize("which", ["base", "kind"])
+@pytest.mark.parametrize("which", ["base", "kind", "production"])
 def test_every_rendered_object_is_valid_for_the_clusters_kubernetes(
     rendered: dict[str, Path], which: str
 ) -> None:
@@ -71,11 +80,12 @@ def test_dockerfile_passes_hadolint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("framework", ["kubernetes", "dockerfile"])
-def test_checkov_policies_pass(rendered: dict[str, Path], framework: str) -> None:
+@pytest.mark.parametrize("target", ["kind", "production", "Dockerfile"])
+def test_checkov_policies_pass(rendered: dict[str, Path], target: str) -> None:
     checkov = _tool_or_skip("checkov")
-    target = rendered["kind"] if framework == "kubernetes" else ROOT / "Dockerfile"
-    done = run(checkov, "--config-file", ".checkov.yaml", "--framework", framework, "-f", target)
+    framework = "dockerfile" if target == "Dockerfile" else "kubernetes"
+    path = ROOT / "Dockerfile" if target == "Dockerfile" else rendered[target]
+    done = run(checkov, "--config-file", ".checkov.yaml", "--framework", framework, "-f", path)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "Failed checks: 0" in done.stdout
 
