@@ -141,7 +141,8 @@ class Kube:
         return self.cluster.kubectl(*ns, *args, timeout=timeout)
 
     def json(self, *args: str) -> dict[str, Any]:
-        return json.loads(self("get", *args, "-o", "json"))
+        namespace = None if args and args[0] in ("node", "nodes") else NAMESPACE
+        return json.loads(self("get", *args, "-o", "json", namespace=namespace))
 
     def server_pods(self) -> list[dict[str, Any]]:
         selector = "app.kubernetes.io/name=runyard,app.kubernetes.io/component=server"
@@ -150,6 +151,37 @@ class Kube:
 
     def restarts(self, pod: dict[str, Any]) -> int:
         return sum(s.get("restartCount", 0) for s in pod["status"].get("containerStatuses", []))
+
+    def node_of(self, pod: str) -> str:
+        return self.json("pod", pod)["spec"].get("nodeName", "")
+
+    def workers(self) -> list[str]:
+        return expected_nodes(self.cluster.name)[1:]
+
+    def quiet_worker(self) -> str:
+        """A worker without PostgreSQL: its volume is bound to its node, so losing that node
+        would stop the database, which no server replica can make up for."""
+        postgres = self.node_of("postgres-0")
+        return next(w for w in self.workers() if w != postgres)
+
+    def ready_servers(self) -> int:
+        """Server pods that are Ready (and so in the Service's endpoints) right now."""
+        return sum(
+            any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
+            for p in self.server_pods()
+        )
+
+    def wait_node_ready(self, node: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            conditions = self.json("node", node)["status"]["conditions"]
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+                return
+            time.sleep(2)
+        raise TimeoutError(f"node {node} not Ready after {timeout:.0f}s")
 
     def wait_deployment_ready(self, name: str = "runyard", timeout: float = 300) -> None:
         """All replicas updated, ready and available, and no old pod left terminating."""
