@@ -1,4 +1,4 @@
-"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``.
+"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``, ``backup``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -146,9 +146,11 @@ def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
 
 def _register_commands() -> None:
     """Commands that live in modules of their own."""
+    from runyard.backup import backup_command
     from runyard.gc import gc_command
 
     main.add_command(gc_command)
+    main.add_command(backup_command)
 
 
 _register_commands()

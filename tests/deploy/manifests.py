@@ -61,9 +61,12 @@ def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every pod template in the manifests, as ("Kind/name", pod spec)."""
+    """Every pod template in the manifests (CronJobs' too), as ("Kind/name", pod spec)."""
     for obj in objects:
-        template = obj.get("spec", {}).get("template")
+        spec = obj.get("spec", {})
+        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get(
+            "template"
+        )
         if template:
             yield f"{obj['kind']}/{obj['metadata']['name']}", template["spec"]
 

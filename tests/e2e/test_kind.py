@@ -340,3 +340,19 @@ def test_rolling_restart_loses_no_write(kube: Kube, client: ForwardedClient) -> 
     assert result["failures"] == [], result["failures"][:10]
     assert len(result["acked"]) > 50
     assert set(result["acked"]) <= stored_steps(client, run_id, "rollout")
+
+
+def test_backup_and_gc_cronjobs_run_in_the_cluster(kube: Kube, client: ForwardedClient) -> None:
+    """One run of each CronJob, as `kubectl create job --from=cronjob/...` starts it."""
+    _, run_id = new_run(client)
+    assert client.post(f"{API}/runs/delete", json={"run_id": run_id}).status_code == 200
+    suffix = str(time.time_ns())[-6:]
+    for cronjob in ("runyard-backup", "runyard-gc"):
+        job = f"{cronjob}-e2e-{suffix}"
+        kube("create", "job", f"--from=cronjob/{cronjob}", job)
+        kube("wait", "--for=condition=complete", f"job/{job}", "--timeout=300s", timeout=360)
+    backup_log = kube("logs", f"job/runyard-backup-e2e-{suffix}", "-c", "upload")
+    assert "stored runyard-" in backup_log and "s3://runyard-artifacts/backups" in backup_log
+    gc_log = kube("logs", f"job/runyard-gc-e2e-{suffix}")
+    assert "Removed" in gc_log  # deleted just now: kept for GC_OLDER_THAN (30d)
+    assert client.get(f"{API}/runs/get", params={"run_id": run_id}).status_code == 200
