@@ -44,11 +44,12 @@ export OFFLINE
 image:
 	scripts/build-image.sh $(if $(OFFLINE),--offline)
 
-kind-up:
+# The venv brings kubectl at the minor version next to the cluster's (deploy/kind/settings.env).
+kind-up: venv
 	scripts/kind-up.sh
 
 # Builds the image first when it is missing, so `make kind-up deploy` works on a fresh clone.
-deploy:
+deploy: venv
 	scripts/deploy.sh
 
 # Reuses the cluster `make kind-up` made (and deletes only a cluster it created itself).

@@ -11,5 +11,6 @@ unset _key _value
 # kubectl from the project's venv (pinned next to the cluster version), else from PATH.
 kubectl_bin() {
   if [ -x "$_settings_root/.venv/bin/kubectl" ]; then echo "$_settings_root/.venv/bin/kubectl"
-  else command -v kubectl; fi
+  elif command -v kubectl; then :
+  else echo "kubectl not found: run make venv (it installs the pinned kubectl)" >&2; return 1; fi
 }
