@@ -22,6 +22,8 @@ from urllib.parse import urlparse
 import click
 
 from runyard.errors import InvalidParameterValue, RunyardError
+from runyard.store.base import TrackingStore
+from runyard.store.sql.purge import PurgeMixin
 from runyard.uris import local_path_from_uri
 
 _AGE = re.compile(r"(\d+)([dhms])")
@@ -81,7 +83,7 @@ class GcResult:
 
 
 def collect(
-    store: object,
+    store: TrackingStore,
     older_than_seconds: int,
     artifacts_destination: str | None,
     batch_size: int = 100,
@@ -90,7 +92,7 @@ def collect(
     now_ms: int | None = None,
 ) -> GcResult:
     """Remove (or with ``dry_run`` list) runs and experiments deleted before the cut-off."""
-    if not hasattr(store, "deleted_runs"):
+    if not isinstance(store, PurgeMixin):
         raise InvalidParameterValue(
             "runyard gc works on a database store: sqlite:///... or postgresql://..."
         )
@@ -101,7 +103,7 @@ def collect(
     result = GcResult()
 
     after = ""
-    while batch := store.deleted_runs(cutoff, batch_size, after=after):  # type: ignore[attr-defined]
+    while batch := store.deleted_runs(cutoff, batch_size, after=after):
         after = batch[-1].id
         for run in batch:
             location = artifact_location(run.artifact_uri, artifacts_destination)
@@ -109,14 +111,14 @@ def collect(
                 delete_artifacts(location)
             echo(f"{verb} run {run.id} and its artifacts at {location}")
         if not dry_run:
-            store.purge_runs([run.id for run in batch])  # type: ignore[attr-defined]
+            store.purge_runs([run.id for run in batch])
         result.runs += len(batch)
 
     last = -1
-    while batch := store.deleted_experiments(cutoff, batch_size, after=last):  # type: ignore[attr-defined]
+    while batch := store.deleted_experiments(cutoff, batch_size, after=last):
         last = int(batch[-1].id)
         if not dry_run:
-            store.purge_experiments([e.id for e in batch])  # type: ignore[attr-defined]
+            store.purge_experiments([e.id for e in batch])
             for experiment in batch:
                 location = artifact_location(experiment.artifact_uri, artifacts_destination)
                 if _is_local(location):

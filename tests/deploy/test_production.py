@@ -73,6 +73,8 @@ def test_autoscaler_stays_within_the_database_connection_budget(
         "name": "runyard",
     }
     assert hpa["spec"]["minReplicas"] >= 2, "the PodDisruptionBudget needs two to drain a node"
+    deployment = find(objects, "Deployment", "runyard")
+    assert "replicas" not in deployment["spec"], "an applied replica count fights the autoscaler"
     annotations = hpa["metadata"]["annotations"]
     limit = int(annotations["runyard/postgres-max-connections"])
     reserved = int(annotations["runyard/postgres-reserved-connections"])

@@ -203,3 +203,9 @@ def test_gc_command(tracked, store_uri: str, destination: str) -> None:  # type:
 )
 def test_parse_age(text: str, seconds: int) -> None:
     assert parse_age(text) == seconds
+
+
+def test_gc_on_a_file_store_says_it_needs_a_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(main, ["gc", "--backend-store-uri", str(tmp_path / "mlruns")])
+    assert result.exit_code != 0
+    assert "database store" in result.output
