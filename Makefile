@@ -36,8 +36,8 @@ test: lint
 bench: venv
 	$(BIN)/python -m bench.run_all
 
-# Deployment. The cluster name, image tag and node image come from deploy/kind/settings.env
-# (the environment overrides them). OFFLINE=1 builds the image without a registry
+# Deployment. The scripts take the cluster name, image tag and node image from
+# deploy/kind/settings.env (the environment overrides them). OFFLINE=1 builds the image without a registry
 # (debootstrapped base, wheels built inside it).
 OFFLINE ?=
 export OFFLINE
