@@ -18,8 +18,10 @@ else
 fi
 kubectl="$(kubectl_bin)"
 "$kubectl" --context "kind-$name" get nodes -o wide
-# The e2e suite and the manifests expect exactly these nodes (two workers for the spread).
-expected="$name-control-plane $name-worker $name-worker2"
+# The nodes deploy/kind/cluster.yaml describes, as kind names them: the e2e suite expects them.
+workers="$(grep -c 'role: worker' "$root/deploy/kind/cluster.yaml")"
+expected="$name-control-plane $name-worker"
+for ((i = 2; i <= workers; i++)); do expected+=" $name-worker$i"; done
 actual="$("$kubectl" --context "kind-$name" get nodes -o jsonpath='{.items[*].metadata.name}' |
   tr ' ' '\n' | sort | xargs)"
 if [ "$actual" != "$expected" ]; then

@@ -16,7 +16,8 @@ CLUSTER_CONFIG = ROOT / "deploy" / "kind" / "cluster.yaml"
 SETTINGS_FILE = ROOT / "deploy" / "kind" / "settings.env"
 OUTPUT = ROOT / "test-output" / "e2e"
 NAMESPACE = "runyard"
-WORKERS = 2
+#: Worker nodes in deploy/kind/cluster.yaml (kind names them <cluster>-worker, -worker2, ...).
+WORKERS = CLUSTER_CONFIG.read_text().count("role: worker")
 
 
 def settings() -> dict[str, str]:
