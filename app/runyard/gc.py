@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -90,8 +90,11 @@ def collect(
     dry_run: bool = False,
     echo: Callable[[str], None] = print,
     now_ms: int | None = None,
+    run_ids: Sequence[str] | None = None,
+    experiment_ids: Sequence[str] | None = None,
 ) -> GcResult:
-    """Remove (or with ``dry_run`` list) runs and experiments deleted before the cut-off."""
+    """Remove (or with ``dry_run`` list) runs and experiments deleted before the cut-off; only
+    among ``run_ids`` and ``experiment_ids`` (with their runs) when either is given."""
     if not isinstance(store, PurgeMixin):
         raise InvalidParameterValue(
             "runyard gc works on a database store: sqlite:///... or postgresql://..."
@@ -102,20 +105,32 @@ def collect(
     verb = "would remove" if dry_run else "removed"
     result = GcResult()
 
-    after = ""
-    while batch := store.deleted_runs(cutoff, batch_size, after=after):
-        after = batch[-1].id
-        for run in batch:
-            location = artifact_location(run.artifact_uri, artifacts_destination)
+    # Which runs: all deleted ones, or those named plus those of the experiments named.
+    if run_ids is None and experiment_ids is None:
+        selections: list[dict[str, Sequence[str]]] = [{}]
+    else:
+        selections = [{"run_ids": run_ids}] if run_ids is not None else []
+        if experiment_ids is not None:
+            selections.append({"experiment_ids": experiment_ids})
+    for selection in selections:
+        after = ""
+        while batch := store.deleted_runs(cutoff, batch_size, after=after, **selection):
+            after = batch[-1].id
+            for run in batch:
+                location = artifact_location(run.artifact_uri, artifacts_destination)
+                if not dry_run:
+                    delete_artifacts(location)
+                echo(f"{verb} run {run.id} and its artifacts at {location}")
             if not dry_run:
-                delete_artifacts(location)
-            echo(f"{verb} run {run.id} and its artifacts at {location}")
-        if not dry_run:
-            store.purge_runs([run.id for run in batch])
-        result.runs += len(batch)
+                store.purge_runs([run.id for run in batch])
+            result.runs += len(batch)
 
+    if run_ids is not None and experiment_ids is None:
+        return _finish(result, dry_run, echo)  # runs were named: no experiment goes
     last = -1
-    while batch := store.deleted_experiments(cutoff, batch_size, after=last):
+    while batch := store.deleted_experiments(
+        cutoff, batch_size, after=last, experiment_ids=experiment_ids
+    ):
         last = int(batch[-1].id)
         if not dry_run:
             store.purge_experiments([e.id for e in batch])
@@ -126,10 +141,18 @@ def collect(
         for experiment in batch:
             echo(f"{verb} experiment {experiment.id}")
         result.experiments += len(batch)
+    return _finish(result, dry_run, echo)
+
+
+def _finish(result: GcResult, dry_run: bool, echo: Callable[[str], None]) -> GcResult:
     if dry_run:
         # Runs of deleted experiments are still there, so their experiments are not listed.
         echo("dry run: nothing was changed")
     return result
+
+
+def _id_list(text: str | None) -> list[str] | None:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _is_local(uri: str) -> bool:
@@ -154,12 +177,25 @@ def _is_local(uri: str) -> bool:
     show_default=True,
     help="Only what was deleted longer ago than this: 30d, 12h, 1d12h, 0s (everything).",
 )
+@click.option(
+    "--run-ids",
+    default=None,
+    help="Comma-separated runs to remove (each must be deleted and old enough); "
+    "default: every deleted run.",
+)
+@click.option(
+    "--experiment-ids",
+    default=None,
+    help="Comma-separated experiments to remove with their runs; default: every deleted one.",
+)
 @click.option("--batch-size", default=100, show_default=True, help="Runs per transaction.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
 def gc_command(
     backend_store_uri: str | None,
     artifacts_destination: str | None,
     older_than: str,
+    run_ids: str | None,
+    experiment_ids: str | None,
     batch_size: int,
     dry_run: bool,
 ) -> None:
@@ -175,7 +211,16 @@ def gc_command(
         seconds = parse_age(older_than)
         store = store_for_uri(uri)
         try:
-            result = collect(store, seconds, destination, batch_size, dry_run, echo=click.echo)
+            result = collect(
+                store,
+                seconds,
+                destination,
+                batch_size,
+                dry_run,
+                echo=click.echo,
+                run_ids=_id_list(run_ids),
+                experiment_ids=_id_list(experiment_ids),
+            )
         finally:
             close = getattr(store, "close", None)
             if callable(close):

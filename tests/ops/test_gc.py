@@ -190,6 +190,10 @@ def test_gc_command(tracked, store_uri: str, destination: str) -> None:  # type:
     dry = runner.invoke(main, [*args, "--older-than", "0s", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Would remove 3 run(s)" in dry.output
+    named = runner.invoke(
+        main, [*args, "--older-than", "0s", "--dry-run", "--run-ids", f" {ids['old_run']}, "]
+    )
+    assert "Would remove 1 run(s) and 0 experiment(s)." in named.output, named.output
     done = runner.invoke(main, [*args, "--older-than", "0s"])
     assert done.exit_code == 0, done.output
     assert "Removed 3 run(s) and 1 experiment(s)." in done.output
@@ -209,3 +213,17 @@ def test_gc_on_a_file_store_says_it_needs_a_database(tmp_path) -> None:  # type:
     result = CliRunner().invoke(main, ["gc", "--backend-store-uri", str(tmp_path / "mlruns")])
     assert result.exit_code != 0
     assert "database store" in result.output
+
+
+def test_gc_of_named_runs_and_experiments_leaves_the_others(tracked, destination: str) -> None:  # type: ignore[no-untyped-def]
+    tracking, ids = tracked
+    later = int(time.time() * 1000) + 2 * DAY_MS
+    quiet = {"echo": lambda _: None, "now_ms": later}
+    only_experiment = collect(
+        tracking.store, 0, destination, experiment_ids=[ids["gone_exp"]], **quiet
+    )
+    assert (only_experiment.runs, only_experiment.experiments) == (2, 1)
+    assert tracking.exists(ids["old_run"]), "a run of another experiment was not named"
+    only_run = collect(tracking.store, 0, destination, run_ids=[ids["old_run"]], **quiet)
+    assert (only_run.runs, only_run.experiments) == (1, 0)
+    _assert_collected(tracking, ids)

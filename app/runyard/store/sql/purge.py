@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from runyard.entities import LifecycleStage
 from runyard.store.sql import models as m
-from runyard.store.sql.common import SqlBase
+from runyard.store.sql.common import SqlBase, experiment_int
 
 DEFAULT_EXPERIMENT_ID = 0
 _DELETED = LifecycleStage.DELETED.value
@@ -28,8 +28,16 @@ class Deleted(NamedTuple):
 
 
 class PurgeMixin(SqlBase):
-    def deleted_runs(self, before_ms: int, limit: int, after: str = "") -> list[Deleted]:
-        """Runs deleted before ``before_ms`` with ids above ``after``, by id, at most ``limit``."""
+    def deleted_runs(
+        self,
+        before_ms: int,
+        limit: int,
+        after: str = "",
+        run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[Deleted]:
+        """Runs deleted before ``before_ms`` with ids above ``after``, by id, at most ``limit``;
+        only among ``run_ids`` and runs of ``experiment_ids`` when given."""
         runs = m.runs.c
         deleted_at = sa.func.coalesce(runs.deleted_time, runs.end_time, runs.start_time)
         query = (
@@ -38,12 +46,23 @@ class PurgeMixin(SqlBase):
             .order_by(runs.run_uuid)
             .limit(limit)
         )
+        if run_ids is not None:
+            query = query.where(runs.run_uuid.in_(list(run_ids)))
+        if experiment_ids is not None:
+            query = query.where(runs.experiment_id.in_(_experiment_keys(experiment_ids)))
         with self._read() as conn:
             return [Deleted(row.run_uuid, row.artifact_uri) for row in conn.execute(query)]
 
-    def deleted_experiments(self, before_ms: int, limit: int, after: int = -1) -> list[Deleted]:
+    def deleted_experiments(
+        self,
+        before_ms: int,
+        limit: int,
+        after: int = -1,
+        experiment_ids: Sequence[str] | None = None,
+    ) -> list[Deleted]:
         """Experiments deleted before ``before_ms`` (their last update) that have no run left,
-        with ids above ``after``; never the Default experiment, which every store keeps."""
+        with ids above ``after`` (only among ``experiment_ids`` when given); never the Default
+        experiment, which every store keeps."""
         experiments, runs = m.experiments.c, m.runs.c
         has_runs = sa.exists().where(runs.experiment_id == experiments.experiment_id)
         query = (
@@ -56,6 +75,8 @@ class PurgeMixin(SqlBase):
             .order_by(experiments.experiment_id)
             .limit(limit)
         )
+        if experiment_ids is not None:
+            query = query.where(experiments.experiment_id.in_(_experiment_keys(experiment_ids)))
         with self._read() as conn:
             return [
                 Deleted(str(row.experiment_id), row.artifact_location)
@@ -91,7 +112,7 @@ class PurgeMixin(SqlBase):
 
     def purge_experiments(self, experiment_ids: Sequence[str]) -> int:
         """Remove these deleted, run-less experiments (tags, datasets and models cascade)."""
-        ids = [int(i) for i in experiment_ids if str(i).isdigit()]
+        ids = _experiment_keys(experiment_ids)
         if not ids:
             return 0
         experiments, runs = m.experiments.c, m.runs.c
@@ -106,3 +127,8 @@ class PurgeMixin(SqlBase):
                 )
             )
             return done.rowcount or 0
+
+
+def _experiment_keys(experiment_ids: Sequence[str]) -> list[int]:
+    """The integer keys of the ids that can name a stored experiment."""
+    return [key for key in map(experiment_int, experiment_ids) if key is not None]
