@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import click
 
@@ -25,6 +25,7 @@ from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import TrackingStore
 from runyard.store.sql.purge import PurgeMixin
 from runyard.uris import local_path_from_uri
+from runyard.validation import safe_relative_path
 
 _AGE = re.compile(r"(\d+)([dhms])")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -53,7 +54,11 @@ def artifact_location(uri: str, artifacts_destination: str | None) -> str:
             f"Run artifacts at {uri!r} are served by the tracking server: pass "
             "--artifacts-destination (or set RUNYARD_ARTIFACTS_DESTINATION) to collect them"
         )
-    return artifacts_destination.rstrip("/") + "/" + parsed.path.lstrip("/")
+    # Checked like any artifact path, so a stored URI can never point gc outside the destination.
+    relative = safe_relative_path(unquote(parsed.path).lstrip("/"))
+    if not relative:
+        raise InvalidParameterValue(f"Refusing to collect the whole destination for {uri!r}")
+    return artifacts_destination.rstrip("/") + "/" + relative
 
 
 def delete_artifacts(uri: str) -> None:

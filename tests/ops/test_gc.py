@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from runyard.cli import main
-from runyard.errors import ResourceDoesNotExist
-from runyard.gc import collect, parse_age
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.gc import artifact_location, collect, parse_age
 from runyard.server.app import create_app
 from runyard.store.sql import models as m
 
@@ -227,3 +227,17 @@ def test_gc_of_named_runs_and_experiments_leaves_the_others(tracked, destination
     only_run = collect(tracking.store, 0, destination, run_ids=[ids["old_run"]], **quiet)
     assert (only_run.runs, only_run.experiments) == (1, 0)
     _assert_collected(tracking, ids)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["mlflow-artifacts:/../outside", "mlflow-artifacts:/1/%2e%2e/%2e%2e/x", "mlflow-artifacts:/"],
+)
+def test_a_stored_uri_never_points_gc_outside_the_destination(uri: str) -> None:
+    with pytest.raises(InvalidParameterValue):
+        artifact_location(uri, "/srv/artifacts")
+
+
+def test_proxied_uris_map_under_the_destination() -> None:
+    location = artifact_location("mlflow-artifacts:/3/abc/artifacts", "s3://bucket/served/")
+    assert location == "s3://bucket/served/3/abc/artifacts"
