@@ -107,53 +107,71 @@ def collect(
     if batch_size < 1:
         raise InvalidParameterValue("--batch-size must be at least 1")
     cutoff = (now_ms or int(time.time() * 1000)) - older_than_seconds * 1000
-    verb = "would remove" if dry_run else "removed"
     result = GcResult()
-
-    # Which runs: all deleted ones, or those named plus those of the experiments named.
+    # Which runs: every deleted one, or those named plus those of the experiments named.
     if run_ids is None and experiment_ids is None:
         selections: list[dict[str, Sequence[str]]] = [{}]
     else:
         selections = [{"run_ids": run_ids}] if run_ids is not None else []
         if experiment_ids is not None:
             selections.append({"experiment_ids": experiment_ids})
+    collector = _Collector(store, cutoff, artifacts_destination, batch_size, dry_run, echo)
     for selection in selections:
-        after = ""
-        while batch := store.deleted_runs(cutoff, batch_size, after=after, **selection):
-            after = batch[-1].id
-            for run in batch:
-                location = artifact_location(run.artifact_uri, artifacts_destination)
-                if not dry_run:
-                    delete_artifacts(location)
-                echo(f"{verb} run {run.id} and its artifacts at {location}")
-            if not dry_run:
-                store.purge_runs([run.id for run in batch])
-            result.runs += len(batch)
-
-    if run_ids is not None and experiment_ids is None:
-        return _finish(result, dry_run, echo)  # runs were named: no experiment goes
-    last = -1
-    while batch := store.deleted_experiments(
-        cutoff, batch_size, after=last, experiment_ids=experiment_ids
-    ):
-        last = int(batch[-1].id)
-        if not dry_run:
-            store.purge_experiments([e.id for e in batch])
-            for experiment in batch:
-                location = artifact_location(experiment.artifact_uri, artifacts_destination)
-                if _is_local(location):
-                    _remove_empty(local_path_from_uri(location), levels=1)
-        for experiment in batch:
-            echo(f"{verb} experiment {experiment.id}")
-        result.experiments += len(batch)
-    return _finish(result, dry_run, echo)
-
-
-def _finish(result: GcResult, dry_run: bool, echo: Callable[[str], None]) -> GcResult:
+        result.runs += collector.runs(**selection)
+    if run_ids is None or experiment_ids is not None:  # named runs alone take no experiment
+        result.experiments = collector.experiments(experiment_ids)
     if dry_run:
         # Runs of deleted experiments are still there, so their experiments are not listed.
         echo("dry run: nothing was changed")
     return result
+
+
+@dataclass
+class _Collector:
+    """One collection's parameters; each method works through its batches until none is left."""
+
+    store: PurgeMixin
+    cutoff: int
+    artifacts_destination: str | None
+    batch_size: int
+    dry_run: bool
+    echo: Callable[[str], None]
+
+    @property
+    def verb(self) -> str:
+        return "would remove" if self.dry_run else "removed"
+
+    def runs(self, **selection: Sequence[str]) -> int:
+        count, after = 0, ""
+        while batch := self.store.deleted_runs(
+            self.cutoff, self.batch_size, after=after, **selection
+        ):
+            after = batch[-1].id
+            for run in batch:
+                location = artifact_location(run.artifact_uri, self.artifacts_destination)
+                if not self.dry_run:
+                    delete_artifacts(location)
+                self.echo(f"{self.verb} run {run.id} and its artifacts at {location}")
+            if not self.dry_run:
+                self.store.purge_runs([run.id for run in batch])
+            count += len(batch)
+        return count
+
+    def experiments(self, experiment_ids: Sequence[str] | None) -> int:
+        count, after = 0, -1
+        while batch := self.store.deleted_experiments(
+            self.cutoff, self.batch_size, after=after, experiment_ids=experiment_ids
+        ):
+            after = int(batch[-1].id)
+            if not self.dry_run:
+                self.store.purge_experiments([e.id for e in batch])
+            for experiment in batch:
+                location = artifact_location(experiment.artifact_uri, self.artifacts_destination)
+                if not self.dry_run and _is_local(location):
+                    _remove_empty(local_path_from_uri(location), levels=1)
+                self.echo(f"{self.verb} experiment {experiment.id}")
+            count += len(batch)
+        return count
 
 
 def _id_list(text: str | None) -> list[str] | None:
