@@ -112,3 +112,16 @@ def test_metrics_include_db_pool_for_sql_stores(make_client, tmp_path) -> None:
     client.get("/api/2.0/mlflow/experiments/get", query_string={"experiment_id": "0"})
     text = client.get("/metrics").get_data(as_text=True)
     assert re.search(r'runyard_db_pool_checked_out\{pid="\d+"\} \d', text), text[-500:]
+
+
+def test_ready_reports_a_missing_bucket_and_a_reachable_one(make_client, monkeypatch) -> None:
+    from tests.s3_server import start_s3_server
+
+    with start_s3_server(buckets=["present"]) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        present = make_client(artifacts_destination="s3://present/root").get("/ready")
+        assert present.get_json()["checks"] == {"store": "ok", "artifacts": "ok"}
+        missing = make_client(artifacts_destination="s3://absent/root").get("/ready")
+        assert missing.status_code == 200
+        assert "'absent' does not exist" in missing.get_json()["checks"]["artifacts"]
