@@ -4,7 +4,8 @@
 # image, wait for the data stores, the bucket and migration Jobs (failing at once when one of
 # them fails), then the server rollout.
 # Usage: scripts/deploy.sh   (names from deploy/kind/settings.env; $KIND_CLUSTER, $RUNYARD_IMAGE
-#                             and $KUBECONFIG override; OFFLINE=1 builds a missing image offline)
+#                             $KUBECONFIG and $KUBECTL override; OFFLINE=1 builds a missing image
+#                             offline)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/settings.sh

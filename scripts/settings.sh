@@ -8,9 +8,11 @@ while IFS='=' read -r _key _value; do
 done <"$_settings_root/deploy/kind/settings.env"
 unset _key _value
 
-# kubectl from the project's venv (pinned next to the cluster version), else from PATH.
+# kubectl: $KUBECTL when set, else the project's venv's (pinned next to the cluster version),
+# else the one on PATH.
 kubectl_bin() {
-  if [ -x "$_settings_root/.venv/bin/kubectl" ]; then echo "$_settings_root/.venv/bin/kubectl"
+  if [ -n "${KUBECTL:-}" ]; then echo "$KUBECTL"
+  elif [ -x "$_settings_root/.venv/bin/kubectl" ]; then echo "$_settings_root/.venv/bin/kubectl"
   elif command -v kubectl; then :
   else echo "kubectl not found: run make venv (it installs the pinned kubectl)" >&2; return 1; fi
 }
