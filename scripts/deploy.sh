@@ -3,7 +3,7 @@
 # build the image if it is missing, load it into the nodes, apply the kind overlay with that
 # image, wait for the data stores, the bucket and migration Jobs (failing at once when one of
 # them fails), then the server rollout.
-# Usage: scripts/deploy.sh   (names from deploy/kind/settings.env; $KIND_CLUSTER, $RUNYARD_IMAGE
+# Usage: scripts/deploy.sh   (names from deploy/kind/settings.env; $KIND_CLUSTER, $RUNYARD_IMAGE,
 #                             $KUBECONFIG and $KUBECTL override; OFFLINE=1 builds a missing image
 #                             offline)
 set -euo pipefail
