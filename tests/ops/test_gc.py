@@ -241,3 +241,13 @@ def test_a_stored_uri_never_points_gc_outside_the_destination(uri: str) -> None:
 def test_proxied_uris_map_under_the_destination() -> None:
     location = artifact_location("mlflow-artifacts:/3/abc/artifacts", "s3://bucket/served/")
     assert location == "s3://bucket/served/3/abc/artifacts"
+
+
+def test_a_run_restored_while_gc_runs_is_kept(tracked) -> None:  # type: ignore[no-untyped-def]
+    tracking, ids = tracked
+    store = tracking.store
+    listed = [run.id for run in store.deleted_runs(int(time.time() * 1000) + DAY_MS, 100)]
+    assert ids["old_run"] in listed
+    tracking.post("runs/restore", {"run_id": ids["old_run"]})
+    assert store.purge_runs(listed) == len(listed) - 1
+    assert tracking.exists(ids["old_run"]) and tracking.metric_rows(ids["old_run"]) == 20
