@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol import missing_message
@@ -32,8 +32,12 @@ class Location:
     scheme: str
     authority: str
     parts: tuple[str, ...]
+    #: Written as a plain local path (no ``file:``); kept so a location reads back as given.
+    plain: bool = field(default=False, compare=False)
 
     def uri(self) -> str:
+        if self.plain:
+            return "/" + "/".join(self.parts)
         path = "/" + "/".join(urllib.parse.quote(p, safe="@!$&'()*+,;=:~-._") for p in self.parts)
         if self.scheme == "file" or self.authority:
             return f"{self.scheme}://{self.authority}{path}"
@@ -64,7 +68,8 @@ def canonical_location(uri: str) -> Location:
     if any(ord(c) < 32 or ord(c) == 127 for c in decoded) or "\\" in decoded:
         raise ValueError("it contains control characters or backslashes")
     match = _SCHEME.match(decoded)
-    if match is None or len(match.group(1)) == 1:  # a plain path (or a drive letter)
+    plain = match is None or len(match.group(1)) == 1  # a plain path (or a drive letter)
+    if plain:
         scheme, rest = "file", decoded
     else:
         scheme, rest = match.group(1).lower(), decoded[match.end() :]
@@ -83,7 +88,7 @@ def canonical_location(uri: str) -> Location:
     segments = [s for s in path.split("/") if s not in ("", ".")]
     if ".." in segments:
         raise ValueError("it contains '..'")
-    return Location(scheme, authority, tuple(segments))
+    return Location(scheme, authority, tuple(segments), plain)
 
 
 def check_version_source(source: str, artifact_root: str) -> str:
@@ -104,7 +109,7 @@ def check_version_source(source: str, artifact_root: str) -> str:
             "A model version source must lie inside the artifact location of the run given by "
             "run_id (or of the logged model given by model_id).",
         )
-    return location.uri()
+    return replace(location, plain=root.plain).uri()
 
 
 @dataclass(frozen=True)
