@@ -14,14 +14,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from runyard import protocol as p
-from runyard.artifacts import repo_for_uri
-from runyard.errors import InvalidParameterValue, NotImplementedByBackend, ResourceDoesNotExist
 from runyard.registry import protocol as rp
 from runyard.registry.validation import SEARCH_MODELS_DEFAULT, SEARCH_VERSIONS_DEFAULT
-from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
-from runyard.server.api_run_artifacts import proxied_path
-from runyard.server.security import check_artifact_location
-from runyard.validation import safe_relative_path
+from runyard.server.api_common import reply, request_fields, store
+from runyard.server.registry_files import open_version_file
 
 bp = Blueprint("registry", __name__)
 artifact_bp = Blueprint("registry_artifacts", __name__)
@@ -230,30 +226,6 @@ def transition_model_version_stage() -> Response:
 
 
 # ---- files of a version ----------------------------------------------------------------------
-def open_version_file(location: str, path: str):  # type: ignore[no-untyped-def]
-    """``(repo, inner path, FileInfo)`` of ``path`` below a version's storage location.
-    ``path`` is made relative and ``..``-free first, so it cannot leave the location."""
-    rel = safe_relative_path(path)
-    if not rel:
-        raise InvalidParameterValue("Invalid path")
-    inner = proxied_path(location)
-    if inner is None:
-        check_artifact_location(location, server_config())
-        repo, full = repo_for_uri(location), rel
-    else:
-        repo = artifact_repo()
-        if repo is None:
-            raise NotImplementedByBackend("This server does not serve artifacts.")
-        full = "/".join(x for x in (inner, rel) if x)
-    try:
-        info = repo.file_info(full)
-    except InvalidParameterValue:  # the repository refused it (a symlink out of the root)
-        raise InvalidParameterValue("Invalid path") from None
-    if info is None or info.is_dir:
-        raise ResourceDoesNotExist(f"No such artifact: '{rel}'")
-    return repo, full, info
-
-
 @artifact_bp.get("/model-versions/get-artifact")
 def get_model_version_artifact() -> Response:
     from runyard.server.artifacts_api import DOWNLOAD_CSP, content_disposition, guess_content_type

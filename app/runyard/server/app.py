@@ -82,4 +82,5 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     _register_optional(app, "runyard.server.artifacts_api")
     _register_optional(app, "runyard.server.ui")
+    _register_optional(app, "runyard.server.ui_registry")
     return app
