@@ -246,3 +246,51 @@ def test_search_model_versions(store: TrackingStore, unique: str, experiment_id:
         store.search_model_versions("metrics.x > 1")
     with pytest.raises(InvalidParameterValue):
         store.search_model_versions(max_results=200_001)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("tags.team = 'risk' OR name LIKE '%-b'", ["a", "b", "c"]),
+        ("(tags.team = 'risk' AND tags.tier IS NULL) OR tags.tier = 'gold'", ["a", "b"]),
+        ("tags.team != 'risk'", ["b"]),
+        ("tags.tier IS NOT NULL", ["b", "c"]),
+        ("name ILIKE '%-A'", ["a"]),
+        ("name NOT IN ('x')", ["a", "b", "c"]),
+        ("tag.`mlflow.prompt.is_prompt` = 'false'", ["a", "b", "c"]),
+        ("tags.`mlflow.prompt.is_prompt` = 'true'", []),
+        ("creation_timestamp > 0", ["a", "b", "c"]),
+    ],
+)
+def test_registered_model_filter_semantics(
+    store: TrackingStore, unique: str, condition: str, expected: list[str]
+) -> None:
+    """OR, parentheses, IS NULL and missing tags mean the same on every store."""
+    specs = {"a": [("team", "risk")], "b": [("team", "growth"), ("tier", "gold")]}
+    specs["c"] = [("team", "risk"), ("tier", "silver")]
+    for suffix, tags in specs.items():
+        store.create_registered_model(f"{unique}-{suffix}", tags=tags)
+    found = store.search_registered_models(f"name LIKE '{unique}-%' AND ({condition})")
+    assert [m.name.rsplit("-", 1)[1] for m in found] == expected
+
+
+def test_model_version_filter_semantics(store: TrackingStore, unique: str, run_id: str) -> None:
+    name = f"{unique}-m"
+    store.create_registered_model(name)
+    for tags in ([("stage", "qa")], [], [("stage", "prod")]):
+        _register(store, name, run_id, tags=tags)
+    pinned = f"name = '{name}'"
+    cases = {
+        "tags.stage IS NULL": [2],
+        "tags.stage != 'qa'": [3],
+        "version_number = 1 OR tags.stage = 'prod'": [3, 1],
+        "version_number != 2 AND version_number < 3": [1],
+    }
+    for condition, expected in cases.items():
+        found = store.search_model_versions(f"{pinned} AND ({condition})")
+        assert [v.version for v in found] == expected, condition
+    newest_first = store.search_model_versions(pinned, order_by=["creation_timestamp DESC"])
+    assert newest_first[0].version == 3
+    page = store.search_model_versions(pinned, max_results=2, page_token=None)
+    rest = store.search_model_versions(pinned, max_results=2, page_token=page.token)
+    assert [v.version for v in page] + [v.version for v in rest] == [3, 2, 1]

@@ -128,12 +128,12 @@ class LocalRegistry(RegistryStore):
         number = validate_version(version)
         for mv in self._reg_versions(model.name):
             if mv.version == number and mv.current_stage != STAGE_DELETED:
-                return _with_aliases(mv, model.aliases)
+                return with_aliases(mv, model.aliases)
         raise version_not_found(model.name, version)
 
     def _complete(self, model: RegisteredModel) -> RegisteredModel:
         latest = latest_per_stage(self._reg_versions(model.name))
-        return _full_model(model, latest)
+        return full_model(model, latest)
 
     # ---- registered models -------------------------------------------------------------------
     def create_registered_model(
@@ -180,18 +180,26 @@ class LocalRegistry(RegistryStore):
         keys = search.parse_registered_model_order_by(order_by)
         max_results = validate_max_results(max_results, SEARCH_MODELS_MAX)
         offset = search.decode_offset_token(page_token)
+        models, more = self._reg_search_models(expr, keys, offset, max_results)
+        return PagedList(models, _next_token(offset, len(models), more))
+
+    def _reg_search_models(
+        self, expr: search.Expr | None, keys: list[search.OrderKey], offset: int, limit: int
+    ) -> tuple[list[RegisteredModel], bool]:
+        """A page of matching models, complete with latest versions, and whether more match.
+        This evaluates in Python over every model; a backend may push it down."""
         found = [m for m in self._reg_models() if search.matches_registered_model(expr, m)]
-        page = search.sort_registered_models(found, keys)[offset : offset + max_results]
+        page = search.sort_registered_models(found, keys)[offset : offset + limit]
         latest = _latest_by_model(self._reg_versions(None)) if page else {}
-        models = [_full_model(m, latest.get(m.name, [])) for m in page]
-        return PagedList(models, _next_token(offset, len(models), len(found)))
+        models = [full_model(m, latest.get(m.name, [])) for m in page]
+        return models, offset + len(models) < len(found)
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
     ) -> list[ModelVersion]:
         model = self._existing_model(name)
         wanted = None if not stages else [canonical_stage(s) for s in stages]
-        versions = [_with_aliases(mv, model.aliases) for mv in self._reg_versions(model.name)]
+        versions = [with_aliases(mv, model.aliases) for mv in self._reg_versions(model.name)]
         return latest_per_stage(versions, wanted)
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
@@ -288,14 +296,21 @@ class LocalRegistry(RegistryStore):
         keys = search.parse_model_version_order_by(order_by)
         max_results = validate_max_results(max_results, SEARCH_VERSIONS_MAX)
         offset = search.decode_offset_token(page_token)
-        versions = self._reg_versions(_only_name(expr))
+        versions, more = self._reg_search_versions(expr, keys, offset, max_results)
+        return PagedList(versions, _next_token(offset, len(versions), more))
+
+    def _reg_search_versions(
+        self, expr: search.Expr | None, keys: list[search.OrderKey], offset: int, limit: int
+    ) -> tuple[list[ModelVersion], bool]:
+        """A page of matching (not deleted) versions and whether more match; evaluated in
+        Python, reading only one model's versions when the filter pins ``name``."""
         found = [
             mv
-            for mv in versions
+            for mv in self._reg_versions(_only_name(expr))
             if mv.current_stage != STAGE_DELETED and search.matches_model_version(expr, mv)
         ]
-        page = search.sort_model_versions(found, keys)[offset : offset + max_results]
-        return PagedList(page, _next_token(offset, len(page), len(found)))
+        page = search.sort_model_versions(found, keys)[offset : offset + limit]
+        return page, offset + len(page) < len(found)
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
         mv = self._existing_version(name, version)
@@ -329,12 +344,12 @@ class LocalRegistry(RegistryStore):
         return self._existing_version(mv.name, mv.version)
 
 
-def _with_aliases(mv: ModelVersion, aliases: Mapping[str, int]) -> ModelVersion:
+def with_aliases(mv: ModelVersion, aliases: Mapping[str, int]) -> ModelVersion:
     return replace(mv, aliases=aliases_of(aliases, mv.version))
 
 
-def _full_model(model: RegisteredModel, latest: list[ModelVersion]) -> RegisteredModel:
-    return replace(model, latest_versions=tuple(_with_aliases(v, model.aliases) for v in latest))
+def full_model(model: RegisteredModel, latest: list[ModelVersion]) -> RegisteredModel:
+    return replace(model, latest_versions=tuple(with_aliases(v, model.aliases) for v in latest))
 
 
 def _latest_by_model(versions: list[ModelVersion]) -> dict[str, list[ModelVersion]]:
@@ -344,9 +359,8 @@ def _latest_by_model(versions: list[ModelVersion]) -> dict[str, list[ModelVersio
     return {name: latest_per_stage(group) for name, group in by_model.items()}
 
 
-def _next_token(offset: int, returned: int, total: int) -> str | None:
-    end = offset + returned
-    return search.encode_offset_token(end) if returned and end < total else None
+def _next_token(offset: int, returned: int, more: bool) -> str | None:
+    return search.encode_offset_token(offset + returned) if returned and more else None
 
 
 def _only_name(expr: search.Expr | None) -> str | None:
@@ -367,4 +381,11 @@ def _only_name(expr: search.Expr | None) -> str | None:
     return None
 
 
-__all__ = ["STAGE_NONE", "LocalRegistry", "model_not_found", "version_not_found"]
+__all__ = [
+    "STAGE_NONE",
+    "LocalRegistry",
+    "full_model",
+    "model_not_found",
+    "version_not_found",
+    "with_aliases",
+]

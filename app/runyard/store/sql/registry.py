@@ -14,9 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.errors import BadRequest, ResourceAlreadyExists
-from runyard.registry.entities import ModelVersion, RegisteredModel
-from runyard.registry.local import LocalRegistry
+from runyard.registry.entities import (
+    STAGE_DELETED,
+    ModelVersion,
+    RegisteredModel,
+    latest_per_stage,
+)
+from runyard.registry.local import LocalRegistry, full_model
+from runyard.search.ast import Expr, OrderKey
 from runyard.store.sql import models as m
+from runyard.store.sql import registry_search as rs
 from runyard.store.sql.common import SqlBase
 from runyard.store.sql.dialect import upsert
 
@@ -80,26 +87,86 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
             for row in conn.execute(tags_q):
                 tags[(row.name, row.version)][row.key] = row.value
             rows = conn.execute(versions_q).all()
-        return [
-            ModelVersion(
-                name=row.name,
-                version=row.version,
-                creation_timestamp=row.creation_time,
-                last_updated_timestamp=row.last_updated_time,
-                source=row.source,
-                storage_location=row.storage_location,
-                current_stage=row.current_stage,
-                description=row.description or "",
-                run_id=row.run_id or "",
-                run_link=row.run_link or "",
-                user_id=row.user_id or "",
-                status=row.status,
-                status_message=row.status_message or "",
-                model_id=row.model_id,
-                tags=tags.get((row.name, row.version), {}),
+        return [_version_from_row(row, tags.get((row.name, row.version), {})) for row in rows]
+
+    # ---- searches pushed down to SQL -----------------------------------------------------------
+    def _reg_search_models(
+        self, expr: Expr | None, keys: list[OrderKey], offset: int, limit: int
+    ) -> tuple[list[RegisteredModel], bool]:
+        query = (
+            sa.select(m.registered_models)
+            .where(rs.model_filter(expr))
+            .order_by(*rs.order_clauses(keys, rs.MODEL_COLUMNS, rs.MODEL_FALLBACK))
+            .offset(offset)
+            .limit(limit + 1)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+            rows, more = rows[:limit], len(rows) > limit
+            page = query.limit(limit).subquery()
+            tags: dict[str, dict[str, str]] = defaultdict(dict)
+            for row in conn.execute(
+                sa.select(m.registered_model_tags).join(page, page.c.name == _RMT.name)
+            ):
+                tags[row.name][row.key] = row.value
+            aliases: dict[str, dict[str, int]] = defaultdict(dict)
+            for row in conn.execute(
+                sa.select(m.registered_model_aliases).join(page, page.c.name == _RMA.name)
+            ):
+                aliases[row.name][row.alias] = row.version
+            versions = self._versions_joined(
+                conn,
+                sa.select(_MV.name, _MV.version)
+                .join(page, page.c.name == _MV.name)
+                .where(_MV.current_stage != STAGE_DELETED)
+                .subquery(),
+            )
+        latest: dict[str, list[ModelVersion]] = defaultdict(list)
+        for mv in versions:
+            latest[mv.name].append(mv)
+        models = [
+            full_model(
+                RegisteredModel(
+                    name=row.name,
+                    creation_timestamp=row.creation_time,
+                    last_updated_timestamp=row.last_updated_time,
+                    description=row.description or "",
+                    tags=tags.get(row.name, {}),
+                    aliases=aliases.get(row.name, {}),
+                ),
+                latest_per_stage(latest.get(row.name, [])),
             )
             for row in rows
         ]
+        return models, more
+
+    def _reg_search_versions(
+        self, expr: Expr | None, keys: list[OrderKey], offset: int, limit: int
+    ) -> tuple[list[ModelVersion], bool]:
+        query = (
+            sa.select(_MV.name, _MV.version)
+            .where(rs.version_filter(expr))
+            .order_by(*rs.order_clauses(keys, rs.VERSION_COLUMNS, rs.VERSION_FALLBACK))
+            .offset(offset)
+            .limit(limit + 1)
+        )
+        with self._read() as conn:
+            keys_found = [(row.name, row.version) for row in conn.execute(query)]
+            keys_found, more = keys_found[:limit], len(keys_found) > limit
+            found = self._versions_joined(conn, query.limit(limit).subquery())
+        by_key = {(mv.name, mv.version): mv for mv in found}
+        return [by_key[key] for key in keys_found if key in by_key], more
+
+    @staticmethod
+    def _versions_joined(conn: Connection, page: sa.Subquery) -> list[ModelVersion]:
+        """The versions whose (name, version) are in ``page``, with their tags."""
+        on_page = sa.and_(page.c.name == _MV.name, page.c.version == _MV.version)
+        tags: dict[tuple[str, int], dict[str, str]] = defaultdict(dict)
+        tag_page = sa.and_(page.c.name == _MVT.name, page.c.version == _MVT.version)
+        for row in conn.execute(sa.select(m.model_version_tags).join(page, tag_page)):
+            tags[(row.name, row.version)][row.key] = row.value
+        rows = conn.execute(sa.select(m.model_versions).join(page, on_page))
+        return [_version_from_row(row, tags.get((row.name, row.version), {})) for row in rows]
 
     # ---- writing -----------------------------------------------------------------------------
     @staticmethod
@@ -229,6 +296,26 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
             else:
                 row = {"name": name, "version": version, "key": key, "value": value}
                 upsert(conn, m.model_version_tags, [row], ["name", "version", "key"], ["value"])
+
+
+def _version_from_row(row: sa.Row, tags: dict[str, str]) -> ModelVersion:
+    return ModelVersion(
+        name=row.name,
+        version=row.version,
+        creation_timestamp=row.creation_time,
+        last_updated_timestamp=row.last_updated_time,
+        source=row.source,
+        storage_location=row.storage_location,
+        current_stage=row.current_stage,
+        description=row.description or "",
+        run_id=row.run_id or "",
+        run_link=row.run_link or "",
+        user_id=row.user_id or "",
+        status=row.status,
+        status_message=row.status_message or "",
+        model_id=row.model_id,
+        tags=tags,
+    )
 
 
 def _version_row(mv: ModelVersion) -> dict[str, object]:
