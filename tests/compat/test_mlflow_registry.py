@@ -1,23 +1,45 @@
 """The model registry through the unmodified mlflow client against a live runyard server, on
-the file store, SQLite and PostgreSQL; runyard's own store reads the result back."""
+the file store, SQLite and PostgreSQL with local artifacts, and on SQLite with artifacts in S3
+(a real S3-protocol server behind the artifact proxy); runyard's own store reads the result
+back."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from runyard.store import store_for_uri
 
 from tests.compat.conftest import Served, _serve
 from tests.conftest import fresh_postgres_database
+from tests.live_server import start_live_server
+from tests.s3_server import start_s3_server
 
 
-@pytest.fixture(scope="module", params=["file", "sqlite", "postgres"])
+def _serve_with_s3(tmp) -> Iterator[Served]:  # type: ignore[no-untyped-def]
+    backend_uri = f"sqlite:///{tmp / 'runyard.db'}"
+    with (
+        start_s3_server() as s3,
+        start_live_server(
+            backend_uri, artifacts_destination="s3://runyard/artifacts", env=s3.env()
+        ) as server,
+    ):
+        store = store_for_uri(backend_uri, "mlflow-artifacts:/")
+        try:
+            yield Served(server, backend_uri, tmp / "unused", store, tmp)
+        finally:
+            store.close()
+
+
+@pytest.fixture(scope="module", params=["file", "sqlite", "postgres", "sqlite-s3"])
 def registry_served(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp(f"registry-{request.param}")
     if request.param == "file":
         yield from _serve((tmp / "mlruns").as_uri(), tmp)
     elif request.param == "sqlite":
         yield from _serve(f"sqlite:///{tmp / 'runyard.db'}", tmp)
+    elif request.param == "sqlite-s3":
+        yield from _serve_with_s3(tmp)
     else:
         with fresh_postgres_database() as uri:
             yield from _serve(uri, tmp)
