@@ -6,6 +6,8 @@ whole session shares; searches filter on that prefix.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.store.base import TrackingStore
@@ -227,14 +229,19 @@ def test_search_model_versions(store: TrackingStore, unique: str, experiment_id:
         _register(store, f"{unique}-{suffix}", run_b)
     x = f"{unique}-x"
     found = store.search_model_versions(f"name = '{x}'")
-    assert [(v.name, v.version) for v in found] == [(x, 2), (x, 1)]
+    assert [(v.name, v.version) for v in found] == [(x, 2), (x, 1)], "newest first"
+    time.sleep(0.005)  # a later millisecond than every creation
+    store.update_model_version(x, 1, "touched")
+    assert [v.version for v in store.search_model_versions(f"name = '{x}'")] == [1, 2]
     tagged = store.search_model_versions(f"name = '{x}' and tags.validated = 'true'")
     assert [v.version for v in tagged] == [1]
     by_run = store.search_model_versions(f"run_id = '{run_b}'")
     assert sorted((v.name, v.version) for v in by_run) == [(x, 2), (f"{unique}-y", 2)]
     numeric = store.search_model_versions(f"name = '{x}' AND version_number >= 2")
     assert [v.version for v in numeric] == [2]
-    in_list = store.search_model_versions(f"name IN ('{x}', '{unique}-y') AND run_id = '{run_a}'")
+    in_list = store.search_model_versions(
+        f"name IN ('{x}', '{unique}-y') AND run_id = '{run_a}'", order_by=["name"]
+    )
     assert [(v.name, v.version) for v in in_list] == [(x, 1), (f"{unique}-y", 1)]
     ordered = store.search_model_versions(
         f"name LIKE '{unique}-%'", order_by=["version_number ASC"], max_results=3

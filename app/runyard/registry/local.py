@@ -38,6 +38,7 @@ from runyard.registry.validation import (
     validate_tag,
     validate_version,
 )
+from runyard.search.evaluate import DEFAULT_VERSION_ORDER
 from runyard.store.file_layout import now_ms
 from runyard.store.registry_base import RegistryStore
 from runyard.validation import validate_max_results
@@ -293,7 +294,7 @@ class LocalRegistry(RegistryStore):
         page_token: str | None = None,
     ) -> PagedList[ModelVersion]:
         expr = search.parse_model_version_filter(filter_string)
-        keys = search.parse_model_version_order_by(order_by)
+        keys = search.parse_model_version_order_by(order_by) or list(DEFAULT_VERSION_ORDER)
         max_results = validate_max_results(max_results, SEARCH_VERSIONS_MAX)
         offset = search.decode_offset_token(page_token)
         versions, more = self._reg_search_versions(expr, keys, offset, max_results)

@@ -36,6 +36,7 @@ from runyard.search.ast import (
 
 __all__ = [
     "DATASET_CONTEXT_TAG",
+    "DEFAULT_VERSION_ORDER",
     "latest_metrics",
     "like_to_regex",
     "matches",
@@ -207,6 +208,9 @@ _EXP_CREATED = OrderKey(Identifier("attribute", "creation_time"), ascending=Fals
 _EXP_ID = OrderKey(Identifier("attribute", "experiment_id"), ascending=True)
 _MODEL_NAME = OrderKey(Identifier("attribute", "name"), ascending=True)
 _VERSION_NUMBER = OrderKey(Identifier("attribute", "version_number"), ascending=False)
+#: ``search_model_versions`` without ``order_by``: most recently updated first (MLflow's SQL
+#: store), then the tie-breakers.
+DEFAULT_VERSION_ORDER = (OrderKey(Identifier("attribute", "last_updated_timestamp"), False),)
 
 
 def sort_runs(runs: Iterable[Run], order_keys: Sequence[OrderKey]) -> list[Run]:
@@ -254,9 +258,10 @@ def sort_registered_models(models: Iterable[T], order_keys: Sequence[OrderKey]) 
 
 
 def sort_model_versions(versions: Iterable[T], order_keys: Sequence[OrderKey]) -> list[T]:
-    """Versions in ``search_model_versions`` order: the caller's keys, then name ascending and
-    version number descending (MLflow's tie-breakers)."""
-    keys = list(order_keys)
+    """Versions in ``search_model_versions`` order: the caller's keys (or
+    ``DEFAULT_VERSION_ORDER``), then name ascending and version number descending (MLflow's
+    tie-breakers)."""
+    keys = list(order_keys or DEFAULT_VERSION_ORDER)
     for fallback in (_MODEL_NAME, _VERSION_NUMBER):
         if not any(key.ident == fallback.ident for key in keys):
             keys.append(fallback)
