@@ -47,6 +47,10 @@ def test_runyard_reads_what_mlflow_wrote(tmp_path: Path) -> None:
     first = store.get_model_version_by_alias("churn", "champion")
     assert (first.run_id, dict(first.tags)) == (out["run_id"], {"validated": "true"})
     assert store.get_model_version("churn", 2).description == "second"
+    run_artifacts = store.get_run(out["run_id"]).info.artifact_uri
+    assert store.get_model_version_download_uri("churn", 1) == f"{run_artifacts}/model", (
+        "MLflow records runs:/ locations; they resolve (and are checked) on read"
+    )
     assert [v.version for v in store.search_model_versions("name = 'churn'")] == [2, 1]
     assert (
         store.create_model_version("churn", f"runs:/{out['run_id']}/model", out["run_id"]).version

@@ -24,7 +24,7 @@ from runyard.registry.entities import (
     aliases_of,
     latest_per_stage,
 )
-from runyard.registry.sources import resolve_version_source
+from runyard.registry.sources import ResolvedSource, resolve_version_source
 from runyard.registry.validation import (
     SEARCH_MODELS_DEFAULT,
     SEARCH_MODELS_MAX,
@@ -243,13 +243,7 @@ class LocalRegistry(RegistryStore):
     ) -> ModelVersion:
         model = self._existing_model(name)
         checked = dict(validate_tag(k, v) for k, v in tags or ())
-        resolved = resolve_version_source(
-            source,
-            run_id,
-            model_id,
-            run_artifact_uri=lambda rid: self.get_run(rid).info.artifact_uri,  # type: ignore[attr-defined]
-            logged_model_location=self._logged_model_location,
-        )
+        resolved = self._resolve_source(source, run_id, model_id)
         now = now_ms()
         return self._reg_insert_version(
             ModelVersion(
@@ -314,8 +308,24 @@ class LocalRegistry(RegistryStore):
         return page, offset + len(page) < len(found)
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """Where the version's files are. A ``runs:/`` or ``models:/`` location (as MLflow's
+        file store records them) is resolved, and checked, through the source rule."""
         mv = self._existing_version(name, version)
-        return mv.storage_location or mv.source
+        location = mv.storage_location or mv.source
+        if location.startswith(("runs:", "models:")):
+            location = self._resolve_source(location, mv.run_id, mv.model_id).storage_location
+        return location
+
+    def _resolve_source(
+        self, source: str, run_id: str | None, model_id: str | None
+    ) -> ResolvedSource:
+        return resolve_version_source(
+            source,
+            run_id,
+            model_id,
+            run_artifact_uri=lambda rid: self.get_run(rid).info.artifact_uri,  # type: ignore[attr-defined]
+            logged_model_location=self._logged_model_location,
+        )
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
         mv = self._existing_version(name, version)

@@ -85,7 +85,7 @@ class FileRegistryMixin(LocalRegistry):
             names = sorted(os.listdir(self._registry_dir))
         except FileNotFoundError:
             return []
-        return [n for n in names if not is_temp_name(n) and not n.startswith(".")]
+        return [n for n in names if not (n.startswith(".") and is_temp_name(n))]
 
     def _reg_models(self) -> list[RegisteredModel]:
         models = (self._reg_model(name) for name in self._model_names())
