@@ -72,6 +72,11 @@ def test_models_page_model_page_and_version_page(live_ui, registered, page):
     assert page.locator("#version-files a").all_inner_texts() == ["MLmodel", "model.pkl"]
     assert "<img src=x" in page.locator("#version-description").inner_text()
     assert page.locator("#version-run a").inner_text() == "beta"
+    code = page.locator("#lineage-code").inner_text()
+    assert "beta" in code and "train.py" in code, "the lineage shows the run and its code"
+    params = page.locator("#lineage-params").inner_text()
+    assert "model" in params and "mlp" in params
+    assert "accuracy" in page.locator("#lineage-metrics").inner_text()
     screenshot(page, "model-version")
     with page.expect_download() as download:
         page.click("#version-files >> text=model.pkl")

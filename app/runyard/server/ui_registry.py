@@ -1,20 +1,21 @@
 """The registry's pages: Models (search, latest versions, aliases, tags), a model (versions with
 their source runs, aliases, Markdown description rendered safely) and a version (its run, its
-files, and the flavors, signature and metadata of its ``MLmodel`` file, read with
-``yaml.safe_load``). The run page lists the versions registered from the run through the
-``versions_of_run`` template global.
+files, the flavors, signature and metadata of its ``MLmodel`` file, read with
+``yaml.safe_load``, and its lineage: the run's params, metrics, datasets and code version).
+The run page lists the versions registered from the run through the ``versions_of_run``
+template global.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
-import yaml
 from flask import Blueprint, render_template, request
 
 from runyard.errors import InvalidParameterValue, RunyardError
+from runyard.registry.lineage import lineage_of
+from runyard.registry.mlmodel import parse_mlmodel
 from runyard.registry.validation import validate_model_name
 from runyard.server import ui
 from runyard.server.api_common import store
@@ -100,6 +101,7 @@ def model_version_page(name: str, version: str) -> str:
         files_error=files_error,
         mlmodel=_mlmodel(location) if not files_error else None,
         run=run,
+        lineage=lineage_of(run) if run is not None else None,
     )
 
 
@@ -123,56 +125,9 @@ def _run_or_none(run_id: str) -> Any:
 
 
 def _mlmodel(location: str) -> dict[str, Any] | None:
-    """What the version page shows of ``MLmodel``: flavors, signature columns, metadata. The
-    file is untrusted input: parsed with the safe loader, size-capped, every field optional."""
+    """What the version page shows of ``MLmodel`` (size-capped), or None without one."""
     try:
         raw = read_version_file(location, "MLmodel", MLMODEL_BYTES)
     except RunyardError:
         return None
-    if raw is None:
-        return None
-    try:
-        doc = yaml.safe_load(raw.decode("utf-8", "replace"))
-    except yaml.YAMLError as exc:
-        return {"error": f"MLmodel is not valid YAML: {exc.__class__.__name__}"}
-    if not isinstance(doc, dict):
-        return {"error": "MLmodel is not a mapping"}
-    flavors = doc.get("flavors")
-    signature = doc.get("signature") if isinstance(doc.get("signature"), dict) else {}
-    return {
-        "flavors": sorted(str(f) for f in flavors) if isinstance(flavors, dict) else [],
-        "inputs": _columns(signature.get("inputs")),
-        "outputs": _columns(signature.get("outputs")),
-        "params": _columns(signature.get("params")),
-        "meta": {
-            key: str(doc[key])
-            for key in ("run_id", "model_uuid", "model_id", "mlflow_version", "utc_time_created")
-            if doc.get(key) is not None
-        },
-    }
-
-
-def _columns(spec: object) -> list[dict[str, str]]:
-    """A signature part (a JSON string in MLmodel) as name/type rows."""
-    if isinstance(spec, str):
-        try:
-            spec = json.loads(spec)
-        except ValueError:
-            return []
-    if not isinstance(spec, list):
-        return []
-    rows = []
-    for item in spec[:500]:
-        if isinstance(item, dict):
-            rows.append(
-                {
-                    "name": str(item.get("name", "")),
-                    "type": str(item.get("type", "")),
-                    "detail": json.dumps(
-                        {k: v for k, v in item.items() if k not in ("name", "type")}
-                    )
-                    if len(item) > 2
-                    else "",
-                }
-            )
-    return rows
+    return None if raw is None else parse_mlmodel(raw.decode("utf-8", "replace"))
