@@ -9,7 +9,8 @@ from types import MappingProxyType
 
 #: Stages a version can be in (the deprecated stage workflow MLflow 3 still serves).
 STAGE_NONE = "None"
-STAGES = (STAGE_NONE, "Staging", "Production", "Archived")
+STAGE_ARCHIVED = "Archived"
+STAGES = (STAGE_NONE, "Staging", "Production", STAGE_ARCHIVED)
 #: A deleted version keeps its record under this stage, so its number is never reused; it is
 #: invisible to every read (MLflow's stores do the same).
 STAGE_DELETED = "Deleted_Internal"

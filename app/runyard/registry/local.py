@@ -15,10 +15,10 @@ from dataclasses import replace
 
 from runyard import search
 from runyard.entities import PagedList
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.registry.entities import (
+    STAGE_ARCHIVED,
     STAGE_DELETED,
-    STAGE_NONE,
     ModelVersion,
     RegisteredModel,
     aliases_of,
@@ -49,6 +49,10 @@ _ARCHIVING_STAGES = ("Staging", "Production")
 
 def model_not_found(name: str) -> ResourceDoesNotExist:
     return ResourceDoesNotExist(f"Registered Model with name={name} not found")
+
+
+def model_taken(name: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Registered Model (name={name}) already exists.")
 
 
 def version_not_found(name: str, version: int | str) -> ResourceDoesNotExist:
@@ -350,7 +354,7 @@ class LocalRegistry(RegistryStore):
         if archive_existing_versions and stage in _ARCHIVING_STAGES:
             for other in self._reg_versions(mv.name):
                 if other.version != mv.version and other.current_stage == stage:
-                    self._reg_update_version(mv.name, other.version, now, stage="Archived")
+                    self._reg_update_version(mv.name, other.version, now, stage=STAGE_ARCHIVED)
         self._reg_update_version(mv.name, mv.version, now, stage=stage)
         return self._existing_version(mv.name, mv.version)
 
@@ -393,10 +397,10 @@ def _only_name(expr: search.Expr | None) -> str | None:
 
 
 __all__ = [
-    "STAGE_NONE",
     "LocalRegistry",
     "full_model",
     "model_not_found",
+    "model_taken",
     "version_not_found",
     "with_aliases",
 ]

@@ -19,9 +19,8 @@ import shutil
 from dataclasses import replace
 from typing import Any
 
-from runyard.errors import ResourceAlreadyExists
 from runyard.registry.entities import STAGE_NONE, ModelVersion, RegisteredModel
-from runyard.registry.local import LocalRegistry
+from runyard.registry.local import LocalRegistry, model_taken
 from runyard.store.file_layout import (
     META,
     MODELS,
@@ -39,10 +38,6 @@ from runyard.store.file_layout import (
 ALIASES = "aliases"
 VERSION_PREFIX = "version-"
 _WORKSPACE = "default"
-
-
-def _taken(name: str) -> ResourceAlreadyExists:
-    return ResourceAlreadyExists(f"Registered Model (name={name}) already exists.")
 
 
 class FileRegistryMixin(LocalRegistry):
@@ -191,7 +186,7 @@ class FileRegistryMixin(LocalRegistry):
         try:
             os.mkdir(self._registered_dir(model.name))
         except FileExistsError:
-            raise _taken(model.name) from None
+            raise model_taken(model.name) from None
         for key, value in model.tags.items():
             self._write_values(os.path.join(self._registered_dir(model.name), TAGS), key, value)
         self._write_model(model)
@@ -209,7 +204,7 @@ class FileRegistryMixin(LocalRegistry):
         with locked(self._registry_dir):
             target = self._registered_dir(new_name)
             if os.path.exists(target):
-                raise _taken(new_name)
+                raise model_taken(new_name)
             os.rename(self._registered_dir(name), target)
         model = self._reg_model(new_name)
         if model is not None:

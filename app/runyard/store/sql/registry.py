@@ -13,14 +13,14 @@ from dataclasses import replace
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.errors import BadRequest, ResourceAlreadyExists
+from runyard.errors import BadRequest
 from runyard.registry.entities import (
     STAGE_DELETED,
     ModelVersion,
     RegisteredModel,
     latest_per_stage,
 )
-from runyard.registry.local import LocalRegistry, full_model
+from runyard.registry.local import LocalRegistry, full_model, model_taken
 from runyard.search.ast import Expr, OrderKey
 from runyard.store.sql import models as m
 from runyard.store.sql import registry_search as rs
@@ -33,10 +33,6 @@ _RMT = m.registered_model_tags.c
 _RMA = m.registered_model_aliases.c
 _MVT = m.model_version_tags.c
 _NUMBER_ATTEMPTS = 5
-
-
-def _taken(name: str) -> ResourceAlreadyExists:
-    return ResourceAlreadyExists(f"Registered Model (name={name}) already exists.")
 
 
 class SqlRegistryMixin(LocalRegistry, SqlBase):
@@ -179,7 +175,7 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
         try:
             with self._write() as conn:
                 if conn.execute(sa.select(_RM.name).where(_RM.name == model.name)).first():
-                    raise _taken(model.name)
+                    raise model_taken(model.name)
                 conn.execute(
                     sa.insert(m.registered_models).values(
                         name=model.name,
@@ -192,7 +188,7 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
                 if rows:
                     conn.execute(sa.insert(m.registered_model_tags), rows)
         except BadRequest:  # a concurrent create won the primary key
-            raise _taken(model.name) from None
+            raise model_taken(model.name) from None
 
     def _reg_update_model(self, name: str, last_updated: int, description: str | None) -> None:
         values: dict[str, object] = {"last_updated_time": last_updated}
@@ -205,14 +201,14 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
         try:
             with self._write() as conn:
                 if conn.execute(sa.select(_RM.name).where(_RM.name == new_name)).first():
-                    raise _taken(new_name)
+                    raise model_taken(new_name)
                 conn.execute(
                     sa.update(m.registered_models)
                     .where(_RM.name == name)
                     .values(name=new_name, last_updated_time=last_updated)
                 )
         except BadRequest:
-            raise _taken(new_name) from None
+            raise model_taken(new_name) from None
 
     def _reg_delete_model(self, name: str) -> None:
         with self._write() as conn:
