@@ -64,6 +64,7 @@ def test_registry_walkthrough(registry_served: Served) -> None:
         "missing_alias": "INVALID_PARAMETER_VALUE",
     }
     assert out["remaining"] == [["churn", "1"]]
+    assert out["copied"] == ["churn-prod", "1", out["run_id"]]
 
     store = registry_served.store
     model = store.get_registered_model("churn")

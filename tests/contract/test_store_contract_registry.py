@@ -108,6 +108,22 @@ def test_logged_model_source(
         store.create_model_version(name, "models:/m-0123456789abcdef0123456789abcdef")
 
 
+def test_copy_a_version_to_another_model(store: TrackingStore, unique: str, run_id: str) -> None:
+    """MLflow's ``copy_model_version`` registers ``models:/<name>/<version>`` as a source."""
+    dev, prod = f"{unique}-dev", f"{unique}-prod"
+    store.create_registered_model(dev)
+    store.create_registered_model(prod)
+    _register(store, dev, run_id)
+    copied = store.create_model_version(prod, f"models:/{dev}/1")
+    assert (copied.version, copied.run_id) == (1, run_id)
+    assert store.get_model_version_download_uri(prod, 1) == store.get_model_version_download_uri(
+        dev, 1
+    )
+    for bad in (f"models:/{dev}/9", f"models:/{unique}-none/1", f"models:/{dev}/1/../x"):
+        with pytest.raises(InvalidParameterValue):
+            store.create_model_version(prod, bad)
+
+
 def test_rename_update_delete(store: TrackingStore, unique: str, run_id: str) -> None:
     name, new = f"{unique}-a", f"{unique}-b"
     store.create_registered_model(name, tags=[("k", "v")])

@@ -329,7 +329,12 @@ class LocalRegistry(RegistryStore):
             model_id,
             run_artifact_uri=lambda rid: self.get_run(rid).info.artifact_uri,  # type: ignore[attr-defined]
             logged_model_location=self._logged_model_location,
+            registered_version=self._registered_version_location,
         )
+
+    def _registered_version_location(self, name: str, version: str) -> tuple[str, str, str | None]:
+        mv = self._existing_version(name, version)
+        return self.get_model_version_download_uri(mv.name, mv.version), mv.run_id, mv.model_id
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
         mv = self._existing_version(name, version)

@@ -122,10 +122,12 @@ class ResolvedSource:
     model_id: str | None
 
 
-#: Lookups the resolver needs from the tracking store: a run's artifact URI, and a logged
-#: model's (artifact location, source run id). Both raise ``ResourceDoesNotExist``.
+#: Lookups the resolver needs from the stores: a run's artifact URI; a logged model's (artifact
+#: location, source run id); a registered version's (download URI, run id, logged model id).
+#: Each raises ``ResourceDoesNotExist``.
 RunArtifactUri = Callable[[str], str]
 LoggedModelLocation = Callable[[str], tuple[str, str | None]]
+RegisteredVersionLocation = Callable[[str, str], tuple[str, str, str | None]]
 
 
 def resolve_version_source(
@@ -134,11 +136,15 @@ def resolve_version_source(
     model_id: str | None,
     run_artifact_uri: RunArtifactUri,
     logged_model_location: LoggedModelLocation,
+    registered_version: RegisteredVersionLocation | None = None,
 ) -> ResolvedSource:
     """Check ``source`` against the run / logged model it claims, and say where its files are.
 
-    ``runs:/<run_id>/<path>`` and ``models:/<model_id>`` name their owner; any other source must
-    come with ``run_id`` or ``model_id`` and lie inside that owner's artifact location."""
+    ``runs:/<run_id>/<path>`` and ``models:/<model_id>`` name their owner, and
+    ``models:/<name>/<version>`` (a copy of a registered version, MLflow's
+    ``copy_model_version``) names a version whose location was checked when it was created;
+    any other source must come with ``run_id`` or ``model_id`` and lie inside that owner's
+    artifact location."""
     if not isinstance(source, str) or not source:
         raise InvalidParameterValue(missing_message("source"))
     run_id = run_id or ""
@@ -152,8 +158,17 @@ def resolve_version_source(
         return ResolvedSource(location, source_run, model_id)
     if scheme == "models":
         source_model, rest = _split_reference(source, "models")
+        if rest.isdigit() and registered_version is not None:
+            location, copied_run, copied_model = _lookup(
+                source, lambda: registered_version(source_model, rest)
+            )
+            return ResolvedSource(
+                check_version_source(location, location),
+                run_id or copied_run,
+                model_id or copied_model,
+            )
         if rest or not _LOGGED_MODEL_ID.match(source_model):
-            raise _refuse(source, "Only models:/<logged model id> may be registered.")
+            raise _refuse(source, "Expected models:/<logged model id> or models:/<name>/<version>.")
         if model_id and model_id != source_model:
             raise _refuse(source, f"It names model {source_model!r}, not model_id {model_id!r}.")
         root, model_run = _lookup(source, lambda: logged_model_location(source_model))

@@ -48,6 +48,8 @@ files = sorted(
     .iterdir()
 )
 
+copied = client.copy_model_version("models:/churn/1", "churn-prod")
+
 client.create_registered_model("fraud", tags={"team": "risk"})
 client.rename_registered_model("fraud", "fraud-v2")
 found = [m.name for m in client.search_registered_models("name LIKE '%fraud%'")]
@@ -89,6 +91,7 @@ print(
             "page_token": bool(page.token),
             "errors": errors,
             "remaining": [[n, str(v)] for n, v in remaining],
+            "copied": [copied.name, str(copied.version), copied.run_id],
         }
     )
 )

@@ -149,7 +149,8 @@ def test_logged_model_uri_resolves_to_the_model_artifacts() -> None:
         ("runs://abc/model", None, None),  # an authority
         ("runs:/missing/model", None, None),
         ("runs:/", None, None),
-        ("models:/churn/1", None, None),  # registry references are not sources
+        ("models:/churn/1", None, None),  # no registry to look versions up in
+        ("models:/churn@champion", None, None),
         (f"models:/{MODEL_ID}/sub", None, None),
         (f"models:/{MODEL_ID}", None, "m-ffffffffffffffffffffffffffffffff"),
         ("models:/m-ffffffffffffffffffffffffffffffff", None, None),
