@@ -110,13 +110,15 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
                 sa.select(m.registered_model_aliases).join(page, page.c.name == _RMA.name)
             ):
                 aliases[row.name][row.alias] = row.version
-            versions = self._versions_joined(
-                conn,
-                sa.select(_MV.name, _MV.version)
+            # The newest version of each stage, found by the database: only those are loaded.
+            newest = (
+                sa.select(_MV.name, sa.func.max(_MV.version).label("version"))
                 .join(page, page.c.name == _MV.name)
                 .where(_MV.current_stage != STAGE_DELETED)
-                .subquery(),
+                .group_by(_MV.name, _MV.current_stage)
+                .subquery()
             )
+            versions = self._versions_joined(conn, newest)
         latest: dict[str, list[ModelVersion]] = defaultdict(list)
         for mv in versions:
             latest[mv.name].append(mv)
