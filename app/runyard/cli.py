@@ -1,4 +1,5 @@
-"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``, ``backup``.
+"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``, ``backup``,
+``models diff``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -142,6 +143,34 @@ def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
     from runyard.tracking.spool import sync_command
 
     sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
+
+
+@main.group()
+def models() -> None:
+    """The model registry."""
+
+
+@models.command("diff")
+@click.argument("name")
+@click.argument("version_a")
+@click.argument("version_b")
+@click.option("--tracking-uri", default=None, help="Default: the tracking URI setting.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def models_diff(
+    name: str, version_a: str, version_b: str, tracking_uri: str | None, as_json: bool
+) -> None:
+    """What differs between two versions of model NAME: params and metrics of their runs,
+    their signatures and their files."""
+    import json
+
+    from runyard.registry.diff import diff_versions, render_diff
+    from runyard.tracking.client import Client
+
+    try:
+        diff = diff_versions(Client(tracking_uri), name, version_a, version_b)
+    except RunyardError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(json.dumps(diff, indent=2) if as_json else render_diff(diff))
 
 
 def _register_commands() -> None:

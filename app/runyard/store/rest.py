@@ -34,6 +34,7 @@ from runyard.entities import (
 from runyard.errors import ResourceDoesNotExist, TemporarilyUnavailable
 from runyard.http import HttpClient, error_from_response
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
+from runyard.store.rest_registry import RestRegistryMixin
 from runyard.validation import validate_batch
 
 API = "/api/2.0/mlflow"
@@ -41,7 +42,7 @@ API = "/api/2.0/mlflow"
 HISTORY_PAGE_SIZE = 25000
 
 
-class RestStore(TrackingStore):
+class RestStore(RestRegistryMixin, TrackingStore):
     """Talks to ``base_url`` (``http(s)://host:port[/prefix]``)."""
 
     def __init__(self, base_url: str, http: HttpClient | None = None) -> None:

@@ -42,6 +42,7 @@ from runyard.errors import InvalidParameterValue
 from runyard.store import TrackingStore, store_for_uri
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
 from runyard.tracking import context
+from runyard.tracking.registry_client import RegistryClientMixin
 from runyard.tracking.values import (
     coerce_metric,
     make_metric,
@@ -136,8 +137,9 @@ def _async_submit() -> Callable[..., Any]:
     return module.submit
 
 
-class Client:
-    """Experiments, runs, metrics and artifacts of one tracking server or store."""
+class Client(RegistryClientMixin):
+    """Experiments, runs, metrics and artifacts of one tracking server or store, and its model
+    registry (``RegistryClientMixin``)."""
 
     def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
         self._tracking_uri = (
