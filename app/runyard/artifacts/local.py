@@ -17,6 +17,7 @@ from typing import BinaryIO
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.locations import parse_location
 from runyard.uris import local_path_from_uri
 from runyard.validation import safe_relative_path
 
@@ -30,7 +31,10 @@ class LocalArtifactRepo(ArtifactRepo):
 
     def __init__(self, root_uri: str) -> None:
         super().__init__(root_uri)
-        self.root = local_path_from_uri(root_uri)
+        location = parse_location(root_uri)  # refuses disguised roots (%2e%2e, #, ?, ...)
+        if not location.rules.local:
+            raise InvalidParameterValue(f"Not a local artifact location: {root_uri!r}")
+        self.root = location.path
 
     # ---- paths -------------------------------------------------------------------------------
     def _resolve(self, artifact_path: str | None) -> tuple[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Iterator
 from typing import Any, BinaryIO
-from urllib.parse import urlparse
 
 from runyard import config
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
@@ -24,6 +23,7 @@ from runyard.errors import (
     RunyardError,
     TemporarilyUnavailable,
 )
+from runyard.locations import parse_location
 from runyard.validation import safe_relative_path
 
 #: Parts of 8 MiB, at most 4 in memory at once: about 32 MiB per upload whatever its size.
@@ -55,11 +55,11 @@ class S3ArtifactRepo(ArtifactRepo):
 
     def __init__(self, root_uri: str, client: Any = None) -> None:
         super().__init__(root_uri)
-        parsed = urlparse(root_uri)
-        if parsed.scheme != "s3" or not parsed.netloc:
+        location = parse_location(root_uri)
+        if location.scheme != "s3":
             raise InvalidParameterValue(f"Not an S3 URI: {root_uri!r} (expected s3://bucket/…)")
-        self.bucket = parsed.netloc
-        self.prefix = parsed.path.strip("/")
+        self.bucket = location.authority
+        self.prefix = location.path.strip("/")
         self._client = client
 
     @property

@@ -9,7 +9,8 @@ from flask import Blueprint, Response
 from runyard import protocol as p
 from runyard.entities import Metric, ModelInput, ModelOutput, Param, RunTag, ViewType
 from runyard.errors import InvalidParameterValue
-from runyard.server.api_common import large_reply, reply, request_fields, store
+from runyard.server.api_common import large_reply, reply, request_fields, server_config, store
+from runyard.server.security import check_stored_location
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (
     MAX_RESULTS_SEARCH_RUNS,
@@ -48,6 +49,8 @@ def create_run() -> Response:
             f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
         )
     start_time = p.optional_int(fields, "start_time")
+    experiment = store().get_experiment(experiment_id)
+    check_stored_location(experiment.artifact_location, server_config())
     run = store().create_run(
         experiment_id=experiment_id,
         user_id=p.optional_string(fields, "user_id") or "",

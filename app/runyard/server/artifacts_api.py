@@ -17,7 +17,7 @@ import os
 import posixpath
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -29,7 +29,7 @@ from runyard.errors import (
     NotImplementedByBackend,
     ResourceDoesNotExist,
 )
-from runyard.validation import safe_relative_path
+from runyard.locations import canonical_artifact_path
 
 bp = Blueprint("artifacts", __name__)
 
@@ -79,23 +79,11 @@ def _repo() -> ArtifactRepo:
 
 
 def checked_path(raw: str | None) -> str:
-    """``raw`` as a safe path relative to the destination root, or 400 "Invalid path".
-
-    Also checks every percent-decoding of it, so ``%2e%2e`` and ``%252e%252e`` are refused even
-    though the HTTP stack decoded the URL only once.
-    """
-    text = raw or ""
-    forms = [text]
-    for _ in range(4):
-        decoded = unquote(text)
-        if decoded == text:
-            break
-        forms.append(decoded)
-        text = decoded
+    """``raw`` (decoded once by HTTP) as a canonical path relative to the destination root, or
+    400 "Invalid path": still-encoded (``%2e%2e``, ``%252e``), ``#``, ``..``, absolute, ...
+    all refused by ``runyard.locations.canonical_artifact_path``."""
     try:
-        for form in forms:
-            safe_relative_path(form)
-        return safe_relative_path(raw or "")
+        return canonical_artifact_path(raw or "")
     except InvalidParameterValue:
         raise InvalidParameterValue("Invalid path") from None
 

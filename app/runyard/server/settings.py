@@ -41,6 +41,14 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
         "Proxy artifact uploads and downloads through the server (mlflow-artifacts:/ URIs).",
         "MLFLOW_SERVE_ARTIFACTS",
     ),
+    Setting(
+        "allowed_artifact_locations",
+        None,
+        "Comma-separated extra roots clients may choose as an experiment's artifact_location, "
+        "e.g. 's3://team-bucket/*,file:/data/shared/*' (a trailing * means everything below). "
+        "Default: none beyond the proxy, the artifacts destination and the default artifact "
+        "root.",
+    ),
     Setting("host", "127.0.0.1", "Address the server listens on.", "MLFLOW_HOST"),
     Setting("port", "5000", "Port the server listens on.", "MLFLOW_PORT"),
     Setting("workers", "4", "Number of server worker processes.", "MLFLOW_WORKERS"),
@@ -128,6 +136,7 @@ class ServerConfig:
     default_artifact_root: str | None
     artifacts_destination: str
     serve_artifacts: bool
+    allowed_artifact_locations: tuple[str, ...]
     host: str
     port: int
     workers: int
@@ -158,6 +167,7 @@ class ServerConfig:
             default_artifact_root=get("default_artifact_root") or None,
             artifacts_destination=get("artifacts_destination") or "./mlartifacts",
             serve_artifacts=config.get_bool("serve_artifacts", overrides),
+            allowed_artifact_locations=_csv(get("allowed_artifact_locations")),
             host=get("host") or "127.0.0.1",
             port=_port(get("port")),
             workers=max(1, _int("workers", get("workers"))),
