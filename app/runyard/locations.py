@@ -27,7 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-from runyard.errors import InvalidParameterValue
+from runyard.errors import InvalidParameterValue, NameTooLong
+
+#: Longest file or directory name, in UTF-8 bytes, that common file systems (ext4, XFS, APFS,
+#: NTFS in characters) and S3 tools accept; longer ones are refused before anything is written.
+MAX_NAME_BYTES = 255
 
 #: Longest location accepted. Stores keep ``<location>/<run id>/artifacts`` in 2,000-character
 #: columns, so the location leaves room for that suffix (and for logged models' longer one).
@@ -252,11 +256,17 @@ def canonical_artifact_path(raw: str | None) -> str:
         folded = unicodedata.normalize("NFKC", segment)
         if folded in _DOT_SEGMENTS or "/" in folded or "\\" in folded:
             raise InvalidParameterValue(f"Invalid path: {raw[:200]!r}")
+        if len(segment.encode("utf-8")) > MAX_NAME_BYTES:
+            raise NameTooLong(
+                f"Invalid path: the name {segment[:40]!r}… is {len(segment.encode('utf-8'))} "
+                f"bytes, longer than the {MAX_NAME_BYTES} a file system allows."
+            )
     return rel
 
 
 __all__ = [
     "MAX_LOCATION_LENGTH",
+    "MAX_NAME_BYTES",
     "Location",
     "SchemeRules",
     "canonical_artifact_path",

@@ -29,15 +29,6 @@ def _attacks(root: Path) -> list[str]:
     ]
 
 
-@pytest.fixture(params=["file", "sqlite", "postgres"])
-def any_store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "file":
-        return str(tmp_path / "mlruns")
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'runyard.db'}"
-    return request.getfixturevalue("postgres_uri")
-
-
 @pytest.mark.parametrize("serve", [True, False])
 def test_three_step_attack_stops_at_step_one(
     make_client, any_store_uri: str, tmp_path: Path, serve: bool

@@ -8,6 +8,8 @@ target directory and are renamed into place, so an interrupted upload leaves not
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -16,7 +18,12 @@ from typing import BinaryIO
 
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
 from runyard.entities import FileInfo
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import (
+    InsufficientStorage,
+    InvalidParameterValue,
+    NameTooLong,
+    ResourceDoesNotExist,
+)
 from runyard.locations import parse_location
 from runyard.uris import local_path_from_uri
 from runyard.validation import safe_relative_path
@@ -52,6 +59,10 @@ class LocalArtifactRepo(ArtifactRepo):
 
     # ---- writing -----------------------------------------------------------------------------
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
+        with _disk_errors(artifact_path):
+            return self._write(artifact_path, stream)
+
+    def _write(self, artifact_path: str, stream: BinaryIO) -> int:
         rel, full = self._resolve(artifact_path)
         if not rel:
             raise InvalidParameterValue("An artifact path is needed to write a file.")
@@ -135,6 +146,25 @@ class LocalArtifactRepo(ArtifactRepo):
             os.unlink(full)
         elif os.path.isdir(full):
             shutil.rmtree(full)
+
+
+@contextlib.contextmanager
+def _disk_errors(artifact_path: str) -> Iterator[None]:
+    """What the file system refuses becomes the client's 400 or a 507 that clears by itself
+    when space is freed, never a 500 (the upload was discarded either way)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise NameTooLong(
+                f"Invalid path: {artifact_path[:80]!r}… is longer than the file system allows."
+            ) from None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage(
+                f"The artifact store is out of disk space; {artifact_path[:200]!r} was not "
+                "stored and nothing else was changed. Retry once space is freed."
+            ) from None
+        raise
 
 
 __all__ = ["LocalArtifactRepo", "local_path_from_uri"]

@@ -140,7 +140,7 @@ class S3ArtifactRepo(ArtifactRepo):
         rel = safe_relative_path(artifact_path)
         if not rel:
             return FileInfo("", True)
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(rel))
@@ -148,6 +148,8 @@ class S3ArtifactRepo(ArtifactRepo):
         except ClientError as exc:
             if _status(exc) != 404:
                 raise _translate(exc, rel) from exc
+        except BotoCoreError as exc:  # the endpoint is down or timed out: 503, not 500
+            raise _translate(exc, rel) from exc
         with _s3_errors(rel):
             reply = self.client.list_objects_v2(
                 Bucket=self.bucket, Prefix=self._dir_prefix(rel), MaxKeys=1
@@ -202,7 +204,8 @@ def _status(exc: Any) -> int:
 
 
 def _translate(exc: Exception, rel: str) -> RunyardError:
-    from botocore.exceptions import ClientError, EndpointConnectionError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as EndpointDown
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -214,7 +217,7 @@ def _translate(exc: Exception, rel: str) -> RunyardError:
         if status in (500, 502, 503, 504) or code == "SlowDown":
             return TemporarilyUnavailable(f"S3 is unavailable ({code}) for '{rel}'")
         return RunyardError(f"S3 error for '{rel}': {code}: {exc}")
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, (EndpointDown, HTTPClientError)):  # refused, reset, timed out
         return TemporarilyUnavailable(f"S3 endpoint unreachable: {exc}")
     return RunyardError(f"S3 error for '{rel}': {exc}")
 

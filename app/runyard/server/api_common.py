@@ -40,6 +40,8 @@ def json_body() -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+    except RecursionError:  # 200,000 '[': the parser gives up after ~1,000 levels, quickly
+        raise BadRequest("Malformed JSON in request body: nested too deeply.") from None
     if not isinstance(body, dict):
         raise BadRequest(f"Request body must be a JSON object, got {type(body).__name__} instead.")
     return body

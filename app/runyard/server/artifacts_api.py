@@ -20,18 +20,31 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.routing import PathConverter
 
 from runyard import protocol
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
 from runyard.errors import (
     BadRequest,
     InvalidParameterValue,
+    NameTooLong,
     NotImplementedByBackend,
     ResourceDoesNotExist,
 )
 from runyard.locations import canonical_artifact_path
 
 bp = Blueprint("artifacts", __name__)
+
+
+class AnyPathConverter(PathConverter):
+    """Like ``path``, but also matches a leading ``/``, so ``artifacts//etc/passwd`` reaches
+    ``checked_path`` and gets 400, instead of a 404 or a redirect to a merged URL."""
+
+    regex = ".+?"
+    part_isolating = False
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("anypath", AnyPathConverter))
 
 PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
@@ -84,6 +97,8 @@ def checked_path(raw: str | None) -> str:
     all refused by ``runyard.locations.canonical_artifact_path``."""
     try:
         return canonical_artifact_path(raw or "")
+    except NameTooLong:
+        raise
     except InvalidParameterValue:
         raise InvalidParameterValue("Invalid path") from None
 
@@ -93,6 +108,8 @@ def _guarded(action: Callable[[], Any]) -> Any:
     reported with the same "Invalid path" as any other bad path."""
     try:
         return action()
+    except NameTooLong:
+        raise
     except InvalidParameterValue:
         raise InvalidParameterValue("Invalid path") from None
 
@@ -240,26 +257,26 @@ def multipart_not_supported(action: str, artifact_path: str) -> Response:
 for _prefix in PREFIXES:
     _tag = "api" if _prefix.startswith("/api") else "ajax"
     bp.add_url_rule(
-        f"{_prefix}/artifacts/<path:artifact_path>",
+        f"{_prefix}/artifacts/<anypath:artifact_path>",
         f"{_tag}_upload",
         upload,
         methods=["PUT"],
     )
     bp.add_url_rule(
-        f"{_prefix}/artifacts/<path:artifact_path>",
+        f"{_prefix}/artifacts/<anypath:artifact_path>",
         f"{_tag}_download",
         download,
         methods=["GET"],
     )
     bp.add_url_rule(
-        f"{_prefix}/artifacts/<path:artifact_path>",
+        f"{_prefix}/artifacts/<anypath:artifact_path>",
         f"{_tag}_delete",
         delete,
         methods=["DELETE"],
     )
     bp.add_url_rule(f"{_prefix}/artifacts", f"{_tag}_list", list_directory, methods=["GET"])
     bp.add_url_rule(
-        f"{_prefix}/mpu/<any(create, complete, abort):action>/<path:artifact_path>",
+        f"{_prefix}/mpu/<any(create, complete, abort):action>/<anypath:artifact_path>",
         f"{_tag}_mpu",
         multipart_not_supported,
         methods=["POST"],

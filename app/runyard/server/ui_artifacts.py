@@ -142,7 +142,7 @@ def preview(run: Run, path: str) -> Json:
     if kind == "json" and not truncated:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep to pretty-print: show as text
             body["kind"] = "text"
     elif kind == "csv":
         ext = posixpath.splitext(rel)[1].lower()
