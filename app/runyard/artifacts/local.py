@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
+from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, listable
 from runyard.entities import FileInfo
 from runyard.errors import (
     InsufficientStorage,
@@ -107,7 +107,7 @@ class LocalArtifactRepo(ArtifactRepo):
             return []
         infos = []
         for name in sorted(os.listdir(full)):
-            if name.startswith(UPLOAD_PREFIX):
+            if name.startswith(UPLOAD_PREFIX) or not listable(name, rel):
                 continue
             child = os.path.join(full, name)
             if not self._inside(child):  # a symlink out of the root is not ours to show

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from runyard import config
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
+from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, listable
 from runyard.entities import FileInfo
 from runyard.errors import (
     InvalidParameterValue,
@@ -80,9 +80,6 @@ class S3ArtifactRepo(ArtifactRepo):
     def _key(self, rel: str) -> str:
         return "/".join(p for p in (self.prefix, rel) if p)
 
-    def _rel(self, key: str) -> str:
-        return key[len(self.prefix) + 1 :] if self.prefix else key
-
     def _dir_prefix(self, rel: str) -> str:
         key = self._key(rel)
         return f"{key}/" if key else ""
@@ -129,11 +126,15 @@ class S3ArtifactRepo(ArtifactRepo):
         with _s3_errors(rel):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 for common in page.get("CommonPrefixes", []):
-                    infos.append(FileInfo(self._rel(common["Prefix"].rstrip("/")), True))
+                    name = common["Prefix"][len(prefix) : -1]  # "<prefix><name>/"
+                    if listable(name, rel):
+                        infos.append(FileInfo(_join(rel, name), True))
                 for obj in page.get("Contents", []):
                     if obj["Key"] == prefix:  # a "directory marker" object
                         continue
-                    infos.append(FileInfo(self._rel(obj["Key"]), False, int(obj["Size"])))
+                    name = obj["Key"][len(prefix) :]
+                    if listable(name, rel):
+                        infos.append(FileInfo(_join(rel, name), False, int(obj["Size"])))
         return sorted(infos, key=lambda info: info.path)
 
     def file_info(self, artifact_path: str) -> FileInfo | None:
@@ -197,6 +198,10 @@ class _CountingReader:
             data = b"".join(parts)
         self.count += len(data)
         return data
+
+
+def _join(rel: str, name: str) -> str:
+    return f"{rel}/{name}" if rel else name
 
 
 def _status(exc: Any) -> int:

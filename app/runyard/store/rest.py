@@ -34,11 +34,11 @@ from runyard.entities import (
 from runyard.errors import ResourceDoesNotExist, TemporarilyUnavailable
 from runyard.http import HttpClient, error_from_response
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
-from runyard.validation import validate_batch
+from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY, validate_batch
 
 API = "/api/2.0/mlflow"
 #: Page size used when following metric history pages (MLflow's client uses the same).
-HISTORY_PAGE_SIZE = 25000
+HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 
 
 class RestStore(TrackingStore):
