@@ -123,6 +123,12 @@ class NameTooLong(InvalidParameterValue):
     """A file or directory name longer than the file system allows."""
 
 
+class SchemaTooNew(RunyardError):
+    """The database was migrated by a newer runyard; this one must not touch it."""
+
+    error_code = "INVALID_STATE"
+
+
 class NotImplementedByBackend(RunyardError):
     error_code = "NOT_IMPLEMENTED"
 
