@@ -40,6 +40,7 @@ MAX_LOCATION_LENGTH = 1900
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):")
 _STILL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 _DOT_SEGMENTS = (".", "..")
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@]*@")
 
 
 @dataclass(frozen=True)
@@ -102,19 +103,18 @@ class Location:
         mine, theirs = self.resolved_path, other.resolved_path
         return mine == "/" or theirs == mine or theirs.startswith(mine.rstrip("/") + "/")
 
-    def child(self, *parts: str) -> Location:
-        """``<this>/<parts>``; each part must be a canonical relative path."""
-        rel = "/".join(canonical_artifact_path(p) for p in parts if p)
-        joined = f"{self.path.rstrip('/')}/{rel}" if rel else self.path
-        return Location(self.scheme, self.authority, joined)
-
     def __str__(self) -> str:
         return self.uri
 
 
+def shown(raw: str) -> str:
+    """``raw`` as it may appear in an error or a log: user info masked, at most 200 characters."""
+    masked = _USERINFO.sub(r"\1***@", raw)
+    return masked if len(masked) <= 200 else masked[:200] + "…"
+
+
 def _refuse(raw: str, why: str) -> InvalidParameterValue:
-    shown = raw if len(raw) <= 200 else raw[:200] + "…"
-    return InvalidParameterValue(f"Invalid artifact location {shown!r}: {why}.")
+    return InvalidParameterValue(f"Invalid artifact location {shown(raw)!r}: {why}.")
 
 
 def _check_text(raw: object) -> str:
@@ -233,7 +233,7 @@ def canonical_location(raw: str, allowed_roots: Iterable[Location | str]) -> Loc
         return location
     names = sorted({root.uri for root in roots})
     raise InvalidParameterValue(
-        f"artifact_location {raw[:200]!r} is not allowed on this server; use a location under "
+        f"artifact_location {shown(raw)!r} is not allowed on this server; use a location under "
         f"one of {names or ['the default artifact root']} or omit it."
     )
 
@@ -274,4 +274,5 @@ __all__ = [
     "parse_location",
     "parse_roots",
     "register_scheme",
+    "shown",
 ]

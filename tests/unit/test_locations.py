@@ -98,6 +98,12 @@ def test_what_has_no_meaning_is_refused(raw: str, why: str) -> None:
         parse_location(raw)
 
 
+def test_errors_never_show_user_info() -> None:
+    with pytest.raises(InvalidParameterValue) as refused:
+        parse_location("file://admin:hunter2@localhost/data")
+    assert "hunter2" not in refused.value.message and "***@" in refused.value.message
+
+
 def test_roots_and_patterns(tmp_path: Path) -> None:
     roots = parse_roots(["s3://team-bucket/*", f"file:{tmp_path}/shared/*", "mlflow-artifacts:/"])
     assert canonical_location("s3://team-bucket/a/b", roots).authority == "team-bucket"

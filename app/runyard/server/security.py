@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from flask import Flask, Response, request
 
 from runyard.errors import InvalidParameterValue, PermissionDenied, RequestTooLarge
-from runyard.locations import Location, canonical_location, parse_location, parse_roots
+from runyard.locations import Location, canonical_location, parse_location, parse_roots, shown
 from runyard.server.errors import error_response
 from runyard.server.settings import ServerConfig
 from runyard.store import DEFAULT_ARTIFACT_ROOT
@@ -125,7 +125,7 @@ def check_stored_location(location: str, cfg: ServerConfig) -> str:
         return canonical_location(location, usable_roots(cfg)).uri
     except InvalidParameterValue as exc:
         raise InvalidParameterValue(
-            f"The stored artifact location {location[:200]!r} is not allowed on this server, "
+            f"The stored artifact location {shown(location)!r} is not allowed on this server, "
             f"so it is not used ({exc.message}). Move the artifacts under an allowed root or "
             "allow the location with --allowed-artifact-locations."
         ) from None
