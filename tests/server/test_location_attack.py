@@ -104,6 +104,8 @@ def test_a_stored_location_no_longer_allowed_is_refused_on_use(
     assert response.status_code == 400 and b"root:" not in response.data
     status, body = api.post("runs/create", {"experiment_id": experiment_id})
     assert status == 400 and "stored artifact location" in body["message"]
+    status, body = api.post("logged-models", {"experiment_id": experiment_id, "name": "m"})
+    assert status == 400 and "stored artifact location" in body["message"]
 
 
 def test_the_client_never_writes_outside_the_root(tmp_path: Path) -> None:

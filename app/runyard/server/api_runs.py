@@ -10,8 +10,13 @@ from runyard import protocol as p
 from runyard.entities import Metric, ModelInput, ModelOutput, Param, Run, RunTag, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.idempotency import IDEMPOTENCY_HEADER, run_id_for
-from runyard.server.api_common import large_reply, reply, request_fields, server_config, store
-from runyard.server.security import check_stored_location
+from runyard.server.api_common import (
+    check_experiment_location,
+    large_reply,
+    reply,
+    request_fields,
+    store,
+)
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (
     MAX_RESULTS_SEARCH_RUNS,
@@ -53,8 +58,7 @@ def create_run() -> Response:
             f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
         )
     start_time = p.optional_int(fields, "start_time")
-    experiment = store().get_experiment(experiment_id)
-    check_stored_location(experiment.artifact_location, server_config())
+    check_experiment_location(experiment_id)
     key = request.headers.get(IDEMPOTENCY_HEADER)
     run_id = run_id_for(key, experiment_id) if key else None
     try:
