@@ -66,6 +66,12 @@ def test_allowed_artifact_locations_adds_roots(make_client, tmp_path: Path) -> N
         assert status == 400, location
 
 
+@pytest.mark.parametrize("pattern", ["s3://*/runs", "file:///data/%2e%2e/x", "gopher://host/x"])
+def test_a_bad_allowed_location_stops_the_server_at_start(make_client, pattern: str) -> None:
+    with pytest.raises(InvalidParameterValue):
+        make_client(allowed_artifact_locations=pattern)
+
+
 def _plant(store_uri: str, experiment_id: str, location: str) -> None:
     """What a database written before locations were canonicalised may hold."""
     engine = sa.create_engine(store_uri)
