@@ -47,6 +47,7 @@ def main() -> None:
     default=None,
     help=_help("serve_artifacts"),
 )
+@_opt("--allowed-artifact-locations", "allowed_artifact_locations")
 @_opt("--host", "host")
 @_opt("--port", "port", type=int)
 @_opt("--workers", "workers", type=int)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from urllib.parse import urlparse
 
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import InvalidParameterValue
+from runyard.locations import parse_location
 
 #: scheme -> "module:Class"; a new backend is one module plus one line here.
 _REPOS: dict[str, str] = {
@@ -19,10 +19,11 @@ _REPOS: dict[str, str] = {
 
 
 def repo_for_uri(uri: str, tracking_uri: str | None = None) -> ArtifactRepo:
-    """The repository for ``uri``. ``tracking_uri`` locates the server for proxied URIs."""
-    scheme = urlparse(uri).scheme.lower()
-    if len(scheme) == 1:  # a Windows drive letter, not a scheme
-        scheme = ""
+    """The repository for ``uri``, given it in canonical form (``runyard.locations``), so a
+    disguised location (``%2e%2e``, ``#``, ``?``) is refused before anything opens it.
+    ``tracking_uri`` locates the server for proxied URIs."""
+    location = parse_location(uri)
+    scheme, uri = location.scheme, location.uri
     target = _REPOS.get(scheme)
     if target is None:
         raise InvalidParameterValue(

@@ -9,15 +9,32 @@ repository ever reads, writes or deletes outside its root.
 from __future__ import annotations
 
 import abc
+import logging
 import os
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from runyard.entities import FileInfo
-from runyard.errors import ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.locations import canonical_artifact_path
 from runyard.validation import safe_relative_path
 
 CHUNK_SIZE = 1024 * 1024
+
+log = logging.getLogger("runyard.artifacts")
+
+
+def listable(name: str, where: str) -> bool:
+    """Whether ``name``, found in a directory or bucket listing, can be an artifact's name.
+    One that cannot (``..``, ``.``, empty, absolute, with a backslash or a still-encoded
+    sequence) was put there behind runyard's back: it is skipped, and the log says so."""
+    try:
+        ok = bool(name) and "/" not in name and canonical_artifact_path(name) == name
+    except InvalidParameterValue:
+        ok = False
+    if not ok:
+        log.warning("skipped %r in the listing of %r: not a valid artifact name", name, where)
+    return ok
 
 
 class ArtifactRepo(abc.ABC):

@@ -17,6 +17,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from runyard.errors import InvalidParameterValue
 from runyard.server.settings import ServerConfig
+from runyard.store import is_sql_uri
 
 
 class DrainingThreadWorker(ThreadWorker):
@@ -85,6 +86,10 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     settings = dict(overrides)
     configure_logging(cfg.json_logs, cfg.log_level)
     wait_for_database(cfg.backend_store_uri)
+    if is_sql_uri(cfg.backend_store_uri):
+        from runyard.store.sql.migrate import refuse_newer_schema
+
+        refuse_newer_schema(cfg.backend_store_uri)
 
     class RunyardApplication(BaseApplication):
         def load_config(self) -> None:

@@ -51,6 +51,7 @@ from runyard.tracking.values import (
     to_pairs,
 )
 from runyard.validation import (
+    MAX_RESULTS_GET_METRIC_HISTORY,
     safe_relative_path,
     validate_param,
     validate_tag,
@@ -66,7 +67,7 @@ config.register(
 )
 
 #: Page size when following metric history pages (MLflow's client uses the same).
-METRIC_HISTORY_PAGE_SIZE = 25000
+METRIC_HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 _ASYNC_MODULE = "runyard.tracking.async_logging"
 
 _stores: dict[tuple[str, str | None], TrackingStore] = {}

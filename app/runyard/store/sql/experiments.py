@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from runyard import validation
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.locations import parse_location
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
@@ -61,6 +62,8 @@ class ExperimentsMixin(SqlBase):
     ) -> str:
         validation.validate_experiment_name(name)
         checked_tags = [validation.validate_experiment_tag(k, v) for k, v in tags or ()]
+        if artifact_location:
+            artifact_location = parse_location(artifact_location).uri
         now = now_ms()
         try:
             with self._write() as conn:
