@@ -12,10 +12,11 @@ from typing import Any
 import click
 
 from runyard.errors import RunyardError
+from runyard.server.auth.settings import AUTH_SETTINGS
 from runyard.server.ops import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
 
-_HELP = {s.name: s for s in SERVER_SETTINGS}
+_HELP = {s.name: s for s in (*SERVER_SETTINGS, *AUTH_SETTINGS)}
 
 
 def _help(name: str) -> str:
@@ -58,15 +59,23 @@ def main() -> None:
 @_opt("--gunicorn-opts", "gunicorn_opts")
 @click.option("--json-logs/--text-logs", "json_logs", default=None, help=_help("json_logs"))
 @_opt("--log-level", "log_level")
+@click.option("--auth/--no-auth", "auth", default=None, help=_help("auth"))
+@_opt("--auth-database-uri", "auth_database_uri")
+@_opt("--auth-default-permission", "auth_default_permission")
+@click.option(
+    "--auth-metrics-open/--auth-metrics-closed",
+    "auth_metrics_open",
+    default=None,
+    help=_help("auth_metrics_open"),
+)
 @click.option("--dev", is_flag=True, help="Use Flask's development server (one process).")
 def server(dev: bool, **settings: Any) -> None:
     """Run the tracking server (gunicorn, gthread workers)."""
     from runyard.server.serve import run_dev, run_gunicorn
 
-    if settings.get("serve_artifacts") is not None:
-        settings["serve_artifacts"] = "true" if settings["serve_artifacts"] else "false"
-    if settings.get("json_logs") is not None:
-        settings["json_logs"] = "true" if settings["json_logs"] else "false"
+    for flag in ("serve_artifacts", "json_logs", "auth", "auth_metrics_open"):
+        if settings.get(flag) is not None:
+            settings[flag] = "true" if settings[flag] else "false"
     _run(run_dev if dev else run_gunicorn, settings)
 
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from datetime import timedelta
 
 from runyard.errors import InvalidParameterValue
@@ -74,6 +75,31 @@ def verify_password(password: str, stored: str | None) -> bool:
         return hmac.compare_digest(actual, base64.b64decode(digest))
     except (ValueError, TypeError):
         return False
+
+
+class VerifiedPasswords:
+    """(username, password) pairs already verified, keyed by an HMAC under a key that lives only
+    in this process, mapped to the stored hash they matched. Bounded; never persisted."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._key = secrets.token_bytes(32)
+        self._size = size
+        self._entries: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def _digest(self, username: str, password: str) -> bytes:
+        message = username.encode("utf-8") + b"\0" + password.encode("utf-8")
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def get(self, username: str, password: str) -> str | None:
+        with self._lock:
+            return self._entries.get(self._digest(username, password))
+
+    def put(self, username: str, password: str, stored_hash: str) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[self._digest(username, password)] = stored_hash
 
 
 #: A hash to check against when the user does not exist, so that answering takes as long.

@@ -78,3 +78,16 @@ user_roles = sa.Table(
     sa.UniqueConstraint("user_id", "role_id", name="uq_auth_user_roles"),
     sa.Index("ix_auth_user_roles_user", "user_id"),
 )
+
+sessions = sa.Table(
+    "auth_sessions",
+    metadata,
+    # SHA-256 of the random id in the browser's cookie; the id itself is never stored.
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("auth_users.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)

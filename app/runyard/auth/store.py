@@ -8,6 +8,8 @@ writes and raises ``RunyardError`` subclasses; database errors never leak SQL to
 from __future__ import annotations
 
 import contextlib
+import hmac
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -26,7 +28,7 @@ from runyard.auth.entities import (
     User,
     user_role_name,
 )
-from runyard.auth.models import role_permissions, roles, tokens, user_roles, users
+from runyard.auth.models import role_permissions, roles, sessions, tokens, user_roles, users
 from runyard.auth.permissions import (
     DEFAULT_WORKSPACE,
     check_grant,
@@ -49,6 +51,7 @@ def now_ms() -> int:
 
 class AuthStore:
     def __init__(self, db_uri: str) -> None:
+        self._verified = credentials.VerifiedPasswords()
         self._engine = create_engine(db_uri)
         try:
             upgrade_engine(self._engine, AUTH_CHAIN)
@@ -146,6 +149,7 @@ class AuthStore:
         with self._write() as conn:
             row = self._user_row(conn, username)
             conn.execute(tokens.delete().where(tokens.c.user_id == row.id))
+            conn.execute(sessions.delete().where(sessions.c.user_id == row.id))
             conn.execute(user_roles.delete().where(user_roles.c.user_id == row.id))
             own = sa.select(roles.c.id).where(roles.c.name == user_role_name(row.id))
             conn.execute(role_permissions.delete().where(role_permissions.c.role_id.in_(own)))
@@ -154,13 +158,27 @@ class AuthStore:
 
     def check_password(self, username: str, password: str) -> User | None:
         """The user if ``password`` is theirs. An unknown user costs the same hash, so the
-        time taken does not tell whether the account exists."""
+        time taken does not tell whether the account exists.
+
+        A client sending basic credentials on every request would pay the slow hash every
+        time; a verified (user, password) is remembered against the stored hash it matched,
+        so it is accepted again only while that hash is unchanged (a new password, a deleted
+        user or any other worker's change makes the next request verify afresh).
+        """
         with self._read() as conn:
             row = conn.execute(sa.select(users).where(users.c.username == username)).first()
         stored = row.password_hash if row is not None else None
+        remembered = self._verified.get(username, password)
+        if (
+            stored is not None
+            and remembered is not None
+            and hmac.compare_digest(remembered, stored)
+        ):
+            return self._user(row)
         matches = credentials.verify_password(password, stored or credentials.DUMMY_PASSWORD_HASH)
         if row is None or stored is None or not matches:
             return None
+        self._verified.put(username, password, stored)
         return self._user(row)
 
     # ---- tokens ------------------------------------------------------------------------------
@@ -251,6 +269,44 @@ class AuthStore:
             with self._write() as conn:
                 conn.execute(tokens.update().where(tokens.c.id == row.id).values(last_used_at=now))
         return User(row.user_id, row.username, bool(row.is_admin), row.password_hash is not None)
+
+    # ---- browser sessions --------------------------------------------------------------------
+    def create_session(self, user_id: int, lifetime: timedelta) -> tuple[str, str]:
+        """A new session for a user who just signed in: a fresh random id (so an id planted
+        before sign-in is never promoted) and its CSRF token. Expired sessions are swept."""
+        session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        created = now_ms()
+        with self._write() as conn:
+            conn.execute(sessions.delete().where(sessions.c.expires_at < created))
+            conn.execute(
+                sessions.insert().values(
+                    id_hash=credentials.token_digest(session_id),
+                    user_id=user_id,
+                    csrf_token=csrf,
+                    created_at=created,
+                    expires_at=created + int(lifetime.total_seconds() * 1000),
+                )
+            )
+        return session_id, csrf
+
+    def check_session(self, session_id: str) -> tuple[User, str] | None:
+        """The session's user and CSRF token, or None if unknown or expired."""
+        query = (
+            sa.select(sessions.c.csrf_token, sessions.c.expires_at, users)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.id_hash == credentials.token_digest(session_id))
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.expires_at <= now_ms():
+            return None
+        return self._user(row), row.csrf_token
+
+    def delete_session(self, session_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                sessions.delete().where(sessions.c.id_hash == credentials.token_digest(session_id))
+            )
 
     # ---- roles -------------------------------------------------------------------------------
     def _role_row(self, conn: Connection, role_id: object) -> sa.Row:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from runyard import config
 from runyard.config import Setting
 from runyard.errors import InvalidParameterValue
+from runyard.server.auth.settings import AUTH_SETTINGS, AuthConfig
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -95,9 +96,10 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "INFO", "Server log level (DEBUG, INFO, WARNING, ERROR)."),
 )
 
-config.register(*SERVER_SETTINGS)
+# Auth settings are server settings too, but only some are flags (no password on a command line).
+config.register(*SERVER_SETTINGS, *AUTH_SETTINGS)
 
-_SETTING_NAMES = tuple(s.name for s in SERVER_SETTINGS)
+_SETTING_NAMES = tuple(s.name for s in (*SERVER_SETTINGS, *AUTH_SETTINGS))
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -141,6 +143,7 @@ class ServerConfig:
     gunicorn_opts: str | None
     json_logs: bool
     log_level: str
+    auth: AuthConfig
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, object | None] | None = None) -> ServerConfig:
@@ -171,6 +174,7 @@ class ServerConfig:
             gunicorn_opts=get("gunicorn_opts"),
             json_logs=config.get_bool("json_logs", overrides),
             log_level=(get("log_level") or "INFO").upper(),
+            auth=AuthConfig.resolve(get),
         )
 
     @property

@@ -1,4 +1,4 @@
-"""Auth tables: users, API tokens, roles, role permissions, user-role assignments.
+"""Auth tables: users, API tokens, browser sessions, roles, role permissions, assignments.
 
 Revision ID: a001
 Revises:
@@ -86,10 +86,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "role_id", name="uq_auth_user_roles"),
     )
     op.create_index("ix_auth_user_roles_user", "auth_user_roles", ["user_id"])
+    op.create_table(
+        "auth_sessions",
+        sa.Column("id_hash", sa.String(64), primary_key=True),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("auth_users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("csrf_token", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("expires_at", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "auth_sessions",
         "auth_user_roles",
         "auth_role_permissions",
         "auth_roles",
