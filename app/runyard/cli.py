@@ -1,4 +1,4 @@
-"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``.
+"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``users``, ``tokens``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -149,6 +149,15 @@ def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
 
     sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
 
+
+def _add_account_commands() -> None:
+    from runyard.server.auth.commands import tokens, users
+
+    main.add_command(users)
+    main.add_command(tokens)
+
+
+_add_account_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
