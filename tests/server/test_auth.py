@@ -303,3 +303,17 @@ def test_session_writes_need_the_csrf_token(app: Flask, client: FlaskClient) -> 
         "/ajax-api/2.0/mlflow/experiments/create", json=body, headers={"X-CSRF-Token": csrf}
     )
     assert r.status_code == 200
+
+
+def test_deny_covers_the_stores_fast_history_path(client: FlaskClient) -> None:
+    exp = create_experiment(client, ADMIN, "fast-path")
+    run_id = create_run(client, ADMIN, exp)
+    point = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}
+    assert (
+        call(client, ADMIN, "POST", "/api/2.0/mlflow/runs/log-metric", json=point).status_code
+        == 200
+    )
+    path = f"/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=m"
+    assert call(client, BOB, "GET", path).get_json()["metrics"][0]["value"] == 1.0
+    grant(client, BOB[0], exp, "DENY")
+    assert call(client, BOB, "GET", path).status_code == 403

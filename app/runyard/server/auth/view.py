@@ -33,6 +33,10 @@ _CAN: dict[str, Callable[[Permission], bool]] = {
 }
 
 
+#: Optional store methods that read one run, named by their first argument.
+_OPTIONAL_RUN_READS = frozenset({"get_metric_history_json"})
+
+
 class RunExperiments:
     """run id -> experiment id, remembered per process: a run never changes experiment, so the
     logging path asks the store once per run, not once per request (bounded LRU)."""
@@ -115,8 +119,18 @@ class AuthorizedStore:
         self._inner.check_ready()
 
     def __getattr__(self, name: str) -> Any:
+        """Optional store methods (fast paths some stores have): absent stays absent; a known
+        read of one run is checked like ``get_run``; anything else is for admins only."""
+        target = getattr(self._inner, name)
         if self._access.is_admin:
-            return getattr(self._inner, name)
+            return target
+        if name in _OPTIONAL_RUN_READS:
+
+            def checked(run_id: str, *args: Any, **kwargs: Any) -> Any:
+                self.require_run(run_id, "read")
+                return target(run_id, *args, **kwargs)
+
+            return checked
         raise PermissionDenied(f"Permission denied: {name} is for administrators.")
 
     # ---- experiments -------------------------------------------------------------------------
