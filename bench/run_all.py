@@ -1,6 +1,7 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
-Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui`` and ``bench.bench_client``
+Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client`` and
+``bench.bench_auth``
 (each only if its module exists), passing ``--quick`` through (and ``--engines`` to those that
 take it). Each writes ``bench-output/<name>.json``; the rows written during this run are gathered
 into one markdown table, printed and written to ``bench-output/summary.md``.
@@ -27,13 +28,15 @@ BENCHMARKS = {
     "server": "bench.bench_server",
     "ui": "bench.bench_ui",
     "client": "bench.bench_client",
+    "auth": "bench.bench_auth",
 }
-TAKES_ENGINES = {"stores", "server"}
+TAKES_ENGINES = {"stores", "server", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
-#: Canonical column -> the names benchmarks use for it, in order of preference.
+#: Canonical column -> the names benchmarks use for it, in order of preference (the auth
+#: benchmark compares runyard with auth on against runyard with auth off).
 ALIASES = {
-    "runyard": ("runyard", "runyard_ms", "runyard_s"),
-    "mlflow": ("mlflow", "mlflow_ms", "mlflow_s"),
+    "runyard": ("runyard", "runyard_ms", "runyard_s", "auth_on"),
+    "mlflow": ("mlflow", "mlflow_ms", "mlflow_s", "auth_off"),
     "target": ("target", "target_ms", "target_ratio"),
     "met": ("met", "meets"),
 }

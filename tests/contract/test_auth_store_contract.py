@@ -176,3 +176,31 @@ def test_auth_tables_share_the_tracking_database(auth_uri: str) -> None:
     finally:
         auth.close()
         tracking.close()
+
+
+def test_remembered_reads_follow_changes_made_anywhere(auth: AuthStore, auth_uri: str) -> None:
+    """The server remembers lookups between changes: its own changes apply at once, another
+    process's (a second store on the same database) within REFRESH_SECONDS."""
+    from runyard.auth.store import REFRESH_SECONDS
+
+    auth.remember_reads()
+    auth.create_user("hal", "hal-password-12")
+    _, secret = auth.create_token("hal", "one", None)
+    _, second = auth.create_token("hal", "two", None)
+    auth.refresh()
+    assert auth.check_token(secret) is not None and auth.check_token(second) is not None
+    auth.revoke_token("hal", "one")
+    auth.refresh()
+    assert auth.check_token(secret) is None  # its own change: at once
+
+    other = AuthStore(auth_uri)
+    try:
+        other.revoke_token("hal", "two")
+        user = auth.get_user("hal")
+        other.grant("hal", "experiment", "7", "EDIT")
+    finally:
+        other.close()
+    time.sleep(REFRESH_SECONDS + 0.1)
+    auth.refresh()
+    assert auth.check_token(second) is None
+    assert [g.resource_pattern for g in auth.user_grants(user.id)] == ["7"]

@@ -91,3 +91,12 @@ sessions = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
 )
+
+#: One row whose version goes up with every change to accounts, tokens or grants, so a server
+#: process can keep what it read in memory and know, with one tiny query, when it is stale.
+state = sa.Table(
+    "auth_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)

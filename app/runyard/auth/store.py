@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,7 +30,15 @@ from runyard.auth.entities import (
     User,
     user_role_name,
 )
-from runyard.auth.models import role_permissions, roles, sessions, tokens, user_roles, users
+from runyard.auth.models import (
+    role_permissions,
+    roles,
+    sessions,
+    state,
+    tokens,
+    user_roles,
+    users,
+)
 from runyard.auth.permissions import (
     DEFAULT_WORKSPACE,
     check_grant,
@@ -41,6 +51,8 @@ from runyard.store.sql.migrate import MigrationChain, upgrade_engine
 AUTH_CHAIN = MigrationChain(
     Path(__file__).resolve().parent / "migrations", "runyard_auth_alembic_version"
 )
+#: How stale a server process may be about changes made elsewhere (another worker, the CLI).
+REFRESH_SECONDS = 1.0
 #: A token's last-used time is written at most this often, so using it is a read, not a write.
 LAST_USED_RESOLUTION_MS = 60_000
 
@@ -49,9 +61,65 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class ReadMemo:
+    """Reads remembered until the version stamp moves (off unless the owner turns it on)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.enabled = False
+        self._size = size
+        self._checked = float("-inf")
+        self._version: object = None
+        self._entries: dict[object, object] = {}
+        self._lock = threading.Lock()
+
+    def due(self, interval: float) -> bool:
+        """Whether the stamp should be read again (at most once per ``interval`` seconds)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked < interval:
+                return False
+            self._checked = now
+            return True
+
+    def at_version(self, version: object) -> None:
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+
+    def forget(self) -> None:
+        """After a change made here: drop everything and read the stamp on the next request."""
+        with self._lock:
+            self._entries.clear()
+            self._version = object()
+            self._checked = float("-inf")
+
+    @property
+    def version(self) -> object:
+        return self._version
+
+    def get(self, key: object) -> Any:
+        if not self.enabled:
+            return None
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: object, value: Any, seen: object) -> Any:
+        """Remember ``value``, read when the stamp was ``seen``, unless it has moved since
+        (a reader must never park an old value after a change cleared the memo)."""
+        if self.enabled:
+            with self._lock:
+                if seen == self._version:
+                    if len(self._entries) >= self._size:
+                        self._entries.clear()
+                    self._entries[key] = value
+        return value
+
+
 class AuthStore:
     def __init__(self, db_uri: str) -> None:
         self._verified = credentials.VerifiedPasswords()
+        self._memo = ReadMemo()
         self._engine = create_engine(db_uri)
         try:
             upgrade_engine(self._engine, AUTH_CHAIN)
@@ -70,13 +138,36 @@ class AuthStore:
             conn.rollback()
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, bump: bool = True) -> Iterator[Connection]:
+        """A write transaction; it also moves the version stamp on (``bump``), so every server
+        process drops what it remembered (a revoked token stops working at once)."""
         with (
             translated_errors(),
             self._engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
             conn.begin(),
         ):
             yield conn
+            if bump:
+                conn.execute(
+                    state.update().where(state.c.id == 1).values(version=state.c.version + 1)
+                )
+        if bump:
+            self._memo.forget()
+
+    # ---- remembering reads between changes ----------------------------------------------------
+    def remember_reads(self) -> None:
+        """Keep token, user and grant lookups in memory until the next change (the server)."""
+        self._memo.enabled = True
+
+    def refresh(self) -> None:
+        """Forget remembered reads if anything changed since they were read: one small query,
+        at most once per ``REFRESH_SECONDS``. Changes made through this store are seen at
+        once; changes made elsewhere (another worker, the CLI) within that bound."""
+        if not self._memo.enabled or not self._memo.due(REFRESH_SECONDS):
+            return
+        with self._read() as conn:
+            version = conn.exec_driver_sql("SELECT version FROM auth_state WHERE id = 1").scalar()
+        self._memo.at_version(version)
 
     # ---- users -------------------------------------------------------------------------------
     @staticmethod
@@ -165,8 +256,13 @@ class AuthStore:
         so it is accepted again only while that hash is unchanged (a new password, a deleted
         user or any other worker's change makes the next request verify afresh).
         """
-        with self._read() as conn:
-            row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+        row = self._memo.get(("user", username))
+        seen = self._memo.version
+        if row is None:
+            with self._read() as conn:
+                row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+            if row is not None:
+                self._memo.put(("user", username), row, seen)
         stored = row.password_hash if row is not None else None
         remembered = self._verified.get(username, password)
         if (
@@ -255,20 +351,34 @@ class AuthStore:
         is by the secret's digest (an indexed equality on a hash, so no timing leak about the
         secret); its last-used time is refreshed at most once a minute."""
         digest = credentials.token_digest(secret)
-        query = (
-            sa.select(tokens, users.c.username, users.c.is_admin, users.c.password_hash)
-            .join(users, users.c.id == tokens.c.user_id)
-            .where(tokens.c.token_hash == digest)
-        )
-        with self._read() as conn:
-            row = conn.execute(query).first()
+        found = self._memo.get(("token", digest))
+        seen = self._memo.version
+        if found is None:
+            query = (
+                sa.select(tokens, users.c.username, users.c.is_admin, users.c.password_hash)
+                .join(users, users.c.id == tokens.c.user_id)
+                .where(tokens.c.token_hash == digest)
+            )
+            with self._read() as conn:
+                row = conn.execute(query).first()
+            if row is None:
+                return None
+            user = User(
+                row.user_id, row.username, bool(row.is_admin), row.password_hash is not None
+            )
+            entry = (user, self._token(row), [row.last_used_at])
+            found = self._memo.put(("token", digest), entry, seen)
+        user, token, last_used = found
         now = now_ms()
-        if row is None or not self._token(row).usable(now):
+        if not token.usable(now):
             return None
-        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION_MS:
-            with self._write() as conn:
-                conn.execute(tokens.update().where(tokens.c.id == row.id).values(last_used_at=now))
-        return User(row.user_id, row.username, bool(row.is_admin), row.password_hash is not None)
+        if last_used[0] is None or now - last_used[0] > LAST_USED_RESOLUTION_MS:
+            last_used[0] = now
+            with self._write(bump=False) as conn:
+                conn.execute(
+                    tokens.update().where(tokens.c.id == token.id).values(last_used_at=now)
+                )
+        return user
 
     # ---- browser sessions --------------------------------------------------------------------
     def create_session(self, user_id: int, lifetime: timedelta) -> tuple[str, str]:
@@ -584,20 +694,25 @@ class AuthStore:
 
     def user_grants(self, user_id: int) -> list[Grant]:
         """Every grant the user holds: their own role's and those of roles assigned to them.
-        One query; the server runs it once per request."""
-        assigned = sa.select(user_roles.c.role_id).where(user_roles.c.user_id == user_id)
-        query = (
-            sa.select(
-                roles.c.id,
-                roles.c.name,
-                roles.c.workspace,
-                role_permissions.c.resource_type,
-                role_permissions.c.resource_pattern,
-                role_permissions.c.permission,
+        One query, remembered until the next change when the server asks for that."""
+        found = self._memo.get(("grants", user_id))
+        seen = self._memo.version
+        if found is None:
+            assigned = sa.select(user_roles.c.role_id).where(user_roles.c.user_id == user_id)
+            query = (
+                sa.select(
+                    roles.c.id,
+                    roles.c.name,
+                    roles.c.workspace,
+                    role_permissions.c.resource_type,
+                    role_permissions.c.resource_pattern,
+                    role_permissions.c.permission,
+                )
+                .join(role_permissions, role_permissions.c.role_id == roles.c.id)
+                .where(sa.or_(roles.c.name == user_role_name(user_id), roles.c.id.in_(assigned)))
+                .order_by(role_permissions.c.id)
             )
-            .join(role_permissions, role_permissions.c.role_id == roles.c.id)
-            .where(sa.or_(roles.c.name == user_role_name(user_id), roles.c.id.in_(assigned)))
-            .order_by(role_permissions.c.id)
-        )
-        with self._read() as conn:
-            return [Grant(*row) for row in conn.execute(query)]
+            with self._read() as conn:
+                read = [Grant(*row) for row in conn.execute(query)]
+            found = self._memo.put(("grants", user_id), read, seen)
+        return list(found)

@@ -56,6 +56,7 @@ class Gate:
     def decide(self) -> Response | None:
         if request.endpoint in self.open_endpoints:
             return None
+        self.store.refresh()  # one small query; lookups below then come from memory
         identity = self.identifier.identify(request)
         if identity is None:
             return self._unauthenticated()

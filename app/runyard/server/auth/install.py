@@ -81,6 +81,7 @@ def install_auth(app: Flask, cfg: ServerConfig) -> None:
     if not cfg.auth.enabled:
         return
     store = AuthStore(auth_database_uri(cfg))
+    store.remember_reads()
     bootstrap_admin(store, cfg)
     app.config["RUNYARD_AUTH_STORE"] = store
     gate = Gate(cfg.auth, store)

@@ -1,4 +1,5 @@
-"""Auth tables: users, API tokens, browser sessions, roles, role permissions, assignments.
+"""Auth tables: users, API tokens, browser sessions, roles, role permissions, assignments,
+and the version stamp of them all.
 
 Revision ID: a001
 Revises:
@@ -99,10 +100,17 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.Column("expires_at", sa.BigInteger, nullable=False),
     )
+    state = op.create_table(
+        "auth_state",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("version", sa.BigInteger, nullable=False),
+    )
+    op.bulk_insert(state, [{"id": 1, "version": 0}])
 
 
 def downgrade() -> None:
     for table in (
+        "auth_state",
         "auth_sessions",
         "auth_user_roles",
         "auth_role_permissions",
