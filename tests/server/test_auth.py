@@ -317,3 +317,24 @@ def test_deny_covers_the_stores_fast_history_path(client: FlaskClient) -> None:
     assert call(client, BOB, "GET", path).get_json()["metrics"][0]["value"] == 1.0
     grant(client, BOB[0], exp, "DENY")
     assert call(client, BOB, "GET", path).status_code == 403
+
+
+def test_an_ended_browser_session_is_not_invited_to_basic_auth(client: FlaskClient) -> None:
+    client.set_cookie("runyard_session", "expired-or-unknown")
+    response = client.get("/api/2.0/runyard/experiments")
+    assert response.status_code == 401 and "WWW-Authenticate" not in response.headers
+
+
+def test_own_password_change_needs_the_current_password(client: FlaskClient) -> None:
+    path = "/api/2.0/mlflow/users/update-password"
+    body = {"username": ALICE[0], "password": "alice-password-2"}
+    r = call(client, ALICE, "PATCH", path, json=body)
+    assert r.status_code == 400 and "Current password" in r.get_json()["message"]
+    r = call(client, ALICE, "PATCH", path, json={**body, "current_password": "wrong-password"})
+    assert r.status_code == 400
+    r = call(client, ALICE, "PATCH", path, json={**body, "current_password": ALICE[1]})
+    assert r.status_code == 200
+    other = {"username": BOB[0], "password": "bob-password-99"}
+    assert (
+        call(client, (ALICE[0], "alice-password-2"), "PATCH", path, json=other).status_code == 403
+    )

@@ -109,6 +109,11 @@ def update_password() -> Response:
     fields = request_fields()
     username, password = param(fields, "username"), param(fields, "password")
     require_self_or_admin(username)
+    if caller().username == username and not caller().is_admin and not caller().has_password:
+        raise PermissionDenied(
+            "This account signs in through the identity proxy; an administrator may give it a "
+            "password."
+        )
     if caller().username == username and caller().has_password:
         current = fields.get("current_password")
         if not current:

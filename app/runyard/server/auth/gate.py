@@ -18,7 +18,7 @@ from runyard.auth.access import Access
 from runyard.auth.permissions import EXPERIMENT
 from runyard.auth.store import AuthStore
 from runyard.errors import PermissionDenied, ResourceDoesNotExist, Unauthenticated
-from runyard.server.auth.identify import Identifier, Identity
+from runyard.server.auth.identify import SESSION_COOKIE, Identifier, Identity
 from runyard.server.auth.settings import AuthConfig
 from runyard.server.auth.view import AuthorizedStore, RunExperiments
 
@@ -87,7 +87,9 @@ class Gate:
         from runyard.server.errors import error_response
 
         response = error_response(error.error_code, error.message, 401)
-        if request.path.startswith("/api/"):
+        # Invite basic credentials from API clients, not from a browser whose session ended
+        # (it would pop up a password dialog over the page).
+        if request.path.startswith("/api/") and SESSION_COOKIE not in request.cookies:
             response.headers["WWW-Authenticate"] = 'Basic realm="runyard", charset="UTF-8"'
         return response
 
