@@ -692,6 +692,18 @@ class AuthStore:
                 )
             )
 
+    def rename_grants(self, resource_type: str, old_id: str, new_id: str) -> None:
+        """Grants follow a resource keyed by name when it is renamed."""
+        with self._write() as conn:
+            conn.execute(
+                role_permissions.update()
+                .where(
+                    role_permissions.c.resource_type == resource_type,
+                    role_permissions.c.resource_pattern == old_id,
+                )
+                .values(resource_pattern=new_id)
+            )
+
     def user_grants(self, user_id: int) -> list[Grant]:
         """Every grant the user holds: their own role's and those of roles assigned to them.
         One query, remembered until the next change when the server asks for that."""

@@ -7,9 +7,8 @@ import os
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask
 
-from runyard.auth.permissions import REGISTERED_MODEL
 from runyard.auth.store import AuthStore
 from runyard.errors import BadRequest, ResourceAlreadyExists
 from runyard.server.auth import api
@@ -57,25 +56,6 @@ def _mount(app: Flask, blueprint: Blueprint, prefixes: Sequence[str]) -> None:
         app.register_blueprint(blueprint, url_prefix=prefix, name=name)
 
 
-def _registered_model_grants(response: Response) -> Response:
-    """Registered models are keyed by name, as in MLflow: the creator manages a new one, and a
-    deleted one's grants go with it so a later model of that name does not inherit them."""
-    endpoint = request.endpoint or ""
-    if response.status_code != 200 or "registered_model" not in endpoint:
-        return response
-    store: AuthStore = current_app.config["RUNYARD_AUTH_STORE"]
-    body = response.get_json(silent=True) or {}
-    if endpoint.endswith("create_registered_model") and "runyard_access" in g:
-        name = (body.get("registered_model") or {}).get("name")
-        if name:
-            store.set_grant(g.runyard_access.user.id, REGISTERED_MODEL, name, "MANAGE")
-    elif endpoint.endswith("delete_registered_model"):
-        name = (request.get_json(silent=True) or {}).get("name")
-        if name:
-            store.delete_grants(REGISTERED_MODEL, str(name))
-    return response
-
-
 def install_auth(app: Flask, cfg: ServerConfig) -> None:
     """Accounts, the gate over every route, MLflow's auth API, sign-in and admin pages."""
     if not cfg.auth.enabled:
@@ -88,7 +68,6 @@ def install_auth(app: Flask, cfg: ServerConfig) -> None:
     gate.install(app)
     app.config["RUNYARD_AUTH_GATE"] = gate
     api.register(app, _mount)
-    app.after_request(_registered_model_grants)
     try:
         from runyard.server.auth import pages
     except ImportError:  # pragma: no cover - templates are part of the package

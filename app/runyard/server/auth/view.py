@@ -4,7 +4,8 @@ Every handler (REST, ajax, UI pages and their JSON) reaches the store through
 ``api_common.store()``, which hands out this view when auth is on; so every read and write is
 decided here, once, whatever route asked. Reads are filtered, not just gated: searches only
 cover experiments the user may read, so what they may not read never appears, counts included.
-Methods not listed here are refused to everyone but admins (deny by default).
+Model-registry methods are decided by model name (``registry_rules``); methods not listed
+anywhere are refused to everyone but admins (deny by default).
 
 Levels follow MLflow: reading needs ``READ``; logging and changing runs, tags and names needs
 ``EDIT``; deleting or restoring experiments and runs needs ``MANAGE``. Whoever creates an
@@ -23,6 +24,7 @@ from runyard.auth.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
 from runyard.auth.store import AuthStore
 from runyard.entities import Experiment, PagedList, Run
 from runyard.errors import PermissionDenied
+from runyard.server.auth import registry_rules
 from runyard.store.base import TrackingStore
 
 _CAN: dict[str, Callable[[Permission], bool]] = {
@@ -105,6 +107,10 @@ class AuthorizedStore:
     def readable_experiment_ids(self, experiment_ids: Sequence[str]) -> list[str]:
         return [e for e in experiment_ids if self.can(EXPERIMENT, str(e), "read")]
 
+    @property
+    def auth_store(self) -> AuthStore:
+        return self._auth
+
     def granted_on_create(self, resource_type: str, resource_id: str) -> None:
         """The creator manages what they created (their own grant, replacing any other)."""
         self._auth.set_grant(self._access.user.id, resource_type, resource_id, "MANAGE")
@@ -122,6 +128,9 @@ class AuthorizedStore:
         """Optional store methods (fast paths some stores have): absent stays absent; a known
         read of one run is checked like ``get_run``; anything else is for admins only."""
         target = getattr(self._inner, name)
+        registry_call = registry_rules.guard(self, name, target)
+        if registry_call is not None:
+            return registry_call  # admins pass its checks; creation and deletion keep grants right
         if self._access.is_admin:
             return target
         if name in _OPTIONAL_RUN_READS:
