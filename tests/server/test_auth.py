@@ -146,14 +146,28 @@ def test_401_does_not_say_whether_the_user_exists(client: FlaskClient) -> None:
     assert unknown.headers["WWW-Authenticate"].startswith("Basic")
 
 
-def test_failed_logins_are_throttled_per_user(client: FlaskClient) -> None:
+def test_failed_logins_are_throttled_per_user_and_per_address(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "backend_store_uri": str(tmp_path / "mlruns"),
+            "auth": "true",
+            "admin_username": ADMIN[0],
+            "admin_password": ADMIN[1],
+            "auth_max_failed_logins": "3",
+        }
+    )
+    app.config["RUNYARD_AUTH_STORE"].create_user(*BOB)
+    client = app.test_client()
     path = "/api/2.0/mlflow/experiments/search"
-    for _ in range(10):
+    for _ in range(3):
         assert call(client, (BOB[0], "not-the-password"), "GET", path).status_code == 401
-    blocked = call(client, BOB, "GET", path)
+    blocked = call(client, BOB, "GET", path)  # even with the right password
     assert blocked.status_code == 429
     assert blocked.get_json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
-    assert call(client, ALICE, "GET", path).status_code == 429  # same client address
+    assert call(client, ADMIN, "GET", path).status_code == 200  # others from the same address
+    for i in range(12):  # 3 x 5 failures in all from this address
+        call(client, (f"guess{i}", "not-the-password"), "GET", path)
+    assert call(client, ADMIN, "GET", path).status_code == 429
 
 
 # ---- accounts -----------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 client address within a window, further attempts are refused without checking the password.
 
 Counted per account name whether or not the account exists, so the refusal says nothing about
-which names are real. Counters live in each server process (each gunicorn worker counts on its
-own, so the effective limit is the limit times the number of workers).
+which names are real. An address gets ``ADDRESS_FACTOR`` times the limit of one name, since many
+people may share it (an office behind NAT) and one person's typos should not lock them all out.
+Counters live in each server process (each gunicorn worker counts on its own, so the effective
+limit is the limit times the number of workers).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable
 DEFAULT_MAX_FAILURES = 10
 DEFAULT_WINDOW_SECONDS = 300.0
 _MAX_TRACKED_KEYS = 100_000
+ADDRESS_FACTOR = 5
 
 
 class LoginThrottle:
@@ -47,10 +50,13 @@ class LoginThrottle:
         with self._lock:
             waits = [
                 self.window - (now - times[0])
-                for times in (self._recent(k, now) for k in keys)
-                if len(times) >= self.max_failures
+                for key, times in ((k, self._recent(k, now)) for k in keys)
+                if len(times) >= self._limit(key)
             ]
         return max(waits) if waits else None
+
+    def _limit(self, key: str) -> int:
+        return self.max_failures * (ADDRESS_FACTOR if key.startswith("addr:") else 1)
 
     def failed(self, keys: Iterable[str]) -> None:
         now = self._clock()

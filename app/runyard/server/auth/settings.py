@@ -46,8 +46,8 @@ AUTH_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "auth_max_failed_logins",
         "10",
-        "Failed sign-ins per account name, and per client address, before further attempts "
-        "are refused (429) for the rest of auth_failed_login_window.",
+        "Failed sign-ins per account name (five times as many per client address) before "
+        "further attempts are refused (429) for the rest of auth_failed_login_window.",
     ),
     Setting("auth_failed_login_window", "300", "Seconds over which failed sign-ins are counted."),
     Setting(
