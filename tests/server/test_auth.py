@@ -352,3 +352,32 @@ def test_own_password_change_needs_the_current_password(client: FlaskClient) -> 
     assert (
         call(client, (ALICE[0], "alice-password-2"), "PATCH", path, json=other).status_code == 403
     )
+
+
+def _sign_in(client: FlaskClient, base_url: str, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    form = client.get("/login", base_url=base_url, headers=headers).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    data = {"csrf_token": token, "username": ALICE[0], "password": ALICE[1], "next": "/"}
+    return client.post("/login", data=data, base_url=base_url, headers=headers)
+
+
+def test_session_cookie_is_secure_behind_tls_only(client: FlaskClient) -> None:
+    over_tls = _sign_in(client, "https://localhost")
+    assert over_tls.status_code == 303
+    cookie = next(c for c in over_tls.headers.getlist("Set-Cookie") if "runyard_session=" in c)
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    plain = _sign_in(client, "http://localhost")
+    cookie = next(c for c in plain.headers.getlist("Set-Cookie") if "runyard_session=" in c)
+    assert "Secure" not in cookie
+    # X-Forwarded-Proto is believed only from a trusted proxy (none is configured here).
+    forwarded = _sign_in(client, "http://localhost", {"X-Forwarded-Proto": "https"})
+    cookie = next(c for c in forwarded.headers.getlist("Set-Cookie") if "runyard_session=" in c)
+    assert "Secure" not in cookie
+
+
+def test_sign_in_redirects_only_to_this_server(client: FlaskClient) -> None:
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    data = {"csrf_token": token, "username": ALICE[0], "password": ALICE[1]}
+    response = client.post("/login", data={**data, "next": "//evil.example/x"})
+    assert response.headers["Location"] == "/"
