@@ -381,3 +381,36 @@ def test_sign_in_redirects_only_to_this_server(client: FlaskClient) -> None:
     data = {"csrf_token": token, "username": ALICE[0], "password": ALICE[1]}
     response = client.post("/login", data={**data, "next": "//evil.example/x"})
     assert response.headers["Location"] == "/"
+
+
+def test_mlflow_2_permission_routes_still_work(client: FlaskClient) -> None:
+    exp = create_experiment(client, ADMIN, "legacy")
+    base = "/api/2.0/mlflow/experiments/permissions"
+    body = {"experiment_id": exp, "username": BOB[0], "permission": "EDIT"}
+    r = call(client, ADMIN, "POST", f"{base}/create", json=body)
+    assert r.status_code == 200, r.get_json()
+    bob_id = r.get_json()["experiment_permission"]["user_id"]
+    assert r.get_json() == {
+        "experiment_permission": {"experiment_id": exp, "user_id": bob_id, "permission": "EDIT"}
+    }
+    query = {"experiment_id": exp, "username": BOB[0]}
+    r = call(client, ADMIN, "GET", f"{base}/get", query_string=query)
+    assert r.get_json()["experiment_permission"]["permission"] == "EDIT"
+    assert create_run(client, BOB, exp)
+    update = {**body, "permission": "READ"}
+    assert call(client, ADMIN, "PATCH", f"{base}/update", json=update).status_code == 200
+    r = call(client, BOB, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": exp})
+    assert r.status_code == 403
+    assert call(client, BOB, "POST", f"{base}/create", json=body).status_code == 403
+    assert call(client, ADMIN, "DELETE", f"{base}/delete", json=query).status_code == 200
+    r = call(client, ADMIN, "GET", f"{base}/get", query_string=query)
+    assert r.status_code == 404 and r.get_json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+    models = "/api/2.0/mlflow/registered-models/permissions"
+    model = {"name": "churn", "username": ALICE[0], "permission": "MANAGE"}
+    r = call(client, ADMIN, "POST", f"{models}/create", json=model)
+    assert r.get_json()["registered_model_permission"]["name"] == "churn"
+    r = call(
+        client, ALICE, "GET", f"{models}/get", query_string={"name": "churn", "username": "alice"}
+    )
+    assert r.get_json()["registered_model_permission"]["permission"] == "MANAGE"

@@ -664,6 +664,21 @@ class AuthStore:
             )
             self._insert_grant(conn, role_id, resource_type, resource_id, level.name)
 
+    def direct_grant(self, username: str, resource_type: str, resource_id: str) -> str | None:
+        """The permission given to ``username`` directly on one resource, if any."""
+        with self._read() as conn:
+            user = self._user_row(conn, username)
+            row = conn.execute(
+                sa.select(role_permissions.c.permission)
+                .join(roles, roles.c.id == role_permissions.c.role_id)
+                .where(
+                    roles.c.name == user_role_name(user.id),
+                    role_permissions.c.resource_type == resource_type,
+                    role_permissions.c.resource_pattern == str(resource_id),
+                )
+            ).first()
+        return None if row is None else str(row.permission)
+
     def revoke(self, username: str, resource_type: str, resource_id: str) -> None:
         with self._write() as conn:
             user = self._user_row(conn, username)

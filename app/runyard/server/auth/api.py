@@ -1,7 +1,8 @@
 """MLflow's auth API (``/api/2.0/mlflow/users/...``, ``/api/3.0/mlflow/users/permissions/...``,
 ``/api/3.0/mlflow/roles/...``) with the shapes and error codes of MLflow 3.17's basic-auth app
 (docs/reference/mlflow-auth-api.md), so ``get_app_client("basic-auth")`` works unchanged; plus
-runyard's token routes (``/api/2.0/runyard/tokens/...``).
+runyard's token routes (``/api/2.0/runyard/tokens/...``) and MLflow 2.x's per-resource
+permission routes (``api_legacy``).
 
 Who may call what: admins everything; a user may read and change their own account (a
 password change needs the current password), read their own roles and permissions, manage
@@ -355,3 +356,6 @@ def register(app: Flask, register_with_prefixes: Callable[..., None]) -> None:
     register_with_prefixes(app, bp, ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"))
     register_with_prefixes(app, bp3, ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"))
     register_with_prefixes(app, tokens_bp, ("/api/2.0/runyard", "/ajax-api/2.0/runyard"))
+    from runyard.server.auth import api_legacy
+
+    register_with_prefixes(app, api_legacy.bp, ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow"))
