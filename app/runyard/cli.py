@@ -119,12 +119,17 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.argument("uri")
-def db_upgrade(uri: str) -> None:
+@click.option("--auth", is_flag=True, help="Also the account tables of `runyard server --auth`.")
+def db_upgrade(uri: str, auth: bool) -> None:
     """Create or migrate the tracking tables of the database at URI to the latest schema."""
     from runyard.store.sql.migrate import upgrade_database
 
     try:
         upgrade_database(uri)
+        if auth:
+            from runyard.auth.store import AUTH_CHAIN
+
+            upgrade_database(uri, AUTH_CHAIN)
     except RunyardError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Database at {_redact(uri)} is up to date.")

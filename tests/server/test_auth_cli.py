@@ -38,3 +38,15 @@ def test_users_and_tokens_commands_feed_the_server(tmp_path: Path) -> None:
     time.sleep(REFRESH_SECONDS + 0.1)  # a change made by another process is seen within this
     assert client.get(search, headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert (tmp_path / "mlruns-auth.db").exists()
+
+
+def test_db_upgrade_with_auth_creates_the_account_tables(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    uri = f"sqlite:///{tmp_path / 'both.db'}"
+    result = CliRunner().invoke(main, ["db", "upgrade", "--auth", uri])
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(uri)
+    names = set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"runs", "auth_users", "runyard_auth_alembic_version", "alembic_version"} <= names

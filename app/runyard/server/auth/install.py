@@ -60,6 +60,11 @@ def install_auth(app: Flask, cfg: ServerConfig) -> None:
     """Accounts, the gate over every route, MLflow's auth API, sign-in and admin pages."""
     if not cfg.auth.enabled:
         return
+    if cfg.auth.proxy_user_header and not cfg.auth.trusted_proxies:
+        log.warning(
+            "auth_proxy_user_header is set but auth_trusted_proxies is empty: the header is "
+            "ignored until the proxy's addresses are listed"
+        )
     store = AuthStore(auth_database_uri(cfg))
     store.remember_reads()
     bootstrap_admin(store, cfg)
