@@ -1,10 +1,10 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
-Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``
-and ``bench.bench_registry`` (each only if its module exists), passing ``--quick`` through (and
-``--engines`` to those that take it). Each writes ``bench-output/<name>.json``; the rows
-written during this run are gathered into one markdown table, printed and written to
-``bench-output/summary.md``.
+Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
+``bench.bench_registry`` and ``bench.bench_auth`` (each only if its module exists), passing
+``--quick`` through (and ``--engines`` to those that take it). Each writes
+``bench-output/<name>.json``; the rows written during this run are gathered into one markdown
+table, printed and written to ``bench-output/summary.md``.
 
 Run: ``python -m bench.run_all [--quick] [--only stores,server] [--engines sqlite,postgres]``.
 """
@@ -29,13 +29,15 @@ BENCHMARKS = {
     "ui": "bench.bench_ui",
     "client": "bench.bench_client",
     "registry": "bench.bench_registry",
+    "auth": "bench.bench_auth",
 }
-TAKES_ENGINES = {"stores", "server", "registry"}
+TAKES_ENGINES = {"stores", "server", "registry", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
-#: Canonical column -> the names benchmarks use for it, in order of preference.
+#: Canonical column -> the names benchmarks use for it, in order of preference (the auth
+#: benchmark compares runyard with auth on against runyard with auth off).
 ALIASES = {
-    "runyard": ("runyard", "runyard_ms", "runyard_s"),
-    "mlflow": ("mlflow", "mlflow_ms", "mlflow_s"),
+    "runyard": ("runyard", "runyard_ms", "runyard_s", "auth_on"),
+    "mlflow": ("mlflow", "mlflow_ms", "mlflow_s", "auth_off"),
     "target": ("target", "target_ms", "target_ratio"),
     "met": ("met", "meets"),
 }

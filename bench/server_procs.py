@@ -114,13 +114,18 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def running_server(
-    product: str, store_uri: str, workdir: Path, workers: int
+    product: str,
+    store_uri: str,
+    workdir: Path,
+    workers: int,
+    extra_args: tuple[str, ...] = (),
+    home_name: str | None = None,
 ) -> Iterator[ServerProcess]:
     """``product``'s server on ``store_uri`` with ``workers`` workers, stopped on exit."""
     port = free_port()
-    home = workdir / f"{product}-server"
+    home = workdir / (home_name or f"{product}-server")
     home.mkdir(parents=True, exist_ok=True)
-    argv = server_argv(product, store_uri, str(home / "artifacts"), port, workers)
+    argv = [*server_argv(product, store_uri, str(home / "artifacts"), port, workers), *extra_args]
     server = ServerProcess(argv, port, home / "server.log", home)
     try:
         yield server.start()

@@ -1,5 +1,5 @@
 """The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``, ``backup``,
-``models diff``.
+``models diff``, ``users``, ``tokens``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -14,10 +14,11 @@ import click
 
 from runyard import config
 from runyard.errors import RunyardError
+from runyard.server.auth.settings import AUTH_SETTINGS
 from runyard.server.ops import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
 
-_HELP = {s.name: s for s in SERVER_SETTINGS}
+_HELP = {s.name: s for s in (*SERVER_SETTINGS, *AUTH_SETTINGS)}
 
 
 def _help(name: str) -> str:
@@ -61,15 +62,23 @@ def main() -> None:
 @_opt("--gunicorn-opts", "gunicorn_opts")
 @click.option("--json-logs/--text-logs", "json_logs", default=None, help=_help("json_logs"))
 @_opt("--log-level", "log_level")
+@click.option("--auth/--no-auth", "auth", default=None, help=_help("auth"))
+@_opt("--auth-database-uri", "auth_database_uri")
+@_opt("--auth-default-permission", "auth_default_permission")
+@click.option(
+    "--auth-metrics-open/--auth-metrics-closed",
+    "auth_metrics_open",
+    default=None,
+    help=_help("auth_metrics_open"),
+)
 @click.option("--dev", is_flag=True, help="Use Flask's development server (one process).")
 def server(dev: bool, **settings: Any) -> None:
     """Run the tracking server (gunicorn, gthread workers)."""
     from runyard.server.serve import run_dev, run_gunicorn
 
-    if settings.get("serve_artifacts") is not None:
-        settings["serve_artifacts"] = "true" if settings["serve_artifacts"] else "false"
-    if settings.get("json_logs") is not None:
-        settings["json_logs"] = "true" if settings["json_logs"] else "false"
+    for flag in ("serve_artifacts", "json_logs", "auth", "auth_metrics_open"):
+        if settings.get(flag) is not None:
+            settings[flag] = "true" if settings[flag] else "false"
     _run(run_dev if dev else run_gunicorn, settings)
 
 
@@ -113,7 +122,8 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.argument("uri", required=False)
-def db_upgrade(uri: str | None) -> None:
+@click.option("--auth", is_flag=True, help="Also the account tables of `runyard server --auth`.")
+def db_upgrade(uri: str | None, auth: bool) -> None:
     """Create or migrate the tracking tables of the database at URI (default: the setting
     backend_store_uri, so the URI can stay out of the command line) to the latest schema."""
     from runyard.store.sql.migrate import upgrade_database
@@ -121,6 +131,10 @@ def db_upgrade(uri: str | None) -> None:
     uri = uri or config.get("backend_store_uri") or ""
     try:
         upgrade_database(uri)
+        if auth:
+            from runyard.auth.store import AUTH_CHAIN
+
+            upgrade_database(uri, AUTH_CHAIN)
     except RunyardError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"Database at {_redact(uri)} is up to date.")
@@ -178,9 +192,12 @@ def _register_commands() -> None:
     """Commands that live in modules of their own."""
     from runyard.backup import backup_command
     from runyard.gc import gc_command
+    from runyard.server.auth.commands import tokens, users
 
     main.add_command(gc_command)
     main.add_command(backup_command)
+    main.add_command(users)
+    main.add_command(tokens)
 
 
 _register_commands()

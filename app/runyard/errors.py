@@ -12,6 +12,7 @@ Exception tree::
     ├── BadRequest                    BAD_REQUEST               400
     ├── ResourceAlreadyExists         RESOURCE_ALREADY_EXISTS   400
     ├── ResourceDoesNotExist          RESOURCE_DOES_NOT_EXIST   404
+    ├── Unauthenticated               UNAUTHENTICATED           401  (no or bad credentials)
     ├── PermissionDenied              PERMISSION_DENIED         403
     ├── RequestTooLarge               REQUEST_LIMIT_EXCEEDED    413
     ├── NotImplementedByBackend       NOT_IMPLEMENTED           501
@@ -96,6 +97,10 @@ class ResourceDoesNotExist(RunyardError):
     error_code = "RESOURCE_DOES_NOT_EXIST"
 
 
+class Unauthenticated(RunyardError):
+    error_code = "UNAUTHENTICATED"
+
+
 class PermissionDenied(RunyardError):
     error_code = "PERMISSION_DENIED"
 
@@ -143,6 +148,7 @@ _BY_CODE: dict[str, type[RunyardError]] = {
     "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
     "RESOURCE_DOES_NOT_EXIST": ResourceDoesNotExist,
     "NOT_FOUND": ResourceDoesNotExist,
+    "UNAUTHENTICATED": Unauthenticated,
     "PERMISSION_DENIED": PermissionDenied,
     "REQUEST_LIMIT_EXCEEDED": RequestTooLarge,
     "NOT_IMPLEMENTED": NotImplementedByBackend,

@@ -30,9 +30,14 @@ class Served:
     store: TrackingStore
     workdir: Path
 
-    def run_script(self, name: str, timeout: float = 240) -> dict:
-        """Run ``scripts/<name>`` with the real mlflow client; return its last stdout line."""
+    def run_script(
+        self, name: str, timeout: float = 240, env: dict[str, str] | None = None
+    ) -> dict:
+        """Run ``scripts/<name>`` with the real mlflow client; return its last stdout line.
+        ``env`` adds variables (credentials, for example)."""
+        extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RUNYARD_"))}
+        env.update(extra)
         env.update(
             MLFLOW_TRACKING_URI=self.server.url,
             MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",

@@ -113,3 +113,12 @@ def test_summary_gathers_fresh_rows_of_every_shape(tmp_path, monkeypatch) -> Non
 def test_run_all_rejects_an_unknown_benchmark() -> None:
     with pytest.raises(SystemExit):
         run_all.main(["--only", "nonsense"])
+
+
+@pytest.mark.slow
+def test_auth_benchmark_compares_auth_on_with_off(tmp_path: Path) -> None:
+    from bench.bench_auth import run_benchmark as run_auth_benchmark
+
+    rows = run_auth_benchmark(TINY, ["sqlite"], workers=1, workdir=tmp_path)["rows"]
+    assert {r["workload"] for r in rows} == {"auth_ingest", "auth_single_calls"}
+    assert all(r["auth_on"] > 0 and r["auth_off"] > 0 and r["met"] in ("yes", "no") for r in rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import BadRequest
@@ -49,7 +49,9 @@ def json_body() -> dict[str, Any]:
 
 
 def store() -> TrackingStore:
-    return current_app.config["RUNYARD_STORE"]
+    """The tracking store, as the signed-in user may see it when auth is on."""
+    view = g.get("runyard_store_view")
+    return view if view is not None else current_app.config["RUNYARD_STORE"]
 
 
 def server_config() -> ServerConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
 from runyard import protocol as p
 from runyard.artifacts import repo_for_uri
@@ -65,7 +65,7 @@ def server_info() -> Response:
     """Optional for clients; all advanced features off, so they use plain PUT/GET/list."""
     return reply(
         {
-            "store_type": type(store()).__name__,
+            "store_type": type(current_app.config["RUNYARD_STORE"]).__name__,
             "workspaces_enabled": False,
             "trace_archival_enabled": False,
             "multipart_uploads_enabled": False,

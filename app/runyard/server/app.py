@@ -18,6 +18,7 @@ from runyard.server import (
     ops,
 )
 from runyard.server.api_common import register_api
+from runyard.server.auth.install import install_auth
 from runyard.server.errors import register_error_handlers
 from runyard.server.logs import configure_logging, log_access
 from runyard.server.prom import RequestMetrics, install_metrics
@@ -64,6 +65,7 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
 
     install_metrics(app, metrics, on_done=log_access)
     install_security(app, cfg)
+    install_auth(app, cfg)
     register_error_handlers(app)
 
     for module in (

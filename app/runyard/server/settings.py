@@ -14,6 +14,7 @@ from runyard import config
 from runyard.config import Setting
 from runyard.errors import InvalidParameterValue
 from runyard.locations import parse_roots
+from runyard.server.auth.settings import AUTH_SETTINGS, AuthConfig
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -104,9 +105,10 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "INFO", "Server log level (DEBUG, INFO, WARNING, ERROR)."),
 )
 
-config.register(*SERVER_SETTINGS)
+# Auth settings are server settings too, but only some are flags (no password on a command line).
+config.register(*SERVER_SETTINGS, *AUTH_SETTINGS)
 
-_SETTING_NAMES = tuple(s.name for s in SERVER_SETTINGS)
+_SETTING_NAMES = tuple(s.name for s in (*SERVER_SETTINGS, *AUTH_SETTINGS))
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -158,6 +160,7 @@ class ServerConfig:
     gunicorn_opts: str | None
     json_logs: bool
     log_level: str
+    auth: AuthConfig
 
     @classmethod
     def resolve(cls, overrides: Mapping[str, object | None] | None = None) -> ServerConfig:
@@ -189,6 +192,7 @@ class ServerConfig:
             gunicorn_opts=get("gunicorn_opts"),
             json_logs=config.get_bool("json_logs", overrides),
             log_level=(get("log_level") or "INFO").upper(),
+            auth=AuthConfig.resolve(get),
         )
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -29,31 +30,44 @@ _ADVISORY_KEY = int.from_bytes(hashlib.sha256(b"runyard-migrations").digest()[:8
 _LOCK_TIMEOUT_S = 300
 
 
-def alembic_config() -> Config:
+@dataclass(frozen=True)
+class MigrationChain:
+    """One Alembic chain: its scripts and the table that records its revision. The tracking
+    tables and the auth tables each have one, so either can live without the other."""
+
+    script_location: Path
+    version_table: str = "alembic_version"
+
+
+TRACKING_CHAIN = MigrationChain(_HERE / "migrations")
+
+
+def alembic_config(chain: MigrationChain = TRACKING_CHAIN) -> Config:
     cfg = Config(str(_HERE / "alembic.ini"))
-    cfg.set_main_option("script_location", str(_HERE / "migrations"))
+    cfg.set_main_option("script_location", str(chain.script_location))
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision(chain: MigrationChain = TRACKING_CHAIN) -> str:
+    head = ScriptDirectory.from_config(alembic_config(chain)).get_current_head()
     assert head is not None
     return head
 
 
-def current_revision(conn: Connection) -> str | None:
-    """The database's schema revision; one this runyard does not know is ``SchemaTooNew``."""
-    revision = MigrationContext.configure(conn).get_current_revision()
-    if revision is not None and revision not in _known_revisions():
+def current_revision(conn: Connection, chain: MigrationChain = TRACKING_CHAIN) -> str | None:
+    """The database's revision of ``chain``; one this runyard does not know is ``SchemaTooNew``."""
+    context = MigrationContext.configure(conn, opts={"version_table": chain.version_table})
+    revision = context.get_current_revision()
+    if revision is not None and revision not in _known_revisions(chain):
         raise SchemaTooNew(
-            f"database schema {revision} is newer than this runyard ({head_revision()}); "
+            f"database schema {revision} is newer than this runyard ({head_revision(chain)}); "
             "upgrade runyard"
         )
     return revision
 
 
-def _known_revisions() -> set[str]:
-    script = ScriptDirectory.from_config(alembic_config())
+def _known_revisions(chain: MigrationChain) -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config(chain))
     return {rev.revision for rev in script.walk_revisions()}
 
 
@@ -73,29 +87,29 @@ def refuse_newer_schema(db_uri: str) -> None:
         engine.dispose()
 
 
-def upgrade_database(db_uri: str) -> None:
+def upgrade_database(db_uri: str, chain: MigrationChain = TRACKING_CHAIN) -> None:
     """Create or upgrade the schema of ``db_uri`` to the newest revision."""
     engine = create_engine(db_uri)
     try:
-        upgrade_engine(engine)
+        upgrade_engine(engine, chain)
     finally:
         engine.dispose()
 
 
-def upgrade_engine(engine: Engine) -> None:
+def upgrade_engine(engine: Engine, chain: MigrationChain = TRACKING_CHAIN) -> None:
     """Upgrade through an existing engine; a no-op (one small query) when already at head."""
-    head = head_revision()
+    head = head_revision(chain)
     with translated_errors():
         with engine.connect() as conn:
-            at_head = current_revision(conn) == head
+            at_head = current_revision(conn, chain) == head
             conn.rollback()
         if at_head:
             return
         with _migration_lock(engine), engine.connect() as conn:
-            if current_revision(conn) == head:
+            if current_revision(conn, chain) == head:
                 return
             conn.rollback()
-            cfg = alembic_config()
+            cfg = alembic_config(chain)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()

@@ -59,10 +59,16 @@ export async function getJson(path, params = {}) {
   return parse(await fetch(qs ? `${path}?${qs}` : path, { headers: { Accept: "application/json" } }));
 }
 
+/** A signed-in browser session proves each write with its CSRF token. */
+function csrfHeaders() {
+  const token = document.querySelector('meta[name="csrf-token"]')?.content;
+  return token ? { "X-CSRF-Token": token } : {};
+}
+
 export async function postJson(path, body) {
   return parse(await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: { "Content-Type": "application/json", Accept: "application/json", ...csrfHeaders() },
     body: JSON.stringify(body),
   }));
 }

@@ -1,0 +1,311 @@
+"""``AuthorizedStore``: the tracking store as one user may see it.
+
+Every handler (REST, ajax, UI pages and their JSON) reaches the store through
+``api_common.store()``, which hands out this view when auth is on; so every read and write is
+decided here, once, whatever route asked. Reads are filtered, not just gated: searches only
+cover experiments the user may read, so what they may not read never appears, counts included.
+Model-registry methods are decided by model name (``registry_rules``); methods not listed
+anywhere are refused to everyone but admins (deny by default).
+
+Levels follow MLflow: reading needs ``READ``; logging and changing runs, tags and names needs
+``EDIT``; deleting or restoring experiments and runs needs ``MANAGE``. Whoever creates an
+experiment gets ``MANAGE`` on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runyard.auth.access import Access
+from runyard.auth.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
+from runyard.auth.store import AuthStore
+from runyard.entities import Experiment, PagedList, Run
+from runyard.errors import PermissionDenied
+from runyard.server.auth import registry_rules
+from runyard.store.base import TrackingStore
+
+_CAN: dict[str, Callable[[Permission], bool]] = {
+    "read": lambda p: p.can_read,
+    "use": lambda p: p.can_use,
+    "update": lambda p: p.can_update,
+    "manage": lambda p: p.can_manage,
+}
+
+
+#: Optional store methods that read one run, named by their first argument.
+_OPTIONAL_RUN_READS = frozenset({"get_metric_history_json"})
+
+
+class RunExperiments:
+    """run id -> experiment id, remembered per process: a run never changes experiment, so the
+    logging path asks the store once per run, not once per request (bounded LRU)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._map: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str) -> str | None:
+        with self._lock:
+            experiment_id = self._map.get(run_id)
+            if experiment_id is not None:
+                self._map.move_to_end(run_id)
+            return experiment_id
+
+    def put(self, run_id: str, experiment_id: str) -> None:
+        with self._lock:
+            self._map[run_id] = experiment_id
+            if len(self._map) > self._size:
+                self._map.popitem(last=False)
+
+
+class AuthorizedStore:
+    def __init__(
+        self,
+        inner: TrackingStore,
+        access: Access,
+        auth_store: AuthStore,
+        runs: RunExperiments,
+    ) -> None:
+        self._inner = inner
+        self._access = access
+        self._auth = auth_store
+        self._runs = runs
+
+    # ---- decisions ---------------------------------------------------------------------------
+    def can(self, resource_type: str, resource_id: str, need: str) -> bool:
+        return _CAN[need](self._access.permission(resource_type, resource_id))
+
+    def require(self, resource_type: str, resource_id: str, need: str) -> None:
+        if not self.can(resource_type, resource_id, need):
+            raise PermissionDenied(
+                f"Permission denied: {need} on {resource_type.replace('_', ' ')} "
+                f"{resource_id!r} needs a higher permission."
+            )
+
+    def require_experiment(self, experiment_id: str, need: str) -> None:
+        self.require(EXPERIMENT, str(experiment_id), need)
+
+    def require_registered_model(self, name: str, need: str) -> None:
+        """For the model registry: registered models are keyed by name, as in MLflow."""
+        self.require(REGISTERED_MODEL, str(name), need)
+
+    def experiment_of_run(self, run_id: str) -> str:
+        experiment_id = self._runs.get(run_id)
+        if experiment_id is None:
+            experiment_id = self._inner.get_run(run_id).info.experiment_id
+            self._runs.put(run_id, experiment_id)
+        return experiment_id
+
+    def require_run(self, run_id: str, need: str) -> None:
+        if not self._access.is_admin:
+            self.require_experiment(self.experiment_of_run(run_id), need)
+
+    def readable_experiment_ids(self, experiment_ids: Sequence[str]) -> list[str]:
+        return [e for e in experiment_ids if self.can(EXPERIMENT, str(e), "read")]
+
+    @property
+    def auth_store(self) -> AuthStore:
+        return self._auth
+
+    def granted_on_create(self, resource_type: str, resource_id: str) -> None:
+        """The creator manages what they created (their own grant, replacing any other)."""
+        self._auth.set_grant(self._access.user.id, resource_type, resource_id, "MANAGE")
+
+    # ---- pass-through attributes that reveal nothing -------------------------------------------
+    @property
+    def engine(self) -> Any:
+        """For the UI's run counts, asked only for experiments already filtered here."""
+        return getattr(self._inner, "engine", None)
+
+    def check_ready(self) -> None:
+        self._inner.check_ready()
+
+    def __getattr__(self, name: str) -> Any:
+        """Optional store methods (fast paths some stores have): absent stays absent; a known
+        read of one run is checked like ``get_run``; anything else is for admins only."""
+        target = getattr(self._inner, name)
+        registry_call = registry_rules.guard(self, name, target)
+        if registry_call is not None:
+            return registry_call  # admins pass its checks; creation and deletion keep grants right
+        if self._access.is_admin:
+            return target
+        if name in _OPTIONAL_RUN_READS:
+
+            def checked(run_id: str, *args: Any, **kwargs: Any) -> Any:
+                self.require_run(run_id, "read")
+                return target(run_id, *args, **kwargs)
+
+            return checked
+        raise PermissionDenied(f"Permission denied: {name} is for administrators.")
+
+    # ---- experiments -------------------------------------------------------------------------
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[tuple[str, str]] | None = None,
+    ) -> str:
+        if artifact_location and not self._access.is_admin:
+            # A location of one's choosing could alias another experiment's artifacts.
+            raise PermissionDenied(
+                "Only administrators may choose an experiment's artifact location."
+            )
+        experiment_id = self._inner.create_experiment(name, artifact_location, tags)
+        self.granted_on_create(EXPERIMENT, experiment_id)
+        return experiment_id
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        self.require_experiment(experiment_id, "read")
+        return self._inner.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        experiment = self._inner.get_experiment_by_name(name)
+        if experiment is not None:
+            self.require_experiment(experiment.experiment_id, "read")
+        return experiment
+
+    def search_experiments(self, *args: Any, **kwargs: Any) -> PagedList[Experiment]:
+        page = self._inner.search_experiments(*args, **kwargs)
+        if self._access.is_admin:
+            return page
+        visible = [e for e in page if self.can(EXPERIMENT, e.experiment_id, "read")]
+        return PagedList(visible, page.token)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self.require_experiment(experiment_id, "update")
+        self._inner.rename_experiment(experiment_id, new_name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.require_experiment(experiment_id, "manage")
+        self._inner.delete_experiment(experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.require_experiment(experiment_id, "manage")
+        self._inner.restore_experiment(experiment_id)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        self.require_experiment(experiment_id, "update")
+        self._inner.set_experiment_tag(experiment_id, key, value)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.require_experiment(experiment_id, "update")
+        self._inner.delete_experiment_tag(experiment_id, key)
+
+    # ---- runs --------------------------------------------------------------------------------
+    def create_run(self, experiment_id: str, *args: Any, **kwargs: Any) -> Run:
+        self.require_experiment(experiment_id, "update")
+        run = self._inner.create_run(experiment_id, *args, **kwargs)
+        self._runs.put(run.info.run_id, run.info.experiment_id)
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        if self._access.is_admin:
+            return self._inner.get_run(run_id)
+        run = self._inner.get_run(run_id)
+        self._runs.put(run_id, run.info.experiment_id)
+        self.require_experiment(run.info.experiment_id, "read")
+        return run
+
+    def update_run_info(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.require_run(run_id, "update")
+        return self._inner.update_run_info(run_id, *args, **kwargs)
+
+    def delete_run(self, run_id: str) -> None:
+        self.require_run(run_id, "manage")
+        self._inner.delete_run(run_id)
+
+    def restore_run(self, run_id: str) -> None:
+        self.require_run(run_id, "manage")
+        self._inner.restore_run(run_id)
+
+    def log_batch(self, run_id: str, *args: Any, **kwargs: Any) -> None:
+        self.require_run(run_id, "update")
+        self._inner.log_batch(run_id, *args, **kwargs)
+
+    def log_metric(self, run_id: str, metric: Any) -> None:
+        self.require_run(run_id, "update")
+        self._inner.log_metric(run_id, metric)
+
+    def log_param(self, run_id: str, param: Any) -> None:
+        self.require_run(run_id, "update")
+        self._inner.log_param(run_id, param)
+
+    def set_tag(self, run_id: str, tag: Any) -> None:
+        self.require_run(run_id, "update")
+        self._inner.set_tag(run_id, tag)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.require_run(run_id, "update")
+        self._inner.delete_tag(run_id, key)
+
+    def log_inputs(self, run_id: str, *args: Any, **kwargs: Any) -> None:
+        self.require_run(run_id, "update")
+        self._inner.log_inputs(run_id, *args, **kwargs)
+
+    def log_outputs(self, run_id: str, models: Any) -> None:
+        self.require_run(run_id, "update")
+        self._inner.log_outputs(run_id, models)
+
+    def get_metric_history(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.require_run(run_id, "read")
+        return self._inner.get_metric_history(run_id, *args, **kwargs)
+
+    def get_metric_history_bulk_interval(
+        self, run_ids: Sequence[str], *args: Any, **kw: Any
+    ) -> Any:
+        for run_id in run_ids:
+            self.require_run(run_id, "read")
+        return self._inner.get_metric_history_bulk_interval(run_ids, *args, **kw)
+
+    def get_metric_summaries(self, run_ids: Sequence[str]) -> Any:
+        for run_id in run_ids:
+            self.require_run(run_id, "read")
+        return self._inner.get_metric_summaries(run_ids)
+
+    def search_runs(self, experiment_ids: Sequence[str], *args: Any, **kwargs: Any) -> Any:
+        if not self._access.is_admin:
+            experiment_ids = self.readable_experiment_ids(experiment_ids)
+            if not experiment_ids:
+                return PagedList([], None)
+        return self._inner.search_runs(experiment_ids, *args, **kwargs)
+
+    # ---- logged models -----------------------------------------------------------------------
+    def _require_logged_model(self, model_id: str, need: str) -> None:
+        if not self._access.is_admin:
+            model = self._inner.get_logged_model(model_id)
+            self.require_experiment(model.experiment_id, need)
+
+    def create_logged_model(self, experiment_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.require_experiment(experiment_id, "update")
+        return self._inner.create_logged_model(experiment_id, *args, **kwargs)
+
+    def get_logged_model(self, model_id: str) -> Any:
+        self._require_logged_model(model_id, "read")
+        return self._inner.get_logged_model(model_id)
+
+    def finalize_logged_model(self, model_id: str, status: Any) -> Any:
+        self._require_logged_model(model_id, "update")
+        return self._inner.finalize_logged_model(model_id, status)
+
+    def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
+        self._require_logged_model(model_id, "update")
+        self._inner.set_logged_model_tags(model_id, tags)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._require_logged_model(model_id, "update")
+        self._inner.delete_logged_model_tag(model_id, key)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._require_logged_model(model_id, "manage")
+        self._inner.delete_logged_model(model_id)
+
+    def search_logged_models(self, experiment_ids: Sequence[str], *args: Any, **kw: Any) -> Any:
+        if not self._access.is_admin:
+            experiment_ids = self.readable_experiment_ids(experiment_ids)
+            if not experiment_ids:
+                return PagedList([], None)
+        return self._inner.search_logged_models(experiment_ids, *args, **kw)

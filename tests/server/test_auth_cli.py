@@ -1,0 +1,52 @@
+"""``runyard users`` and ``runyard tokens`` against the database the server then uses."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+from runyard.auth.store import REFRESH_SECONDS
+from runyard.cli import main
+from runyard.server.app import create_app
+
+
+def test_users_and_tokens_commands_feed_the_server(tmp_path: Path) -> None:
+    store = str(tmp_path / "mlruns")
+    db = ["--backend-store-uri", store]
+    runner = CliRunner()
+    short = runner.invoke(main, ["users", "create", "alice", *db], input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 12" in short.output
+    made = runner.invoke(
+        main, ["users", "create", "alice", *db], input="alice-password-1\nalice-password-1\n"
+    )
+    assert made.exit_code == 0, made.output
+    created = runner.invoke(
+        main, ["tokens", "create", "--user", "alice", "--name", "ci", "--expires", "90d", *db]
+    )
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[0]
+    assert secret.startswith("ryt_")
+    listed = runner.invoke(main, ["tokens", "list", *db])
+    assert "alice\tci\texpires" in listed.output and secret not in listed.output
+
+    client = create_app({"backend_store_uri": store, "auth": "true"}).test_client()
+    search = "/api/2.0/mlflow/experiments/search"
+    assert client.get(search, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    revoked = runner.invoke(main, ["tokens", "revoke", "--user", "alice", "--name", "ci", *db])
+    assert revoked.exit_code == 0, revoked.output
+    time.sleep(REFRESH_SECONDS + 0.1)  # a change made by another process is seen within this
+    assert client.get(search, headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert (tmp_path / "mlruns-auth.db").exists()
+
+
+def test_db_upgrade_with_auth_creates_the_account_tables(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    uri = f"sqlite:///{tmp_path / 'both.db'}"
+    result = CliRunner().invoke(main, ["db", "upgrade", "--auth", uri])
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(uri)
+    names = set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"runs", "auth_users", "runyard_auth_alembic_version", "alembic_version"} <= names
