@@ -321,7 +321,7 @@ def test_columns_min_max_and_csv_export(live_ui, page):
     page.wait_for_selector("#runs-table td .minmax")
     row = page.locator("#runs-table tbody tr", has_text="alpha")
     loss = row.locator("td").nth(
-        page.locator("#runs-table thead th").all_inner_texts().index("loss")
+        page.locator("#runs-table thead tr.column-heads th").all_inner_texts().index("loss")
     )
     assert "0.01 \u2013 1" in loss.inner_text()  # "min, en dash, max"
     href = page.get_attribute("#export-link", "href")

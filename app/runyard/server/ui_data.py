@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from runyard.entities import Experiment, Metric, MetricSummary, Run, ViewType
-from runyard.errors import InvalidParameterValue
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol import format_double
 from runyard.server.ui_stats import experiment_stats
 from runyard.store.base import TrackingStore
@@ -21,6 +21,9 @@ Json = dict[str, Any]
 
 SOURCE_TAG = "mlflow.source.name"
 RUN_NAME_TAG = "mlflow.runName"
+PARENT_TAG = "mlflow.parentRunId"
+#: Child runs listed on a run page.
+MAX_CHILD_RUNS = 100
 #: Rows per runs-table page unless asked otherwise, and the most a page may hold.
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -149,6 +152,7 @@ def run_row(run: Run, summaries: Sequence[MetricSummary] | None = None) -> Json:
         "duration": duration_ms(run),
         "user_id": run.info.user_id,
         "source": tags.get(SOURCE_TAG, ""),
+        "parent_run_id": tags.get(PARENT_TAG),
         "params": dict(sorted(run.data.params.items())),
         "metrics": {
             m.key: metric_cell(m, by_key.get(m.key))
@@ -237,11 +241,40 @@ def run_detail(store: TrackingStore, run_id: str, sparklines: bool = True) -> Js
         **{k: v for k, v in row.items() if k not in ("metrics", "params")},
         "artifact_uri": run.info.artifact_uri,
         "experiment_name": experiment.name,
+        "parent_run": parent_link(store, row["parent_run_id"]),
+        "child_runs": child_links(store, run),
         "params": [{"key": k, "value": v} for k, v in row["params"].items()],
         "metrics": metrics,
         "tags": [{"key": k, "value": v} for k, v in tags.items() if not k.startswith("mlflow.")],
         "system_tags": [{"key": k, "value": v} for k, v in tags.items() if k.startswith("mlflow.")],
     }
+
+
+def run_link(run: Run) -> Json:
+    return {"run_id": run.info.run_id, "run_name": run.info.run_name}
+
+
+def parent_link(store: TrackingStore, parent_run_id: str | None) -> Json | None:
+    """The parent's id and name; a parent that is gone keeps its id, with no name."""
+    if not parent_run_id:
+        return None
+    try:
+        return run_link(store.get_run(parent_run_id))
+    except ResourceDoesNotExist:
+        return {"run_id": parent_run_id, "run_name": None}
+
+
+def child_links(store: TrackingStore, run: Run) -> list[Json]:
+    """The run's children in its experiment (nested runs), oldest first, at most a page."""
+    escaped = run.info.run_id.replace("'", "")
+    children = store.search_runs(
+        [run.info.experiment_id],
+        f"tags.`{PARENT_TAG}` = '{escaped}'",
+        ViewType.ACTIVE_ONLY,
+        max_results=MAX_CHILD_RUNS,
+        order_by=["attributes.start_time ASC"],
+    )
+    return [run_link(child) for child in children]
 
 
 def live_status(store: TrackingStore, run_id: str) -> Json:
@@ -325,7 +358,11 @@ def compare_runs(store: TrackingStore, run_ids: Sequence[str]) -> Json:
         values = metric_rows[key]
         latest = [v["latest"] if v else None for v in values]
         metrics.append({"key": key, "values": values, "differs": _differs(latest)})
+    experiment_ids = list(dict.fromkeys(r.info.experiment_id for r in runs))
     return {
+        "experiments": [
+            {"experiment_id": eid, "name": store.get_experiment(eid).name} for eid in experiment_ids
+        ],
         "runs": [
             {
                 "run_id": r.info.run_id,

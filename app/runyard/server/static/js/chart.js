@@ -18,7 +18,7 @@ function linearTicks(lo, hi, count) {
   if (!(hi > lo)) return [lo];
   const step = niceStep(hi - lo, count);
   const ticks = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let i = Math.ceil(lo / step); i * step <= hi + step * 1e-9; i++) ticks.push(Number((i * step).toPrecision(12)));
   return ticks;
 }
 

@@ -33,6 +33,8 @@ const state = {
   attributes: [],
   keys: { params: new Set(), metrics: new Set(), tags: new Set() },
   selected: new Set(),
+  // Parent runs whose children are shown (nested runs start collapsed).
+  expanded: new Set(url.searchParams.getAll("expand")),
   lastData: null,
   loading: 0,
 };
@@ -77,6 +79,7 @@ function syncUrl() {
   if (state.minmax) next.searchParams.set("minmax", "1");
   for (const h of state.hidden) next.searchParams.append("hide", h);
   for (const s of state.shown) next.searchParams.append("show", s);
+  for (const e of state.expanded) next.searchParams.append("expand", e);
   window.history.replaceState(null, "", next);
   updateExportLink();
 }
@@ -102,20 +105,40 @@ function onSort(col) {
   reload();
 }
 
+const GROUP_TITLES = { attributes: "", params: "Parameters", metrics: "Metrics", tags: "Tags" };
+
 function headerCell(col) {
   const sort = currentSort();
   const numeric = col.group === "metrics" || col.id === "duration";
-  const th = el("th", { scope: "col", class: `group-${col.group}${numeric ? " num" : ""}`, title: col.group === "attributes" ? null : `${col.group}.${col.label}`, dataset: { column: col.id } });
+  const title = col.group === "attributes" ? null : `${col.group}.${col.label}`;
+  const th = el("th", { scope: "col", class: `group-${col.group}${numeric ? " num" : ""}`, title, dataset: { column: col.id } });
   if (!col.orderBy) {
     th.textContent = col.label;
     return th;
   }
   const active = sort && sort.clause === col.orderBy;
-  const button = el("button", { type: "button", class: "sort", "aria-sort-dir": active ? sort.dir : null }, col.label);
+  const button = el("button", { type: "button", class: "sort", "aria-sort-dir": active ? sort.dir : null, title }, el("span", { class: "label" }, col.label));
   button.addEventListener("click", () => onSort(col));
   if (active) th.setAttribute("aria-sort", sort.dir === "ASC" ? "ascending" : "descending");
   th.append(button);
   return th;
+}
+
+/** One header cell per run of same-group columns: "Parameters (3)", "Metrics (5)", .... */
+function groupRow(cols) {
+  const spans = [];
+  for (const col of cols) {
+    const last = spans[spans.length - 1];
+    if (last && last.group === col.group) last.count += 1;
+    else spans.push({ group: col.group, count: 1 });
+  }
+  const cells = spans.map(({ group, count }) => {
+    const label = GROUP_TITLES[group];
+    return el("th", { scope: "colgroup", colspan: group === "attributes" ? count + 1 : count, class: `group-head group-${group}` },
+      label ? `${label} (${count})` : "");
+  });
+  if (!spans.length || spans[0].group !== "attributes") cells.unshift(el("th", { class: "group-head" }));
+  return el("tr", { class: "groups" }, cells);
 }
 
 function renderHead(cols) {
@@ -126,30 +149,76 @@ function renderHead(cols) {
       toggleRun(box.closest("tr"), box.checked);
     }
   });
-  thead.replaceChildren(el("tr", {}, el("th", { class: "sel" }, selectAll), cols.map(headerCell)));
+  thead.replaceChildren(groupRow(cols), el("tr", { class: "column-heads" }, el("th", { class: "sel" }, selectAll), cols.map(headerCell)));
 }
 
-function cellFor(run, col) {
+function emptyCell(numeric) {
+  return el("td", { class: `${numeric ? "num " : ""}empty-cell`, "aria-label": "no value" }, "—");
+}
+
+function nameCell(run, depth, children) {
+  const td = el("td", { class: "name", style: depth ? `padding-left:${0.6 + depth * 1.3}rem` : null });
+  if (children) {
+    const open = state.expanded.has(run.run_id);
+    const toggle = el("button", {
+      type: "button", class: "tree-toggle", "aria-expanded": String(open),
+      "aria-label": `${open ? "Collapse" : "Expand"} ${children} child runs of ${run.run_name || run.run_id}`,
+      title: `${children} child run${children === 1 ? "" : "s"}`,
+    }, el("span", { class: "chev", "aria-hidden": "true" }, open ? "▾" : "▸"), el("span", { class: "count" }, String(children)));
+    toggle.addEventListener("click", () => {
+      if (state.expanded.has(run.run_id)) state.expanded.delete(run.run_id);
+      else state.expanded.add(run.run_id);
+      syncUrl();
+      render();
+      tbody.querySelector(`tr[data-run-id="${CSS.escape(run.run_id)}"] .tree-toggle`)?.focus();
+    });
+    td.append(toggle);
+  } else if (depth) {
+    td.append(el("span", { class: "tree-leaf", "aria-hidden": "true" }, "└"));
+  }
+  const name = run.run_name || run.run_id;
+  td.append(el("a", { href: `/runs/${encodeURIComponent(run.run_id)}`, title: name }, name));
+  return td;
+}
+
+function cellFor(run, col, depth = 0, children = 0) {
   if (col.group === "attributes") {
     switch (col.id) {
-      case "run_name":
-        return el("td", { class: "name" }, el("a", { href: `/runs/${encodeURIComponent(run.run_id)}` }, run.run_name || run.run_id));
+      case "run_name": return nameCell(run, depth, children);
       case "status": return el("td", {}, statusPill(run.status));
       case "start_time": return el("td", {}, fmtTime(run.start_time));
       case "duration": return el("td", { class: "num" }, fmtDuration(run.duration));
-      default: return el("td", { title: run[col.id] || null }, run[col.id] || "");
+      default: return run[col.id] ? el("td", { title: run[col.id] }, run[col.id]) : emptyCell(false);
     }
   }
   if (col.group === "metrics") {
     const m = run.metrics[col.key];
-    if (!m) return el("td", { class: "num muted" }, "—");
+    if (!m) return emptyCell(true);
     // A cell is [latest, step] or [latest, step, min, max, count] (see ui_data.metric_cell).
-    const td = el("td", { class: "num", title: `step ${m[1]}` }, fmtNum(m[0]));
+    const td = el("td", { class: "num", title: `${col.key} at step ${m[1]}` }, fmtNum(m[0]));
     if (state.minmax && m.length > 2) td.append(el("span", { class: "minmax" }, `${fmtNum(m[2])} – ${fmtNum(m[3])}`));
     return td;
   }
   const value = run[col.group][col.key];
-  return el("td", { class: "mono", title: value ?? null }, value ?? "");
+  if (value === undefined || value === null || value === "") return emptyCell(false);
+  return el("td", { class: "mono", title: value }, value);
+}
+
+/** Runs as a tree: a run whose parent is on this page is listed under it (nested runs). */
+function runTree(runs) {
+  const ids = new Set(runs.map((r) => r.run_id));
+  const children = new Map();
+  const top = [];
+  for (const run of runs) {
+    const parent = run.parent_run_id;
+    if (parent && parent !== run.run_id && ids.has(parent)) {
+      if (!children.has(parent)) children.set(parent, []);
+      children.get(parent).push(run);
+    } else {
+      top.push(run);
+    }
+  }
+  return { top, children };
 }
 
 function toggleRun(tr, on) {
@@ -160,15 +229,28 @@ function toggleRun(tr, on) {
   compareButton.textContent = state.selected.size >= 2 ? `Compare (${state.selected.size})` : "Compare";
 }
 
+function runRow(run, cols, depth, children) {
+  const box = el("input", { type: "checkbox", "aria-label": `Select run ${run.run_name}` });
+  box.checked = state.selected.has(run.run_id);
+  const classes = [box.checked ? "selected" : "", depth ? "child" : ""].filter(Boolean).join(" ");
+  const tr = el("tr", { dataset: { runId: run.run_id, depth: String(depth) }, class: classes || null },
+    el("td", { class: "sel" }, box), cols.map((col) => cellFor(run, col, depth, children)));
+  box.addEventListener("change", () => toggleRun(tr, box.checked));
+  return tr;
+}
+
 function renderBody(runs, cols) {
-  const rows = runs.map((run) => {
-    const box = el("input", { type: "checkbox", "aria-label": `Select run ${run.run_name}` });
-    box.checked = state.selected.has(run.run_id);
-    const tr = el("tr", { dataset: { runId: run.run_id }, class: box.checked ? "selected" : null },
-      el("td", { class: "sel" }, box), cols.map((col) => cellFor(run, col)));
-    box.addEventListener("change", () => toggleRun(tr, box.checked));
-    return tr;
-  });
+  const { top, children } = runTree(runs);
+  const rows = [];
+  const seen = new Set();
+  const add = (run, depth) => {
+    if (seen.has(run.run_id)) return;
+    seen.add(run.run_id);
+    const kids = children.get(run.run_id) || [];
+    rows.push(runRow(run, cols, depth, kids.length));
+    if (kids.length && state.expanded.has(run.run_id)) kids.forEach((kid) => add(kid, depth + 1));
+  };
+  top.forEach((run) => add(run, 0));
   if (!rows.length) {
     rows.push(el("tr", {}, el("td", { colspan: cols.length + 1, class: "empty" }, "No runs match.")));
   }
@@ -183,6 +265,16 @@ function render() {
   renderBody(data.runs, cols);
   renderColumnsPanel();
   updateExportLink();
+  if (data.runs.length || data.next_page_token !== undefined) showPageInfo(data);
+}
+
+function showPageInfo(data) {
+  const first = state.page * state.pageSize + 1;
+  const folded = data.runs.length - tbody.querySelectorAll("tr[data-run-id]").length;
+  pageInfo.textContent = data.runs.length
+    ? `Runs ${first}–${first + data.runs.length - 1}${data.next_page_token ? "" : " (last page)"}` +
+      (folded ? ` · ${folded} nested under collapsed parents` : "")
+    : "No runs";
 }
 
 async function load() {
@@ -208,10 +300,6 @@ async function load() {
     state.tokens.length = state.page + 2;
     state.lastData = data;
     render();
-    const first = state.page * state.pageSize + 1;
-    pageInfo.textContent = data.runs.length
-      ? `Runs ${first}–${first + data.runs.length - 1}${data.next_page_token ? "" : " (last page)"}`
-      : "No runs";
     prevButton.disabled = state.page === 0;
     nextButton.disabled = !data.next_page_token;
     table.parentElement.scrollTop = 0;
@@ -248,29 +336,36 @@ function reload() {
   load();
 }
 
+function setVisible(col, on) {
+  if (col.group === "tags") state.shown[on ? "add" : "delete"](col.id);
+  else state.hidden[on ? "delete" : "add"](col.id);
+}
+
+/** One section per group, each scrolling on its own, so no group is cut off by another. */
 function renderColumnsPanel() {
   if (columnsPanel.hidden) return;
-  const groups = [["Attributes", allColumns().filter((c) => c.group === "attributes")]];
-  for (const group of ["params", "metrics", "tags"]) {
-    groups.push([group[0].toUpperCase() + group.slice(1), allColumns().filter((c) => c.group === group)]);
-  }
-  const nodes = [];
-  for (const [title, cols] of groups) {
+  const titles = { attributes: "Attributes", params: "Parameters", metrics: "Metrics", tags: "Tags" };
+  const sections = [];
+  for (const group of ["attributes", "params", "metrics", "tags"]) {
+    const cols = allColumns().filter((c) => c.group === group);
     if (!cols.length) continue;
-    nodes.push(el("h3", {}, title));
-    for (const col of cols) {
-      const box = el("input", { type: "checkbox", dataset: { column: col.id } });
-      box.checked = isVisible(col);
-      box.addEventListener("change", () => {
-        if (col.group === "tags") state.shown[box.checked ? "add" : "delete"](col.id);
-        else state.hidden[box.checked ? "delete" : "add"](col.id);
-        syncUrl();
-        render();
-      });
-      nodes.push(el("label", { title: col.label }, box, col.label));
-    }
+    const id = `columns-${group}`;
+    const all = el("button", { type: "button", class: "btn small" }, "All");
+    const none = el("button", { type: "button", class: "btn small" }, "None");
+    const bulk = (on) => { cols.forEach((col) => setVisible(col, on)); syncUrl(); render(); };
+    all.addEventListener("click", () => bulk(true));
+    none.addEventListener("click", () => bulk(false));
+    const list = el("div", { class: "column-list", role: "group", "aria-labelledby": id },
+      cols.map((col) => {
+        const box = el("input", { type: "checkbox", dataset: { column: col.id } });
+        box.checked = isVisible(col);
+        box.addEventListener("change", () => { setVisible(col, box.checked); syncUrl(); render(); });
+        return el("label", { title: col.label }, box, el("span", { class: "label" }, col.label));
+      }));
+    sections.push(el("section", { class: "column-group", dataset: { group } },
+      el("div", { class: "column-group-head" }, el("h3", { id }, `${titles[group]} (${cols.length})`), all, none), list));
   }
-  columnsPanel.replaceChildren(...nodes);
+  columnsPanel.replaceChildren(...sections);
 }
 
 columnsButton.addEventListener("click", () => {
