@@ -22,6 +22,8 @@ Json = dict[str, Any]
 SOURCE_TAG = "mlflow.source.name"
 RUN_NAME_TAG = "mlflow.runName"
 PARENT_TAG = "mlflow.parentRunId"
+#: MLflow keeps run and experiment descriptions (Markdown) in this tag.
+NOTE_TAG = "mlflow.note.content"
 #: Child runs listed on a run page.
 MAX_CHILD_RUNS = 100
 #: Rows per runs-table page unless asked otherwise, and the most a page may hold.
@@ -63,6 +65,7 @@ def experiment_json(experiment: Experiment) -> Json:
         "creation_time": experiment.creation_time,
         "last_update_time": experiment.last_update_time,
         "tags": dict(experiment.tags),
+        "description": experiment.tags.get(NOTE_TAG, ""),
     }
 
 
@@ -241,6 +244,7 @@ def run_detail(store: TrackingStore, run_id: str, sparklines: bool = True) -> Js
         **{k: v for k, v in row.items() if k not in ("metrics", "params")},
         "artifact_uri": run.info.artifact_uri,
         "experiment_name": experiment.name,
+        "description": tags.get(NOTE_TAG, ""),
         "parent_run": parent_link(store, row["parent_run_id"]),
         "child_runs": child_links(store, run),
         "params": [{"key": k, "value": v} for k, v in row["params"].items()],

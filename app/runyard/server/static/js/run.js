@@ -1,6 +1,7 @@
 // Run page: chart panel, artifact tree with previews, and live updates while RUNNING.
 import { mountChart } from "./chart.js";
 import { API, el, fmtDuration, fmtNum, getJson } from "./dom.js";
+import { NOTE_TAG, mlflowPost, mountDescription, mountRename } from "./edit.js";
 
 const runEl = document.getElementById("run");
 const runId = runEl.dataset.runId;
@@ -12,6 +13,62 @@ for (const button of document.querySelectorAll("button[data-chart]")) {
     document.getElementById("chart-card").scrollIntoView({ behavior: "smooth", block: "start" });
   });
 }
+
+// ---- editing: description, name, tags (MLflow's endpoints, so the server validates) -------------
+mountDescription(document.getElementById("description"),
+  (text) => mlflowPost("runs/set-tag", { run_id: runId, key: NOTE_TAG, value: text }));
+mountRename(document.getElementById("run-name"), document.getElementById("rename-run"), async (name) => {
+  await mlflowPost("runs/update", { run_id: runId, run_name: name });
+  document.title = `${name} · runyard`;
+  const crumb = document.querySelector(".crumbs > span:last-child");
+  if (crumb) crumb.textContent = name;
+});
+
+const tagsBody = document.querySelector("#tags-table tbody");
+const tagsMessage = document.getElementById("tags-message");
+
+function tagsChanged(text, isError = false) {
+  tagsMessage.textContent = text;
+  tagsMessage.classList.toggle("error", isError);
+  document.getElementById("no-tags").hidden = tagsBody.rows.length > 0;
+}
+
+function tagRow(key, value) {
+  return el("tr", { dataset: { key } }, el("th", { scope: "row", class: "mono" }, key), el("td", { class: "mono wrap" }, value),
+    el("td", { class: "actions" }, el("button", { type: "button", class: "btn small", dataset: { removeTag: key }, "aria-label": `Remove tag ${key}` }, "Remove")));
+}
+
+tagsBody.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-remove-tag]");
+  if (!button) return;
+  const key = button.dataset.removeTag;
+  try {
+    await mlflowPost("runs/delete-tag", { run_id: runId, key });
+    button.closest("tr").remove();
+    tagsChanged(`Removed tag ${key}.`);
+  } catch (err) {
+    tagsChanged(err.message, true);
+  }
+});
+
+document.getElementById("add-tag").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const key = form.elements.key.value.trim();
+  const value = form.elements.value.value;
+  if (!key) return;
+  try {
+    await mlflowPost("runs/set-tag", { run_id: runId, key, value });
+    const existing = tagsBody.querySelector(`tr[data-key="${CSS.escape(key)}"]`);
+    const row = tagRow(key, value);
+    if (existing) existing.replaceWith(row); else tagsBody.append(row);
+    form.reset();
+    form.elements.key.focus();
+    tagsChanged(`Set tag ${key}.`);
+  } catch (err) {
+    tagsChanged(err.message, true);
+  }
+});
 
 // ---- artifacts ----------------------------------------------------------------------------------
 const tree = document.getElementById("artifact-tree");

@@ -1,6 +1,7 @@
 // Runs table: server-side filter, sort and paging (page tokens); only the current page is in
 // the DOM. State lives in the URL so a reload or a shared link shows the same table.
 import { API, el, fmtDuration, fmtNum, fmtTime, getJson, statusPill } from "./dom.js";
+import { NOTE_TAG, mlflowPost, mountDescription } from "./edit.js";
 
 const root = document.getElementById("runs");
 const experimentId = root.dataset.experimentId;
@@ -18,6 +19,10 @@ const minmaxBox = document.getElementById("minmax");
 const pageSizeSelect = document.getElementById("page-size");
 const columnsButton = document.getElementById("columns-button");
 const columnsPanel = document.getElementById("columns-panel");
+const viewSelect = document.getElementById("run-view");
+const deleteButton = document.getElementById("delete-button");
+const restoreButton = document.getElementById("restore-button");
+const runsMessage = document.getElementById("runs-message");
 
 const url = new URL(window.location.href);
 const state = {
@@ -25,6 +30,7 @@ const state = {
   orderBy: url.searchParams.get("order_by") || "",
   pageSize: Number(url.searchParams.get("max_results")) || 100,
   minmax: url.searchParams.get("minmax") === "1",
+  view: ["deleted", "all"].includes(url.searchParams.get("view")) ? url.searchParams.get("view") : "active",
   // Params and metrics show unless hidden; tags (often many system tags) hide unless shown.
   hidden: new Set(url.searchParams.getAll("hide")),
   shown: new Set(url.searchParams.getAll("show")),
@@ -41,6 +47,7 @@ const state = {
 filterInput.value = state.filter;
 minmaxBox.checked = state.minmax;
 pageSizeSelect.value = String(state.pageSize);
+viewSelect.value = state.view;
 
 function quoteKey(key) {
   return "`" + key.replaceAll("`", "``") + "`";
@@ -77,6 +84,7 @@ function syncUrl() {
   if (state.orderBy) next.searchParams.set("order_by", state.orderBy);
   if (state.pageSize !== 100) next.searchParams.set("max_results", state.pageSize);
   if (state.minmax) next.searchParams.set("minmax", "1");
+  if (state.view !== "active") next.searchParams.set("view", state.view);
   for (const h of state.hidden) next.searchParams.append("hide", h);
   for (const s of state.shown) next.searchParams.append("show", s);
   for (const e of state.expanded) next.searchParams.append("expand", e);
@@ -225,15 +233,21 @@ function toggleRun(tr, on) {
   if (on) state.selected.add(tr.dataset.runId);
   else state.selected.delete(tr.dataset.runId);
   tr.classList.toggle("selected", on);
+  selectionChanged();
+}
+
+function selectionChanged() {
   compareButton.disabled = state.selected.size < 2;
   compareButton.textContent = state.selected.size >= 2 ? `Compare (${state.selected.size})` : "Compare";
+  updateBulkButtons();
 }
 
 function runRow(run, cols, depth, children) {
   const box = el("input", { type: "checkbox", "aria-label": `Select run ${run.run_name}` });
   box.checked = state.selected.has(run.run_id);
-  const classes = [box.checked ? "selected" : "", depth ? "child" : ""].filter(Boolean).join(" ");
-  const tr = el("tr", { dataset: { runId: run.run_id, depth: String(depth) }, class: classes || null },
+  const deleted = run.lifecycle_stage === "deleted";
+  const classes = [box.checked ? "selected" : "", depth ? "child" : "", deleted ? "deleted" : ""].filter(Boolean).join(" ");
+  const tr = el("tr", { dataset: { runId: run.run_id, depth: String(depth), stage: run.lifecycle_stage }, class: classes || null },
     el("td", { class: "sel" }, box), cols.map((col) => cellFor(run, col, depth, children)));
   box.addEventListener("change", () => toggleRun(tr, box.checked));
   return tr;
@@ -289,6 +303,7 @@ async function load() {
       max_results: state.pageSize,
       page_token: state.tokens[state.page],
       summaries: state.minmax ? "1" : "",
+      view: state.view,
     });
     if (ticket !== state.loading) return;
     filterError.hidden = true;
@@ -388,5 +403,69 @@ compareButton.addEventListener("click", () => {
   window.location.href = `/compare?${query}`;
 });
 
+
+// ---- description and bulk delete / restore (MLflow's endpoints, so the server validates) -------
+mountDescription(document.getElementById("description"),
+  (text) => mlflowPost("experiments/set-experiment-tag", { experiment_id: experimentId, key: NOTE_TAG, value: text }));
+
+function selectedRows(stage) {
+  return [...state.selected].filter((id) => {
+    const tr = tbody.querySelector(`tr[data-run-id="${CSS.escape(id)}"]`);
+    return (tr ? tr.dataset.stage : state.view === "deleted" ? "deleted" : "active") === stage;
+  });
+}
+
+function updateBulkButtons() {
+  const active = selectedRows("active").length;
+  const deleted = selectedRows("deleted").length;
+  deleteButton.disabled = active === 0;
+  deleteButton.textContent = active ? `Delete (${active})` : "Delete";
+  restoreButton.hidden = state.view === "active";
+  restoreButton.disabled = deleted === 0;
+  restoreButton.textContent = deleted ? `Restore (${deleted})` : "Restore";
+}
+
+/** Run one MLflow call per run; the ids that succeeded, and the first error's message. */
+async function eachRun(path, ids) {
+  const done = [];
+  let error = null;
+  for (const id of ids) {
+    try { await mlflowPost(path, { run_id: id }); done.push(id); } catch (err) { error = error || err.message; }
+  }
+  return { done, error };
+}
+
+function toast(text, action) {
+  const parts = [el("span", {}, text)];
+  if (action) {
+    const button = el("button", { type: "button", class: "btn small" }, action.label);
+    button.addEventListener("click", action.run);
+    parts.push(button);
+  }
+  const close = el("button", { type: "button", class: "btn small", "aria-label": "Dismiss" }, "×");
+  close.addEventListener("click", () => { runsMessage.hidden = true; });
+  runsMessage.replaceChildren(...parts, close);
+  runsMessage.hidden = false;
+  runsMessage.classList.toggle("error", text.startsWith("Could not"));
+}
+
+async function bulk(path, ids, verb, undo) {
+  const { done, error } = await eachRun(path, ids);
+  done.forEach((id) => state.selected.delete(id));
+  selectionChanged();
+  const count = `${done.length} run${done.length === 1 ? "" : "s"}`;
+  const undoAction = done.length && undo ? { label: "Undo", run: () => bulk(undo.path, done, undo.verb, null) } : null;
+  toast(error ? `Could not ${verb.toLowerCase()} every run: ${error} (${verb.toLowerCase()}d ${count}).` : `${verb}d ${count}.`, undoAction);
+  await load();
+  if (undoAction) runsMessage.querySelector("button")?.focus();
+}
+
+deleteButton.addEventListener("click", () =>
+  bulk("runs/delete", selectedRows("active"), "Delete", { path: "runs/restore", verb: "Restore" }));
+restoreButton.addEventListener("click", () =>
+  bulk("runs/restore", selectedRows("deleted"), "Restore", { path: "runs/delete", verb: "Delete" }));
+viewSelect.addEventListener("change", () => { state.view = viewSelect.value; state.selected.clear(); selectionChanged(); reload(); });
+
+updateBulkButtons();
 syncUrl();
 load();
