@@ -126,6 +126,12 @@ def artifacts_preview() -> Response:
     return reply(ui_artifacts.preview(run, required("path")))
 
 
+@bp.get("/images")
+def step_images() -> Response:
+    run = store().get_run(required("run_id"))
+    return reply(ui_artifacts.step_images(run))
+
+
 @bp.get("/artifacts/raw")
 def artifacts_raw() -> Response:
     run = store().get_run(required("run_id"))

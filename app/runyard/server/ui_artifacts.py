@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, stream_with_context
 
+from runyard import images
 from runyard.artifacts import repo_for_uri
 from runyard.entities import Run
 from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
@@ -154,6 +155,33 @@ def preview(run: Run, path: str) -> Json:
         return body
     body["text"] = text
     return body
+
+
+def step_images(run: Run) -> Json:
+    """Images logged per step (``log_image(key=..., step=...)``), by key, ordered by step; each
+    with the URL of its small copy (for grids) and of the full image."""
+    files = list_run_artifacts(run.info.artifact_uri, images.IMAGES_DIR)
+    names = [posixpath.basename(f.path) for f in files if not f.is_dir]
+    run_id = run.info.run_id
+    return {
+        "run_id": run_id,
+        "run_name": run.info.run_name,
+        "keys": [
+            {
+                "key": key,
+                "images": [
+                    {
+                        "step": i.step,
+                        "timestamp": i.timestamp,
+                        "url": raw_url(run_id, i.compressed or i.file),
+                        "full_url": raw_url(run_id, i.file),
+                    }
+                    for i in logged
+                ],
+            }
+            for key, logged in images.parse_image_names(names).items()
+        ],
+    }
 
 
 def raw_url(run_id: str, path: str) -> str:

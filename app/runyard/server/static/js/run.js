@@ -2,6 +2,7 @@
 import { mountChart } from "./chart.js";
 import { API, el, fmtDuration, fmtNum, getJson } from "./dom.js";
 import { NOTE_TAG, mlflowPost, mountDescription, mountRename } from "./edit.js";
+import { mountImages } from "./images.js";
 
 const runEl = document.getElementById("run");
 const runId = runEl.dataset.runId;
@@ -69,6 +70,8 @@ document.getElementById("add-tag").addEventListener("submit", async (event) => {
     tagsChanged(err.message, true);
   }
 });
+
+mountImages(document.getElementById("images"), [runId]);
 
 // ---- artifacts ----------------------------------------------------------------------------------
 const tree = document.getElementById("artifact-tree");
