@@ -135,7 +135,26 @@ def step_images() -> Response:
 @bp.get("/artifacts/raw")
 def artifacts_raw() -> Response:
     run = store().get_run(required("run_id"))
-    return ui_artifacts.raw_response(run, required("path"), download=arg("download") == "1")
+    return ui_artifacts.raw_response(
+        run.info.artifact_uri, required("path"), download=arg("download") == "1"
+    )
+
+
+@bp.get("/logged-models/files")
+def logged_model_files() -> Response:
+    model = store().get_logged_model(required("model_id"))
+    return reply(
+        {
+            "model_id": model.model_id,
+            **ui_artifacts.list_under(model.artifact_location, arg("path")),
+        }
+    )
+
+
+@bp.get("/logged-models/raw")
+def logged_model_raw() -> Response:
+    model = store().get_logged_model(required("model_id"))
+    return ui_artifacts.raw_response(model.artifact_location, required("path"), download=True)
 
 
 # ---- CSV export ---------------------------------------------------------------------------------

@@ -73,6 +73,35 @@ document.getElementById("add-tag").addEventListener("submit", async (event) => {
 
 mountImages(document.getElementById("images"), [runId]);
 
+// ---- system metrics and logged models --------------------------------------------------------
+const systemCard = document.getElementById("system-metrics");
+if (systemCard) mountChart(systemCard);
+
+async function listModelFiles(details) {
+  const list = details.querySelector(".model-files");
+  const modelId = details.dataset.modelId;
+  try {
+    const data = await getJson(`${API}/logged-models/files`, { model_id: modelId });
+    const files = data.files.filter((f) => !f.is_dir);
+    const dirs = data.files.filter((f) => f.is_dir);
+    const items = [
+      ...dirs.map((f) => el("li", { class: "mono" }, `${f.name}/`)),
+      ...files.map((f) => el("li", {}, el("a", { class: "mono", href: `${API}/logged-models/raw?${new URLSearchParams({ model_id: modelId, path: f.path })}`, download: f.name }, f.name),
+        el("span", { class: "size" }, ` ${fmtSize(f.file_size)}`))),
+    ];
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "No files.")]));
+  } catch (err) {
+    list.replaceChildren(el("li", { class: "message error" }, err.message));
+  }
+}
+
+for (const details of document.querySelectorAll("details.logged-model")) {
+  let loaded = false;
+  const load = () => { if (details.open && !loaded) { loaded = true; listModelFiles(details); } };
+  details.addEventListener("toggle", load);
+  load();
+}
+
 // ---- artifacts ----------------------------------------------------------------------------------
 const tree = document.getElementById("artifact-tree");
 const preview = document.getElementById("artifact-preview");
@@ -176,6 +205,7 @@ function updateMetrics(metrics) {
   if (!table) return false;
   let changed = false;
   for (const m of metrics) {
+    if (m.key.startsWith("system/")) continue; // charted in their own section
     let tr = table.querySelector(`tr[data-key="${CSS.escape(m.key)}"]`);
     if (!tr) {
       tr = el("tr", { dataset: { key: m.key } }, el("td", { class: "mono" }, m.key),
