@@ -105,6 +105,12 @@ def experiment_page(experiment_id: str) -> str:
     return render_template("experiment.html", experiment=experiment)
 
 
+@bp.get("/experiments/<experiment_id>/charts")
+def chart_view_page(experiment_id: str) -> str:
+    experiment = ui_data.experiment_json(store().get_experiment(experiment_id))
+    return render_template("charts.html", experiment=experiment, max_runs=ui_data.MAX_CHART_RUNS)
+
+
 @bp.get("/runs/<run_id>")
 def run_page(run_id: str) -> str:
     return render_template("run.html", run=ui_data.run_detail(store(), run_id))

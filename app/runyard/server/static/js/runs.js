@@ -90,6 +90,8 @@ function syncUrl() {
   for (const e of state.expanded) next.searchParams.append("expand", e);
   window.history.replaceState(null, "", next);
   updateExportLink();
+  const charts = document.getElementById("charts-tab");
+  if (charts) charts.href = `/experiments/${encodeURIComponent(experimentId)}/charts${state.filter ? `?${new URLSearchParams({ filter: state.filter })}` : ""}`;
 }
 
 function updateExportLink() {
