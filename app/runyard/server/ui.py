@@ -150,9 +150,9 @@ def unexpected_error_page(error: Exception) -> Response:
 @bp.app_errorhandler(404)
 def not_found(error: HTTPException) -> Response:
     """A browser asking for a page that does not exist gets a page; everyone else JSON."""
-    wants_html = request.accept_mimetypes.best == "text/html" or (
-        request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json
-    )
+    # A browser prefers HTML to JSON; "*/*" alone (curl, clients) gets JSON.
+    preferred = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    wants_html = preferred == "text/html"
     if request.path.startswith(API_PATH_PREFIXES) or not wants_html:
         return handle_http_exception(error)
     return error_page(404, "NOT_FOUND", f"There is no page at {request.path}.")
