@@ -294,8 +294,38 @@ export class ChartPanel {
         if (this.mode === "step") this.load(); else this.draw();
       }
     });
-    this.svg.addEventListener("pointerleave", () => { this.tooltip.hidden = true; if (this.overlay) this.overlay.replaceChildren(); });
+    this.svg.addEventListener("pointerleave", () => this.hideHover());
+    // Keyboard: the chart takes focus; arrows step the cursor through the points, Escape hides it.
+    this.svg.setAttribute("tabindex", "0");
+    this.svg.addEventListener("keydown", (event) => this.onKey(event));
+    this.svg.addEventListener("blur", () => this.hideHover());
     this.svg.addEventListener("dblclick", () => this.resetZoom());
+  }
+
+  hideHover() {
+    this.tooltip.hidden = true;
+    if (this.overlay) this.overlay.replaceChildren();
+    this.cursor = null;
+  }
+
+  onKey(event) {
+    if (event.key === "Escape") { this.hideHover(); return; }
+    if (!["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key) || !this.drawn || !this.scale) return;
+    const xs = [...new Set(this.drawn.flatMap((s) => s.pts.map((p) => p.x)))].sort((a, b) => a - b);
+    if (!xs.length) return;
+    event.preventDefault();
+    let i = this.cursor === null || this.cursor === undefined ? (event.key === "ArrowLeft" ? xs.length : -1) : xs.indexOf(this.cursor);
+    if (event.key === "Home") i = 0;
+    else if (event.key === "End") i = xs.length - 1;
+    else i = Math.max(0, Math.min(xs.length - 1, i + (event.key === "ArrowRight" ? 1 : -1)));
+    this.cursor = xs[i];
+    const rect = this.svg.getBoundingClientRect();
+    const px = this.scale.sx(this.cursor);
+    const vb = this.svg.viewBox.baseVal;
+    const clientX = rect.left + (px / vb.width) * rect.width;
+    this.hover(px, { clientX, clientY: rect.top + rect.height / 3 });
+    this.svg.dataset.cursor = String(this.cursor);
+    this.status.textContent = [...this.tooltip.children].map((c) => c.textContent).join("; ");
   }
 
   hover(px, event) {

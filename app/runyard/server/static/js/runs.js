@@ -24,30 +24,44 @@ const deleteButton = document.getElementById("delete-button");
 const restoreButton = document.getElementById("restore-button");
 const runsMessage = document.getElementById("runs-message");
 
-const url = new URL(window.location.href);
 const state = {
-  filter: url.searchParams.get("filter") || "",
-  orderBy: url.searchParams.get("order_by") || "",
-  pageSize: Number(url.searchParams.get("max_results")) || 100,
-  minmax: url.searchParams.get("minmax") === "1",
-  view: ["deleted", "all"].includes(url.searchParams.get("view")) ? url.searchParams.get("view") : "active",
-  // Params and metrics show unless hidden; tags (often many system tags) hide unless shown.
-  hidden: new Set(url.searchParams.getAll("hide")),
-  shown: new Set(url.searchParams.getAll("show")),
+  filter: "",
+  orderBy: "",
+  pageSize: 100,
+  minmax: false,
+  view: "active",
+  hidden: new Set(),
+  shown: new Set(),
   tokens: [null],
   page: 0,
   attributes: [],
   keys: { params: new Set(), metrics: new Set(), tags: new Set() },
   selected: new Set(),
-  // Parent runs whose children are shown (nested runs start collapsed).
-  expanded: new Set(url.searchParams.getAll("expand")),
+  expanded: new Set(),
   lastData: null,
   loading: 0,
 };
-filterInput.value = state.filter;
-minmaxBox.checked = state.minmax;
-pageSizeSelect.value = String(state.pageSize);
-viewSelect.value = state.view;
+
+/** The view a URL describes: a shared link or the back button shows the same table. */
+function readUrl() {
+  const q = new URL(window.location.href).searchParams;
+  state.filter = q.get("filter") || "";
+  state.orderBy = q.get("order_by") || "";
+  state.pageSize = Number(q.get("max_results")) || 100;
+  state.minmax = q.get("minmax") === "1";
+  state.view = ["deleted", "all"].includes(q.get("view")) ? q.get("view") : "active";
+  // Params and metrics show unless hidden; tags (often many system tags) hide unless shown.
+  state.hidden = new Set(q.getAll("hide"));
+  state.shown = new Set(q.getAll("show"));
+  state.selected = new Set(q.getAll("select"));
+  // Parent runs whose children are shown (nested runs start collapsed).
+  state.expanded = new Set(q.getAll("expand"));
+  filterInput.value = state.filter;
+  minmaxBox.checked = state.minmax;
+  pageSizeSelect.value = String(state.pageSize);
+  viewSelect.value = state.view;
+}
+readUrl();
 
 function quoteKey(key) {
   return "`" + key.replaceAll("`", "``") + "`";
@@ -77,7 +91,9 @@ function visibleColumns() {
   return allColumns().filter(isVisible);
 }
 
-function syncUrl() {
+/** Put the view in the URL: a new history entry for what changes the rows (filter, sort,
+ * view, page size), the same entry for the rest (columns, selection, folding). */
+function syncUrl(push = false) {
   const next = new URL(window.location.href);
   next.search = "";
   if (state.filter) next.searchParams.set("filter", state.filter);
@@ -88,7 +104,8 @@ function syncUrl() {
   for (const h of state.hidden) next.searchParams.append("hide", h);
   for (const s of state.shown) next.searchParams.append("show", s);
   for (const e of state.expanded) next.searchParams.append("expand", e);
-  window.history.replaceState(null, "", next);
+  for (const r of state.selected) next.searchParams.append("select", r);
+  if (next.href !== window.location.href) window.history[push ? "pushState" : "replaceState"](null, "", next);
   updateExportLink();
   const charts = document.getElementById("charts-tab");
   if (charts) charts.href = `/experiments/${encodeURIComponent(experimentId)}/charts${state.filter ? `?${new URLSearchParams({ filter: state.filter })}` : ""}`;
@@ -239,6 +256,7 @@ function toggleRun(tr, on) {
 }
 
 function selectionChanged() {
+  syncUrl();
   compareButton.disabled = state.selected.size < 2;
   compareButton.textContent = state.selected.size >= 2 ? `Compare (${state.selected.size})` : "Compare";
   updateBulkButtons();
@@ -298,15 +316,7 @@ async function load() {
   table.setAttribute("aria-busy", "true");
   pageInfo.textContent = "Loading…";
   try {
-    const data = await getJson(`${API}/runs`, {
-      experiment_id: experimentId,
-      filter: state.filter,
-      order_by: state.orderBy,
-      max_results: state.pageSize,
-      page_token: state.tokens[state.page],
-      summaries: state.minmax ? "1" : "",
-      view: state.view,
-    });
+    const data = await getJson(`${API}/runs`, pageRequest());
     if (ticket !== state.loading) return;
     filterError.hidden = true;
     state.attributes = data.columns;
@@ -320,6 +330,8 @@ async function load() {
     prevButton.disabled = state.page === 0;
     nextButton.disabled = !data.next_page_token;
     table.parentElement.scrollTop = 0;
+    liveKey = ticket;
+    scheduleLive();
   } catch (err) {
     if (ticket !== state.loading) return;
     showFilterError(err.message);
@@ -349,9 +361,17 @@ function showFilterError(message) {
 function reload() {
   state.tokens = [null];
   state.page = 0;
-  syncUrl();
+  syncUrl(true);
   load();
 }
+
+window.addEventListener("popstate", () => {
+  readUrl();
+  state.tokens = [null];
+  state.page = 0;
+  selectionChanged();
+  load();
+});
 
 function setVisible(col, on) {
   if (col.group === "tags") state.shown[on ? "add" : "delete"](col.id);
@@ -468,6 +488,66 @@ restoreButton.addEventListener("click", () =>
   bulk("runs/restore", selectedRows("deleted"), "Restore", { path: "runs/delete", verb: "Delete" }));
 viewSelect.addEventListener("change", () => { state.view = viewSelect.value; state.selected.clear(); selectionChanged(); reload(); });
 
-updateBulkButtons();
-syncUrl();
+// ---- keyboard: arrow keys move between rows, in the same column -----------------------------
+tbody.addEventListener("keydown", (event) => {
+  if (!["ArrowDown", "ArrowUp"].includes(event.key) || event.target.tagName === "SELECT") return;
+  const cell = event.target.closest("td");
+  const row = event.target.closest("tr");
+  if (!cell || !row) return;
+  const next = event.key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
+  const target = next && next.cells[cell.cellIndex] && next.cells[cell.cellIndex].querySelector("a, input, button");
+  if (!target) return;
+  event.preventDefault();
+  target.focus();
+});
+
+// ---- live updates: new runs, new values and status while runs log -------------------------------
+const LIVE_MS = 5000;
+let liveTimer = null;
+let liveKey = "";
+
+function pageRequest() {
+  return {
+    experiment_id: experimentId,
+    filter: state.filter,
+    order_by: state.orderBy,
+    max_results: state.pageSize,
+    page_token: state.tokens[state.page],
+    summaries: state.minmax ? "1" : "",
+    view: state.view,
+  };
+}
+
+/** Re-read the page shown (one JSON request, never the whole page) and redraw it if it changed;
+ * the first page shows new runs, any page shows running runs' new values. */
+function scheduleLive() {
+  clearTimeout(liveTimer);
+  const data = state.lastData;
+  if (!data || !data.runs) return;
+  const running = data.runs.some((r) => r.status === "RUNNING");
+  if (state.page !== 0 && !running) return;
+  liveTimer = setTimeout(liveTick, LIVE_MS);
+}
+
+async function liveTick() {
+  const busy = document.hidden || tbody.contains(document.activeElement) || state.loading !== liveKey;
+  if (!busy) {
+    try {
+      const ticket = state.loading;
+      const data = await getJson(`${API}/runs`, pageRequest());
+      if (ticket === state.loading && JSON.stringify(data.runs) !== JSON.stringify(state.lastData.runs)) {
+        data.param_keys.forEach((k) => state.keys.params.add(k));
+        data.metric_keys.forEach((k) => state.keys.metrics.add(k));
+        data.tag_keys.forEach((k) => state.keys.tags.add(k));
+        state.tokens[state.page + 1] = data.next_page_token;
+        state.lastData = data;
+        render();
+      }
+    } catch { /* keep the rows shown; try again */ }
+  }
+  liveKey = state.loading;
+  scheduleLive();
+}
+
+selectionChanged();
 load();
