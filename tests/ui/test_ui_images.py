@@ -93,6 +93,9 @@ def test_run_page_steps_through_images(logged, page):
     assert panel.locator(".step-grid .thumb").count() == 3
     panel.locator(".step-grid .thumb").nth(1).click()
     assert figure.get_attribute("data-step") == "5"
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-key='samples/rgb'] figure img\").complete"
+    )
     screenshot(page, "run-images")
     assert page.errors == []
 

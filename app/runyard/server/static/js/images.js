@@ -27,7 +27,7 @@ function runCell(run, images, step) {
   if (!image) return el("figure", { class: "step-image empty" }, el("div", { class: "no-image muted" }, "No image yet"), caption);
   return el("figure", { class: "step-image", dataset: { step: String(image.step), runId: run.run_id } },
     el("a", { href: image.full_url, target: "_blank", rel: "noopener", title: "Open the full-size image" },
-      el("img", { src: image.url, alt: `${run.run_name || run.run_id}: step ${image.step}`, loading: "lazy" })),
+      el("img", { src: image.url, alt: `${run.run_name || run.run_id}: step ${image.step}` })),
     caption);
 }
 

@@ -6,7 +6,10 @@ import { mountImages } from "./images.js";
 
 const runEl = document.getElementById("run");
 const runId = runEl.dataset.runId;
-const chart = mountChart(document.getElementById("chart-card"));
+const chartCard = document.getElementById("chart-card");
+const chart = mountChart(chartCard);
+// A run without metrics shows no empty chart; the first metric logged (live) brings it.
+chartCard.hidden = !chartCard.dataset.metricKeys;
 
 for (const button of document.querySelectorAll("button[data-chart]")) {
   button.addEventListener("click", () => {
@@ -211,7 +214,7 @@ function updateMetrics(metrics) {
       tr = el("tr", { dataset: { key: m.key } }, el("td", { class: "mono" }, m.key),
         ...["latest", "step", "min", "max"].map((f) => el("td", { class: "num", dataset: { field: f } })));
       table.tBodies[0].append(tr);
-      if (!chart.key) chart.setKey(m.key);
+      if (!chart.key) { chartCard.hidden = false; chart.setKey(m.key); }
     }
     for (const f of ["latest", "step", "min", "max"]) {
       const td = tr.querySelector(`[data-field="${f}"]`);
