@@ -35,3 +35,37 @@ def test_parse_reads_current_and_older_names() -> None:
 def test_bad_keys_are_refused(key: str) -> None:
     with pytest.raises(InvalidParameterValue):
         validate_image_key(key)
+
+
+def test_client_logs_image_files_and_figures(tmp_path) -> None:
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("PIL")
+    from runyard import Client
+
+    client = Client(tracking_uri=f"file:{tmp_path / 'mlruns'}")
+    run = client.create_run("0")
+    rid = run.info.run_id
+    client.log_image(rid, np.zeros((4, 6), dtype=bool), artifact_file="masks/empty.png")
+    client.log_image(rid, np.linspace(-1, 2, 12).reshape(3, 4), key="ramp", step=2)
+    with pytest.raises(TypeError):
+        client.log_image(rid, np.zeros((2, 2)), artifact_file="a.png", key="a")
+    with pytest.raises(TypeError):
+        client.log_image(rid, np.zeros((2, 2)))
+    with pytest.raises(InvalidParameterValue):
+        client.log_image(rid, np.zeros((2, 2)), key="bad+key")
+    names = [f.path for f in client.list_artifacts(rid, "images")]
+    assert [i.step for i in parse_image_names([n.split("/")[-1] for n in names])["ramp"]] == [2]
+    assert client.get_run(rid).data.tags["mlflow.loggedImages"] == "True"
+
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots()
+    axes.plot([0, 1], [1, 0])
+    client.log_figure(rid, figure, "plots/line.png")
+    pyplot.close(figure)
+    listed = {f.path for f in client.list_artifacts(rid, "plots")} | {
+        f.path for f in client.list_artifacts(rid, "masks")
+    }
+    assert listed == {"plots/line.png", "masks/empty.png"}
