@@ -214,6 +214,17 @@ def test_running_run_updates_live(live_ui, page):
         timeout=15_000,
     )
     assert page.locator("#metrics-table tr[data-key=acc]").count() == 1
+    assert page.locator("#system-metrics").is_hidden()
+    for step in range(3):
+        cpu = Metric(
+            "system/cpu_utilization_percentage", 20.0 + step, int(time.time() * 1000), step
+        )
+        store.log_metric(rid, cpu)
+    page.wait_for_function(
+        "() => document.querySelector('#system-metrics svg.chart')?.dataset.points === '3'",
+        timeout=15_000,
+    )
+    assert page.locator("#metrics-table tr[data-key^='system/']").count() == 0
 
     store.update_run_info(rid, status=RunStatus.FINISHED, end_time=int(time.time() * 1000))
     page.wait_for_function(

@@ -78,7 +78,32 @@ mountImages(document.getElementById("images"), [runId]);
 
 // ---- system metrics and logged models --------------------------------------------------------
 const systemCard = document.getElementById("system-metrics");
-if (systemCard) mountChart(systemCard);
+const systemChart = mountChart(systemCard);
+const systemCounts = new Map();
+
+/** System metrics of a running run: rows and chart follow as samples arrive. */
+function updateSystem(metrics) {
+  const system = metrics.filter((m) => m.key.startsWith("system/"));
+  if (!system.length) return false;
+  systemCard.hidden = false;
+  const body = document.querySelector("#system-metrics-table tbody");
+  let changed = false;
+  for (const m of system) {
+    let tr = body.querySelector(`tr[data-key="${CSS.escape(m.key)}"]`);
+    if (!tr) {
+      tr = el("tr", { dataset: { key: m.key } }, el("td", { class: "mono key", title: m.key }, m.key.slice(7)),
+        ...["latest", "min", "max", "count"].map((f) => el("td", { class: "num", dataset: { field: f } })));
+      body.append(tr);
+      if (!systemChart.key) systemChart.setKey(m.key);
+    }
+    for (const f of ["latest", "min", "max", "count"]) tr.querySelector(`[data-field="${f}"]`).textContent = f === "count" ? String(m.count) : fmtNum(m[f]);
+    if (systemCounts.get(m.key) !== m.count) {
+      systemCounts.set(m.key, m.count);
+      if (m.key === systemChart.key) changed = true;
+    }
+  }
+  return changed;
+}
 
 async function listModelFiles(details) {
   const list = details.querySelector(".model-files");
@@ -237,6 +262,7 @@ async function poll() {
     runEl.dataset.status = live.status;
     document.getElementById("run-duration").textContent = fmtDuration(live.duration);
     if (updateMetrics(live.metrics) || live.status !== "RUNNING") await chart.load();
+    if (updateSystem(live.metrics) && systemChart.key) await systemChart.load();
     if (live.status === "RUNNING") setTimeout(poll, POLL_MS);
   } catch {
     setTimeout(poll, POLL_MS * 2);
