@@ -11,8 +11,7 @@ const tbody = table.querySelector("tbody");
 const filterInput = document.getElementById("filter");
 const filterError = document.getElementById("filter-error");
 const pageInfo = document.getElementById("page-info");
-const prevButton = document.getElementById("prev-page");
-const nextButton = document.getElementById("next-page");
+const wrap = document.getElementById("runs-wrap");
 const compareButton = document.getElementById("compare-button");
 const exportLink = document.getElementById("export-link");
 const minmaxBox = document.getElementById("minmax");
@@ -32,13 +31,17 @@ const state = {
   view: "active",
   hidden: new Set(),
   shown: new Set(),
-  tokens: [null],
-  page: 0,
+  runs: [], // every run fetched so far, in the server's order
+  nextToken: null, // the page token of the next runs, or null when all are here
+  loaded: false,
+  fetchingMore: false,
+  flat: [], // the rows shown: runs in tree order, children of open parents only
+  window: null, // [first, last) of state.flat in the DOM
+  rowHeight: 30,
   attributes: [],
   keys: { params: new Set(), metrics: new Set(), tags: new Set() },
   selected: new Set(),
   expanded: new Set(),
-  lastData: null,
   loading: 0,
 };
 
@@ -169,12 +172,17 @@ function groupRow(cols) {
 }
 
 function renderHead(cols) {
-  const selectAll = el("input", { type: "checkbox", "aria-label": "Select all runs on this page" });
+  const selectAll = el("input", { type: "checkbox", "aria-label": "Select all runs shown" });
   selectAll.addEventListener("change", () => {
-    for (const box of tbody.querySelectorAll("input[type=checkbox]")) {
-      box.checked = selectAll.checked;
-      toggleRun(box.closest("tr"), box.checked);
+    for (const row of state.flat) {
+      if (selectAll.checked) state.selected.add(row.run.run_id);
+      else state.selected.delete(row.run.run_id);
     }
+    for (const box of tbody.querySelectorAll("tr[data-run-id] input[type=checkbox]")) {
+      box.checked = selectAll.checked;
+      box.closest("tr").classList.toggle("selected", box.checked);
+    }
+    selectionChanged();
   });
   thead.replaceChildren(groupRow(cols), el("tr", { class: "column-heads" }, el("th", { class: "sel" }, selectAll), cols.map(headerCell)));
 }
@@ -273,7 +281,8 @@ function runRow(run, cols, depth, children) {
   return tr;
 }
 
-function renderBody(runs, cols) {
+/** The rows to show, in order: parents, then their children when open (any depth). */
+function flatten(runs) {
   const { top, children } = runTree(runs);
   const rows = [];
   const seen = new Set();
@@ -281,68 +290,144 @@ function renderBody(runs, cols) {
     if (seen.has(run.run_id)) return;
     seen.add(run.run_id);
     const kids = children.get(run.run_id) || [];
-    rows.push(runRow(run, cols, depth, kids.length));
+    rows.push({ run, depth, children: kids.length });
     if (kids.length && state.expanded.has(run.run_id)) kids.forEach((kid) => add(kid, depth + 1));
   };
   top.forEach((run) => add(run, 0));
-  if (!rows.length) {
-    rows.push(el("tr", {}, el("td", { colspan: cols.length + 1, class: "empty" }, "No runs match.")));
+  return rows;
+}
+
+/** Rows kept in the DOM above and below the visible ones. */
+const BUFFER = 20;
+/** Fetch the next runs when the rows in the DOM come this close to the last run fetched. */
+const PREFETCH = 40;
+
+function spacer(height, cols) {
+  return el("tr", { class: "spacer", "aria-hidden": "true" }, el("td", { colspan: cols.length + 1, style: `height:${height}px;padding:0;border:0` }));
+}
+
+/** Only the rows in view (and a buffer) are in the DOM; spacers stand for the rest, so a
+ * table of many thousands of runs scrolls as lightly as one of fifty. */
+function renderWindow(force = false) {
+  const cols = visibleColumns();
+  const total = state.flat.length;
+  if (!total) {
+    tbody.replaceChildren(el("tr", {}, el("td", { colspan: cols.length + 1, class: "empty" }, state.loaded ? "No runs match." : "")));
+    state.window = null;
+    return;
   }
-  tbody.replaceChildren(...rows);
+  const head = thead.offsetHeight;
+  const top = Math.max(0, wrap.scrollTop - head);
+  const visible = Math.ceil((wrap.clientHeight || 600) / state.rowHeight);
+  const first = Math.max(0, Math.floor(top / state.rowHeight) - BUFFER);
+  const last = Math.min(total, first + visible + 2 * BUFFER);
+  if (!force && state.window && state.window[0] === first && state.window[1] === last) return;
+  const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
+  const focusAt = focused && focused.closest("tr[data-run-id]")
+    ? [focused.closest("tr").dataset.runId, focused.closest("td").cellIndex] : null;
+  const rows = state.flat.slice(first, last).map(({ run, depth, children }) => runRow(run, cols, depth, children));
+  tbody.replaceChildren(spacer(first * state.rowHeight, cols), ...rows, spacer((total - last) * state.rowHeight, cols));
+  state.window = [first, last];
+  const real = tbody.querySelectorAll("tr[data-run-id]");
+  if (real.length) {
+    const measured = [...real].reduce((sum, tr) => sum + tr.offsetHeight, 0) / real.length;
+    if (measured > 0 && Math.abs(measured - state.rowHeight) > 0.5) {
+      state.rowHeight = measured;
+      renderWindow(true);
+      return;
+    }
+  }
+  if (focusAt) {
+    const row = tbody.querySelector(`tr[data-run-id="${CSS.escape(focusAt[0])}"]`);
+    row?.cells[focusAt[1]]?.querySelector("a, input, button")?.focus({ preventScroll: true });
+  }
+  if (last + PREFETCH >= total) loadMore();
 }
 
 function render() {
-  const data = state.lastData;
-  if (!data) return;
+  if (!state.loaded) return;
   const cols = visibleColumns();
   renderHead(cols);
-  renderBody(data.runs, cols);
+  state.flat = flatten(state.runs);
+  renderWindow(true);
   renderColumnsPanel();
   updateExportLink();
-  if (data.runs.length || data.next_page_token !== undefined) showPageInfo(data);
+  showPageInfo();
 }
 
-function showPageInfo(data) {
-  const first = state.page * state.pageSize + 1;
-  const folded = data.runs.length - tbody.querySelectorAll("tr[data-run-id]").length;
-  pageInfo.textContent = data.runs.length
-    ? `Runs ${first}–${first + data.runs.length - 1}${data.next_page_token ? "" : " (last page)"}` +
+function showPageInfo() {
+  const count = state.runs.length;
+  const folded = count - state.flat.length;
+  pageInfo.textContent = count
+    ? `${count} run${count === 1 ? "" : "s"}${state.nextToken ? " loaded · scroll for more" : ""}` +
       (folded ? ` · ${folded} nested under collapsed parents` : "")
     : "No runs";
 }
 
+function addKeys(data) {
+  state.attributes = data.columns;
+  data.param_keys.forEach((k) => state.keys.params.add(k));
+  data.metric_keys.forEach((k) => state.keys.metrics.add(k));
+  data.tag_keys.forEach((k) => state.keys.tags.add(k));
+}
+
+/** The first runs for the current filter and sort (a new query starts from the top). */
 async function load() {
   const ticket = ++state.loading;
   table.setAttribute("aria-busy", "true");
   pageInfo.textContent = "Loading…";
   try {
-    const data = await getJson(`${API}/runs`, pageRequest());
+    const data = await getJson(`${API}/runs`, pageRequest(null));
     if (ticket !== state.loading) return;
     filterError.hidden = true;
-    state.attributes = data.columns;
-    data.param_keys.forEach((k) => state.keys.params.add(k));
-    data.metric_keys.forEach((k) => state.keys.metrics.add(k));
-    data.tag_keys.forEach((k) => state.keys.tags.add(k));
-    state.tokens[state.page + 1] = data.next_page_token;
-    state.tokens.length = state.page + 2;
-    state.lastData = data;
+    addKeys(data);
+    state.runs = data.runs;
+    state.nextToken = data.next_page_token;
+    state.loaded = true;
+    wrap.scrollTop = 0;
     render();
-    prevButton.disabled = state.page === 0;
-    nextButton.disabled = !data.next_page_token;
-    table.parentElement.scrollTop = 0;
     liveKey = ticket;
     scheduleLive();
   } catch (err) {
     if (ticket !== state.loading) return;
     showFilterError(err.message);
-    state.lastData = { runs: [], columns: state.attributes };
+    state.runs = [];
+    state.nextToken = null;
+    state.flat = [];
     tbody.replaceChildren();
     pageInfo.textContent = "Fix the filter to see runs.";
-    prevButton.disabled = nextButton.disabled = true;
   } finally {
     if (ticket === state.loading) table.setAttribute("aria-busy", "false");
   }
 }
+
+/** The next runs, appended as the user scrolls towards the end of those fetched. */
+async function loadMore() {
+  if (!state.nextToken || state.fetchingMore) return;
+  state.fetchingMore = true;
+  const ticket = state.loading;
+  try {
+    const data = await getJson(`${API}/runs`, pageRequest(state.nextToken));
+    if (ticket !== state.loading) return;
+    const before = state.keys.params.size + state.keys.metrics.size + state.keys.tags.size;
+    addKeys(data);
+    state.runs = state.runs.concat(data.runs);
+    state.nextToken = data.next_page_token;
+    state.flat = flatten(state.runs);
+    if (state.keys.params.size + state.keys.metrics.size + state.keys.tags.size !== before) render();
+    else { renderWindow(true); showPageInfo(); }
+  } catch (err) {
+    pageInfo.textContent = err.message;
+  } finally {
+    state.fetchingMore = false;
+  }
+}
+
+let scrollFrame = 0;
+wrap.addEventListener("scroll", () => {
+  if (scrollFrame) return;
+  scrollFrame = requestAnimationFrame(() => { scrollFrame = 0; renderWindow(); });
+}, { passive: true });
 
 /** The server's message, and under the filter text a caret at the column it names. */
 function showFilterError(message) {
@@ -359,16 +444,12 @@ function showFilterError(message) {
 }
 
 function reload() {
-  state.tokens = [null];
-  state.page = 0;
   syncUrl(true);
   load();
 }
 
 window.addEventListener("popstate", () => {
   readUrl();
-  state.tokens = [null];
-  state.page = 0;
   selectionChanged();
   load();
 });
@@ -417,8 +498,6 @@ document.getElementById("runs-filter").addEventListener("submit", (event) => {
 });
 minmaxBox.addEventListener("change", () => { state.minmax = minmaxBox.checked; syncUrl(); load(); });
 pageSizeSelect.addEventListener("change", () => { state.pageSize = Number(pageSizeSelect.value); reload(); });
-prevButton.addEventListener("click", () => { if (state.page > 0) { state.page -= 1; load(); } });
-nextButton.addEventListener("click", () => { if (state.tokens[state.page + 1]) { state.page += 1; load(); } });
 compareButton.addEventListener("click", () => {
   const query = new URLSearchParams();
   query.set("run_ids", [...state.selected].join(","));
@@ -431,9 +510,10 @@ mountDescription(document.getElementById("description"),
   (text) => mlflowPost("experiments/set-experiment-tag", { experiment_id: experimentId, key: NOTE_TAG, value: text }));
 
 function selectedRows(stage) {
+  const byId = new Map(state.runs.map((r) => [r.run_id, r]));
   return [...state.selected].filter((id) => {
-    const tr = tbody.querySelector(`tr[data-run-id="${CSS.escape(id)}"]`);
-    return (tr ? tr.dataset.stage : state.view === "deleted" ? "deleted" : "active") === stage;
+    const run = byId.get(id);
+    return (run ? run.lifecycle_stage : state.view === "deleted" ? "deleted" : "active") === stage;
   });
 }
 
@@ -506,41 +586,38 @@ const LIVE_MS = 5000;
 let liveTimer = null;
 let liveKey = "";
 
-function pageRequest() {
+function pageRequest(token) {
   return {
     experiment_id: experimentId,
     filter: state.filter,
     order_by: state.orderBy,
     max_results: state.pageSize,
-    page_token: state.tokens[state.page],
+    page_token: token,
     summaries: state.minmax ? "1" : "",
     view: state.view,
   };
 }
 
-/** Re-read the page shown (one JSON request, never the whole page) and redraw it if it changed;
- * the first page shows new runs, any page shows running runs' new values. */
+/** Re-read the first runs (one JSON request, never the whole page) and redraw if they changed:
+ * new runs appear at the top, running runs show new values. Only while the first page alone is
+ * fetched (a long scroll is not disturbed) or runs are running in it. */
 function scheduleLive() {
   clearTimeout(liveTimer);
-  const data = state.lastData;
-  if (!data || !data.runs) return;
-  const running = data.runs.some((r) => r.status === "RUNNING");
-  if (state.page !== 0 && !running) return;
+  if (!state.loaded || state.runs.length > state.pageSize) return;
   liveTimer = setTimeout(liveTick, LIVE_MS);
 }
 
 async function liveTick() {
-  const busy = document.hidden || tbody.contains(document.activeElement) || state.loading !== liveKey;
+  const busy = document.hidden || tbody.contains(document.activeElement) || state.loading !== liveKey || state.fetchingMore;
   if (!busy) {
     try {
       const ticket = state.loading;
-      const data = await getJson(`${API}/runs`, pageRequest());
-      if (ticket === state.loading && JSON.stringify(data.runs) !== JSON.stringify(state.lastData.runs)) {
-        data.param_keys.forEach((k) => state.keys.params.add(k));
-        data.metric_keys.forEach((k) => state.keys.metrics.add(k));
-        data.tag_keys.forEach((k) => state.keys.tags.add(k));
-        state.tokens[state.page + 1] = data.next_page_token;
-        state.lastData = data;
+      const data = await getJson(`${API}/runs`, pageRequest(null));
+      if (ticket === state.loading && state.runs.length <= state.pageSize &&
+          JSON.stringify(data.runs) !== JSON.stringify(state.runs)) {
+        addKeys(data);
+        state.runs = data.runs;
+        state.nextToken = data.next_page_token;
         render();
       }
     } catch { /* keep the rows shown; try again */ }
