@@ -1,7 +1,8 @@
 """The UI's JSON twins, under ``/ajax-api/2.0/runyard`` and ``/api/2.0/runyard``.
 
-Each page of the UI shows exactly what one of these endpoints returns (see ``ui_data``); the
-writes the UI makes (create, rename, delete, restore) use MLflow's own endpoints. Errors are the
+Each page of the UI shows exactly what one of these endpoints returns (see ``ui_data``); every
+write the UI makes (create, rename, delete, restore, tags, descriptions) uses MLflow's own
+endpoints, so it is validated as a client's would be. Errors are the
 server's usual JSON (``{"error_code", "message"}``), e.g. a bad filter names its column.
 """
 
