@@ -319,9 +319,16 @@ function renderWindow(force = false) {
   const head = thead.offsetHeight;
   const top = Math.max(0, wrap.scrollTop - head);
   const visible = Math.ceil((wrap.clientHeight || 600) / state.rowHeight);
-  const first = Math.max(0, Math.floor(top / state.rowHeight) - BUFFER);
-  const last = Math.min(total, first + visible + 2 * BUFFER);
-  if (!force && state.window && state.window[0] === first && state.window[1] === last) return;
+  const shownFirst = Math.floor(top / state.rowHeight);
+  const shownLast = Math.min(total, shownFirst + visible);
+  // Re-render only when the rows in view reach the edge of those in the DOM, not every row.
+  if (!force && state.window && shownFirst >= state.window[0] && shownLast <= state.window[1] &&
+      (shownLast < state.window[1] || state.window[1] === total)) {
+    if (state.window[1] + PREFETCH >= total) loadMore();
+    return;
+  }
+  const first = Math.max(0, shownFirst - BUFFER);
+  const last = Math.min(total, shownFirst + visible + BUFFER);
   const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
   const focusAt = focused && focused.closest("tr[data-run-id]")
     ? [focused.closest("tr").dataset.runId, focused.closest("td").cellIndex] : null;
