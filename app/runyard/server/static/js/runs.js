@@ -337,12 +337,11 @@ function renderWindow(force = false) {
   state.window = [first, last];
   const real = tbody.querySelectorAll("tr[data-run-id]");
   if (real.length) {
+    // Spacers stand for rows of the measured height; re-draw once if the guess was off.
     const measured = [...real].reduce((sum, tr) => sum + tr.offsetHeight, 0) / real.length;
-    if (measured > 0 && Math.abs(measured - state.rowHeight) > 0.5) {
-      state.rowHeight = measured;
-      renderWindow(true);
-      return;
-    }
+    const off = measured > 0 && Math.abs(measured - state.rowHeight) > 2;
+    state.rowHeight = measured > 0 ? measured : state.rowHeight;
+    if (off && !force) { renderWindow(true); return; }
   }
   if (focusAt) {
     const row = tbody.querySelector(`tr[data-run-id="${CSS.escape(focusAt[0])}"]`);
