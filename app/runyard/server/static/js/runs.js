@@ -614,7 +614,9 @@ function scheduleLive() {
 }
 
 async function liveTick() {
-  const busy = document.hidden || tbody.contains(document.activeElement) || state.loading !== liveKey || state.fetchingMore;
+  const inUse = tbody.contains(document.activeElement) || columnsPanel.contains(document.activeElement) ||
+    thead.contains(document.activeElement);
+  const busy = document.hidden || inUse || state.loading !== liveKey || state.fetchingMore;
   if (!busy) {
     try {
       const ticket = state.loading;
