@@ -8,17 +8,25 @@ PYTEST_WORKERS ?= 2
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench image kind-up deploy e2e kind-down check-manifests clean venv
+.PHONY: run test lint bench image kind-up deploy e2e kind-down check-manifests clean venv run-venv
 
+# Two installs into one venv: `make run` needs only the server (the `server` extra, a few
+# packages); `make test` and the rest add the whole toolchain (the `test` extra).
+run-venv: $(VENV)/.installed-run
 venv: $(VENV)/.installed
+
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[server]"
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
-	touch $@
+	touch $@ $(VENV)/.installed-run
 
-run: venv
+run: run-venv
 	$(BIN)/runyard ui --host $(HOST) --port $(PORT)
 
 lint: venv

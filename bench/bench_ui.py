@@ -9,9 +9,13 @@ time: routing, store, JSON; no network):
   ``POST runs/search``), default order;
 * ``sorted_filtered``: a page of 100 filtered by a metric and a param, ordered by a metric;
 * ``chart``: the long metric downsampled to 1000 points (runyard ``GET runyard/chart``, MLflow
-  ``GET metrics/get-history-bulk-interval``).
+  ``GET metrics/get-history-bulk-interval``);
+* ``chart_view``: what the chart view asks for one panel: one metric of 100 runs of 10,000
+  points each (1,000 with --quick), downsampled to 500 points per run (its budget of 50,000
+  points over 100 runs); the bytes sent are reported too.
 
-Targets: first page <= 300 ms, chart <= 500 ms, each >= 10x faster than MLflow.
+Targets: first page <= 300 ms, chart <= 500 ms, chart view <= 1 s, each >= 10x faster than
+MLflow.
 
 Run: ``python -m bench.bench_ui [--quick]``. Prints a markdown table and writes
 ``bench-output/ui.json``.
@@ -42,17 +46,22 @@ class Size:
     params: int = 20
     repeats: int = 7
     mlflow_repeats: int = 3
+    view_runs: int = 100
+    view_points: int = 10_000
 
 
 FULL = Size(runs=10_000, chart_points=1_000_000)
-QUICK = Size(runs=1_000, chart_points=100_000, repeats=5, mlflow_repeats=3)
+QUICK = Size(runs=1_000, chart_points=100_000, repeats=5, mlflow_repeats=3, view_points=1_000)
 PAGE = 100
 CHART_POINTS = 1000
 BATCH = 1000
 FILTER = "metrics.m1 > 0.5 AND params.p2 = 'v3'"
 ORDER = "metrics.m0 DESC"
 LONG_KEY = "long_metric"
-TARGETS_MS = {"first_page": 300.0, "sorted_filtered": None, "chart": 500.0}
+VIEW_KEY = "view_loss"
+#: Points per run the chart view asks for with 100 runs (50,000 in all).
+VIEW_POINTS_PER_RUN = 500
+TARGETS_MS = {"first_page": 300.0, "sorted_filtered": None, "chart": 500.0, "chart_view": 1000.0}
 
 
 def log(message: str) -> None:
@@ -78,6 +87,15 @@ def long_metric(size: Size) -> list[tuple]:
             step,
         )
         for step in range(size.chart_points)
+    ]
+
+
+def view_metric(index: int, size: Size) -> list[tuple]:
+    """One run's curve for the chart view: a decaying loss with noise."""
+    rng = random.Random(index)
+    return [
+        (VIEW_KEY, 1.0 / (step + 1) + 0.01 * rng.random(), 1_700_000_000_000 + step, step)
+        for step in range(size.view_points)
     ]
 
 
@@ -130,6 +148,10 @@ class RunyardSide:
 
     def chart(self, client, run_id: str) -> Any:  # type: ignore[no-untyped-def]
         query = {"run_ids": run_id, "metric_key": LONG_KEY, "max_results": CHART_POINTS}
+        return client.get("/ajax-api/2.0/runyard/chart", query_string=query)
+
+    def chart_view(self, client, run_ids: list[str]) -> Any:  # type: ignore[no-untyped-def]
+        query = {"run_ids": run_ids, "metric_key": VIEW_KEY, "max_results": VIEW_POINTS_PER_RUN}
         return client.get("/ajax-api/2.0/runyard/chart", query_string=query)
 
     def close(self) -> None:
@@ -198,13 +220,19 @@ class MlflowSide:
             "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", query_string=query
         )
 
+    def chart_view(self, client, run_ids: list[str]) -> Any:  # type: ignore[no-untyped-def]
+        query = {"run_ids": run_ids, "metric_key": VIEW_KEY, "max_results": VIEW_POINTS_PER_RUN}
+        return client.get(
+            "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval", query_string=query
+        )
+
     def close(self) -> None:
         self.store.engine.dispose()
 
 
 # ---- populate and measure -----------------------------------------------------------------------
-def populate(side: Any, size: Size) -> tuple[str, str]:
-    """The experiment (N runs) and the run holding the long metric; returns their ids."""
+def populate(side: Any, size: Size) -> tuple[str, str, list[str]]:
+    """The experiment (N runs), the run holding the long metric and the chart view's runs."""
     rng = random.Random(42)
     start = time.perf_counter()
     eid = side.create("ui-bench")
@@ -215,25 +243,33 @@ def populate(side: Any, size: Size) -> tuple[str, str]:
     long_eid = side.create("ui-bench-long")
     long_run = side.run(long_eid, 0, [], [])
     side.points(long_run, long_metric(size))
+    view_eid = side.create("ui-bench-view")
+    view_runs = []
+    for index in range(size.view_runs):
+        run_id = side.run(view_eid, index, [], [])
+        side.points(run_id, view_metric(index, size))
+        view_runs.append(run_id)
     log(f"  {side.name}: populated in {time.perf_counter() - start:.0f}s")
-    return eid, long_run
+    return eid, long_run, view_runs
 
 
 def measure(
     call: Callable[[], Any], repeats: int, check: Callable[[Any], int]
-) -> tuple[float, int]:
-    """Median milliseconds over ``repeats`` timed calls after one warm-up; and the item count."""
+) -> tuple[float, int, int]:
+    """Median milliseconds over ``repeats`` timed calls after one warm-up; the item count and
+    the bytes of the reply."""
     response = call()
     if response.status_code != 200:
         raise RuntimeError(f"{response.status_code}: {response.get_data(as_text=True)[:300]}")
     count = check(response.get_json())
+    size = len(response.get_data())
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         response = call()
         response.get_data()
         samples.append((time.perf_counter() - start) * 1000)
-    return p50(samples), count
+    return p50(samples), count, size
 
 
 def run_count(side_name: str) -> Callable[[Any], int]:
@@ -247,17 +283,18 @@ def point_count(side_name: str) -> Callable[[Any], int]:
 
 
 def bench_side(side: Any, size: Size, repeats: int) -> dict[str, dict[str, float]]:
-    eid, long_run = populate(side, size)
+    eid, long_run, view_runs = populate(side, size)
     client = side.client()
     figures = {}
     for workload, call, check in (
         ("first_page", lambda: side.first_page(client, eid), run_count(side.name)),
         ("sorted_filtered", lambda: side.sorted_filtered(client, eid), run_count(side.name)),
         ("chart", lambda: side.chart(client, long_run), point_count(side.name)),
+        ("chart_view", lambda: side.chart_view(client, view_runs), point_count(side.name)),
     ):
-        ms, count = measure(call, repeats, check)
-        figures[workload] = {"ms": round(ms, 2), "items": count}
-        log(f"  {side.name} {workload}: {ms:.1f} ms ({count} items)")
+        ms, count, nbytes = measure(call, repeats, check)
+        figures[workload] = {"ms": round(ms, 2), "items": count, "bytes": nbytes}
+        log(f"  {side.name} {workload}: {ms:.1f} ms ({count} items, {nbytes} bytes)")
     side.close()
     return figures
 
@@ -290,11 +327,20 @@ def main(argv: list[str] | None = None) -> int:
                 "runyard_ms": ours,
                 "mlflow_ms": theirs,
                 "ratio": f"{ratio:.1f}x",
+                "runyard_bytes": results["runyard"][workload]["bytes"],
                 "target_ms": target if target is not None else "-",
                 "meets": ("yes" if (target is None or ours <= target) and ratio >= 10 else "no"),
             }
         )
-    columns = ["workload", "runyard_ms", "mlflow_ms", "ratio", "target_ms", "meets"]
+    columns = [
+        "workload",
+        "runyard_ms",
+        "mlflow_ms",
+        "ratio",
+        "runyard_bytes",
+        "target_ms",
+        "meets",
+    ]
     print(markdown_table(rows, columns))
     path = write_json("ui.json", {"size": asdict(size), "results": results, "rows": rows})
     log(f"wrote {path}")

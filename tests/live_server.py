@@ -34,8 +34,16 @@ def free_port() -> int:
 class LiveServer:
     """A running server; ``url`` is its base URL (no trailing slash)."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        cwd: Path | None = None,
+    ) -> None:
         self.argv = argv
+        self.cwd = cwd
         self.env = env
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -46,7 +54,12 @@ class LiveServer:
     def start(self) -> LiveServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
         self.process = subprocess.Popen(
-            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self.wait_healthy()
@@ -105,6 +118,25 @@ class LiveServer:
             self.kill()
 
 
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without runyard's or MLflow's settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
+    env.update(extra or {})
+    return env
+
+
+def start_runyard_ui(cwd: Path, extra_args: Sequence[str] = ()) -> LiveServer:
+    """Start ``runyard ui`` (the embedded ./mlruns of ``cwd``) on a free port."""
+    port = free_port()
+    argv = [str(RUNYARD), "ui", "--port", str(port), *extra_args]
+    server = LiveServer(argv, clean_env(), port, cwd / "runyard-ui.log", cwd=cwd)
+    try:
+        return server.start()
+    except Exception:
+        server.kill()
+        raise
+
+
 def start_live_server(
     backend_store_uri: str,
     artifacts_destination: str | None = None,
@@ -134,9 +166,7 @@ def start_live_server(
         "10",
         *extra_args,
     ]
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
-    child_env.update(env or {})
-    server = LiveServer(argv, child_env, port, workdir / "server.log")
+    server = LiveServer(argv, clean_env(env), port, workdir / "server.log")
     try:
         return server.start()
     except Exception:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 
@@ -89,15 +90,27 @@ def server(dev: bool, **settings: Any) -> None:
     show_default=True,
     help="Where runs are recorded.",
 )
+@click.option(
+    "--default-artifact-root",
+    default=None,
+    help="Where new experiments keep their artifacts, and the root the UI may read them from. "
+    "Default: the store's own directory for a directory store, else ./mlruns.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-def ui(backend_store_uri: str, host: str, port: int) -> None:
+def ui(backend_store_uri: str, default_artifact_root: str | None, host: str, port: int) -> None:
     """Browse local runs: the server on ./mlruns, one worker, on 127.0.0.1:5000."""
     from runyard.server.serve import run_gunicorn
 
-    click.echo(f"runyard UI on http://{host}:{port} (store: {backend_store_uri})", err=True)
+    artifact_root = default_artifact_root or local_artifact_root(backend_store_uri)
+    click.echo(
+        f"runyard UI on http://{host}:{port} (store: {backend_store_uri}, "
+        f"artifacts: {artifact_root})",
+        err=True,
+    )
     settings = {
         "backend_store_uri": backend_store_uri,
+        "default_artifact_root": artifact_root,
         "host": host,
         "port": port,
         "workers": 1,
@@ -106,6 +119,19 @@ def ui(backend_store_uri: str, host: str, port: int) -> None:
         "serve_artifacts": "false",
     }
     _run(run_gunicorn, settings)
+
+
+def local_artifact_root(backend_store_uri: str) -> str:
+    """The artifact root of a local store, as a ``file:`` URI: a directory store keeps
+    artifacts inside its own directory (``<root>/<experiment>/<run>/artifacts``), as MLflow's
+    file store does; a database keeps them under ./mlruns, as ``mlflow ui`` does."""
+    from runyard.store import DEFAULT_ARTIFACT_ROOT
+    from runyard.uris import local_path_from_uri, path_to_file_uri
+
+    scheme = urlparse(backend_store_uri).scheme.lower()
+    is_directory = len(scheme) <= 1 or scheme == "file"
+    root = backend_store_uri if is_directory else DEFAULT_ARTIFACT_ROOT
+    return path_to_file_uri(local_path_from_uri(root))
 
 
 def _run(function: Any, settings: dict[str, Any]) -> None:

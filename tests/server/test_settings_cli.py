@@ -73,3 +73,12 @@ def test_sync_with_an_empty_spool_says_so_and_succeeds(tmp_path) -> None:
     result = CliRunner().invoke(main, ["sync", "--spool-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert f"Nothing to sync in {tmp_path}" in result.output
+
+
+def test_runyard_ui_reads_artifacts_from_its_local_store(tmp_path, monkeypatch) -> None:
+    from runyard.cli import local_artifact_root
+
+    monkeypatch.chdir(tmp_path)
+    assert local_artifact_root("./mlruns") == (tmp_path / "mlruns").as_uri()
+    assert local_artifact_root(f"file://{tmp_path}/store") == (tmp_path / "store").as_uri()
+    assert local_artifact_root("sqlite:///runs.db") == (tmp_path / "mlruns").as_uri()

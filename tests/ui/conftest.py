@@ -183,7 +183,10 @@ def browser() -> Iterator[Any]:
         require("chromium", "playwright is not installed")
     with sync_playwright() as playwright:
         try:
-            browser = playwright.chromium.launch(executable_path=executable, headless=True)
+            # Scrollbars as a user sees them (headless mode hides them by default).
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, ignore_default_args=["--hide-scrollbars"]
+            )
         except Exception as exc:
             require("chromium", f"Chromium at {executable} does not start: {exc}")
         yield browser

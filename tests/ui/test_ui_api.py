@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from pathlib import Path
 
 from runyard.entities import Metric, Param, RunTag
 
@@ -381,3 +382,49 @@ def test_experiment_stats_on_postgres(postgres_uri):
         assert (stats[empty].runs_count, stats[empty].last_activity) == (0, None)
     finally:
         store.close()
+
+
+# ---- images, logged models, run sections -------------------------------------------------------
+def test_step_images_group_by_key_and_link_small_copies(client, store, seeded, app):
+    run = store.get_run(seeded.runs["alpha"])
+    uid = "0f8fad5b-d9cb-469f-a165-70867728950"
+    files = {
+        f"images/val~x+step+{step}+timestamp+{step}+{uid}{step}{suffix}": b"img"
+        for step in (3, 1)
+        for suffix in (".png", "+compressed.webp")
+    }
+    destination = Path(app.config["RUNYARD_SERVER_CONFIG"].artifacts_destination)
+    write_artifacts(destination, run.info.artifact_uri, files)
+    status, body = get(client, "images", run_id=run.info.run_id)
+    assert status == 200
+    (key,) = body["keys"]
+    assert key["key"] == "val/x" and [i["step"] for i in key["images"]] == [1, 3]
+    assert "compressed.webp" in key["images"][0]["url"]
+    assert key["images"][0]["full_url"].endswith(".png")
+    assert client.get(key["images"][0]["url"]).data == b"img"
+    status, body = get(client, "images", run_id=seeded.runs["beta"])
+    assert status == 200 and body["keys"] == []
+
+
+def test_logged_model_files_need_a_known_model(client):
+    status, body = get(client, "logged-models/files")
+    assert status == 400 and "model_id" in body["message"]
+    status, body = get(client, "logged-models/files", model_id="m-" + "0" * 32)
+    assert status == 404
+    status, _ = get(client, "logged-models/raw", model_id="m-" + "0" * 32, path="MLmodel")
+    assert status == 404
+
+
+def test_run_detail_separates_system_metrics_and_lists_children(client, store, seeded):
+    rid = seeded.runs["alpha"]
+    now = int(time.time() * 1000)
+    store.log_batch(rid, metrics=[Metric("system/cpu_utilization_percentage", 5.0, now, 0)])
+    child = store.create_run(seeded.experiment_id, "alice", now, run_name="child").info.run_id
+    store.set_tag(child, RunTag("mlflow.parentRunId", rid))
+    status, body = get(client, "runs/get", run_id=rid)
+    assert status == 200
+    assert [m["key"] for m in body["system_metrics"]] == ["system/cpu_utilization_percentage"]
+    assert all(not m["key"].startswith("system/") for m in body["metrics"])
+    assert body["child_runs"] == [{"run_id": child, "run_name": "child"}]
+    status, body = get(client, "runs/get", run_id=child)
+    assert body["parent_run"] == {"run_id": rid, "run_name": "alpha"}

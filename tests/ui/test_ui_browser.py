@@ -65,27 +65,40 @@ def test_runs_table_sorts_filters_and_explains_bad_filters(live_ui, page):
     assert page.errors == [] or all("400" in e for e in page.errors)
 
 
-def test_runs_table_pages_through_many_runs(live_ui, page):
+def test_runs_table_scrolls_through_many_runs(live_ui, page):
+    """Scrolling fetches the next runs; only the rows in view are in the DOM."""
     store = live_ui.store
     eid = store.create_experiment("many")
-    for i in range(130):
+    for i in range(400):
         run = store.create_run(eid, "bot", 10_000 + i, run_name=f"r{i:03d}")
         store.log_batch(run.info.run_id, metrics=[Metric("m", float(i), 1, 0)])
     page.goto(f"{live_ui.url}/experiments/{eid}?max_results=50")
     wait_table(page)
-    assert page.locator("#runs-table tbody tr").count() == 50
-    assert runs_in_table(page)[0] == "r129"
-    page.click("#next-page")
+    assert runs_in_table(page)[0] == "r399"
+    rendered = page.locator("#runs-table tbody tr[data-run-id]").count()
+    assert 0 < rendered < 120
+    wrap = page.locator("#runs-wrap")
+    for _ in range(40):  # scroll to the end, as far as the runs go
+        wrap.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+        page.wait_for_timeout(100)
+        if "scroll for more" not in page.locator("#page-info").inner_text():
+            break
     page.wait_for_function(
-        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'r079'"
+        "() => [...document.querySelectorAll('#runs-table td.name a')].some("
+        "(a) => a.textContent === 'r000')"
     )
-    page.click("#next-page")
-    page.wait_for_function("() => document.querySelector('#next-page').disabled")
-    assert page.locator("#runs-table tbody tr").count() == 30
-    page.click("#prev-page")
+    assert page.locator("#page-info").inner_text().startswith("400 runs")
+    assert page.locator("#runs-table tbody tr[data-run-id]").count() < 120
+    wrap.evaluate("e => { e.scrollTop = 0; }")
     page.wait_for_function(
-        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'r079'"
+        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'r399'"
     )
+    page.locator("#runs-table thead th[data-column='metrics.m'] button").click()
+    page.wait_for_function(
+        "() => document.querySelector('#runs-table tbody td.name a')?.textContent === 'r399'"
+        " && document.querySelector('#page-info').textContent.includes('scroll for more')"
+    )
+    assert page.errors == []
 
 
 def test_run_page_previews_artifacts_and_draws_chart(live_ui, page):
@@ -214,6 +227,17 @@ def test_running_run_updates_live(live_ui, page):
         timeout=15_000,
     )
     assert page.locator("#metrics-table tr[data-key=acc]").count() == 1
+    assert page.locator("#system-metrics").is_hidden()
+    for step in range(3):
+        cpu = Metric(
+            "system/cpu_utilization_percentage", 20.0 + step, int(time.time() * 1000), step
+        )
+        store.log_metric(rid, cpu)
+    page.wait_for_function(
+        "() => document.querySelector('#system-metrics svg.chart')?.dataset.points === '3'",
+        timeout=15_000,
+    )
+    assert page.locator("#metrics-table tr[data-key^='system/']").count() == 0
 
     store.update_run_info(rid, status=RunStatus.FINISHED, end_time=int(time.time() * 1000))
     page.wait_for_function(
@@ -321,7 +345,7 @@ def test_columns_min_max_and_csv_export(live_ui, page):
     page.wait_for_selector("#runs-table td .minmax")
     row = page.locator("#runs-table tbody tr", has_text="alpha")
     loss = row.locator("td").nth(
-        page.locator("#runs-table thead th").all_inner_texts().index("loss")
+        page.locator("#runs-table thead tr.column-heads th").all_inner_texts().index("loss")
     )
     assert "0.01 \u2013 1" in loss.inner_text()  # "min, en dash, max"
     href = page.get_attribute("#export-link", "href")
@@ -329,7 +353,7 @@ def test_columns_min_max_and_csv_export(live_ui, page):
     lines = response.text().strip().splitlines()
     assert lines[0].split(",")[:3] == ["run_id", "run_name", "status"]
     assert "tags.team" in lines[0] and "params.lr" not in lines[0]
-    assert len(lines) - 1 == page.locator("#runs-table tbody tr").count() >= 3
+    assert len(lines) - 1 == page.locator("#runs-table tbody tr[data-run-id]").count() >= 3
 
 
 def test_experiment_rename_delete_restore(live_ui, page):

@@ -40,6 +40,8 @@ PUBLIC_NAMES = [
     "log_artifact",
     "log_artifacts",
     "log_dict",
+    "log_figure",
+    "log_image",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -105,6 +105,12 @@ def experiment_page(experiment_id: str) -> str:
     return render_template("experiment.html", experiment=experiment)
 
 
+@bp.get("/experiments/<experiment_id>/charts")
+def chart_view_page(experiment_id: str) -> str:
+    experiment = ui_data.experiment_json(store().get_experiment(experiment_id))
+    return render_template("charts.html", experiment=experiment, max_runs=ui_data.MAX_CHART_RUNS)
+
+
 @bp.get("/runs/<run_id>")
 def run_page(run_id: str) -> str:
     return render_template("run.html", run=ui_data.run_detail(store(), run_id))
@@ -144,9 +150,9 @@ def unexpected_error_page(error: Exception) -> Response:
 @bp.app_errorhandler(404)
 def not_found(error: HTTPException) -> Response:
     """A browser asking for a page that does not exist gets a page; everyone else JSON."""
-    wants_html = request.accept_mimetypes.best == "text/html" or (
-        request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json
-    )
+    # A browser prefers HTML to JSON; "*/*" alone (curl, clients) gets JSON.
+    preferred = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    wants_html = preferred == "text/html"
     if request.path.startswith(API_PATH_PREFIXES) or not wants_html:
         return handle_http_exception(error)
     return error_page(404, "NOT_FOUND", f"There is no page at {request.path}.")

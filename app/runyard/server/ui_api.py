@@ -1,7 +1,8 @@
 """The UI's JSON twins, under ``/ajax-api/2.0/runyard`` and ``/api/2.0/runyard``.
 
-Each page of the UI shows exactly what one of these endpoints returns (see ``ui_data``); the
-writes the UI makes (create, rename, delete, restore) use MLflow's own endpoints. Errors are the
+Each page of the UI shows exactly what one of these endpoints returns (see ``ui_data``); every
+write the UI makes (create, rename, delete, restore, tags, descriptions) uses MLflow's own
+endpoints, so it is validated as a client's would be. Errors are the
 server's usual JSON (``{"error_code", "message"}``), e.g. a bad filter names its column.
 """
 
@@ -126,10 +127,35 @@ def artifacts_preview() -> Response:
     return reply(ui_artifacts.preview(run, required("path")))
 
 
+@bp.get("/images")
+def step_images() -> Response:
+    run = store().get_run(required("run_id"))
+    return reply(ui_artifacts.step_images(run))
+
+
 @bp.get("/artifacts/raw")
 def artifacts_raw() -> Response:
     run = store().get_run(required("run_id"))
-    return ui_artifacts.raw_response(run, required("path"), download=arg("download") == "1")
+    return ui_artifacts.raw_response(
+        run.info.artifact_uri, required("path"), download=arg("download") == "1"
+    )
+
+
+@bp.get("/logged-models/files")
+def logged_model_files() -> Response:
+    model = store().get_logged_model(required("model_id"))
+    return reply(
+        {
+            "model_id": model.model_id,
+            **ui_artifacts.list_under(model.artifact_location, arg("path")),
+        }
+    )
+
+
+@bp.get("/logged-models/raw")
+def logged_model_raw() -> Response:
+    model = store().get_logged_model(required("model_id"))
+    return ui_artifacts.raw_response(model.artifact_location, required("path"), download=True)
 
 
 # ---- CSV export ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, stream_with_context
 
+from runyard import images
 from runyard.artifacts import repo_for_uri
 from runyard.entities import Run
 from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
@@ -49,10 +50,11 @@ CSV_EXTS = {".csv": ",", ".tsv": "\t"}
 RAW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
-def _repo_and_path(run: Run, path: str):  # type: ignore[no-untyped-def]
-    inner = proxied_path(run.info.artifact_uri)
+def _repo_and_path(artifact_uri: str, path: str):  # type: ignore[no-untyped-def]
+    """The repository and inner path of a file under a run's (or a logged model's) root."""
+    inner = proxied_path(artifact_uri)
     if inner is None:
-        return repo_for_uri(check_stored_location(run.info.artifact_uri, server_config())), path
+        return repo_for_uri(check_stored_location(artifact_uri, server_config())), path
     repo = artifact_repo()
     if repo is None:
         raise NotImplementedByBackend("This server does not serve artifacts.")
@@ -60,8 +62,13 @@ def _repo_and_path(run: Run, path: str):  # type: ignore[no-untyped-def]
 
 
 def list_children(run: Run, path: str | None) -> Json:
+    return {"run_id": run.info.run_id, **list_under(run.info.artifact_uri, path)}
+
+
+def list_under(artifact_uri: str, path: str | None) -> Json:
+    """Direct children of ``path`` under an artifact root, folders first."""
     rel = canonical_artifact_path(path)
-    files = list_run_artifacts(run.info.artifact_uri, rel)
+    files = list_run_artifacts(artifact_uri, rel)
     items = [
         {
             "path": f.path,
@@ -71,14 +78,14 @@ def list_children(run: Run, path: str | None) -> Json:
         }
         for f in sorted(files, key=lambda f: (not f.is_dir, f.path))
     ]
-    return {"run_id": run.info.run_id, "path": rel, "files": items}
+    return {"path": rel, "files": items}
 
 
-def open_artifact(run: Run, path: str) -> Iterator[bytes]:
+def open_artifact(artifact_uri: str, path: str) -> Iterator[bytes]:
     rel = canonical_artifact_path(path)
     if not rel:
         raise ResourceDoesNotExist("No artifact path given.")
-    repo, inner = _repo_and_path(run, rel)
+    repo, inner = _repo_and_path(artifact_uri, rel)
     return repo.open_stream(inner)
 
 
@@ -133,7 +140,7 @@ def preview(run: Run, path: str) -> Json:
     if kind == "image":
         body["url"] = raw_url(run.info.run_id, rel)
         return body
-    data, truncated = _read_head(open_artifact(run, rel), PREVIEW_BYTES)
+    data, truncated = _read_head(open_artifact(run.info.artifact_uri, rel), PREVIEW_BYTES)
     body["truncated"] = truncated
     if b"\x00" in data[:8192]:
         body["kind"] = "binary"
@@ -155,14 +162,41 @@ def preview(run: Run, path: str) -> Json:
     return body
 
 
+def step_images(run: Run) -> Json:
+    """Images logged per step (``log_image(key=..., step=...)``), by key, ordered by step; each
+    with the URL of its small copy (for grids) and of the full image."""
+    files = list_run_artifacts(run.info.artifact_uri, images.IMAGES_DIR)
+    names = [posixpath.basename(f.path) for f in files if not f.is_dir]
+    run_id = run.info.run_id
+    return {
+        "run_id": run_id,
+        "run_name": run.info.run_name,
+        "keys": [
+            {
+                "key": key,
+                "images": [
+                    {
+                        "step": i.step,
+                        "timestamp": i.timestamp,
+                        "url": raw_url(run_id, i.compressed or i.file),
+                        "full_url": raw_url(run_id, i.file),
+                    }
+                    for i in logged
+                ],
+            }
+            for key, logged in images.parse_image_names(names).items()
+        ],
+    }
+
+
 def raw_url(run_id: str, path: str) -> str:
     return "/ajax-api/2.0/runyard/artifacts/raw?" + urlencode({"run_id": run_id, "path": path})
 
 
-def raw_response(run: Run, path: str, download: bool) -> Response:
+def raw_response(artifact_uri: str, path: str, download: bool) -> Response:
     """The file's bytes, streamed; images inline (for ``<img>``), everything else attached."""
     rel = canonical_artifact_path(path)
-    chunks = open_artifact(run, rel)
+    chunks = open_artifact(artifact_uri, rel)
     ext = posixpath.splitext(rel)[1].lower()
     mimetype = IMAGE_TYPES.get(ext, "application/octet-stream")
     response = Response(stream_with_context(chunks), mimetype=mimetype)

@@ -11,9 +11,18 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from runyard.entities import Experiment, Metric, MetricSummary, Run, ViewType
-from runyard.errors import InvalidParameterValue
+from runyard.entities import (
+    DatasetInput,
+    Experiment,
+    LoggedModel,
+    Metric,
+    MetricSummary,
+    Run,
+    ViewType,
+)
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol import format_double
+from runyard.search.evaluate import DATASET_CONTEXT_TAG
 from runyard.server.ui_stats import experiment_stats
 from runyard.store.base import TrackingStore
 
@@ -21,6 +30,14 @@ Json = dict[str, Any]
 
 SOURCE_TAG = "mlflow.source.name"
 RUN_NAME_TAG = "mlflow.runName"
+PARENT_TAG = "mlflow.parentRunId"
+#: MLflow keeps run and experiment descriptions (Markdown) in this tag.
+NOTE_TAG = "mlflow.note.content"
+#: Child runs listed on a run page, and logged models found by their source run.
+MAX_CHILD_RUNS = 100
+MAX_LOGGED_MODELS = 100
+#: System metrics (CPU, memory, GPU, ...) are charted apart from the run's own metrics.
+SYSTEM_METRIC_PREFIX = "system/"
 #: Rows per runs-table page unless asked otherwise, and the most a page may hold.
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -60,6 +77,7 @@ def experiment_json(experiment: Experiment) -> Json:
         "creation_time": experiment.creation_time,
         "last_update_time": experiment.last_update_time,
         "tags": dict(experiment.tags),
+        "description": experiment.tags.get(NOTE_TAG, ""),
     }
 
 
@@ -149,6 +167,7 @@ def run_row(run: Run, summaries: Sequence[MetricSummary] | None = None) -> Json:
         "duration": duration_ms(run),
         "user_id": run.info.user_id,
         "source": tags.get(SOURCE_TAG, ""),
+        "parent_run_id": tags.get(PARENT_TAG),
         "params": dict(sorted(run.data.params.items())),
         "metrics": {
             m.key: metric_cell(m, by_key.get(m.key))
@@ -237,11 +256,100 @@ def run_detail(store: TrackingStore, run_id: str, sparklines: bool = True) -> Js
         **{k: v for k, v in row.items() if k not in ("metrics", "params")},
         "artifact_uri": run.info.artifact_uri,
         "experiment_name": experiment.name,
+        "description": tags.get(NOTE_TAG, ""),
+        "parent_run": parent_link(store, row["parent_run_id"]),
+        "child_runs": child_links(store, run),
         "params": [{"key": k, "value": v} for k, v in row["params"].items()],
-        "metrics": metrics,
+        "metrics": [m for m in metrics if not m["key"].startswith(SYSTEM_METRIC_PREFIX)],
+        "system_metrics": [m for m in metrics if m["key"].startswith(SYSTEM_METRIC_PREFIX)],
+        "datasets": [dataset_json(d) for d in run.inputs.dataset_inputs],
+        "logged_models": logged_models(store, run),
         "tags": [{"key": k, "value": v} for k, v in tags.items() if not k.startswith("mlflow.")],
         "system_tags": [{"key": k, "value": v} for k, v in tags.items() if k.startswith("mlflow.")],
     }
+
+
+def dataset_json(dataset_input: DatasetInput) -> Json:
+    """A dataset input as logged by ``log_input``: what it is, where from, and in what role."""
+    d = dataset_input.dataset
+    return {
+        "name": d.name,
+        "digest": d.digest,
+        "source_type": d.source_type,
+        "source": d.source,
+        "schema": d.schema,
+        "profile": d.profile,
+        "context": dataset_input.tags.get(DATASET_CONTEXT_TAG),
+        "tags": {k: v for k, v in dataset_input.tags.items() if k != DATASET_CONTEXT_TAG},
+    }
+
+
+def logged_model_json(model: LoggedModel, step: int | None = None) -> Json:
+    return {
+        "model_id": model.model_id,
+        "name": model.name,
+        "status": str(model.status),
+        "model_type": model.model_type,
+        "artifact_location": model.artifact_location,
+        "creation_timestamp": model.creation_timestamp,
+        "source_run_id": model.source_run_id,
+        "step": step,
+        "params": dict(sorted(model.params.items())),
+        "metrics": [
+            {"key": m.key, "value": num(m.value), "step": m.step}
+            for m in sorted(model.metrics, key=lambda m: (m.key, m.step))
+        ],
+        "tags": {k: v for k, v in sorted(model.tags.items()) if not k.startswith("mlflow.")},
+    }
+
+
+def logged_models(store: TrackingStore, run: Run) -> list[Json]:
+    """Models the run logged (MLflow 3's ``log_model``): its outputs, and models naming it as
+    their source run, oldest first."""
+    steps = {o.model_id: o.step for o in run.outputs.model_outputs}
+    found = {
+        m.model_id: m
+        for m in store.search_logged_models(
+            [run.info.experiment_id],
+            f"source_run_id = '{run.info.run_id}'",
+            max_results=MAX_LOGGED_MODELS,
+        )
+    }
+    for model_id in steps:
+        if model_id not in found:
+            try:
+                found[model_id] = store.get_logged_model(model_id)
+            except ResourceDoesNotExist:
+                continue
+    ordered = sorted(found.values(), key=lambda m: (m.creation_timestamp, m.model_id))
+    return [logged_model_json(m, steps.get(m.model_id)) for m in ordered]
+
+
+def run_link(run: Run) -> Json:
+    return {"run_id": run.info.run_id, "run_name": run.info.run_name}
+
+
+def parent_link(store: TrackingStore, parent_run_id: str | None) -> Json | None:
+    """The parent's id and name; a parent that is gone keeps its id, with no name."""
+    if not parent_run_id:
+        return None
+    try:
+        return run_link(store.get_run(parent_run_id))
+    except ResourceDoesNotExist:
+        return {"run_id": parent_run_id, "run_name": None}
+
+
+def child_links(store: TrackingStore, run: Run) -> list[Json]:
+    """The run's children in its experiment (nested runs), oldest first, at most a page."""
+    escaped = run.info.run_id.replace("'", "")
+    children = store.search_runs(
+        [run.info.experiment_id],
+        f"tags.`{PARENT_TAG}` = '{escaped}'",
+        ViewType.ACTIVE_ONLY,
+        max_results=MAX_CHILD_RUNS,
+        order_by=["attributes.start_time ASC"],
+    )
+    return [run_link(child) for child in children]
 
 
 def live_status(store: TrackingStore, run_id: str) -> Json:
@@ -325,7 +433,11 @@ def compare_runs(store: TrackingStore, run_ids: Sequence[str]) -> Json:
         values = metric_rows[key]
         latest = [v["latest"] if v else None for v in values]
         metrics.append({"key": key, "values": values, "differs": _differs(latest)})
+    experiment_ids = list(dict.fromkeys(r.info.experiment_id for r in runs))
     return {
+        "experiments": [
+            {"experiment_id": eid, "name": store.get_experiment(eid).name} for eid in experiment_ids
+        ],
         "runs": [
             {
                 "run_id": r.info.run_id,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from runyard import config, system_metrics
+from runyard import config, images, system_metrics
 from runyard.artifacts import ArtifactRepo, repo_for_uri
 from runyard.entities import (
     DatasetInput,
@@ -465,16 +465,76 @@ class Client(RegistryClientMixin):
             text = json.dumps(dictionary, indent=2)
         self.log_text(run_id, text, artifact_file)
 
-    def _log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """MLflow's two uses: ``artifact_file`` saves one image file; ``key`` (and ``step``)
+        logs an image per step in MLflow's layout (see ``runyard.images``), shown by the UI
+        as a grid per key with a step slider."""
+        if artifact_file is not None and any(a is not None for a in (key, step, timestamp)):
+            raise TypeError(
+                "The `artifact_file` parameter cannot be used in conjunction with `key`, "
+                "`step`, or `timestamp` parameters."
+            )
+        if artifact_file is None and key is None:
+            raise TypeError("Specify exactly one of `artifact_file` or `key`.")
+        picture = images.to_pil(image)
+        if artifact_file is not None:
+            self._log_with(run_id, artifact_file, picture.save)
+            return
+        image_key = images.validate_image_key(str(key))
+        full, small = images.image_paths(image_key, step or 0, timestamp or now_ms())
+        self._log_with(run_id, full, picture.save)
+        self._log_with(run_id, small, images.compressed_copy(picture).save)
+        self.set_tag(run_id, images.LOGGED_IMAGES_TAG, True, synchronous)
+
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """A matplotlib figure (``savefig``) or a plotly figure (HTML or an image format)."""
+        kwargs = dict(save_kwargs or {})
+        module = type(figure).__module__
+        if module.startswith("matplotlib"):
+            self._log_with(run_id, artifact_file, lambda path: figure.savefig(path, **kwargs))
+        elif module.startswith("plotly"):
+            if artifact_file.endswith(".html"):
+                kwargs.setdefault("include_plotlyjs", "cdn")
+                kwargs.setdefault("auto_open", False)
+                self._log_with(run_id, artifact_file, lambda p: figure.write_html(p, **kwargs))
+            else:
+                self._log_with(run_id, artifact_file, lambda p: figure.write_image(p, **kwargs))
+        else:
+            raise TypeError(f"Unsupported figure object type: '{type(figure)}'")
+
+    def _log_with(self, run_id: str, artifact_file: str, write: Callable[[str], Any]) -> None:
+        """Log the file that ``write(local_path)`` creates as ``artifact_file``."""
         rel = safe_relative_path(artifact_file)
         if not rel:
             raise InvalidParameterValue(f"Invalid artifact file name {artifact_file!r}.")
         directory, name = posixpath.split(rel)
         with tempfile.TemporaryDirectory() as tmp:
             local = os.path.join(tmp, name)
-            with open(local, "wb") as fh:
-                fh.write(data)
+            write(local)
             self._repo(run_id).log_artifact(local, directory or None)
+
+    def _log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        def write(path: str) -> None:
+            with open(path, "wb") as fh:
+                fh.write(data)
+
+        self._log_with(run_id, artifact_file, write)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self._repo(run_id).list_artifacts(safe_relative_path(path) or None)

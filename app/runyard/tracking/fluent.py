@@ -409,6 +409,30 @@ def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> 
     client.log_dict(rid, dictionary, artifact_file)
 
 
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+    run_id: str | None = None,
+) -> None:
+    client, rid = _target(run_id)
+    client.log_image(rid, image, artifact_file, key, step, timestamp, synchronous)
+
+
+def log_figure(
+    figure: Any,
+    artifact_file: str,
+    *,
+    save_kwargs: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> None:
+    client, rid = _target(run_id)
+    client.log_figure(rid, figure, artifact_file, save_kwargs=save_kwargs)
+
+
 def get_artifact_uri(artifact_path: str | None = None) -> str:
     """The artifact URI of the active run (started if needed), or of a path inside it."""
     client, run_id = _target(None)

@@ -2,7 +2,7 @@
 // relative time; EMA smoothing; log scale; hover values; drag to zoom, double-click to reset.
 import { API, el, fmtNum, fmtTime, getJson, svg } from "./dom.js";
 
-const COLORS = ["#2f6fed", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599", "#a61e4d", "#5c940d", "#d9480f", "#1971c2"];
+export const COLORS = ["#2f6fed", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599", "#a61e4d", "#5c940d", "#d9480f", "#1971c2"];
 const MARGIN = { top: 12, right: 16, bottom: 30, left: 62 };
 const HEIGHT = 320;
 const POINTS = 1000;
@@ -14,11 +14,11 @@ function niceStep(span, count) {
   return (norm >= 5 ? 10 : norm >= 2 ? 5 : norm >= 1 ? 2 : 1) * mag;
 }
 
-function linearTicks(lo, hi, count) {
+export function linearTicks(lo, hi, count) {
   if (!(hi > lo)) return [lo];
   const step = niceStep(hi - lo, count);
   const ticks = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let i = Math.ceil(lo / step); i * step <= hi + step * 1e-9; i++) ticks.push(Number((i * step).toPrecision(12)));
   return ticks;
 }
 
@@ -46,24 +46,67 @@ export function ema(values, weight) {
 function fmtX(mode, v) {
   if (mode === "wall") return fmtTime(v).slice(11);
   if (mode === "relative") return `${fmtNum(Number(v.toPrecision(4)))}s`;
-  return fmtNum(Math.abs(v) >= 10 ? Math.round(v) : Number(v.toPrecision(3)));
+  return fmtNum(Number.isInteger(v) ? v : Number(v.toPrecision(Math.abs(v) >= 10 ? 6 : 3)));
+}
+
+/** Runs grouped by a label: one series per group, the mean with its min-max band (as Aim). */
+export function aggregate(series, groups) {
+  const byGroup = new Map();
+  for (const s of series) {
+    const label = groups.get(s.run_id) ?? "(none)";
+    if (!byGroup.has(label)) byGroup.set(label, []);
+    byGroup.get(label).push(s);
+  }
+  return [...byGroup.entries()].map(([label, members], i) => {
+    const atX = new Map();
+    for (const s of members) {
+      for (const p of s.pts) {
+        if (!atX.has(p.x)) atX.set(p.x, { x: p.x, step: p.step, t: p.t, ys: [], sys: [] });
+        const bucket = atX.get(p.x);
+        bucket.ys.push(p.y);
+        bucket.sys.push(p.sy);
+      }
+    }
+    const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+    const pts = [...atX.values()].sort((a, b) => a.x - b.x).map((b) => ({
+      x: b.x, step: b.step, t: b.t, y: mean(b.ys), sy: mean(b.sys), lo: Math.min(...b.sys), hi: Math.max(...b.sys), n: b.ys.length,
+    }));
+    return { run_id: `group:${label}`, run_name: `${label} (${members.length} run${members.length === 1 ? "" : "s"})`, color: COLORS[i % COLORS.length], pts, band: true };
+  });
 }
 
 export class ChartPanel {
-  constructor(container, { runIds, metricKeys, key }) {
+  /**
+   * ``controls: false`` leaves metric, axis, smoothing and scale to the caller (a chart view
+   * shares them across panels); ``points`` is the most points asked for per series.
+   */
+  constructor(container, { runIds, metricKeys, key, controls = true, points = POINTS }) {
     this.container = container;
     this.runIds = runIds;
     this.metricKeys = metricKeys;
     this.key = key || metricKeys[0] || "";
+    this.withControls = controls;
+    this.points = points;
     this.mode = "step";
     this.smoothing = 0;
     this.log = false;
+    this.groups = null; // Map run_id -> group label when runs are grouped
     this.domain = null; // [x0, x1] when zoomed
     this.series = [];
     this.build();
   }
 
   build() {
+    if (!this.withControls) {
+      this.svg = svg("svg", { class: "chart", role: "img", "aria-label": `Chart of ${this.key}` });
+      this.tooltip = el("div", { class: "tooltip", hidden: true });
+      this.status = el("p", { class: "muted chart-status", role: "status" });
+      this.legend = el("div", { class: "legend" });
+      this.container.replaceChildren(el("div", { class: "chart-wrap" }, this.svg, this.tooltip), this.legend, this.status);
+      this.bindPointer();
+      new ResizeObserver(() => this.draw()).observe(this.container);
+      return;
+    }
     const select = el("select", { "aria-label": "Metric" }, this.metricKeys.map((k) => el("option", { value: k }, k)));
     select.value = this.key;
     select.addEventListener("change", () => { this.key = select.value; this.domain = null; this.load(); });
@@ -91,6 +134,7 @@ export class ChartPanel {
   }
 
   setKey(key) {
+    if (!this.select) { this.key = key; this.domain = null; return this.load(); }
     if (!this.metricKeys.includes(key)) {
       this.metricKeys.push(key);
       this.select.append(el("option", { value: key }, key));
@@ -107,7 +151,7 @@ export class ChartPanel {
 
   async load() {
     if (!this.key) { this.status.textContent = "No metrics to chart."; return; }
-    const params = { run_ids: this.runIds, metric_key: this.key, max_results: POINTS };
+    const params = { run_ids: this.runIds, metric_key: this.key, max_results: this.points };
     if (this.domain && this.mode === "step") {
       params.start_step = Math.floor(this.domain[0]);
       params.end_step = Math.ceil(this.domain[1]);
@@ -129,7 +173,7 @@ export class ChartPanel {
   }
 
   prepared() {
-    return this.series.map((s, i) => {
+    const base = this.series.map((s, i) => {
       const pts = s.points.filter((p) => typeof p[2] === "number" && (!this.log || p[2] > 0));
       const first = s.points.length ? Math.min(...s.points.map((p) => p[1])) : 0;
       const ordered = pts.map((p) => ({ x: this.xOf(p, first), y: p[2], step: p[0], t: p[1] })).sort((a, b) => a.x - b.x);
@@ -138,6 +182,7 @@ export class ChartPanel {
       const visible = this.domain ? ordered.filter((p) => p.x >= this.domain[0] && p.x <= this.domain[1]) : ordered;
       return { ...s, color: COLORS[i % COLORS.length], pts: visible };
     });
+    return this.groups ? aggregate(base, this.groups) : base;
   }
 
   draw() {
@@ -159,7 +204,7 @@ export class ChartPanel {
     }
     let [x0, x1] = this.domain || [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
     if (x0 === x1) { x0 -= 1; x1 += 1; }
-    const ys = all.flatMap((p) => [p.y, p.sy]).filter((v) => !this.log || v > 0);
+    const ys = all.flatMap((p) => (p.lo === undefined ? [p.y, p.sy] : [p.y, p.sy, p.lo, p.hi])).filter((v) => !this.log || v > 0);
     let y0 = Math.min(...ys);
     let y1 = Math.max(...ys);
     if (y0 === y1) { y0 = this.log ? y0 / 2 : y0 - 1; y1 = this.log ? y1 * 2 : y1 + 1; }
@@ -193,6 +238,11 @@ export class ChartPanel {
     const path = (pts, field) => pts.map((p, j) => `${j ? "L" : "M"}${sx(p.x).toFixed(1)},${sy(p[field]).toFixed(1)}`).join("");
     for (const s of series) {
       if (!s.pts.length) continue;
+      if (s.band) {
+        const upper = s.pts.map((p, j) => `${j ? "L" : "M"}${sx(p.x).toFixed(1)},${sy(p.hi).toFixed(1)}`).join("");
+        const lower = s.pts.slice().reverse().map((p) => `L${sx(p.x).toFixed(1)},${sy(p.lo).toFixed(1)}`).join("");
+        lines.append(svg("path", { class: "band", d: `${upper}${lower}Z`, fill: s.color, "data-group": s.run_name }));
+      }
       if (this.smoothing > 0) lines.append(svg("path", { class: "series raw", d: path(s.pts, "y"), stroke: s.color }));
       lines.append(svg("path", { class: "series", d: path(s.pts, this.smoothing > 0 ? "sy" : "y"), stroke: s.color, "data-run-id": s.run_id, "data-count": s.pts.length }));
       if (s.pts.length === 1) lines.append(svg("circle", { cx: sx(s.pts[0].x), cy: sy(s.pts[0].y), r: 3, fill: s.color }));
@@ -244,8 +294,38 @@ export class ChartPanel {
         if (this.mode === "step") this.load(); else this.draw();
       }
     });
-    this.svg.addEventListener("pointerleave", () => { this.tooltip.hidden = true; if (this.overlay) this.overlay.replaceChildren(); });
+    this.svg.addEventListener("pointerleave", () => this.hideHover());
+    // Keyboard: the chart takes focus; arrows step the cursor through the points, Escape hides it.
+    this.svg.setAttribute("tabindex", "0");
+    this.svg.addEventListener("keydown", (event) => this.onKey(event));
+    this.svg.addEventListener("blur", () => this.hideHover());
     this.svg.addEventListener("dblclick", () => this.resetZoom());
+  }
+
+  hideHover() {
+    this.tooltip.hidden = true;
+    if (this.overlay) this.overlay.replaceChildren();
+    this.cursor = null;
+  }
+
+  onKey(event) {
+    if (event.key === "Escape") { this.hideHover(); return; }
+    if (!["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key) || !this.drawn || !this.scale) return;
+    const xs = [...new Set(this.drawn.flatMap((s) => s.pts.map((p) => p.x)))].sort((a, b) => a - b);
+    if (!xs.length) return;
+    event.preventDefault();
+    let i = this.cursor === null || this.cursor === undefined ? (event.key === "ArrowLeft" ? xs.length : -1) : xs.indexOf(this.cursor);
+    if (event.key === "Home") i = 0;
+    else if (event.key === "End") i = xs.length - 1;
+    else i = Math.max(0, Math.min(xs.length - 1, i + (event.key === "ArrowRight" ? 1 : -1)));
+    this.cursor = xs[i];
+    const rect = this.svg.getBoundingClientRect();
+    const px = this.scale.sx(this.cursor);
+    const vb = this.svg.viewBox.baseVal;
+    const clientX = rect.left + (px / vb.width) * rect.width;
+    this.hover(px, { clientX, clientY: rect.top + rect.height / 3 });
+    this.svg.dataset.cursor = String(this.cursor);
+    this.status.textContent = [...this.tooltip.children].map((c) => c.textContent).join("; ");
   }
 
   hover(px, event) {

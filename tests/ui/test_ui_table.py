@@ -1,0 +1,122 @@
+"""The runs table and compare page in real headless Chromium: nested runs as a tree, column
+groups, empty cells, the Columns panel, tooltips, and the compare page's breadcrumb."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from runyard.entities import Metric, Param, RunTag
+
+from tests.ui.conftest import screenshot
+
+pytestmark = pytest.mark.timeout(180)
+
+LONG_METRIC = "validation/a_very_long_metric_name_that_does_not_fit_in_a_column_top5"
+
+
+@pytest.fixture(scope="module")
+def nested(live_ui):  # type: ignore[no-untyped-def]
+    """An experiment with two parents (two and zero children) and a run with a long metric."""
+    store = live_ui.store
+    eid = store.create_experiment("nested")
+    now = int(time.time() * 1000)
+    ids: dict[str, str] = {}
+    for offset, name in enumerate(["lonely", "parent"]):
+        run = store.create_run(eid, "alice", now + offset * 1000, run_name=name)
+        ids[name] = run.info.run_id
+    store.log_batch(
+        ids["parent"],
+        metrics=[Metric(LONG_METRIC, 0.5, now, 0)],
+        params=[Param("lr", "0.1")],
+        tags=[RunTag(f"tag{i:02d}", str(i)) for i in range(40)],
+    )
+    for offset, name in enumerate(["child-a", "child-b"]):
+        run = store.create_run(eid, "alice", now + 5000 + offset, run_name=name)
+        store.set_tag(run.info.run_id, RunTag("mlflow.parentRunId", ids["parent"]))
+        ids[name] = run.info.run_id
+    return eid, ids
+
+
+def names(page) -> list[str]:  # type: ignore[no-untyped-def]
+    page.wait_for_selector("#runs-table[aria-busy=false]")
+    return page.locator("#runs-table tbody td.name a").all_inner_texts()
+
+
+def test_nested_runs_fold_under_their_parent(live_ui, nested, page):
+    eid, ids = nested
+    page.goto(f"{live_ui.url}/experiments/{eid}")
+    assert names(page) == ["parent", "lonely"]
+    toggle = page.locator(f"#runs-table tr[data-run-id='{ids['parent']}'] .tree-toggle")
+    assert toggle.inner_text().split() == ["▸", "2"]
+    assert toggle.get_attribute("aria-expanded") == "false"
+    assert "2 nested under collapsed parents" in page.locator("#page-info").inner_text()
+    toggle.click()
+    assert names(page) == ["parent", "child-b", "child-a", "lonely"]
+    assert page.locator("#runs-table tr[data-depth='1']").count() == 2
+    assert f"expand={ids['parent']}" in page.url
+    screenshot(page, "runs-nested")
+    page.keyboard.press("Enter")  # focus stays on the toggle: the keyboard folds it again
+    assert names(page) == ["parent", "lonely"]
+    assert page.errors == []
+
+
+def test_run_page_links_parent_and_children(live_ui, nested, page):
+    _, ids = nested
+    page.goto(f"{live_ui.url}/runs/{ids['child-a']}")
+    page.click("#parent-run a")
+    page.wait_for_url(f"**/runs/{ids['parent']}")
+    assert page.locator("#child-runs a").all_inner_texts() == ["child-a", "child-b"]
+    assert page.errors == []
+
+
+def test_groups_empty_cells_tooltips_and_columns_panel(live_ui, nested, page):
+    eid, ids = nested
+    page.goto(f"{live_ui.url}/experiments/{eid}")
+    names(page)
+    groups = page.locator("#runs-table thead tr.groups th").all_inner_texts()
+    assert [g.strip().upper() for g in groups if g.strip()] == ["PARAMETERS (1)", "METRICS (1)"]
+    lonely = page.locator(f"#runs-table tr[data-run-id='{ids['lonely']}']")
+    empties = lonely.locator("td.empty-cell").all_inner_texts()
+    assert empties and set(empties) == {"—"}  # params and metrics alike
+    header = page.locator(f"#runs-table thead th[data-column='metrics.{LONG_METRIC}']")
+    assert header.get_attribute("title") == f"metrics.{LONG_METRIC}"
+    label = header.locator(".label")
+    assert label.evaluate("e => e.scrollWidth > e.clientWidth")  # truncated, and titled
+
+    page.click("#columns-button")
+    tags = page.locator("#columns-panel section[data-group=tags]")
+    assert tags.locator("h3").inner_text().startswith("Tags (4")  # 40 tags and system tags
+    last = tags.locator("input[data-column='tags.tag39']")
+    last.scroll_into_view_if_needed()
+    assert last.is_visible()
+    panel = page.locator("#columns-panel").bounding_box()
+    section = tags.bounding_box()
+    assert panel and section and section["y"] + section["height"] <= panel["y"] + panel["height"]
+    tags.get_by_role("button", name="All").click()
+    assert page.locator("#runs-table thead th[data-column='tags.tag39']").count() == 1
+    screenshot(page, "runs-columns")
+    assert page.errors == []
+
+
+def test_wide_table_scrolls_sideways_with_a_scrollbar(live_ui, nested, page):
+    eid, _ = nested
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.goto(f"{live_ui.url}/experiments/{eid}")
+    names(page)
+    page.click("#columns-button")
+    tags = page.locator("#columns-panel section[data-group=tags]")
+    tags.get_by_role("button", name="All").click()
+    wrap = page.locator("#runs-wrap")
+    assert wrap.evaluate("e => e.scrollWidth > e.clientWidth")
+    # The scrollbar takes room (a classic, always-visible bar), not an overlay that hides.
+    assert wrap.evaluate("e => e.offsetHeight - e.clientHeight") >= 10
+
+
+def test_compare_breadcrumb_names_the_experiment(live_ui, page):
+    seed = live_ui.seed
+    ids = ",".join([seed.runs["alpha"], seed.runs["beta"]])
+    page.goto(f"{live_ui.url}/compare?run_ids={ids}")
+    crumbs = page.locator("nav.crumbs").inner_text()
+    assert "vision" in crumbs and "Experiment " not in crumbs
+    assert page.errors == []
