@@ -18,13 +18,11 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, stream_with_context
 
-from runyard.artifacts import repo_for_uri
+from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import Run
-from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
+from runyard.errors import ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
-from runyard.server.api_common import artifact_repo, server_config
-from runyard.server.api_run_artifacts import list_run_artifacts, proxied_path
-from runyard.server.security import check_stored_location
+from runyard.server.api_run_artifacts import list_run_artifacts, stored_repo
 
 Json = dict[str, Any]
 
@@ -49,13 +47,8 @@ CSV_EXTS = {".csv": ",", ".tsv": "\t"}
 RAW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
-def _repo_and_path(run: Run, path: str):  # type: ignore[no-untyped-def]
-    inner = proxied_path(run.info.artifact_uri)
-    if inner is None:
-        return repo_for_uri(check_stored_location(run.info.artifact_uri, server_config())), path
-    repo = artifact_repo()
-    if repo is None:
-        raise NotImplementedByBackend("This server does not serve artifacts.")
+def _repo_and_path(run: Run, path: str) -> tuple[ArtifactRepo, str]:
+    repo, inner = stored_repo(run.info.artifact_uri)
     return repo, "/".join(x for x in (inner, path) if x)
 
 

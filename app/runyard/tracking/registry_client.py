@@ -19,13 +19,13 @@ from typing import Any
 from runyard.artifacts import repo_for_uri
 from runyard.entities import PagedList
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.locations import canonical_artifact_path
 from runyard.registry.entities import ModelVersion, RegisteredModel
 from runyard.registry.validation import (
     SEARCH_MODELS_DEFAULT,
     SEARCH_VERSIONS_DEFAULT,
     canonical_stage,
 )
-from runyard.validation import safe_relative_path
 
 _MODELS_URI = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ref>[^/]+))(?P<rest>/.*)?$"
@@ -166,7 +166,7 @@ class RegistryClientMixin:
         run_id, _, path = model_uri[len("runs:/") :].partition("/")
         run = self._store.get_run(run_id)
         repo = repo_for_uri(run.info.artifact_uri, tracking_uri=self._tracking_uri)
-        if not path or repo.file_info(safe_relative_path(path)) is not None:
+        if not path or repo.file_info(canonical_artifact_path(path)) is not None:
             return model_uri, run_id, None
         found = self._store.search_logged_models(
             [run.info.experiment_id], filter_string=f"name = '{path}'", max_results=100
@@ -184,14 +184,14 @@ class RegistryClientMixin:
             name, alias, ref = match.group("name"), match.group("alias"), match.group("ref")
             version = self._model_uri_version(name, alias, ref)
             location = self._store.get_model_version_download_uri(name, version)
-            return location, safe_relative_path((match.group("rest") or "").lstrip("/"))
+            return location, canonical_artifact_path((match.group("rest") or "").lstrip("/"))
         if artifact_uri.startswith("models:/m-"):
             model_id, _, rest = artifact_uri[len("models:/") :].partition("/")
             location = self._store.get_logged_model(model_id).artifact_location
-            return location, safe_relative_path(rest)
+            return location, canonical_artifact_path(rest)
         if artifact_uri.startswith("runs:/"):
             run_id, _, rest = artifact_uri[len("runs:/") :].partition("/")
-            return self._store.get_run(run_id).info.artifact_uri, safe_relative_path(rest)
+            return self._store.get_run(run_id).info.artifact_uri, canonical_artifact_path(rest)
         return artifact_uri, ""
 
     def _model_uri_version(self, name: str, alias: str | None, ref: str | None) -> int | str:
