@@ -179,8 +179,6 @@ def test_a_stored_version_location_no_longer_allowed_is_refused_on_use(
     _plant_version(store_uri, "/etc/r/artifacts")
     status, error = api.get("model-versions/get-download-uri", **version)
     assert status == 200  # the source rule holds: inside its run's (planted) artifacts
-    response = client.get(
-        "/model-versions/get-artifact", query_string={**version, "path": "x"}
-    )
+    response = client.get("/model-versions/get-artifact", query_string={**version, "path": "x"})
     assert response.status_code == 400
     assert "stored artifact location" in response.get_json()["message"]
