@@ -268,12 +268,20 @@ def canonical_artifact_path(raw: str | None) -> str:
         folded = unicodedata.normalize("NFKC", segment)
         if folded in _DOT_SEGMENTS or "/" in folded or "\\" in folded:
             raise InvalidParameterValue(f"Invalid path: {raw[:200]!r}")
-        if len(segment.encode("utf-8")) > MAX_NAME_BYTES:
-            raise NameTooLong(
-                f"Invalid path: the name {segment[:40]!r}… is {len(segment.encode('utf-8'))} "
-                f"bytes, longer than the {MAX_NAME_BYTES} a file system allows."
-            )
+        check_name_fits(segment, "Invalid path")
     return rel
+
+
+def check_name_fits(name: str, what: str) -> str:
+    """``name`` if a file system can hold it as one file or directory name, else
+    ``NameTooLong`` (400) starting with ``what``: refused before anything is written."""
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise NameTooLong(
+            f"{what}: the name {name[:40]!r}… is {size} bytes, longer than the "
+            f"{MAX_NAME_BYTES} a file system allows."
+        )
+    return name
 
 
 __all__ = [
@@ -283,6 +291,7 @@ __all__ = [
     "SchemeRules",
     "canonical_artifact_path",
     "canonical_location",
+    "check_name_fits",
     "parse_location",
     "parse_roots",
     "register_scheme",
