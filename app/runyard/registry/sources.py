@@ -20,7 +20,8 @@ from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.locations import parse_location, shown
 from runyard.protocol import missing_message
 
-_LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
+#: A logged model's id, as in ``models:/<id>``.
+LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
 
 
 def _refuse(source: str, why: str) -> InvalidParameterValue:
@@ -85,22 +86,21 @@ def resolve_version_source(
 
     ``runs:/<run_id>/<path>`` and ``models:/<model_id>`` name their owner, and
     ``models:/<name>/<version>`` (a copy of a registered version, MLflow's
-    ``copy_model_version``) names a version whose location was checked when it was created;
+    ``copy_model_version``) names a version whose location the store checks as it reads it;
     any other source must come with ``run_id`` or ``model_id`` and lie inside that owner's
     artifact location."""
     if not isinstance(source, str) or not source:
         raise InvalidParameterValue(missing_message("source"))
     run_id = run_id or ""
-    scheme = source.partition(":")[0].lower()
-    if scheme == "runs":
-        source_run, rest = _split_reference(source, "runs")
+    if (run_reference := _source_reference(source, "runs")) is not None:
+        source_run, rest = run_reference
         if run_id and run_id != source_run:
             raise _refuse(source, f"It names run {source_run!r}, not run_id {run_id!r}.")
         root = _lookup(source, lambda: run_artifact_uri(source_run))
         location = check_version_source(f"{root.rstrip('/')}/{rest}" if rest else root, root)
         return ResolvedSource(location, source_run, model_id)
-    if scheme == "models":
-        source_model, rest = _split_reference(source, "models")
+    if (model_reference := _source_reference(source, "models")) is not None:
+        source_model, rest = model_reference
         if rest.isdigit() and registered_version is not None:
             location, copied_run, copied_model = _lookup(
                 source, lambda: registered_version(source_model, rest)
@@ -110,7 +110,7 @@ def resolve_version_source(
                 run_id or copied_run,
                 model_id or copied_model,
             )
-        if rest or not _LOGGED_MODEL_ID.match(source_model):
+        if rest or not LOGGED_MODEL_ID.match(source_model):
             raise _refuse(source, "Expected models:/<logged model id> or models:/<name>/<version>.")
         if model_id and model_id != source_model:
             raise _refuse(source, f"It names model {source_model!r}, not model_id {model_id!r}.")
@@ -141,15 +141,30 @@ def resolve_version_source(
     raise refusal
 
 
-def _split_reference(source: str, scheme: str) -> tuple[str, str]:
-    """``runs:/<id>/<rest>`` -> (id, rest); no authority allowed (``runs://host/...``)."""
-    body = source[len(scheme) + 1 :]
-    if not body.startswith("/") or body.startswith("//"):
-        raise _refuse(source, f"Expected {scheme}:/<id>/<path>.")
+def split_reference(uri: str, scheme: str) -> tuple[str, str] | None:
+    """``runs:/<id>/<rest>`` -> ``(id, rest)`` (the same for ``models:``), None for a URI of
+    another scheme; 400 for an authority (``runs://host/...``) or a missing id."""
+    if uri.partition(":")[0].lower() != scheme:
+        return None
+    body = uri[len(scheme) + 1 :]
     owner, _, rest = body[1:].partition("/")
-    if not owner:
-        raise _refuse(source, f"Expected {scheme}:/<id>/<path>.")
+    if not body.startswith("/") or body.startswith("//") or not owner:
+        raise InvalidParameterValue(f"Invalid URI {shown(uri)!r}: expected {scheme}:/<id>/<path>.")
     return owner, rest
+
+
+def logged_model_reference(uri: str) -> tuple[str, str] | None:
+    """``models:/<logged model id>/<rest>`` -> ``(id, rest)``; None for any other URI (such
+    as ``models:/<name>/<version>``)."""
+    reference = split_reference(uri, "models")
+    return reference if reference and LOGGED_MODEL_ID.match(reference[0]) else None
+
+
+def _source_reference(source: str, scheme: str) -> tuple[str, str] | None:
+    try:
+        return split_reference(source, scheme)
+    except InvalidParameterValue:
+        raise _refuse(source, f"Expected {scheme}:/<id>/<path>.") from None
 
 
 def _lookup(source: str, call: Callable):
