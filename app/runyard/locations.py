@@ -24,7 +24,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
 
 from runyard.errors import InvalidParameterValue, NameTooLong
@@ -77,6 +77,8 @@ class Location:
     scheme: str
     authority: str
     path: str
+    #: Written as a plain local path (no ``file:``); kept so ``written`` reads back as given.
+    plain: bool = field(default=False, compare=False)
 
     @property
     def rules(self) -> SchemeRules:
@@ -90,6 +92,12 @@ class Location:
         if self.authority:
             return f"{self.scheme}://{self.authority}{'' if encoded == '/' else encoded}"
         return f"{self.scheme}:{encoded}"
+
+    @property
+    def written(self) -> str:
+        """The canonical form in the style it was written: the path for a plain local path,
+        else ``uri``. For values stores keep beside one written that way (a run's location)."""
+        return self.path if self.plain else self.uri
 
     @property
     def resolved_path(self) -> str:
@@ -162,12 +170,14 @@ def _plain_path(raw: str) -> Location:
         raise _refuse(raw, "a plain path cannot be percent-encoded")
     path = os.path.abspath(os.path.expanduser(raw))
     _clean_segments(raw, path)
-    return _fits(raw, Location("file", "", path))
+    return _fits(raw, Location("file", "", path, plain=True))
 
 
-def parse_location(raw: str) -> Location:
+def parse_location(raw: str, *, localhost: bool = True) -> Location:
     """``raw`` in canonical form, or ``InvalidParameterValue`` saying what is wrong.
-    Checks form only; ``canonical_location`` also checks where it points."""
+    Checks form only; ``canonical_location`` also checks where it points. With
+    ``localhost=False``, ``file://localhost/...`` is refused too: for text a remote client
+    chose, whose ``localhost`` is not this machine."""
     _check_text(raw)
     match = _SCHEME.match(raw)
     if match is None:
@@ -185,6 +195,8 @@ def parse_location(raw: str) -> Location:
         raise _refuse(raw, "user information is not allowed")
     if rules.local and authority.lower() not in ("", "localhost"):
         raise _refuse(raw, "a file: location cannot name another host")
+    if rules.local and authority and not localhost:
+        raise _refuse(raw, "it must name no host, not even localhost")
     if rules.local:
         authority = ""
     if rules.authority == "none" and authority:
@@ -256,12 +268,20 @@ def canonical_artifact_path(raw: str | None) -> str:
         folded = unicodedata.normalize("NFKC", segment)
         if folded in _DOT_SEGMENTS or "/" in folded or "\\" in folded:
             raise InvalidParameterValue(f"Invalid path: {raw[:200]!r}")
-        if len(segment.encode("utf-8")) > MAX_NAME_BYTES:
-            raise NameTooLong(
-                f"Invalid path: the name {segment[:40]!r}… is {len(segment.encode('utf-8'))} "
-                f"bytes, longer than the {MAX_NAME_BYTES} a file system allows."
-            )
+        check_name_fits(segment, "Invalid path")
     return rel
+
+
+def check_name_fits(name: str, what: str) -> str:
+    """``name`` if a file system can hold it as one file or directory name, else
+    ``NameTooLong`` (400) starting with ``what``: refused before anything is written."""
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise NameTooLong(
+            f"{what}: the name {name[:40]!r}… is {size} bytes, longer than the "
+            f"{MAX_NAME_BYTES} a file system allows."
+        )
+    return name
 
 
 __all__ = [
@@ -271,6 +291,7 @@ __all__ = [
     "SchemeRules",
     "canonical_artifact_path",
     "canonical_location",
+    "check_name_fits",
     "parse_location",
     "parse_roots",
     "register_scheme",

@@ -9,7 +9,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.errors import (
+    InvalidParameterValue,
+    NameTooLong,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+)
 from runyard.store.base import TrackingStore
 
 from tests.contract import new_run
@@ -317,3 +322,21 @@ def test_model_version_filter_semantics(store: TrackingStore, unique: str, run_i
     page = store.search_model_versions(pinned, max_results=2, page_token=None)
     rest = store.search_model_versions(pinned, max_results=2, page_token=page.token)
     assert [v.version for v in page] + [v.version for v in rest] == [3, 2, 1]
+
+
+def test_a_name_a_file_system_cannot_hold(store: TrackingStore, unique: str, backend: str) -> None:
+    """A 256-character (MLflow's limit) name of 2-byte letters: the file store, which keeps a
+    model in a directory of that name, refuses it with 400 and keeps nothing; the others keep
+    it. A rename to it is treated the same way."""
+    long_name = f"{unique}-{'é' * 240}"
+    store.create_registered_model(f"{unique}-short")
+    if backend != "file":
+        assert store.create_registered_model(long_name).name == long_name
+        assert store.rename_registered_model(f"{unique}-short", f"{long_name}2").name
+        return
+    with pytest.raises(NameTooLong, match="longer than the 255"):
+        store.create_registered_model(long_name)
+    with pytest.raises(NameTooLong):
+        store.rename_registered_model(f"{unique}-short", long_name)
+    found = store.search_registered_models(f"name LIKE '{unique}%'")
+    assert [m.name for m in found] == [f"{unique}-short"]

@@ -127,3 +127,58 @@ def test_the_client_never_writes_outside_the_root(tmp_path: Path) -> None:
         client.log_artifact(run_id, str(local))
     written = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / "artifacts") for f in files]
     assert written == []
+
+
+def _plant_version(store_uri: str, location: str) -> None:
+    """A version location a database written before the source rule may hold."""
+    engine = sa.create_engine(store_uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE model_versions SET storage_location = :l"), {"l": location})
+    engine.dispose()
+
+
+@pytest.mark.parametrize("serve", [True, False])
+def test_a_stored_version_location_no_longer_allowed_is_refused_on_use(
+    make_client, tmp_path: Path, serve: bool
+) -> None:
+    store_uri = f"sqlite:///{tmp_path / 'old.db'}"
+    root = tmp_path / "mlartifacts"
+    client = make_client(
+        backend_store_uri=store_uri,
+        serve_artifacts=str(serve).lower(),
+        default_artifact_root=None if serve else str(root),
+    )
+    api = Api(client)
+    experiment_id = api.ok_post("experiments/create", {"name": "old"})["experiment_id"]
+    run_id = api.new_run(experiment_id)
+    api.ok_post("registered-models/create", {"name": "churn"})
+    body = {"name": "churn", "source": f"runs:/{run_id}/model", "run_id": run_id}
+    api.ok_post("model-versions/create", body)
+    assert api.ok_get("model-versions/get-download-uri", name="churn", version="1")
+    version = {"name": "churn", "version": "1"}
+    # outside its run's artifacts, or inside a run whose stored location is no longer allowed
+    for location, message in (
+        ("/etc", "has a stored location that is not allowed"),
+        (f"file://{root}{UP}/etc", "has a stored location that is not allowed"),
+    ):
+        _plant_version(store_uri, location)
+        status, error = api.get("model-versions/get-download-uri", **version)
+        assert status == 400 and message in error["message"], error
+        response = client.get(
+            "/model-versions/get-artifact",
+            query_string={**version, "path": "passwd"},
+        )
+        assert response.status_code == 400 and b"root:" not in response.data
+        page = client.get("/models/churn/versions/1")
+        assert page.status_code == 200 and message in page.get_data(as_text=True)
+        assert "passwd" not in page.get_data(as_text=True)
+        with pytest.raises(InvalidParameterValue, match=message):  # runyard's own client
+            Client(store_uri).download_artifacts_from_uri("models:/churn/1/passwd", tmp_path)
+        assert not (tmp_path / "passwd").exists()
+    _plant(store_uri, experiment_id, "/etc")
+    _plant_version(store_uri, "/etc/r/artifacts")
+    status, error = api.get("model-versions/get-download-uri", **version)
+    assert status == 200  # the source rule holds: inside its run's (planted) artifacts
+    response = client.get("/model-versions/get-artifact", query_string={**version, "path": "x"})
+    assert response.status_code == 400
+    assert "stored artifact location" in response.get_json()["message"]

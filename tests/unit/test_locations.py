@@ -139,7 +139,7 @@ def test_artifact_paths_are_normalised() -> None:
     assert canonical_artifact_path(None) == ""
 
 
-def _escapes(location: Location, root: Path) -> bool:
+def escapes_root(location: Location, root: Path) -> bool:
     """Whether the canonical URI, opened as a downstream consumer opens it (decode once, then
     resolve), lands outside ``root``."""
     decoded = urllib.request.url2pathname(urlsplit(location.uri).path)
@@ -169,7 +169,7 @@ def test_nothing_resolves_outside_a_local_root(
         location = canonical_location(raw, [str(root)])
     except InvalidParameterValue:
         return
-    assert not _escapes(location, root), (raw, location)
+    assert not escapes_root(location, root), (raw, location)
     assert parse_location(location.uri) == location  # canonical: stable under re-parsing
     assert "#" not in location.uri and "?" not in location.uri
 

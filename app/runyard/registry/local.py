@@ -312,13 +312,19 @@ class LocalRegistry(RegistryStore):
         return page, offset + len(page) < len(found)
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
-        """Where the version's files are. A ``runs:/`` or ``models:/`` location (as MLflow's
-        file store records them) is resolved, and checked, through the source rule."""
+        """Where the version's files are, checked by the source rule on every use: a version
+        stored before the rule (or by another tool) whose location does not lie inside its
+        run's or logged model's artifacts is refused, never read. ``runs:/`` and ``models:/``
+        locations (as MLflow's file store records them) are resolved the same way."""
         mv = self._existing_version(name, version)
         location = mv.storage_location or mv.source
-        if location.startswith(("runs:", "models:")):
-            location = self._resolve_source(location, mv.run_id, mv.model_id).storage_location
-        return location
+        try:
+            return self._resolve_source(location, mv.run_id, mv.model_id).storage_location
+        except InvalidParameterValue as exc:
+            raise InvalidParameterValue(
+                f"Version {mv.version} of model {mv.name!r} has a stored location that is not "
+                f"allowed, so its files are not used. {exc.message}"
+            ) from None
 
     def _resolve_source(
         self, source: str, run_id: str | None, model_id: str | None

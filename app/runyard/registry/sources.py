@@ -4,112 +4,56 @@ logged model, and nowhere else.
 A version's ``source`` is chosen by the client, and the server later reads files from it (for
 ``get-artifact`` and downloads), so it is a way to make the server read any path it can reach
 (MLflow's advisories: ``file:///etc``, ``..`` hidden in percent-encoding, ``file://host/...``).
-The rule lives in ONE function, ``check_version_source``: the source and the root are each
-decoded once and brought to one canonical form, then the source must be the root or below it.
-Everything else is refused with ``INVALID_PARAMETER_VALUE`` (400): deny by default.
+The rule lives in ONE function, ``check_version_source``, on the project's one canonicaliser
+(``runyard.locations``): source and root are each decoded once and brought to canonical form,
+then the source must be the root or below it, compared resolved (symlinks followed for local
+paths). Everything else is refused with ``INVALID_PARAMETER_VALUE`` (400): deny by default.
 """
 
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.locations import parse_location, shown
 from runyard.protocol import missing_message
 
-_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
-
-
-@dataclass(frozen=True)
-class Location:
-    """A location in canonical form: lower-case scheme and authority, path segments with no
-    empty, ``.`` or ``..`` segment, nothing left to decode."""
-
-    scheme: str
-    authority: str
-    parts: tuple[str, ...]
-    #: Written as a plain local path (no ``file:``); kept so a location reads back as given.
-    plain: bool = field(default=False, compare=False)
-
-    def uri(self) -> str:
-        if self.plain:
-            return "/" + "/".join(self.parts)
-        path = "/" + "/".join(urllib.parse.quote(p, safe="@!$&'()*+,;=:~-._") for p in self.parts)
-        if self.scheme == "file" or self.authority:
-            return f"{self.scheme}://{self.authority}{path}"
-        return f"{self.scheme}:{path}"
-
-    def contains(self, other: Location) -> bool:
-        return (
-            self.scheme == other.scheme
-            and self.authority == other.authority
-            and bool(self.parts)
-            and other.parts[: len(self.parts)] == self.parts
-        )
+#: A logged model's id, as in ``models:/<id>``.
+LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
 
 
 def _refuse(source: str, why: str) -> InvalidParameterValue:
-    return InvalidParameterValue(f"Invalid model version source: '{source}'. {why}")
-
-
-def canonical_location(uri: str) -> Location:
-    """``uri`` decoded once and canonicalised; ``ValueError`` (with the reason) when it cannot be
-    made canonical without guessing: a second layer of percent-encoding, control characters,
-    backslashes, ``..`` segments, or a ``file:`` URI naming a host (even ``localhost``)."""
-    if not isinstance(uri, str) or not uri:
-        raise ValueError("it is empty")
-    decoded = urllib.parse.unquote(uri, errors="strict")
-    if _ESCAPE.search(decoded):
-        raise ValueError("it is percent-encoded more than once")
-    if any(ord(c) < 32 or ord(c) == 127 for c in decoded) or "\\" in decoded:
-        raise ValueError("it contains control characters or backslashes")
-    match = _SCHEME.match(decoded)
-    plain = match is None or len(match.group(1)) == 1  # a plain path (or a drive letter)
-    if plain:
-        scheme, rest = "file", decoded
-    else:
-        scheme, rest = match.group(1).lower(), decoded[match.end() :]
-    authority = ""
-    if rest.startswith("//"):
-        authority, slash, path = rest[2:].partition("/")
-        authority, path = authority.lower(), slash + path
-    else:
-        path = rest
-    if "?" in path or "#" in path:
-        raise ValueError("it has a query or fragment")
-    if scheme == "file" and authority:
-        raise ValueError("a file location may not name a host")
-    if scheme == "file" and not path.startswith("/"):
-        raise ValueError("a local path must be absolute")
-    segments = [s for s in path.split("/") if s not in ("", ".")]
-    if ".." in segments:
-        raise ValueError("it contains '..'")
-    return Location(scheme, authority, tuple(segments), plain)
+    return InvalidParameterValue(f"Invalid model version source: {shown(source)!r}. {why}")
 
 
 def check_version_source(source: str, artifact_root: str) -> str:
-    """The canonical URI of ``source`` if it is ``artifact_root`` or lies below it; else 400.
-    A root that is not canonical itself (an experiment location crafted to escape) admits
-    nothing."""
+    """The canonical form of ``source`` if it is ``artifact_root`` or lies below it; else 400.
+    It is written as the root is (a plain path under a plain path), so a version's location
+    reads like its run's.
+
+    A root that is not canonical itself (an experiment location crafted to escape), or that is
+    a whole file system or bucket, admits nothing. ``file://localhost/...`` is refused: the
+    client's ``localhost`` is not the server's."""
     try:
-        root = canonical_location(artifact_root)
-    except ValueError as exc:
-        raise _refuse(source, f"The artifact location it must lie in is unsafe: {exc}.") from None
+        root = parse_location(artifact_root)
+    except InvalidParameterValue as exc:
+        why = f"The artifact location it must lie in is unsafe: {exc.message}"
+        raise _refuse(source, why) from None
+    if root.path == "/":
+        raise _refuse(source, "The artifact location it must lie in is a whole disk or bucket.")
     try:
-        location = canonical_location(source)
-    except ValueError as exc:
-        raise _refuse(source, f"Refused because {exc}.") from None
+        location = parse_location(source, localhost=False)
+    except InvalidParameterValue as exc:
+        raise _refuse(source, f"Refused because: {exc.message}") from None
     if not root.contains(location):
         raise _refuse(
             source,
             "A model version source must lie inside the artifact location of the run given by "
             "run_id (or of the logged model given by model_id).",
         )
-    return replace(location, plain=root.plain).uri()
+    return replace(location, plain=root.plain).written
 
 
 @dataclass(frozen=True)
@@ -142,22 +86,21 @@ def resolve_version_source(
 
     ``runs:/<run_id>/<path>`` and ``models:/<model_id>`` name their owner, and
     ``models:/<name>/<version>`` (a copy of a registered version, MLflow's
-    ``copy_model_version``) names a version whose location was checked when it was created;
+    ``copy_model_version``) names a version whose location the store checks as it reads it;
     any other source must come with ``run_id`` or ``model_id`` and lie inside that owner's
     artifact location."""
     if not isinstance(source, str) or not source:
         raise InvalidParameterValue(missing_message("source"))
     run_id = run_id or ""
-    scheme = (_SCHEME.match(source) or ["", ""])[1].lower()
-    if scheme == "runs":
-        source_run, rest = _split_reference(source, "runs")
+    if (run_reference := _source_reference(source, "runs")) is not None:
+        source_run, rest = run_reference
         if run_id and run_id != source_run:
             raise _refuse(source, f"It names run {source_run!r}, not run_id {run_id!r}.")
         root = _lookup(source, lambda: run_artifact_uri(source_run))
         location = check_version_source(f"{root.rstrip('/')}/{rest}" if rest else root, root)
         return ResolvedSource(location, source_run, model_id)
-    if scheme == "models":
-        source_model, rest = _split_reference(source, "models")
+    if (model_reference := _source_reference(source, "models")) is not None:
+        source_model, rest = model_reference
         if rest.isdigit() and registered_version is not None:
             location, copied_run, copied_model = _lookup(
                 source, lambda: registered_version(source_model, rest)
@@ -167,7 +110,7 @@ def resolve_version_source(
                 run_id or copied_run,
                 model_id or copied_model,
             )
-        if rest or not _LOGGED_MODEL_ID.match(source_model):
+        if rest or not LOGGED_MODEL_ID.match(source_model):
             raise _refuse(source, "Expected models:/<logged model id> or models:/<name>/<version>.")
         if model_id and model_id != source_model:
             raise _refuse(source, f"It names model {source_model!r}, not model_id {model_id!r}.")
@@ -198,15 +141,30 @@ def resolve_version_source(
     raise refusal
 
 
-def _split_reference(source: str, scheme: str) -> tuple[str, str]:
-    """``runs:/<id>/<rest>`` -> (id, rest); no authority allowed (``runs://host/...``)."""
-    body = source[len(scheme) + 1 :]
-    if not body.startswith("/") or body.startswith("//"):
-        raise _refuse(source, f"Expected {scheme}:/<id>/<path>.")
+def split_reference(uri: str, scheme: str) -> tuple[str, str] | None:
+    """``runs:/<id>/<rest>`` -> ``(id, rest)`` (the same for ``models:``), None for a URI of
+    another scheme; 400 for an authority (``runs://host/...``) or a missing id."""
+    if uri.partition(":")[0].lower() != scheme:
+        return None
+    body = uri[len(scheme) + 1 :]
     owner, _, rest = body[1:].partition("/")
-    if not owner:
-        raise _refuse(source, f"Expected {scheme}:/<id>/<path>.")
+    if not body.startswith("/") or body.startswith("//") or not owner:
+        raise InvalidParameterValue(f"Invalid URI {shown(uri)!r}: expected {scheme}:/<id>/<path>.")
     return owner, rest
+
+
+def logged_model_reference(uri: str) -> tuple[str, str] | None:
+    """``models:/<logged model id>/<rest>`` -> ``(id, rest)``; None for any other URI (such
+    as ``models:/<name>/<version>``)."""
+    reference = split_reference(uri, "models")
+    return reference if reference and LOGGED_MODEL_ID.match(reference[0]) else None
+
+
+def _source_reference(source: str, scheme: str) -> tuple[str, str] | None:
+    try:
+        return split_reference(source, scheme)
+    except InvalidParameterValue:
+        raise _refuse(source, f"Expected {scheme}:/<id>/<path>.") from None
 
 
 def _lookup(source: str, call: Callable):

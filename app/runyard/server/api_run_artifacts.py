@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app
 
 from runyard import protocol as p
 from runyard.artifacts import repo_for_uri
+from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
 from runyard.locations import canonical_artifact_path, parse_location
@@ -20,25 +21,24 @@ server_info_bp = Blueprint("server_info", __name__)
 PROXY_SCHEMES = ("mlflow-artifacts", "runyard-artifacts")
 
 
-def proxied_path(artifact_uri: str) -> str | None:
-    """The path inside the server's artifact destination of a proxied URI, else None.
-    The stored URI is checked first, so a location stored before it was refusable is
-    refused here (and never reaches a repository)."""
-    location = parse_location(check_stored_location(artifact_uri, server_config()))
+def stored_repo(artifact_uri: str) -> tuple[ArtifactRepo, str]:
+    """``(repository, path of the location inside it)`` for a stored artifact location (a
+    run's, or a model version's): the server's own destination for a proxied URI, else a
+    repository rooted at the location. The stored URI is checked first, so a location stored
+    before it was refusable is refused here (and never reaches a repository)."""
+    canonical = check_stored_location(artifact_uri, server_config())
+    location = parse_location(canonical)
     if location.scheme not in PROXY_SCHEMES:
-        return None
-    return location.path.lstrip("/")
+        return repo_for_uri(canonical), ""
+    repo = artifact_repo()
+    if repo is None:
+        raise NotImplementedByBackend("This server does not serve artifacts.")
+    return repo, location.path.lstrip("/")
 
 
 def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:
     """Direct children of ``path`` in a run's artifacts; paths relative to the run root."""
-    inner = proxied_path(artifact_uri)
-    if inner is None:
-        canonical = check_stored_location(artifact_uri, server_config())
-        return repo_for_uri(canonical).list_artifacts(path or None)
-    repo = artifact_repo()
-    if repo is None:
-        raise NotImplementedByBackend("This server does not serve artifacts.")
+    repo, inner = stored_repo(artifact_uri)
     listed = repo.list_artifacts("/".join(x for x in (inner, path) if x) or None)
     return [
         FileInfo(

@@ -1,9 +1,10 @@
 """Files of a model version, read from its storage location and never from outside it.
 
-Used by ``/model-versions/get-artifact`` and the version page. A path is made relative and
-``..``-free (``safe_relative_path``) before it is joined to the location, proxied locations are
-read through the server's own artifact repository, and other locations must be ones this server
-may read (``check_artifact_location``).
+Used by ``/model-versions/get-artifact`` and the version page. The location comes from the
+store's ``get_model_version_download_uri``, which re-checks the source rule; here it must also
+lie under a root this server may read (``check_stored_location``, as for a run's stored
+location). A path is brought to canonical form (``canonical_artifact_path``) before it is
+joined to the location, and the repository checks its own root again when it opens the file.
 """
 
 from __future__ import annotations
@@ -11,33 +12,19 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
-from runyard.artifacts import repo_for_uri
 from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
-from runyard.errors import InvalidParameterValue, NotImplementedByBackend, ResourceDoesNotExist
-from runyard.server.api_common import artifact_repo, server_config
-from runyard.server.api_run_artifacts import proxied_path
-from runyard.server.security import check_artifact_location
-from runyard.validation import safe_relative_path
-
-
-def _repo_and_root(location: str) -> tuple[ArtifactRepo, str]:
-    inner = proxied_path(location)
-    if inner is None:
-        check_artifact_location(location, server_config())
-        return repo_for_uri(location), ""
-    repo = artifact_repo()
-    if repo is None:
-        raise NotImplementedByBackend("This server does not serve artifacts.")
-    return repo, inner
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.locations import canonical_artifact_path
+from runyard.server.api_run_artifacts import stored_repo
 
 
 def open_version_file(location: str, path: str) -> tuple[ArtifactRepo, str, FileInfo]:
     """``(repo, path in repo, FileInfo)`` of the file ``path`` below ``location``."""
-    rel = safe_relative_path(path)
+    rel = canonical_artifact_path(path)
     if not rel:
         raise InvalidParameterValue("Invalid path")
-    repo, root = _repo_and_root(location)
+    repo, root = stored_repo(location)
     full = "/".join(x for x in (root, rel) if x)
     try:
         info = repo.file_info(full)
@@ -69,7 +56,7 @@ def read_version_file(location: str, path: str, limit: int) -> bytes | None:
 
 def list_version_files(location: str, limit: int = 1000) -> list[FileInfo]:
     """Every file below ``location`` (paths relative to it), at most ``limit``."""
-    repo, root = _repo_and_root(location)
+    repo, root = stored_repo(location)
     found: list[FileInfo] = []
     pending = [""]
     while pending and len(found) < limit:

@@ -19,13 +19,11 @@ from urllib.parse import quote, urlencode
 from flask import Response, stream_with_context
 
 from runyard import images
-from runyard.artifacts import repo_for_uri
+from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import Run
-from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
+from runyard.errors import ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
-from runyard.server.api_common import artifact_repo, server_config
-from runyard.server.api_run_artifacts import list_run_artifacts, proxied_path
-from runyard.server.security import check_stored_location
+from runyard.server.api_run_artifacts import list_run_artifacts, stored_repo
 
 Json = dict[str, Any]
 
@@ -50,14 +48,9 @@ CSV_EXTS = {".csv": ",", ".tsv": "\t"}
 RAW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
-def _repo_and_path(artifact_uri: str, path: str):  # type: ignore[no-untyped-def]
+def _repo_and_path(artifact_uri: str, path: str) -> tuple[ArtifactRepo, str]:
     """The repository and inner path of a file under a run's (or a logged model's) root."""
-    inner = proxied_path(artifact_uri)
-    if inner is None:
-        return repo_for_uri(check_stored_location(artifact_uri, server_config())), path
-    repo = artifact_repo()
-    if repo is None:
-        raise NotImplementedByBackend("This server does not serve artifacts.")
+    repo, inner = stored_repo(artifact_uri)
     return repo, "/".join(x for x in (inner, path) if x)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from flask import Blueprint, render_template, request
 
 from runyard.errors import InvalidParameterValue, RunyardError
+from runyard.locations import shown
 from runyard.registry.lineage import lineage_of
 from runyard.registry.mlmodel import parse_mlmodel
 from runyard.registry.validation import validate_model_name
@@ -86,9 +87,9 @@ def _models_filter(query: str) -> str | None:
 @bp.get("/models/<name>/versions/<version>")
 def model_version_page(name: str, version: str) -> str:
     mv = store().get_model_version(validate_model_name(name), version)
-    location = store().get_model_version_download_uri(mv.name, mv.version)
-    files, files_error = [], None
-    try:
+    files, files_error, location = [], None, shown(mv.storage_location or mv.source)
+    try:  # a stored location no longer allowed: the page says so and reads nothing
+        location = store().get_model_version_download_uri(mv.name, mv.version)
         files = list_version_files(location)
     except RunyardError as exc:
         files_error = exc.message

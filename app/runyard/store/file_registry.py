@@ -19,6 +19,7 @@ import shutil
 from dataclasses import replace
 from typing import Any
 
+from runyard.locations import check_name_fits
 from runyard.registry.entities import STAGE_NONE, ModelVersion, RegisteredModel
 from runyard.registry.local import LocalRegistry, model_taken
 from runyard.store.file_layout import (
@@ -52,6 +53,10 @@ class FileRegistryMixin(LocalRegistry):
 
     def _registered_dir(self, name: str) -> str:
         return os.path.join(self._registry_dir, name)
+
+    def _new_registered_dir(self, name: str) -> str:
+        """The directory a new (or renamed) model gets; its name must fit the file system."""
+        return self._registered_dir(check_name_fits(name, "Invalid model name"))
 
     def _version_dir(self, name: str, version: int) -> str:
         return os.path.join(self._registered_dir(name), f"{VERSION_PREFIX}{version}")
@@ -184,7 +189,7 @@ class FileRegistryMixin(LocalRegistry):
     def _reg_insert_model(self, model: RegisteredModel) -> None:
         os.makedirs(self._registry_dir, exist_ok=True)
         try:
-            os.mkdir(self._registered_dir(model.name))
+            os.mkdir(self._new_registered_dir(model.name))
         except FileExistsError:
             raise model_taken(model.name) from None
         for key, value in model.tags.items():
@@ -202,7 +207,7 @@ class FileRegistryMixin(LocalRegistry):
 
     def _reg_rename_model(self, name: str, new_name: str, last_updated: int) -> None:
         with locked(self._registry_dir):
-            target = self._registered_dir(new_name)
+            target = self._new_registered_dir(new_name)
             if os.path.exists(target):
                 raise model_taken(new_name)
             os.rename(self._registered_dir(name), target)

@@ -19,13 +19,14 @@ from typing import Any
 from runyard.artifacts import repo_for_uri
 from runyard.entities import PagedList
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.locations import canonical_artifact_path
 from runyard.registry.entities import ModelVersion, RegisteredModel
+from runyard.registry.sources import logged_model_reference, split_reference
 from runyard.registry.validation import (
     SEARCH_MODELS_DEFAULT,
     SEARCH_VERSIONS_DEFAULT,
     canonical_stage,
 )
-from runyard.validation import safe_relative_path
 
 _MODELS_URI = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ref>[^/]+))(?P<rest>/.*)?$"
@@ -159,14 +160,14 @@ class RegistryClientMixin:
     def _registration_source(self, model_uri: str) -> tuple[str, str | None, str | None]:
         """For ``runs:/<run>/<path>`` with no files at ``path`` but a logged model of that
         name from the run (how MLflow 3 logs models), register the logged model instead."""
-        if model_uri.startswith("models:/m-"):
-            return model_uri, None, model_uri.split("/", 1)[1]
-        if not model_uri.startswith("runs:/"):
+        if (logged := logged_model_reference(model_uri)) is not None:
+            return model_uri, None, logged[0]
+        if (reference := split_reference(model_uri, "runs")) is None:
             return model_uri, None, None
-        run_id, _, path = model_uri[len("runs:/") :].partition("/")
+        run_id, path = reference
         run = self._store.get_run(run_id)
         repo = repo_for_uri(run.info.artifact_uri, tracking_uri=self._tracking_uri)
-        if not path or repo.file_info(safe_relative_path(path)) is not None:
+        if not path or repo.file_info(canonical_artifact_path(path)) is not None:
             return model_uri, run_id, None
         found = self._store.search_logged_models(
             [run.info.experiment_id], filter_string=f"name = '{path}'", max_results=100
@@ -184,14 +185,14 @@ class RegistryClientMixin:
             name, alias, ref = match.group("name"), match.group("alias"), match.group("ref")
             version = self._model_uri_version(name, alias, ref)
             location = self._store.get_model_version_download_uri(name, version)
-            return location, safe_relative_path((match.group("rest") or "").lstrip("/"))
-        if artifact_uri.startswith("models:/m-"):
-            model_id, _, rest = artifact_uri[len("models:/") :].partition("/")
+            return location, canonical_artifact_path((match.group("rest") or "").lstrip("/"))
+        if (logged := logged_model_reference(artifact_uri)) is not None:
+            model_id, rest = logged
             location = self._store.get_logged_model(model_id).artifact_location
-            return location, safe_relative_path(rest)
-        if artifact_uri.startswith("runs:/"):
-            run_id, _, rest = artifact_uri[len("runs:/") :].partition("/")
-            return self._store.get_run(run_id).info.artifact_uri, safe_relative_path(rest)
+            return location, canonical_artifact_path(rest)
+        if (reference := split_reference(artifact_uri, "runs")) is not None:
+            run_id, rest = reference
+            return self._store.get_run(run_id).info.artifact_uri, canonical_artifact_path(rest)
         return artifact_uri, ""
 
     def _model_uri_version(self, name: str, alias: str | None, ref: str | None) -> int | str:

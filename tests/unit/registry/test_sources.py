@@ -3,13 +3,16 @@ run's (or logged model's) artifact location, or it is refused, whatever disguise
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
-from runyard.registry.sources import (
-    canonical_location,
-    check_version_source,
-    resolve_version_source,
-)
+from runyard.locations import parse_location
+from runyard.registry.sources import check_version_source, resolve_version_source
+
+from tests.unit.test_locations import PIECES, escapes_root
 
 ROOT = "file:///srv/mlruns/1/abc/artifacts"
 PROXIED = "mlflow-artifacts:/1/abc/artifacts"
@@ -23,11 +26,11 @@ MODEL_ID = "m-0123456789abcdef0123456789abcdef"
         (ROOT, ROOT, ROOT),
         ("/srv/mlruns/1/abc/artifacts/model", ROOT, f"{ROOT}/model"),
         ("file:/srv/mlruns/1/abc/artifacts/model", ROOT, f"{ROOT}/model"),
-        (f"{ROOT}//model/./sub/", ROOT, f"{ROOT}/model/sub"),
+        (f"{ROOT}//model//sub/", ROOT, f"{ROOT}/model/sub"),
         (f"{ROOT}/my%20model", ROOT, f"{ROOT}/my%20model"),
         (f"{PROXIED}/model", PROXIED, f"{PROXIED}/model"),
         ("MLFLOW-ARTIFACTS:/1/abc/artifacts/m", PROXIED, f"{PROXIED}/m"),
-        ("s3://Bucket/exp/abc/artifacts/m", "s3://bucket/exp/abc/artifacts", None),
+        ("S3://bucket/exp/abc/artifacts/m", "s3://bucket/exp/abc/artifacts", None),
         ("/srv/mlruns/1/abc/artifacts/m", "/srv/mlruns/1/abc/artifacts", None),
     ],
 )
@@ -35,7 +38,7 @@ def test_inside_the_root_is_accepted(source: str, root: str, expected: str | Non
     got = check_version_source(source, root)
     if expected is not None:
         assert got == expected
-    assert canonical_location(got) == canonical_location(source)
+    assert parse_location(got) == parse_location(source)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +73,18 @@ def test_inside_the_root_is_accepted(source: str, root: str, expected: str | Non
         "s3://bucket/1/abc/artifacts/model",
         "http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/model",
         "C:\\srv\\mlruns\\1\\abc\\artifacts",
+        # the disguises of the location canonicaliser's own tests (tests/unit/test_locations.py)
+        f"{ROOT}/model/./sub",
+        f"{ROOT}/%2e%2e/%2e%2e/etc#",
+        f"{ROOT}/..%2f..%2fetc?",
+        f"{ROOT}/model;type=d",
+        "file://user@localhost/srv/mlruns/1/abc/artifacts/model",
+        "file://admin:secret@/srv/mlruns/1/abc/artifacts/model",
+        f"{ROOT}/%c0%ae%c0%ae/etc",  # an overlong UTF-8 dot
+        f"{ROOT}/\uff0e\uff0e/etc",  # fullwidth dots
+        f"{ROOT}/\u2024\u2024/etc",  # one-dot leaders
+        "/srv/mlruns/1/abc/artifacts/%2e%2e/x",  # a plain path cannot be encoded
+        f"{ROOT}/" + "a" * 2000,
     ],
 )
 def test_every_disguise_is_refused(source: str) -> None:
@@ -107,6 +122,64 @@ def test_an_unsafe_root_admits_nothing(root: str) -> None:
         check_version_source("file:///etc/passwd", root)
     with pytest.raises(InvalidParameterValue):
         check_version_source(root, root)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "s3://Bucket/exp/abc/artifacts/m",  # bucket names are case-sensitive: another bucket
+        "s3://bucket/exp/abc/artifacts-2/m",
+        "s3://bucket/exp/abc/artifacts/%2e%2e/x",
+        "s3://bucket.evil.example/exp/abc/artifacts/m",
+        "s3://user@bucket/exp/abc/artifacts/m",
+        "s3:///exp/abc/artifacts/m",
+    ],
+)
+def test_bucket_disguises_are_refused(source: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="Invalid model version source"):
+        check_version_source(source, "s3://bucket/exp/abc/artifacts")
+
+
+def test_errors_never_show_user_info() -> None:
+    with pytest.raises(InvalidParameterValue) as refused:
+        check_version_source("file://admin:hunter2@localhost/srv/mlruns/1/abc/artifacts", ROOT)
+    assert "hunter2" not in refused.value.message
+
+
+def test_a_symlink_out_of_the_run_artifacts_is_outside(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    (root / "model").mkdir()
+    (root / "link").symlink_to("/etc")
+    assert check_version_source(f"file://{root}/model", str(root)) == f"{root}/model"
+    with pytest.raises(InvalidParameterValue, match="must lie inside"):
+        check_version_source(f"file://{root}/link", str(root))
+    with pytest.raises(InvalidParameterValue, match="must lie inside"):
+        check_version_source(f"file://{root}/link/passwd", f"file://{root}")
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=10),
+    joiner=st.sampled_from(["/", "", "%2f", "\\"]),
+    prefix=st.sampled_from(["file://", "file:", "FiLe://", "file://localhost", ""]),
+)
+def test_no_source_resolves_outside_its_root(
+    tmp_path: Path, pieces: list[str], joiner: str, prefix: str
+) -> None:
+    """Every disguise of the canonicaliser's property test, as a version source."""
+    root = tmp_path / "artifacts"
+    root.mkdir(exist_ok=True)
+    if not (root / "link").exists():
+        (root / "link").symlink_to(tmp_path)
+    raw = f"{prefix}{root}/{joiner.join(pieces)}"
+    try:
+        uri = check_version_source(raw, str(root))
+    except InvalidParameterValue:
+        return
+    assert not escapes_root(parse_location(uri), root), (raw, uri)
 
 
 def _runs(run_id: str) -> str:

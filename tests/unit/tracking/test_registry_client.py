@@ -57,8 +57,17 @@ def test_register_alias_and_download(tracking_uri: str, tmp_path: Path) -> None:
         runyard.download_artifacts("models:/churn/Staging", tmp_path / "f")
     with pytest.raises(InvalidParameterValue):
         runyard.download_artifacts("models:/churn@nope", tmp_path / "g")
-    with pytest.raises(InvalidParameterValue):
-        runyard.download_artifacts("models:/churn/1/../../x", tmp_path / "h")
+    for disguised in (
+        "models:/churn/1/../../x",
+        "models:/churn/1/%2e%2e/x",
+        "models:/churn/1/a#b",
+        f"runs:/{run_id}/model/\uff0e\uff0e/x",
+        f"runs://host/{run_id}/model",
+        "runs:/",
+    ):
+        with pytest.raises(InvalidParameterValue):
+            runyard.download_artifacts(disguised, tmp_path / "h")
+    assert not (tmp_path / "h").exists() or not any((tmp_path / "h").iterdir())
 
 
 def test_client_registry_methods(tracking_uri: str) -> None:
