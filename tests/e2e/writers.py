@@ -8,8 +8,6 @@ import time
 import uuid
 from typing import Any
 
-from runyard.auth.store import REFRESH_SECONDS
-
 from tests.e2e.cluster import Kube
 from tests.e2e.portforward import ForwardedClient
 
@@ -20,8 +18,6 @@ def new_run(client: ForwardedClient) -> tuple[str, str]:
     created = client.post(f"{API}/experiments/create", json={"name": f"e2e-{uuid.uuid4().hex}"})
     created.raise_for_status()
     experiment_id = created.json()["experiment_id"]
-    # The creator's grant reaches the other server processes within REFRESH_SECONDS.
-    time.sleep(REFRESH_SECONDS)
     run = client.post(
         f"{API}/runs/create",
         json={"experiment_id": experiment_id, "start_time": int(time.time() * 1000)},
