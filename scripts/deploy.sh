@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Deploy runyard (server, PostgreSQL, MinIO) to the kind cluster and wait until it serves:
-# build the image if it is missing, load it into the nodes, apply the kind overlay with that
-# image, wait for the data stores, the bucket and migration Jobs (failing at once when one of
-# them fails), then the server rollout.
+# build the image if it is missing, load it into the nodes, make the first administrator's
+# Secret if there is none, apply the kind overlay with that image, wait for the data stores,
+# the bucket and migration Jobs (failing at once when one of them fails), then the server
+# rollout.
 # Usage: scripts/deploy.sh   (names from deploy/kind/settings.env; $KIND_CLUSTER, $RUNYARD_IMAGE,
 #                             $KUBECONFIG and $KUBECTL override; OFFLINE=1 builds a missing image
 #                             offline)
@@ -34,6 +35,19 @@ images:
     newName: $image_name
     newTag: "$image_tag"
 YAML
+
+# The first administrator's Secret (runyard-admin: username, password), made once with a random
+# password and never replaced: the server creates that account only when it does not exist, so
+# a new password in the Secret would not change the account's. kustomize cannot generate a
+# random value, and a Job that made it would need a ServiceAccount allowed to write Secrets.
+# The password goes to kubectl on stdin, not on its command line.
+k apply -f "$root/deploy/manifests/base/namespace.yaml"
+if ! k -n runyard get secret runyard-admin >/dev/null 2>&1; then
+  head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n' |
+    k -n runyard create secret generic runyard-admin \
+      --from-literal=username=admin --from-file=password=/dev/stdin
+  echo "created secret/runyard-admin: the administrator admin with a random password"
+fi
 
 # A Job's pod template is immutable: remove finished Jobs so a new image can run them again.
 k -n runyard delete job runyard-migrate minio-bucket --ignore-not-found --wait=true 2>/dev/null || true
@@ -71,3 +85,5 @@ wait_job runyard-migrate
 k -n runyard rollout status deployment/runyard --timeout=600s
 k -n runyard get pods -o wide
 echo "runyard is up: kubectl --context kind-$name -n runyard port-forward svc/runyard 5000:5000"
+echo "sign in as admin with the password from:" \
+  "kubectl --context kind-$name -n runyard get secret runyard-admin -o jsonpath='{.data.password}' | base64 -d"

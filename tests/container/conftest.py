@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.bearer import BearerToken
 from tests.container.docker_stack import Stack
 from tests.container.images import build_images
 from tests.requirements import require
@@ -40,8 +41,9 @@ def images(docker_client: Any) -> None:
 
 @pytest.fixture(scope="module")
 def stack(docker_client: Any, images: None) -> Iterator[Stack]:
-    """PostgreSQL and S3 stand-ins, a migrated schema and servers `a` and `b`."""
-    stack = Stack(docker_client)
+    """PostgreSQL and S3 stand-ins, a migrated schema and servers `a` and `b`, with accounts
+    on as in the Kubernetes deployment."""
+    stack = Stack(docker_client, auth=True)
     try:
         stack.start_postgres()
         stack.start_s3()
@@ -54,6 +56,12 @@ def stack(docker_client: Any, images: None) -> Iterator[Stack]:
         raise
     finally:
         stack.close()
+
+
+@pytest.fixture(scope="module")
+def token(stack: Stack) -> BearerToken:
+    """An API token of a regular user of `stack`, which the tests log with."""
+    return stack.create_token("a", "container-tests")
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from tests.bearer import BearerToken
 from tests.container.images import POSTGRES_IMAGE, RUNYARD_IMAGE, S3_IMAGE
 
 PG_USER, PG_PASSWORD, PG_DB = "runyard", "runyard-test-password", "runyard"
@@ -41,11 +42,19 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: floa
 
 
 class Stack:
-    """One test network and the containers on it; ``close()`` removes everything."""
+    """One test network and the containers on it; ``close()`` removes everything.
 
-    def __init__(self, client: Any, name: str | None = None) -> None:
+    With ``auth``, the servers run with accounts on, as the Kubernetes manifests deploy them:
+    the first administrator from RUNYARD_ADMIN_* (a password made for this stack), the account
+    tables migrated by ``runyard db upgrade --auth``; ``create_token`` then makes a user and an
+    API token for the tests to log with.
+    """
+
+    def __init__(self, client: Any, name: str | None = None, auth: bool = False) -> None:
         self.client = client
         self.name = name or f"runyard-test-{secrets.token_hex(3)}"
+        self.auth = auth
+        self.admin = ("admin", secrets.token_urlsafe(18))
         self.network = client.networks.create(self.name, driver="bridge")
         self.containers: dict[str, Any] = {}
 
@@ -121,14 +130,43 @@ class Stack:
             "AWS_SECRET_ACCESS_KEY": S3_SECRET,
             "AWS_DEFAULT_REGION": "us-east-1",
             "RUNYARD_WORKERS": "2",
+            **(self.auth_env() if self.auth else {}),
         }
 
+    def auth_env(self) -> dict[str, str]:
+        username, password = self.admin
+        return {
+            "RUNYARD_AUTH": "true",
+            "RUNYARD_ADMIN_USERNAME": username,
+            "RUNYARD_ADMIN_PASSWORD": password,
+        }
+
+    def create_token(self, role: str, username: str) -> BearerToken:
+        """A (non-admin) user ``username`` and an API token of theirs, made through server
+        ``role``'s API with the administrator's basic credentials, as an operator would."""
+        base, admin = self.url(role), self.admin
+        created = requests.post(
+            f"{base}/api/2.0/mlflow/users/create",
+            json={"username": username, "password": secrets.token_urlsafe(18)},
+            auth=admin,
+            timeout=30,
+        )
+        created.raise_for_status()
+        token = requests.post(
+            f"{base}/api/2.0/runyard/tokens/create",
+            json={"username": username, "name": "container-tests", "expires_in": "1d"},
+            auth=admin,
+            timeout=30,
+        )
+        token.raise_for_status()
+        return BearerToken(token.json()["secret"])
+
     def migrate(self) -> None:
-        """``runyard db upgrade`` in a one-shot container, as the Kubernetes Job does it."""
+        """`runyard db upgrade [--auth]` in a one-shot container, as the Kubernetes Job does."""
         env = self.server_env()
         output = self.client.containers.run(
             RUNYARD_IMAGE,
-            ["db", "upgrade", env["RUNYARD_BACKEND_STORE_URI"]],
+            ["db", "upgrade", *(["--auth"] if self.auth else []), env["RUNYARD_BACKEND_STORE_URI"]],
             environment=env,
             network=self.network.name,
             read_only=True,

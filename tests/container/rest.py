@@ -22,9 +22,10 @@ def call(base: str, method: str, endpoint: str, **kwargs: Any) -> dict[str, Any]
     return response.json() if response.content else {}
 
 
-def new_run(base: str) -> tuple[str, str]:
+def new_run(base: str, auth: requests.auth.AuthBase | None = None) -> tuple[str, str]:
     """A fresh experiment and a run in it: (experiment_id, run_id)."""
-    experiment_id = call(base, "POST", "experiments/create", json={"name": uuid.uuid4().hex})[
+    name = uuid.uuid4().hex
+    experiment_id = call(base, "POST", "experiments/create", json={"name": name}, auth=auth)[
         "experiment_id"
     ]
     run = call(
@@ -32,16 +33,20 @@ def new_run(base: str) -> tuple[str, str]:
         "POST",
         "runs/create",
         json={"experiment_id": experiment_id, "start_time": int(time.time() * 1000)},
+        auth=auth,
     )
     return experiment_id, run["run"]["info"]["run_id"]
 
 
-def metric_steps(base: str, run_id: str, key: str) -> list[int]:
+def metric_steps(
+    base: str, run_id: str, key: str, auth: requests.auth.AuthBase | None = None
+) -> list[int]:
     history = call(
         base,
         "GET",
         "metrics/get-history",
         params={"run_id": run_id, "run_uuid": run_id, "metric_key": key, "max_results": 25000},
+        auth=auth,
     )
     return [int(m["step"]) for m in history.get("metrics", [])]
 
@@ -54,9 +59,15 @@ class MetricLogger(threading.Thread):
     like a client with retries would; `acked` holds the steps that were acknowledged.
     """
 
-    def __init__(self, base_for: Callable[[int], str], run_id: str, key: str = "loss") -> None:
+    def __init__(
+        self,
+        base_for: Callable[[int], str],
+        run_id: str,
+        key: str = "loss",
+        auth: requests.auth.AuthBase | None = None,
+    ) -> None:
         super().__init__(daemon=True)
-        self.base_for, self.run_id, self.key = base_for, run_id, key
+        self.base_for, self.run_id, self.key, self.auth = base_for, run_id, key, auth
         self.acked: list[int] = []
         self.failures = 0
         self.error: BaseException | None = None
@@ -89,7 +100,9 @@ class MetricLogger(threading.Thread):
             "step": step,
         }
         try:
-            response = requests.post(f"{base}{API}/runs/log-metric", json=body, timeout=10)
+            response = requests.post(
+                f"{base}{API}/runs/log-metric", json=body, auth=self.auth, timeout=10
+            )
         except requests.RequestException:
             self.failures += 1
             time.sleep(0.2)

@@ -1,4 +1,7 @@
-"""Two runyard containers on one network with PostgreSQL and S3: crash and outage healing."""
+"""Two runyard containers on one network with PostgreSQL and S3: crash and outage healing.
+
+Accounts are on, as in the Kubernetes deployment: every test logs with a regular user's API
+token, and a request without one is refused."""
 
 from __future__ import annotations
 
@@ -8,37 +11,75 @@ import time
 import pytest
 import requests
 
+from tests.bearer import BearerToken
 from tests.container.docker_stack import Stack, wait_for
 from tests.container.rest import API, MetricLogger, call, metric_steps, new_run
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1800)]
 
 
-def test_both_servers_share_runs_and_artifacts(stack: Stack) -> None:
+def test_requests_without_credentials_are_refused_but_probes_answer(
+    stack: Stack, token: BearerToken
+) -> None:
+    experiment_id, run_id = new_run(stack.url("a"), token)
+    artifact = f"/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/x.txt"
+    for base in (stack.url("a"), stack.url("b")):
+        for method, path in (
+            ("GET", f"{API}/runs/get?run_id={run_id}"),
+            ("POST", f"{API}/runs/log-metric"),
+            ("PUT", artifact),
+            ("GET", "/metrics"),
+        ):
+            refused = requests.request(method, base + path, json={}, timeout=10)
+            assert refused.status_code == 401, (method, path, refused.text)
+            assert refused.json()["error_code"] == "UNAUTHENTICATED"
+        wrong = requests.get(
+            f"{base}{API}/runs/get",
+            params={"run_id": run_id},
+            auth=BearerToken("ryt_" + "0" * 43),
+            timeout=10,
+        )
+        assert wrong.status_code == 401
+        for probe in ("/health", "/ready"):
+            assert requests.get(base + probe, timeout=10).status_code == 200, probe
+        assert requests.get(base + "/metrics", auth=token, timeout=10).status_code == 200
+
+
+def test_both_servers_share_runs_and_artifacts(stack: Stack, token: BearerToken) -> None:
     a, b = stack.url("a"), stack.url("b")
-    experiment_id, run_id = new_run(a)
-    call(b, "POST", "runs/log-parameter", json={"run_id": run_id, "key": "lr", "value": "0.1"})
+    experiment_id, run_id = new_run(a, token)
+    call(
+        b,
+        "POST",
+        "runs/log-parameter",
+        json={"run_id": run_id, "key": "lr", "value": "0.1"},
+        auth=token,
+    )
     put = requests.put(
         f"{b}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/notes.txt",
         data=b"hello from b",
+        auth=token,
         timeout=10,
     )
     assert put.status_code == 200, put.text
-    got = call(a, "GET", "runs/get", params={"run_id": run_id})["run"]
+    got = call(a, "GET", "runs/get", params={"run_id": run_id}, auth=token)["run"]
     assert got["data"]["params"] == [{"key": "lr", "value": "0.1"}]
     download = requests.get(
         f"{a}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/notes.txt",
+        auth=token,
         timeout=10,
     )
     assert download.content == b"hello from b"
 
 
-def test_crashed_server_restarts_and_no_acknowledged_point_is_lost(stack: Stack) -> None:
-    _, run_id = new_run(stack.url("a"))
+def test_crashed_server_restarts_and_no_acknowledged_point_is_lost(
+    stack: Stack, token: BearerToken
+) -> None:
+    _, run_id = new_run(stack.url("a"), token)
     container = stack.containers["a"]
     container.reload()
     restarts_before = container.attrs["RestartCount"]
-    logger = MetricLogger(lambda step: stack.url("ab"[step % 2]), run_id)
+    logger = MetricLogger(lambda step: stack.url("ab"[step % 2]), run_id, auth=token)
     logger.start()
     try:
         logger.wait_for_acks(20, timeout=60)
@@ -54,14 +95,16 @@ def test_crashed_server_restarts_and_no_acknowledged_point_is_lost(stack: Stack)
     finally:
         acked = logger.stop()
     assert logger.failures > 0, "the crash should have interrupted some writes"
-    stored = metric_steps(stack.url("b"), run_id, "loss")
+    stored = metric_steps(stack.url("b"), run_id, "loss", token)
     assert set(acked) <= set(stored), f"lost steps: {sorted(set(acked) - set(stored))}"
     assert len(set(stored)) >= len(acked)
 
 
-def test_database_outage_is_reported_and_heals_without_restarting_servers(stack: Stack) -> None:
+def test_database_outage_is_reported_and_heals_without_restarting_servers(
+    stack: Stack, token: BearerToken
+) -> None:
     a, b = stack.url("a"), stack.url("b")
-    _, run_id = new_run(a)
+    _, run_id = new_run(a, token)
     started = {}
     for role in ("a", "b"):
         stack.containers[role].reload()
@@ -77,6 +120,7 @@ def test_database_outage_is_reported_and_heals_without_restarting_servers(stack:
         write = requests.post(
             f"{a}{API}/runs/log-metric",
             json={"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0},
+            auth=token,
             timeout=30,
         )
         assert write.status_code == 503
@@ -98,8 +142,9 @@ def test_database_outage_is_reported_and_heals_without_restarting_servers(stack:
             "timestamp": 2,
             "step": 1,
         },
+        auth=token,
     )
-    assert metric_steps(a, run_id, "m") == [1]
+    assert metric_steps(a, run_id, "m", token) == [1]
     for role in ("a", "b"):
         stack.containers[role].reload()
         assert stack.containers[role].attrs["State"]["StartedAt"] == started[role], (
@@ -107,9 +152,11 @@ def test_database_outage_is_reported_and_heals_without_restarting_servers(stack:
         )
 
 
-def test_artifact_store_outage_leaves_servers_ready_and_tracking(stack: Stack) -> None:
+def test_artifact_store_outage_leaves_servers_ready_and_tracking(
+    stack: Stack, token: BearerToken
+) -> None:
     a, b = stack.url("a"), stack.url("b")
-    experiment_id, run_id = new_run(a)
+    experiment_id, run_id = new_run(a, token)
     artifact = f"{a}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/x.txt"
     stack.containers["s3"].stop(timeout=10)
     try:
@@ -120,11 +167,11 @@ def test_artifact_store_outage_leaves_servers_ready_and_tracking(stack: Stack) -
             assert ready.json()["checks"]["artifacts"] != "ok"
         for step in range(5):
             body = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": step}
-            call((a, b)[step % 2], "POST", "runs/log-metric", json=body)
-        upload = requests.put(artifact, data=b"while away", timeout=60)
+            call((a, b)[step % 2], "POST", "runs/log-metric", json=body, auth=token)
+        upload = requests.put(artifact, data=b"while away", auth=token, timeout=60)
         assert upload.status_code == 503, upload.text
         assert upload.headers["Retry-After"].isdigit()
-        metrics = requests.get(a + "/metrics", timeout=10).text
+        metrics = requests.get(a + "/metrics", auth=token, timeout=10).text
         assert re.search(r"^runyard_artifact_store_up\{[^}]*\} 0\.0$", metrics, re.MULTILINE)
     finally:
         stack.containers["s3"].start()
@@ -134,5 +181,5 @@ def test_artifact_store_outage_leaves_servers_ready_and_tracking(stack: Stack) -
         60,
         "the artifact store to be reported back",
     )
-    assert requests.put(artifact, data=b"back", timeout=30).status_code == 200
-    assert metric_steps(b, run_id, "m") == list(range(5))
+    assert requests.put(artifact, data=b"back", auth=token, timeout=30).status_code == 200
+    assert metric_steps(b, run_id, "m", token) == list(range(5))

@@ -215,7 +215,7 @@ def test_jobs_retry_and_clean_up(objects: list[dict[str, Any]]) -> None:
         assert 0 < job["spec"]["backoffLimit"] <= 20
         assert job["spec"]["ttlSecondsAfterFinished"] > 0
     (container,) = migrate["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["db", "upgrade"], "the URI stays out of the command line"
+    assert container["args"] == ["db", "upgrade", "--auth"], "the URI stays out of the command line"
     assert generated_name(container["envFrom"][0]["secretRef"]["name"], "runyard-database")
 
 

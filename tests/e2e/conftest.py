@@ -6,19 +6,27 @@ The suite reuses the cluster `make kind-up` made (after checking it has the expe
 never deletes a cluster it did not create; a cluster it created itself is deleted at the end
 unless RUNYARD_KEEP_CLUSTER=1. The image is the one in settings.env, rebuilt from this checkout
 with the normal `docker build` (RUNYARD_E2E_OFFLINE=1: the offline build), unless RUNYARD_IMAGE
-names a prebuilt image, which is then used as it is. Without docker, kind, kubectl or a node
+names a prebuilt image, which is then used as it is. Accounts are on, as deployed: the suite
+makes a user and an API token with the administrator from the Secret runyard-admin, and every
+client logs with that token. Without docker, kind, kubectl or a node
 image the suite skips (or fails, when RUNYARD_REQUIRE names `kind`)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import secrets
 import subprocess
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from tests.bearer import BearerToken
 from tests.e2e.cluster import OUTPUT, ROOT, KindCluster, Kube, missing_prerequisite, settings
 from tests.e2e.portforward import ForwardedClient, PortForward
+from tests.e2e.writers import TOKEN_SECRET
 from tests.requirements import require
 
 SETTINGS = settings()
@@ -89,8 +97,51 @@ def forward(cluster: KindCluster) -> Iterator[PortForward]:
 
 
 @pytest.fixture(scope="session")
-def client(forward: PortForward) -> ForwardedClient:
-    return ForwardedClient(forward)
+def admin(kube: Kube) -> tuple[str, str]:
+    """The first administrator's username and password, from the Secret runyard-admin that
+    scripts/deploy.sh made with a random password."""
+    data = kube.json("secret", "runyard-admin")["data"]
+    username, password = (base64.b64decode(data[key]).decode() for key in ("username", "password"))
+    return username, password
+
+
+@pytest.fixture(scope="session")
+def token(kube: Kube, forward: PortForward, admin: tuple[str, str]) -> str:
+    """An API token of a regular user made for this session through the API with the
+    administrator's basic credentials; also stored in the Secret TOKEN_SECRET for the clients
+    the suite runs inside the cluster. Every client of the suite logs with it."""
+    as_admin = ForwardedClient(forward, auth=admin)
+    username = f"e2e-{uuid.uuid4().hex[:8]}"
+    password = secrets.token_urlsafe(18)
+    created = as_admin.post(
+        "/api/2.0/mlflow/users/create", json={"username": username, "password": password}
+    )
+    assert created.status_code == 200, created.text
+    made = as_admin.post(
+        "/api/2.0/runyard/tokens/create",
+        json={"username": username, "name": "e2e", "expires_in": "1d"},
+    )
+    assert made.status_code == 200, made.text
+    secret = made.json()["secret"]
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": TOKEN_SECRET},
+        "type": "Opaque",
+        "stringData": {"token": secret},
+    }
+    path = kube.cluster.path / f"{TOKEN_SECRET}.json"
+    path.write_text(json.dumps(manifest))
+    try:
+        kube("apply", "-f", str(path))
+    finally:
+        path.unlink()
+    return secret
+
+
+@pytest.fixture(scope="session")
+def client(forward: PortForward, token: str) -> ForwardedClient:
+    return ForwardedClient(forward, auth=BearerToken(token))
 
 
 @pytest.fixture(autouse=True)

@@ -189,15 +189,24 @@ class PortForward:
 
 class ForwardedClient:
     """HTTP through a ``PortForward``: a connection error or a read timeout reconnects the
-    tunnel and retries (the suite's writes are idempotent, so a retried one is harmless)."""
+    tunnel and retries (the suite's writes are idempotent, so a retried one is harmless).
+    ``auth`` (e.g. a bearer token) goes with every request."""
 
-    def __init__(self, forward: PortForward, timeout: float = 10.0, retry_for: float = 180.0):
+    def __init__(
+        self,
+        forward: PortForward,
+        timeout: float = 10.0,
+        retry_for: float = 180.0,
+        auth: requests.auth.AuthBase | tuple[str, str] | None = None,
+    ):
         self.forward = forward
         self.timeout = timeout
         self.retry_for = retry_for
+        self.auth = auth
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("auth", self.auth)
         deadline = time.monotonic() + self.retry_for
         while True:
             try:

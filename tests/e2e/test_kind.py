@@ -30,9 +30,28 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
 
-def test_runyard_client_logs_and_reads_back(forward: PortForward, tmp_path: Path) -> None:
+def test_the_deployment_asks_for_credentials(
+    forward: PortForward, client: ForwardedClient, admin: tuple[str, str]
+) -> None:
+    anonymous = ForwardedClient(forward)
+    refused = anonymous.get(f"{API}/experiments/search", params={"max_results": 1})
+    assert refused.status_code == 401, refused.text
+    assert anonymous.get("/metrics").status_code == 401, "/metrics needs credentials"
+    assert anonymous.get("/ready").status_code == 200, "probes stay open"
+    wrong = ForwardedClient(forward, auth=(admin[0], admin[1] + "x"))
+    assert wrong.get(f"{API}/experiments/search", params={"max_results": 1}).status_code == 401
+    assert client.get(f"{API}/experiments/search", params={"max_results": 1}).status_code == 200
+    assert client.get("/metrics").status_code == 200
+    as_admin = ForwardedClient(forward, auth=admin)
+    assert as_admin.get("/api/2.0/mlflow/users/get", params={"username": admin[0]}).ok
+
+
+def test_runyard_client_logs_and_reads_back(
+    forward: PortForward, token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from runyard import Client
 
+    monkeypatch.setenv("RUNYARD_TRACKING_TOKEN", token)
     client = Client(tracking_uri=forward.ensure())
     experiment_id = client.create_experiment(f"e2e-runyard-{time.time_ns()}")
     run_id = client.create_run(experiment_id).info.run_id
@@ -75,8 +94,10 @@ MLFLOW_SCRIPT = textwrap.dedent(
 )
 
 
-def test_mlflow_client_logs_and_reads_back(forward: PortForward, client: ForwardedClient) -> None:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": forward.ensure()}
+def test_mlflow_client_logs_and_reads_back(
+    forward: PortForward, client: ForwardedClient, token: str
+) -> None:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": forward.ensure(), "MLFLOW_TRACKING_TOKEN": token}
     done = subprocess.run(
         [sys.executable, "-c", MLFLOW_SCRIPT, f"e2e-mlflow-{time.time_ns()}"],
         env=env,

@@ -91,17 +91,22 @@ class RetryingLogger(threading.Thread):
         return list(self.acked)
 
 
+#: The Secret holding the suite's API token for clients inside the cluster (key ``token``).
+TOKEN_SECRET = "runyard-e2e-token"
+
 IN_CLUSTER_LOGGER = """
 import json, os, time, requests
 base, run_id, key = "http://runyard:5000", os.environ["RUN_ID"], os.environ["KEY"]
 retry = os.environ.get("RETRY") == "1"
+headers = {"Authorization": "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]}
 acked, failures, step = [], [], 0
 deadline = time.time() + 900
 while time.time() < deadline and not os.path.exists("/tmp/stop"):
     body = {"run_id": run_id, "run_uuid": run_id, "key": key, "value": step / 10,
             "timestamp": 1700000000000 + step, "step": step}
     try:
-        r = requests.post(base + "/api/2.0/mlflow/runs/log-metric", json=body, timeout=5)
+        r = requests.post(base + "/api/2.0/mlflow/runs/log-metric", json=body,
+                          headers=headers, timeout=5)
         ok = r.status_code == 200
         if not ok:
             failures.append(f"step {step}: HTTP {r.status_code} {r.text[:200]}")
@@ -118,7 +123,8 @@ print("RESULT " + json.dumps({"acked": acked, "failures": failures}), flush=True
 
 
 class InClusterLogger:
-    """A pod that logs metric ``key`` through the Service (the path real clients take).
+    """A pod that logs metric ``key`` through the Service (the path real clients take), with
+    the suite's API token from the Secret ``TOKEN_SECRET``.
 
     Without ``retry`` every write is tried once: through the Service every write must succeed
     while pods roll, because terminating pods leave the endpoints before they stop serving.
@@ -161,6 +167,12 @@ class InClusterLogger:
                             {"name": "RUN_ID", "value": self.run_id},
                             {"name": "KEY", "value": self.key},
                             {"name": "RETRY", "value": "1" if self.retry else "0"},
+                            {
+                                "name": "MLFLOW_TRACKING_TOKEN",
+                                "valueFrom": {
+                                    "secretKeyRef": {"name": TOKEN_SECRET, "key": "token"}
+                                },
+                            },
                         ],
                         "securityContext": {
                             "allowPrivilegeEscalation": False,

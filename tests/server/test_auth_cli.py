@@ -50,3 +50,31 @@ def test_db_upgrade_with_auth_creates_the_account_tables(tmp_path: Path) -> None
     names = set(sa.inspect(engine).get_table_names())
     engine.dispose()
     assert {"runs", "auth_users", "runyard_auth_alembic_version", "alembic_version"} <= names
+
+
+def test_an_experiment_created_through_one_process_is_usable_at_once_through_another(
+    tmp_path: Path,
+) -> None:
+    """Two server processes on one database (two workers, two replicas): the creator's MANAGE
+    grant, made by one, is honoured by the other at once, although the other remembered the
+    creator's grants from a moment before."""
+    store = f"sqlite:///{tmp_path / 'shared.db'}"
+    db = ["--backend-store-uri", store]
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["users", "create", "alice", *db], input="alice-password-1\nalice-password-1\n"
+    )
+    assert made.exit_code == 0, made.output
+    secret = runner.invoke(main, ["tokens", "create", "--user", "alice", "--name", "ci", *db])
+    headers = {"Authorization": f"Bearer {secret.stdout.splitlines()[0]}"}
+    here, there = (create_app({"backend_store_uri": store, "auth": "true"}) for _ in range(2))
+    first, second = here.test_client(), there.test_client()
+    api = "/api/2.0/mlflow"
+    seen = second.get(f"{api}/experiments/search", query_string={"max_results": 1}, headers=headers)
+    assert seen.status_code == 200  # `second` now remembers alice's grants
+    created = first.post(f"{api}/experiments/create", json={"name": "mine"}, headers=headers)
+    experiment_id = created.get_json()["experiment_id"]
+    run = second.post(f"{api}/runs/create", json={"experiment_id": experiment_id}, headers=headers)
+    assert run.status_code == 200, run.get_json()
+    other = first.post(f"{api}/experiments/create", json={"name": "theirs"}, headers=headers)
+    assert other.status_code == 200

@@ -27,11 +27,14 @@ class ReadMemo:
             self._checked = now
             return True
 
-    def at_version(self, version: object) -> None:
+    def at_version(self, version: object) -> bool:
+        """Drop everything if the stamp moved to ``version``; whether it had."""
         with self._lock:
-            if version != self._version:
-                self._entries.clear()
-                self._version = version
+            if version == self._version:
+                return False
+            self._entries.clear()
+            self._version = version
+            return True
 
     def forget(self) -> None:
         """After a change made here: drop everything and read the stamp on the next request."""

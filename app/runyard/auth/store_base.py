@@ -77,15 +77,16 @@ class StoreBase:
         """Keep token, user and grant lookups in memory until the next change (the server)."""
         self._memo.enabled = True
 
-    def refresh(self) -> None:
+    def refresh(self, now: bool = False) -> bool:
         """Forget remembered reads if anything changed since they were read: one small query,
-        at most once per ``REFRESH_SECONDS``. Changes made through this store are seen at
-        once; changes made elsewhere (another worker, the CLI) within that bound."""
-        if not self._memo.enabled or not self._memo.due(REFRESH_SECONDS):
-            return
+        at most once per ``REFRESH_SECONDS`` (``now``: at once). Changes made through this
+        store are seen at once; changes made elsewhere (another worker, the CLI) within that
+        bound. True when something had changed, so remembered reads were dropped."""
+        if not self._memo.enabled or not (now or self._memo.due(REFRESH_SECONDS)):
+            return False
         with self._read() as conn:
             version = conn.exec_driver_sql("SELECT version FROM auth_state WHERE id = 1").scalar()
-        self._memo.at_version(version)
+        return self._memo.at_version(version)
 
     @staticmethod
     def _user(row: sa.Row) -> User:

@@ -61,17 +61,28 @@ class Gate:
         if identity is None:
             return self._unauthenticated()
         self._check_csrf(identity)
-        grants = [*self.store.user_grants(identity.user.id), *identity.extra_grants]
-        if identity.user.is_admin:
-            grants = []
-        access = Access(identity.user, grants, self.cfg.default_permission)
         g.runyard_identity = identity
-        g.runyard_access = access
-        view = AuthorizedStore(current_app.config["RUNYARD_STORE"], access, self.store, self.runs)
+        access = self._access(identity)
+        view = AuthorizedStore(
+            current_app.config["RUNYARD_STORE"],
+            access,
+            self.store,
+            self.runs,
+            reload_access=lambda: self._access(identity),
+        )
         g.runyard_store_view = view
         if (request.endpoint or "").startswith("artifacts."):
             self._check_artifact_path(view, access)
         return None
+
+    def _access(self, identity: Identity) -> Access:
+        """What ``identity`` may do, from its grants as this process knows them now."""
+        grants = [*self.store.user_grants(identity.user.id), *identity.extra_grants]
+        if identity.user.is_admin:
+            grants = []
+        access = Access(identity.user, grants, self.cfg.default_permission)
+        g.runyard_access = access
+        return access
 
     def _unauthenticated(self) -> Response:
         wants_page = (

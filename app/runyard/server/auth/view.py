@@ -69,22 +69,35 @@ class AuthorizedStore:
         access: Access,
         auth_store: AuthStore,
         runs: RunExperiments,
+        reload_access: Callable[[], Access] | None = None,
     ) -> None:
         self._inner = inner
         self._access = access
         self._auth = auth_store
         self._runs = runs
+        self._reload_access = reload_access
 
     # ---- decisions ---------------------------------------------------------------------------
     def can(self, resource_type: str, resource_id: str, need: str) -> bool:
         return _CAN[need](self._access.permission(resource_type, resource_id))
 
     def require(self, resource_type: str, resource_id: str, need: str) -> None:
-        if not self.can(resource_type, resource_id, need):
+        if not self.can(resource_type, resource_id, need) and not self._can_with_fresh_grants(
+            resource_type, resource_id, need
+        ):
             raise PermissionDenied(
                 f"Permission denied: {need} on {resource_type.replace('_', ' ')} "
                 f"{resource_id!r} needs a higher permission."
             )
+
+    def _can_with_fresh_grants(self, resource_type: str, resource_id: str, need: str) -> bool:
+        """Decide a denial once more if the grants changed since this process remembered
+        them: an experiment created through another worker or replica a moment ago gives its
+        creator MANAGE there, and the creator's next call may well come here."""
+        if self._reload_access is None or not self._auth.refresh(now=True):
+            return False
+        self._access = self._reload_access()
+        return self.can(resource_type, resource_id, need)
 
     def require_experiment(self, experiment_id: str, need: str) -> None:
         self.require(EXPERIMENT, str(experiment_id), need)
