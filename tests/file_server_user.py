@@ -7,11 +7,15 @@ root (as in CI); elsewhere a test that needs it skips, or fails under ``RUNYARD_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,15 +59,21 @@ def ensure_test_account() -> Account | str:
     return Account(TEST_USER, entry.pw_uid, entry.pw_gid, TEST_PASSWORD)
 
 
-def owned_directory(path: Path, account: Account) -> Path:
-    """``path`` created and owned by ``account``, with every parent traversable by it."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chown(path, account.uid, account.gid)
-    for parent in path.parents:
-        if str(parent) in ("/", "/tmp"):
-            break
-        os.chmod(parent, os.stat(parent).st_mode | 0o711)
-    return path
+@contextlib.contextmanager
+def served_directory(account: Account, label: str) -> Iterator[Path]:
+    """A fresh directory owned by ``account`` for a server to serve, removed afterwards.
+
+    It lives in a directory of its own under the system temp dir (not pytest's, which is
+    private to its owner and which pytest keeps resetting to mode 0700)."""
+    outer = Path(tempfile.mkdtemp(prefix=f"runyard-{label}-"))
+    try:
+        os.chmod(outer, 0o711)
+        root = outer / "files"
+        root.mkdir()
+        os.chown(root, account.uid, account.gid)
+        yield root
+    finally:
+        shutil.rmtree(outer, ignore_errors=True)
 
 
 def free_port() -> int:

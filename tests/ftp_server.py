@@ -18,7 +18,7 @@ from pathlib import Path
 from tests.file_server_user import (
     ensure_test_account,
     free_port,
-    owned_directory,
+    served_directory,
     stop,
     wait_for_port,
 )
@@ -119,17 +119,17 @@ def start_ftp_server(state: Path) -> Iterator[FtpServer]:
     netrc = state / "netrc"
     netrc.write_text(f"machine 127.0.0.1 login {account.name} password {account.password}\n")
     os.chmod(netrc, 0o600)
-    root = owned_directory(state / "files", account)
     config = _vsftpd_config(state, port, _passive_range_start(port))
-    process = subprocess.Popen(
-        [VSFTPD, str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=open(state / "vsftpd.err", "wb"),  # noqa: SIM115 - owned by the child
-    )
-    try:
-        problem = wait_for_port(port, process)
-        if problem:
-            require("ftp", f"vsftpd {problem}: {(state / 'vsftpd.err').read_text()[-500:]}")
-        yield FtpServer(port, account.name, account.password, root, netrc, certificate)
-    finally:
-        stop(process)
+    with served_directory(account, "ftp") as root:
+        process = subprocess.Popen(
+            [VSFTPD, str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(state / "vsftpd.err", "wb"),  # noqa: SIM115 - owned by the child
+        )
+        try:
+            problem = wait_for_port(port, process)
+            if problem:
+                require("ftp", f"vsftpd {problem}: {(state / 'vsftpd.err').read_text()[-500:]}")
+            yield FtpServer(port, account.name, account.password, root, netrc, certificate)
+        finally:
+            stop(process)

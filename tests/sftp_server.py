@@ -18,7 +18,7 @@ from tests.file_server_user import (
     Account,
     ensure_test_account,
     free_port,
-    owned_directory,
+    served_directory,
     stop,
     wait_for_port,
 )
@@ -58,7 +58,7 @@ def _keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-def _sshd_config(state: Path, port: int, account: Account) -> Path:
+def _sshd_config(state: Path, port: int, account: Account, authorized_keys: Path) -> Path:
     config = state / "sshd_config"
     config.write_text(
         "\n".join(
@@ -67,7 +67,7 @@ def _sshd_config(state: Path, port: int, account: Account) -> Path:
                 "ListenAddress 127.0.0.1",
                 f"HostKey {state / 'host_key'}",
                 f"PidFile {state / 'sshd.pid'}",
-                f"AuthorizedKeysFile {state / 'authorized_keys'}",
+                f"AuthorizedKeysFile {authorized_keys}",
                 "StrictModes no",
                 "UsePAM no",
                 "PasswordAuthentication no",
@@ -96,29 +96,32 @@ def start_sftp_server(state: Path) -> Iterator[SftpServer]:
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation
     host_public = _keygen(state / "host_key")
-    (state / "authorized_keys").write_text(_keygen(state / "client_key") + "\n")
+    client_public = _keygen(state / "client_key")
     port = free_port()
     (state / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_public}\n")
     (state / "ssh_config").write_text(
         f"Host {HOST_ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n  User {account.name}\n"
     )
-    root = owned_directory(state / "files", account)
-    process = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(_sshd_config(state, port, account))],
-        stdout=subprocess.DEVNULL,
-        stderr=open(state / "sshd.log", "wb"),  # noqa: SIM115 - owned by the child
-    )
-    try:
-        problem = wait_for_port(port, process)
-        if problem:
-            require("sftp", f"sshd {problem}: {(state / 'sshd.log').read_text()[-500:]}")
-        yield SftpServer(
-            port=port,
-            user=account.name,
-            root=root,
-            known_hosts=state / "known_hosts",
-            identity_file=state / "client_key",
-            ssh_config=state / "ssh_config",
+    with served_directory(account, "sftp") as root:
+        # sshd reads it as the user, who cannot enter ``state`` (pytest's tmp is private)
+        authorized_keys = root.parent / "authorized_keys"
+        authorized_keys.write_text(client_public + "\n")
+        process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(_sshd_config(state, port, account, authorized_keys))],
+            stdout=subprocess.DEVNULL,
+            stderr=open(state / "sshd.log", "wb"),  # noqa: SIM115 - owned by the child
         )
-    finally:
-        stop(process)
+        try:
+            problem = wait_for_port(port, process)
+            if problem:
+                require("sftp", f"sshd {problem}: {(state / 'sshd.log').read_text()[-500:]}")
+            yield SftpServer(
+                port=port,
+                user=account.name,
+                root=root,
+                known_hosts=state / "known_hosts",
+                identity_file=state / "client_key",
+                ssh_config=state / "ssh_config",
+            )
+        finally:
+            stop(process)

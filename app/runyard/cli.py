@@ -14,6 +14,7 @@ import click
 from runyard.errors import RunyardError
 from runyard.server.ops import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
+from runyard.uris import redact_uri
 
 _HELP = {s.name: s for s in SERVER_SETTINGS}
 
@@ -83,7 +84,8 @@ def ui(backend_store_uri: str, host: str, port: int) -> None:
     """Browse local runs: the server on ./mlruns, one worker, on 127.0.0.1:5000."""
     from runyard.server.serve import run_gunicorn
 
-    click.echo(f"runyard UI on http://{host}:{port} (store: {backend_store_uri})", err=True)
+    store = redact_uri(backend_store_uri)
+    click.echo(f"runyard UI on http://{host}:{port} (store: {store})", err=True)
     settings = {
         "backend_store_uri": backend_store_uri,
         "host": host,
@@ -118,17 +120,7 @@ def db_upgrade(uri: str) -> None:
         upgrade_database(uri)
     except RunyardError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Database at {_redact(uri)} is up to date.")
-
-
-def _redact(uri: str) -> str:
-    """A URI without its password, for messages."""
-    scheme, sep, rest = uri.partition("://")
-    if sep and "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return uri
+    click.echo(f"Database at {redact_uri(uri)} is up to date.")
 
 
 @main.command()

@@ -1,8 +1,9 @@
-"""One contract for every artifact repository: local, S3, and the server's proxy (with a local
-and with an S3 destination behind it).
+"""One contract for every artifact repository: local, S3, SFTP, FTP, FTPS, Google Cloud Storage,
+and the server's proxy with each of those (but FTPS) as its destination.
 
-Each backend is real: a directory, a ``moto_server`` process speaking S3, and ``runyard server``
-processes (gunicorn) in front of both. Whatever the backend, the same calls give the same
+Each backend is real: a directory, a ``moto_server`` process speaking S3, OpenSSH's ``sshd``,
+``vsftpd`` (plain and explicit TLS), ``gcp-storage-emulator``, and ``runyard server`` processes
+(gunicorn) in front of them. Whatever the backend, the same calls give the same
 results, and the same bad paths are refused.
 """
 
@@ -22,9 +23,24 @@ from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 
+from tests.ftp_server import FtpServer, start_ftp_server
+from tests.gcs_server import GcsServer, start_gcs_server
 from tests.s3_server import S3Server, start_s3_server
+from tests.sftp_server import SftpServer, start_sftp_server
 
-BACKENDS = ("local", "s3", "proxy-local", "proxy-s3")
+BACKENDS = (
+    "local",
+    "s3",
+    "sftp",
+    "ftp",
+    "ftps",
+    "gcs",
+    "proxy-local",
+    "proxy-s3",
+    "proxy-sftp",
+    "proxy-ftp",
+    "proxy-gcs",
+)
 BUCKET = "contract"
 
 
@@ -32,6 +48,24 @@ BUCKET = "contract"
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[S3Server]:
     with start_s3_server(buckets=[BUCKET]) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
+    with start_sftp_server(tmp_path_factory.mktemp("sftp")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
+    with start_ftp_server(tmp_path_factory.mktemp("ftp")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
+    with start_gcs_server(tmp_path_factory.mktemp("gcs"), buckets=(BUCKET,)) as server:
         yield server
 
 
@@ -61,6 +95,43 @@ def proxy_s3_url(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) 
         yield server.url
 
 
+@pytest.fixture(scope="module")
+def proxy_sftp_url(
+    tmp_path_factory: pytest.TempPathFactory, sftp_server: SftpServer
+) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-sftp")
+    with _live_server(tmp, sftp_server.uri("served"), env=sftp_server.env()) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def proxy_ftp_url(tmp_path_factory: pytest.TempPathFactory, ftp_server: FtpServer) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-ftp")
+    with _live_server(tmp, ftp_server.uri("served"), env=ftp_server.env()) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def proxy_gcs_url(tmp_path_factory: pytest.TempPathFactory, gcs_server: GcsServer) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-gcs")
+    with _live_server(tmp, f"gs://{BUCKET}/served", env=gcs_server.env()) as server:
+        yield server.url
+
+
+def _direct_repo(kind: str, unique: str, request: pytest.FixtureRequest) -> ArtifactRepo:
+    """A repository that talks to the server itself, configured through the environment the
+    way a user would (the caller has applied ``env()`` of the server)."""
+    from runyard.artifacts import repo_for_uri
+
+    if kind == "sftp":
+        server: SftpServer = request.getfixturevalue("sftp_server")
+        return repo_for_uri(server.uri(f"direct/{unique}"))
+    if kind in ("ftp", "ftps"):
+        ftp: FtpServer = request.getfixturevalue("ftp_server")
+        return repo_for_uri(ftp.uri(f"direct/{unique}", scheme=kind))
+    return repo_for_uri(f"gs://{BUCKET}/direct/{unique}")
+
+
 @pytest.fixture(params=BACKENDS)
 def repo(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,9 +149,14 @@ def repo(
         from runyard.artifacts.s3 import S3ArtifactRepo
 
         return S3ArtifactRepo(f"s3://{BUCKET}/direct/{unique}")
+    if kind in ("sftp", "ftp", "ftps", "gcs"):
+        server_fixture = {"ftps": "ftp_server", "gcs": "gcs_server"}.get(kind, f"{kind}_server")
+        for key, value in request.getfixturevalue(server_fixture).env().items():
+            monkeypatch.setenv(key, value)
+        return _direct_repo(kind, unique, request)
     from runyard.artifacts.proxy import ProxyArtifactRepo
 
-    url = request.getfixturevalue("proxy_local_url" if kind == "proxy-local" else "proxy_s3_url")
+    url = request.getfixturevalue(f"{kind.replace('-', '_')}_url")
     return ProxyArtifactRepo(f"mlflow-artifacts:/0/{unique}/artifacts", tracking_uri=url)
 
 

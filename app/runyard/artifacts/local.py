@@ -14,14 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
+from runyard.artifacts.base import CHUNK_SIZE, UPLOAD_PREFIX, ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.uris import local_path_from_uri
 from runyard.validation import safe_relative_path
-
-#: Prefix of in-progress uploads; listings never show them.
-UPLOAD_PREFIX = ".runyard-upload-"
 
 
 class LocalArtifactRepo(ArtifactRepo):
