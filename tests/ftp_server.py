@@ -4,12 +4,17 @@ It logs in the test account (``tests/file_server_user.py``) by password, offers 
 only, and explicit TLS (``AUTH TLS``) with a throwaway self-signed certificate; plain FTP stays
 allowed so one server serves both ``ftp://`` and ``ftps://``. The tests hand runyard the password
 through a netrc file and the certificate as its CA bundle, through settings.
+
+Anonymous logins may write under ``/pub`` of a separate tree: MLflow's FTP client takes a
+password only from the URI, and runyard never stores one, so MLflow can log to a server-chosen
+``ftp://`` root only where the server needs no password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +41,10 @@ class FtpServer:
     root: Path
     netrc: Path
     certificate: Path
+    anonymous_root: Path  # what anonymous sessions see as /pub
+
+    def anonymous_uri(self, path: str) -> str:
+        return f"ftp://127.0.0.1:{self.port}/pub/{path.strip('/')}"
 
     def uri(self, path: str, scheme: str = "ftp") -> str:
         return f"{scheme}://{self.user}@127.0.0.1:{self.port}{self.root}/{path.strip('/')}"
@@ -59,7 +68,7 @@ def _certificate(state: Path) -> Path:
     return pem
 
 
-def _vsftpd_config(state: Path, port: int, passive_from: int) -> Path:
+def _vsftpd_config(state: Path, port: int, passive_from: int, anonymous: Path) -> Path:
     empty = state / "empty"  # vsftpd's secure_chroot_dir: empty, root-owned, not writable
     empty.mkdir(exist_ok=True)
     os.chmod(empty, 0o555)
@@ -70,7 +79,13 @@ def _vsftpd_config(state: Path, port: int, passive_from: int) -> Path:
         "listen_address": "127.0.0.1",
         "listen_port": port,
         "background": "NO",
-        "anonymous_enable": "NO",
+        "anonymous_enable": "YES",
+        "anon_root": anonymous,
+        "no_anon_password": "YES",
+        "anon_upload_enable": "YES",
+        "anon_mkdir_write_enable": "YES",
+        "anon_other_write_enable": "YES",
+        "anon_umask": "022",
         "local_enable": "YES",
         "write_enable": "YES",
         "local_umask": "022",
@@ -119,7 +134,12 @@ def start_ftp_server(state: Path) -> Iterator[FtpServer]:
     netrc = state / "netrc"
     netrc.write_text(f"machine 127.0.0.1 login {account.name} password {account.password}\n")
     os.chmod(netrc, 0o600)
-    config = _vsftpd_config(state, port, _passive_range_start(port))
+    anonymous = state.parent / f"{state.name}-anonymous"  # root-owned; vsftpd chroots into it
+    (anonymous / "pub").mkdir(parents=True, exist_ok=True)
+    os.chmod(anonymous, 0o755)
+    ftp_account = pwd.getpwnam("ftp")
+    os.chown(anonymous / "pub", ftp_account.pw_uid, ftp_account.pw_gid)
+    config = _vsftpd_config(state, port, _passive_range_start(port), anonymous)
     with served_directory(account, "ftp") as root:
         process = subprocess.Popen(
             [VSFTPD, str(config)],
@@ -130,6 +150,8 @@ def start_ftp_server(state: Path) -> Iterator[FtpServer]:
             problem = wait_for_port(port, process)
             if problem:
                 require("ftp", f"vsftpd {problem}: {(state / 'vsftpd.err').read_text()[-500:]}")
-            yield FtpServer(port, account.name, account.password, root, netrc, certificate)
+            yield FtpServer(
+                port, account.name, account.password, root, netrc, certificate, anonymous / "pub"
+            )
         finally:
             stop(process)

@@ -50,9 +50,9 @@ class SftpServer:
         }
 
 
-def _keygen(path: Path) -> str:
+def _keygen(path: Path, kind: str = "ed25519") -> str:
     subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "runyard-test", "-f", str(path)],
+        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "runyard-test", "-f", str(path)],
         check=True,
     )
     return path.with_suffix(".pub").read_text().strip()
@@ -96,7 +96,8 @@ def start_sftp_server(state: Path) -> Iterator[SftpServer]:
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation
     host_public = _keygen(state / "host_key")
-    client_public = _keygen(state / "client_key")
+    # RSA: MLflow's SFTP client (pysftp) loads only RSA and DSA key files
+    client_public = _keygen(state / "client_key", "rsa")
     port = free_port()
     (state / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_public}\n")
     (state / "ssh_config").write_text(

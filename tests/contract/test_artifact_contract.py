@@ -23,10 +23,10 @@ from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 
-from tests.ftp_server import FtpServer, start_ftp_server
-from tests.gcs_server import GcsServer, start_gcs_server
+from tests.ftp_server import FtpServer
+from tests.gcs_server import GcsServer
 from tests.s3_server import S3Server, start_s3_server
-from tests.sftp_server import SftpServer, start_sftp_server
+from tests.sftp_server import SftpServer
 
 BACKENDS = (
     "local",
@@ -41,31 +41,13 @@ BACKENDS = (
     "proxy-ftp",
     "proxy-gcs",
 )
-BUCKET = "contract"
+BUCKET = "contract"  # created by the gcs_server fixture too (tests/conftest.py)
 
 
 # ---- backends -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def s3_server() -> Iterator[S3Server]:
     with start_s3_server(buckets=[BUCKET]) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
-    with start_sftp_server(tmp_path_factory.mktemp("sftp")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
-    with start_ftp_server(tmp_path_factory.mktemp("ftp")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
-    with start_gcs_server(tmp_path_factory.mktemp("gcs"), buckets=(BUCKET,)) as server:
         yield server
 
 

@@ -39,7 +39,7 @@ def parse_gcs_uri(uri: str) -> tuple[str, str]:
     if parts.scheme.lower() != "gs" or not parts.netloc or "@" in parts.netloc:
         raise InvalidParameterValue(f"Not a GCS URI: {uri!r} (expected gs://bucket/prefix)")
     prefix = parts.path.strip("/")
-    if any(ord(ch) < 32 for ch in prefix) or ".." in prefix.split("/"):
+    if any(ord(ch) < 32 for ch in uri) or ".." in prefix.split("/"):
         raise InvalidParameterValue(f"Invalid artifact root {uri!r}")
     return parts.netloc, prefix
 

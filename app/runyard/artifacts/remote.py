@@ -61,7 +61,7 @@ def parse_server_uri(uri: str, schemes: tuple[str, ...]) -> ServerLocation:
     except ValueError:
         raise InvalidParameterValue(f"Invalid port in {redact_uri(uri)!r}") from None
     path = unquote(parts.path)
-    if any(ord(ch) < 32 for ch in path) or ".." in path.split("/"):
+    if any(ord(ch) < 32 for ch in uri + path) or ".." in path.split("/"):
         raise InvalidParameterValue(f"Invalid artifact root {redact_uri(uri)!r}")
     path = posixpath.normpath(path) if path not in ("", "/") else path or "."
     return ServerLocation(

@@ -27,6 +27,7 @@ from flask import Flask, Response, request
 from runyard.errors import InvalidParameterValue, PermissionDenied, RequestTooLarge
 from runyard.server.errors import error_response
 from runyard.server.settings import ServerConfig
+from runyard.uris import redact_uri
 
 #: Paths that answer probes and scrapers; they touch nothing secret, so any Host may ask.
 PROBE_PATHS = ("/health", "/ready", "/metrics", "/version")
@@ -108,7 +109,7 @@ def _under(location: str, root: str) -> bool:
 def check_artifact_location(location: str, cfg: ServerConfig) -> str:
     """Refuse an artifact location outside what this server is configured to use."""
     if any(ch in location for ch in "\x00\r\n"):
-        raise InvalidParameterValue(f"Invalid artifact location {location!r}.")
+        raise InvalidParameterValue(f"Invalid artifact location {redact_uri(location)!r}.")
     scheme = urlparse(location).scheme.lower()
     if scheme in ("mlflow-artifacts", "runyard-artifacts"):
         parsed = urlparse(location)
@@ -118,13 +119,14 @@ def check_artifact_location(location: str, cfg: ServerConfig) -> str:
         roots = [cfg.default_artifact_root] if cfg.default_artifact_root else []
         if cfg.serve_artifacts:
             roots.append(cfg.artifacts_destination)
-        if any(_under(location, root) for root in roots):
+        # compared without passwords: stores keep locations without them (``redact_uri``)
+        if any(_under(redact_uri(location), redact_uri(root)) for root in roots):
             return location
     allowed = ["mlflow-artifacts:/..."] if cfg.serve_artifacts else []
-    allowed += [r for r in (cfg.default_artifact_root,) if r]
+    allowed += [redact_uri(r) for r in (cfg.default_artifact_root,) if r]
     raise InvalidParameterValue(
-        f"artifact_location {location!r} is not allowed on this server; use a location under "
-        f"one of {allowed or ['the default artifact root']} or omit it."
+        f"artifact_location {redact_uri(location)!r} is not allowed on this server; use a "
+        f"location under one of {allowed or ['the default artifact root']} or omit it."
     )
 
 

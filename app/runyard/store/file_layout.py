@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from runyard.entities import ViewType
-from runyard.uris import local_path_from_uri, path_to_file_uri
+from runyard.uris import local_path_from_uri, path_to_file_uri, redact_uri
 
 try:  # the C dumper is what MLflow uses when present; both must wrap lines identically
     from yaml import CSafeDumper as _Dumper
@@ -61,7 +61,9 @@ EXPERIMENT_ID_WIDTH = 18
 
 
 def resolve_artifact_location(location: str) -> str:
-    """A relative local path becomes an absolute ``file://`` URI; other URIs stay as given."""
+    """A relative local path becomes an absolute ``file://`` URI; other URIs stay as given,
+    less any password (``redact_uri``)."""
+    location = redact_uri(location)
     parsed = urllib.parse.urlparse(location)
     if parsed.scheme == "" or len(parsed.scheme) == 1:
         return path_to_file_uri(location)

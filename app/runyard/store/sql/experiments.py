@@ -16,6 +16,7 @@ from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int, now_ms
 from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.uris import redact_uri
 
 
 def stages_for(view_type: ViewType | str) -> list[str]:
@@ -51,7 +52,7 @@ class ExperimentsMixin(SqlBase):
                 )
 
     def _artifact_location(self, experiment_id: str) -> str:
-        return f"{self._default_artifact_root.rstrip('/')}/{experiment_id}"
+        return f"{redact_uri(self._default_artifact_root).rstrip('/')}/{experiment_id}"
 
     def create_experiment(
         self,
@@ -72,7 +73,7 @@ class ExperimentsMixin(SqlBase):
                     sa.insert(m.experiments)
                     .values(
                         name=name,
-                        artifact_location=artifact_location or "",
+                        artifact_location=redact_uri(artifact_location or ""),
                         lifecycle_stage=LifecycleStage.ACTIVE.value,
                         creation_time=now,
                         last_update_time=now,
