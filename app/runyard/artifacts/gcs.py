@@ -84,16 +84,15 @@ class GcsArtifactRepo(ArtifactRepo):
         content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
         reader = CountingReader(stream)
         head = reader.read(CHUNK_BYTES)
-        timeout = timeout_seconds()
         with _gcs_errors(rel):
             if len(head) < CHUNK_BYTES:  # the whole file: one request
                 blob = self.bucket.blob(key)
-                blob.upload_from_string(head, content_type=content_type, timeout=timeout)
+                blob.upload_from_string(head, content_type=content_type, **_bounded())
             else:
                 blob = self.bucket.blob(key, chunk_size=CHUNK_BYTES)
                 blob.upload_from_file(
-                    _Rejoined(head, reader), content_type=content_type, timeout=timeout
-                )
+                    _Rejoined(head, reader), content_type=content_type, timeout=timeout_seconds()
+                )  # not retried: a one-way stream cannot be replayed
         return reader.count
 
     # ---- reading -----------------------------------------------------------------------------
@@ -102,14 +101,14 @@ class GcsArtifactRepo(ArtifactRepo):
         if not rel:
             raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
         with _gcs_errors(rel):
-            blob = self.bucket.get_blob(self._key(rel), timeout=timeout_seconds())
+            blob = self.bucket.get_blob(self._key(rel), **_bounded())
         if blob is None:
             raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
         return self._chunks(blob, rel)
 
     @staticmethod
     def _chunks(blob: Any, rel: str) -> Iterator[bytes]:
-        with _gcs_errors(rel), blob.open("rb", chunk_size=CHUNK_BYTES) as reader:
+        with _gcs_errors(rel), blob.open("rb", chunk_size=CHUNK_BYTES, **_bounded()) as reader:
             while chunk := reader.read(CHUNK_SIZE):
                 yield chunk
 
@@ -119,7 +118,7 @@ class GcsArtifactRepo(ArtifactRepo):
         infos: list[FileInfo] = []
         with _gcs_errors(rel):
             listing = self.client.list_blobs(
-                self.bucket_name, prefix=prefix, delimiter="/", timeout=timeout_seconds()
+                self.bucket_name, prefix=prefix, delimiter="/", **_bounded()
             )
             for blob in listing:
                 if blob.name != prefix:  # not a "directory marker" object
@@ -133,11 +132,11 @@ class GcsArtifactRepo(ArtifactRepo):
         if not rel:
             return FileInfo("", True)
         with _gcs_errors(rel):
-            blob = self.bucket.get_blob(self._key(rel), timeout=timeout_seconds())
+            blob = self.bucket.get_blob(self._key(rel), **_bounded())
             if blob is not None:
                 return FileInfo(rel, False, int(blob.size or 0))
             children = self.client.list_blobs(
-                self.bucket_name, prefix=self._dir_prefix(rel), max_results=1
+                self.bucket_name, prefix=self._dir_prefix(rel), max_results=1, **_bounded()
             )
             return FileInfo(rel, True) if any(True for _ in children) else None
 
@@ -145,20 +144,31 @@ class GcsArtifactRepo(ArtifactRepo):
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel = safe_relative_path(artifact_path)
         with _gcs_errors(rel):
-            blobs = list(self.client.list_blobs(self.bucket_name, prefix=self._dir_prefix(rel)))
+            listing = self.client.list_blobs(
+                self.bucket_name, prefix=self._dir_prefix(rel), **_bounded()
+            )
+            blobs = list(listing)
             if rel:
-                single = self.bucket.get_blob(self._key(rel))
+                single = self.bucket.get_blob(self._key(rel), **_bounded())
                 if single is not None:
                     blobs.append(single)
             for blob in blobs:
                 with contextlib.suppress(self._not_found()):
-                    blob.delete(timeout=timeout_seconds())
+                    blob.delete(**_bounded())
 
     @staticmethod
     def _not_found() -> type[Exception]:
         from google.api_core.exceptions import NotFound
 
         return NotFound
+
+
+def _bounded() -> dict[str, Any]:
+    """Per-request timeout and a retry budget of the same length (Google's default is 120 s)."""
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    seconds = timeout_seconds()
+    return {"timeout": seconds, "retry": DEFAULT_RETRY.with_timeout(seconds)}
 
 
 class _Rejoined(io.RawIOBase):
@@ -217,7 +227,12 @@ class _gcs_errors:
                 "application-default login`, or point STORAGE_EMULATOR_HOST at an emulator"
             ) from None
         if isinstance(
-            exc, api.ServerError | api.TooManyRequests | requests.RequestException | OSError
+            exc,
+            api.ServerError
+            | api.TooManyRequests
+            | api.RetryError
+            | requests.RequestException
+            | OSError,
         ):
             raise TemporarilyUnavailable(f"GCS is unavailable for '{self.rel}': {exc}") from None
         return False
