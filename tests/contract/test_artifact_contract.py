@@ -13,8 +13,6 @@ import hashlib
 import io
 import os
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from tests.ftp_server import FtpServer
 from tests.gcs_server import GcsServer
 from tests.s3_server import S3Server, start_s3_server
 from tests.sftp_server import SftpServer
+from tests.streams import GeneratedStream, PeakRss
 
 BACKENDS = (
     "local",
@@ -325,60 +324,6 @@ def test_traversal_is_refused_and_nothing_is_written(
 
 
 # ---- size ---------------------------------------------------------------------------------------
-class GeneratedStream(io.RawIOBase):
-    """``size`` bytes made on the fly (never held whole), not seekable, hashed as produced."""
-
-    def __init__(self, size: int) -> None:
-        self.left = size
-        self.block = os.urandom(1024 * 1024)
-        self.offset = 0
-        self.sha = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        n = min(len(buffer), self.left)
-        out = bytearray()
-        while len(out) < n:
-            take = min(n - len(out), len(self.block) - self.offset)
-            out += self.block[self.offset : self.offset + take]
-            self.offset = (self.offset + take) % len(self.block)
-        buffer[:n] = out
-        self.sha.update(out)
-        self.left -= n
-        return n
-
-
-class PeakRss:
-    """Samples this process's resident memory in a thread; ``growth`` is peak minus start."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self.process = psutil.Process()
-        self.start = self.peak = self.process.memory_info().rss
-        self.running = True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.01)
-
-    def __enter__(self) -> PeakRss:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.running = False
-        self.thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start
-
-
 LARGE = 160 * 1024 * 1024
 MEMORY_BOUND = 96 * 1024 * 1024
 

@@ -48,8 +48,9 @@ from runyard.errors import (
 )
 from runyard.validation import safe_relative_path
 
-#: Bytes requested ahead when reading: enough to keep the link busy, small enough for memory.
-READ_WINDOW = 4 * CHUNK_SIZE
+#: Bytes requested ahead (in pipelined 32 KiB reads) per window: larger windows were no faster
+#: on loopback and grew memory (a 4 MiB window: +52 MiB over 512 MiB; 1 MiB: +10 MiB).
+READ_WINDOW = CHUNK_SIZE
 
 
 def parse_sftp_uri(uri: str) -> ServerLocation:
@@ -270,9 +271,7 @@ class SftpArtifactRepo(ArtifactRepo):
                 offset = 0
                 while offset < size:
                     length = min(READ_WINDOW, size - offset)
-                    for block in remote.readv([(offset, length)]):
-                        for start in range(0, len(block), CHUNK_SIZE):
-                            yield block[start : start + CHUNK_SIZE]
+                    yield from remote.readv([(offset, length)])
                     offset += length
             done = True
         finally:
