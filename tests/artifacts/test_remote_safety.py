@@ -200,3 +200,23 @@ def test_the_proxy_answers_503_when_its_destination_is_unreachable(tmp_path: Pat
         assert reply.status_code == 503, reply.text
         assert reply.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
         assert "Cannot reach the FTP server" in reply.json()["message"]
+
+
+# ---- a root without a path ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["sftp", "ftp"])
+def test_a_root_without_a_path_is_the_login_directory(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server: SftpServer | FtpServer = request.getfixturevalue(f"{kind}_server")
+    use(monkeypatch, server.env())
+    repo = repo_for_uri(f"{kind}://{server.user}@127.0.0.1:{server.port}")
+    unique = f"login-dir-{secrets.token_hex(6)}"
+    repo.write_stream(f"{unique}/a.txt", io.BytesIO(b"a"))
+    repo.list_artifacts("")  # moves an FTP session's working directory
+    repo.write_stream(f"{unique}/b.txt", io.BytesIO(b"b"))
+    home = Path(os.path.expanduser(f"~{server.user}"))
+    try:
+        assert sorted(p.name for p in (home / unique).iterdir()) == ["a.txt", "b.txt"]
+    finally:
+        repo.delete_artifacts(unique)
+    assert not (home / unique).exists()

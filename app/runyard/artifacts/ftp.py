@@ -38,6 +38,7 @@ from runyard.artifacts.remote import (
     connect_with_retries,
     parse_server_uri,
     password_for,
+    shared_pool,
     timeout_seconds,
 )
 from runyard.entities import FileInfo
@@ -51,6 +52,8 @@ from runyard.errors import (
 from runyard.validation import safe_relative_path
 
 DEFAULT_PORT = 21
+#: Settings that change how a connection is made; connections are shared only when they match.
+SETTINGS = ("ftp_password", "ftp_ca_bundle", "netrc")
 #: A pooled connection idle longer than this is checked with NOOP before reuse.
 IDLE_CHECK_SECONDS = 10.0
 
@@ -66,6 +69,7 @@ class _Session:
     def __init__(self, ftp: ftplib.FTP) -> None:
         self.ftp = ftp
         self.used = time.monotonic()
+        self.home = ftp.pwd()  # the login directory, before any CWD of ours
 
     def alive(self) -> bool:
         if time.monotonic() - self.used < IDLE_CHECK_SECONDS:
@@ -90,14 +94,18 @@ class FtpArtifactRepo(ArtifactRepo):
         self.location = parse_ftp_uri(root_uri)
         super().__init__(self.location.display)
         self.tls = self.location.scheme == "ftps" or config.get_bool("ftp_tls")
-        self._pool: ConnectionPool[_Session] = ConnectionPool(
-            self._connect, _Session.alive, _Session.close
+        settings = (self.tls, *(config.get(n) for n in SETTINGS))
+        self._pool: ConnectionPool[_Session] = shared_pool(
+            (*self.location.login, settings),
+            self._connect,
+            _Session.alive,
+            _Session.close,
         )
         self._mlsd = True  # until the server says it does not know MLSD
 
     # ---- connecting --------------------------------------------------------------------------
     def _connect(self) -> _Session:
-        where = f"the FTP server {self.root_uri}"
+        where = f"the FTP server {self.location.server}"
         user = self.location.user or "anonymous"
         password = password_for(self.location, "ftp_password") or ""
         timeout = timeout_seconds()
@@ -136,14 +144,18 @@ class FtpArtifactRepo(ArtifactRepo):
         )
 
     @contextlib.contextmanager
-    def _ftp(self) -> Iterator[ftplib.FTP]:
+    def _ftp(self, rel: str) -> Iterator[tuple[ftplib.FTP, str]]:
+        """A pooled connection and the absolute path of ``rel`` on its server."""
         with self._pool.lease() as session, _ftp_errors(self.root_uri):
-            yield session.ftp
+            yield session.ftp, self._full(session, rel)
             session.used = time.monotonic()
 
     # ---- paths -------------------------------------------------------------------------------
-    def _full(self, rel: str) -> str:
-        return posixpath.join(self.location.path, rel) if rel else self.location.path
+    def _full(self, session: _Session, rel: str) -> str:
+        """Absolute, because the session's working directory moves (CWD is how FTP tells a
+        directory from a file); a root without a path is the login directory."""
+        base = posixpath.join(session.home, self.location.path)
+        return posixpath.normpath(posixpath.join(base, rel)) if rel else posixpath.normpath(base)
 
     @staticmethod
     def _kind(ftp: ftplib.FTP, full: str) -> FileInfo | None:
@@ -183,9 +195,8 @@ class FtpArtifactRepo(ArtifactRepo):
         rel = safe_relative_path(artifact_path)
         if not rel:
             raise InvalidParameterValue("An artifact path is needed to write a file.")
-        full = self._full(rel)
         counter = CountingReader(stream)
-        with self._ftp() as ftp:
+        with self._ftp(rel) as (ftp, full):
             existing = self._kind(ftp, full)
             if existing is not None and existing.is_dir:
                 raise InvalidParameterValue(f"Cannot write {rel!r}: it is a directory")
@@ -221,10 +232,10 @@ class FtpArtifactRepo(ArtifactRepo):
         rel = safe_relative_path(artifact_path)
         if not rel:
             raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
-        full = self._full(rel)
         session = self._pool.take()
         try:
             with _ftp_errors(self.root_uri):
+                full = self._full(session, rel)
                 found = self._kind(session.ftp, full)
                 if found is None or found.is_dir:
                     raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
@@ -254,8 +265,7 @@ class FtpArtifactRepo(ArtifactRepo):
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         rel = safe_relative_path(path)
-        full = self._full(rel)
-        with self._ftp() as ftp:
+        with self._ftp(rel) as (ftp, full):
             found = self._kind(ftp, full)
             if found is None or not found.is_dir:
                 return []
@@ -270,15 +280,14 @@ class FtpArtifactRepo(ArtifactRepo):
 
     def file_info(self, artifact_path: str) -> FileInfo | None:
         rel = safe_relative_path(artifact_path)
-        with self._ftp() as ftp:
-            found = self._kind(ftp, self._full(rel))
+        with self._ftp(rel) as (ftp, full):
+            found = self._kind(ftp, full)
         return None if found is None else FileInfo(rel, found.is_dir, found.file_size)
 
     # ---- deleting ----------------------------------------------------------------------------
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel = safe_relative_path(artifact_path)
-        full = self._full(rel)
-        with self._ftp() as ftp:
+        with self._ftp(rel) as (ftp, full):
             found = self._kind(ftp, full)
             if found is None:
                 return

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from runyard import config
@@ -41,11 +41,21 @@ class ServerLocation:
     password: str | None = field(default=None, repr=False)
 
     @property
-    def display(self) -> str:
-        """The location as stored and shown: never with the password."""
+    def server(self) -> str:
+        """``scheme://user@host:port``, never with the password."""
         netloc = f"{self.user}@" if self.user else ""
         netloc += self.host + (f":{self.port}" if self.port else "")
-        return f"{self.scheme}://{netloc}{self.path if self.path.startswith('/') else ''}"
+        return f"{self.scheme}://{netloc}"
+
+    @property
+    def display(self) -> str:
+        """The location as stored and shown: never with the password."""
+        return self.server + (self.path if self.path.startswith("/") else "")
+
+    @property
+    def login(self) -> tuple[object, ...]:
+        """Who logs in where: what connections can be shared by (the path is not part of it)."""
+        return (self.scheme, self.host, self.port, self.user, self.password)
 
 
 def parse_server_uri(uri: str, schemes: tuple[str, ...]) -> ServerLocation:
@@ -120,6 +130,26 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout_seconds():g}s"
     return str(exc) or type(exc).__name__
+
+
+_SHARED: dict[tuple[object, ...], ConnectionPool[Any]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pool(
+    key: tuple[object, ...],
+    open_: Callable[[], C],
+    alive: Callable[[C], bool],
+    close: Callable[[C], None],
+) -> ConnectionPool[C]:
+    """The pool of one server, login and connection settings (``key``), shared by every
+    repository of this process that uses them: clients build a repository per call, so
+    per-repository connections would be opened for every file and never reused."""
+    with _SHARED_LOCK:
+        pool = _SHARED.get(key)
+        if pool is None:
+            pool = _SHARED[key] = ConnectionPool(open_, alive, close)
+        return pool
 
 
 class ConnectionPool(Generic[C]):

@@ -37,6 +37,7 @@ from runyard.artifacts.remote import (
     connect_with_retries,
     parse_server_uri,
     password_for,
+    shared_pool,
     timeout_seconds,
 )
 from runyard.entities import FileInfo
@@ -48,6 +49,8 @@ from runyard.errors import (
 )
 from runyard.validation import safe_relative_path
 
+#: Settings that change how a connection is made; connections are shared only when they match.
+SETTINGS = ("sftp_identity_file", "sftp_known_hosts", "sftp_ssh_config", "netrc")
 #: Bytes requested ahead (in pipelined 32 KiB reads) per window: larger windows were no faster
 #: on loopback and grew memory (a 4 MiB window: +52 MiB over 512 MiB; 1 MiB: +10 MiB).
 READ_WINDOW = CHUNK_SIZE
@@ -82,8 +85,12 @@ class SftpArtifactRepo(ArtifactRepo):
         self.location = parse_sftp_uri(root_uri)
         super().__init__(self.location.display)
         self._paramiko = import_extra("paramiko", "sftp", "sftp")
-        self._pool: ConnectionPool[_Session] = ConnectionPool(
-            self._connect, _Session.alive, _Session.close
+        settings = tuple(config.get(n) for n in SETTINGS)
+        self._pool: ConnectionPool[_Session] = shared_pool(
+            (*self.location.login, settings),
+            self._connect,
+            _Session.alive,
+            _Session.close,
         )
         self._real_root: str | None = None
 
@@ -106,7 +113,7 @@ class SftpArtifactRepo(ArtifactRepo):
             if identity
             else [os.path.expanduser(k) for k in host.get("identityfile", [])]
         )
-        where = f"the SFTP server {self.root_uri}"
+        where = f"the SFTP server {self.location.server}"
         timeout = timeout_seconds()
 
         def attempt() -> _Session:
