@@ -1,6 +1,7 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
-Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui`` and ``bench.bench_client``
+Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``
+and ``bench.bench_artifacts`` (against native clients, not MLflow)
 (each only if its module exists), passing ``--quick`` through (and ``--engines`` to those that
 take it). Each writes ``bench-output/<name>.json``; the rows written during this run are gathered
 into one markdown table, printed and written to ``bench-output/summary.md``.
@@ -27,6 +28,7 @@ BENCHMARKS = {
     "server": "bench.bench_server",
     "ui": "bench.bench_ui",
     "client": "bench.bench_client",
+    "artifacts": "bench.bench_artifacts",
 }
 TAKES_ENGINES = {"stores", "server"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
@@ -60,9 +62,10 @@ def summary_row(bench: str, row: dict[str, Any]) -> dict[str, Any]:
         names = ALIASES.get(column, (column,))
         out[column] = next((row[n] for n in names if n in row), "-")
     unit = row.get("unit")
-    if unit and out["runyard"] != "-":
-        out["runyard"] = f"{out['runyard']} {unit}"
-        out["mlflow"] = f"{out['mlflow']} {unit}"
+    if unit:
+        for column in ("runyard", "mlflow"):
+            if out[column] != "-":
+                out[column] = f"{out[column]} {unit}"
     return out
 
 
