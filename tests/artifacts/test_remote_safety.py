@@ -220,3 +220,29 @@ def test_a_root_without_a_path_is_the_login_directory(
     finally:
         repo.delete_artifacts(unique)
     assert not (home / unique).exists()
+
+
+# ---- refused at start-up ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("flag", "location", "message"),
+    [
+        ("--artifacts-destination", "hdfs://namenode/ml", "HDFS (hdfs://) artifact locations"),
+        ("--default-artifact-root", "wasbs://c@acct.blob.core.windows.net/ml", "not supported"),
+        ("--artifacts-destination", "ftp://me:hunter2@files:notaport/x", "Invalid port"),
+    ],
+)
+def test_the_server_refuses_an_unusable_artifact_location_at_start(
+    flag: str, location: str, message: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    serve = [] if flag == "--artifacts-destination" else ["--no-serve-artifacts"]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("runyard")), "server", flag, location, *serve,
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'db.sqlite'}", "--port", "1"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
