@@ -18,9 +18,11 @@ Run: ``python -m bench.bench_artifacts [--quick] [--only sftp,ftp,gcs]``; writes
 Last measured at ``--quick`` size only (64 MiB, 300 files; 2 shared cores, so noisy), as
 runyard's throughput over the native client's, direct / through the proxy:
 
-* SFTP one file: up 0.84 / 0.67, down 0.55 / 0.61. Bound by paramiko (SSH crypto and 32 KiB
-  packets in Python) next to OpenSSH's C; downloads read ahead one 1 MiB window at a time.
-  Small files: 141 / 94 files/s up, 89 / 92 down (0.4-0.6x of ``sftp -r``).
+* SFTP one file: up 0.76 / 0.57, down 0.63 / 0.56 (down was 0.55 at 20 MB/s before reading
+  4 windows ahead; now 46 MB/s). Bound by paramiko (SSH crypto and 32 KiB packets in Python)
+  next to OpenSSH's C. Small files: about 100 files/s each way, direct or proxied (0.2-0.6x of
+  ``sftp -r``, which pipelines files; runyard does stat, mkdir check, open, write, close and
+  rename per file, each a round trip).
 * FTP one file: up 0.66 / 0.33, down 0.60 / 1.21 (loopback at 70-210 MB/s, so Python's
   per-chunk work shows). Small files: 91 / 56 files/s up, 150 / 82 down, 1.6-4.8x ``curl``,
   which opens a data connection per file as runyard does but pays more per file.
