@@ -3,8 +3,10 @@
 It speaks GCS's JSON API (resumable uploads, ranged reads, prefix/delimiter listings), so the
 ``google-cloud-storage`` client runs its real code paths against it; runyard finds it through
 ``STORAGE_EMULATOR_HOST`` as it would in any emulator setup. What it does not emulate of real
-GCS: authentication and IAM (every request is anonymous), generation preconditions beyond the
-basics, and real GCS's 5 TB object and rate limits.
+GCS: authentication and IAM (every request is anonymous, so 403s are never exercised; missing
+credentials are, without the emulator), rate limits (429) and 5xx retries, and real GCS's speed: it
+rewrites everything received so far for each chunk of a resumable upload, so large uploads to
+it slow down with the square of their size.
 """
 
 from __future__ import annotations

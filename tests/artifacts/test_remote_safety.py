@@ -246,3 +246,12 @@ def test_the_server_refuses_an_unusable_artifact_location_at_start(
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+def test_gcs_without_credentials_says_how_to_provide_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(PermissionDenied, match="GOOGLE_APPLICATION_CREDENTIALS"):
+        repo_for_uri("gs://runyard/x").list_artifacts()
