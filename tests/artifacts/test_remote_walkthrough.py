@@ -129,8 +129,9 @@ def test_sftp_default_artifact_root_for_runyard_and_mlflow(
     sftp_server: SftpServer, tmp_path: Path
 ) -> None:
     root = sftp_server.uri("walkthrough")
+    # as in the seed's walkthrough: the explicit root wins over the proxy (MLflow's rule)
     with start_live_server(
-        _sqlite(tmp_path), extra_args=["--default-artifact-root", root, "--no-serve-artifacts"]
+        _sqlite(tmp_path), extra_args=["--default-artifact-root", root]
     ) as server:
         both_clients_log_and_read_each_other(
             server.url,

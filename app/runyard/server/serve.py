@@ -81,7 +81,7 @@ def check_artifact_locations(cfg: ServerConfig) -> None:
 
     if cfg.serve_artifacts:
         repo_for_uri(cfg.artifacts_destination)
-    elif cfg.default_artifact_root:
+    if cfg.default_artifact_root:
         repo_for_uri(cfg.default_artifact_root)
 
 
