@@ -52,8 +52,10 @@ ENV PATH=/opt/runyard/bin:$PATH \
     RUNYARD_HOST=0.0.0.0 \
     RUNYARD_PORT=5000
 USER 10001:10001
+# No VOLUME: an image-declared volume gives every container an anonymous volume nobody cleans
+# up, and Kubernetes ignores it anyway. Mount /tmp (tmpfs or emptyDir) and, for a file store,
+# /data yourself.
 WORKDIR /data
-VOLUME ["/tmp", "/data"]
 EXPOSE 5000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('RUNYARD_PORT', '5000'), timeout=4)"]

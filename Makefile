@@ -28,7 +28,7 @@ lint: venv
 test: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not e2e and not container" tests
 	@# The image build is a step of its own, so its minutes do not count against a test's timeout.
-	@if docker info >/dev/null 2>&1; then scripts/build-image.sh --offline --standins --tag runyard:dev; \
+	@if docker info >/dev/null 2>&1; then scripts/build-image.sh --offline --standins; \
 	  else echo "No Docker engine: the container tests will skip (or fail under RUNYARD_REQUIRE=docker)."; fi
 	$(BIN)/pytest -m "container" tests
 	$(BIN)/pytest -m "e2e" tests/e2e
@@ -36,17 +36,23 @@ test: lint
 bench: venv
 	$(BIN)/python -m bench.run_all
 
-# Deployment. OFFLINE=1 builds the image without a registry (debootstrapped base, host wheels).
+# Deployment. The scripts take the cluster name, image tag and node image from
+# deploy/kind/settings.env (the environment overrides them). OFFLINE=1 builds the image without a registry
+# (debootstrapped base, wheels built inside it).
 OFFLINE ?=
+export OFFLINE
 image:
 	scripts/build-image.sh $(if $(OFFLINE),--offline)
 
-kind-up:
+# The venv brings kubectl at the minor version next to the cluster's (deploy/kind/settings.env).
+kind-up: venv
 	scripts/kind-up.sh
 
-deploy:
+# Builds the image first when it is missing, so `make kind-up deploy` works on a fresh clone.
+deploy: venv
 	scripts/deploy.sh
 
+# Reuses the cluster `make kind-up` made (and deletes only a cluster it created itself).
 e2e: venv
 	$(BIN)/pytest -m e2e tests/e2e
 

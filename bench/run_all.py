@@ -1,7 +1,7 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
-Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``
-and ``bench.bench_artifacts`` (against native clients, not MLflow)
+Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
+``bench.bench_registry`` and ``bench.bench_artifacts`` (against native clients, not MLflow)
 (each only if its module exists), passing ``--quick`` through (and ``--engines`` to those that
 take it). Each writes ``bench-output/<name>.json``; the rows written during this run are gathered
 into one markdown table, printed and written to ``bench-output/summary.md``.
@@ -28,9 +28,10 @@ BENCHMARKS = {
     "server": "bench.bench_server",
     "ui": "bench.bench_ui",
     "client": "bench.bench_client",
+    "registry": "bench.bench_registry",
     "artifacts": "bench.bench_artifacts",
 }
-TAKES_ENGINES = {"stores", "server"}
+TAKES_ENGINES = {"stores", "server", "registry"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
 #: Canonical column -> the names benchmarks use for it, in order of preference.
 ALIASES = {

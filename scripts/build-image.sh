@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # Build the runyard server image.
 #   scripts/build-image.sh            plain `docker build` on the official slim Python base
-#   scripts/build-image.sh --offline  no registry needed: a debootstrapped Debian base, a host-built
-#                                     wheelhouse, then the same Dockerfile on that base
-# Options: --tag NAME:TAG (default runyard:dev, or $RUNYARD_IMAGE), --standins (offline only:
-# also build the Postgres and S3 stand-in images the container tests run).
+#   scripts/build-image.sh --offline  no registry needed: a debootstrapped Debian base, a wheelhouse
+#                                     built inside that base, then the same Dockerfile on it
+# Options: --tag NAME:TAG (default: RUNYARD_IMAGE from deploy/kind/settings.env or the
+# environment), --standins (offline only: also build the Postgres and S3 stand-in images the
+# container tests run).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/offline/common.sh
 . "$root/scripts/offline/common.sh"
+# shellcheck source=scripts/settings.sh
+. "$root/scripts/settings.sh"
 
 offline=0
 standins=0
-tag="${RUNYARD_IMAGE:-runyard:dev}"
+tag="$RUNYARD_IMAGE"
 while [ $# -gt 0 ]; do
   case "$1" in
     --offline) offline=1 ;;
     --standins) standins=1 ;;
     --tag) tag="$2"; shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -34,7 +37,7 @@ build_args=(
 start=$SECONDS
 if [ "$offline" = 1 ]; then
   "$root/scripts/offline/base-image.sh" runyard-base:bookworm
-  "$root/scripts/offline/wheelhouse.sh" "$root/wheelhouse"
+  "$root/scripts/offline/wheelhouse.sh" "$root/wheelhouse" runyard-base:bookworm
   build_args+=(--build-arg BASE_IMAGE=runyard-base:bookworm)
 else
   # A leftover offline wheelhouse would silently pin the online build to old wheels.
@@ -43,8 +46,9 @@ else
   fi
 fi
 log "building $tag"
-docker build "${build_args[@]}" --tag "$tag" "$root" >"${TMPDIR:-/tmp}/runyard-image-build.log" 2>&1 || {
-  tail -n 40 "${TMPDIR:-/tmp}/runyard-image-build.log" >&2
+build_log="${TMPDIR:-/tmp}/runyard-image-build.${tag//[:\/]/_}.log"
+docker build "${build_args[@]}" --tag "$tag" "$root" >"$build_log" 2>&1 || {
+  tail -n 40 "$build_log" >&2
   exit 1
 }
 log "built $tag in $((SECONDS - start))s: $(docker image inspect --format '{{.Size}}' "$tag" | numfmt --to=iec)"

@@ -56,6 +56,7 @@ from runyard.tracking.fluent import (
     set_tracking_uri,
     start_run,
 )
+from runyard.tracking.registry_client import download_artifacts, register_model
 
 try:
     __version__ = _metadata.version("runyard")
@@ -99,6 +100,7 @@ __all__ = [
     "delete_experiment",
     "delete_run",
     "delete_tag",
+    "download_artifacts",
     "end_run",
     "get_artifact_uri",
     "get_experiment",
@@ -114,6 +116,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

@@ -1,4 +1,5 @@
-"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``.
+"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``, ``backup``,
+``models diff``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -11,10 +12,11 @@ from typing import Any
 
 import click
 
+from runyard import config
 from runyard.errors import RunyardError
+from runyard.locations import shown
 from runyard.server.ops import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
-from runyard.uris import redact_uri
 
 _HELP = {s.name: s for s in SERVER_SETTINGS}
 
@@ -46,6 +48,7 @@ def main() -> None:
     default=None,
     help=_help("serve_artifacts"),
 )
+@_opt("--allowed-artifact-locations", "allowed_artifact_locations")
 @_opt("--host", "host")
 @_opt("--port", "port", type=int)
 @_opt("--workers", "workers", type=int)
@@ -84,7 +87,7 @@ def ui(backend_store_uri: str, host: str, port: int) -> None:
     """Browse local runs: the server on ./mlruns, one worker, on 127.0.0.1:5000."""
     from runyard.server.serve import run_gunicorn
 
-    store = redact_uri(backend_store_uri)
+    store = shown(backend_store_uri)
     click.echo(f"runyard UI on http://{host}:{port} (store: {store})", err=True)
     settings = {
         "backend_store_uri": backend_store_uri,
@@ -111,16 +114,18 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("uri")
-def db_upgrade(uri: str) -> None:
-    """Create or migrate the tracking tables of the database at URI to the latest schema."""
+@click.argument("uri", required=False)
+def db_upgrade(uri: str | None) -> None:
+    """Create or migrate the tracking tables of the database at URI (default: the setting
+    backend_store_uri, so the URI can stay out of the command line) to the latest schema."""
     from runyard.store.sql.migrate import upgrade_database
 
+    uri = uri or config.get("backend_store_uri") or ""
     try:
         upgrade_database(uri)
     except RunyardError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Database at {redact_uri(uri)} is up to date.")
+    click.echo(f"Database at {shown(uri)} is up to date.")
 
 
 @main.command()
@@ -132,6 +137,45 @@ def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
 
     sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
 
+
+@main.group()
+def models() -> None:
+    """The model registry."""
+
+
+@models.command("diff")
+@click.argument("name")
+@click.argument("version_a")
+@click.argument("version_b")
+@click.option("--tracking-uri", default=None, help="Default: the tracking URI setting.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def models_diff(
+    name: str, version_a: str, version_b: str, tracking_uri: str | None, as_json: bool
+) -> None:
+    """What differs between two versions of model NAME: params and metrics of their runs,
+    their signatures and their files."""
+    import json
+
+    from runyard.registry.diff import diff_versions, render_diff
+    from runyard.tracking.client import Client
+
+    try:
+        diff = diff_versions(Client(tracking_uri), name, version_a, version_b)
+    except RunyardError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(json.dumps(diff, indent=2) if as_json else render_diff(diff))
+
+
+def _register_commands() -> None:
+    """Commands that live in modules of their own."""
+    from runyard.backup import backup_command
+    from runyard.gc import gc_command
+
+    main.add_command(gc_command)
+    main.add_command(backup_command)
+
+
+_register_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -93,6 +93,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Skip TLS verification for the S3 endpoint.",
         "MLFLOW_S3_IGNORE_TLS",
     ),
+    Setting(
+        "db_pool_size",
+        "5",
+        "PostgreSQL connections each process keeps open (per server worker). Budget: "
+        "pods x workers x (pool size + max overflow) must stay below max_connections.",
+    ),
+    Setting(
+        "db_max_overflow",
+        "10",
+        "Extra PostgreSQL connections a process may open at peaks, closed when returned.",
+    ),
     # ---- artifact stores on file servers and Google Cloud Storage ---------------------------
     Setting(
         "artifact_timeout",

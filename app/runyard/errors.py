@@ -108,6 +108,27 @@ class RequestTooLarge(RunyardError):
         return 413
 
 
+class InsufficientStorage(RunyardError):
+    """The artifact store's disk is full: nothing was stored, and the same request succeeds
+    once space is freed."""
+
+    error_code = "RESOURCE_EXHAUSTED"
+
+    @property
+    def http_status(self) -> int:
+        return 507
+
+
+class NameTooLong(InvalidParameterValue):
+    """A file or directory name longer than the file system allows."""
+
+
+class SchemaTooNew(RunyardError):
+    """The database was migrated by a newer runyard; this one must not touch it."""
+
+    error_code = "INVALID_STATE"
+
+
 class NotImplementedByBackend(RunyardError):
     error_code = "NOT_IMPLEMENTED"
 

@@ -4,7 +4,8 @@ Why one place: timeouts, auth and retries must behave the same for a metric and 
 Retries use exponential backoff with full jitter (sleep a random time in ``[0, factor * 2**n]``)
 so that many clients hitting a restarting server do not come back in lock-step, and they honour
 ``Retry-After``. Connection errors, 429, 502, 503 and 504 are retried; every runyard write is
-safe to replay (the server dedupes identical metric points; the same param value again is fine).
+safe to replay (the server dedupes identical metric points; the same param value again is fine;
+a replayed ``runs/create`` carries the same ``Idempotency-Key`` and gets the first run back).
 When retries run out on a connection failure or a 503, ``TemporarilyUnavailable`` is raised so
 callers (for example a durable spool) can tell "server away" from "request wrong".
 """

@@ -23,22 +23,3 @@ def local_path_from_uri(uri: str) -> str:
 def path_to_file_uri(path: str) -> str:
     """The ``file://`` URI MLflow writes for a local directory."""
     return pathlib.Path(os.path.abspath(path)).as_uri()
-
-
-def redact_uri(uri: str) -> str:
-    """``uri`` without the password in its user part (``ftp://me:pw@host/p`` ->
-    ``ftp://me@host/p``); any other URI or path unchanged.
-
-    The one place a URI loses its secret: what is stored (artifact locations), shown (UI,
-    messages) or logged passes through here, so a password given in a URI is used only by the
-    process it was given to.
-    """
-    if "@" not in uri:
-        return uri
-    parts = urllib.parse.urlsplit(uri)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return uri
-    user = userinfo.split(":", 1)[0]
-    netloc = f"{user}@{hostport}" if user else hostport
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -28,6 +28,9 @@ MAX_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
 MAX_RESULTS_SEARCH_RUNS = 50000
 MAX_RESULTS_SEARCH_EXPERIMENTS = 50000
+#: MLflow's documented page size of ``metrics/get-history``: the default and the most one reply
+#: holds, so a million-point metric is paged instead of answered (and held in memory) at once.
+MAX_RESULTS_GET_METRIC_HISTORY = 25000
 MAX_RUN_NAME_LENGTH = 250
 #: MLflow's dataset column sizes; profile is separate because it is far larger.
 DATASET_FIELD_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}

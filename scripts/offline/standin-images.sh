@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the stand-in images the container tests run next to runyard when no registry can be
 # reached: runyard-standin-postgres:15 (Debian's PostgreSQL) and runyard-standin-s3:moto
-# (moto's S3 server from host-built wheels, S3 only). Both sit on the debootstrapped base.
+# (moto's S3 server, S3 only, from wheels built inside the base). Both sit on the debootstrapped
+# base.
 # Usage: scripts/offline/standin-images.sh   (reuses images built from the same inputs)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,7 +48,7 @@ if [ "$(image_label runyard-standin-s3:moto io.runyard.inputs)" != "$s3_inputs" 
   rm -rf "$s3_context"
   mkdir -p "$s3_context/wheels"
   cp "$here/standins/s3/Dockerfile" "$s3_context/"
-  "$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$s3_context/wheels" \
+  wheels_in_image "$base" "$s3_context/wheels" \
     "moto[s3]${moto_version:+==$moto_version}" flask flask-cors >"$s3_context/pip.log" 2>&1 ||
     { tail -n 30 "$s3_context/pip.log" >&2; exit 1; }
 fi

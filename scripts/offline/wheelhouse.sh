@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fill a wheelhouse with wheels of runyard's dependencies (server, postgres and s3 extras) plus
-# the build backend, so the image build installs with --no-index. The host and the image both
-# run CPython 3.11 on glibc, so manylinux wheels fetched here fit the image.
-# Usage: scripts/offline/wheelhouse.sh [dir]   (default: ./wheelhouse; reused when up to date)
+# the build backend, so the image build installs with --no-index. The wheels are built inside
+# the base image the server image is built on, so they fit its Python whatever the host runs.
+# Usage: scripts/offline/wheelhouse.sh [dir] [base-image]
+#   dir defaults to ./wheelhouse, base-image to runyard-base:bookworm; reused when up to date.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -10,19 +11,18 @@ root="$(cd "$here/../.." && pwd)"
 . "$here/common.sh"
 
 dir="${1:-$root/wheelhouse}"
-python="${PYTHON:-$root/.venv/bin/python}"
-[ -x "$python" ] || python="$(command -v python3)"
-inputs="$(fingerprint "$here/wheelhouse.sh" "$root/pyproject.toml")"
+base="${2:-runyard-base:bookworm}"
+inputs="$(fingerprint "$here/wheelhouse.sh" "$here/common.sh" "$root/pyproject.toml" \
+  "$(docker image inspect --format '{{.Id}}' "$base")")"
 
 if [ -f "$dir/.inputs" ] && [ "$(cat "$dir/.inputs")" = "$inputs" ]; then
   log "wheelhouse $dir is up to date ($inputs)"
   exit 0
 fi
-log "building wheelhouse in $dir"
+log "building wheelhouse in $dir with the Python of $base"
 rm -rf "$dir"
 mkdir -p "$dir"
-"$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$dir" \
-  "setuptools>=68" wheel "$root[server,postgres,s3]" >"$dir/.log" 2>&1 || {
+wheels_in_image "$base" "$dir" "setuptools>=77" wheel ".[server,postgres,s3]" >"$dir/.log" 2>&1 || {
   tail -n 30 "$dir/.log" >&2
   exit 1
 }

@@ -204,22 +204,22 @@ def test_the_proxy_answers_503_when_its_destination_is_unreachable(tmp_path: Pat
 
 # ---- a root without a path ----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["sftp", "ftp"])
-def test_a_root_without_a_path_is_the_login_directory(
+def test_a_root_without_a_path_is_the_servers_root_as_in_mlflow(
     kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``sftp://user@host`` and ``sftp://user@host/`` are one canonical location whose path is
+    ``/`` (MLflow reads both as ``/``), never the login directory: the test account may not
+    write there, and the server's refusal comes back as a clear error, not a partial write."""
     server: SftpServer | FtpServer = request.getfixturevalue(f"{kind}_server")
     use(monkeypatch, server.env())
-    repo = repo_for_uri(f"{kind}://{server.user}@127.0.0.1:{server.port}")
-    unique = f"login-dir-{secrets.token_hex(6)}"
-    repo.write_stream(f"{unique}/a.txt", io.BytesIO(b"a"))
-    repo.list_artifacts("")  # moves an FTP session's working directory
-    repo.write_stream(f"{unique}/b.txt", io.BytesIO(b"b"))
+    bare = repo_for_uri(f"{kind}://{server.user}@127.0.0.1:{server.port}")
+    slash = repo_for_uri(f"{kind}://{server.user}@127.0.0.1:{server.port}/")
+    assert bare.root_uri == slash.root_uri == f"{kind}://{server.user}@127.0.0.1:{server.port}"
+    unique = f"no-path-{secrets.token_hex(6)}"
+    with pytest.raises(PermissionDenied):
+        bare.write_stream(f"{unique}/a.txt", io.BytesIO(b"a"))
     home = Path(os.path.expanduser(f"~{server.user}"))
-    try:
-        assert sorted(p.name for p in (home / unique).iterdir()) == ["a.txt", "b.txt"]
-    finally:
-        repo.delete_artifacts(unique)
-    assert not (home / unique).exists()
+    assert not (home / unique).exists() and not Path("/", unique).exists()
 
 
 # ---- refused at start-up ------------------------------------------------------------------------

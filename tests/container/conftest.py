@@ -61,7 +61,7 @@ def _dump_logs_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
-        for name in ("stack", "solo"):
+        for name in ("stack", "solo", "late"):
             if name in request.fixturenames:
                 path = request.getfixturevalue(name).dump_logs(request.node.name)
                 print(f"container logs in {path}")

@@ -92,6 +92,12 @@ class Stack:
 
     def start_s3(self) -> Any:
         container = self.run("s3", S3_IMAGE, ports={"9000/tcp": ("127.0.0.1", None)})
+        self.create_bucket()
+        return container
+
+    def create_bucket(self) -> None:
+        """Create the artifact bucket once the S3 server answers (it keeps objects in memory,
+        so a restarted one starts empty)."""
         endpoint = f"http://127.0.0.1:{self.host_port('s3', 9000)}"
         wait_for(lambda: requests.get(endpoint + "/moto-api/", timeout=2).ok, 60, "the S3 server")
         import boto3
@@ -103,7 +109,6 @@ class Stack:
             aws_secret_access_key=S3_SECRET,
             region_name="us-east-1",
         ).create_bucket(Bucket=BUCKET)
-        return container
 
     def server_env(self) -> dict[str, str]:
         return {

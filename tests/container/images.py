@@ -6,8 +6,10 @@ import os
 import subprocess
 from pathlib import Path
 
+from tests.e2e.cluster import settings
+
 ROOT = Path(__file__).resolve().parents[2]
-RUNYARD_IMAGE = os.environ.get("RUNYARD_IMAGE", "runyard:dev")
+RUNYARD_IMAGE = settings()["RUNYARD_IMAGE"]  # deploy/kind/settings.env, or the environment
 POSTGRES_IMAGE = "runyard-standin-postgres:15"
 S3_IMAGE = "runyard-standin-s3:moto"
 BUILD_TIMEOUT = 1800

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -104,3 +105,34 @@ def test_database_outage_is_reported_and_heals_without_restarting_servers(stack:
         assert stack.containers[role].attrs["State"]["StartedAt"] == started[role], (
             f"server {role} was restarted; it should have recovered by itself"
         )
+
+
+def test_artifact_store_outage_leaves_servers_ready_and_tracking(stack: Stack) -> None:
+    a, b = stack.url("a"), stack.url("b")
+    experiment_id, run_id = new_run(a)
+    artifact = f"{a}/api/2.0/mlflow-artifacts/artifacts/{experiment_id}/{run_id}/artifacts/x.txt"
+    stack.containers["s3"].stop(timeout=10)
+    try:
+        for base in (a, b):
+            ready = requests.get(base + "/ready", timeout=10)
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["store"] == "ok"
+            assert ready.json()["checks"]["artifacts"] != "ok"
+        for step in range(5):
+            body = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": step}
+            call((a, b)[step % 2], "POST", "runs/log-metric", json=body)
+        upload = requests.put(artifact, data=b"while away", timeout=60)
+        assert upload.status_code == 503, upload.text
+        assert upload.headers["Retry-After"].isdigit()
+        metrics = requests.get(a + "/metrics", timeout=10).text
+        assert re.search(r"^runyard_artifact_store_up\{[^}]*\} 0\.0$", metrics, re.MULTILINE)
+    finally:
+        stack.containers["s3"].start()
+    stack.create_bucket()
+    wait_for(
+        lambda: requests.get(a + "/ready", timeout=10).json()["checks"]["artifacts"] == "ok",
+        60,
+        "the artifact store to be reported back",
+    )
+    assert requests.put(artifact, data=b"back", timeout=30).status_code == 200
+    assert metric_steps(b, run_id, "m") == list(range(5))

@@ -78,6 +78,20 @@ def test_a_password_in_an_artifact_location_is_never_stored(
     )
 
 
+@pytest.mark.parametrize(
+    "suffix",
+    ["a" * 2100, "%2e%2e/%2e%2e/etc#", "x?y", "%252e%252e/x"],
+    ids=["overlong", "encoded-dots-and-fragment", "query", "double-encoded"],
+)
+def test_malformed_artifact_location_is_refused_and_nothing_created(
+    store: TrackingStore, backend: str, unique: str, tmp_path: Path, suffix: str
+) -> None:
+    base = "mlflow-artifacts:/" if backend == "rest" else f"file://{tmp_path}/"
+    with pytest.raises(InvalidParameterValue, match=r"artifact.location"):
+        store.create_experiment(f"{unique}-bad", artifact_location=base + suffix)
+    assert store.get_experiment_by_name(f"{unique}-bad") is None
+
+
 def test_duplicate_name_is_rejected(store: TrackingStore, unique: str) -> None:
     store.create_experiment(f"{unique}-dup")
     with pytest.raises(ResourceAlreadyExists, match=f"{unique}-dup"):

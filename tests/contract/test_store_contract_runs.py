@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from runyard.entities import LifecycleStage, RunStatus, ViewType
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.store.base import TrackingStore
 
 from tests.contract import new_run, param, tag
+
+
+def test_a_chosen_run_id_is_used_once(
+    store: TrackingStore, backend: str, experiment_id: str
+) -> None:
+    chosen = uuid.uuid4().hex
+    if backend == "rest":  # the server derives ids from the Idempotency-Key it is sent
+        with pytest.raises(InvalidParameterValue, match="server chooses"):
+            store.create_run(experiment_id, "u", 1, run_id=chosen)
+        return
+    run = store.create_run(experiment_id, "u", 1, run_name="first", run_id=chosen)
+    assert run.info.run_id == chosen and run.info.artifact_uri.endswith(f"{chosen}/artifacts")
+    with pytest.raises(ResourceAlreadyExists):
+        store.create_run(experiment_id, "u", 2, run_name="second", run_id=chosen)
+    assert store.get_run(chosen).info.run_name == "first"
+    with pytest.raises(InvalidParameterValue, match="32 hex"):
+        store.create_run(experiment_id, "u", 1, run_id="../../x")
 
 
 def test_create_run_returns_a_running_run(store: TrackingStore, experiment_id: str) -> None:

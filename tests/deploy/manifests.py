@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = ROOT / "deploy" / "manifests"
 BASE = MANIFESTS / "base"
 KIND_OVERLAY = MANIFESTS / "overlays" / "kind"
+PRODUCTION_OVERLAY = MANIFESTS / "overlays" / "production"
 
 
 def tool(name: str) -> str | None:
@@ -45,23 +47,42 @@ def render(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(render_text(path)) if doc]
 
 
+def generated_name(actual: str, name: str) -> bool:
+    """Whether ``actual`` is ``name`` or kustomize's generated ``name-<content hash>``."""
+    return actual == name or re.fullmatch(re.escape(name) + r"-[a-z0-9]{10}", actual) is not None
+
+
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    """The object of ``kind`` named ``name`` (for generated ConfigMaps and Secrets, with hash)."""
     for obj in objects:
-        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+        if obj["kind"] == kind and generated_name(obj["metadata"]["name"], name):
             return obj
     raise LookupError(f"no {kind}/{name} in the rendered manifests")
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every pod template in the manifests, as ("Kind/name", pod spec)."""
+    """Every pod template in the manifests (CronJobs' too), as ("Kind/name", pod spec)."""
     for obj in objects:
-        template = obj.get("spec", {}).get("template")
+        spec = obj.get("spec", {})
+        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get(
+            "template"
+        )
         if template:
             yield f"{obj['kind']}/{obj['metadata']['name']}", template["spec"]
 
 
 def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def connection_budget(objects: list[dict[str, Any]], max_replicas: int) -> int:
+    """PostgreSQL connections the servers can hold at most: every pod a rollout can run at once
+    (replicas + surge), times worker processes, times each process's pool plus overflow."""
+    deployment = find(objects, "Deployment", "runyard")
+    surge = int(deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"])
+    config = find(objects, "ConfigMap", "runyard")["data"]
+    per_process = int(config["RUNYARD_DB_POOL_SIZE"]) + int(config["RUNYARD_DB_MAX_OVERFLOW"])
+    return (max_replicas + surge) * int(config["RUNYARD_WORKERS"]) * per_process
 
 
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

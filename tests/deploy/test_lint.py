@@ -1,8 +1,9 @@
 """Offline checks of the deployment files with the ecosystem's own tools.
 
-Rendered manifests are validated against the Kubernetes 1.34 schemas (strict: unknown fields
-fail), the YAML sources are linted, the Dockerfile goes through hadolint, and checkov's policies
-run on the rendered objects and the Dockerfile with the skips listed in ``.checkov.yaml``.
+Rendered manifests are validated against the schemas of the cluster's Kubernetes version
+(strict: unknown fields fail), the YAML sources are linted, the Dockerfile goes through
+hadolint, and checkov's policies run on the rendered objects and the Dockerfile with the skips
+listed in ``.checkov.yaml``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.manifests import BASE, KIND_OVERLAY, MANIFESTS, ROOT, render_text, run, tool
+from tests.deploy.manifests import (
+    BASE,
+    KIND_OVERLAY,
+    MANIFESTS,
+    PRODUCTION_OVERLAY,
+    ROOT,
+    render_text,
+    run,
+    tool,
+)
+from tests.e2e.cluster import settings
 
-KUBERNETES_VERSION = "1.34"
+KUBERNETES_VERSION = settings()["KUBERNETES_VERSION"]
 
 
 def _tool_or_skip(name: str) -> str:
@@ -28,14 +39,14 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _tool_or_skip("kubectl")
     out = tmp_path_factory.mktemp("rendered")
     files = {}
-    for name, path in (("base", BASE), ("kind", KIND_OVERLAY)):
+    for name, path in (("base", BASE), ("kind", KIND_OVERLAY), ("production", PRODUCTION_OVERLAY)):
         files[name] = out / f"{name}.yaml"
         files[name].write_text(render_text(path))
     return files
 
 
-@pytest.mark.parametrize("which", ["base", "kind"])
-def test_every_rendered_object_is_valid_kubernetes_1_34(
+@pytest.mark.parametrize("which", ["base", "kind", "production"])
+def test_every_rendered_object_is_valid_for_the_clusters_kubernetes(
     rendered: dict[str, Path], which: str
 ) -> None:
     validate = _tool_or_skip("kubernetes-validate")
@@ -69,11 +80,12 @@ def test_dockerfile_passes_hadolint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("framework", ["kubernetes", "dockerfile"])
-def test_checkov_policies_pass(rendered: dict[str, Path], framework: str) -> None:
+@pytest.mark.parametrize("target", ["kind", "production", "Dockerfile"])
+def test_checkov_policies_pass(rendered: dict[str, Path], target: str) -> None:
     checkov = _tool_or_skip("checkov")
-    target = rendered["kind"] if framework == "kubernetes" else ROOT / "Dockerfile"
-    done = run(checkov, "--config-file", ".checkov.yaml", "--framework", framework, "-f", target)
+    framework = "dockerfile" if target == "Dockerfile" else "kubernetes"
+    path = ROOT / "Dockerfile" if target == "Dockerfile" else rendered[target]
+    done = run(checkov, "--config-file", ".checkov.yaml", "--framework", framework, "-f", path)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "Failed checks: 0" in done.stdout
 

@@ -17,6 +17,7 @@ from tests.deploy.manifests import (
     MANIFESTS,
     containers,
     find,
+    generated_name,
     matches,
     pod_specs,
     render,
@@ -61,6 +62,13 @@ def test_server_runs_at_least_two_replicas_spread_over_nodes(deployment: dict[st
     (term,) = pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
     assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
     assert matches(term["podAffinityTerm"]["labelSelector"]["matchLabels"], labels)
+
+
+def test_server_pods_leave_a_lost_node_within_seconds(deployment: dict[str, Any]) -> None:
+    tolerations = {t["key"]: t for t in deployment["spec"]["template"]["spec"]["tolerations"]}
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        assert tolerations[key]["effect"] == "NoExecute"
+        assert tolerations[key]["tolerationSeconds"] <= 30, key
 
 
 def test_probes_point_at_the_right_endpoints(server: dict[str, Any]) -> None:
@@ -120,17 +128,24 @@ def test_server_runs_as_the_images_user(deployment: dict[str, Any]) -> None:
     assert "USER 10001:10001" in dockerfile
 
 
-def test_server_settings_come_from_configmap_and_secrets(server: dict[str, Any]) -> None:
-    env = {e["name"]: e for e in server["env"]}
-    uri = env["RUNYARD_BACKEND_STORE_URI"]["value"]
-    assert uri.startswith("postgresql://$(POSTGRES_USER):$(POSTGRES_PASSWORD)@postgres:5432/")
-    # $(VAR) only expands when VAR is defined earlier in the list.
-    names = [e["name"] for e in server["env"]]
-    for var in re.findall(r"\$\((\w+)\)", uri):
-        assert names.index(var) < names.index("RUNYARD_BACKEND_STORE_URI")
-    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"].startswith("postgres")
-    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"].startswith("minio")
-    assert server["envFrom"] == [{"configMapRef": {"name": "runyard"}}]
+def test_server_settings_come_from_configmap_and_secrets(
+    objects: list[dict[str, Any]], server: dict[str, Any]
+) -> None:
+    sources = [next(iter(source.values()))["name"] for source in server["envFrom"]]
+    assert [s.rsplit("-", 1)[0] for s in sources] == ["runyard", "runyard-database", "runyard-s3"]
+    for kind, name in zip(("ConfigMap", "Secret", "Secret"), sources, strict=True):
+        assert any(o["kind"] == kind and o["metadata"]["name"] == name for o in objects), name
+    database = find(objects, "Secret", "runyard-database")
+    assert set(database.get("data", {})) == {"RUNYARD_BACKEND_STORE_URI"}
+    s3_keys = find(objects, "Secret", "runyard-s3")
+    assert set(s3_keys["data"]) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    minio_root = find(objects, "Secret", "minio")["data"]["MINIO_ROOT_USER"]
+    assert s3_keys["data"]["AWS_ACCESS_KEY_ID"] != minio_root, "the server never gets root keys"
+
+
+def test_config_map_is_generated_so_a_change_rolls_the_pods(objects: list[dict[str, Any]]) -> None:
+    config = find(objects, "ConfigMap", "runyard")
+    assert config["metadata"]["name"] != "runyard", "a content hash in the name rolls the pods"
 
 
 def test_pdb_and_service_select_exactly_the_server_pods(objects: list[dict[str, Any]]) -> None:
@@ -200,7 +215,8 @@ def test_jobs_retry_and_clean_up(objects: list[dict[str, Any]]) -> None:
         assert 0 < job["spec"]["backoffLimit"] <= 20
         assert job["spec"]["ttlSecondsAfterFinished"] > 0
     (container,) = migrate["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == ["db", "upgrade", "$(RUNYARD_BACKEND_STORE_URI)"]
+    assert container["args"] == ["db", "upgrade"], "the URI stays out of the command line"
+    assert generated_name(container["envFrom"][0]["secretRef"]["name"], "runyard-database")
 
 
 def test_every_image_is_pinned(objects: list[dict[str, Any]]) -> None:

@@ -1,8 +1,9 @@
-"""The kind cluster for the e2e suite: tool discovery, the deployed stack, failure dumps."""
+"""The kind cluster for the e2e suite: its settings, tool discovery, the deployed stack, dumps."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,8 +13,21 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_CONFIG = ROOT / "deploy" / "kind" / "cluster.yaml"
+SETTINGS_FILE = ROOT / "deploy" / "kind" / "settings.env"
 OUTPUT = ROOT / "test-output" / "e2e"
 NAMESPACE = "runyard"
+#: Worker nodes in deploy/kind/cluster.yaml (kind names them <cluster>-worker, -worker2, ...).
+WORKERS = CLUSTER_CONFIG.read_text().count("role: worker")
+
+
+def settings() -> dict[str, str]:
+    """deploy/kind/settings.env, each value overridden by the environment (as the scripts do)."""
+    values = {}
+    for line in SETTINGS_FILE.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = os.environ.get(key.strip()) or value.strip()
+    return values
 
 
 def find_tool(name: str) -> str | None:
@@ -21,14 +35,82 @@ def find_tool(name: str) -> str | None:
     return str(local) if local.exists() else shutil.which(name)
 
 
-def node_image() -> str:
-    for line in CLUSTER_CONFIG.read_text().splitlines():
-        if line.strip().startswith("image:"):
-            return line.split("image:", 1)[1].strip()
-    raise LookupError(f"no node image in {CLUSTER_CONFIG}")
+def expected_nodes(name: str) -> list[str]:
+    """The node names kind gives the cluster of deploy/kind/cluster.yaml."""
+    workers = [f"{name}-worker{i if i > 1 else ''}" for i in range(1, WORKERS + 1)]
+    return [f"{name}-control-plane", *workers]
 
 
-def missing_prerequisite() -> str | None:
+class KindCluster:
+    """A kind cluster by name, with its own kubeconfig file; made by scripts/kind-up.sh."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        self.name = name
+        self.path = workdir
+        self.kubeconfig_path = workdir / "kubeconfig"
+        self.kind_path = find_tool("kind") or "kind"
+        self.kubectl_path = find_tool("kubectl") or "kubectl"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment for scripts and tools acting on this cluster."""
+        path = f"{Path(self.kind_path).parent}:{os.environ.get('PATH', '')}"
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig_path),
+            "KIND_CLUSTER": self.name,
+            "PATH": path,
+        }
+
+    def exists(self) -> bool:
+        done = subprocess.run(
+            [self.kind_path, "get", "clusters"], capture_output=True, text=True, timeout=60
+        )
+        return self.name in done.stdout.split()
+
+    def create(self) -> None:
+        script = str(ROOT / "scripts" / "kind-up.sh")
+        subprocess.run([script], env=self.env, check=True, timeout=900)
+
+    def export_kubeconfig(self) -> None:
+        target = ["--name", self.name, "--kubeconfig", str(self.kubeconfig_path)]
+        subprocess.run(
+            [self.kind_path, "export", "kubeconfig", *target],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def delete(self) -> None:
+        subprocess.run([self.kind_path, "delete", "cluster", "--name", self.name], timeout=300)
+
+    def kubectl(self, *args: str, timeout: float = 300) -> str:
+        done = subprocess.run(
+            [self.kubectl_path, "--kubeconfig", str(self.kubeconfig_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise subprocess.CalledProcessError(
+                done.returncode, done.args, output=done.stdout, stderr=done.stderr
+            )
+        return done.stdout
+
+    def node_problem(self) -> str | None:
+        """Why this cluster is not the one deploy/kind/cluster.yaml describes, or None."""
+        nodes = json.loads(self.kubectl("get", "nodes", "-o", "json"))["items"]
+        names = sorted(n["metadata"]["name"] for n in nodes)
+        if names != sorted(expected_nodes(self.name)):
+            return f"nodes {names}, expected {sorted(expected_nodes(self.name))}"
+        for node in nodes:
+            ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+            if not ready or ready[0]["status"] != "True":
+                return f"node {node['metadata']['name']} is not Ready"
+        return None
+
+
+def missing_prerequisite(cluster_exists: bool | None = None) -> str | None:
     """Why the e2e suite cannot run here, or None when it can."""
     for tool in ("docker", "kind", "kubectl"):
         if find_tool(tool) is None:
@@ -36,7 +118,9 @@ def missing_prerequisite() -> str | None:
     info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
     if info.returncode != 0:
         return f"the Docker engine is not usable: {info.stderr.strip()[:200]}"
-    image = node_image()
+    if cluster_exists:
+        return None
+    image = settings()["KIND_NODE_IMAGE"]
     have = subprocess.run(["docker", "image", "inspect", image], capture_output=True, timeout=60)
     if have.returncode != 0:
         pull = subprocess.run(
@@ -50,7 +134,7 @@ def missing_prerequisite() -> str | None:
 class Kube:
     """kubectl against the test cluster, in the runyard namespace unless told otherwise."""
 
-    def __init__(self, cluster: Any) -> None:
+    def __init__(self, cluster: KindCluster) -> None:
         self.cluster = cluster
 
     def __call__(self, *args: str, namespace: str | None = NAMESPACE, timeout: float = 300) -> str:
@@ -58,7 +142,8 @@ class Kube:
         return self.cluster.kubectl(*ns, *args, timeout=timeout)
 
     def json(self, *args: str) -> dict[str, Any]:
-        return json.loads(self("get", *args, "-o", "json"))
+        namespace = None if args and args[0] in ("node", "nodes") else NAMESPACE
+        return json.loads(self("get", *args, "-o", "json", namespace=namespace))
 
     def server_pods(self) -> list[dict[str, Any]]:
         selector = "app.kubernetes.io/name=runyard,app.kubernetes.io/component=server"
@@ -67,6 +152,37 @@ class Kube:
 
     def restarts(self, pod: dict[str, Any]) -> int:
         return sum(s.get("restartCount", 0) for s in pod["status"].get("containerStatuses", []))
+
+    def node_of(self, pod: str) -> str:
+        return self.json("pod", pod)["spec"].get("nodeName", "")
+
+    def workers(self) -> list[str]:
+        return expected_nodes(self.cluster.name)[1:]
+
+    def quiet_worker(self) -> str:
+        """A worker without PostgreSQL: its volume is bound to its node, so losing that node
+        would stop the database, which no server replica can make up for."""
+        postgres = self.node_of("postgres-0")
+        return next(w for w in self.workers() if w != postgres)
+
+    def ready_servers(self) -> int:
+        """Server pods that are Ready (and so in the Service's endpoints) right now."""
+        return sum(
+            any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
+            for p in self.server_pods()
+        )
+
+    def wait_node_ready(self, node: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            conditions = self.json("node", node)["status"]["conditions"]
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+                return
+            time.sleep(2)
+        raise TimeoutError(f"node {node} not Ready after {timeout:.0f}s")
 
     def wait_deployment_ready(self, name: str = "runyard", timeout: float = 300) -> None:
         """All replicas updated, ready and available, and no old pod left terminating."""

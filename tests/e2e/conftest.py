@@ -1,27 +1,29 @@
-"""Fixtures for the kind e2e suite: a cluster from deploy/kind/cluster.yaml with runyard
+"""Fixtures for the kind e2e suite: the cluster named in deploy/kind/settings.env with runyard
 deployed by scripts/deploy.sh, a self-healing port-forward to the Service, and a dump of the
 cluster's state into test-output/e2e/<test>/ when a test fails.
 
-The suite skips (or fails, when RUNYARD_REQUIRE names `kind`) without docker, kind, kubectl or
-the pinned node image. RUNYARD_KEEP_CLUSTER=1 keeps the cluster for the next run, and
-RUNYARD_E2E_CLUSTER=runyard runs against the cluster `make kind-up` made."""
+The suite reuses the cluster `make kind-up` made (after checking it has the expected nodes) and
+never deletes a cluster it did not create; a cluster it created itself is deleted at the end
+unless RUNYARD_KEEP_CLUSTER=1. The image is the one in settings.env, rebuilt from this checkout
+with the normal `docker build` (RUNYARD_E2E_OFFLINE=1: the offline build), unless RUNYARD_IMAGE
+names a prebuilt image, which is then used as it is. Without docker, kind, kubectl or a node
+image the suite skips (or fails, when RUNYARD_REQUIRE names `kind`)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.cluster import CLUSTER_CONFIG, OUTPUT, ROOT, Kube, find_tool, missing_prerequisite
+from tests.e2e.cluster import OUTPUT, ROOT, KindCluster, Kube, missing_prerequisite, settings
 from tests.e2e.portforward import ForwardedClient, PortForward
 from tests.requirements import require
 
-CLUSTER_NAME = os.environ.get("RUNYARD_E2E_CLUSTER", "runyard-e2e")
-IMAGE = os.environ.get("RUNYARD_IMAGE", "runyard:dev")
+SETTINGS = settings()
+CLUSTER_NAME = SETTINGS["KIND_CLUSTER"]
+IMAGE = SETTINGS["RUNYARD_IMAGE"]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -31,70 +33,58 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"report_{report.when}", report)
 
 
+def _prepare_image() -> None:
+    """Build the image from this checkout, or check that the named prebuilt image exists."""
+    if "RUNYARD_IMAGE" in os.environ:
+        found = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True)
+        if found.returncode != 0:
+            pytest.fail(f"RUNYARD_IMAGE={IMAGE} names an image that is not in the local engine")
+        return
+    offline = ["--offline"] if os.environ.get("RUNYARD_E2E_OFFLINE") == "1" else []
+    subprocess.run(
+        [str(ROOT / "scripts" / "build-image.sh"), "--tag", IMAGE, *offline],
+        check=True,
+        timeout=1800,
+    )
+
+
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[Any]:
+def cluster() -> Iterator[KindCluster]:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    kind = KindCluster(CLUSTER_NAME, OUTPUT)
     reason = missing_prerequisite()
+    existed = reason is None and kind.exists()
+    reason = reason or missing_prerequisite(cluster_exists=existed)
     if reason:
         require("kind", f"kind e2e suite cannot run: {reason}")
-    from pytest_kind import KindCluster
-
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    kind = KindCluster(
-        CLUSTER_NAME,
-        kubeconfig=OUTPUT / "kubeconfig",
-        kind_path=Path(find_tool("kind") or "kind"),
-        kubectl_path=Path(find_tool("kubectl") or "kubectl"),
-    )
-    existing = subprocess.run(
-        [str(kind.kind_path), "get", "clusters"], capture_output=True, text=True, timeout=60
-    ).stdout.split()
-    if CLUSTER_NAME in existing:  # reuse it: its kubeconfig has to be written for this run
-        subprocess.run(
-            [
-                str(kind.kind_path),
-                "export",
-                "kubeconfig",
-                "--name",
-                CLUSTER_NAME,
-                "--kubeconfig",
-                str(kind.kubeconfig_path),
-            ],
-            check=True,
-            timeout=60,
-        )
-    kind.create(config_file=CLUSTER_CONFIG)
+    if existed:
+        kind.export_kubeconfig()
+        problem = kind.node_problem()
+        if problem:
+            pytest.fail(f"the existing kind cluster {CLUSTER_NAME} is not usable: {problem}")
+    else:
+        kind.create()
     try:
-        subprocess.run(
-            [str(ROOT / "scripts" / "build-image.sh"), "--offline", "--tag", IMAGE],
-            check=True,
-            timeout=1800,
-        )
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(kind.kubeconfig_path),
-            "KIND_CLUSTER": CLUSTER_NAME,
-            "RUNYARD_IMAGE": IMAGE,
-        }
-        env["PATH"] = f"{Path(kind.kind_path).parent}:{env.get('PATH', '')}"
+        _prepare_image()
+        env = {**kind.env, "RUNYARD_IMAGE": IMAGE}
         subprocess.run([str(ROOT / "scripts" / "deploy.sh")], check=True, env=env, timeout=1800)
         yield kind
     except BaseException:
         Kube(kind).dump("deploy")
         raise
     finally:
-        if os.environ.get("RUNYARD_KEEP_CLUSTER") != "1":
+        if not existed and os.environ.get("RUNYARD_KEEP_CLUSTER") != "1":
             kind.delete()
 
 
 @pytest.fixture(scope="session")
-def kube(cluster: Any) -> Kube:
+def kube(cluster: KindCluster) -> Kube:
     return Kube(cluster)
 
 
 @pytest.fixture(scope="session")
-def forward(cluster: Any) -> Iterator[PortForward]:
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig_path)}
-    with PortForward([str(cluster.kubectl_path)], env=env) as pf:
+def forward(cluster: KindCluster) -> Iterator[PortForward]:
+    with PortForward([cluster.kubectl_path], env=cluster.env) as pf:
         yield pf
 
 

@@ -1,7 +1,8 @@
 """Stands in for `kubectl port-forward` in the port-forward helper's own tests.
 
 It listens on a free local port, prints kubectl's "Forwarding from" lines, answers every HTTP
-request with 200, and prints kubectl's "lost connection to pod" line and exits when the file
+request with 200 (or, while the file named by FAKE_KUBECTL_HANG exists, never answers: a
+half-dead tunnel), and prints kubectl's "lost connection to pod" line and exits when the file
 named by FAKE_KUBECTL_DIE appears.
 """
 
@@ -16,6 +17,10 @@ import time
 
 class _Ok(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        hang = os.environ.get("FAKE_KUBECTL_HANG", "")
+        if hang and os.path.exists(hang):
+            time.sleep(30)
+            return
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()

@@ -4,7 +4,8 @@ A port-forward to ``svc/NAME`` is really a tunnel to one pod; when that pod dies
 dies with it. ``PortForward`` starts kubectl on a port it picks (``:5000``), reads the chosen
 local port from kubectl's own output, keeps draining that output in a thread (a full pipe would
 stall kubectl), notices when the tunnel breaks, and ``reconnect()`` starts a fresh one.
-``ForwardedClient`` sends requests through it and reconnects on connection errors.
+``ForwardedClient`` sends requests through it and reconnects on connection errors and on read
+timeouts (a half-dead tunnel accepts a request and never answers).
 """
 
 from __future__ import annotations
@@ -187,7 +188,8 @@ class PortForward:
 
 
 class ForwardedClient:
-    """HTTP through a ``PortForward``: a connection error reconnects the tunnel and retries."""
+    """HTTP through a ``PortForward``: a connection error or a read timeout reconnects the
+    tunnel and retries (the suite's writes are idempotent, so a retried one is harmless)."""
 
     def __init__(self, forward: PortForward, timeout: float = 10.0, retry_for: float = 180.0):
         self.forward = forward
@@ -200,7 +202,7 @@ class ForwardedClient:
         while True:
             try:
                 return requests.request(method, self.forward.ensure() + path, **kwargs)
-            except (requests.ConnectionError, PortForwardError):
+            except (requests.ConnectionError, requests.Timeout, PortForwardError):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)

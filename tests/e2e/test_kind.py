@@ -8,13 +8,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.e2e.cluster import Kube
 from tests.e2e.conftest import IMAGE
@@ -134,18 +138,64 @@ def test_killed_server_process_is_restarted_and_no_point_is_lost(
     assert restarts() > before
 
 
+def eventually(check: Callable[[], object], timeout: float, what: str) -> None:
+    """Retry ``check`` (an assertion or a truthy result) until it passes or the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check() is not False:
+                return
+            problem: object = "returned False"
+        except (AssertionError, requests.RequestException) as exc:
+            problem = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not true after {timeout:.0f}s: {problem}")
+        time.sleep(2)
+
+
+def _logged_run(client: ForwardedClient, index: int) -> dict[str, object]:
+    """A run with params, tags and a 50-point history, logged in one batch; what was sent."""
+    _, run_id = new_run(client)
+    params = {f"p{i}": f"{index}-{i}" for i in range(3)}
+    tags = {"team": f"t{index}", "stage": "e2e"}
+    metrics = [
+        {"key": "loss", "value": step / 7, "timestamp": 1_700_000_000_000 + step, "step": step}
+        for step in range(50)
+    ]
+    batch = client.post(
+        f"{API}/runs/log-batch",
+        json={
+            "run_id": run_id,
+            "params": [{"key": k, "value": v} for k, v in params.items()],
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+            "metrics": metrics,
+        },
+    )
+    assert batch.status_code == 200, batch.text
+    return {"run_id": run_id, "params": params, "tags": tags, "steps": set(range(50))}
+
+
+def _assert_run_stored(client: ForwardedClient, sent: dict[str, object]) -> None:
+    got = client.get(f"{API}/runs/get", params={"run_id": sent["run_id"]})
+    assert got.status_code == 200, got.text
+    data = got.json()["run"]["data"]
+    assert {p["key"]: p["value"] for p in data.get("params", [])} == sent["params"]
+    tags = {t["key"]: t["value"] for t in data.get("tags", [])}
+    assert sent["tags"].items() <= tags.items(), tags  # type: ignore[union-attr]
+    assert stored_steps(client, str(sent["run_id"]), "loss") == sent["steps"]
+
+
 def test_postgres_pod_returns_on_its_volume_and_servers_recover(
     kube: Kube, client: ForwardedClient
 ) -> None:
-    run_ids = [new_run(client)[1] for _ in range(5)]
+    runs = [_logged_run(client, i) for i in range(5)]
     restarts = {p["metadata"]["name"]: kube.restarts(p) for p in kube.server_pods()}
     kube("delete", "pod", "postgres-0", "--wait=true", timeout=300)
     kube.wait_statefulset_ready("postgres")
     kube.wait_deployment_ready(timeout=300)
-    for run_id in run_ids:
-        got = client.get(f"{API}/runs/get", params={"run_id": run_id})
-        assert got.status_code == 200, got.text
-    assert client.get("/ready").status_code == 200
+    eventually(lambda: client.get("/ready").status_code == 200, 120, "/ready")
+    for sent in runs:  # every param, tag and metric point of every run is back
+        eventually(lambda sent=sent: _assert_run_stored(client, sent), 120, f"run {sent['run_id']}")
     # The servers recovered by themselves: no restart, same pods.
     assert {p["metadata"]["name"]: kube.restarts(p) for p in kube.server_pods()} == restarts
 
@@ -160,12 +210,121 @@ def test_minio_pod_returns_and_every_artifact_is_downloadable(
         assert put.status_code == 200, put.text
     kube("delete", "pod", "minio-0", "--wait=true", timeout=300)
     kube.wait_statefulset_ready("minio")
-    deadline = time.monotonic() + 120
-    while client.get("/ready").status_code != 200 and time.monotonic() < deadline:
-        time.sleep(2)
+
+    def artifacts_back() -> None:
+        ready = client.get("/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["artifacts"] == "ok", ready.text
+
+    eventually(artifacts_back, 120, "/ready reporting the artifact store back")
     for name, data in files.items():
         got = client.get(f"{ARTIFACTS}/{experiment_id}/{run_id}/artifacts/{name}")
         assert got.status_code == 200 and got.content == data, name
+
+
+def test_in_cluster_client_keeps_logging_while_minio_is_away(
+    kube: Kube, client: ForwardedClient
+) -> None:
+    """Readiness means "can serve tracking": MinIO gone keeps every server in the Service."""
+    experiment_id, run_id = new_run(client)
+    logger = InClusterLogger(kube, IMAGE, run_id, key="no-minio")
+    logger.start()
+    kube("scale", "statefulset/minio", "--replicas=0")
+    try:
+        eventually(
+            lambda: not kube.json("pods", "-l", "app.kubernetes.io/name=minio")["items"],
+            120,
+            "MinIO to be gone",
+        )
+        for _ in range(10):  # 20 s: several readiness periods with MinIO away
+            assert kube.ready_servers() == 2, "a MinIO outage took a server out of the Service"
+            time.sleep(2)
+        put = client.put(f"{ARTIFACTS}/{experiment_id}/{run_id}/artifacts/a.txt", data=b"x")
+        assert put.status_code == 503 and put.headers["Retry-After"], put.text
+        ready = client.get("/ready")
+        assert ready.status_code == 200 and ready.json()["checks"]["artifacts"] != "ok"
+        assert re.search(
+            r"^runyard_artifact_store_up\{[^}]*\} 0", client.get("/metrics").text, re.MULTILINE
+        )
+    finally:
+        kube("scale", "statefulset/minio", "--replicas=1")
+        result = logger.finish()
+    kube.wait_statefulset_ready("minio")
+    assert result["failures"] == [], result["failures"][:10]
+    assert len(result["acked"]) > 50
+    assert set(result["acked"]) <= stored_steps(client, run_id, "no-minio")
+
+
+def test_dead_worker_node_moves_servers_and_loses_no_acknowledged_write(
+    kube: Kube, client: ForwardedClient
+) -> None:
+    victim = kube.quiet_worker()
+    survivor = next(w for w in kube.workers() if w != victim)
+    _, run_id = new_run(client)
+    logger = InClusterLogger(kube, IMAGE, run_id, key="node-loss", retry=True, node=survivor)
+    logger.start()
+    time.sleep(5)
+    stopped = time.monotonic()
+    subprocess.run(["docker", "stop", victim], check=True, capture_output=True, timeout=120)
+    try:
+        # not-ready/unreachable tolerations of 10 s: replacements start well within the
+        # node controller's grace period plus a minute, not after the default five minutes.
+        def servers_on_survivor() -> bool:
+            pods = kube.server_pods()
+            ready = kube.ready_servers() == 2
+            return ready and all(p["spec"].get("nodeName") == survivor for p in pods)
+
+        eventually(servers_on_survivor, 150, "both servers running on the surviving worker")
+        moved_after = time.monotonic() - stopped
+        time.sleep(5)
+    finally:
+        subprocess.run(["docker", "start", victim], check=True, capture_output=True, timeout=120)
+        result = logger.finish()
+    kube.wait_node_ready(victim)
+    assert moved_after < 150
+    assert len(result["acked"]) > 20
+    assert set(result["acked"]) <= stored_steps(client, run_id, "node-loss")
+
+
+def test_drain_keeps_a_server_ready_and_no_write_fails(kube: Kube, client: ForwardedClient) -> None:
+    worker = kube.quiet_worker()
+    survivor = next(w for w in kube.workers() if w != worker)
+    kube.wait_deployment_ready(timeout=300)
+    _, run_id = new_run(client)
+    logger = InClusterLogger(kube, IMAGE, run_id, key="drain", node=survivor)
+    logger.start()
+    lowest = [kube.ready_servers()]
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            with contextlib.suppress(Exception):
+                lowest.append(kube.ready_servers())
+            time.sleep(1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        kube(
+            "drain",
+            worker,
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--timeout=300s",
+            namespace=None,
+            timeout=400,
+        )
+        kube.wait_deployment_ready(timeout=300)
+        time.sleep(5)
+    finally:
+        watching.set()
+        watcher.join(timeout=10)
+        kube("uncordon", worker, namespace=None)
+        result = logger.finish()
+    assert min(lowest) >= 1, "the PodDisruptionBudget let every server go"
+    assert result["failures"] == [], result["failures"][:10]
+    assert set(result["acked"]) <= stored_steps(client, run_id, "drain")
+    kube.wait_statefulset_ready("minio")  # evicted with the drain, back after uncordon
 
 
 def test_rolling_restart_loses_no_write(kube: Kube, client: ForwardedClient) -> None:
@@ -181,3 +340,19 @@ def test_rolling_restart_loses_no_write(kube: Kube, client: ForwardedClient) -> 
     assert result["failures"] == [], result["failures"][:10]
     assert len(result["acked"]) > 50
     assert set(result["acked"]) <= stored_steps(client, run_id, "rollout")
+
+
+def test_backup_and_gc_cronjobs_run_in_the_cluster(kube: Kube, client: ForwardedClient) -> None:
+    """One run of each CronJob, as `kubectl create job --from=cronjob/...` starts it."""
+    _, run_id = new_run(client)
+    assert client.post(f"{API}/runs/delete", json={"run_id": run_id}).status_code == 200
+    suffix = str(time.time_ns())[-6:]
+    for cronjob in ("runyard-backup", "runyard-gc"):
+        job = f"{cronjob}-e2e-{suffix}"
+        kube("create", "job", f"--from=cronjob/{cronjob}", job)
+        kube("wait", "--for=condition=complete", f"job/{job}", "--timeout=300s", timeout=360)
+    backup_log = kube("logs", f"job/runyard-backup-e2e-{suffix}", "-c", "upload")
+    assert "stored runyard-" in backup_log and "s3://runyard-artifacts/backups" in backup_log
+    gc_log = kube("logs", f"job/runyard-gc-e2e-{suffix}")
+    assert "Removed" in gc_log  # deleted just now: kept for GC_OLDER_THAN (30d)
+    assert client.get(f"{API}/runs/get", params={"run_id": run_id}).status_code == 200

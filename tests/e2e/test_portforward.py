@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -87,6 +88,21 @@ def test_client_reconnects_after_the_tunnel_dies(tmp_path: Path) -> None:
         time.sleep(0.5)
         die.unlink()
         assert client.get("/").status_code == 200
+        assert forward.reconnects >= 1
+
+
+def test_client_reconnects_when_a_half_dead_tunnel_never_answers(tmp_path: Path) -> None:
+    hang = tmp_path / "hang"
+    env = {**os.environ, "FAKE_KUBECTL_DIE": str(tmp_path / "die"), "FAKE_KUBECTL_HANG": str(hang)}
+    with PortForward([sys.executable, str(FAKE)], env=env) as forward:
+        client = ForwardedClient(forward, timeout=0.5, retry_for=20)
+        hang.touch()
+        healer = threading.Timer(1.5, hang.unlink)
+        healer.start()
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            healer.join()
         assert forward.reconnects >= 1
 
 

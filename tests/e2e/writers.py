@@ -93,34 +93,49 @@ class RetryingLogger(threading.Thread):
 
 IN_CLUSTER_LOGGER = """
 import json, os, time, requests
-base, run_id = "http://runyard:5000", os.environ["RUN_ID"]
+base, run_id, key = "http://runyard:5000", os.environ["RUN_ID"], os.environ["KEY"]
+retry = os.environ.get("RETRY") == "1"
 acked, failures, step = [], [], 0
 deadline = time.time() + 900
 while time.time() < deadline and not os.path.exists("/tmp/stop"):
-    body = {"run_id": run_id, "run_uuid": run_id, "key": "rollout", "value": step / 10,
+    body = {"run_id": run_id, "run_uuid": run_id, "key": key, "value": step / 10,
             "timestamp": 1700000000000 + step, "step": step}
     try:
-        r = requests.post(base + "/api/2.0/mlflow/runs/log-metric", json=body, timeout=15)
-        if r.status_code == 200:
-            acked.append(step)
-        else:
+        r = requests.post(base + "/api/2.0/mlflow/runs/log-metric", json=body, timeout=5)
+        ok = r.status_code == 200
+        if not ok:
             failures.append(f"step {step}: HTTP {r.status_code} {r.text[:200]}")
     except Exception as exc:
+        ok = False
         failures.append(f"step {step}: {exc!r}"[:300])
-    step += 1
-    time.sleep(0.05)
+    if ok:
+        acked.append(step)
+    if ok or not retry:
+        step += 1
+    time.sleep(0.05 if ok else 0.5)
 print("RESULT " + json.dumps({"acked": acked, "failures": failures}), flush=True)
 """
 
 
 class InClusterLogger:
-    """A pod that logs through the Service (the path real clients take) without any retry.
+    """A pod that logs metric ``key`` through the Service (the path real clients take).
 
-    Through the Service every write must succeed while pods roll, because terminating pods
-    leave the endpoints before they stop serving."""
+    Without ``retry`` every write is tried once: through the Service every write must succeed
+    while pods roll, because terminating pods leave the endpoints before they stop serving.
+    With ``retry`` each step is retried until acknowledged, for disruptions no client can ride
+    out without retrying (a node dying under an endpoint). ``node`` pins the pod to a node."""
 
-    def __init__(self, kube: Kube, image: str, run_id: str) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        image: str,
+        run_id: str,
+        key: str = "rollout",
+        retry: bool = False,
+        node: str | None = None,
+    ) -> None:
         self.kube, self.image, self.run_id = kube, image, run_id
+        self.key, self.retry, self.node = key, retry, node
         self.name = f"e2e-logger-{uuid.uuid4().hex[:6]}"
 
     def manifest(self) -> dict[str, Any]:
@@ -142,7 +157,11 @@ class InClusterLogger:
                         "image": self.image,
                         "imagePullPolicy": "IfNotPresent",
                         "command": ["python3", "-c", IN_CLUSTER_LOGGER],
-                        "env": [{"name": "RUN_ID", "value": self.run_id}],
+                        "env": [
+                            {"name": "RUN_ID", "value": self.run_id},
+                            {"name": "KEY", "value": self.key},
+                            {"name": "RETRY", "value": "1" if self.retry else "0"},
+                        ],
                         "securityContext": {
                             "allowPrivilegeEscalation": False,
                             "readOnlyRootFilesystem": True,
@@ -156,8 +175,11 @@ class InClusterLogger:
         }
 
     def start(self) -> None:
+        manifest = self.manifest()
+        if self.node:
+            manifest["spec"]["nodeName"] = self.node
         path = self.kube.cluster.path / f"{self.name}.json"
-        path.write_text(json.dumps(self.manifest()))
+        path.write_text(json.dumps(manifest))
         self.kube("apply", "-f", str(path))
         self.kube("wait", "--for=condition=Ready", f"pod/{self.name}", "--timeout=180s")
 

@@ -116,3 +116,14 @@ def test_async_logging(tracking_uri: str, tmp_path: Path) -> None:
     history = runyard.Client(tracking_uri).get_metric_history(run.info.run_id, "loss")
     assert sorted(m.step for m in history) == list(range(5000))
     assert run.info.status == "FINISHED"
+
+
+def test_model_registry(tracking_uri: str, tmp_path: Path) -> None:
+    run = run_example("06_model_registry.py", tracking_uri, tmp_path)
+    client = runyard.Client(tracking_uri)
+    champion = client.get_model_version_by_alias("iris-classifier", "champion")
+    assert champion.run_id == run.info.run_id
+    assert dict(champion.tags) == {"validated": "true"}
+    assert champion.description == "Logistic regression, iris"
+    found = client.search_model_versions("name = 'iris-classifier' and tags.validated = 'true'")
+    assert [v.version for v in found] == [champion.version]

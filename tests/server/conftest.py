@@ -17,6 +17,16 @@ def store_uri(request: pytest.FixtureRequest, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'runyard.db'}"
 
 
+@pytest.fixture(params=["file", "sqlite", "postgres"])
+def any_store_uri(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Every store kind, PostgreSQL included (skipped where none is running)."""
+    if request.param == "file":
+        return str(tmp_path / "mlruns")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runyard.db'}"
+    return request.getfixturevalue("postgres_uri")
+
+
 @pytest.fixture
 def make_client(tmp_path) -> Iterator[Callable[..., FlaskClient]]:
     """Build a test client with server settings overridden by keyword."""

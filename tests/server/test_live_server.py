@@ -144,6 +144,49 @@ def test_database_outage_is_503_and_the_server_recovers() -> None:
         assert requests.get(server.url + "/ready", timeout=10).status_code == 200
 
 
+@pytest.mark.postgres
+def test_server_started_before_its_database_waits_for_it_instead_of_exiting() -> None:
+    cluster = ThrowawayPostgres()  # initialised, not started yet
+    try:
+        port = free_port()
+        argv = [str(RUNYARD), "server", "--backend-store-uri", cluster.uri]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        with tempfile.TemporaryFile() as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + 60
+                while b"waiting for the tracking database" not in _read(log):
+                    assert process.poll() is None, _read(log).decode()
+                    assert time.monotonic() < deadline, _read(log).decode()
+                    time.sleep(0.2)
+                time.sleep(3)  # several tries: still waiting, not exited
+                assert process.poll() is None, _read(log).decode()
+                text = _read(log).decode()
+                assert "postgres:***@" in text or "postgres@" in text
+                cluster.start()
+                url = f"http://127.0.0.1:{port}"
+                deadline = time.monotonic() + 60
+                while True:
+                    with contextlib.suppress(requests.RequestException):
+                        if requests.get(url + "/ready", timeout=2).status_code == 200:
+                            break
+                    assert process.poll() is None, _read(log).decode()
+                    assert time.monotonic() < deadline, _read(log).decode()
+                    time.sleep(0.5)
+                create = requests.post(f"{url}{API}/runs/create", json={"experiment_id": "0"})
+                assert create.status_code == 200, create.text
+            finally:
+                process.terminate()
+                process.wait(30)
+    finally:
+        cluster.remove()
+
+
+def _read(log) -> bytes:  # type: ignore[no-untyped-def]
+    log.seek(0)
+    return log.read()
+
+
 def test_json_logs_are_one_object_per_line(tmp_path) -> None:
     with start_live_server(
         f"sqlite:///{tmp_path / 'json.db'}", extra_args=["--json-logs"]

@@ -16,7 +16,45 @@ def test_health_touches_nothing(make_client) -> None:
 def test_ready_when_store_and_artifacts_are_reachable(client) -> None:
     response = client.get("/ready")
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"status": "ready"}
+    assert response.get_json() == {"status": "ready", "checks": {"store": "ok", "artifacts": "ok"}}
+
+
+def test_artifact_store_outage_keeps_the_server_ready_and_tracking(
+    make_client, monkeypatch
+) -> None:
+    """Readiness means "can serve tracking": S3 away answers artifact calls 503, not /ready."""
+    from tests.live_server import free_port
+
+    monkeypatch.setenv("RUNYARD_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = make_client(artifacts_destination="s3://runyard-artifacts/root")
+
+    ready = client.get("/ready")
+    assert ready.status_code == 200, ready.get_json()
+    checks = ready.get_json()["checks"]
+    assert checks["store"] == "ok"
+    assert "unreachable" in checks["artifacts"]
+
+    run = client.post("/api/2.0/mlflow/runs/create", json={"experiment_id": "0"}).get_json()
+    run_id = run["run"]["info"]["run_id"]
+    logged = client.post(
+        "/api/2.0/mlflow/runs/log-metric",
+        json={"run_id": run_id, "key": "loss", "value": 1.0, "timestamp": 1, "step": 0},
+    )
+    assert logged.status_code == 200
+
+    upload = client.put(
+        f"/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/a.txt", data=b"x"
+    )
+    assert upload.status_code == 503
+    assert upload.headers["Retry-After"].isdigit()
+    assert upload.get_json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+
+    text = client.get("/metrics").get_data(as_text=True)
+    assert re.search(r'^runyard_artifact_store_up\{pid="\d+"\} 0\.0$', text, re.MULTILINE)
+    assert re.search(r'^runyard_store_up\{pid="\d+"\} 1\.0$', text, re.MULTILINE)
 
 
 def test_ready_is_503_when_tracking_directory_is_gone(make_client, tmp_path) -> None:
@@ -29,6 +67,7 @@ def test_ready_is_503_when_tracking_directory_is_gone(make_client, tmp_path) -> 
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert response.get_json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+    assert response.get_json()["checks"]["store"] != "ok"
 
 
 def test_version(make_client) -> None:
@@ -73,3 +112,16 @@ def test_metrics_include_db_pool_for_sql_stores(make_client, tmp_path) -> None:
     client.get("/api/2.0/mlflow/experiments/get", query_string={"experiment_id": "0"})
     text = client.get("/metrics").get_data(as_text=True)
     assert re.search(r'runyard_db_pool_checked_out\{pid="\d+"\} \d', text), text[-500:]
+
+
+def test_ready_reports_a_missing_bucket_and_a_reachable_one(make_client, monkeypatch) -> None:
+    from tests.s3_server import start_s3_server
+
+    with start_s3_server(buckets=["present"]) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        present = make_client(artifacts_destination="s3://present/root").get("/ready")
+        assert present.get_json()["checks"] == {"store": "ok", "artifacts": "ok"}
+        missing = make_client(artifacts_destination="s3://absent/root").get("/ready")
+        assert missing.status_code == 200
+        assert "'absent' does not exist" in missing.get_json()["checks"]["artifacts"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import importlib
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ from types import ModuleType
 from typing import BinaryIO
 
 from runyard.entities import FileInfo
-from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, NotImplementedByBackend, ResourceDoesNotExist
+from runyard.locations import canonical_artifact_path
 from runyard.validation import safe_relative_path
 
 CHUNK_SIZE = 1024 * 1024
@@ -39,6 +41,22 @@ def import_extra(module: str, extra: str, scheme: str) -> ModuleType:
             f"{scheme}:// artifact locations need the {module.split('.')[0]!r} package: "
             f"pip install 'runyard[{extra}]'"
         ) from None
+
+
+log = logging.getLogger("runyard.artifacts")
+
+
+def listable(name: str, where: str) -> bool:
+    """Whether ``name``, found in a directory or bucket listing, can be an artifact's name.
+    One that cannot (``..``, ``.``, empty, absolute, with a backslash or a still-encoded
+    sequence) was put there behind runyard's back: it is skipped, and the log says so."""
+    try:
+        ok = bool(name) and "/" not in name and canonical_artifact_path(name) == name
+    except InvalidParameterValue:
+        ok = False
+    if not ok:
+        log.warning("skipped %r in the listing of %r: not a valid artifact name", name, where)
+    return ok
 
 
 class ArtifactRepo(abc.ABC):

@@ -30,6 +30,7 @@ from runyard.artifacts.base import (
     UPLOAD_PREFIX,
     ArtifactRepo,
     CountingReader,
+    listable,
     upload_temp_name,
 )
 from runyard.artifacts.remote import (
@@ -92,7 +93,7 @@ class FtpArtifactRepo(ArtifactRepo):
 
     def __init__(self, root_uri: str) -> None:
         self.location = parse_ftp_uri(root_uri)
-        super().__init__(self.location.display)
+        super().__init__(self.location.uri)
         self.tls = self.location.scheme == "ftps" or config.get_bool("ftp_tls")
         settings = (self.tls, *(config.get(n) for n in SETTINGS))
         self._pool: ConnectionPool[_Session] = shared_pool(
@@ -153,7 +154,7 @@ class FtpArtifactRepo(ArtifactRepo):
     # ---- paths -------------------------------------------------------------------------------
     def _full(self, session: _Session, rel: str) -> str:
         """Absolute, because the session's working directory moves (CWD is how FTP tells a
-        directory from a file); a root without a path is the login directory."""
+        directory from a file); the root's path is absolute, as in MLflow."""
         base = posixpath.join(session.home, self.location.path)
         return posixpath.normpath(posixpath.join(base, rel)) if rel else posixpath.normpath(base)
 
@@ -271,7 +272,7 @@ class FtpArtifactRepo(ArtifactRepo):
                 return []
             infos = []
             for name, kind, size in self._entries(ftp, full):
-                if name.startswith(UPLOAD_PREFIX) or kind == "link":
+                if name.startswith(UPLOAD_PREFIX) or kind == "link" or not listable(name, rel):
                     continue
                 child = f"{rel}/{name}" if rel else name
                 is_dir = kind == "dir"

@@ -15,9 +15,14 @@ import io
 import mimetypes
 from collections.abc import Iterator
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
 
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, CountingReader, import_extra
+from runyard.artifacts.base import (
+    CHUNK_SIZE,
+    ArtifactRepo,
+    CountingReader,
+    import_extra,
+    listable,
+)
 from runyard.artifacts.remote import timeout_seconds
 from runyard.entities import FileInfo
 from runyard.errors import (
@@ -27,6 +32,7 @@ from runyard.errors import (
     RunyardError,
     TemporarilyUnavailable,
 )
+from runyard.locations import parse_location, shown
 from runyard.validation import safe_relative_path
 
 #: Resumable upload chunk and download range: a multiple of 256 KiB, as GCS requires.
@@ -34,14 +40,12 @@ CHUNK_BYTES = 8 * 1024 * 1024
 
 
 def parse_gcs_uri(uri: str) -> tuple[str, str]:
-    """``gs://bucket/prefix`` -> ``(bucket, prefix)``."""
-    parts = urlsplit(uri)
-    if parts.scheme.lower() != "gs" or not parts.netloc or "@" in parts.netloc:
-        raise InvalidParameterValue(f"Not a GCS URI: {uri!r} (expected gs://bucket/prefix)")
-    prefix = parts.path.strip("/")
-    if any(ord(ch) < 32 for ch in uri) or ".." in prefix.split("/"):
-        raise InvalidParameterValue(f"Invalid artifact root {uri!r}")
-    return parts.netloc, prefix
+    """``gs://bucket/prefix`` -> ``(bucket, prefix)``, parsed by ``runyard.locations`` (decoded
+    once, no ``..``, query, fragment or user information)."""
+    location = parse_location(uri)
+    if location.scheme != "gs":
+        raise InvalidParameterValue(f"Not a GCS URI: {shown(uri)!r} (expected gs://bucket/prefix)")
+    return location.authority, location.path.strip("/")
 
 
 class GcsArtifactRepo(ArtifactRepo):
@@ -121,10 +125,12 @@ class GcsArtifactRepo(ArtifactRepo):
                 self.bucket_name, prefix=prefix, delimiter="/", **_bounded()
             )
             for blob in listing:
-                if blob.name != prefix:  # not a "directory marker" object
+                name = blob.name[len(prefix) :]
+                if blob.name != prefix and listable(name, rel):  # not a "directory marker"
                     infos.append(FileInfo(self._rel(blob.name), False, int(blob.size or 0)))
             for sub in listing.prefixes:
-                infos.append(FileInfo(self._rel(sub.rstrip("/")), True, None))
+                if listable(sub[len(prefix) : -1], rel):
+                    infos.append(FileInfo(self._rel(sub.rstrip("/")), True, None))
         return sorted(infos, key=lambda info: info.path)
 
     def file_info(self, artifact_path: str) -> FileInfo | None:

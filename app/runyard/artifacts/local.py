@@ -8,15 +8,23 @@ target directory and are renamed into place, so an interrupted upload leaves not
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from runyard.artifacts.base import CHUNK_SIZE, UPLOAD_PREFIX, ArtifactRepo
+from runyard.artifacts.base import CHUNK_SIZE, UPLOAD_PREFIX, ArtifactRepo, listable
 from runyard.entities import FileInfo
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import (
+    InsufficientStorage,
+    InvalidParameterValue,
+    NameTooLong,
+    ResourceDoesNotExist,
+)
+from runyard.locations import parse_location
 from runyard.uris import local_path_from_uri
 from runyard.validation import safe_relative_path
 
@@ -27,7 +35,10 @@ class LocalArtifactRepo(ArtifactRepo):
 
     def __init__(self, root_uri: str) -> None:
         super().__init__(root_uri)
-        self.root = local_path_from_uri(root_uri)
+        location = parse_location(root_uri)  # refuses disguised roots (%2e%2e, #, ?, ...)
+        if not location.rules.local:
+            raise InvalidParameterValue(f"Not a local artifact location: {root_uri!r}")
+        self.root = location.path
 
     # ---- paths -------------------------------------------------------------------------------
     def _resolve(self, artifact_path: str | None) -> tuple[str, str]:
@@ -45,6 +56,10 @@ class LocalArtifactRepo(ArtifactRepo):
 
     # ---- writing -----------------------------------------------------------------------------
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
+        with _disk_errors(artifact_path):
+            return self._write(artifact_path, stream)
+
+    def _write(self, artifact_path: str, stream: BinaryIO) -> int:
         rel, full = self._resolve(artifact_path)
         if not rel:
             raise InvalidParameterValue("An artifact path is needed to write a file.")
@@ -89,7 +104,7 @@ class LocalArtifactRepo(ArtifactRepo):
             return []
         infos = []
         for name in sorted(os.listdir(full)):
-            if name.startswith(UPLOAD_PREFIX):
+            if name.startswith(UPLOAD_PREFIX) or not listable(name, rel):
                 continue
             child = os.path.join(full, name)
             if not self._inside(child):  # a symlink out of the root is not ours to show
@@ -128,6 +143,25 @@ class LocalArtifactRepo(ArtifactRepo):
             os.unlink(full)
         elif os.path.isdir(full):
             shutil.rmtree(full)
+
+
+@contextlib.contextmanager
+def _disk_errors(artifact_path: str) -> Iterator[None]:
+    """What the file system refuses becomes the client's 400 or a 507 that clears by itself
+    when space is freed, never a 500 (the upload was discarded either way)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise NameTooLong(
+                f"Invalid path: {artifact_path[:80]!r}… is longer than the file system allows."
+            ) from None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage(
+                f"The artifact store is out of disk space; {artifact_path[:200]!r} was not "
+                "stored and nothing else was changed. Retry once space is freed."
+            ) from None
+        raise
 
 
 __all__ = ["LocalArtifactRepo", "local_path_from_uri"]

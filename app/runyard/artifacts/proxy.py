@@ -19,6 +19,7 @@ from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.http import HttpClient, error_from_response
+from runyard.locations import parse_location
 from runyard.validation import safe_relative_path
 
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
@@ -48,12 +49,12 @@ class ProxyArtifactRepo(ArtifactRepo):
         self, root_uri: str, tracking_uri: str | None = None, http: HttpClient | None = None
     ) -> None:
         super().__init__(root_uri)
-        parsed = urlparse(root_uri)
-        if parsed.scheme not in SCHEMES:
+        location = parse_location(root_uri)
+        if location.scheme not in SCHEMES:
             raise InvalidParameterValue(
                 f"Not a proxied artifact URI: {root_uri!r} (expected mlflow-artifacts:/…)"
             )
-        self.root_path = safe_relative_path(parsed.path.lstrip("/"))
+        self.root_path = location.path.lstrip("/")
         self.tracking_uri = tracking_uri or config.get("tracking_uri")
         self.http = http or HttpClient(server_base_url(root_uri, self.tracking_uri))
 

@@ -1,9 +1,11 @@
 """What the file-server repositories (SFTP, FTP) share: where the server is, its password,
 a small pool of logged-in connections, and bounded retries when connecting.
 
-A password written in the URI is kept only in memory (``ServerLocation.password``); the
-repository's ``root_uri`` and every message carry the URI without it (``uris.redact_uri``).
-Otherwise the password comes from a setting (``ftp_password``) or the netrc file.
+Roots are parsed by ``runyard.locations`` like every other location. A password written in
+the URI is kept only in memory (``ServerLocation.password``); the repository's ``root_uri`` is
+the canonical location, which never carries one, and messages show locations through
+``locations.shown``. Otherwise the password comes from a setting (``ftp_password``) or the
+netrc file.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import netrc
 import os
-import posixpath
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from runyard import config
 from runyard.errors import InvalidParameterValue, TemporarilyUnavailable
-from runyard.uris import redact_uri
+from runyard.locations import parse_location, shown
 
 C = TypeVar("C")
 #: Idle connections kept per repository; more concurrent users simply open more.
@@ -31,13 +32,14 @@ BACKOFF_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class ServerLocation:
-    """A root on a file server, parsed from ``scheme://[user[:password]@]host[:port]/path``."""
+    """A root on a file server: ``scheme://[user@]host[:port]/path`` in canonical form."""
 
     scheme: str
     host: str
     port: int | None
     user: str | None
-    path: str  # the root directory on the server: absolute, or relative to the login directory
+    path: str  # the absolute root directory on the server, as in MLflow
+    uri: str  # the canonical location (``Location.uri``): what is stored and shown
     password: str | None = field(default=None, repr=False)
 
     @property
@@ -48,39 +50,35 @@ class ServerLocation:
         return f"{self.scheme}://{netloc}"
 
     @property
-    def display(self) -> str:
-        """The location as stored and shown: never with the password."""
-        return self.server + (self.path if self.path.startswith("/") else "")
-
-    @property
     def login(self) -> tuple[object, ...]:
         """Who logs in where: what connections can be shared by (the path is not part of it)."""
         return (self.scheme, self.host, self.port, self.user, self.password)
 
 
 def parse_server_uri(uri: str, schemes: tuple[str, ...]) -> ServerLocation:
-    """Split a file-server URI; the root path must not climb out with ``..``."""
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if scheme not in schemes or not parts.hostname:
+    """A file-server root, parsed by ``runyard.locations.parse_location`` (decoded once, no
+    ``..``, query, fragment or control characters; user and host checked) and split into the
+    parts a connection needs."""
+    location = parse_location(uri)
+    if location.scheme not in schemes:
         raise InvalidParameterValue(
-            f"Not a {schemes[0]} URI: {redact_uri(uri)!r} (expected {schemes[0]}://user@host/path)"
+            f"Not a {schemes[0]} URI: {shown(uri)!r} (expected {schemes[0]}://user@host/path)"
         )
+    authority = urlsplit(f"//{location.authority}")  # already checked: user@host[:port]
     try:
-        port = parts.port
+        port = authority.port
     except ValueError:
-        raise InvalidParameterValue(f"Invalid port in {redact_uri(uri)!r}") from None
-    path = unquote(parts.path)
-    if any(ord(ch) < 32 for ch in uri + path) or ".." in path.split("/"):
-        raise InvalidParameterValue(f"Invalid artifact root {redact_uri(uri)!r}")
-    path = posixpath.normpath(path) if path not in ("", "/") else path or "."
+        raise InvalidParameterValue(f"Invalid port in {shown(uri)!r}") from None
+    if not authority.hostname:
+        raise InvalidParameterValue(f"A {location.scheme}: location needs a host: {shown(uri)!r}")
     return ServerLocation(
-        scheme=scheme,
-        host=parts.hostname,
+        scheme=location.scheme,
+        host=authority.hostname,
         port=port,
-        user=unquote(parts.username) if parts.username else None,
-        path=path,
-        password=unquote(parts.password) if parts.password is not None else None,
+        user=unquote(authority.username) if authority.username else None,
+        path=location.path,
+        uri=location.uri,
+        password=location.password,
     )
 
 

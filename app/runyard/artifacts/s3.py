@@ -12,10 +12,9 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Iterator
 from typing import Any, BinaryIO
-from urllib.parse import urlparse
 
 from runyard import config
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, CountingReader
+from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, CountingReader, listable
 from runyard.entities import FileInfo
 from runyard.errors import (
     InvalidParameterValue,
@@ -24,12 +23,17 @@ from runyard.errors import (
     RunyardError,
     TemporarilyUnavailable,
 )
+from runyard.locations import parse_location
 from runyard.validation import safe_relative_path
 
 #: Parts of 8 MiB, at most 4 in memory at once: about 32 MiB per upload whatever its size.
 PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS_IN_MEMORY = 4
 DELETE_BATCH = 1000
+#: An unreachable endpoint fails within seconds (a 503 the client retries), not minutes.
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 60
+MAX_ATTEMPTS = 3
 
 
 def _transfer_config() -> Any:
@@ -46,6 +50,23 @@ def _transfer_config() -> Any:
     return transfer
 
 
+def _make_client(connect_timeout: float, read_timeout: float, max_attempts: int) -> Any:
+    """A boto3 S3 client for the configured endpoint, with these timeouts and attempts."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=config.get("s3_endpoint_url") or None,
+        verify=not config.get_bool("s3_ignore_tls"),
+        config=Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+        ),
+    )
+
+
 def _content_type(key: str) -> str:
     return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
@@ -55,33 +76,34 @@ class S3ArtifactRepo(ArtifactRepo):
 
     def __init__(self, root_uri: str, client: Any = None) -> None:
         super().__init__(root_uri)
-        parsed = urlparse(root_uri)
-        if parsed.scheme != "s3" or not parsed.netloc:
+        location = parse_location(root_uri)
+        if location.scheme != "s3":
             raise InvalidParameterValue(f"Not an S3 URI: {root_uri!r} (expected s3://bucket/…)")
-        self.bucket = parsed.netloc
-        self.prefix = parsed.path.strip("/")
+        self.bucket = location.authority
+        self.prefix = location.path.strip("/")
         self._client = client
+        # A client handed in (tests) also answers the readiness probe.
+        self._probe_client: Any = client
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "s3",
-                endpoint_url=config.get("s3_endpoint_url") or None,
-                verify=not config.get_bool("s3_ignore_tls"),
-                config=Config(retries={"max_attempts": 5, "mode": "standard"}),
-            )
+            self._client = _make_client(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, MAX_ATTEMPTS)
         return self._client
+
+    def check_ready(self) -> None:
+        """One quick HEAD of the bucket, no retries: a readiness answer within seconds."""
+        if self._probe_client is None:
+            self._probe_client = _make_client(connect_timeout=1, read_timeout=2, max_attempts=1)
+        try:
+            with _s3_errors(""):
+                self._probe_client.head_bucket(Bucket=self.bucket)
+        except ResourceDoesNotExist:
+            raise TemporarilyUnavailable(f"the bucket {self.bucket!r} does not exist") from None
 
     # ---- keys --------------------------------------------------------------------------------
     def _key(self, rel: str) -> str:
         return "/".join(p for p in (self.prefix, rel) if p)
-
-    def _rel(self, key: str) -> str:
-        return key[len(self.prefix) + 1 :] if self.prefix else key
 
     def _dir_prefix(self, rel: str) -> str:
         key = self._key(rel)
@@ -129,18 +151,22 @@ class S3ArtifactRepo(ArtifactRepo):
         with _s3_errors(rel):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 for common in page.get("CommonPrefixes", []):
-                    infos.append(FileInfo(self._rel(common["Prefix"].rstrip("/")), True))
+                    name = common["Prefix"][len(prefix) : -1]  # "<prefix><name>/"
+                    if listable(name, rel):
+                        infos.append(FileInfo(_join(rel, name), True))
                 for obj in page.get("Contents", []):
                     if obj["Key"] == prefix:  # a "directory marker" object
                         continue
-                    infos.append(FileInfo(self._rel(obj["Key"]), False, int(obj["Size"])))
+                    name = obj["Key"][len(prefix) :]
+                    if listable(name, rel):
+                        infos.append(FileInfo(_join(rel, name), False, int(obj["Size"])))
         return sorted(infos, key=lambda info: info.path)
 
     def file_info(self, artifact_path: str) -> FileInfo | None:
         rel = safe_relative_path(artifact_path)
         if not rel:
             return FileInfo("", True)
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(rel))
@@ -148,6 +174,8 @@ class S3ArtifactRepo(ArtifactRepo):
         except ClientError as exc:
             if _status(exc) != 404:
                 raise _translate(exc, rel) from exc
+        except BotoCoreError as exc:  # the endpoint is down or timed out: 503, not 500
+            raise _translate(exc, rel) from exc
         with _s3_errors(rel):
             reply = self.client.list_objects_v2(
                 Bucket=self.bucket, Prefix=self._dir_prefix(rel), MaxKeys=1
@@ -170,12 +198,17 @@ class S3ArtifactRepo(ArtifactRepo):
                 )
 
 
+def _join(rel: str, name: str) -> str:
+    return f"{rel}/{name}" if rel else name
+
+
 def _status(exc: Any) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
 
 
 def _translate(exc: Exception, rel: str) -> RunyardError:
-    from botocore.exceptions import ClientError, EndpointConnectionError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as EndpointDown
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -187,7 +220,7 @@ def _translate(exc: Exception, rel: str) -> RunyardError:
         if status in (500, 502, 503, 504) or code == "SlowDown":
             return TemporarilyUnavailable(f"S3 is unavailable ({code}) for '{rel}'")
         return RunyardError(f"S3 error for '{rel}': {code}: {exc}")
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, (EndpointDown, HTTPClientError)):  # refused, reset, timed out
         return TemporarilyUnavailable(f"S3 endpoint unreachable: {exc}")
     return RunyardError(f"S3 error for '{rel}': {exc}")
 

@@ -29,6 +29,7 @@ from runyard.artifacts.base import (
     UPLOAD_PREFIX,
     ArtifactRepo,
     import_extra,
+    listable,
     upload_temp_name,
 )
 from runyard.artifacts.remote import (
@@ -85,7 +86,7 @@ class SftpArtifactRepo(ArtifactRepo):
 
     def __init__(self, root_uri: str) -> None:
         self.location = parse_sftp_uri(root_uri)
-        super().__init__(self.location.display)
+        super().__init__(self.location.uri)
         self._paramiko = import_extra("paramiko", "sftp", "sftp")
         settings = tuple(config.get(n) for n in SETTINGS)
         self._pool: ConnectionPool[_Session] = shared_pool(
@@ -303,7 +304,7 @@ class SftpArtifactRepo(ArtifactRepo):
             infos = []
             for entry in sftp.listdir_attr(full):
                 name = entry.filename
-                if name.startswith(UPLOAD_PREFIX) or name in (".", ".."):
+                if name.startswith(UPLOAD_PREFIX) or not listable(name, rel):
                     continue
                 child = f"{rel}/{name}" if rel else name
                 mode = entry.st_mode

@@ -17,7 +17,11 @@ from runyard.search.evaluate import (
     like_to_regex,
     matches,
     matches_experiment,
+    matches_model_version,
+    matches_registered_model,
     sort_experiments,
+    sort_model_versions,
+    sort_registered_models,
     sort_runs,
 )
 from runyard.search.paging import (
@@ -30,7 +34,11 @@ from runyard.search.parser import (
     parse_experiment_filter,
     parse_experiment_order_by,
     parse_filter,
+    parse_model_version_filter,
+    parse_model_version_order_by,
     parse_order_by,
+    parse_registered_model_filter,
+    parse_registered_model_order_by,
 )
 from runyard.search.render import render_filter, render_identifier, render_order_key
 
@@ -48,13 +56,21 @@ __all__ = [
     "like_to_regex",
     "matches",
     "matches_experiment",
+    "matches_model_version",
+    "matches_registered_model",
     "parse_experiment_filter",
     "parse_experiment_order_by",
     "parse_filter",
+    "parse_model_version_filter",
+    "parse_model_version_order_by",
     "parse_order_by",
+    "parse_registered_model_filter",
+    "parse_registered_model_order_by",
     "render_filter",
     "render_identifier",
     "render_order_key",
     "sort_experiments",
+    "sort_model_versions",
+    "sort_registered_models",
     "sort_runs",
 ]

@@ -25,6 +25,11 @@ RUN_NUMERIC_ATTRIBUTES = ("start_time", "end_time")
 #: Experiment attributes for ``search_experiments``.
 EXPERIMENT_STRING_ATTRIBUTES = ("name", "experiment_id")
 EXPERIMENT_NUMERIC_ATTRIBUTES = ("creation_time", "last_update_time")
+#: Registry attributes for ``search_registered_models`` and ``search_model_versions``.
+REGISTERED_MODEL_STRING_ATTRIBUTES = ("name",)
+MODEL_VERSION_STRING_ATTRIBUTES = ("name", "run_id", "source_path")
+REGISTRY_NUMERIC_ATTRIBUTES = ("creation_timestamp", "last_updated_timestamp")
+MODEL_VERSION_NUMERIC_ATTRIBUTES = ("version_number", *REGISTRY_NUMERIC_ATTRIBUTES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,17 +36,27 @@ from runyard.search.ast import (
 
 __all__ = [
     "DATASET_CONTEXT_TAG",
+    "DEFAULT_VERSION_ORDER",
     "latest_metrics",
     "like_to_regex",
     "matches",
     "matches_experiment",
+    "matches_model_version",
+    "matches_registered_model",
     "sort_experiments",
+    "sort_model_versions",
+    "sort_registered_models",
     "sort_runs",
 ]
 
 #: The dataset input tag holding the dataset's context (``training``, ``eval``...).
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 _RUN_NAME_TAG = "mlflow.runName"
+#: MLflow's clients add ``tags.`mlflow.prompt.is_prompt` != 'true'`` to every registered-model
+#: search; a model without the tag is not a prompt, so it reads as "false".
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+#: Registry filter attributes that name a differently called field.
+_REGISTRY_FIELDS = {"source_path": "source", "version_number": "version"}
 
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
@@ -171,6 +181,23 @@ def _experiment_value(exp: Experiment, ident: Identifier) -> Any:
     return str(value)
 
 
+def matches_registered_model(expr: Expr | None, model: Any) -> bool:
+    """Whether a ``RegisteredModel`` satisfies a ``search_registered_models`` filter."""
+    return _evaluate(expr, lambda comp: _compare(comp, _registry_value(model, comp.ident)))
+
+
+def matches_model_version(expr: Expr | None, version: Any) -> bool:
+    """Whether a ``ModelVersion`` satisfies a ``search_model_versions`` filter."""
+    return _evaluate(expr, lambda comp: _compare(comp, _registry_value(version, comp.ident)))
+
+
+def _registry_value(entity: Any, ident: Identifier) -> Any:
+    if ident.entity == "tag":
+        value = entity.tags.get(ident.key)
+        return "false" if value is None and ident.key == PROMPT_TAG else value
+    return getattr(entity, _REGISTRY_FIELDS.get(ident.key, ident.key))
+
+
 # -- ordering ---------------------------------------------------------------------------------
 
 T = TypeVar("T")
@@ -179,6 +206,11 @@ _RUN_START = OrderKey(Identifier("attribute", "start_time"), ascending=False)
 _RUN_ID = OrderKey(Identifier("attribute", "run_id"), ascending=True)
 _EXP_CREATED = OrderKey(Identifier("attribute", "creation_time"), ascending=False)
 _EXP_ID = OrderKey(Identifier("attribute", "experiment_id"), ascending=True)
+_MODEL_NAME = OrderKey(Identifier("attribute", "name"), ascending=True)
+_VERSION_NUMBER = OrderKey(Identifier("attribute", "version_number"), ascending=False)
+#: ``search_model_versions`` without ``order_by``: most recently updated first (MLflow's SQL
+#: store), then the tie-breakers.
+DEFAULT_VERSION_ORDER = (OrderKey(Identifier("attribute", "last_updated_timestamp"), False),)
 
 
 def sort_runs(runs: Iterable[Run], order_keys: Sequence[OrderKey]) -> list[Run]:
@@ -215,6 +247,25 @@ def sort_experiments(
         return value
 
     return _sort(exps, keys, sort_value)
+
+
+def sort_registered_models(models: Iterable[T], order_keys: Sequence[OrderKey]) -> list[T]:
+    """Registered models in ``search_registered_models`` order: the caller's keys, then name."""
+    keys = list(order_keys)
+    if not any(key.ident == _MODEL_NAME.ident for key in keys):
+        keys.append(_MODEL_NAME)
+    return _sort(models, keys, _registry_value)
+
+
+def sort_model_versions(versions: Iterable[T], order_keys: Sequence[OrderKey]) -> list[T]:
+    """Versions in ``search_model_versions`` order: the caller's keys (or
+    ``DEFAULT_VERSION_ORDER``), then name ascending and version number descending (MLflow's
+    tie-breakers)."""
+    keys = list(order_keys or DEFAULT_VERSION_ORDER)
+    for fallback in (_MODEL_NAME, _VERSION_NUMBER):
+        if not any(key.ident == fallback.ident for key in keys):
+            keys.append(fallback)
+    return _sort(versions, keys, _registry_value)
 
 
 def _numeric_id(experiment_id: str) -> tuple[int, int | str]:

@@ -28,7 +28,9 @@ from runyard.search.lexer import Token, fail, tokenize
 from runyard.search.schema import (
     EXPERIMENTS,
     LIST_COMPARATORS,
+    MODEL_VERSIONS,
     NULL_COMPARATORS,
+    REGISTERED_MODELS,
     RUNS,
     KeyKind,
     Schema,
@@ -38,7 +40,11 @@ __all__ = [
     "parse_experiment_filter",
     "parse_experiment_order_by",
     "parse_filter",
+    "parse_model_version_filter",
+    "parse_model_version_order_by",
     "parse_order_by",
+    "parse_registered_model_filter",
+    "parse_registered_model_order_by",
 ]
 
 #: Deeper nesting than this is surely not a real filter, and would exhaust the stack.
@@ -67,6 +73,24 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
 def parse_experiment_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
     """``search_experiments`` order_by clauses as OrderKeys (attributes only)."""
     return _order_keys(clauses, EXPERIMENTS)
+
+
+def parse_registered_model_filter(text: str | None) -> Expr | None:
+    """The tree of a ``search_registered_models`` filter; None when there is no filter."""
+    return _parse(text, REGISTERED_MODELS)
+
+
+def parse_registered_model_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
+    return _order_keys(clauses, REGISTERED_MODELS)
+
+
+def parse_model_version_filter(text: str | None) -> Expr | None:
+    """The tree of a ``search_model_versions`` filter; None when there is no filter."""
+    return _parse(text, MODEL_VERSIONS)
+
+
+def parse_model_version_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
+    return _order_keys(clauses, MODEL_VERSIONS)
 
 
 def _parse(text: str | None, schema: Schema) -> Expr | None:

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from runyard.search.ast import (
     EXPERIMENT_NUMERIC_ATTRIBUTES,
     EXPERIMENT_STRING_ATTRIBUTES,
+    MODEL_VERSION_NUMERIC_ATTRIBUTES,
+    MODEL_VERSION_STRING_ATTRIBUTES,
+    REGISTERED_MODEL_STRING_ATTRIBUTES,
+    REGISTRY_NUMERIC_ATTRIBUTES,
     RUN_NUMERIC_ATTRIBUTES,
     RUN_STRING_ATTRIBUTES,
     Entity,
@@ -137,4 +141,40 @@ EXPERIMENTS = Schema(
     dataset_keys=frozenset(),
     order_entities=frozenset({"attribute"}),
     null_message="IS NULL / IS NOT NULL is only supported for tags, not for {entity} '{key}'",
+)
+
+_REGISTRY_ENTITIES = {
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "tag": "tag",
+    "tags": "tag",
+}
+_REGISTRY_ENTITIES_SHOWN = "Valid entity types are ('attribute', 'tag', 'tags')"
+_REGISTRY_NULL = "IS NULL / IS NOT NULL is only supported for tags, not for {entity} '{key}'"
+
+REGISTERED_MODELS = Schema(
+    entities=_REGISTRY_ENTITIES,
+    entities_shown=_REGISTRY_ENTITIES_SHOWN,
+    # ``timestamp`` is MLflow's order_by name for the last update.
+    attributes=_aliases(
+        REGISTERED_MODEL_STRING_ATTRIBUTES + REGISTRY_NUMERIC_ATTRIBUTES,
+        {"timestamp": "last_updated_timestamp"},
+    ),
+    numeric_attributes=frozenset(REGISTRY_NUMERIC_ATTRIBUTES),
+    dataset_keys=frozenset(),
+    order_entities=frozenset({"attribute"}),
+    null_message=_REGISTRY_NULL,
+)
+
+MODEL_VERSIONS = Schema(
+    entities=_REGISTRY_ENTITIES,
+    entities_shown=_REGISTRY_ENTITIES_SHOWN,
+    attributes=_aliases(
+        MODEL_VERSION_STRING_ATTRIBUTES + MODEL_VERSION_NUMERIC_ATTRIBUTES,
+        {"version": "version_number", "timestamp": "last_updated_timestamp"},
+    ),
+    numeric_attributes=frozenset(MODEL_VERSION_NUMERIC_ATTRIBUTES),
+    dataset_keys=frozenset(),
+    order_entities=frozenset({"attribute"}),
+    null_message=_REGISTRY_NULL,
 )

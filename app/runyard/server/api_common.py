@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, jsonify, request
 
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import BadRequest
+from runyard.server.security import check_stored_location
 from runyard.server.settings import ServerConfig
 from runyard.store.base import TrackingStore
 
@@ -40,6 +41,8 @@ def json_body() -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed JSON in request body: {exc}") from None
+    except RecursionError:  # 200,000 '[': the parser gives up after ~1,000 levels, quickly
+        raise BadRequest("Malformed JSON in request body: nested too deeply.") from None
     if not isinstance(body, dict):
         raise BadRequest(f"Request body must be a JSON object, got {type(body).__name__} instead.")
     return body
@@ -55,6 +58,13 @@ def server_config() -> ServerConfig:
 
 def artifact_repo() -> ArtifactRepo | None:
     return current_app.config.get("RUNYARD_ARTIFACT_REPO")
+
+
+def check_experiment_location(experiment_id: str) -> None:
+    """Refuse to create a run or model under an experiment whose stored artifact location is no
+    longer allowed (its artifacts would go there)."""
+    location = store().get_experiment(experiment_id).artifact_location
+    check_stored_location(location, server_config())
 
 
 def reply(body: dict[str, Any] | None = None) -> Response:

@@ -33,7 +33,7 @@ def create_experiment() -> Response:
     validate_experiment_name(name)
     location = p.optional_string(fields, "artifact_location") or None
     if location is not None:
-        check_artifact_location(location, server_config())
+        location = check_artifact_location(location, server_config())
     tags = p.key_values_from_json(fields.get("tags"), "tags")
     for key, value in tags:
         validate_experiment_tag(key, value)

@@ -7,6 +7,7 @@ from flask import Blueprint, Response
 from runyard import protocol as p
 from runyard.errors import InvalidParameterValue
 from runyard.server.api_common import large_reply, reply, request_fields, store
+from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY
 
 bp = Blueprint("metrics", __name__)
 
@@ -26,6 +27,12 @@ def get_metric_history() -> Response:
             f"Invalid value {max_results} for parameter 'max_results' supplied. It must be a "
             "positive integer"
         )
+    if max_results is not None and max_results > MAX_RESULTS_GET_METRIC_HISTORY:
+        raise InvalidParameterValue(
+            f"Invalid value {max_results} for parameter 'max_results' supplied. It must be at "
+            f"most {MAX_RESULTS_GET_METRIC_HISTORY}; page with next_page_token."
+        )
+    max_results = max_results or MAX_RESULTS_GET_METRIC_HISTORY
     token = p.optional_string(fields, "page_token") or None
     tracking = store()
     as_json = getattr(tracking, "get_metric_history_json", None)
@@ -37,7 +44,7 @@ def get_metric_history() -> Response:
     else:
         page = tracking.get_metric_history(run_id, key, max_results=max_results, page_token=token)
         body = p.page_to_json("metrics", [p.metric_to_json(m) for m in page], page)
-    return large_reply(body)  # up to 25,000 points
+    return large_reply(body)  # at most MAX_RESULTS_GET_METRIC_HISTORY points
 
 
 @bp.get("/metrics/get-history-bulk-interval")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from runyard import protocol as p
-from runyard.server.api_common import reply, request_fields, store
+from runyard.server.api_common import check_experiment_location, reply, request_fields, store
 from runyard.validation import validate_experiment_id, validate_key, validate_max_results
 
 bp = Blueprint("logged_models", __name__)
@@ -29,6 +29,7 @@ def create_logged_model() -> Response:
     params = p.key_values_from_json(fields.get("params"), "params")
     for key, _ in (*tags, *params):
         validate_key(key)
+    check_experiment_location(experiment_id)
     model = store().create_logged_model(
         experiment_id,
         name=p.optional_string(fields, "name") or None,

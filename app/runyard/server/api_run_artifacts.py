@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import urlparse
 
 from flask import Blueprint, Response
 
@@ -11,9 +10,9 @@ from runyard import protocol as p
 from runyard.artifacts import repo_for_uri
 from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
+from runyard.locations import canonical_artifact_path, parse_location
 from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
-from runyard.server.security import check_artifact_location
-from runyard.validation import safe_relative_path
+from runyard.server.security import check_stored_location
 
 bp = Blueprint("run_artifacts", __name__)
 server_info_bp = Blueprint("server_info", __name__)
@@ -22,19 +21,21 @@ PROXY_SCHEMES = ("mlflow-artifacts", "runyard-artifacts")
 
 
 def proxied_path(artifact_uri: str) -> str | None:
-    """The path inside the server's artifact destination of a proxied URI, else None."""
-    parsed = urlparse(artifact_uri)
-    if parsed.scheme not in PROXY_SCHEMES:
+    """The path inside the server's artifact destination of a proxied URI, else None.
+    The stored URI is checked first, so a location stored before it was refusable is
+    refused here (and never reaches a repository)."""
+    location = parse_location(check_stored_location(artifact_uri, server_config()))
+    if location.scheme not in PROXY_SCHEMES:
         return None
-    return safe_relative_path(parsed.path.lstrip("/"))
+    return location.path.lstrip("/")
 
 
 def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:
     """Direct children of ``path`` in a run's artifacts; paths relative to the run root."""
     inner = proxied_path(artifact_uri)
     if inner is None:
-        check_artifact_location(artifact_uri, server_config())
-        return repo_for_uri(artifact_uri).list_artifacts(path or None)
+        canonical = check_stored_location(artifact_uri, server_config())
+        return repo_for_uri(canonical).list_artifacts(path or None)
     repo = artifact_repo()
     if repo is None:
         raise NotImplementedByBackend("This server does not serve artifacts.")
@@ -51,7 +52,7 @@ def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:
 def list_artifacts() -> Response:
     fields = request_fields()
     run = store().get_run(p.run_id_from(fields))
-    path = safe_relative_path(p.optional_string(fields, "path"))
+    path = canonical_artifact_path(p.optional_string(fields, "path"))
     files = list_run_artifacts(run.info.artifact_uri, path)
     body = {"root_uri": run.info.artifact_uri}
     if files:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from runyard import protocol as p
-from runyard.entities import Metric, ModelInput, ModelOutput, Param, RunTag, ViewType
-from runyard.errors import InvalidParameterValue
-from runyard.server.api_common import large_reply, reply, request_fields, store
+from runyard.entities import Metric, ModelInput, ModelOutput, Param, Run, RunTag, ViewType
+from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.idempotency import IDEMPOTENCY_HEADER, run_id_for
+from runyard.server.api_common import (
+    check_experiment_location,
+    large_reply,
+    reply,
+    request_fields,
+    store,
+)
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (
     MAX_RESULTS_SEARCH_RUNS,
@@ -25,6 +32,9 @@ from runyard.validation import (
 bp = Blueprint("runs", __name__)
 
 RUN_NAME_TAG = "mlflow.runName"
+#: How long a replayed create waits for the first attempt's run to appear (20 x 0.1 s).
+REPLAY_WAIT_TRIES = 20
+REPLAY_WAIT_SECONDS = 0.1
 
 
 def _now_ms() -> int:
@@ -48,14 +58,34 @@ def create_run() -> Response:
             f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
         )
     start_time = p.optional_int(fields, "start_time")
-    run = store().create_run(
-        experiment_id=experiment_id,
-        user_id=p.optional_string(fields, "user_id") or "",
-        start_time=_now_ms() if start_time is None else start_time,
-        tags=tags,
-        run_name=run_name or name_tag or None,
-    )
+    check_experiment_location(experiment_id)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    run_id = run_id_for(key, experiment_id) if key else None
+    try:
+        run = store().create_run(
+            experiment_id=experiment_id,
+            user_id=p.optional_string(fields, "user_id") or "",
+            start_time=_now_ms() if start_time is None else start_time,
+            tags=tags,
+            run_name=run_name or name_tag or None,
+            run_id=run_id,
+        )
+    except ResourceAlreadyExists:
+        if run_id is None:
+            raise
+        run = _replayed_run(run_id)
     return reply({"run": p.run_to_json(run)})
+
+
+def _replayed_run(run_id: str) -> Run:
+    """The run a replayed create made first; it may still be being written by another worker
+    (a file store renames a finished run into place), so wait for it briefly."""
+    for _ in range(REPLAY_WAIT_TRIES):
+        try:
+            return store().get_run(run_id)
+        except ResourceDoesNotExist:
+            time.sleep(REPLAY_WAIT_SECONDS)
+    return store().get_run(run_id)
 
 
 @bp.get("/runs/get")

@@ -12,6 +12,7 @@ from runyard.server import (
     api_experiments,
     api_metrics,
     api_models,
+    api_registry,
     api_run_artifacts,
     api_runs,
     ops,
@@ -65,12 +66,21 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     install_security(app, cfg)
     register_error_handlers(app)
 
-    for module in (api_experiments, api_runs, api_metrics, api_models, api_run_artifacts):
+    for module in (
+        api_experiments,
+        api_runs,
+        api_metrics,
+        api_models,
+        api_registry,
+        api_run_artifacts,
+    ):
         register_api(app, module.bp)
+    app.register_blueprint(api_registry.artifact_bp)
     for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
         name = "server_info" if prefix.startswith("/api") else "ajax_server_info"
         app.register_blueprint(api_run_artifacts.server_info_bp, url_prefix=prefix, name=name)
     app.register_blueprint(ops.bp)
     _register_optional(app, "runyard.server.artifacts_api")
     _register_optional(app, "runyard.server.ui")
+    _register_optional(app, "runyard.server.ui_registry")
     return app

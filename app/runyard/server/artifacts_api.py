@@ -17,21 +17,34 @@ import os
 import posixpath
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.routing import PathConverter
 
 from runyard import protocol
 from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo
 from runyard.errors import (
     BadRequest,
     InvalidParameterValue,
+    NameTooLong,
     NotImplementedByBackend,
     ResourceDoesNotExist,
 )
-from runyard.validation import safe_relative_path
+from runyard.locations import canonical_artifact_path
 
 bp = Blueprint("artifacts", __name__)
+
+
+class AnyPathConverter(PathConverter):
+    """Like ``path``, but also matches a leading ``/``, so ``artifacts//etc/passwd`` reaches
+    ``checked_path`` and gets 400, instead of a 404 or a redirect to a merged URL."""
+
+    regex = ".+?"
+    part_isolating = False
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("anypath", AnyPathConverter))
 
 PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
@@ -79,23 +92,13 @@ def _repo() -> ArtifactRepo:
 
 
 def checked_path(raw: str | None) -> str:
-    """``raw`` as a safe path relative to the destination root, or 400 "Invalid path".
-
-    Also checks every percent-decoding of it, so ``%2e%2e`` and ``%252e%252e`` are refused even
-    though the HTTP stack decoded the URL only once.
-    """
-    text = raw or ""
-    forms = [text]
-    for _ in range(4):
-        decoded = unquote(text)
-        if decoded == text:
-            break
-        forms.append(decoded)
-        text = decoded
+    """``raw`` (decoded once by HTTP) as a canonical path relative to the destination root, or
+    400 "Invalid path": still-encoded (``%2e%2e``, ``%252e``), ``#``, ``..``, absolute, ...
+    all refused by ``runyard.locations.canonical_artifact_path``."""
     try:
-        for form in forms:
-            safe_relative_path(form)
-        return safe_relative_path(raw or "")
+        return canonical_artifact_path(raw or "")
+    except NameTooLong:
+        raise
     except InvalidParameterValue:
         raise InvalidParameterValue("Invalid path") from None
 
@@ -105,6 +108,8 @@ def _guarded(action: Callable[[], Any]) -> Any:
     reported with the same "Invalid path" as any other bad path."""
     try:
         return action()
+    except NameTooLong:
+        raise
     except InvalidParameterValue:
         raise InvalidParameterValue("Invalid path") from None
 
@@ -252,26 +257,26 @@ def multipart_not_supported(action: str, artifact_path: str) -> Response:
 for _prefix in PREFIXES:
     _tag = "api" if _prefix.startswith("/api") else "ajax"
     bp.add_url_rule(
-        f"{_prefix}/artifacts/<path:artifact_path>",
+        f"{_prefix}/artifacts/<anypath:artifact_path>",
         f"{_tag}_upload",
         upload,
         methods=["PUT"],
     )
     bp.add_url_rule(
-        f"{_prefix}/artifacts/<path:artifact_path>",
+        f"{_prefix}/artifacts/<anypath:artifact_path>",
         f"{_tag}_download",
         download,
         methods=["GET"],
     )
     bp.add_url_rule(
-        f"{_prefix}/artifacts/<path:artifact_path>",
+        f"{_prefix}/artifacts/<anypath:artifact_path>",
         f"{_tag}_delete",
         delete,
         methods=["DELETE"],
     )
     bp.add_url_rule(f"{_prefix}/artifacts", f"{_tag}_list", list_directory, methods=["GET"])
     bp.add_url_rule(
-        f"{_prefix}/mpu/<any(create, complete, abort):action>/<path:artifact_path>",
+        f"{_prefix}/mpu/<any(create, complete, abort):action>/<anypath:artifact_path>",
         f"{_tag}_mpu",
         multipart_not_supported,
         methods=["POST"],

@@ -1,20 +1,25 @@
 """Operations endpoints: liveness, readiness, Prometheus metrics, version.
 
-``/health`` touches nothing, so a slow database never gets a healthy pod killed; ``/ready``
-checks the store and the artifact destination with short timeouts, so a load balancer stops
-sending traffic while either is away and resumes by itself when they return.
+``/health`` touches nothing, so a slow database never gets a healthy pod killed. ``/ready``
+means "can serve tracking": it checks the store and the artifact destination with short
+timeouts, but only the store decides. Logging params and metrics needs only the store, so an
+artifact store outage keeps the pod in the Service; artifact calls answer 503 with
+``Retry-After`` meanwhile, and the outage shows in ``/ready``'s body and in ``/metrics``
+(``runyard_artifact_store_up``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import logging
+import time
 from collections.abc import Callable
 from importlib import metadata
 
 from flask import Blueprint, Response, current_app, jsonify
 
 from runyard.errors import RunyardError
+from runyard.server.errors import RETRY_AFTER_SECONDS
 from runyard.server.prom import RequestMetrics
 
 bp = Blueprint("ops", __name__)
@@ -31,19 +36,35 @@ def runyard_version() -> str:
         return "0+unknown"
 
 
-def _run_check(name: str, check: Callable[[], object]) -> str | None:
-    """None when ``check`` succeeds within the timeout, else a short reason."""
-    future = _checks.submit(check)
-    try:
-        future.result(timeout=READY_TIMEOUT_SECONDS)
-    except concurrent.futures.TimeoutError:
-        return f"{name}: no answer within {READY_TIMEOUT_SECONDS:.0f}s"
-    except RunyardError as exc:
-        return f"{name}: {exc.message}"
-    except Exception as exc:
-        log.warning("readiness check %s failed: %r", name, exc)
-        return f"{name}: {type(exc).__name__}"
-    return None
+def _run_checks(checks: dict[str, Callable[[], object]]) -> dict[str, str | None]:
+    """Run the checks at once; per name None when it succeeds in time, else a short reason."""
+    futures = {name: _checks.submit(check) for name, check in checks.items()}
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    results: dict[str, str | None] = {}
+    for name, future in futures.items():
+        try:
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+            results[name] = None
+        except concurrent.futures.TimeoutError:
+            results[name] = f"no answer within {READY_TIMEOUT_SECONDS:.0f}s"
+        except RunyardError as exc:
+            results[name] = exc.message
+        except Exception as exc:
+            log.warning("readiness check %s failed: %r", name, exc)
+            results[name] = type(exc).__name__
+    return results
+
+
+def dependency_problems() -> dict[str, str | None]:
+    """The store's and the artifact destination's state: None when reachable, else why not."""
+    store = current_app.config["RUNYARD_STORE"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def artifacts() -> None:
+        with app.app_context():
+            _check_artifacts()
+
+    return _run_checks({"store": store.check_ready, "artifacts": artifacts})
 
 
 def _check_artifacts() -> None:
@@ -64,27 +85,20 @@ def health() -> Response:
 
 @bp.get("/ready")
 def ready() -> Response:
-    store = current_app.config["RUNYARD_STORE"]
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def artifacts() -> None:
-        with app.app_context():
-            _check_artifacts()
-
-    problems = [
-        p for p in (_run_check("store", store.check_ready), _run_check("artifacts", artifacts)) if p
-    ]
-    if problems:
+    problems = dependency_problems()
+    checks = {name: problem or "ok" for name, problem in problems.items()}
+    if problems["store"]:
         response = jsonify(
             {
                 "error_code": "TEMPORARILY_UNAVAILABLE",
-                "message": "Not ready: " + "; ".join(problems),
+                "message": f"Not ready: store: {problems['store']}",
+                "checks": checks,
             }
         )
         response.status_code = 503
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return jsonify({"status": "ready"})
+    return jsonify({"status": "ready", "checks": checks})
 
 
 def _pool_gauges() -> dict[str, float]:
@@ -111,7 +125,13 @@ def _pool_gauges() -> dict[str, float]:
 @bp.get("/metrics")
 def metrics() -> Response:
     registry: RequestMetrics = current_app.config["RUNYARD_METRICS"]
-    return Response(registry.render(_pool_gauges()), mimetype="text/plain; version=0.0.4")
+    problems = dependency_problems()
+    gauges = {
+        **_pool_gauges(),
+        "runyard_store_up": 0.0 if problems["store"] else 1.0,
+        "runyard_artifact_store_up": 0.0 if problems["artifacts"] else 1.0,
+    }
+    return Response(registry.render(gauges), mimetype="text/plain; version=0.0.4")
 
 
 @bp.get("/version")

@@ -11,23 +11,23 @@
 * **Size**: bodies over ``max_request_bytes`` (artifact uploads: ``max_artifact_bytes``) are
   refused with 413 before anything reads them.
 * **Artifact locations**: a client may not point an experiment at an arbitrary path or URL the
-  server would then read or write.
+  server would then read or write; locations are compared in canonical form
+  (``runyard.locations``), decoded and resolved, and stored ones are checked again on use.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import os
-import posixpath
 from urllib.parse import urlparse
 
 from flask import Flask, Response, request
 
 from runyard.errors import InvalidParameterValue, PermissionDenied, RequestTooLarge
+from runyard.locations import Location, canonical_location, parse_location, parse_roots, shown
 from runyard.server.errors import error_response
 from runyard.server.settings import ServerConfig
-from runyard.uris import redact_uri
+from runyard.store import DEFAULT_ARTIFACT_ROOT
 
 #: Paths that answer probes and scrapers; they touch nothing secret, so any Host may ask.
 PROBE_PATHS = ("/health", "/ready", "/metrics", "/version")
@@ -89,45 +89,46 @@ def _same_origin(origin: str) -> bool:
 
 
 # ---- artifact locations -------------------------------------------------------------------------
-def _under(location: str, root: str) -> bool:
-    """Whether ``location`` lies inside ``root`` (local paths resolved, URIs compared by path)."""
-    loc, base = urlparse(location), urlparse(root)
-    local_schemes = ("", "file")
-    if (len(loc.scheme) <= 1 or loc.scheme == "file") and (
-        len(base.scheme) <= 1 or base.scheme in local_schemes
-    ):
-        loc_path = os.path.realpath(loc.path if loc.scheme == "file" else location)
-        base_path = os.path.realpath(base.path if base.scheme == "file" else root)
-        return loc_path == base_path or loc_path.startswith(base_path.rstrip(os.sep) + os.sep)
-    if loc.scheme != base.scheme or loc.netloc != base.netloc or ".." in loc.path.split("/"):
-        return False
-    loc_path = posixpath.normpath("/" + loc.path)
-    base_path = posixpath.normpath("/" + base.path)
-    return base_path == "/" or loc_path == base_path or loc_path.startswith(base_path + "/")
+PROXY_ROOTS = ("mlflow-artifacts:/", "runyard-artifacts:/")
+
+
+def creatable_roots(cfg: ServerConfig) -> tuple[Location, ...]:
+    """Where a client may point a new experiment: the proxy and its destination when serving
+    artifacts, the default artifact root, and ``--allowed-artifact-locations``."""
+    roots = list(PROXY_ROOTS) if cfg.serve_artifacts else []
+    if cfg.serve_artifacts:
+        roots.append(cfg.artifacts_destination)
+    if cfg.default_artifact_root:
+        roots.append(cfg.default_artifact_root)
+    return tuple(parse_location(r) for r in roots) + parse_roots(cfg.allowed_artifact_locations)
+
+
+def usable_roots(cfg: ServerConfig) -> tuple[Location, ...]:
+    """Where a stored run's artifacts may be read: the creatable roots, plus the directory the
+    store itself puts artifacts in when nothing else is configured (a file store's own
+    directory, or ``./mlruns`` beside a database), where runs logged without a server live."""
+    scheme = urlparse(cfg.backend_store_uri).scheme.lower()
+    implicit = cfg.backend_store_uri if scheme in ("", "file") else DEFAULT_ARTIFACT_ROOT
+    return (*creatable_roots(cfg), parse_location(implicit))
 
 
 def check_artifact_location(location: str, cfg: ServerConfig) -> str:
-    """Refuse an artifact location outside what this server is configured to use."""
-    if any(ch in location for ch in "\x00\r\n"):
-        raise InvalidParameterValue(f"Invalid artifact location {redact_uri(location)!r}.")
-    scheme = urlparse(location).scheme.lower()
-    if scheme in ("mlflow-artifacts", "runyard-artifacts"):
-        parsed = urlparse(location)
-        if cfg.serve_artifacts and not parsed.netloc and ".." not in parsed.path.split("/"):
-            return location
-    else:
-        roots = [cfg.default_artifact_root] if cfg.default_artifact_root else []
-        if cfg.serve_artifacts:
-            roots.append(cfg.artifacts_destination)
-        # compared without passwords: stores keep locations without them (``redact_uri``)
-        if any(_under(redact_uri(location), redact_uri(root)) for root in roots):
-            return location
-    allowed = ["mlflow-artifacts:/..."] if cfg.serve_artifacts else []
-    allowed += [redact_uri(r) for r in (cfg.default_artifact_root,) if r]
-    raise InvalidParameterValue(
-        f"artifact_location {redact_uri(location)!r} is not allowed on this server; use a "
-        f"location under one of {allowed or ['the default artifact root']} or omit it."
-    )
+    """A new experiment's ``artifact_location`` in canonical form, or 400 when it is malformed
+    or lies outside what this server allows."""
+    return canonical_location(location, creatable_roots(cfg)).uri
+
+
+def check_stored_location(location: str, cfg: ServerConfig) -> str:
+    """A stored artifact location about to be used, refused when it is no longer allowed
+    (a database written before locations were checked may hold one)."""
+    try:
+        return canonical_location(location, usable_roots(cfg)).uri
+    except InvalidParameterValue as exc:
+        raise InvalidParameterValue(
+            f"The stored artifact location {shown(location)!r} is not allowed on this server, "
+            f"so it is not used ({exc.message}). Move the artifacts under an allowed root or "
+            "allow the location with --allowed-artifact-locations."
+        ) from None
 
 
 # ---- hooks --------------------------------------------------------------------------------------

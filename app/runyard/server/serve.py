@@ -17,6 +17,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from runyard.errors import InvalidParameterValue
 from runyard.server.settings import ServerConfig
+from runyard.store import is_sql_uri
 
 
 class DrainingThreadWorker(ThreadWorker):
@@ -89,9 +90,18 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     """Serve ``create_app(overrides)`` with gunicorn until it is told to stop."""
     from gunicorn.app.base import BaseApplication
 
+    from runyard.server.logs import configure_logging
+    from runyard.server.startup import wait_for_database
+
     cfg = ServerConfig.resolve(overrides)
     check_artifact_locations(cfg)
     settings = dict(overrides)
+    configure_logging(cfg.json_logs, cfg.log_level)
+    wait_for_database(cfg.backend_store_uri)
+    if is_sql_uri(cfg.backend_store_uri):
+        from runyard.store.sql.migrate import refuse_newer_schema
+
+        refuse_newer_schema(cfg.backend_store_uri)
 
     class RunyardApplication(BaseApplication):
         def load_config(self) -> None:

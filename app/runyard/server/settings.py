@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from runyard import config
 from runyard.config import Setting
 from runyard.errors import InvalidParameterValue
+from runyard.locations import parse_roots
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -41,6 +42,14 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
         "true",
         "Proxy artifact uploads and downloads through the server (mlflow-artifacts:/ URIs).",
         "MLFLOW_SERVE_ARTIFACTS",
+    ),
+    Setting(
+        "allowed_artifact_locations",
+        None,
+        "Comma-separated extra roots clients may choose as an experiment's artifact_location, "
+        "e.g. 's3://team-bucket/*,file:/data/shared/*' (a trailing * means everything below). "
+        "Default: none beyond the proxy, the artifacts destination and the default artifact "
+        "root.",
     ),
     Setting("host", "127.0.0.1", "Address the server listens on.", "MLFLOW_HOST"),
     Setting("port", "5000", "Port the server listens on.", "MLFLOW_PORT"),
@@ -105,6 +114,13 @@ def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 
 
+def _artifact_roots(value: str | None) -> tuple[str, ...]:
+    """The extra artifact roots, checked now so a typo stops the server at start-up."""
+    patterns = _csv(value)
+    parse_roots(patterns)
+    return patterns
+
+
 def _port(value: str | None) -> int:
     """The port; a Kubernetes service link (``tcp://10.0.0.1:5000``) in the env is ignored."""
     if value and "://" in value:
@@ -129,6 +145,7 @@ class ServerConfig:
     default_artifact_root: str | None
     artifacts_destination: str
     serve_artifacts: bool
+    allowed_artifact_locations: tuple[str, ...]
     host: str
     port: int
     workers: int
@@ -159,6 +176,7 @@ class ServerConfig:
             default_artifact_root=get("default_artifact_root") or None,
             artifacts_destination=get("artifacts_destination") or "./mlartifacts",
             serve_artifacts=config.get_bool("serve_artifacts", overrides),
+            allowed_artifact_locations=_artifact_roots(get("allowed_artifact_locations")),
             host=get("host") or "127.0.0.1",
             port=_port(get("port")),
             workers=max(1, _int("workers", get("workers"))),

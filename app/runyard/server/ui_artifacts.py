@@ -21,10 +21,10 @@ from flask import Response, stream_with_context
 from runyard.artifacts import repo_for_uri
 from runyard.entities import Run
 from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
+from runyard.locations import canonical_artifact_path
 from runyard.server.api_common import artifact_repo, server_config
 from runyard.server.api_run_artifacts import list_run_artifacts, proxied_path
-from runyard.server.security import check_artifact_location
-from runyard.validation import safe_relative_path
+from runyard.server.security import check_stored_location
 
 Json = dict[str, Any]
 
@@ -52,8 +52,7 @@ RAW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 def _repo_and_path(run: Run, path: str):  # type: ignore[no-untyped-def]
     inner = proxied_path(run.info.artifact_uri)
     if inner is None:
-        check_artifact_location(run.info.artifact_uri, server_config())
-        return repo_for_uri(run.info.artifact_uri), path
+        return repo_for_uri(check_stored_location(run.info.artifact_uri, server_config())), path
     repo = artifact_repo()
     if repo is None:
         raise NotImplementedByBackend("This server does not serve artifacts.")
@@ -61,7 +60,7 @@ def _repo_and_path(run: Run, path: str):  # type: ignore[no-untyped-def]
 
 
 def list_children(run: Run, path: str | None) -> Json:
-    rel = safe_relative_path(path)
+    rel = canonical_artifact_path(path)
     files = list_run_artifacts(run.info.artifact_uri, rel)
     items = [
         {
@@ -76,7 +75,7 @@ def list_children(run: Run, path: str | None) -> Json:
 
 
 def open_artifact(run: Run, path: str) -> Iterator[bytes]:
-    rel = safe_relative_path(path)
+    rel = canonical_artifact_path(path)
     if not rel:
         raise ResourceDoesNotExist("No artifact path given.")
     repo, inner = _repo_and_path(run, rel)
@@ -128,7 +127,7 @@ def _csv_rows(text: str, delimiter: str) -> tuple[list[list[str]], bool]:
 
 def preview(run: Run, path: str) -> Json:
     """What the preview pane shows for one file; the bytes read are capped."""
-    rel = safe_relative_path(path)
+    rel = canonical_artifact_path(path)
     kind = kind_of(rel)
     body: Json = {"run_id": run.info.run_id, "path": rel, "kind": kind}
     if kind == "image":
@@ -143,7 +142,7 @@ def preview(run: Run, path: str) -> Json:
     if kind == "json" and not truncated:
         try:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep to pretty-print: show as text
             body["kind"] = "text"
     elif kind == "csv":
         ext = posixpath.splitext(rel)[1].lower()
@@ -162,7 +161,7 @@ def raw_url(run_id: str, path: str) -> str:
 
 def raw_response(run: Run, path: str, download: bool) -> Response:
     """The file's bytes, streamed; images inline (for ``<img>``), everything else attached."""
-    rel = safe_relative_path(path)
+    rel = canonical_artifact_path(path)
     chunks = open_artifact(run, rel)
     ext = posixpath.splitext(rel)[1].lower()
     mimetype = IMAGE_TYPES.get(ext, "application/octet-stream")

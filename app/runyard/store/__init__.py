@@ -25,6 +25,11 @@ DEFAULT_TRACKING_URI = "file:./mlruns"
 DEFAULT_ARTIFACT_ROOT = "./mlruns"
 
 
+def is_sql_uri(uri: str) -> bool:
+    """Whether ``uri`` names a database (SQLite or PostgreSQL) rather than a directory or server."""
+    return _STORES.get(urlparse(uri).scheme.lower(), "").startswith("runyard.store.sql:")
+
+
 def store_for_uri(uri: str, default_artifact_root: str | None = None) -> TrackingStore:
     """The store for ``uri``. SQL stores put new experiments' artifacts under
     ``default_artifact_root`` (``./mlruns`` when not given, like MLflow); file stores keep
@@ -47,4 +52,4 @@ def store_for_uri(uri: str, default_artifact_root: str | None = None) -> Trackin
     return cls(uri)
 
 
-__all__ = ["DEFAULT_TRACKING_URI", "TrackingStore", "store_for_uri"]
+__all__ = ["DEFAULT_TRACKING_URI", "TrackingStore", "is_sql_uri", "store_for_uri"]

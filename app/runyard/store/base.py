@@ -9,6 +9,8 @@ exception type.
 from __future__ import annotations
 
 import abc
+import re
+import uuid
 from collections.abc import Sequence
 
 from runyard.entities import (
@@ -28,10 +30,21 @@ from runyard.entities import (
     RunTag,
     ViewType,
 )
+from runyard.errors import InvalidParameterValue
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 SEARCH_MAX_RESULTS_DEFAULT = 1000
+_CHOSEN_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def chosen_run_id(run_id: str | None) -> str:
+    """A new run's id: the one an idempotent create chose (checked), else a random one."""
+    if run_id is None:
+        return uuid.uuid4().hex
+    if not _CHOSEN_RUN_ID.match(run_id):
+        raise InvalidParameterValue(f"A chosen run id must be 32 hex digits, got {run_id!r}")
+    return run_id
 
 
 class TrackingStore(abc.ABC):
@@ -90,9 +103,13 @@ class TrackingStore(abc.ABC):
         start_time: int,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
         """Create a RUNNING run. Without a name one is generated; tag ``mlflow.runName`` is
-        always set to the run's name. A deleted experiment is ``InvalidParameterValue``."""
+        always set to the run's name. A deleted experiment is ``InvalidParameterValue``.
+        ``run_id`` (32 hex digits) is chosen by the caller only for an idempotent create
+        (``runyard.idempotency``); a run with that id already existing is
+        ``ResourceAlreadyExists``. A store behind a server cannot choose ids."""
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run:

@@ -5,7 +5,8 @@ The store keeps no state between calls but the root path: several processes (tra
 a server, the UI) may use one directory at once, and each call sees what is on disk now.
 The work is split by concept: ``file_layout`` (paths and safe writes), ``file_experiments``,
 ``file_runs`` (create, update, log), ``file_queries`` (history, summaries, search),
-``file_models`` (inputs, outputs, logged models) and ``file_metrics`` (metric files).
+``file_models`` (inputs, outputs, logged models), ``file_metrics`` (metric files) and
+``file_registry`` (registered models and versions).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from runyard.store.file_experiments import ExperimentsMixin
 from runyard.store.file_layout import Layout, local_path_from_uri
 from runyard.store.file_models import ModelsMixin
 from runyard.store.file_queries import QueriesMixin
+from runyard.store.file_registry import FileRegistryMixin
 from runyard.store.file_runs import RunsMixin
 
 
-class FileStore(ExperimentsMixin, RunsMixin, QueriesMixin, ModelsMixin, TrackingStore):
+class FileStore(
+    ExperimentsMixin, RunsMixin, QueriesMixin, ModelsMixin, FileRegistryMixin, TrackingStore
+):
     """A ``TrackingStore`` over a local directory.
 
     ``root_uri`` may be ``file:./mlruns``, ``file:///abs/path``, ``file:/abs`` or a plain path.

@@ -21,8 +21,6 @@ import os
 import random
 import secrets
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -30,7 +28,8 @@ from typing import Any
 import yaml
 
 from runyard.entities import ViewType
-from runyard.uris import local_path_from_uri, path_to_file_uri, redact_uri
+from runyard.locations import parse_location
+from runyard.uris import local_path_from_uri, path_to_file_uri  # noqa: F401 - re-exported
 
 try:  # the C dumper is what MLflow uses when present; both must wrap lines identically
     from yaml import CSafeDumper as _Dumper
@@ -61,15 +60,10 @@ EXPERIMENT_ID_WIDTH = 18
 
 
 def resolve_artifact_location(location: str) -> str:
-    """A relative local path becomes an absolute ``file://`` URI; other URIs stay as given,
-    less any password (``redact_uri``)."""
-    location = redact_uri(location)
-    parsed = urllib.parse.urlparse(location)
-    if parsed.scheme == "" or len(parsed.scheme) == 1:
-        return path_to_file_uri(location)
-    if parsed.scheme == "file" and not parsed.netloc and not parsed.path.startswith("/"):
-        return path_to_file_uri(local_path_from_uri(location))
-    return location
+    """``location`` in canonical form (a local path becomes an absolute ``file://`` URI, a
+    login's password is dropped); anything malformed or disguised is refused
+    (``runyard.locations``)."""
+    return parse_location(location).uri
 
 
 def new_experiment_id() -> str:

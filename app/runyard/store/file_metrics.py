@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from runyard.entities import Metric, MetricSummary
@@ -129,6 +129,54 @@ def history_order(points: Iterable[Metric]) -> list[Metric]:
         points,
         key=lambda m: (m.timestamp, m.step, -math.inf if math.isnan(m.value) else m.value),
     )
+
+
+def _complete_lines(path: str) -> Iterator[str]:
+    """The complete, non-empty lines of a metric file, streamed (see ``read_lines``)."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except FileNotFoundError:
+        return
+    with handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                return  # still being written by another process
+            line = raw.decode("utf-8")
+            if line.strip():
+                yield line
+
+
+def _line_order_key(line: str) -> tuple[int, int, float]:
+    parts = line.split()
+    value = float(parts[1])
+    step = int(parts[2]) if len(parts) >= 3 else 0
+    return (int(parts[0]), step, -math.inf if math.isnan(value) else value)
+
+
+def history_page(
+    path: str, key: str, run_id: str | None, offset: int, limit: int
+) -> tuple[list[Metric], bool]:
+    """Points ``[offset, offset + limit)`` of a metric in history order, and whether more follow.
+
+    A training loop appends points in time order, so the file is usually in history order
+    already: then it is streamed twice (check, then slice) holding one page, and a
+    million-point metric is answered in bounded memory. A file out of order is sorted whole.
+    """
+    previous: tuple[int, int, float] | None = None
+    for line in _complete_lines(path):
+        current = _line_order_key(line)
+        if previous is not None and current < previous:
+            ordered = history_order(read_run_metric(path, key, run_id))
+            return ordered[offset : offset + limit], len(ordered) > offset + limit
+        previous = current
+    page: list[Metric] = []
+    for index, line in enumerate(_complete_lines(path)):
+        if index < offset:
+            continue
+        if len(page) == limit:
+            return page, True
+        page.append(parse_run_line(key, line, run_id))
+    return page, False
 
 
 def summarize(key: str, points: Sequence[Metric]) -> MetricSummary:

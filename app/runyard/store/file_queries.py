@@ -33,15 +33,17 @@ class QueriesMixin:
     _layout: Layout
     _load_run: Callable[[str, dict[str, Any]], Run]
 
-    def _metric_points(self, run_id: str, metric_key: str) -> list[Metric]:
-        """Every point of one metric of one run; an unknown run or key gives []."""
+    def _metric_path(self, run_id: str, metric_key: str) -> str | None:
+        """The file of one metric of one run; None for an unknown run."""
         validation.validate_run_id(run_id)
         validation.validate_key(metric_key, "metric_key")
         found = self._layout.find_run(run_id)
-        if found is None:
-            return []
-        path = key_path(os.path.join(found[1], METRICS), metric_key)
-        return file_metrics.read_run_metric(path, metric_key, run_id)
+        return None if found is None else key_path(os.path.join(found[1], METRICS), metric_key)
+
+    def _metric_points(self, run_id: str, metric_key: str) -> list[Metric]:
+        """Every point of one metric of one run; an unknown run or key gives []."""
+        path = self._metric_path(run_id, metric_key)
+        return [] if path is None else file_metrics.read_run_metric(path, metric_key, run_id)
 
     def get_metric_history(
         self,
@@ -50,15 +52,20 @@ class QueriesMixin:
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList[Metric]:
-        from runyard.search.paging import decode_offset_token
+        from runyard.search.paging import decode_offset_token, encode_offset_token
 
         if max_results is not None:
             validation.validate_max_results(max_results, MAX_RESULTS_METRIC_HISTORY)
         offset = decode_offset_token(page_token)
-        ordered = file_metrics.history_order(self._metric_points(run_id, metric_key))
         if max_results is None:
+            ordered = file_metrics.history_order(self._metric_points(run_id, metric_key))
             return PagedList(ordered[offset:], None)
-        return page_of(ordered, offset, max_results)
+        path = self._metric_path(run_id, metric_key)
+        if path is None:
+            return PagedList([], None)
+        points, more = file_metrics.history_page(path, metric_key, run_id, offset, max_results)
+        token = encode_offset_token(offset + len(points)) if more else None
+        return PagedList(points, token)
 
     def get_metric_history_bulk_interval(
         self,

@@ -4,7 +4,7 @@ per metric, param and tag key."""
 from __future__ import annotations
 
 import os
-import uuid
+import shutil
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,9 +22,10 @@ from runyard.entities import (
     RunStatus,
     RunTag,
 )
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store import file_metrics
+from runyard.store.base import chosen_run_id
 from runyard.store.file_layout import (
     ARTIFACTS,
     META,
@@ -163,6 +164,7 @@ class RunsMixin:
         start_time: int,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
         experiment_id = str(experiment_id)
         tags = [
@@ -183,7 +185,9 @@ class RunsMixin:
             )
         exp_dir = self._active_experiment_dir(experiment_id)
         experiment = self.get_experiment(experiment_id)
-        run_id = uuid.uuid4().hex
+        run_id = chosen_run_id(run_id)
+        if os.path.exists(os.path.join(exp_dir, run_id)):
+            raise ResourceAlreadyExists(f"Run with id={run_id} already exists")
         info = RunInfo(
             run_id=run_id,
             experiment_id=experiment_id,
@@ -197,14 +201,25 @@ class RunsMixin:
         all_tags = {t.key: t.value for t in tags}
         all_tags[RUN_NAME_TAG] = run_name
         # Build the run under a temporary name and rename it into place: readers see all of
-        # it or nothing.
+        # it or nothing. A second create of the same id (an idempotent replay racing the first)
+        # finds the staging or the final directory taken, and changes nothing.
         staging = os.path.join(exp_dir, f".{TEMP_MARK}{run_id}")
-        for sub in (METRICS, PARAMS, ARTIFACTS, TAGS):
-            os.makedirs(os.path.join(staging, sub))
-        for key, value in all_tags.items():
-            write_atomic(key_path(os.path.join(staging, TAGS), key), value)
-        write_atomic(os.path.join(staging, META), dump_yaml(run_meta(info)))
-        os.rename(staging, os.path.join(exp_dir, run_id))
+        try:
+            os.mkdir(staging)
+        except FileExistsError:
+            raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
+        try:
+            for sub in (METRICS, PARAMS, ARTIFACTS, TAGS):
+                os.makedirs(os.path.join(staging, sub))
+            for key, value in all_tags.items():
+                write_atomic(key_path(os.path.join(staging, TAGS), key), value)
+            write_atomic(os.path.join(staging, META), dump_yaml(run_meta(info)))
+            os.rename(staging, os.path.join(exp_dir, run_id))
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            if os.path.isdir(os.path.join(exp_dir, run_id)):
+                raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
+            raise error
         return Run(info=info, data=RunData(tags=all_tags))
 
     def _rewrite_meta(self, run_dir: str, meta: dict[str, Any]) -> None:

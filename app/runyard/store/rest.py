@@ -31,17 +31,19 @@ from runyard.entities import (
     RunTag,
     ViewType,
 )
-from runyard.errors import ResourceDoesNotExist, TemporarilyUnavailable
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist, TemporarilyUnavailable
 from runyard.http import HttpClient, error_from_response
+from runyard.idempotency import IDEMPOTENCY_HEADER, new_key
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
-from runyard.validation import validate_batch
+from runyard.store.rest_registry import RestRegistryMixin
+from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY, validate_batch
 
 API = "/api/2.0/mlflow"
 #: Page size used when following metric history pages (MLflow's client uses the same).
-HISTORY_PAGE_SIZE = 25000
+HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 
 
-class RestStore(TrackingStore):
+class RestStore(RestRegistryMixin, TrackingStore):
     """Talks to ``base_url`` (``http(s)://host:port[/prefix]``)."""
 
     def __init__(self, base_url: str, http: HttpClient | None = None) -> None:
@@ -53,9 +55,15 @@ class RestStore(TrackingStore):
         query = {k: v for k, v in params.items() if v is not None}
         return self.http.call("GET", f"{API}/{endpoint}", params=query)
 
-    def _send(self, method: str, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _send(
+        self,
+        method: str,
+        endpoint: str,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         payload = {k: v for k, v in body.items() if v is not None}
-        return self.http.call(method, f"{API}/{endpoint}", json_body=payload)
+        return self.http.call(method, f"{API}/{endpoint}", json_body=payload, headers=headers)
 
     def _post(self, endpoint: str, **body: Any) -> dict[str, Any]:
         return self._send("POST", endpoint, body)
@@ -133,15 +141,20 @@ class RestStore(TrackingStore):
         start_time: int,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
-        reply = self._post(
-            "runs/create",
-            experiment_id=experiment_id,
-            user_id=user_id,
-            start_time=start_time,
-            tags=[{"key": t.key, "value": t.value} for t in tags] or None,
-            run_name=run_name,
-        )
+        """Sent with a fresh ``Idempotency-Key``, kept across the HTTP client's retries, so a
+        create whose reply was lost and is sent again returns the same run."""
+        if run_id is not None:
+            raise InvalidParameterValue("The server chooses run ids; run_id cannot be sent.")
+        body = {
+            "experiment_id": experiment_id,
+            "user_id": user_id,
+            "start_time": start_time,
+            "tags": [{"key": t.key, "value": t.value} for t in tags] or None,
+            "run_name": run_name,
+        }
+        reply = self._send("POST", "runs/create", body, {IDEMPOTENCY_HEADER: new_key()})
         return protocol.run_from_json(reply["run"])
 
     def get_run(self, run_id: str) -> Run:

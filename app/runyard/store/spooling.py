@@ -30,6 +30,7 @@ from typing import Any
 from runyard import config
 from runyard.entities import LifecycleStage, Metric, Param, Run, RunInfo, RunStatus, RunTag
 from runyard.store.base import TrackingStore
+from runyard.store.registry_base import RegistryStore
 from runyard.tracking import spool as spool_format
 from runyard.tracking.spool import Spool, is_unavailable
 from runyard.validation import validate_batch, validate_key, validate_run_id
@@ -58,8 +59,9 @@ def spooling_rest_store(uri: str) -> TrackingStore:
     return SpoolingStore(inner, spool_format.default_spool_dir())
 
 
-class SpoolingStore(TrackingStore):
-    """Wraps ``inner`` (a RestStore); see the module docstring."""
+class SpoolingStore(TrackingStore, RegistryStore):
+    """Wraps ``inner`` (a RestStore); see the module docstring. Registry calls are not
+    spooled: they go straight to the server."""
 
     def __init__(self, inner: TrackingStore, spool_dir: str) -> None:
         self.inner = inner
@@ -276,7 +278,8 @@ def _delegate(name: str) -> Callable[..., Any]:
     return method
 
 
-for _name in sorted(TrackingStore.__abstractmethods__ | {"check_ready"}):
+_DELEGATED = TrackingStore.__abstractmethods__ | RegistryStore.__abstractmethods__
+for _name in sorted(_DELEGATED | {"check_ready"}):
     if _name not in SpoolingStore.__dict__:
         setattr(SpoolingStore, _name, _delegate(_name))
 abc.update_abstractmethods(SpoolingStore)

@@ -42,6 +42,7 @@ from runyard.errors import InvalidParameterValue
 from runyard.store import TrackingStore, store_for_uri
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
 from runyard.tracking import context
+from runyard.tracking.registry_client import RegistryClientMixin
 from runyard.tracking.values import (
     coerce_metric,
     make_metric,
@@ -50,6 +51,7 @@ from runyard.tracking.values import (
     to_pairs,
 )
 from runyard.validation import (
+    MAX_RESULTS_GET_METRIC_HISTORY,
     safe_relative_path,
     validate_param,
     validate_tag,
@@ -65,7 +67,7 @@ config.register(
 )
 
 #: Page size when following metric history pages (MLflow's client uses the same).
-METRIC_HISTORY_PAGE_SIZE = 25000
+METRIC_HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 _ASYNC_MODULE = "runyard.tracking.async_logging"
 
 _stores: dict[tuple[str, str | None], TrackingStore] = {}
@@ -136,8 +138,9 @@ def _async_submit() -> Callable[..., Any]:
     return module.submit
 
 
-class Client:
-    """Experiments, runs, metrics and artifacts of one tracking server or store."""
+class Client(RegistryClientMixin):
+    """Experiments, runs, metrics and artifacts of one tracking server or store, and its model
+    registry (``RegistryClientMixin``)."""
 
     def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
         self._tracking_uri = (

@@ -14,6 +14,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from runyard import config
 from runyard.errors import (
     BadRequest,
     InvalidParameterValue,
@@ -75,8 +76,8 @@ def create_engine(db_uri: str) -> Engine:
         return sa.create_engine(
             url,
             pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
+            pool_size=config.get_int("db_pool_size") or 5,
+            max_overflow=config.get_int("db_max_overflow") or 0,
             pool_recycle=1800,
             connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
         )

@@ -11,12 +11,12 @@ from sqlalchemy.engine import Connection
 from runyard import validation
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.locations import parse_location
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int, now_ms
 from runyard.store.sql.dialect import insert_ignore, upsert
-from runyard.uris import redact_uri
 
 
 def stages_for(view_type: ViewType | str) -> list[str]:
@@ -52,7 +52,11 @@ class ExperimentsMixin(SqlBase):
                 )
 
     def _artifact_location(self, experiment_id: str) -> str:
-        return f"{redact_uri(self._default_artifact_root).rstrip('/')}/{experiment_id}"
+        """``<default artifact root>/<id>``: a local root as given (as MLflow writes it), any
+        other in canonical form, so a login's password in it is never stored."""
+        root = parse_location(self._default_artifact_root)
+        base = self._default_artifact_root if root.rules.local else root.uri
+        return f"{base.rstrip('/')}/{experiment_id}"
 
     def create_experiment(
         self,
@@ -62,6 +66,8 @@ class ExperimentsMixin(SqlBase):
     ) -> str:
         validation.validate_experiment_name(name)
         checked_tags = [validation.validate_experiment_tag(k, v) for k, v in tags or ()]
+        if artifact_location:
+            artifact_location = parse_location(artifact_location).uri
         now = now_ms()
         try:
             with self._write() as conn:
@@ -73,7 +79,7 @@ class ExperimentsMixin(SqlBase):
                     sa.insert(m.experiments)
                     .values(
                         name=name,
-                        artifact_location=redact_uri(artifact_location or ""),
+                        artifact_location=artifact_location or "",
                         lifecycle_stage=LifecycleStage.ACTIVE.value,
                         creation_time=now,
                         last_update_time=now,

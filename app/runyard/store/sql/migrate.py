@@ -20,6 +20,7 @@ from alembic.script import ScriptDirectory
 from filelock import FileLock
 from sqlalchemy.engine import Connection, Engine
 
+from runyard.errors import SchemaTooNew
 from runyard.store.sql.engine import create_engine, sqlite_file, translated_errors
 
 _HERE = Path(__file__).resolve().parent
@@ -41,7 +42,35 @@ def head_revision() -> str:
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The database's schema revision; one this runyard does not know is ``SchemaTooNew``."""
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is not None and revision not in _known_revisions():
+        raise SchemaTooNew(
+            f"database schema {revision} is newer than this runyard ({head_revision()}); "
+            "upgrade runyard"
+        )
+    return revision
+
+
+def _known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def refuse_newer_schema(db_uri: str) -> None:
+    """``SchemaTooNew`` when ``db_uri`` holds a schema from a newer runyard. Checked once
+    before a server forks its workers, so the operator reads one line instead of a traceback
+    per worker; a database that cannot be reached yet is left for the workers to wait for."""
+    engine = create_engine(db_uri)
+    try:
+        with engine.connect() as conn:
+            current_revision(conn)
+    except SchemaTooNew:
+        raise
+    except Exception:
+        return
+    finally:
+        engine.dispose()
 
 
 def upgrade_database(db_uri: str) -> None:

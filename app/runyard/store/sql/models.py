@@ -231,3 +231,80 @@ logged_model_metrics = sa.Table(
     sa.Column("dataset_name", sa.String(500)),
     sa.Column("dataset_digest", sa.String(36)),
 )
+
+# ---- model registry -------------------------------------------------------------------------
+# Children reference the model by name with ON UPDATE CASCADE, so a rename is one UPDATE.
+_CASCADE = {"ondelete": "CASCADE", "onupdate": "CASCADE"}
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+registered_model_tags = sa.Table(
+    "registered_model_tags",
+    metadata,
+    sa.Column(
+        "name",
+        sa.String(256),
+        sa.ForeignKey("registered_models.name", **_CASCADE),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+registered_model_aliases = sa.Table(
+    "registered_model_aliases",
+    metadata,
+    sa.Column(
+        "name",
+        sa.String(256),
+        sa.ForeignKey("registered_models.name", **_CASCADE),
+        primary_key=True,
+    ),
+    sa.Column("alias", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# A deleted version keeps its row with stage ``Deleted_Internal``: numbers are never reused.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column(
+        "name",
+        sa.String(256),
+        sa.ForeignKey("registered_models.name", **_CASCADE),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_time", sa.BigInteger, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("user_id", sa.String(256), nullable=False, server_default=""),
+    sa.Column("current_stage", sa.String(20), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("storage_location", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False, server_default=""),
+    sa.Column("run_link", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("status_message", sa.Text, nullable=False, server_default=""),
+    sa.Column("model_id", sa.String(64)),
+    sa.Index("ix_model_versions_run_id", "run_id"),
+)
+
+model_version_tags = sa.Table(
+    "model_version_tags",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["name", "version"], ["model_versions.name", "model_versions.version"], **_CASCADE
+    ),
+)

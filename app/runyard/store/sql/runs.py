@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from runyard import validation
@@ -21,8 +21,9 @@ from runyard.entities import (
     RunTag,
     ViewType,
 )
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
+from runyard.store.base import chosen_run_id
 from runyard.store.sql import downsample
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
@@ -45,6 +46,7 @@ class RunsMixin(SqlBase):
         start_time: int,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
         validation.validate_experiment_id(experiment_id)
         tags = [validation.validate_tag(tag) for tag in tags]
@@ -58,7 +60,7 @@ class RunsMixin(SqlBase):
         name = run_name or tagged_name or generate_run_name()
         _check_run_name(name)
         tag_map[RUN_NAME_TAG] = name
-        run_id = uuid.uuid4().hex
+        run_id = chosen_run_id(run_id)
         with self._write() as conn:
             experiment = self._active_experiment_key(conn, experiment_id)
             artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
@@ -73,7 +75,10 @@ class RunsMixin(SqlBase):
                 "artifact_uri": artifact_uri,
                 "lifecycle_stage": LifecycleStage.ACTIVE.value,
             }
-            conn.execute(sa.insert(m.runs), values)
+            try:
+                conn.execute(sa.insert(m.runs), values)
+            except exc.IntegrityError:  # the same id chosen twice: an idempotent replay
+                raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
             conn.execute(
                 sa.insert(m.tags),
                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],

@@ -12,13 +12,17 @@ from runyard.store.sql.engine import create_engine, is_sqlite, translated_errors
 from runyard.store.sql.experiments import ExperimentsMixin
 from runyard.store.sql.logged_models import LoggedModelsMixin
 from runyard.store.sql.migrate import upgrade_engine
+from runyard.store.sql.purge import PurgeMixin
+from runyard.store.sql.registry import SqlRegistryMixin
 from runyard.store.sql.runs import RunsMixin
 
 _READY_TIMEOUT_MS = 3000
 
 
-class SqlStore(ExperimentsMixin, RunsMixin, LoggedModelsMixin, TrackingStore):
-    """Experiments, runs and models in one SQL database.
+class SqlStore(
+    ExperimentsMixin, RunsMixin, LoggedModelsMixin, SqlRegistryMixin, PurgeMixin, TrackingStore
+):
+    """Experiments, runs, logged models and the model registry in one SQL database.
 
     Construction brings the schema to the newest migration (under a cross-process lock) and
     makes sure the Default experiment ``"0"`` exists, with artifacts under

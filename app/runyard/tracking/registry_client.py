@@ -1,0 +1,238 @@
+"""The registry half of ``runyard.Client`` (MLflow's ``MlflowClient`` names and arguments),
+``register_model`` and artifact download by URI, including ``models:/`` URIs:
+
+* ``models:/<name>/<version>``, ``models:/<name>@<alias>``, ``models:/<name>/latest`` and
+  ``models:/<name>/<stage>`` name a registered version; its files are at its download URI;
+* ``runs:/<run_id>/<path>`` names files of a run;
+* anything else is an artifact location (``file:``, ``s3:``, ``mlflow-artifacts:`` ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runyard.artifacts import repo_for_uri
+from runyard.entities import PagedList
+from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.registry.entities import ModelVersion, RegisteredModel
+from runyard.registry.validation import (
+    SEARCH_MODELS_DEFAULT,
+    SEARCH_VERSIONS_DEFAULT,
+    canonical_stage,
+)
+from runyard.validation import safe_relative_path
+
+_MODELS_URI = re.compile(
+    r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ref>[^/]+))(?P<rest>/.*)?$"
+)
+
+
+def _pairs(tags: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    return [(str(k), str(v)) for k, v in (tags or {}).items()]
+
+
+class RegistryClientMixin:
+    """Registry methods of ``Client``; ``self._store`` is a tracking store that is also a
+    ``RegistryStore`` (every runyard store is)."""
+
+    _store: Any
+    _tracking_uri: str
+
+    # ---- registered models -------------------------------------------------------------------
+    def create_registered_model(
+        self, name: str, tags: Mapping[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        return self._store.create_registered_model(name, _pairs(tags), description)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self._store.get_registered_model(name)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        return self._store.rename_registered_model(name, new_name)
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        return self._store.update_registered_model(name, description or "")
+
+    def delete_registered_model(self, name: str) -> None:
+        self._store.delete_registered_model(name)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_MODELS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        return self._store.search_registered_models(
+            filter_string, max_results, order_by, page_token
+        )
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        return self._store.get_latest_versions(name, stages)
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        self._store.set_registered_model_tag(name, key, str(value))
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._store.delete_registered_model_tag(name, key)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        self._store.set_registered_model_alias(name, alias, version)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self._store.delete_registered_model_alias(name, alias)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self._store.get_model_version_by_alias(name, alias)
+
+    # ---- model versions ----------------------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        return self._store.create_model_version(
+            name, source, run_id, _pairs(tags), run_link, description, model_id
+        )
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        return self._store.get_model_version(name, version)
+
+    def update_model_version(
+        self, name: str, version: int | str, description: str | None = None
+    ) -> ModelVersion:
+        return self._store.update_model_version(name, version, description or "")
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        self._store.delete_model_version(name, version)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_VERSIONS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        return self._store.search_model_versions(filter_string, max_results, order_by, page_token)
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        return self._store.get_model_version_download_uri(name, version)
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        self._store.set_model_version_tag(name, version, key, str(value))
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        self._store.delete_model_version_tag(name, version, key)
+
+    def transition_model_version_stage(
+        self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        return self._store.transition_model_version_stage(
+            name, version, stage, archive_existing_versions
+        )
+
+    # ---- registering and resolving URIs ------------------------------------------------------
+    def register_model(
+        self, model_uri: str, name: str, tags: Mapping[str, Any] | None = None
+    ) -> ModelVersion:
+        """Create ``name`` if needed and add a version from ``model_uri`` (``runs:/...``,
+        ``models:/<model_id>`` or a location inside a run's artifacts), like MLflow's."""
+        with contextlib.suppress(ResourceAlreadyExists):
+            self._store.create_registered_model(name)
+        source, run_id, model_id = self._registration_source(model_uri)
+        return self._store.create_model_version(
+            name, source, run_id, _pairs(tags), None, None, model_id
+        )
+
+    def _registration_source(self, model_uri: str) -> tuple[str, str | None, str | None]:
+        """For ``runs:/<run>/<path>`` with no files at ``path`` but a logged model of that
+        name from the run (how MLflow 3 logs models), register the logged model instead."""
+        if model_uri.startswith("models:/m-"):
+            return model_uri, None, model_uri.split("/", 1)[1]
+        if not model_uri.startswith("runs:/"):
+            return model_uri, None, None
+        run_id, _, path = model_uri[len("runs:/") :].partition("/")
+        run = self._store.get_run(run_id)
+        repo = repo_for_uri(run.info.artifact_uri, tracking_uri=self._tracking_uri)
+        if not path or repo.file_info(safe_relative_path(path)) is not None:
+            return model_uri, run_id, None
+        found = self._store.search_logged_models(
+            [run.info.experiment_id], filter_string=f"name = '{path}'", max_results=100
+        )
+        logged = [m for m in found if m.source_run_id == run_id]
+        if not logged:
+            return model_uri, run_id, None
+        newest = max(logged, key=lambda m: m.creation_timestamp)
+        return f"models:/{newest.model_id}", run_id, newest.model_id
+
+    def resolve_artifact_uri(self, artifact_uri: str) -> tuple[str, str]:
+        """``(location, path inside it)`` of a ``models:/``, ``runs:/`` or plain artifact URI."""
+        match = _MODELS_URI.match(artifact_uri)
+        if match:
+            name, alias, ref = match.group("name"), match.group("alias"), match.group("ref")
+            version = self._model_uri_version(name, alias, ref)
+            location = self._store.get_model_version_download_uri(name, version)
+            return location, safe_relative_path((match.group("rest") or "").lstrip("/"))
+        if artifact_uri.startswith("models:/m-"):
+            model_id, _, rest = artifact_uri[len("models:/") :].partition("/")
+            location = self._store.get_logged_model(model_id).artifact_location
+            return location, safe_relative_path(rest)
+        if artifact_uri.startswith("runs:/"):
+            run_id, _, rest = artifact_uri[len("runs:/") :].partition("/")
+            return self._store.get_run(run_id).info.artifact_uri, safe_relative_path(rest)
+        return artifact_uri, ""
+
+    def _model_uri_version(self, name: str, alias: str | None, ref: str | None) -> int | str:
+        if alias is not None:
+            return self._store.get_model_version_by_alias(name, alias).version
+        assert ref is not None
+        if ref.isdigit():
+            return ref
+        stages = None if ref.lower() == "latest" else [canonical_stage(ref)]
+        latest = self._store.get_latest_versions(name, stages)
+        if not latest:
+            raise ResourceDoesNotExist(f"No versions of model {name!r} for {ref!r}")
+        return max(v.version for v in latest)
+
+    def download_artifacts_from_uri(
+        self, artifact_uri: str, dst_path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Copy the files behind ``artifact_uri`` to ``dst_path`` (a new temporary directory
+        when None); returns the local path."""
+        if not isinstance(artifact_uri, str) or not artifact_uri:
+            raise InvalidParameterValue("An artifact URI is required.")
+        location, path = self.resolve_artifact_uri(artifact_uri)
+        dst = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp()
+        os.makedirs(dst, exist_ok=True)
+        repo = repo_for_uri(location, tracking_uri=self._tracking_uri)
+        return repo.download_artifacts(path, dst)
+
+
+def register_model(
+    model_uri: str, name: str, tags: Mapping[str, Any] | None = None
+) -> ModelVersion:
+    """``mlflow.register_model``: a new version of ``name`` (created if needed) from
+    ``model_uri``, on the current tracking URI."""
+    from runyard.tracking.fluent import _client
+
+    return _client().register_model(model_uri, name, tags)
+
+
+def download_artifacts(artifact_uri: str, dst_path: str | os.PathLike[str] | None = None) -> str:
+    """``mlflow.artifacts.download_artifacts(artifact_uri=...)`` for ``models:/``, ``runs:/``
+    and plain artifact URIs, on the current tracking URI; returns the local path."""
+    from runyard.tracking.fluent import _client
+
+    return _client().download_artifacts_from_uri(artifact_uri, dst_path)
