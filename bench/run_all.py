@@ -1,8 +1,9 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
 Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
-``bench.bench_registry`` and ``bench.bench_auth`` (each only if its module exists), passing
-``--quick`` through (and ``--engines`` to those that take it). Each writes
+``bench.bench_registry``, ``bench.bench_auth`` (auth on against auth off) and
+``bench.bench_artifacts`` (against native clients, not MLflow), each only if its module exists,
+passing ``--quick`` through (and ``--engines`` to those that take it). Each writes
 ``bench-output/<name>.json``; the rows written during this run are gathered into one markdown
 table, printed and written to ``bench-output/summary.md``.
 
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "client": "bench.bench_client",
     "registry": "bench.bench_registry",
     "auth": "bench.bench_auth",
+    "artifacts": "bench.bench_artifacts",
 }
 TAKES_ENGINES = {"stores", "server", "registry", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
@@ -64,9 +66,10 @@ def summary_row(bench: str, row: dict[str, Any]) -> dict[str, Any]:
         names = ALIASES.get(column, (column,))
         out[column] = next((row[n] for n in names if n in row), "-")
     unit = row.get("unit")
-    if unit and out["runyard"] != "-":
-        out["runyard"] = f"{out['runyard']} {unit}"
-        out["mlflow"] = f"{out['mlflow']} {unit}"
+    if unit:
+        for column in ("runyard", "mlflow"):
+            if out[column] != "-":
+                out[column] = f"{out[column]} {unit}"
     return out
 
 

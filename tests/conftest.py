@@ -15,7 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.ftp_server import FtpServer, start_ftp_server
+from tests.gcs_server import GcsServer, start_gcs_server
 from tests.requirements import require
+from tests.sftp_server import SftpServer, start_sftp_server
 
 DEFAULT_TEST_POSTGRES_URI = "postgresql://runyard:runyard@127.0.0.1:5432/runyard"
 
@@ -79,3 +82,25 @@ def postgres_session_uri() -> Iterator[str]:
     """A fresh PostgreSQL database shared by a whole test session (create unique names)."""
     with fresh_postgres_database() as uri:
         yield uri
+
+
+# ---- file servers and object stores for the artifact repositories --------------------------
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer]:
+    """OpenSSH's sshd with a throwaway host key and test account (tests/sftp_server.py)."""
+    with start_sftp_server(tmp_path_factory.mktemp("sftp")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
+    """vsftpd with explicit TLS and the test account (tests/ftp_server.py)."""
+    with start_ftp_server(tmp_path_factory.mktemp("ftp")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
+    """gcp-storage-emulator with the buckets "runyard" and "contract" (tests/gcs_server.py)."""
+    with start_gcs_server(tmp_path_factory.mktemp("gcs"), ("runyard", "contract")) as server:
+        yield server

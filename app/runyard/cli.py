@@ -15,6 +15,7 @@ import click
 
 from runyard import config
 from runyard.errors import RunyardError
+from runyard.locations import shown
 from runyard.server.auth.settings import AUTH_SETTINGS
 from runyard.server.ops import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
@@ -104,8 +105,8 @@ def ui(backend_store_uri: str, default_artifact_root: str | None, host: str, por
 
     artifact_root = default_artifact_root or local_artifact_root(backend_store_uri)
     click.echo(
-        f"runyard UI on http://{host}:{port} (store: {backend_store_uri}, "
-        f"artifacts: {artifact_root})",
+        f"runyard UI on http://{host}:{port} (store: {shown(backend_store_uri)}, "
+        f"artifacts: {shown(artifact_root)})",
         err=True,
     )
     settings = {
@@ -163,17 +164,7 @@ def db_upgrade(uri: str | None, auth: bool) -> None:
             upgrade_database(uri, AUTH_CHAIN)
     except RunyardError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"Database at {_redact(uri)} is up to date.")
-
-
-def _redact(uri: str) -> str:
-    """A URI without its password, for messages."""
-    scheme, sep, rest = uri.partition("://")
-    if sep and "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return uri
+    click.echo(f"Database at {shown(uri)} is up to date.")
 
 
 @main.command()

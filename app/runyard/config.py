@@ -104,6 +104,55 @@ SETTINGS: tuple[Setting, ...] = (
         "10",
         "Extra PostgreSQL connections a process may open at peaks, closed when returned.",
     ),
+    # ---- artifact stores on file servers and Google Cloud Storage ---------------------------
+    Setting(
+        "artifact_timeout",
+        "30",
+        "Seconds to wait for an SFTP, FTP or Google Cloud Storage server to connect or answer.",
+    ),
+    Setting(
+        "artifact_connect_attempts",
+        "3",
+        "Attempts to reach an SFTP or FTP server (with backoff) before answering "
+        "TEMPORARILY_UNAVAILABLE.",
+    ),
+    Setting(
+        "netrc",
+        None,
+        "netrc file with the passwords of ftp://, ftps:// and sftp:// hosts (default ~/.netrc).",
+    ),
+    Setting(
+        "ftp_password",
+        None,
+        "Password for ftp:// and ftps:// artifact locations (else the netrc entry of the host).",
+    ),
+    Setting(
+        "ftp_tls",
+        "false",
+        "Use explicit TLS (AUTH TLS) for ftp:// locations too; ftps:// locations always do.",
+    ),
+    Setting(
+        "ftp_ca_bundle",
+        None,
+        "CA certificates (PEM) that verify an FTPS server; default: the system's.",
+    ),
+    Setting(
+        "sftp_identity_file",
+        None,
+        "Private key for sftp:// locations; when set, only this key is offered (default: the "
+        "SSH agent, then ~/.ssh/id_* and ssh_config's IdentityFile).",
+    ),
+    Setting(
+        "sftp_known_hosts",
+        None,
+        "known_hosts file that verifies SFTP servers' host keys (default ~/.ssh/known_hosts); "
+        "unknown hosts are refused.",
+    ),
+    Setting(
+        "sftp_ssh_config",
+        None,
+        "ssh_config file whose Host entries sftp:// locations honour (default ~/.ssh/config).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

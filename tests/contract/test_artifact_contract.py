@@ -1,8 +1,9 @@
-"""One contract for every artifact repository: local, S3, and the server's proxy (with a local
-and with an S3 destination behind it).
+"""One contract for every artifact repository: local, S3, SFTP, FTP, FTPS, Google Cloud Storage,
+and the server's proxy with each of those (but FTPS) as its destination.
 
-Each backend is real: a directory, a ``moto_server`` process speaking S3, and ``runyard server``
-processes (gunicorn) in front of both. Whatever the backend, the same calls give the same
+Each backend is real: a directory, a ``moto_server`` process speaking S3, OpenSSH's ``sshd``,
+``vsftpd`` (plain and explicit TLS), ``gcp-storage-emulator``, and ``runyard server`` processes
+(gunicorn) in front of them. Whatever the backend, the same calls give the same
 results, and the same bad paths are refused.
 """
 
@@ -12,8 +13,6 @@ import hashlib
 import io
 import os
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +21,26 @@ from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 
+from tests.ftp_server import FtpServer
+from tests.gcs_server import GcsServer
 from tests.s3_server import S3Server, start_s3_server
+from tests.sftp_server import SftpServer
+from tests.streams import GeneratedStream, PeakRss
 
-BACKENDS = ("local", "s3", "proxy-local", "proxy-s3")
-BUCKET = "contract"
+BACKENDS = (
+    "local",
+    "s3",
+    "sftp",
+    "ftp",
+    "ftps",
+    "gcs",
+    "proxy-local",
+    "proxy-s3",
+    "proxy-sftp",
+    "proxy-ftp",
+    "proxy-gcs",
+)
+BUCKET = "contract"  # created by the gcs_server fixture too (tests/conftest.py)
 
 
 # ---- backends -----------------------------------------------------------------------------------
@@ -61,6 +76,43 @@ def proxy_s3_url(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) 
         yield server.url
 
 
+@pytest.fixture(scope="module")
+def proxy_sftp_url(
+    tmp_path_factory: pytest.TempPathFactory, sftp_server: SftpServer
+) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-sftp")
+    with _live_server(tmp, sftp_server.uri("served"), env=sftp_server.env()) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def proxy_ftp_url(tmp_path_factory: pytest.TempPathFactory, ftp_server: FtpServer) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-ftp")
+    with _live_server(tmp, ftp_server.uri("served"), env=ftp_server.env()) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def proxy_gcs_url(tmp_path_factory: pytest.TempPathFactory, gcs_server: GcsServer) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("proxy-gcs")
+    with _live_server(tmp, f"gs://{BUCKET}/served", env=gcs_server.env()) as server:
+        yield server.url
+
+
+def _direct_repo(kind: str, unique: str, request: pytest.FixtureRequest) -> ArtifactRepo:
+    """A repository that talks to the server itself, configured through the environment the
+    way a user would (the caller has applied ``env()`` of the server)."""
+    from runyard.artifacts import repo_for_uri
+
+    if kind == "sftp":
+        server: SftpServer = request.getfixturevalue("sftp_server")
+        return repo_for_uri(server.uri(f"direct/{unique}"))
+    if kind in ("ftp", "ftps"):
+        ftp: FtpServer = request.getfixturevalue("ftp_server")
+        return repo_for_uri(ftp.uri(f"direct/{unique}", scheme=kind))
+    return repo_for_uri(f"gs://{BUCKET}/direct/{unique}")
+
+
 @pytest.fixture(params=BACKENDS)
 def repo(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -78,9 +130,14 @@ def repo(
         from runyard.artifacts.s3 import S3ArtifactRepo
 
         return S3ArtifactRepo(f"s3://{BUCKET}/direct/{unique}")
+    if kind in ("sftp", "ftp", "ftps", "gcs"):
+        server_fixture = {"ftps": "ftp_server", "gcs": "gcs_server"}.get(kind, f"{kind}_server")
+        for key, value in request.getfixturevalue(server_fixture).env().items():
+            monkeypatch.setenv(key, value)
+        return _direct_repo(kind, unique, request)
     from runyard.artifacts.proxy import ProxyArtifactRepo
 
-    url = request.getfixturevalue("proxy_local_url" if kind == "proxy-local" else "proxy_s3_url")
+    url = request.getfixturevalue(f"{kind.replace('-', '_')}_url")
     return ProxyArtifactRepo(f"mlflow-artifacts:/0/{unique}/artifacts", tracking_uri=url)
 
 
@@ -267,60 +324,6 @@ def test_traversal_is_refused_and_nothing_is_written(
 
 
 # ---- size ---------------------------------------------------------------------------------------
-class GeneratedStream(io.RawIOBase):
-    """``size`` bytes made on the fly (never held whole), not seekable, hashed as produced."""
-
-    def __init__(self, size: int) -> None:
-        self.left = size
-        self.block = os.urandom(1024 * 1024)
-        self.offset = 0
-        self.sha = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        n = min(len(buffer), self.left)
-        out = bytearray()
-        while len(out) < n:
-            take = min(n - len(out), len(self.block) - self.offset)
-            out += self.block[self.offset : self.offset + take]
-            self.offset = (self.offset + take) % len(self.block)
-        buffer[:n] = out
-        self.sha.update(out)
-        self.left -= n
-        return n
-
-
-class PeakRss:
-    """Samples this process's resident memory in a thread; ``growth`` is peak minus start."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self.process = psutil.Process()
-        self.start = self.peak = self.process.memory_info().rss
-        self.running = True
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(0.01)
-
-    def __enter__(self) -> PeakRss:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.running = False
-        self.thread.join()
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start
-
-
 LARGE = 160 * 1024 * 1024
 MEMORY_BOUND = 96 * 1024 * 1024
 

@@ -60,6 +60,24 @@ def test_artifact_location_is_kept_and_used_by_runs(
     assert run.info.artifact_uri.endswith(f"custom-art/{run.info.run_id}/artifacts")
 
 
+def test_a_password_in_an_artifact_location_is_never_stored(
+    store: TrackingStore, backend: str, unique: str
+) -> None:
+    location = "ftp://ml:hunter2@files.internal/srv/artifacts"
+    if backend == "rest":  # the server refuses a location outside its roots, and says so safely
+        with pytest.raises(InvalidParameterValue) as refused:
+            store.create_experiment(f"{unique}-pw", artifact_location=location)
+        assert "hunter2" not in str(refused.value)
+        return
+    exp_id = store.create_experiment(f"{unique}-pw", artifact_location=location)
+    assert store.get_experiment(exp_id).artifact_location == "ftp://ml@files.internal/srv/artifacts"
+    run = new_run(store, exp_id)
+    assert (
+        run.info.artifact_uri
+        == f"ftp://ml@files.internal/srv/artifacts/{run.info.run_id}/artifacts"
+    )
+
+
 @pytest.mark.parametrize(
     "suffix",
     ["a" * 2100, "%2e%2e/%2e%2e/etc#", "x?y", "%252e%252e/x"],

@@ -66,6 +66,47 @@ def test_allowed_artifact_locations_adds_roots(make_client, tmp_path: Path) -> N
         assert status == 400, location
 
 
+def test_file_server_roots_follow_the_same_rules(make_client, tmp_path: Path) -> None:
+    """An ``sftp://`` default artifact root is an allowed root; other file-server locations
+    need ``--allowed-artifact-locations``; a password never reaches the store or an error."""
+    api = Api(
+        make_client(
+            backend_store_uri=f"sqlite:///{tmp_path / 'db.sqlite'}",
+            default_artifact_root="sftp://ml@files.internal/srv/ml",
+            allowed_artifact_locations="ftps://ci@ftp.internal/ci/*",
+        )
+    )
+    chosen = {
+        "sftp://ml:hunter2@files.internal/srv/ml/a": "sftp://ml@files.internal/srv/ml/a",
+        "ftps://ci@ftp.internal/ci/b": "ftps://ci@ftp.internal/ci/b",
+    }
+    for name, (location, stored) in enumerate(chosen.items()):
+        created = api.ok_post(
+            "experiments/create", {"name": f"e{name}", "artifact_location": location}
+        )
+        got = api.ok_get("experiments/get", experiment_id=created["experiment_id"])
+        assert got["experiment"]["artifact_location"] == stored
+    default = api.ok_post("experiments/create", {"name": "default"})
+    got = api.ok_get("experiments/get", experiment_id=default["experiment_id"])
+    assert got["experiment"]["artifact_location"].startswith("sftp://ml@files.internal/srv/ml/")
+    for location in (
+        "sftp://ml:hunter2@files.internal/srv/other",
+        "sftp://root@files.internal/srv/ml/a",
+        "sftp://ml@files.internal/srv/ml/%2e%2e/etc",
+        "ftp://ci@ftp.internal/ci/b",
+        "hdfs://namenode/ml",
+    ):
+        status, body = api.post(
+            "experiments/create", {"name": location, "artifact_location": location}
+        )
+        assert status == 400, location
+        assert "hunter2" not in body["message"]
+    status, body = api.post(
+        "experiments/create", {"name": "azure", "artifact_location": "wasbs://c@acct/ml"}
+    )
+    assert status == 400 and "not supported yet" in body["message"]
+
+
 @pytest.mark.parametrize("pattern", ["s3://*/runs", "file:///data/%2e%2e/x", "gopher://host/x"])
 def test_a_bad_allowed_location_stops_the_server_at_start(make_client, pattern: str) -> None:
     with pytest.raises(InvalidParameterValue):

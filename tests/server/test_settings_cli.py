@@ -48,6 +48,14 @@ def test_defaults() -> None:
         ServerConfig.resolve({"bogus": 1})
 
 
+def test_an_explicit_default_artifact_root_wins_over_the_proxy_as_in_mlflow() -> None:
+    cfg = ServerConfig.resolve({"default_artifact_root": "sftp://ml@files/srv/a"})
+    assert cfg.serve_artifacts is True
+    assert cfg.artifact_root_for_store == "sftp://ml@files/srv/a"
+    off = ServerConfig.resolve({"serve_artifacts": "false"})
+    assert off.artifact_root_for_store is None
+
+
 def test_version_flag() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and runyard_version() in result.output

@@ -9,17 +9,39 @@ repository ever reads, writes or deletes outside its root.
 from __future__ import annotations
 
 import abc
+import importlib
 import logging
 import os
+import secrets
 from collections.abc import Iterator
+from types import ModuleType
 from typing import BinaryIO
 
 from runyard.entities import FileInfo
-from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, NotImplementedByBackend, ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
 from runyard.validation import safe_relative_path
 
 CHUNK_SIZE = 1024 * 1024
+#: Prefix of in-progress uploads on file systems and file servers; listings never show them.
+UPLOAD_PREFIX = ".runyard-upload-"
+
+
+def upload_temp_name() -> str:
+    """A unique name for an upload in progress, renamed to the real name when complete."""
+    return f"{UPLOAD_PREFIX}{secrets.token_hex(8)}"
+
+
+def import_extra(module: str, extra: str, scheme: str) -> ModuleType:
+    """``module``, or an error that says which optional extra to install for ``scheme``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise NotImplementedByBackend(
+            f"{scheme}:// artifact locations need the {module.split('.')[0]!r} package: "
+            f"pip install 'runyard[{extra}]'"
+        ) from None
+
 
 log = logging.getLogger("runyard.artifacts")
 
@@ -96,3 +118,33 @@ class ArtifactRepo(abc.ABC):
         from runyard.artifacts.download import download_tree
 
         return download_tree(self, artifact_path, os.fspath(dst_path))
+
+
+class CountingReader:
+    """A read-only file object that counts the bytes handed to an uploader.
+
+    It fills each ``read(n)`` (looping over short reads of sockets and raw streams), because
+    uploaders (boto3's, Google's) take a short read for the end of the data."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.count = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data = self._stream.read()
+        else:
+            parts: list[bytes] = []
+            got = 0
+            while got < size:
+                chunk = self._stream.read(size - got)
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+            data = b"".join(parts)
+        self.count += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, listable
+from runyard.artifacts.base import CHUNK_SIZE, UPLOAD_PREFIX, ArtifactRepo, listable
 from runyard.entities import FileInfo
 from runyard.errors import (
     InsufficientStorage,
@@ -27,9 +27,6 @@ from runyard.errors import (
 from runyard.locations import parse_location
 from runyard.uris import local_path_from_uri
 from runyard.validation import safe_relative_path
-
-#: Prefix of in-progress uploads; listings never show them.
-UPLOAD_PREFIX = ".runyard-upload-"
 
 
 class LocalArtifactRepo(ArtifactRepo):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from runyard import config
-from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, listable
+from runyard.artifacts.base import CHUNK_SIZE, ArtifactRepo, CountingReader, listable
 from runyard.entities import FileInfo
 from runyard.errors import (
     InvalidParameterValue,
@@ -114,7 +114,7 @@ class S3ArtifactRepo(ArtifactRepo):
         rel = safe_relative_path(artifact_path)
         if not rel:
             raise InvalidParameterValue("Invalid path: cannot write a file at the artifact root")
-        counter = _CountingReader(stream)
+        counter = CountingReader(stream)
         key = self._key(rel)
         with _s3_errors(rel):
             self.client.upload_fileobj(
@@ -196,33 +196,6 @@ class S3ArtifactRepo(ArtifactRepo):
                     Bucket=self.bucket,
                     Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
                 )
-
-
-class _CountingReader:
-    """A read-only file object that counts the bytes handed to the uploader.
-
-    It fills each ``read(n)`` (looping over short reads of sockets and raw streams), because
-    the transfer manager takes a short read for the end of the data."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-        self.count = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            data = self._stream.read()
-        else:
-            parts: list[bytes] = []
-            got = 0
-            while got < size:
-                chunk = self._stream.read(size - got)
-                if not chunk:
-                    break
-                parts.append(chunk)
-                got += len(chunk)
-            data = b"".join(parts)
-        self.count += len(data)
-        return data
 
 
 def _join(rel: str, name: str) -> str:

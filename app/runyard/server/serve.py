@@ -75,6 +75,17 @@ def settle_heap() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
+def check_artifact_locations(cfg: ServerConfig) -> None:
+    """Refuse, before any worker starts, an artifact location whose scheme is unknown or not
+    supported yet, or whose optional package is missing (the error says what to install)."""
+    from runyard.artifacts import repo_for_uri
+
+    if cfg.serve_artifacts:
+        repo_for_uri(cfg.artifacts_destination)
+    if cfg.default_artifact_root:
+        repo_for_uri(cfg.default_artifact_root)
+
+
 def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     """Serve ``create_app(overrides)`` with gunicorn until it is told to stop."""
     from gunicorn.app.base import BaseApplication
@@ -83,6 +94,7 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     from runyard.server.startup import wait_for_database
 
     cfg = ServerConfig.resolve(overrides)
+    check_artifact_locations(cfg)
     settings = dict(overrides)
     configure_logging(cfg.json_logs, cfg.log_level)
     wait_for_database(cfg.backend_store_uri)
@@ -125,5 +137,6 @@ def run_dev(overrides: Mapping[str, object | None]) -> None:
     from runyard.server.app import create_app
 
     cfg = ServerConfig.resolve(overrides)
+    check_artifact_locations(cfg)
     app = create_app(dict(overrides))
     app.run(host=cfg.host, port=cfg.port, threaded=True, use_reloader=False)

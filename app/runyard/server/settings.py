@@ -27,8 +27,9 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "default_artifact_root",
         None,
-        "Artifact root for new experiments when the server does not serve artifacts "
-        "(--no-serve-artifacts); clients then write there directly (e.g. s3://bucket/path).",
+        "Artifact root for new experiments; clients write there directly (e.g. s3://bucket/path, "
+        "sftp://user@host/path). Default: mlflow-artifacts:/ (the proxy) when the server serves "
+        "artifacts, else ./mlruns.",
         "MLFLOW_DEFAULT_ARTIFACT_ROOT",
     ),
     Setting(
@@ -197,9 +198,10 @@ class ServerConfig:
 
     @property
     def artifact_root_for_store(self) -> str | None:
-        """What the store uses as the root of new experiments' artifact locations: the proxy
-        when serving artifacts, else ``--default-artifact-root``; None lets a file store keep
-        artifacts in each experiment's own directory (and a SQL store use ./mlruns)."""
-        if self.serve_artifacts:
-            return "mlflow-artifacts:/"
-        return self.default_artifact_root
+        """What the store uses as the root of new experiments' artifact locations, as MLflow
+        decides it: ``--default-artifact-root`` when given, else the proxy when serving
+        artifacts; None lets a file store keep artifacts in each experiment's own directory
+        (and a SQL store use ./mlruns)."""
+        if self.default_artifact_root:
+            return self.default_artifact_root
+        return "mlflow-artifacts:/" if self.serve_artifacts else None

@@ -60,8 +60,9 @@ EXPERIMENT_ID_WIDTH = 18
 
 
 def resolve_artifact_location(location: str) -> str:
-    """``location`` in canonical form (a local path becomes an absolute ``file://`` URI);
-    anything malformed or disguised is refused (``runyard.locations``)."""
+    """``location`` in canonical form (a local path becomes an absolute ``file://`` URI, a
+    login's password is dropped); anything malformed or disguised is refused
+    (``runyard.locations``)."""
     return parse_location(location).uri
 
 

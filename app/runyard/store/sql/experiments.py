@@ -52,7 +52,11 @@ class ExperimentsMixin(SqlBase):
                 )
 
     def _artifact_location(self, experiment_id: str) -> str:
-        return f"{self._default_artifact_root.rstrip('/')}/{experiment_id}"
+        """``<default artifact root>/<id>``: a local root as given (as MLflow writes it), any
+        other in canonical form, so a login's password in it is never stored."""
+        root = parse_location(self._default_artifact_root)
+        base = self._default_artifact_root if root.rules.local else root.uri
+        return f"{base.rstrip('/')}/{experiment_id}"
 
     def create_experiment(
         self,

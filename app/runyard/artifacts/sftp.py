@@ -1,0 +1,412 @@
+"""``SftpArtifactRepo``: artifacts in a directory on an SSH server (``sftp://user@host/path``).
+
+Connects like OpenSSH would: ``~/.ssh/config`` (``sftp_ssh_config``) maps the host to its real
+name, port, user, keys and ProxyCommand; keys come from the SSH agent and ``~/.ssh`` (or only
+``sftp_identity_file``); the server's host key must be in ``known_hosts`` (``sftp_known_hosts``),
+otherwise the connection is refused. A password, if the server wants one, comes from the netrc
+file. The URI's path is the root directory on the server, as in MLflow (``sftp://h/srv/x`` is
+``/srv/x``).
+
+Uploads go to a hidden temporary name beside the target and are renamed over it
+(``posix-rename``), so an interrupted upload never shows a partial file. Every path is checked
+as text (``safe_relative_path``) and, on the server, after resolving symlinks: nothing outside
+the root is read, written, listed or deleted, whatever the symlinks under the root point to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import posixpath
+import stat
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from runyard import config
+from runyard.artifacts.base import (
+    CHUNK_SIZE,
+    UPLOAD_PREFIX,
+    ArtifactRepo,
+    import_extra,
+    listable,
+    upload_temp_name,
+)
+from runyard.artifacts.remote import (
+    ConnectionPool,
+    ServerLocation,
+    connect_with_retries,
+    parse_server_uri,
+    password_for,
+    shared_pool,
+    timeout_seconds,
+)
+from runyard.entities import FileInfo
+from runyard.errors import (
+    InvalidParameterValue,
+    PermissionDenied,
+    ResourceDoesNotExist,
+    TemporarilyUnavailable,
+)
+from runyard.validation import safe_relative_path
+
+#: Settings that change how a connection is made; connections are shared only when they match.
+SETTINGS = ("sftp_identity_file", "sftp_known_hosts", "sftp_ssh_config", "netrc")
+#: Downloads request READ_AHEAD windows of READ_WINDOW bytes at once (as pipelined 32 KiB
+#: reads) and hand them out window by window: over 512 MiB on loopback, 4 windows ahead took
+#: 11 s and +13 MiB of memory, one window 29 s (+7 MiB); one 4 MiB window sliced up grew +52 MiB.
+READ_WINDOW = CHUNK_SIZE
+READ_AHEAD = 4
+
+
+def parse_sftp_uri(uri: str) -> ServerLocation:
+    """``sftp://[user@]host[:port]/path`` (a password in it is kept in memory only)."""
+    return parse_server_uri(uri, ("sftp",))
+
+
+class _Session:
+    """One SSH connection and its SFTP channel."""
+
+    def __init__(self, client: Any, sftp: Any) -> None:
+        self.client = client
+        self.sftp = sftp
+
+    def alive(self) -> bool:
+        transport = self.client.get_transport()
+        return transport is not None and transport.is_active()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.sftp.close()
+        self.client.close()
+
+
+class SftpArtifactRepo(ArtifactRepo):
+    """Files under a directory of an SFTP server."""
+
+    def __init__(self, root_uri: str) -> None:
+        self.location = parse_sftp_uri(root_uri)
+        super().__init__(self.location.uri)
+        self._paramiko = import_extra("paramiko", "sftp", "sftp")
+        settings = tuple(config.get(n) for n in SETTINGS)
+        self._pool: ConnectionPool[_Session] = shared_pool(
+            (*self.location.login, settings),
+            self._connect,
+            _Session.alive,
+            _Session.close,
+        )
+        self._real_root: str | None = None
+
+    # ---- connecting --------------------------------------------------------------------------
+    def _host_config(self) -> dict[str, Any]:
+        path = config.get("sftp_ssh_config") or os.path.expanduser("~/.ssh/config")
+        if not os.path.isfile(path):
+            return {}
+        return dict(self._paramiko.SSHConfig.from_path(path).lookup(self.location.host))
+
+    def _connect(self) -> _Session:
+        paramiko = self._paramiko
+        host = self._host_config()
+        hostname = host.get("hostname", self.location.host)
+        port = self.location.port or int(host.get("port", 22))
+        user = self.location.user or host.get("user") or getpass.getuser()
+        identity = config.get("sftp_identity_file")
+        keys = (
+            [identity]
+            if identity
+            else [os.path.expanduser(k) for k in host.get("identityfile", [])]
+        )
+        where = f"the SFTP server {self.location.server}"
+        timeout = timeout_seconds()
+
+        def attempt() -> _Session:
+            client = paramiko.SSHClient()
+            self._load_host_keys(client)
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            proxy = host.get("proxycommand")
+            try:
+                client.connect(
+                    hostname,
+                    port=port,
+                    username=user,
+                    password=password_for(self.location),
+                    key_filename=[k for k in keys if os.path.isfile(k)] or None,
+                    allow_agent=not identity,
+                    look_for_keys=not identity,
+                    timeout=timeout,
+                    banner_timeout=timeout,
+                    auth_timeout=timeout,
+                    sock=paramiko.ProxyCommand(proxy) if proxy else None,
+                )
+            except paramiko.AuthenticationException as exc:
+                client.close()
+                raise PermissionDenied(f"{where} refused to log in {user!r}: {exc}") from None
+            except paramiko.BadHostKeyException:
+                client.close()
+                raise PermissionDenied(
+                    f"The host key of {where} does not match known_hosts: refusing to connect"
+                ) from None
+            except paramiko.SSHException as exc:
+                client.close()
+                if "known_hosts" in str(exc):
+                    raise PermissionDenied(
+                        f"The host key of {where} is not in known_hosts (setting "
+                        "sftp_known_hosts); connect once with ssh or add it with ssh-keyscan"
+                    ) from None
+                raise
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(timeout)
+            return _Session(client, sftp)
+
+        return connect_with_retries(attempt, where, (paramiko.SSHException, EOFError))
+
+    @staticmethod
+    def _load_host_keys(client: Any) -> None:
+        path = config.get("sftp_known_hosts")
+        if path is None:
+            client.load_system_host_keys()  # ~/.ssh/known_hosts
+        elif os.path.isfile(path):
+            client.load_host_keys(path)
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Any]:
+        """The SFTP client of a pooled connection; I/O failures become clear errors."""
+        with self._pool.lease() as session, _sftp_errors(self.root_uri):
+            yield session.sftp
+
+    # ---- paths -------------------------------------------------------------------------------
+    def _full(self, rel: str) -> str:
+        return posixpath.join(self.location.path, rel) if rel else self.location.path
+
+    @staticmethod
+    def _real(sftp: Any, path: str) -> str:
+        """``path`` as the server resolves it (symlinks followed); parts that do not exist yet
+        are appended as written."""
+        missing: list[str] = []
+        current = path
+        while True:
+            try:
+                return posixpath.join(sftp.normalize(current), *reversed(missing))
+            except OSError:
+                parent = posixpath.dirname(current) or "."
+                if parent == current:
+                    raise
+                missing.append(posixpath.basename(current))
+                current = parent
+
+    def _root(self, sftp: Any) -> str:
+        if self._real_root is not None:
+            return self._real_root
+        real = self._real(sftp, self.location.path)
+        if _stat(sftp, self.location.path) is not None:
+            self._real_root = real  # once it exists, the root's real place cannot change
+        return real
+
+    def _checked(self, sftp: Any, rel: str) -> str:
+        """The full path of ``rel`` once it is proven to stay under the root on the server."""
+        full = self._full(rel)
+        if rel:
+            root = self._root(sftp).rstrip("/")
+            real = self._real(sftp, full)
+            if not real.startswith(root + "/"):
+                raise InvalidParameterValue(f"Invalid path: {rel!r} leaves the artifact root")
+        return full
+
+    # ---- writing -----------------------------------------------------------------------------
+    def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
+        rel = safe_relative_path(artifact_path)
+        if not rel:
+            raise InvalidParameterValue("An artifact path is needed to write a file.")
+        with self._session() as sftp:
+            full = self._checked(sftp, rel)
+            existing = _stat(sftp, full)
+            if existing is not None and stat.S_ISDIR(existing.st_mode):
+                raise InvalidParameterValue(f"Cannot write {rel!r}: it is a directory")
+            parent = posixpath.dirname(full)
+            self._makedirs(sftp, parent)
+            self._checked(sftp, rel)  # a symlink may have appeared on the way
+            temp = posixpath.join(parent, upload_temp_name())
+            written = 0
+            try:
+                with sftp.open(temp, "wb") as remote:
+                    remote.set_pipelined(True)
+                    while chunk := stream.read(CHUNK_SIZE):
+                        remote.write(chunk)
+                        written += len(chunk)
+                _rename_over(sftp, temp, full)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    sftp.remove(temp)
+                raise
+        return written
+
+    def _makedirs(self, sftp: Any, path: str) -> None:
+        found = _stat(sftp, path)
+        if found is not None:
+            if not stat.S_ISDIR(found.st_mode):
+                raise InvalidParameterValue(f"Cannot create directory {path!r}: a file is there")
+            return
+        parent = posixpath.dirname(path)
+        if parent and parent != path:
+            self._makedirs(sftp, parent)
+        try:
+            sftp.mkdir(path)
+        except OSError:
+            if _stat(sftp, path) is None:  # not created meanwhile by someone else
+                raise
+
+    # ---- reading -----------------------------------------------------------------------------
+    def open_stream(self, artifact_path: str) -> Iterator[bytes]:
+        rel = safe_relative_path(artifact_path)
+        if not rel:
+            raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
+        session = self._pool.take()
+        try:
+            with _sftp_errors(self.root_uri):
+                full = self._checked(session.sftp, rel)
+                found = _stat(session.sftp, full)
+                if found is None or not stat.S_ISREG(found.st_mode):
+                    raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
+                remote = session.sftp.open(full, "rb")
+        except BaseException:
+            self._pool.give_back(session)
+            raise
+        return self._chunks(session, remote, found.st_size or 0)
+
+    def _chunks(self, session: _Session, remote: Any, size: int) -> Iterator[bytes]:
+        """The file in 1 MiB windows, a few requested ahead: bounded memory, a busy link."""
+        done = False
+        try:
+            with _sftp_errors(self.root_uri), remote:
+                offset = 0
+                while offset < size:
+                    end = min(offset + READ_AHEAD * READ_WINDOW, size)
+                    windows = [
+                        (start, min(READ_WINDOW, end - start))
+                        for start in range(offset, end, READ_WINDOW)
+                    ]
+                    yield from remote.readv(windows)
+                    offset = end
+            done = True
+        finally:
+            if done:
+                self._pool.give_back(session)
+            else:
+                self._pool.discard(session)
+
+    def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
+        rel = safe_relative_path(path)
+        with self._session() as sftp:
+            full = self._checked(sftp, rel)
+            found = _stat(sftp, full)
+            if found is None or not stat.S_ISDIR(found.st_mode):
+                return []
+            infos = []
+            for entry in sftp.listdir_attr(full):
+                name = entry.filename
+                if name.startswith(UPLOAD_PREFIX) or not listable(name, rel):
+                    continue
+                child = f"{rel}/{name}" if rel else name
+                mode = entry.st_mode
+                if stat.S_ISLNK(mode):
+                    try:
+                        self._checked(sftp, child)
+                    except InvalidParameterValue:
+                        continue  # a symlink out of the root is not ours to show
+                    target = _stat(sftp, self._full(child))
+                    if target is None:
+                        continue
+                    mode, size = target.st_mode, target.st_size
+                else:
+                    size = entry.st_size
+                if stat.S_ISDIR(mode):
+                    infos.append(FileInfo(child, True, None))
+                elif stat.S_ISREG(mode):
+                    infos.append(FileInfo(child, False, int(size or 0)))
+        return sorted(infos, key=lambda info: info.path)
+
+    def file_info(self, artifact_path: str) -> FileInfo | None:
+        rel = safe_relative_path(artifact_path)
+        with self._session() as sftp:
+            found = _stat(sftp, self._checked(sftp, rel))
+        if found is None:
+            return None
+        if stat.S_ISDIR(found.st_mode):
+            return FileInfo(rel, True, None)
+        return (
+            FileInfo(rel, False, int(found.st_size or 0)) if stat.S_ISREG(found.st_mode) else None
+        )
+
+    # ---- deleting ----------------------------------------------------------------------------
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        rel = safe_relative_path(artifact_path)
+        with self._session() as sftp:
+            full = self._checked(sftp, rel)
+            if not rel:
+                if _stat(sftp, full) is not None:
+                    for name in sftp.listdir(full):
+                        _remove_tree(sftp, posixpath.join(full, name))
+                return
+            _remove_tree(sftp, full)
+
+
+def _stat(sftp: Any, path: str) -> Any:
+    """``stat`` (symlinks followed), or None when nothing is there."""
+    try:
+        return sftp.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _rename_over(sftp: Any, source: str, target: str) -> None:
+    """Atomic replace where the server offers it (OpenSSH's posix-rename), else remove+rename."""
+    try:
+        sftp.posix_rename(source, target)
+        return
+    except OSError:
+        pass
+    with contextlib.suppress(FileNotFoundError):
+        sftp.remove(target)
+    sftp.rename(source, target)
+
+
+def _remove_tree(sftp: Any, path: str) -> None:
+    """Remove a file, a symlink (never what it points to) or a directory tree."""
+    try:
+        found = sftp.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(found.st_mode):
+        for name in sftp.listdir(path):
+            _remove_tree(sftp, posixpath.join(path, name))
+        sftp.rmdir(path)
+    else:
+        sftp.remove(path)
+
+
+class _sftp_errors:
+    """Dropped connections and timeouts become 503s that name the server (not its password);
+    permission problems on the server become 403s."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, PermissionError):
+            raise PermissionDenied(f"The SFTP server {self.where} refused access: {exc}") from None
+        if isinstance(exc, TimeoutError | EOFError | ConnectionError) or type(exc).__name__ in (
+            "SSHException",
+            "ChannelException",
+        ):
+            raise TemporarilyUnavailable(
+                f"The SFTP server {self.where} stopped answering: {exc or type(exc).__name__}"
+            ) from None
+        return False
+
+
+__all__ = ["SftpArtifactRepo", "parse_sftp_uri"]

@@ -1,0 +1,257 @@
+"""What the SFTP, FTP and GCS repositories guarantee beyond the shared contract, against the
+real servers: symlinks on the SFTP server never lead out of the root, unknown hosts and
+untrusted certificates are refused, an interrupted upload leaves nothing (and the previous
+version intact), and an unreachable server is a clear 503 after a bounded number of attempts,
+also through the server's proxy."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+from runyard.artifacts import repo_for_uri
+from runyard.artifacts.base import UPLOAD_PREFIX, ArtifactRepo
+from runyard.errors import InvalidParameterValue, PermissionDenied, TemporarilyUnavailable
+
+from tests.ftp_server import FtpServer
+from tests.gcs_server import GcsServer
+from tests.live_server import start_live_server
+from tests.sftp_server import SftpServer
+
+
+def read(repo: ArtifactRepo, path: str) -> bytes:
+    return b"".join(repo.open_stream(path))
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+# ---- SFTP symlinks ------------------------------------------------------------------------------
+def test_sftp_symlinks_never_lead_out_of_the_root(
+    sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, sftp_server.env())
+    unique = secrets.token_hex(6)
+    repo = repo_for_uri(sftp_server.uri(f"links/{unique}"))
+    repo.write_stream("inside/ok.txt", io.BytesIO(b"ok"))
+    base = sftp_server.root / "links" / unique
+    outside = sftp_server.root / f"outside-{unique}"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    os.symlink(outside, base / "escape")
+    os.symlink(outside / "secret.txt", base / "leak.txt")
+    os.symlink(base / "inside", base / "alias")  # stays inside: allowed
+
+    for action in (
+        lambda: read(repo, "escape/secret.txt"),
+        lambda: read(repo, "leak.txt"),
+        lambda: repo.write_stream("escape/planted.txt", io.BytesIO(b"x")),
+        lambda: repo.write_stream("leak.txt", io.BytesIO(b"overwritten")),
+        lambda: repo.list_artifacts("escape"),
+        lambda: repo.delete_artifacts("escape/secret.txt"),
+    ):
+        with pytest.raises(InvalidParameterValue):
+            action()
+    assert [(i.path, i.is_dir) for i in repo.list_artifacts()] == [
+        ("alias", True),
+        ("inside", True),
+    ]
+    assert read(repo, "alias/ok.txt") == b"ok"
+    repo.delete_artifacts()  # removes the links themselves, never what they point to
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    assert (outside / "secret.txt").read_text() == "secret"
+    assert os.listdir(base) == []
+
+
+# ---- refusing to talk to the wrong server -------------------------------------------------------
+def test_sftp_refuses_a_host_key_not_in_known_hosts(
+    sftp_server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, sftp_server.env())
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    monkeypatch.setenv("RUNYARD_SFTP_KNOWN_HOSTS", str(empty))
+    with pytest.raises(PermissionDenied, match="known_hosts"):
+        repo_for_uri(sftp_server.uri("refused")).list_artifacts()
+
+
+def test_ftps_refuses_an_untrusted_certificate_and_ftp_a_wrong_password(
+    ftp_server: FtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, ftp_server.env())
+    monkeypatch.setenv("RUNYARD_FTP_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    with pytest.raises(PermissionDenied, match="certificate"):
+        repo_for_uri(ftp_server.uri("tls", scheme="ftps")).list_artifacts()
+    monkeypatch.setenv("RUNYARD_FTP_PASSWORD", "not-the-password")
+    with pytest.raises(PermissionDenied, match="refused to log in") as caught:
+        repo_for_uri(ftp_server.uri("plain")).list_artifacts()
+    assert "not-the-password" not in str(caught.value)
+
+
+# ---- interrupted uploads ------------------------------------------------------------------------
+class Interrupted(io.RawIOBase):
+    """Gives ``size`` bytes, then fails as a dropped client connection would."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self.left <= 0:
+            raise ConnectionResetError("the client went away")
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"x" * n
+        self.left -= n
+        return n
+
+
+def _repos(kind: str, request: pytest.FixtureRequest, mp: pytest.MonkeyPatch) -> ArtifactRepo:
+    unique = secrets.token_hex(6)
+    if kind == "sftp":
+        sftp: SftpServer = request.getfixturevalue("sftp_server")
+        use(mp, sftp.env())
+        return repo_for_uri(sftp.uri(f"interrupted/{unique}"))
+    if kind == "ftp":
+        ftp: FtpServer = request.getfixturevalue("ftp_server")
+        use(mp, ftp.env())
+        return repo_for_uri(ftp.uri(f"interrupted/{unique}"))
+    gcs: GcsServer = request.getfixturevalue("gcs_server")
+    use(mp, gcs.env())
+    return repo_for_uri(f"gs://runyard/interrupted/{unique}")
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftp", "gcs"])
+def test_an_interrupted_upload_leaves_no_partial_file_and_keeps_the_old_one(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _repos(kind, request, monkeypatch)
+    repo.write_stream("d/model.bin", io.BytesIO(b"version 1"))
+    size = 20 * 1024 * 1024  # past GCS's first chunk, so its resumable upload is cut too
+    for target in ("d/model.bin", "d/new.bin"):
+        with pytest.raises((ConnectionResetError, TemporarilyUnavailable)):
+            repo.write_stream(target, io.BufferedReader(Interrupted(size)))
+    assert [(i.path, i.file_size) for i in repo.list_artifacts("d")] == [("d/model.bin", 9)]
+    assert read(repo, "d/model.bin") == b"version 1"
+    if kind in ("sftp", "ftp"):
+        server = request.getfixturevalue(f"{kind}_server")
+        left = [p for p in server.root.rglob("*") if p.name.startswith(UPLOAD_PREFIX)]
+        assert left == []
+
+
+# ---- unreachable servers ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "uri",
+    [
+        lambda port: f"sftp://nobody@127.0.0.1:{port}/srv",
+        lambda port: f"ftp://nobody:pw@127.0.0.1:{port}/srv",
+        lambda port: f"ftps://nobody@127.0.0.1:{port}/srv",
+    ],
+    ids=["sftp", "ftp", "ftps"],
+)
+def test_an_unreachable_server_is_temporarily_unavailable_after_bounded_attempts(
+    uri: Callable[[int], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_ARTIFACT_CONNECT_ATTEMPTS", "2")
+    monkeypatch.setenv("RUNYARD_ARTIFACT_TIMEOUT", "2")
+    started = time.monotonic()
+    with pytest.raises(TemporarilyUnavailable, match="after 2 attempt") as caught:
+        repo_for_uri(uri(closed_port())).list_artifacts()
+    assert time.monotonic() - started < 10
+    assert ":pw@" not in str(caught.value)
+
+
+def test_an_unreachable_gcs_is_temporarily_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("RUNYARD_ARTIFACT_TIMEOUT", "2")
+    started = time.monotonic()
+    with pytest.raises(TemporarilyUnavailable):
+        repo_for_uri("gs://runyard/x").list_artifacts()
+    assert time.monotonic() - started < 15
+
+
+def test_the_proxy_answers_503_when_its_destination_is_unreachable(tmp_path: Path) -> None:
+    destination = f"ftp://nobody@127.0.0.1:{closed_port()}/srv"
+    env = {"RUNYARD_ARTIFACT_CONNECT_ATTEMPTS": "1", "RUNYARD_ARTIFACT_TIMEOUT": "2"}
+    with start_live_server(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", artifacts_destination=destination, env=env
+    ) as server:
+        base = f"{server.url}/api/2.0/mlflow-artifacts/artifacts"
+        listed = requests.get(base, params={"path": "0"}, timeout=30)
+        stored = requests.put(f"{base}/0/run/a.txt", data=b"a", timeout=30)
+    for reply in (listed, stored):
+        assert reply.status_code == 503, reply.text
+        assert reply.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+        assert "Cannot reach the FTP server" in reply.json()["message"]
+
+
+# ---- a root without a path ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["sftp", "ftp"])
+def test_a_root_without_a_path_is_the_servers_root_as_in_mlflow(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sftp://user@host`` and ``sftp://user@host/`` are one canonical location whose path is
+    ``/`` (MLflow reads both as ``/``), never the login directory: the test account may not
+    write there, and the server's refusal comes back as a clear error, not a partial write."""
+    server: SftpServer | FtpServer = request.getfixturevalue(f"{kind}_server")
+    use(monkeypatch, server.env())
+    bare = repo_for_uri(f"{kind}://{server.user}@127.0.0.1:{server.port}")
+    slash = repo_for_uri(f"{kind}://{server.user}@127.0.0.1:{server.port}/")
+    assert bare.root_uri == slash.root_uri == f"{kind}://{server.user}@127.0.0.1:{server.port}"
+    unique = f"no-path-{secrets.token_hex(6)}"
+    with pytest.raises(PermissionDenied):
+        bare.write_stream(f"{unique}/a.txt", io.BytesIO(b"a"))
+    home = Path(os.path.expanduser(f"~{server.user}"))
+    assert not (home / unique).exists() and not Path("/", unique).exists()
+
+
+# ---- refused at start-up ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("flag", "location", "message"),
+    [
+        ("--artifacts-destination", "hdfs://namenode/ml", "HDFS (hdfs://) artifact locations"),
+        ("--default-artifact-root", "wasbs://c@acct.blob.core.windows.net/ml", "not supported"),
+        ("--artifacts-destination", "ftp://me:hunter2@files:notaport/x", "Invalid port"),
+    ],
+)
+def test_the_server_refuses_an_unusable_artifact_location_at_start(
+    flag: str, location: str, message: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    serve = [] if flag == "--artifacts-destination" else ["--no-serve-artifacts"]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("runyard")), "server", flag, location, *serve,
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'db.sqlite'}", "--port", "1"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+def test_gcs_without_credentials_says_how_to_provide_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    with pytest.raises(PermissionDenied, match="GOOGLE_APPLICATION_CREDENTIALS"):
+        repo_for_uri("gs://runyard/x").list_artifacts()

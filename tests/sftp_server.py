@@ -1,0 +1,128 @@
+"""A real OpenSSH ``sshd`` on a loopback port, for the SFTP tests.
+
+It has a throwaway host key and accepts only a throwaway client key for the test account
+(``tests/file_server_user.py``), so nothing of the machine's own SSH setup is used: the tests
+point runyard at this server's ``known_hosts``, key and ``ssh_config`` through settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.file_server_user import (
+    Account,
+    ensure_test_account,
+    free_port,
+    served_directory,
+    stop,
+    wait_for_port,
+)
+from tests.requirements import require
+
+SSHD = "/usr/sbin/sshd"
+#: The ``Host`` alias of the generated ssh_config, to test that ssh_config is honoured.
+HOST_ALIAS = "runyard-sftp-test"
+
+
+@dataclass(frozen=True)
+class SftpServer:
+    port: int
+    user: str
+    root: Path  # a directory the test account owns; artifacts go under it
+    known_hosts: Path
+    identity_file: Path
+    ssh_config: Path
+
+    def uri(self, path: str) -> str:
+        return f"sftp://{self.user}@127.0.0.1:{self.port}{self.root}/{path.strip('/')}"
+
+    def env(self) -> dict[str, str]:
+        """Settings that make runyard (and only runyard) trust and log in to this server."""
+        return {
+            "RUNYARD_SFTP_KNOWN_HOSTS": str(self.known_hosts),
+            "RUNYARD_SFTP_IDENTITY_FILE": str(self.identity_file),
+            "RUNYARD_SFTP_SSH_CONFIG": str(self.ssh_config),
+        }
+
+
+def _keygen(path: Path, kind: str = "ed25519") -> str:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", "runyard-test", "-f", str(path)],
+        check=True,
+    )
+    return path.with_suffix(".pub").read_text().strip()
+
+
+def _sshd_config(state: Path, port: int, account: Account, authorized_keys: Path) -> Path:
+    config = state / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {state / 'host_key'}",
+                f"PidFile {state / 'sshd.pid'}",
+                f"AuthorizedKeysFile {authorized_keys}",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                f"AllowUsers {account.name}",
+                "Subsystem sftp internal-sftp",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+    )
+    return config
+
+
+@contextlib.contextmanager
+def start_sftp_server(state: Path) -> Iterator[SftpServer]:
+    """Start sshd with its keys and files under ``state``; stop it on exit."""
+    if not os.path.exists(SSHD):
+        require("sftp", "sshd is not installed (apt-get install openssh-server)")
+    account = ensure_test_account()
+    if isinstance(account, str):
+        require("sftp", account)
+        raise AssertionError("unreachable")
+    state.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation
+    host_public = _keygen(state / "host_key")
+    # RSA: MLflow's SFTP client (pysftp) loads only RSA and DSA key files
+    client_public = _keygen(state / "client_key", "rsa")
+    port = free_port()
+    (state / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_public}\n")
+    (state / "ssh_config").write_text(
+        f"Host {HOST_ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n  User {account.name}\n"
+    )
+    with served_directory(account, "sftp") as root:
+        # sshd reads it as the user, who cannot enter ``state`` (pytest's tmp is private)
+        authorized_keys = root.parent / "authorized_keys"
+        authorized_keys.write_text(client_public + "\n")
+        process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(_sshd_config(state, port, account, authorized_keys))],
+            stdout=subprocess.DEVNULL,
+            stderr=open(state / "sshd.log", "wb"),  # noqa: SIM115 - owned by the child
+        )
+        try:
+            problem = wait_for_port(port, process)
+            if problem:
+                require("sftp", f"sshd {problem}: {(state / 'sshd.log').read_text()[-500:]}")
+            yield SftpServer(
+                port=port,
+                user=account.name,
+                root=root,
+                known_hosts=state / "known_hosts",
+                identity_file=state / "client_key",
+                ssh_config=state / "ssh_config",
+            )
+        finally:
+            stop(process)
