@@ -228,7 +228,7 @@ def parse_location(raw: str, *, localhost: bool = True) -> Location:
     if rules.local and not decoded.startswith("/"):
         decoded = os.path.abspath(decoded or ".")  # file:relative/path, relative to here
     segments = _clean_segments(raw, decoded)
-    return _fits(raw, Location(scheme, authority, "/" + "/".join(segments), password))
+    return _fits(raw, Location(scheme, authority, "/" + "/".join(segments), password=password))
 
 
 def _login(raw: str, netloc: str, rules: SchemeRules) -> tuple[str, str | None]:
