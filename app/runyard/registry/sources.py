@@ -198,6 +198,42 @@ def resolve_version_source(
     raise refusal
 
 
+#: Kinds of owner a ``runs:/`` or ``models:/`` source can name.
+OWNER_RUN = "run"
+OWNER_LOGGED_MODEL = "logged_model"
+OWNER_REGISTERED_MODEL = "registered_model"
+
+
+@dataclass(frozen=True)
+class SourceOwner:
+    """The run, logged model or registered model (by name) a source reference names."""
+
+    kind: str
+    id: str
+
+
+def source_owner(source: object) -> SourceOwner | None:
+    """What ``source`` names, read as ``resolve_version_source`` reads it, so a permission check
+    can ask about the owner the version will come from; None for a plain location, or for a
+    reference the resolver refuses anyway."""
+    if not isinstance(source, str):
+        return None
+    scheme = (_SCHEME.match(source) or ["", ""])[1].lower()
+    if scheme not in ("runs", "models"):
+        return None
+    try:
+        owner, rest = _split_reference(source, scheme)
+    except InvalidParameterValue:
+        return None
+    if scheme == "runs":
+        return SourceOwner(OWNER_RUN, owner)
+    if rest.isdigit():
+        return SourceOwner(OWNER_REGISTERED_MODEL, owner)
+    if not rest and _LOGGED_MODEL_ID.match(owner):
+        return SourceOwner(OWNER_LOGGED_MODEL, owner)
+    return None
+
+
 def _split_reference(source: str, scheme: str) -> tuple[str, str]:
     """``runs:/<id>/<rest>`` -> (id, rest); no authority allowed (``runs://host/...``)."""
     body = source[len(scheme) + 1 :]
