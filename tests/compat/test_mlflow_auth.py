@@ -101,3 +101,25 @@ def test_mlflow_auth_client_runs_unchanged(served_auth) -> None:
     assert out["role_users"] == 1 and out["other_experiment"] == "MANAGE"
     assert out["deleted_role"] == "RESOURCE_DOES_NOT_EXIST"
     assert out["deleted_user"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_registered_model_permissions_with_mlflows_clients(served_auth) -> None:
+    served, _auth = served_auth
+    out = served.run_script(
+        "auth_registry.py",
+        env={"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": "admin-password-1"},
+    )
+    assert out["maker"] == "MANAGE"
+    assert out["legacy_created"] == "READ" and out["legacy_got"] == "guarded"
+    assert out["editor"] == "EDIT"
+    assert "guarded" not in out["viewer_models"] and "open" in out["viewer_models"]
+    assert out["viewer_versions"] == ["open"]
+    for key in ("viewer_get", "viewer_alias", "viewer_latest", "viewer_download", "viewer_tag"):
+        assert out[key] == "PERMISSION_DENIED", key
+    for key in ("editor_delete_version_tag", "editor_delete_version", "editor_delete_model"):
+        assert out[key] == "PERMISSION_DENIED", key
+    assert out["maker_download"] == "flavors: {}\n"
+    assert (out["renamed_editor"], out["renamed_viewer"]) == ("EDIT", "DENY")
+    assert "guarded-v2" not in out["viewer_after_rename"]
+    assert out["deleted_editor"] == "READ"  # the default: the grant went with the model
+    assert out["legacy_deleted"] == "RESOURCE_DOES_NOT_EXIST"

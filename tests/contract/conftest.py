@@ -66,12 +66,36 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def authorized_store(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[TrackingStore]:
+    """A fresh SQLite store as a signed-in user of ``runyard server --auth`` reaches it (the
+    ``authorized`` backend, for suites that opt in): every call passes the permission view, so
+    the view must hand each argument on as the store expects. The user is no administrator;
+    the default permission ``MANAGE`` lets them do what the contract does."""
+    from runyard.auth.access import Access
+    from runyard.auth.permissions import Permission
+    from runyard.auth.store import AuthStore
+    from runyard.server.auth.view import AuthorizedStore, RunExperiments
+
+    db = tmp_path / "runyard.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), db)
+    inner = store_for_uri(f"sqlite:///{db}", default_artifact_root=str(tmp_path / "art"))
+    auth = AuthStore(f"sqlite:///{tmp_path / 'auth.db'}")
+    user = auth.create_user("contract", "contract-password-1")
+    yield AuthorizedStore(inner, Access(user, [], Permission.MANAGE), auth, RunExperiments())  # type: ignore[misc]
+    auth.close()
+    inner.close()
+
+
+@pytest.fixture
 def store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TrackingStore]:
     if backend == "postgres":
         yield request.getfixturevalue("postgres_store")
         return
     if backend == "rest":
         yield request.getfixturevalue("rest_store")
+        return
+    if backend == "authorized":
+        yield request.getfixturevalue("authorized_store")
         return
     if backend == "file":
         fresh = store_for_uri((tmp_path / "mlruns").as_uri())

@@ -131,6 +131,31 @@ def test_grants_fold_deny_wins_and_default_is_a_floor(auth: AuthStore) -> None:
     assert access.permission("experiment", "3") is Permission.DENY
 
 
+def test_model_grants_move_with_a_rename_and_go_with_a_delete(auth: AuthStore) -> None:
+    """Every holder's grant moves, a role's too; a grant already waiting on the new name keeps
+    one row per role (its DENY stays, anything else is replaced by the moving grant)."""
+    gus = auth.create_user("gus", "gus-password-12")
+    hal = auth.create_user("hal", "hal-password-12")
+    role = auth.create_role("default", "model-readers")
+    auth.add_role_permission(role.id, "registered_model", "old", "READ")
+    auth.assign_role("hal", role.id)
+    auth.grant("gus", "registered_model", "old", "EDIT")
+    auth.grant("gus", "registered_model", "new", "READ")
+    auth.grant("hal", "registered_model", "old", "MANAGE")
+    auth.grant("hal", "registered_model", "new", "DENY")
+    auth.rename_grants("registered_model", "old", "new")
+
+    def levels(user_id: int, name: str) -> list[str]:
+        grants = auth.user_grants(user_id)
+        return sorted(g.permission for g in grants if g.resource_pattern == name)
+
+    assert levels(gus.id, "new") == ["EDIT"] and levels(gus.id, "old") == []
+    assert levels(hal.id, "new") == ["DENY", "READ"]  # own DENY stays; the role's READ moved
+    auth.delete_grants("registered_model", "new")
+    assert levels(gus.id, "new") == levels(hal.id, "new") == []
+    assert auth.list_role_permissions(role.id) == []
+
+
 def test_roles_round_trip_and_validate(auth: AuthStore) -> None:
     auth.create_user("fay", "fay-password-12")
     role = auth.create_role("default", "editors")

@@ -106,8 +106,21 @@ def _concrete(rule: str) -> str:
     )
 
 
+#: Blueprints whose every route must be among those checked (a regression guard: the model
+#: registry's REST, ajax, file and page routes, and its 2.x permission routes).
+MUST_BE_CHECKED = (
+    "registry",
+    "ajax_registry",
+    "registry_artifacts",
+    "ui_registry",
+    "auth_api_legacy",
+    "ajax_auth_api_legacy",
+)
+
+
 def test_every_route_but_the_open_ones_needs_credentials(app: Flask, client: FlaskClient) -> None:
     checked = 0
+    checked_endpoints: set[str] = set()
     for rule in app.url_map.iter_rules():
         path = _concrete(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -116,11 +129,14 @@ def test_every_route_but_the_open_ones_needs_credentials(app: Flask, client: Fla
                 assert response.status_code != 401, (method, path)
                 continue
             checked += 1
+            checked_endpoints.add(rule.endpoint)
             assert response.status_code in (401, 302), (method, path, response.status_code)
             if response.status_code == 302:
                 assert response.headers["Location"].startswith("/login"), (method, path)
             assert b"Default" not in response.data, (method, path)
     assert checked > 60
+    registry = {e for e in app.view_functions if e.split(".")[0] in MUST_BE_CHECKED}
+    assert len(registry) >= 55 and registry <= checked_endpoints
 
 
 def test_metrics_needs_credentials_unless_opened(tmp_path: Path) -> None:

@@ -39,3 +39,18 @@ class Access:
             ]
             level = self._memo[key] = fold(matching, self.default)
         return level
+
+    def add(self, resource_type: str, resource_id: str, permission: Permission) -> None:
+        """A grant given during this request (a creator's ``MANAGE``), so the rest of the
+        request sees it too."""
+        self._by_key[(resource_type, str(resource_id))].append(permission)
+        self._memo.pop((resource_type, str(resource_id)), None)
+
+    def denied(self, resource_type: str, resource_id: str) -> bool:
+        """Whether a grant matching the resource is ``DENY`` (the default does not count): a
+        name someone is denied may not be taken by a new resource of theirs, as in MLflow."""
+        if self.user.is_admin:
+            return False
+        key = (resource_type, str(resource_id))
+        matching = (*self._by_key.get(key, ()), *self._by_key.get((resource_type, WILDCARD), ()))
+        return Permission.DENY in matching

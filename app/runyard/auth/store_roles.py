@@ -9,7 +9,12 @@ from sqlalchemy.engine import Connection
 
 from runyard.auth.entities import Assignment, Grant, Role, RolePermission, user_role_name
 from runyard.auth.models import role_permissions, roles, user_roles
-from runyard.auth.permissions import DEFAULT_WORKSPACE, check_grant, parse_permission
+from runyard.auth.permissions import (
+    DEFAULT_WORKSPACE,
+    Permission,
+    check_grant,
+    parse_permission,
+)
 from runyard.auth.store_base import StoreBase
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 
@@ -307,14 +312,36 @@ class RolesMixin(StoreBase):
             )
 
     def rename_grants(self, resource_type: str, old_id: str, new_id: str) -> None:
-        """Grants follow a resource keyed by name when it is renamed."""
+        """Grants follow a resource keyed by name when it is renamed. A role that already holds
+        a grant on the new name (given before any resource had it) keeps one grant there: a
+        ``DENY`` already there stays, otherwise the moving grant replaces it."""
+        grants = role_permissions.c
         with self._write() as conn:
+            moving = conn.execute(
+                sa.select(grants.id, grants.role_id).where(
+                    grants.resource_type == resource_type, grants.resource_pattern == old_id
+                )
+            ).all()
+            waiting = {
+                row.role_id: row
+                for row in conn.execute(
+                    sa.select(grants.id, grants.role_id, grants.permission).where(
+                        grants.resource_type == resource_type,
+                        grants.resource_pattern == new_id,
+                        grants.role_id.in_([row.role_id for row in moving]),
+                    )
+                )
+            }
+            for row in moving:
+                there = waiting.get(row.role_id)
+                if there is None:
+                    continue
+                kept_deny = parse_permission(there.permission) is Permission.DENY
+                drop = row.id if kept_deny else there.id
+                conn.execute(role_permissions.delete().where(grants.id == drop))
             conn.execute(
                 role_permissions.update()
-                .where(
-                    role_permissions.c.resource_type == resource_type,
-                    role_permissions.c.resource_pattern == old_id,
-                )
+                .where(grants.resource_type == resource_type, grants.resource_pattern == old_id)
                 .values(resource_pattern=new_id)
             )
 

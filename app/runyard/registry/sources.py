@@ -141,6 +141,43 @@ def resolve_version_source(
     raise refusal
 
 
+#: Kinds of owner a ``runs:/`` or ``models:/`` source can name.
+OWNER_RUN = "run"
+OWNER_LOGGED_MODEL = "logged_model"
+OWNER_REGISTERED_MODEL = "registered_model"
+
+
+@dataclass(frozen=True)
+class SourceOwner:
+    """The run, logged model or registered model (by name) a source reference names."""
+
+    kind: str
+    id: str
+
+
+def source_owner(source: object) -> SourceOwner | None:
+    """What ``source`` names, read as ``resolve_version_source`` reads it, so a permission check
+    can ask about the owner the version will come from; None for a plain location, or for a
+    reference the resolver refuses anyway."""
+    if not isinstance(source, str):
+        return None
+    try:
+        run_reference = split_reference(source, "runs")
+        model_reference = split_reference(source, "models")
+    except InvalidParameterValue:
+        return None
+    if run_reference is not None:
+        return SourceOwner(OWNER_RUN, run_reference[0])
+    if model_reference is None:
+        return None
+    owner, rest = model_reference
+    if rest.isdigit():
+        return SourceOwner(OWNER_REGISTERED_MODEL, owner)
+    if not rest and LOGGED_MODEL_ID.match(owner):
+        return SourceOwner(OWNER_LOGGED_MODEL, owner)
+    return None
+
+
 def split_reference(uri: str, scheme: str) -> tuple[str, str] | None:
     """``runs:/<id>/<rest>`` -> ``(id, rest)`` (the same for ``models:``), None for a URI of
     another scheme; 400 for an authority (``runs://host/...``) or a missing id."""

@@ -2,9 +2,9 @@
 
 The file, SQL and REST stores each implement it next to ``TrackingStore`` (the registry lives
 in the same place as the runs its versions come from), and all pass one contract suite
-(``tests/contract/test_registry_contract.py``). Names and semantics are MLflow's; every method
-validates before it writes (``runyard.registry.validation``), a new version's source is checked
-by ``runyard.registry.sources``, and errors are ``RunyardError`` subclasses.
+(``tests/contract/test_store_contract_registry.py``). Names and semantics are MLflow's; every
+method validates before it writes (``runyard.registry.validation``), a new version's source is
+checked by ``runyard.registry.sources``, and errors are ``RunyardError`` subclasses.
 """
 
 from __future__ import annotations

@@ -10,7 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.locations import parse_location
-from runyard.registry.sources import check_version_source, resolve_version_source
+from runyard.registry.sources import (
+    SourceOwner,
+    check_version_source,
+    resolve_version_source,
+    source_owner,
+)
 
 from tests.unit.test_locations import PIECES, escapes_root
 
@@ -237,3 +242,23 @@ def test_logged_model_uri_resolves_to_the_model_artifacts() -> None:
 def test_resolver_refusals(source: str, run_id: str | None, model_id: str | None) -> None:
     with pytest.raises(InvalidParameterValue):
         _resolve(source, run_id, model_id)
+
+
+@pytest.mark.parametrize(
+    ("source", "owner"),
+    [
+        ("runs:/abc/model", SourceOwner("run", "abc")),
+        ("RUNS:/abc", SourceOwner("run", "abc")),
+        (f"models:/{MODEL_ID}", SourceOwner("logged_model", MODEL_ID)),
+        ("models:/churn/3", SourceOwner("registered_model", "churn")),
+        ("models:/churn@champion", None),  # refused by the resolver
+        ("runs://host/abc/model", None),
+        ("runs:/", None),
+        (f"{ROOT}/model", None),
+        ("/srv/model", None),
+    ],
+)
+def test_source_owner_names_what_the_resolver_will_use(
+    source: str, owner: SourceOwner | None
+) -> None:
+    assert source_owner(source) == owner

@@ -1,96 +1,264 @@
-"""Permissions for the model registry's store methods, keyed by registered-model name as MLflow
-keys them, so a registry store plugs into ``AuthorizedStore`` without further auth code.
+"""``RegistryDecisions``: the model registry's store methods as one user may call them, decided
+as MLflow 3.17's basic-auth app decides its registry routes (``AuthorizedStore`` inherits them,
+so REST, ajax, ``get-artifact`` and the registry pages all pass here).
 
-Each method MLflow's model-registry store has is listed with what it needs on the model named by
-its ``name`` argument (the first positional one, as in MLflow's store API). Searches are
-filtered to the models the caller may read. Creating a model makes the caller its manager;
-deleting it drops every grant on its name; renaming it moves them to the new name.
+Registered models are keyed by name. Reading a model, its versions, aliases and files needs
+``READ``; changing them (description, tags, stages, aliases, new versions, a new name) ``EDIT``;
+deleting the model, a version, a version's tag or an alias ``MANAGE`` (MLflow's ``can_delete``).
+A new version also needs ``READ`` on what its source comes from (its run, its logged model, or
+the registered model it copies): otherwise a user could register a run they may not read into a
+model they may, and download its files from there. The creator gets ``MANAGE``; deleting a model
+drops the grants on its name, renaming moves them. Searches return only what the caller may
+read. ``*`` names every model in a grant, so no model may take that name while auth is on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from runyard.auth.permissions import REGISTERED_MODEL
+from runyard.auth.access import Access
+from runyard.auth.permissions import REGISTERED_MODEL, WILDCARD
+from runyard.auth.store import AuthStore
 from runyard.entities import PagedList
+from runyard.errors import InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
+from runyard.registry.entities import ModelVersion, RegisteredModel
+from runyard.registry.sources import (
+    OWNER_LOGGED_MODEL,
+    OWNER_REGISTERED_MODEL,
+    OWNER_RUN,
+    source_owner,
+)
+from runyard.registry.validation import SEARCH_MODELS_DEFAULT, SEARCH_VERSIONS_DEFAULT
 
-if TYPE_CHECKING:
-    from runyard.server.auth.view import AuthorizedStore
-
-NEEDS: dict[str, str] = {
-    "get_registered_model": "read",
-    "get_latest_versions": "read",
-    "get_model_version": "read",
-    "get_model_version_download_uri": "read",
-    "get_model_version_by_alias": "read",
-    "update_registered_model": "update",
-    "set_registered_model_tag": "update",
-    "delete_registered_model_tag": "update",
-    "create_model_version": "update",
-    "update_model_version": "update",
-    "transition_model_version_stage": "update",
-    "set_model_version_tag": "update",
-    "delete_model_version_tag": "update",
-    "set_registered_model_alias": "update",
-    "delete_registered_model_alias": "update",
-    "delete_model_version": "manage",
-}
-SEARCHES = frozenset({"search_registered_models", "search_model_versions"})
+T = TypeVar("T")
+#: Store pages a search reads at most to fill one page of what the caller may read.
+MAX_ROUNDS = 20
 
 
-def _model_name(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    return str(kwargs["name"] if "name" in kwargs else args[0])
+def readable_page(
+    fetch: Callable[[int, str | None], PagedList[T]],
+    readable: Callable[[T], bool],
+    max_results: int,
+    page_token: str | None,
+) -> PagedList[T]:
+    """At most ``max_results`` readable items from successive store pages. A store page is
+    taken whole or not at all, so the token returned always points at the first item not yet
+    looked at; a page that would overflow is left for the next call (a short page with a token
+    is ordinary paging)."""
+    found: list[T] = []
+    token = page_token
+    for _ in range(MAX_ROUNDS):
+        page = fetch(max_results, token)
+        visible = [item for item in page if readable(item)]
+        if found and len(found) + len(visible) > max_results:
+            break
+        found.extend(visible)
+        token = page.token
+        if not token or len(found) >= max_results:
+            break
+    return PagedList(found, token)
 
 
-def guard(
-    view: AuthorizedStore, method: str, target: Callable[..., Any]
-) -> Callable[..., Any] | None:
-    """``target`` wrapped with its permission check, or None if ``method`` is not the
-    registry's (then the caller refuses it to non-admins)."""
-    if method in NEEDS:
-        need = NEEDS[method]
+class RegistryDecisions:
+    """The registry half of ``AuthorizedStore``; method names and arguments are
+    ``RegistryStore``'s."""
 
-        def checked(*args: Any, **kwargs: Any) -> Any:
-            view.require(REGISTERED_MODEL, _model_name(args, kwargs), need)
-            return target(*args, **kwargs)
+    _inner: Any
+    _access: Access
+    _auth: AuthStore
 
-        return checked
-    if method in SEARCHES:
+    if TYPE_CHECKING:  # provided by AuthorizedStore
 
-        def filtered(*args: Any, **kwargs: Any) -> Any:
-            page = target(*args, **kwargs)
-            visible = [m for m in page if view.can(REGISTERED_MODEL, str(m.name), "read")]
-            return PagedList(visible, getattr(page, "token", None))
+        def can(self, resource_type: str, resource_id: str, need: str) -> bool: ...
+        def require(self, resource_type: str, resource_id: str, need: str) -> None: ...
+        def require_run(self, run_id: str, need: str) -> None: ...
+        def require_logged_model(self, model_id: str, need: str) -> None: ...
+        def granted_on_create(self, resource_type: str, resource_id: str) -> None: ...
 
-        return filtered
-    if method == "create_registered_model":
+    # ---- decisions ---------------------------------------------------------------------------
+    def _model(self, name: str, need: str) -> None:
+        self.require(REGISTERED_MODEL, str(name), need)
 
-        def created(*args: Any, **kwargs: Any) -> Any:
-            model = target(*args, **kwargs)
-            view.granted_on_create(REGISTERED_MODEL, _model_name(args, kwargs))
-            return model
+    def _readable(self, entity: RegisteredModel | ModelVersion) -> bool:
+        return self.can(REGISTERED_MODEL, entity.name, "read")
 
-        return created
-    if method == "delete_registered_model":
+    def _may_take_name(self, name: str) -> None:
+        """A new or renamed model's name: never the wildcard, never one the caller is denied."""
+        if name == WILDCARD:
+            raise InvalidParameterValue(
+                "Invalid model name '*': with accounts on, '*' stands for every registered model "
+                "in a permission, so no model may be called that."
+            )
+        if self._access.denied(REGISTERED_MODEL, name):
+            raise PermissionDenied(f"Permission denied: registered model name {name!r}.")
 
-        def deleted(*args: Any, **kwargs: Any) -> Any:
-            name = _model_name(args, kwargs)
-            view.require(REGISTERED_MODEL, name, "manage")
-            result = target(*args, **kwargs)
-            view.auth_store.delete_grants(REGISTERED_MODEL, name)
-            return result
+    def _require_source_readable(
+        self, source: str, run_id: str | None, model_id: str | None
+    ) -> None:
+        """``READ`` on what a new version comes from; an owner that does not exist is refused
+        like one that may not be read, so the answer does not tell which ids exist."""
+        if self._access.is_admin:
+            return
+        owner = source_owner(source)
+        if owner is not None and owner.kind == OWNER_REGISTERED_MODEL:
+            self._model(owner.id, "read")  # the copied model is the boundary, as in MLflow
+            return
+        runs = {run_id, owner.id if owner and owner.kind == OWNER_RUN else None}
+        models = {model_id, owner.id if owner and owner.kind == OWNER_LOGGED_MODEL else None}
+        try:
+            for run in runs - {None, ""}:
+                self.require_run(str(run), "read")
+            for logged in models - {None, ""}:
+                self.require_logged_model(str(logged), "read")
+        except ResourceDoesNotExist:
+            raise PermissionDenied(
+                "Permission denied: a model version needs READ on the run or model it comes from."
+            ) from None
 
-        return deleted
-    if method == "rename_registered_model":
+    # ---- registered models -------------------------------------------------------------------
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Sequence[tuple[str, str]] | None = None,
+        description: str | None = None,
+    ) -> RegisteredModel:
+        self._may_take_name(name)
+        model = self._inner.create_registered_model(name, tags=tags, description=description)
+        self.granted_on_create(REGISTERED_MODEL, model.name)
+        return model
 
-        def renamed(*args: Any, **kwargs: Any) -> Any:
-            name = _model_name(args, kwargs)
-            new_name = str(kwargs["new_name"] if "new_name" in kwargs else args[1])
-            view.require(REGISTERED_MODEL, name, "manage")
-            result = target(*args, **kwargs)
-            view.auth_store.rename_grants(REGISTERED_MODEL, name, new_name)
-            return result
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        self._model(name, "read")
+        return self._inner.get_registered_model(name)
 
-        return renamed
-    return None
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        self._model(name, "update")
+        self._may_take_name(new_name)
+        model = self._inner.rename_registered_model(name, new_name)
+        if name != WILDCARD:  # a model named '*' before auth: its grants are everyone's
+            self._auth.rename_grants(REGISTERED_MODEL, name, model.name)
+        return model
+
+    def update_registered_model(self, name: str, description: str) -> RegisteredModel:
+        self._model(name, "update")
+        return self._inner.update_registered_model(name, description)
+
+    def delete_registered_model(self, name: str) -> None:
+        self._model(name, "manage")
+        self._inner.delete_registered_model(name)
+        if name != WILDCARD:
+            self._auth.delete_grants(REGISTERED_MODEL, name)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_MODELS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[RegisteredModel]:
+        def fetch(limit: int, token: str | None) -> PagedList[RegisteredModel]:
+            return self._inner.search_registered_models(filter_string, limit, order_by, token)
+
+        if self._access.is_admin:
+            return fetch(max_results, page_token)
+        return readable_page(fetch, self._readable, max_results, page_token)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        self._model(name, "read")
+        return self._inner.get_latest_versions(name, stages)
+
+    def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
+        self._model(name, "update")
+        self._inner.set_registered_model_tag(name, key, value)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._model(name, "update")
+        self._inner.delete_registered_model_tag(name, key)
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
+        self._model(name, "update")
+        self._inner.set_registered_model_alias(name, alias, version)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self._model(name, "manage")
+        self._inner.delete_registered_model_alias(name, alias)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        self._model(name, "read")
+        return self._inner.get_model_version_by_alias(name, alias)
+
+    # ---- model versions ----------------------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Sequence[tuple[str, str]] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        self._model(name, "update")
+        self._require_source_readable(source, run_id, model_id)
+        return self._inner.create_model_version(
+            name,
+            source,
+            run_id=run_id,
+            tags=tags,
+            run_link=run_link,
+            description=description,
+            model_id=model_id,
+        )
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        self._model(name, "read")
+        return self._inner.get_model_version(name, version)
+
+    def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
+        self._model(name, "update")
+        return self._inner.update_model_version(name, version, description)
+
+    def delete_model_version(self, name: str, version: int | str) -> None:
+        self._model(name, "manage")
+        self._inner.delete_model_version(name, version)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = SEARCH_VERSIONS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ModelVersion]:
+        def fetch(limit: int, token: str | None) -> PagedList[ModelVersion]:
+            return self._inner.search_model_versions(filter_string, limit, order_by, token)
+
+        if self._access.is_admin:
+            return fetch(max_results, page_token)
+        return readable_page(fetch, self._readable, max_results, page_token)
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        self._model(name, "read")
+        return self._inner.get_model_version_download_uri(name, version)
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
+        self._model(name, "update")
+        self._inner.set_model_version_tag(name, version, key, value)
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        self._model(name, "manage")
+        self._inner.delete_model_version_tag(name, version, key)
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: int | str,
+        stage: str,
+        archive_existing_versions: bool = False,
+    ) -> ModelVersion:
+        self._model(name, "update")
+        return self._inner.transition_model_version_stage(
+            name, version, stage, archive_existing_versions
+        )

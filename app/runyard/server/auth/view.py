@@ -4,8 +4,8 @@ Every handler (REST, ajax, UI pages and their JSON) reaches the store through
 ``api_common.store()``, which hands out this view when auth is on; so every read and write is
 decided here, once, whatever route asked. Reads are filtered, not just gated: searches only
 cover experiments the user may read, so what they may not read never appears, counts included.
-Model-registry methods are decided by model name (``registry_rules``); methods not listed
-anywhere are refused to everyone but admins (deny by default).
+Registry methods are decided by model name (``RegistryDecisions``, in ``registry_rules``);
+store methods not defined here are refused to everyone but admins (deny by default).
 
 Levels follow MLflow: reading needs ``READ``; logging and changing runs, tags and names needs
 ``EDIT``; deleting or restoring experiments and runs needs ``MANAGE``. Whoever creates an
@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runyard.auth.access import Access
-from runyard.auth.permissions import EXPERIMENT, REGISTERED_MODEL, Permission
+from runyard.auth.permissions import EXPERIMENT, Permission
 from runyard.auth.store import AuthStore
 from runyard.entities import Experiment, PagedList, Run
 from runyard.errors import PermissionDenied
-from runyard.server.auth import registry_rules
+from runyard.server.auth.registry_rules import RegistryDecisions
 from runyard.store.base import TrackingStore
 
 _CAN: dict[str, Callable[[Permission], bool]] = {
@@ -62,7 +62,7 @@ class RunExperiments:
                 self._map.popitem(last=False)
 
 
-class AuthorizedStore:
+class AuthorizedStore(RegistryDecisions):
     def __init__(
         self,
         inner: TrackingStore,
@@ -102,10 +102,6 @@ class AuthorizedStore:
     def require_experiment(self, experiment_id: str, need: str) -> None:
         self.require(EXPERIMENT, str(experiment_id), need)
 
-    def require_registered_model(self, name: str, need: str) -> None:
-        """For the model registry: registered models are keyed by name, as in MLflow."""
-        self.require(REGISTERED_MODEL, str(name), need)
-
     def experiment_of_run(self, run_id: str) -> str:
         experiment_id = self._runs.get(run_id)
         if experiment_id is None:
@@ -120,13 +116,10 @@ class AuthorizedStore:
     def readable_experiment_ids(self, experiment_ids: Sequence[str]) -> list[str]:
         return [e for e in experiment_ids if self.can(EXPERIMENT, str(e), "read")]
 
-    @property
-    def auth_store(self) -> AuthStore:
-        return self._auth
-
     def granted_on_create(self, resource_type: str, resource_id: str) -> None:
         """The creator manages what they created (their own grant, replacing any other)."""
         self._auth.set_grant(self._access.user.id, resource_type, resource_id, "MANAGE")
+        self._access.add(resource_type, resource_id, Permission.MANAGE)
 
     # ---- pass-through attributes that reveal nothing -------------------------------------------
     @property
@@ -141,9 +134,6 @@ class AuthorizedStore:
         """Optional store methods (fast paths some stores have): absent stays absent; a known
         read of one run is checked like ``get_run``; anything else is for admins only."""
         target = getattr(self._inner, name)
-        registry_call = registry_rules.guard(self, name, target)
-        if registry_call is not None:
-            return registry_call  # admins pass its checks; creation and deletion keep grants right
         if self._access.is_admin:
             return target
         if name in _OPTIONAL_RUN_READS:
@@ -287,7 +277,7 @@ class AuthorizedStore:
         return self._inner.search_runs(experiment_ids, *args, **kwargs)
 
     # ---- logged models -----------------------------------------------------------------------
-    def _require_logged_model(self, model_id: str, need: str) -> None:
+    def require_logged_model(self, model_id: str, need: str) -> None:
         if not self._access.is_admin:
             model = self._inner.get_logged_model(model_id)
             self.require_experiment(model.experiment_id, need)
@@ -297,23 +287,23 @@ class AuthorizedStore:
         return self._inner.create_logged_model(experiment_id, *args, **kwargs)
 
     def get_logged_model(self, model_id: str) -> Any:
-        self._require_logged_model(model_id, "read")
+        self.require_logged_model(model_id, "read")
         return self._inner.get_logged_model(model_id)
 
     def finalize_logged_model(self, model_id: str, status: Any) -> Any:
-        self._require_logged_model(model_id, "update")
+        self.require_logged_model(model_id, "update")
         return self._inner.finalize_logged_model(model_id, status)
 
     def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
-        self._require_logged_model(model_id, "update")
+        self.require_logged_model(model_id, "update")
         self._inner.set_logged_model_tags(model_id, tags)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        self._require_logged_model(model_id, "update")
+        self.require_logged_model(model_id, "update")
         self._inner.delete_logged_model_tag(model_id, key)
 
     def delete_logged_model(self, model_id: str) -> None:
-        self._require_logged_model(model_id, "manage")
+        self.require_logged_model(model_id, "manage")
         self._inner.delete_logged_model(model_id)
 
     def search_logged_models(self, experiment_ids: Sequence[str], *args: Any, **kw: Any) -> Any:
