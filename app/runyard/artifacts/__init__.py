@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import InvalidParameterValue
 from runyard.locations import parse_location
+
+if TYPE_CHECKING:
+    from runyard.http import HttpClient
 
 #: scheme -> "module:Class"; a new backend is one module plus one line here.
 _REPOS: dict[str, str] = {
@@ -18,10 +22,13 @@ _REPOS: dict[str, str] = {
 }
 
 
-def repo_for_uri(uri: str, tracking_uri: str | None = None) -> ArtifactRepo:
+def repo_for_uri(
+    uri: str, tracking_uri: str | None = None, http: HttpClient | None = None
+) -> ArtifactRepo:
     """The repository for ``uri``, given it in canonical form (``runyard.locations``), so a
     disguised location (``%2e%2e``, ``#``, ``?``) is refused before anything opens it.
-    ``tracking_uri`` locates the server for proxied URIs."""
+    ``tracking_uri`` locates the server for proxied URIs; ``http``, a client of that server,
+    is reused for them (one connection pool) when it talks to the same address."""
     location = parse_location(uri)
     scheme, uri = location.scheme, location.uri
     target = _REPOS.get(scheme)
@@ -33,7 +40,7 @@ def repo_for_uri(uri: str, tracking_uri: str | None = None) -> ArtifactRepo:
     module_name, class_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     if scheme in ("mlflow-artifacts", "runyard-artifacts"):
-        return cls(uri, tracking_uri=tracking_uri)
+        return cls(uri, tracking_uri=tracking_uri, http=http)
     return cls(uri)
 
 
