@@ -32,6 +32,7 @@ BENCHMARKS = {
 }
 TAKES_ENGINES = {"stores", "server", "registry"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
+COLUMNS += ["round_trips", "load"]
 #: Canonical column -> the names benchmarks use for it, in order of preference.
 ALIASES = {
     "runyard": ("runyard", "runyard_ms", "runyard_s"),
