@@ -13,6 +13,11 @@ driven through the same REST calls with plain ``requests``:
 4. ``history``: the 200,000-point history of step 1 through ``metrics/get-history``, following
    page tokens with max_results 25000 as the mlflow client does.
 
+Every server gets the same warm-up before it is measured (``server_workloads.warm_up``); each
+figure records the load average and the CPU other processes used meanwhile (``bench.load``);
+on Postgres a separate pass counts database round trips per operation on the wire
+(``bench.pg_wire``) for both products.
+
 Run: ``python -m bench.bench_server [--quick] [--engines sqlite,postgres] [--workers 4]``.
 Prints a markdown table and notes, and writes ``bench-output/server.json``.
 """
@@ -65,10 +70,10 @@ NOTES: dict[str, str] = {
         "per batch."
     ),
     "single_calls": (
-        "fixed cost per request: one statement finds the run's stage and series, one INSERT "
-        "... RETURNING stores the point, one upsert updates the summary, then a commit; on "
-        "SQLite the 4 workers serialise on the database write lock, and the client, the "
-        "workers and the database share 2 cores."
+        "fixed cost per request: on Postgres one autocommitted statement checks the run, "
+        "stores the point and folds the summary (one round trip); on SQLite a transaction of "
+        "three statements, and the 4 workers serialise on the database write lock; the "
+        "client, the workers and the database share 2 cores."
     ),
     "search_order": (
         "the ORDER BY over every run of the experiment (a sort of ~5,000 joined rows, 7-10 ms "
