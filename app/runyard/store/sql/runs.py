@@ -16,10 +16,14 @@ from runyard.entities import (
     PagedList,
     Param,
     Run,
+    RunData,
     RunInfo,
+    RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
+    assemble_run,
 )
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
@@ -85,7 +89,10 @@ class RunsMixin(SqlBase):
                 m.tags,
                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
             )
-            return load_runs(conn, [tuple(values[c.name] for c in RUN_COLUMNS)])[0]
+            # A new run holds exactly what was just written: no query to read it back.
+            row = tuple(values[c.name] for c in RUN_COLUMNS)
+            data = RunData.owned((), {}, {k: str(v) for k, v in tag_map.items()})
+            return assemble_run(run_info(row), data, RunInputs(), RunOutputs())
 
     def get_run(self, run_id: str) -> Run:
         with self._read() as conn:
