@@ -7,8 +7,8 @@ driver's cursor directly) are counted too. On Postgres every message exchange co
 sends before a transaction's first statement, and ``COMMIT``/``ROLLBACK``. On SQLite the
 database runs in-process, so "round trip" means a statement SQLite executed (trace callback).
 
-The total is per process; ``/metrics`` shows it as ``runyard_db_round_trips_total`` and tests
-assert per-operation counts with :func:`counting`.
+The total is per process; tests assert per-operation counts with :func:`counting` (the
+benchmark counts a server's round trips on the wire instead, ``bench/pg_wire.py``).
 """
 
 from __future__ import annotations
