@@ -332,7 +332,7 @@ def warm_up(url: str, clients: int = 4) -> int:
         history(api, run_ids[i], INGEST_KEY)
         api.close()
 
-    run_threads(every_kind, clients)
+    run_threads(lambda i: _patiently(lambda: every_kind(i)), clients)
     step = [0]
 
     def single_round(i: int) -> None:
@@ -346,13 +346,26 @@ def warm_up(url: str, clients: int = 4) -> int:
     for rounds in range(1, WARM_UP_ROUNDS + 1):
         step[0] = rounds
         started = time.perf_counter()
-        run_threads(single_round, clients)
+        run_threads(lambda i: _patiently(lambda: single_round(i)), clients)
         rate = 1 / (time.perf_counter() - started)
         if previous and abs(rate - previous) / previous < WARM_UP_SETTLED:
             break
         previous = rate
     setup.close()
     return rounds
+
+
+def _patiently(work: Any, tries: int = 5) -> None:
+    """``work()``, tried again when a cold server drops the connection (a worker restarting
+    after a timeout): warming up is what the measured figures must not include."""
+    for attempt in range(1, tries + 1):
+        try:
+            work()
+            return
+        except requests.ConnectionError:
+            if attempt == tries:
+                raise
+            time.sleep(2.0 * attempt)
 
 
 def counted_operations(url: str, size: Size, count: Any) -> dict[str, float]:
