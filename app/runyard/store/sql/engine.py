@@ -192,6 +192,25 @@ def translated_errors() -> Iterator[None]:
                 "The connection to the tracking database was lost, try again shortly"
             ) from None
         raise RunyardError(f"Database error: {_short(err)}") from None
+    except Exception as err:
+        if _is_raw_driver_outage(err):  # from a driver cursor (the fast paths), not SQLAlchemy
+            raise TemporarilyUnavailable(
+                "The tracking database is unavailable, try again shortly"
+            ) from None
+        raise
+
+
+def _is_raw_driver_outage(err: Exception) -> bool:
+    """A DB-API OperationalError or InterfaceError raised by the driver itself: a lost
+    connection or an unreachable database met on a driver cursor. The pooled connection is
+    closed, so the next checkout replaces it."""
+    module = type(err).__module__.split(".")[0]
+    return module in ("psycopg2", "sqlite3") and isinstance(err, _driver_outage_types(module))
+
+
+def _driver_outage_types(module: str) -> tuple[type, ...]:
+    driver = __import__(module)
+    return (driver.OperationalError, driver.InterfaceError)
 
 
 def _short(err: exc.DBAPIError) -> str:
