@@ -13,6 +13,11 @@ driven through the same REST calls with plain ``requests``:
 4. ``history``: the 200,000-point history of step 1 through ``metrics/get-history``, following
    page tokens with max_results 25000 as the mlflow client does.
 
+Every server gets the same warm-up before it is measured (``server_workloads.warm_up``); each
+figure records the load average and the CPU other processes used meanwhile (``bench.load``);
+on Postgres a separate pass counts database round trips per operation on the wire
+(``bench.pg_wire``) for both products.
+
 Run: ``python -m bench.bench_server [--quick] [--engines sqlite,postgres] [--workers 4]``.
 Prints a markdown table and notes, and writes ``bench-output/server.json``.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -35,8 +41,10 @@ from bench.common import (
     postgres_reachable,
     write_json,
 )
+from bench.load import LoadProbe
+from bench.pg_wire import counting_relay
 from bench.server_populate import populate_store
-from bench.server_procs import running_server
+from bench.server_procs import ServerProcess, running_server
 
 PRODUCTS = ("runyard", "mlflow")
 
@@ -58,14 +66,14 @@ NOTES: dict[str, str] = {
     "ingest": (
         "per-point Python around a fast insert: JSON decoding, Metric construction and the "
         "summary fold; keys are validated once per distinct key and points go in with one "
-        "multi-row INSERT (SQLite) or binary COPY (Postgres). Postgres adds 4-5 round trips "
-        "per batch."
+        "multi-row INSERT (SQLite) or binary COPY (Postgres). On Postgres a batch is 7 round "
+        "trips: BEGIN, the run check, the series ids, SAVEPOINT, COPY, the summary fold, COMMIT."
     ),
     "single_calls": (
-        "fixed cost per request: one statement finds the run's stage and series, one INSERT "
-        "... RETURNING stores the point, one upsert updates the summary, then a commit; on "
-        "SQLite the 4 workers serialise on the database write lock, and the client, the "
-        "workers and the database share 2 cores."
+        "fixed cost per request: on Postgres one autocommitted statement checks the run, "
+        "stores the point and folds the summary (one round trip); on SQLite a transaction of "
+        "three statements, and the 4 workers serialise on the database write lock; the "
+        "client, the workers and the database share 2 cores."
     ),
     "search_order": (
         "the ORDER BY over every run of the experiment (a sort of ~5,000 joined rows, 7-10 ms "
@@ -93,29 +101,46 @@ def log(message: str) -> None:
 
 # ---- one product on one engine ---------------------------------------------------------------
 def measure_product(
-    url: str, size: w.Size, label: str, populated: dict[str, Any] | None
+    server: ServerProcess, size: w.Size, label: str, populated: dict[str, Any] | None
 ) -> dict[str, dict[str, Any]]:
-    """Every workload against the server at ``url``: ``{workload: {"value": ..., ...}}``.
+    """Every workload against ``server``: ``{workload: {"value": ..., "load": ..., ...}}``,
+    each with the load the machine carried meanwhile (``bench.load``).
 
     ``populated`` names the search experiment already written through the store; without it
     the runs are created through the REST API.
     """
+    url = server.url
+    ours = [os.getpid()] + ([server.process.pid] if server.process else [])
     figures: dict[str, dict[str, Any]] = {}
+
+    def probed(names: list[str], measure: Any) -> Any:
+        probe = LoadProbe(ours)
+        answer = measure()
+        sample = probe.stop()
+        for name in names:
+            figures.setdefault(name, {}).update(load1=sample.load1, others=sample.others_cpu)
+        return answer
+
+    log(f"{label}: warm-up ({w.warm_up(url)} rounds of single calls)")
     log(f"{label}: ingest {size.ingest_points} points")
-    ingest = w.ingest(url, size)
-    figures["ingest"] = {"value": ingest["value"], "seconds": ingest["seconds"]}
+    ingest = probed(["ingest"], lambda: w.ingest(url, size))
+    figures["ingest"].update(value=ingest["value"], seconds=ingest["seconds"])
     log(f"{label}: {size.single_clients} clients x {size.single_calls} single calls")
-    single = w.single_calls(url, size)
-    figures["single_calls"] = {"value": single["value"], "digest": single["digest"]}
-    figures["single_latency"] = {"value": single["median_latency_ms"]}
+    single = probed(["single_calls", "single_latency"], lambda: w.single_calls(url, size))
+    figures["single_calls"].update(value=single["value"], digest=single["digest"])
+    figures["single_latency"]["value"] = single["median_latency_ms"]
     if populated is None:
         log(f"{label}: populate {size.runs} runs through the API")
         populated = w.populate(url, size)
     figures["populate"] = {"value": populated["seconds"]}
     log(f"{label}: search")
-    figures.update(w.search_workloads(url, populated["experiment_id"], size))
+    names = ["search_order", "search_filter", "search_paging"]
+    searches = probed(names, lambda: w.search_workloads(url, populated["experiment_id"], size))
+    for name, figure in searches.items():
+        figures[name].update(figure)
     log(f"{label}: history of {ingest['points']} points")
-    figures["history"] = w.history_workload(url, ingest["run_id"], size)
+    history = probed(["history"], lambda: w.history_workload(url, ingest["run_id"], size))
+    figures["history"].update(history)
     shown = ", ".join(
         f"{name} {figures[name]['value']:.4g}" for name in WORKLOADS if name in figures
     )
@@ -151,8 +176,24 @@ def bench_engine(
                 populated = populate_store(product, uris[product], size, artifacts)
             log(f"{label}: starting the server ({workers} workers)")
             with running_server(product, uris[product], workdir / engine, workers) as server:
-                figures[product] = measure_product(server.url, size, label, populated)
+                figures[product] = measure_product(server, size, label, populated)
+            if engine == "postgres":
+                log(f"{label}: counting database round trips per operation")
+                figures[product]["round_trips"] = count_round_trips(
+                    product, uris[product], size, workdir / engine / "counted"
+                )
     return figures
+
+
+def count_round_trips(product: str, uri: str, size: w.Size, workdir: Path) -> dict[str, float]:
+    """Round trips per operation, counted on the wire (``bench.pg_wire``) in a pass of its
+    own (the relay costs time, so it never sits under a timed figure)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with (
+        counting_relay(uri) as (relayed, counter),
+        running_server(product, relayed, workdir, 1) as server,
+    ):
+        return w.counted_operations(server.url, size, lambda: counter.count)
 
 
 # ---- the comparison --------------------------------------------------------------------------
@@ -176,8 +217,43 @@ def compare(engine: str, figures: dict[str, dict[str, dict[str, Any]]]) -> list[
                 "target": f"{target:g}x" if target else "-",
                 "met": ("yes" if ratio >= target else "no") if target else "-",
                 "same_data": same,
+                "round_trips": _round_trips(figures, workload),
+                "load": f"{_load(ours)}; {_load(theirs)}",
             }
         )
+    return rows
+
+
+def _round_trips(figures: dict[str, dict[str, Any]], workload: str) -> str:
+    """Database round trips per operation (runyard; mlflow), where the engine counted them."""
+    ours = figures["runyard"].get("round_trips", {}).get(workload)
+    theirs = figures["mlflow"].get("round_trips", {}).get(workload)
+    return "-" if ours is None or theirs is None else f"{ours:g}; {theirs:g}"
+
+
+def _load(figure: dict[str, Any]) -> str:
+    """The load average and other processes' CPU (cores) while ``figure`` was measured."""
+    if "load1" not in figure:
+        return "-"
+    return f"{figure['load1']:.1f}/{figure['others']:.2f}"
+
+
+def round_trip_rows(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Database round trips per operation, runyard next to MLflow, where they were counted."""
+    rows = []
+    for engine, figures in raw.items():
+        ours, theirs = figures["runyard"].get("round_trips"), figures["mlflow"].get("round_trips")
+        if not ours or not theirs:
+            continue
+        for operation in ours:
+            rows.append(
+                {
+                    "operation": operation,
+                    "engine": engine,
+                    "runyard": ours[operation],
+                    "mlflow": theirs.get(operation, "-"),
+                }
+            )
     return rows
 
 
@@ -214,8 +290,16 @@ def run_benchmark(
 
 def render(result: dict[str, Any]) -> str:
     columns = ["workload", "engine", "unit", "runyard", "mlflow", "ratio", "target", "met"]
-    columns.append("same_data")
+    columns += ["same_data", "round_trips", "load"]
     parts = [markdown_table(result["rows"], columns)]
+    parts.append(
+        "load: the 1-minute load average / other processes' CPU in cores during the figure "
+        "(runyard; mlflow)."
+    )
+    trips = round_trip_rows(result["raw"])
+    if trips:
+        parts.append("Database round trips per operation (counted on the wire):")
+        parts.append(markdown_table(trips, ["operation", "engine", "runyard", "mlflow"]))
     for engine, reason in result["skipped"].items():
         parts.append(f"{engine}: skipped ({reason})")
     if result["notes"]:

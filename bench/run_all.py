@@ -35,6 +35,7 @@ BENCHMARKS = {
 }
 TAKES_ENGINES = {"stores", "server", "registry", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
+COLUMNS += ["round_trips", "load"]
 #: Canonical column -> the names benchmarks use for it, in order of preference (the auth
 #: benchmark compares runyard with auth on against runyard with auth off).
 ALIASES = {

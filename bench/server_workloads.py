@@ -308,3 +308,96 @@ def timed(fn: Any) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+# ---- warm-up and the counting pass -----------------------------------------------------------
+WARM_UP_ROUNDS = 10
+WARM_UP_SETTLED = 0.15  # two rounds whose rates differ by less than this: warm
+
+
+def warm_up(url: str, clients: int = 4) -> int:
+    """The same warm-up for every server before it is measured: each kind of request through
+    ``clients`` connections (so every worker sees them), then rounds of single calls until
+    two rounds' rates agree. Returns the rounds it took."""
+    setup = Api(url)
+    experiment_id = setup.create_experiment("warm-up")
+    run_ids = [setup.create_run(experiment_id, f"warm-{i}", BASE_TS + i) for i in range(clients)]
+
+    def every_kind(i: int) -> None:
+        api = Api(url)
+        for body in ingest_bodies(run_ids[i], 3 * BATCH):
+            api.post("/runs/log-batch", body)
+        api.post("/runs/log-batch", {"run_id": run_ids[i], **run_batch(i, QUICK)})
+        search_page(api, experiment_id, max_results=10, order_by=SEARCH_ORDER)
+        history(api, run_ids[i], INGEST_KEY)
+        api.close()
+
+    run_threads(lambda i: _patiently(lambda: every_kind(i)), clients)
+    step = [0]
+
+    def single_round(i: int) -> None:
+        api = Api(url)
+        for s in range(50):
+            body = {"run_id": run_ids[i], "key": "w", "value": 1.0, "timestamp": BASE_TS}
+            api.post("/runs/log-metric", {**body, "step": step[0] * 100 + s})
+        api.close()
+
+    previous = 0.0
+    for rounds in range(1, WARM_UP_ROUNDS + 1):
+        step[0] = rounds
+        started = time.perf_counter()
+        run_threads(lambda i: _patiently(lambda: single_round(i)), clients)
+        rate = 1 / (time.perf_counter() - started)
+        if previous and abs(rate - previous) / previous < WARM_UP_SETTLED:
+            break
+        previous = rate
+    setup.close()
+    return rounds
+
+
+def _patiently(work: Any, tries: int = 5) -> None:
+    """``work()``, tried again when a cold server drops the connection (a worker restarting
+    after a timeout): warming up is what the measured figures must not include."""
+    for attempt in range(1, tries + 1):
+        try:
+            work()
+            return
+        except requests.ConnectionError:
+            if attempt == tries:
+                raise
+            time.sleep(2.0 * attempt)
+
+
+def counted_operations(url: str, size: Size, count: Any) -> dict[str, float]:
+    """Database round trips per operation, ``count()`` reading a round-trip counter: a single
+    ``log-metric`` on an existing series, a created run with its params, tags and metrics (as
+    ``populate``), an ingest batch, an ordered search. One client, so nothing overlaps."""
+    api = Api(url)
+    experiment_id = api.create_experiment(f"counted-{time.time_ns()}")
+    run_id = api.create_run(experiment_id, "counted", BASE_TS)
+    body = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": BASE_TS}
+    api.post("/runs/log-metric", {**body, "step": 0})
+    result: dict[str, float] = {}
+
+    def per_op(name: str, n: int, op: Any) -> None:
+        before = count()
+        for i in range(n):
+            op(i)
+        result[name] = round((count() - before) / n, 1)
+
+    per_op("single_calls", 20, lambda i: api.post("/runs/log-metric", {**body, "step": i + 1}))
+
+    def create(i: int) -> None:
+        rid = api.create_run(experiment_id, f"run-{i}", BASE_TS + i)
+        api.post("/runs/log-batch", {"run_id": rid, **run_batch(i, size)})
+
+    per_op("populate", 5, create)
+    bodies = ingest_bodies(run_id, 5 * BATCH)
+    per_op("ingest", len(bodies), lambda i: api.post("/runs/log-batch", bodies[i]))
+    per_op(
+        "search_order",
+        5,
+        lambda i: search_page(api, experiment_id, max_results=100, order_by=SEARCH_ORDER),
+    )
+    api.close()
+    return result

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from runyard.artifacts import schemes as _schemes  # noqa: F401 - registers sftp, ftp(s), gs
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import InvalidParameterValue
 from runyard.locations import parse_location
+
+if TYPE_CHECKING:
+    from runyard.http import HttpClient
 
 #: scheme -> "module:Class"; a new backend is one module plus one line here (and its location
 #: rules in ``runyard.artifacts.schemes``).
@@ -24,11 +28,14 @@ _REPOS: dict[str, str] = {
 }
 
 
-def repo_for_uri(uri: str, tracking_uri: str | None = None) -> ArtifactRepo:
+def repo_for_uri(
+    uri: str, tracking_uri: str | None = None, http: HttpClient | None = None
+) -> ArtifactRepo:
     """The repository for ``uri``, given it in canonical form (``runyard.locations``), so a
     disguised location (``%2e%2e``, ``#``, ``?``) is refused before anything opens it, and a
     scheme not supported yet (Azure, HDFS) is answered as such.
-    ``tracking_uri`` locates the server for proxied URIs."""
+    ``tracking_uri`` locates the server for proxied URIs; ``http``, a client of that server,
+    is reused for them (one connection pool) when it talks to the same address."""
     location = parse_location(uri)
     scheme = location.scheme
     target = _REPOS.get(scheme)
@@ -40,7 +47,7 @@ def repo_for_uri(uri: str, tracking_uri: str | None = None) -> ArtifactRepo:
     module_name, class_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     if scheme in ("mlflow-artifacts", "runyard-artifacts"):
-        return cls(location.uri, tracking_uri=tracking_uri)
+        return cls(location.uri, tracking_uri=tracking_uri, http=http)
     if location.password is not None:
         # a login's password lives only in the text this process was given; the repository
         # parses it with the same canonicaliser and keeps it out of its root_uri

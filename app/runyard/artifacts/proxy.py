@@ -56,7 +56,10 @@ class ProxyArtifactRepo(ArtifactRepo):
             )
         self.root_path = location.path.lstrip("/")
         self.tracking_uri = tracking_uri or config.get("tracking_uri")
-        self.http = http or HttpClient(server_base_url(root_uri, self.tracking_uri))
+        base_url = server_base_url(root_uri, self.tracking_uri)
+        if http is None or http.base_url != base_url.rstrip("/"):
+            http = HttpClient(base_url)  # a given client of another server is not reused
+        self.http = http
 
     def _server_path(self, rel: str) -> str:
         return "/".join(p for p in (self.root_path, rel) if p)

@@ -78,6 +78,12 @@ class SpoolingStore(TrackingStore, RegistryStore):
         self._runs: dict[str, RunInfo] = {}
         self._warned = False
         _LIVE.add(self)
+
+    @property
+    def http(self) -> Any:
+        """The wrapped store's HTTP client (None if it has none), for artifact calls to the
+        same server."""
+        return getattr(self.inner, "http", None)
         if self._spooling:
             self._start_replayer()
 

@@ -15,6 +15,7 @@ import posixpath
 import sys
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -69,6 +70,8 @@ config.register(
 #: Page size when following metric history pages (MLflow's client uses the same).
 METRIC_HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 _ASYNC_MODULE = "runyard.tracking.async_logging"
+#: Runs whose artifact repository a ``Client`` keeps (the least recently used one goes first).
+ARTIFACT_REPOS_REMEMBERED = 128
 
 _stores: dict[tuple[str, str | None], TrackingStore] = {}
 _stores_lock = threading.Lock()
@@ -147,6 +150,8 @@ class Client(RegistryClientMixin):
             os.fspath(tracking_uri) if tracking_uri is not None else context.get_tracking_uri()
         )
         self._store = _store_for(self._tracking_uri)
+        self._artifact_repos: OrderedDict[str, ArtifactRepo] = OrderedDict()
+        self._artifact_repos_lock = threading.Lock()
 
     @property
     def tracking_uri(self) -> str:
@@ -426,8 +431,22 @@ class Client(RegistryClientMixin):
 
     # ---- artifacts -----------------------------------------------------------------------
     def _repo(self, run_id: str) -> ArtifactRepo:
+        """The run's artifact repository, remembered: a run's artifact URI never changes, so
+        only the first artifact call on a run asks the store, and a proxied repository
+        shares the tracking server's HTTP session (``getattr``: only a REST store has one)."""
+        with self._artifact_repos_lock:
+            repo = self._artifact_repos.get(run_id)
+            if repo is not None:
+                self._artifact_repos.move_to_end(run_id)
+                return repo
         artifact_uri = self._store.get_run(run_id).info.artifact_uri
-        return repo_for_uri(artifact_uri, tracking_uri=self._tracking_uri)
+        http = getattr(self._store, "http", None)
+        repo = repo_for_uri(artifact_uri, tracking_uri=self._tracking_uri, http=http)
+        with self._artifact_repos_lock:
+            self._artifact_repos[run_id] = repo
+            while len(self._artifact_repos) > ARTIFACT_REPOS_REMEMBERED:
+                self._artifact_repos.popitem(last=False)
+        return repo
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None

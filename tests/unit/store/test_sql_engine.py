@@ -109,3 +109,20 @@ def test_schema_matches_models(tmp_path: Path) -> None:
         assert {"metrics", "metric_summaries", "runs", "alembic_version"} <= tables
     finally:
         store.close()
+
+
+def test_driver_errors_from_the_fast_paths_are_temporarily_unavailable() -> None:
+    """The fast paths use the driver's cursor, so a lost connection there is the driver's own
+    exception, not SQLAlchemy's; it still means 503, never a 500."""
+    import sqlite3
+
+    from runyard.errors import TemporarilyUnavailable
+    from runyard.store.sql.engine import translated_errors
+
+    with pytest.raises(TemporarilyUnavailable), translated_errors():
+        raise sqlite3.OperationalError("disk I/O error")
+    psycopg2 = pytest.importorskip("psycopg2")
+    with pytest.raises(TemporarilyUnavailable), translated_errors():
+        raise psycopg2.OperationalError("server closed the connection unexpectedly")
+    with pytest.raises(ValueError), translated_errors():
+        raise ValueError("not a database error")

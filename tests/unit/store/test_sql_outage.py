@@ -38,11 +38,36 @@ def test_terminated_connections_are_replaced(tmp_path: Path) -> None:
         try:
             experiment_id = store.create_experiment("survives")
             assert _terminate_other_backends(store, store.engine.url.database) >= 1
-            # The pooled connection is dead; pre-ping notices and reconnects.
+            _wait_until_gone(store, store.engine.url.database)
+            # The pooled connection's socket was closed by the server: the checkout notices
+            # without a query, and a fresh connection serves the call.
             assert store.get_experiment(experiment_id).name == "survives"
             store.check_ready()
         finally:
             store.close()
+
+
+def _wait_until_gone(store: SqlStore, database: str) -> None:
+    """pg_terminate_backend only signals; wait until the backends have exited."""
+    import time
+
+    import psycopg2
+
+    url = store.engine.url
+    admin = psycopg2.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, dbname="postgres"
+    )
+    admin.autocommit = True
+    try:
+        deadline = time.monotonic() + 10
+        with admin.cursor() as cur:
+            while time.monotonic() < deadline:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,))
+                if cur.fetchone()[0] == 0:
+                    return
+                time.sleep(0.05)
+    finally:
+        admin.close()
 
 
 def test_dropped_database_is_temporarily_unavailable(tmp_path: Path) -> None:

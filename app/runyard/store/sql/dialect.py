@@ -1,9 +1,13 @@
 """INSERT ... ON CONFLICT for SQLite and Postgres, which spell it the same way in SQL but
-through different SQLAlchemy constructs."""
+through different SQLAlchemy constructs.
+
+Many rows go in as multi-row VALUES statements, never ``executemany``: psycopg2's executemany
+is one round trip per row, so a run's params and tags would cost one each.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,10 +22,29 @@ def insert_for(conn: Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
+#: Bound values per statement: below SQLite's limit (32,766) and Postgres's (65,535).
+MAX_BOUND_VALUES = 30_000
+
+
+def row_chunks(rows: Sequence[dict]) -> Iterator[list[dict]]:
+    """``rows`` in slices small enough for one multi-row VALUES statement each."""
+    if not rows:
+        return
+    per_chunk = max(1, MAX_BOUND_VALUES // max(1, len(rows[0])))
+    for start in range(0, len(rows), per_chunk):
+        yield list(rows[start : start + per_chunk])
+
+
+def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict]) -> None:
+    """Plain INSERT of rows, one statement per ``row_chunks`` slice."""
+    for chunk in row_chunks(rows):
+        conn.execute(sa.insert(table).values(chunk))
+
+
 def insert_ignore(conn: Connection, table: sa.Table, rows: Sequence[dict]) -> None:
     """Insert rows, silently skipping those that would violate a unique constraint."""
-    if rows:
-        conn.execute(insert_for(conn, table).on_conflict_do_nothing(), list(rows))
+    for chunk in row_chunks(rows):
+        conn.execute(insert_for(conn, table).values(chunk).on_conflict_do_nothing())
 
 
 def upsert(
@@ -31,12 +54,13 @@ def upsert(
     key_columns: Sequence[str],
     update_columns: Sequence[str],
 ) -> None:
-    """Insert rows; where the key exists already, overwrite ``update_columns``."""
-    if not rows:
-        return
-    stmt = insert_for(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(key_columns),
-        set_={name: stmt.excluded[name] for name in update_columns},
-    )
-    conn.execute(stmt, list(rows))
+    """Insert rows; where the key exists already, overwrite ``update_columns``. Of rows with
+    the same key the last wins (Postgres refuses to update a row twice in one statement)."""
+    latest = {tuple(row[name] for name in key_columns): row for row in rows}
+    for chunk in row_chunks(list(latest.values())):
+        stmt = insert_for(conn, table).values(chunk)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_={name: stmt.excluded[name] for name in update_columns},
+        )
+        conn.execute(stmt)

@@ -7,6 +7,8 @@ stay dialect-neutral.
 from __future__ import annotations
 
 import contextlib
+import select
+import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -21,12 +23,15 @@ from runyard.errors import (
     RunyardError,
     TemporarilyUnavailable,
 )
+from runyard.store.sql import roundtrips
 
 #: Seconds a connection waits for a SQLite write lock (or a Postgres connect) before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 WRITE_OPTION = "runyard_write"
+#: A pooled Postgres connection idle longer than this is pinged (SELECT 1) before reuse.
+IDLE_PING_SECONDS = 30.0
 
 
 def normalize_uri(db_uri: str) -> str:
@@ -63,7 +68,9 @@ def sqlite_file(url: str | sa.URL) -> str | None:
 
 
 def create_engine(db_uri: str) -> Engine:
-    """An engine with pre-ping (a restarted database is picked up without a restart)."""
+    """An engine whose pooled connections are checked for liveness without a query per
+    request (see ``_check_liveness_on_checkout``), so a restarted database is picked up
+    without restarting runyard."""
     url = sa.make_url(normalize_uri(db_uri))
     if is_sqlite(url):
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
@@ -73,18 +80,68 @@ def create_engine(db_uri: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     try:
-        return sa.create_engine(
+        connect_args: dict = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+        if url.get_driver_name() == "psycopg2":
+            connect_args["connection_factory"] = roundtrips.postgres_connection_factory()
+        engine = sa.create_engine(
             url,
-            pool_pre_ping=True,
             pool_size=config.get_int("db_pool_size") or 5,
             max_overflow=config.get_int("db_max_overflow") or 0,
             pool_recycle=1800,
-            connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+            connect_args=connect_args,
         )
     except ModuleNotFoundError as err:  # e.g. postgresql+psycopg without psycopg 3 installed
         raise InvalidParameterValue(
             f"The database driver for {url.drivername!r} is not installed: {err.name}"
         ) from None
+    _check_liveness_on_checkout(engine)
+    return engine
+
+
+def _check_liveness_on_checkout(engine: Engine) -> None:
+    """Hand out only live connections, without a round trip per request.
+
+    A server that closes a connection (restart, ``pg_terminate_backend``, idle timeout) sends a
+    last message and EOF, so the idle socket turns readable: one non-blocking ``select`` finds
+    that. A connection idle for ``IDLE_PING_SECONDS`` is also pinged, for peers that vanished
+    without a word. A dead one makes the pool connect afresh; what is not caught here fails its
+    statement, SQLAlchemy sees a disconnect and invalidates the whole pool, and the client gets
+    503 with Retry-After and retries.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None:  # a new connection
+            return
+        if _closed_by_peer(dbapi_conn):
+            raise exc.DisconnectionError("the database closed the connection")
+        if time.monotonic() - idle_since >= IDLE_PING_SECONDS:
+            try:
+                cursor = dbapi_conn.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
+                dbapi_conn.rollback()
+            except Exception as err:
+                raise exc.DisconnectionError(f"the idle connection is dead: {err}") from err
+
+
+def _closed_by_peer(dbapi_conn) -> bool:  # type: ignore[no-untyped-def]
+    """True when an idle connection's socket has something to read: with no query in flight,
+    that can only be the server's goodbye (or EOF)."""
+    try:
+        if getattr(dbapi_conn, "closed", 0):
+            return True
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError, AttributeError):
+        return True
+    return bool(readable)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -104,6 +161,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA case_sensitive_like=ON")
         finally:
             cursor.close()
+        roundtrips.watch_sqlite(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -134,6 +192,25 @@ def translated_errors() -> Iterator[None]:
                 "The connection to the tracking database was lost, try again shortly"
             ) from None
         raise RunyardError(f"Database error: {_short(err)}") from None
+    except Exception as err:
+        if _is_raw_driver_outage(err):  # from a driver cursor (the fast paths), not SQLAlchemy
+            raise TemporarilyUnavailable(
+                "The tracking database is unavailable, try again shortly"
+            ) from None
+        raise
+
+
+def _is_raw_driver_outage(err: Exception) -> bool:
+    """A DB-API OperationalError or InterfaceError raised by the driver itself: a lost
+    connection or an unreachable database met on a driver cursor. The pooled connection is
+    closed, so the next checkout replaces it."""
+    module = type(err).__module__.split(".")[0]
+    return module in ("psycopg2", "sqlite3") and isinstance(err, _driver_outage_types(module))
+
+
+def _driver_outage_types(module: str) -> tuple[type, ...]:
+    driver = __import__(module)
+    return (driver.OperationalError, driver.InterfaceError)
 
 
 def _short(err: exc.DBAPIError) -> str:

@@ -105,7 +105,9 @@ def update_summaries(conn: Connection, rows: Sequence[tuple]) -> bool:
     try:
         if driver == "pysqlite":
             cursor = conn.connection.cursor()
-            cursor.executemany(_SQLITE_SUMMARY_UPDATE, rows)
+            for start in range(0, len(rows), _SUMMARY_CHUNK):
+                chunk = rows[start : start + _SUMMARY_CHUNK]
+                cursor.execute(_sqlite_summary_update(len(chunk)), [v for r in chunk for v in r])
             return True
         if driver == "psycopg2":
             cursor = conn.connection.cursor()
@@ -134,19 +136,24 @@ def _set_clause(n: str) -> str:
     )
 
 
-# SQLite: numbered parameters, one execution per series (executemany stays inside the driver).
-_SQLITE_SUMMARY_UPDATE = (
-    "UPDATE metric_summaries AS s SET "
-    + _set_clause("?")
-    .replace("?step", "?2")
-    .replace("?ts", "?3")
-    .replace("?value", "?4")
-    .replace("?is_nan", "?5")
-    .replace("?mn", "?6")
-    .replace("?mx", "?7")
-    .replace("?cnt", "?8")
-    + " WHERE s.series_id = ?1"
-)
+#: Series per SQLite summary UPDATE: 8 values each stays below SQLite's variable limit.
+_SUMMARY_CHUNK = 1000
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_summary_update(n_rows: int) -> str:
+    """SQLite: every series in one UPDATE ... FROM over a VALUES list (SQLite names its
+    columns column1..column8)."""
+    values = ",".join(["(?,?,?,?,?,?,?,?)"] * n_rows)
+    return (
+        "UPDATE metric_summaries AS s SET "
+        + _set_clause("n.")
+        + " FROM (SELECT column1 AS sid, column2 AS step, column3 AS ts, column4 AS value, "
+        "column5 AS is_nan, column6 AS mn, column7 AS mx, column8 AS cnt "
+        f"FROM (VALUES {values})) AS n WHERE s.series_id = n.sid"
+    )
+
+
 # Postgres: every series in one statement, one array per column.
 _POSTGRES_SUMMARY_UPDATE = (
     "UPDATE metric_summaries AS s SET "
@@ -154,4 +161,57 @@ _POSTGRES_SUMMARY_UPDATE = (
     + " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::boolean[], "
     "%s::float8[], %s::float8[], %s::bigint[]) AS n(sid, step, ts, value, is_nan, mn, mx, cnt) "
     "WHERE s.series_id = n.sid"
+)
+
+
+# ---- one point in one round trip (Postgres) --------------------------------------------------
+def log_point_postgres(conn: Connection, run_id: str, key: str, row: tuple) -> tuple:
+    """Store one point (``metrics`` column order) of an existing series and fold it into the
+    summary, in one autocommitted statement: one round trip, no BEGIN or COMMIT.
+
+    Returns the run's (lifecycle stage, series id): the point was handled when the stage is
+    active and the series id is not None; otherwise nothing was written and the caller takes
+    the general path (which creates the series or raises the right error).
+    """
+    dbapi_conn = conn.connection.dbapi_connection
+    was_autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    cursor = dbapi_conn.cursor()
+    try:
+        _sid, step, timestamp, value, is_nan, *_ = row
+        cursor.execute(
+            _POSTGRES_LOG_POINT,
+            {
+                "run": run_id,
+                "key": key,
+                "step": step,
+                "ts": timestamp,
+                "value": value,
+                "is_nan": bool(is_nan),
+            },
+        )
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+        dbapi_conn.autocommit = was_autocommit
+    return (None, None) if found is None else (found[0], found[1])
+
+
+# The run's stage and the key's series; the point goes in only for an active run's existing
+# series, and only a point that was new (RETURNING) reaches the summary.
+_POSTGRES_LOG_POINT = (
+    "WITH target AS (SELECT r.lifecycle_stage, s.series_id FROM runs r "
+    "LEFT JOIN metric_summaries s ON s.run_uuid = r.run_uuid AND s.key = %(key)s "
+    "WHERE r.run_uuid = %(run)s), "
+    f"new AS (INSERT INTO metrics ({_COLUMNS}) "
+    "SELECT series_id, %(step)s, %(ts)s, %(value)s, %(is_nan)s FROM target "
+    "WHERE lifecycle_stage = 'active' AND series_id IS NOT NULL "
+    "ON CONFLICT DO NOTHING RETURNING series_id, step, timestamp, value, is_nan), "
+    "folded AS (UPDATE metric_summaries AS s SET "
+    + _set_clause("n.")
+    + " FROM (SELECT series_id AS sid, step, timestamp AS ts, value, is_nan, "
+    "CASE WHEN is_nan THEN NULL ELSE value END AS mn, "
+    "CASE WHEN is_nan THEN NULL ELSE value END AS mx, 1 AS cnt FROM new) AS n "
+    "WHERE s.series_id = n.sid RETURNING 1) "
+    "SELECT lifecycle_stage, series_id, (SELECT count(*) FROM folded) FROM target"
 )

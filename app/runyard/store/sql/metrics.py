@@ -21,7 +21,7 @@ from runyard.protocol import format_double
 from runyard.search import paging
 from runyard.store.sql import fastpath
 from runyard.store.sql import models as m
-from runyard.store.sql.dialect import insert_for
+from runyard.store.sql.dialect import insert_for, insert_ignore
 from runyard.store.sql.rawfetch import fetch_for_runs
 
 _NAN = float("nan")
@@ -89,9 +89,10 @@ def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
     missing = keys.difference(found)
     if missing:
         empty = {"value": 0.0, "is_nan": False, "step": 0, "timestamp": 0, "count": 0}
-        conn.execute(
-            insert_for(conn, m.metric_summaries).on_conflict_do_nothing(),
-            [{"run_uuid": run_id, "key": key, **empty} for key in missing],
+        insert_ignore(
+            conn,
+            m.metric_summaries,
+            [{"run_uuid": run_id, "key": key, **empty} for key in sorted(missing)],
         )
         found = dict(conn.execute(stmt).all())
     return found

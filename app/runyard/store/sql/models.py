@@ -67,6 +67,12 @@ def _sqlite_only(index: sa.Index) -> None:
     index.ddl_if(dialect="sqlite")
 
 
+def _postgres_only(index: sa.Index) -> None:
+    """A (key, md5(value)) index: fixed-size entries whatever the value's length; the search
+    compiler compares the hash first (see ``search.value_equals``)."""
+    index.ddl_if(dialect="postgresql")
+
+
 params = sa.Table(
     "params",
     metadata,
@@ -74,8 +80,9 @@ params = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
-# SQLite only (migration 0002): see ``_sqlite_only``.
+# SQLite only (migration 0002): see ``_sqlite_only``; Postgres indexes a hash (0004).
 _sqlite_only(sa.Index("ix_params_key_value", params.c.key, params.c.value))
+_postgres_only(sa.Index("ix_params_key_value_md5", params.c.key, sa.func.md5(params.c.value)))
 
 tags = sa.Table(
     "tags",
@@ -84,8 +91,9 @@ tags = sa.Table(
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
-# SQLite only (migration 0002): see ``_sqlite_only``.
+# SQLite only (migration 0002): see ``_sqlite_only``; Postgres indexes a hash (0004).
 _sqlite_only(sa.Index("ix_tags_key_value", tags.c.key, tags.c.value))
+_postgres_only(sa.Index("ix_tags_key_value_md5", tags.c.key, sa.func.md5(tags.c.value)))
 
 # One row per (run, metric key): the latest point (greatest (step, timestamp, value)), min, max
 # and count, kept current in the same transaction as every metric write; search and the runs

@@ -16,20 +16,25 @@ from runyard.entities import (
     PagedList,
     Param,
     Run,
+    RunData,
     RunInfo,
+    RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
+    assemble_run,
 )
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
-from runyard.store.sql import downsample
+from runyard.store.sql import downsample, fastpath
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int, now_ms
-from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.store.sql.dialect import insert_ignore, insert_rows, upsert
+from runyard.store.sql.engine import translated_errors
 from runyard.store.sql.experiments import stages_for
 from runyard.store.sql.loading import RUN_COLUMNS, load_runs, run_info
 
@@ -79,11 +84,15 @@ class RunsMixin(SqlBase):
                 conn.execute(sa.insert(m.runs), values)
             except exc.IntegrityError:  # the same id chosen twice: an idempotent replay
                 raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
-            conn.execute(
-                sa.insert(m.tags),
+            insert_rows(
+                conn,
+                m.tags,
                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
             )
-            return load_runs(conn, [tuple(values[c.name] for c in RUN_COLUMNS)])[0]
+            # A new run holds exactly what was just written: no query to read it back.
+            row = tuple(values[c.name] for c in RUN_COLUMNS)
+            data = RunData.owned((), {}, {k: str(v) for k, v in tag_map.items()})
+            return assemble_run(run_info(row), data, RunInputs(), RunOutputs())
 
     def get_run(self, run_id: str) -> Run:
         with self._read() as conn:
@@ -157,21 +166,28 @@ class RunsMixin(SqlBase):
                 self._write_tags(conn, run_id, tags)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
-        """One point, the lean way: one statement finds the run's stage and the series id, the
-        point goes in through the driver, and the summary is folded; same checks and effects
-        as ``log_batch`` with one metric (which points with model or dataset fields take)."""
+        """One point, the lean way: on Postgres one autocommitted statement checks the run,
+        stores the point and folds the summary (one round trip); the first point of a key, a
+        run that is not active, and SQLite take a transaction that finds the run's stage and
+        the series id in one statement. Same checks and effects as ``log_batch`` with one
+        metric (which points with model or dataset fields take)."""
         _validate_batch([metric], (), ())
         if metric.model_id or metric.dataset_name or metric.dataset_digest:
             self.log_batch(run_id, metrics=[metric])
             return
+        row = sql_metrics.point_tuple(0, metric)
+        if self._engine.dialect.driver == "psycopg2":
+            with translated_errors(), self._engine.connect() as conn:
+                stage, series_id = fastpath.log_point_postgres(conn, run_id, metric.key, row)
+            if stage == LifecycleStage.ACTIVE and series_id is not None:
+                return
         with self._write() as conn:
             stage, series_id = _stage_and_series(conn, run_id, metric.key)
             if stage != LifecycleStage.ACTIVE:
                 self._require_active_run(conn, run_id)  # raises MLflow's message
             if series_id is None:
                 series_id = sql_metrics.series_ids(conn, run_id, {metric.key})[metric.key]
-            row = sql_metrics.point_tuple(series_id, metric)
-            sql_metrics.write_point_rows(conn, [row])
+            sql_metrics.write_point_rows(conn, [(series_id, *row[1:])])
 
     def log_param(self, run_id: str, param: Param) -> None:
         validation.validate_param(param)

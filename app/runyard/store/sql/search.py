@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from runyard.errors import InvalidFilter
 from runyard.search.ast import And, Comparison, Expr, Identifier, Or, OrderKey
@@ -98,7 +100,9 @@ def _run_comparison(node: Comparison) -> ColumnElement[bool]:
         where = [table.c.key == ident.key]
         if op == "IS NULL":
             return _runs_among(table, where, negate=True)
-        if op != "IS NOT NULL":
+        if op == "=" and isinstance(value, str):
+            where.append(value_equals(table.c.value, sa.literal(value, sa.Text)))
+        elif op != "IS NOT NULL":
             where.append(compare(table.c.value, op, value))
         return _runs_among(table, where)
     if ident.entity == "attribute":
@@ -111,6 +115,28 @@ def _run_comparison(node: Comparison) -> ColumnElement[bool]:
     if ident.entity == "dataset":
         return _dataset_comparison(ident, op, value)
     raise InvalidFilter(f"Invalid entity type '{ident.entity}'")
+
+
+class value_equals(FunctionElement):
+    """``column = value``; on Postgres also ``md5(column) = md5(value)`` first, so the planner
+    can use the (key, md5(value)) indexes of params and tags (migration 0004). The plain
+    comparison stays, so a hash collision cannot match."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    name = "runyard_value_equals"
+
+
+@compiles(value_equals)
+def _value_equals_plain(element: value_equals, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    column, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} = {value}"
+
+
+@compiles(value_equals, "postgresql")
+def _value_equals_hashed(element: value_equals, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    column, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(md5({column}) = md5({value}) AND {column} = {value})"
 
 
 def _runs_among(table: sa.FromClause, where: list, negate: bool = False) -> ColumnElement[bool]:

@@ -1,0 +1,35 @@
+"""``Client`` artifact calls against a server: the run's artifact location is asked for once,
+and every request travels on the tracking store's one HTTP session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import requests
+from runyard import Client
+
+from tests.live_server import start_live_server
+
+
+def test_artifact_calls_reuse_the_run_lookup_and_the_session(tmp_path: Path) -> None:
+    with start_live_server(f"sqlite:///{tmp_path / 'server.db'}") as server:
+        client = Client(server.url)
+        run_id = client.create_run("0").info.run_id
+        seen: list[tuple[str, str]] = []
+
+        def note(response: requests.Response, *_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+            seen.append((response.request.method or "", urlparse(response.url).path))
+
+        client.store.http.session.hooks["response"].append(note)
+        for i in range(3):
+            client.log_text(run_id, f"text {i}", f"notes/n{i}.txt")
+        names = sorted(f.path for f in client.list_artifacts(run_id, "notes"))
+        local = client.download_artifacts(run_id, "notes/n2.txt", str(tmp_path))
+
+        assert names == ["notes/n0.txt", "notes/n1.txt", "notes/n2.txt"]
+        assert Path(local).read_text() == "text 2"
+        lookups = [path for _, path in seen if path.endswith("/runs/get")]
+        uploads = [path for method, path in seen if method == "PUT"]
+        assert len(lookups) == 1, seen
+        assert len(uploads) == 3, seen  # the uploads went through the store's session
