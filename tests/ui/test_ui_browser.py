@@ -78,15 +78,16 @@ def test_runs_table_scrolls_through_many_runs(live_ui, page):
     rendered = page.locator("#runs-table tbody tr[data-run-id]").count()
     assert 0 < rendered < 120
     wrap = page.locator("#runs-wrap")
-    for _ in range(40):  # scroll to the end, as far as the runs go
-        wrap.evaluate("e => { e.scrollTop = e.scrollHeight; }")
-        page.wait_for_timeout(100)
-        if "scroll for more" not in page.locator("#page-info").inner_text():
-            break
-    page.wait_for_function(
+    last_row_shown = (
         "() => [...document.querySelectorAll('#runs-table td.name a')].some("
         "(a) => a.textContent === 'r000')"
     )
+    for _ in range(300):  # keep scrolling to the end until the last run is in view (30 s)
+        wrap.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+        page.wait_for_timeout(100)
+        if page.evaluate(last_row_shown):
+            break
+    page.wait_for_function(last_row_shown)
     assert page.locator("#page-info").inner_text().startswith("400 runs")
     assert page.locator("#runs-table tbody tr[data-run-id]").count() < 120
     wrap.evaluate("e => { e.scrollTop = 0; }")
