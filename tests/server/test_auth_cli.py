@@ -78,3 +78,46 @@ def test_an_experiment_created_through_one_process_is_usable_at_once_through_ano
     assert run.status_code == 200, run.get_json()
     other = first.post(f"{api}/experiments/create", json={"name": "theirs"}, headers=headers)
     assert other.status_code == 200
+
+
+def test_a_denial_is_decided_again_when_another_request_refreshed_the_grants_first(
+    tmp_path: Path,
+) -> None:
+    """Two requests of one process, both holding grants read before a change made elsewhere:
+    the first to be refused refreshes what the process remembers; the second, refused a moment
+    later, must still decide again, because its own grants are older than that refresh."""
+    from runyard.auth.access import Access
+    from runyard.server.auth.view import AuthorizedStore
+
+    store = f"sqlite:///{tmp_path / 'shared.db'}"
+    db = ["--backend-store-uri", store]
+    runner = CliRunner()
+    made = runner.invoke(
+        main, ["users", "create", "alice", *db], input="alice-password-1\nalice-password-1\n"
+    )
+    assert made.exit_code == 0, made.output
+    secret = runner.invoke(main, ["tokens", "create", "--user", "alice", "--name", "ci", *db])
+    headers = {"Authorization": f"Bearer {secret.stdout.splitlines()[0]}"}
+    here, there = (create_app({"backend_store_uri": store, "auth": "true"}) for _ in range(2))
+    auth, gate = there.config["RUNYARD_AUTH_STORE"], there.config["RUNYARD_AUTH_GATE"]
+    alice = auth.get_user("alice")
+
+    def read_access() -> Access:
+        return Access(alice, auth.user_grants(alice.id), gate.cfg.default_permission)
+
+    auth.refresh(now=True)
+    seen, stale = auth.read_version(), read_access()
+    created = here.test_client().post(
+        "/api/2.0/mlflow/experiments/create", json={"name": "mine"}, headers=headers
+    )
+    experiment_id = created.get_json()["experiment_id"]
+    assert auth.refresh(now=True)  # another request of `there` notices the change first
+    view = AuthorizedStore(
+        there.config["RUNYARD_STORE"],
+        stale,
+        auth,
+        gate.runs,
+        reload_access=read_access,
+        seen_version=seen,
+    )
+    view.require_experiment(experiment_id, "update")  # raised PermissionDenied before

@@ -88,6 +88,11 @@ class StoreBase:
             version = conn.exec_driver_sql("SELECT version FROM auth_state WHERE id = 1").scalar()
         return self._memo.at_version(version)
 
+    def read_version(self) -> object:
+        """The version stamp of what this process remembers now; a decision made from grants
+        read at an older stamp may be stale."""
+        return self._memo.version
+
     @staticmethod
     def _user(row: sa.Row) -> User:
         return User(row.id, row.username, bool(row.is_admin), row.password_hash is not None)

@@ -62,6 +62,7 @@ class Gate:
             return self._unauthenticated()
         self._check_csrf(identity)
         g.runyard_identity = identity
+        seen_version = self.store.read_version()  # before the read: a change after it shows
         access = self._access(identity)
         view = AuthorizedStore(
             current_app.config["RUNYARD_STORE"],
@@ -69,6 +70,7 @@ class Gate:
             self.store,
             self.runs,
             reload_access=lambda: self._access(identity),
+            seen_version=seen_version,
         )
         g.runyard_store_view = view
         if (request.endpoint or "").startswith("artifacts."):

@@ -70,12 +70,15 @@ class AuthorizedStore(RegistryDecisions):
         auth_store: AuthStore,
         runs: RunExperiments,
         reload_access: Callable[[], Access] | None = None,
+        seen_version: object = None,
     ) -> None:
         self._inner = inner
         self._access = access
         self._auth = auth_store
         self._runs = runs
         self._reload_access = reload_access
+        #: The auth store's version stamp when ``access`` was read (see ``read_version``).
+        self._seen_version = seen_version
 
     # ---- decisions ---------------------------------------------------------------------------
     def can(self, resource_type: str, resource_id: str, need: str) -> bool:
@@ -93,9 +96,16 @@ class AuthorizedStore(RegistryDecisions):
     def _can_with_fresh_grants(self, resource_type: str, resource_id: str, need: str) -> bool:
         """Decide a denial once more if the grants changed since this process remembered
         them: an experiment created through another worker or replica a moment ago gives its
-        creator MANAGE there, and the creator's next call may well come here."""
-        if self._reload_access is None or not self._auth.refresh(now=True):
+        creator MANAGE there, and the creator's next call may well come here. Compared with the
+        stamp this request's grants were read at, not with whether this call saw the change:
+        another request of this process may have refreshed in between."""
+        if self._reload_access is None:
             return False
+        self._auth.refresh(now=True)
+        current = self._auth.read_version()
+        if current == self._seen_version:
+            return False
+        self._seen_version = current
         self._access = self._reload_access()
         return self.can(resource_type, resource_id, need)
 
