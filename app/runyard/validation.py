@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from runyard.entities import DatasetInput, Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
+from runyard.wire_types import INT_RANGES
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -29,6 +30,7 @@ MAX_ENTITIES_PER_BATCH = 1000
 MAX_RESULTS_SEARCH_RUNS = 50000
 MAX_RESULTS_SEARCH_EXPERIMENTS = 50000
 MAX_RUN_NAME_LENGTH = 250
+INT64_MIN, INT64_MAX = INT_RANGES["int64"]
 #: MLflow's dataset column sizes; profile is separate because it is far larger.
 DATASET_FIELD_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
 MAX_DATASET_PROFILE_LENGTH = 16777215
@@ -116,6 +118,17 @@ def validate_metric(metric: Metric) -> Metric:
     if not isinstance(metric.step, int) or isinstance(metric.step, bool):
         raise InvalidParameterValue(
             f"Invalid step {metric.step!r} for metric '{metric.key}': expected an integer."
+        )
+    if not 0 <= metric.timestamp <= INT64_MAX:
+        raise InvalidParameterValue(
+            f"Invalid value {metric.timestamp} for parameter 'timestamp' supplied: metric "
+            f"'{metric.key}' (value={value}). Timestamp must be a nonnegative long (64-bit "
+            "integer) "
+        )
+    if not INT64_MIN <= metric.step <= INT64_MAX:
+        raise InvalidParameterValue(
+            f"Invalid value {metric.step} for parameter 'step' supplied: metric "
+            f"'{metric.key}' (value={value}). Step must be a valid long (64-bit integer)."
         )
     return metric
 
