@@ -1,4 +1,4 @@
-"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``.
+"""The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``import``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -140,6 +140,14 @@ def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
 
     sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
 
+
+def _register_import() -> None:
+    from runyard.importer.cli import import_command
+
+    main.add_command(import_command)
+
+
+_register_import()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -107,7 +107,16 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
             settle_heap()
             return app
 
+    _refuse_foreign_database(cfg.backend_store_uri)
     RunyardApplication().run()
+
+
+def _refuse_foreign_database(backend_store_uri: str) -> None:
+    from runyard.store import is_sql_uri
+    from runyard.store.sql.migrate import refuse_foreign_database
+
+    if is_sql_uri(backend_store_uri):
+        refuse_foreign_database(backend_store_uri)
 
 
 def run_dev(overrides: Mapping[str, object | None]) -> None:

@@ -47,4 +47,9 @@ def store_for_uri(uri: str, default_artifact_root: str | None = None) -> Trackin
     return cls(uri)
 
 
-__all__ = ["DEFAULT_TRACKING_URI", "TrackingStore", "store_for_uri"]
+def is_sql_uri(uri: str) -> bool:
+    """Whether ``uri`` names a database that ``SqlStore`` serves."""
+    return _STORES.get(urlparse(uri).scheme.lower(), "").startswith("runyard.store.sql:")
+
+
+__all__ = ["DEFAULT_TRACKING_URI", "TrackingStore", "is_sql_uri", "store_for_uri"]

@@ -17,9 +17,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from filelock import FileLock
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
+from runyard.errors import InvalidParameterValue
 from runyard.store.sql.engine import create_engine, sqlite_file, translated_errors
 
 _HERE = Path(__file__).resolve().parent
@@ -44,6 +47,40 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def refuse_foreign_schema(conn: Connection) -> None:
+    """Refuse a database whose Alembic revision is not runyard's (MLflow's, typically): runyard
+    never rewrites another application's tables, and Alembic would only say it cannot locate
+    the revision."""
+    revision = current_revision(conn)
+    if revision is None:
+        return
+    try:
+        if ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None:
+            return
+    except CommandError:
+        pass
+    tables = set(inspect(conn).get_table_names())
+    owner = "MLflow's" if {"latest_metrics", "registered_models"} & tables else "a foreign"
+    url = conn.engine.url.render_as_string(hide_password=True)
+    raise InvalidParameterValue(
+        f"The database {url} holds {owner} schema (Alembic revision {revision!r}), not "
+        "runyard's, and runyard does not change another application's tables. Copy its "
+        f"history into a new runyard database with `runyard import --from {url} --to "
+        "<new database URI>` and point runyard at the new database."
+    )
+
+
+def refuse_foreign_database(db_uri: str) -> None:
+    """``refuse_foreign_schema`` for a URI: what ``runyard server`` checks before it starts
+    workers, so the reason is printed once instead of every worker failing to boot."""
+    engine = create_engine(db_uri)
+    try:
+        with translated_errors(), engine.connect() as conn:
+            refuse_foreign_schema(conn)
+    finally:
+        engine.dispose()
+
+
 def upgrade_database(db_uri: str) -> None:
     """Create or upgrade the schema of ``db_uri`` to the newest revision."""
     engine = create_engine(db_uri)
@@ -59,6 +96,8 @@ def upgrade_engine(engine: Engine) -> None:
     with translated_errors():
         with engine.connect() as conn:
             at_head = current_revision(conn) == head
+            if not at_head:
+                refuse_foreign_schema(conn)
             conn.rollback()
         if at_head:
             return
