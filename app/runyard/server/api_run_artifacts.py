@@ -12,6 +12,7 @@ from runyard.artifacts import repo_for_uri
 from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
 from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
+from runyard.server.ops import MLFLOW_API_LEVEL, runyard_version
 from runyard.server.security import check_artifact_location
 from runyard.validation import safe_relative_path
 
@@ -76,5 +77,7 @@ def server_info() -> Response:
             "artifacts_presigned_only": False,
             "tracking_auth": "",
             "features_enabled": {},
+            "runyard_version": runyard_version(),
+            "mlflow_api_level": MLFLOW_API_LEVEL,
         }
     )

@@ -18,6 +18,7 @@ from runyard.server import (
 )
 from runyard.server.api_common import register_api
 from runyard.server.errors import register_error_handlers
+from runyard.server.limits import install_limits
 from runyard.server.logs import configure_logging, log_access
 from runyard.server.prom import RequestMetrics, install_metrics
 from runyard.server.security import install_security
@@ -63,6 +64,7 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
 
     install_metrics(app, metrics, on_done=log_access)
     install_security(app, cfg)
+    install_limits(app)
     register_error_handlers(app)
 
     for module in (api_experiments, api_runs, api_metrics, api_models, api_run_artifacts):

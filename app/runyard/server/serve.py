@@ -16,6 +16,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 from runyard.errors import InvalidParameterValue
+from runyard.server.limits import GUNICORN_LIMIT_REQUEST_LINE
 from runyard.server.settings import ServerConfig
 
 
@@ -58,6 +59,7 @@ def gunicorn_options(cfg: ServerConfig) -> dict[str, Any]:
         "proc_name": "runyard-server",
         "preload_app": False,
         "control_socket_disable": True,
+        "limit_request_line": GUNICORN_LIMIT_REQUEST_LINE,
     }
 
 
