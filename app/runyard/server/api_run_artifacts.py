@@ -9,6 +9,7 @@ from flask import Blueprint, Response
 
 from runyard import protocol as p
 from runyard.artifacts import repo_for_uri
+from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
 from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
@@ -28,6 +29,20 @@ def proxied_path(artifact_uri: str) -> str | None:
     if parsed.scheme not in PROXY_SCHEMES:
         return None
     return safe_relative_path(parsed.path.lstrip("/"))
+
+
+def repo_and_path(artifact_uri: str, path: str) -> tuple[ArtifactRepo, str]:
+    """The repository holding ``path`` (already safe and relative) of an artifact root, and the
+    path inside it: the server's destination for proxied roots, the root's own repository
+    (after the location check) otherwise."""
+    inner = proxied_path(artifact_uri)
+    if inner is None:
+        check_artifact_location(artifact_uri, server_config())
+        return repo_for_uri(artifact_uri), path
+    repo = artifact_repo()
+    if repo is None:
+        raise NotImplementedByBackend("This server does not serve artifacts.")
+    return repo, "/".join(x for x in (inner, path) if x)
 
 
 def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:

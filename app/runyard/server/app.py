@@ -9,6 +9,7 @@ from flask import Flask
 
 from runyard.artifacts import repo_for_uri
 from runyard.server import (
+    api_datasets,
     api_experiments,
     api_metrics,
     api_models,
@@ -50,6 +51,15 @@ def _register_optional(app: Flask, module: str, **options: str) -> None:
     app.register_blueprint(imported.bp, **options)
 
 
+def _register_file_artifacts(app: Flask) -> None:
+    """``/get-artifact``, UI uploads and logged-model files (they reuse the artifact proxy's
+    path checks and download headers)."""
+    from runyard.server import api_file_artifacts
+
+    app.register_blueprint(api_file_artifacts.root_bp)
+    register_api(app, api_file_artifacts.bp)
+
+
 def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     """The server app. ``settings`` overrides server settings by name (as CLI flags do)."""
     cfg = ServerConfig.resolve(settings)
@@ -67,12 +77,20 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     install_limits(app)
     register_error_handlers(app)
 
-    for module in (api_experiments, api_runs, api_metrics, api_models, api_run_artifacts):
+    for module in (
+        api_experiments,
+        api_runs,
+        api_metrics,
+        api_models,
+        api_run_artifacts,
+        api_datasets,
+    ):
         register_api(app, module.bp)
     for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
         name = "server_info" if prefix.startswith("/api") else "ajax_server_info"
         app.register_blueprint(api_run_artifacts.server_info_bp, url_prefix=prefix, name=name)
     app.register_blueprint(ops.bp)
     _register_optional(app, "runyard.server.artifacts_api")
+    _register_file_artifacts(app)
     _register_optional(app, "runyard.server.ui")
     return app

@@ -18,12 +18,9 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, stream_with_context
 
-from runyard.artifacts import repo_for_uri
 from runyard.entities import Run
-from runyard.errors import NotImplementedByBackend, ResourceDoesNotExist
-from runyard.server.api_common import artifact_repo, server_config
-from runyard.server.api_run_artifacts import list_run_artifacts, proxied_path
-from runyard.server.security import check_artifact_location
+from runyard.errors import ResourceDoesNotExist
+from runyard.server.api_run_artifacts import list_run_artifacts, repo_and_path
 from runyard.validation import safe_relative_path
 
 Json = dict[str, Any]
@@ -50,14 +47,7 @@ RAW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 def _repo_and_path(run: Run, path: str):  # type: ignore[no-untyped-def]
-    inner = proxied_path(run.info.artifact_uri)
-    if inner is None:
-        check_artifact_location(run.info.artifact_uri, server_config())
-        return repo_for_uri(run.info.artifact_uri), path
-    repo = artifact_repo()
-    if repo is None:
-        raise NotImplementedByBackend("This server does not serve artifacts.")
-    return repo, "/".join(x for x in (inner, path) if x)
+    return repo_and_path(run.info.artifact_uri, path)
 
 
 def list_children(run: Run, path: str | None) -> Json:
