@@ -12,7 +12,7 @@ from runyard.entities import (
     ModelInput,
     ModelOutput,
 )
-from runyard.errors import ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.base import TrackingStore
 
 from tests.contract import new_run
@@ -97,6 +97,17 @@ def test_model_tags(store: TrackingStore, experiment_id: str) -> None:
     assert dict(store.get_logged_model(model.model_id).tags) == {"b": "2"}
     with pytest.raises(ResourceDoesNotExist):
         store.delete_logged_model_tag(model.model_id, "a")
+
+
+def test_model_params(store: TrackingStore, experiment_id: str) -> None:
+    model = store.create_logged_model(experiment_id, name="m", params=[("a", "1")])
+    store.log_logged_model_params(model.model_id, [("b", "2"), ("a", "changed")])
+    assert dict(store.get_logged_model(model.model_id).params) == {"a": "changed", "b": "2"}
+    with pytest.raises(ResourceDoesNotExist):
+        store.log_logged_model_params("m-00000000000000000000000000000000", [("a", "1")])
+    with pytest.raises(InvalidParameterValue):
+        store.log_logged_model_params(model.model_id, [("../a", "1")])
+    assert dict(store.get_logged_model(model.model_id).params) == {"a": "changed", "b": "2"}
 
 
 def test_missing_model(store: TrackingStore) -> None:

@@ -187,6 +187,29 @@ def test_logged_model_artifacts(servers) -> None:
     assert got == expected
 
 
+def test_logged_model_params(servers) -> None:
+    def ask(url: str) -> tuple:
+        model = requests.post(
+            _api(url, "logged-models"),
+            json={"experiment_id": "0", "params": [{"key": "a", "value": "1"}]},
+        ).json()["model"]["info"]
+        model_url = _api(url, f"logged-models/{model['model_id']}")
+        body = {"model_id": model["model_id"], "params": [{"key": "b", "value": "2"}]}
+        logged = requests.post(f"{model_url}/params", json=body)
+        params = requests.get(model_url).json()["model"]["data"]["params"]
+        missing_id = "m-00000000000000000000000000000000"
+        missing = requests.post(
+            _api(url, f"logged-models/{missing_id}/params"),
+            json={"model_id": missing_id, "params": [{"key": "b", "value": "2"}]},
+        )
+        answer = (missing.status_code, missing.json()["error_code"])
+        return logged.status_code, sorted((p["key"], p["value"]) for p in params), answer
+
+    expected, got = _both(servers, ask)
+    assert expected[1] == [("a", "1"), ("b", "2")]
+    assert got == expected
+
+
 def test_version_gates_the_client_to_what_runyard_serves(servers) -> None:
     from mlflow.store.tracking.rest_store import RestStore
     from mlflow.utils.rest_utils import MlflowHostCreds

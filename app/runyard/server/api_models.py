@@ -68,6 +68,13 @@ def set_logged_model_tags(model_id: str) -> Response:
     return reply()
 
 
+@bp.post("/logged-models/<model_id>/params")
+def log_logged_model_params(model_id: str) -> Response:
+    params = p.key_values_from_json(request_fields().get("params"), "params")
+    store().log_logged_model_params(model_id, params)
+    return reply()
+
+
 @bp.delete("/logged-models/<model_id>/tags/<path:tag_key>")
 def delete_logged_model_tag(model_id: str, tag_key: str) -> Response:
     store().delete_logged_model_tag(model_id, tag_key)

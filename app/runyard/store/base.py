@@ -213,6 +213,10 @@ class TrackingStore(abc.ABC):
     def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
 
     @abc.abstractmethod
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        """Add params to a logged model (a key logged again takes the new value, as MLflow)."""
+
+    @abc.abstractmethod
     def delete_logged_model(self, model_id: str) -> None: ...
 
     @abc.abstractmethod

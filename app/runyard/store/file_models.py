@@ -329,6 +329,12 @@ class ModelsMixin:
         for tag in checked:
             write_atomic(key_path(os.path.join(model_dir, TAGS), tag.key), tag.value)
 
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        checked = [validation.validate_param(Param(k, str(v))) for k, v in params]
+        model_dir, _ = self._model_dir(model_id)
+        for param in checked:
+            write_atomic(key_path(os.path.join(model_dir, PARAMS), param.key), param.value)
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         validation.validate_key(key, "key")
         model_dir, _ = self._model_dir(model_id)

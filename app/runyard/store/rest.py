@@ -350,6 +350,14 @@ class RestStore(TrackingStore):
             {"tags": [{"key": k, "value": v} for k, v in tags]},
         )
 
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        self._send(
+            "POST",
+            f"logged-models/{_segment(model_id)}/params",
+            # MLflow's server also wants the id in the body, as its own client sends it
+            {"model_id": model_id, "params": [{"key": k, "value": v} for k, v in params]},
+        )
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         self.http.call("DELETE", f"{API}/logged-models/{_segment(model_id)}/tags/{_segment(key)}")
 

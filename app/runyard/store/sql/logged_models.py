@@ -161,6 +161,14 @@ class LoggedModelsMixin(SqlBase):
             self._require_model(conn, model_id)
             _put(conn, m.logged_model_tags, model_id, tags)
 
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        for key, value in params:
+            validation.validate_key(key)
+            validation.validate_param_value(key, value)
+        with self._write() as conn:
+            self._require_model(conn, model_id)
+            _put(conn, m.logged_model_params, model_id, params)
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         with self._write() as conn:
             self._require_model(conn, model_id)
