@@ -78,6 +78,32 @@ def test_sqlite_database_moves_and_verifies(mlflow_sqlite: Deployment, tmp_path)
 
 
 @pytest.mark.slow
+def test_copy_artifacts_moves_files_and_uris(mlflow_sqlite: Deployment, tmp_path) -> None:
+    from runyard.artifacts import repo_for_uri
+    from runyard.importer.artifacts import ArtifactCopier
+
+    new_root = (tmp_path / "new-artifacts").as_uri()
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    report = _import(mlflow_sqlite.uri, target, copier=ArtifactCopier(new_root))
+    assert report.differences == {}
+    store = store_for_uri(target)
+    try:
+        ids = mlflow_sqlite.ids
+        run = store.get_run(ids["first"])
+        assert (
+            run.info.artifact_uri == f"{new_root}/{ids['experiment_id']}/{ids['first']}/artifacts"
+        )
+        files = b"".join(repo_for_uri(run.info.artifact_uri).open_stream("notes/a.txt"))
+        assert files == b"hello"
+        experiment = store.get_experiment(ids["experiment_id"])
+        assert experiment.artifact_location == f"{new_root}/{ids['experiment_id']}"
+        model = store.get_logged_model(ids["model_id"])
+        assert model.artifact_location.startswith(new_root)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
 def test_import_killed_halfway_finishes_on_the_next_run(
     mlflow_sqlite: Deployment, tmp_path, monkeypatch
 ) -> None:

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import click
 
 from runyard.errors import RunyardError
+from runyard.importer.artifacts import ArtifactCopier
 from runyard.importer.records import ImportRefused, Source
 from runyard.importer.runner import run_import
 from runyard.importer.target_sql import SqlTarget
@@ -65,17 +66,40 @@ def open_target(uri: str) -> SqlTarget:
 @click.option("--dry-run", is_flag=True, help="Only count what would be imported.")
 @click.option("--no-verify", is_flag=True, help="Skip comparing counts and checksums per run.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--copy-artifacts",
+    "copy_to",
+    default=None,
+    help="Copy artifacts to this artifact root (directory, file:// or s3:// URI) and point "
+    "the imported runs, experiments and logged models there.",
+)
+@click.option(
+    "--source-artifacts-destination",
+    default=None,
+    help="The old MLflow server's --artifacts-destination, to read mlflow-artifacts:/ URIs "
+    "when not importing through its REST API.",
+)
 def import_command(
-    source_uri: str, target_uri: str, dry_run: bool, no_verify: bool, no_progress: bool
+    source_uri: str,
+    target_uri: str,
+    dry_run: bool,
+    no_verify: bool,
+    no_progress: bool,
+    copy_to: str | None,
+    source_artifacts_destination: str | None,
 ) -> None:
     """Copy an MLflow deployment into runyard, keeping ids; safe to run again after a stop.
 
     Experiments, runs, params, tags, whole metric histories, dataset inputs and logged models
-    move; artifacts stay where they are (their URIs are kept).
+    move; artifacts stay where they are (their URIs are kept) unless --copy-artifacts.
     """
     try:
         source = open_source(source_uri)
         target = None if dry_run else open_target(target_uri)
+        copier = None
+        if copy_to:
+            server = source_uri if _scheme(source_uri) in ("http", "https") else None
+            copier = ArtifactCopier(copy_to, server, source_artifacts_destination)
         try:
             report = run_import(
                 source,
@@ -84,6 +108,7 @@ def import_command(
                 verify=not no_verify,
                 progress=not no_progress,
                 echo=click.echo,
+                copier=copier,
             )
         finally:
             source.close()

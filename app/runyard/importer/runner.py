@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from runyard.errors import ResourceDoesNotExist
+from runyard.importer.artifacts import ArtifactCopier
 from runyard.importer.digest import run_digest
 from runyard.importer.records import RunRecord, Source
 from runyard.importer.source_store import StoreSource
@@ -55,8 +56,10 @@ def run_import(
     verify: bool = True,
     progress: bool = True,
     echo: Echo = print,
+    copier: ArtifactCopier | None = None,
 ) -> ImportReport:
-    """Copy ``source`` into ``target`` (nothing is written when ``dry_run``)."""
+    """Copy ``source`` into ``target`` (nothing is written when ``dry_run``); with ``copier``,
+    artifacts are copied too and the imported URIs point at the copies."""
     source.check()
     report = ImportReport()
     experiments = list(source.experiments())
@@ -67,11 +70,11 @@ def run_import(
     for experiment, run_ids in plan:
         report.experiments += 1
         if not dry_run:
-            target.put_experiment(experiment)  # type: ignore[union-attr]
+            target.put_experiment(copier.experiment(experiment) if copier else experiment)  # type: ignore[union-attr]
         for model in source.logged_models(experiment.experiment_id):
             report.logged_models += 1
             if not dry_run:
-                target.put_logged_model(model)  # type: ignore[union-attr]
+                target.put_logged_model(copier.logged_model(model) if copier else model)  # type: ignore[union-attr]
         for run_id in run_ids:
             record = source.run(run_id)
             report.runs += 1
@@ -82,7 +85,10 @@ def run_import(
             elif target.has_finished_run(record):  # type: ignore[union-attr]
                 report.runs_skipped += 1
             else:
-                report.points += target.put_run(record, source.metric_points(run_id))  # type: ignore[union-attr]
+                written = (
+                    copier.run(record) if copier else record
+                )  # files first: a rerun redoes both
+                report.points += target.put_run(written, source.metric_points(run_id))  # type: ignore[union-attr]
             checked.append(record)
             bar.update(1)
     bar.close()

@@ -27,6 +27,7 @@ with mlflow.start_run(experiment_id=experiment_id, run_name="first") as run:
     mlflow.log_metric("nan_metric", math.nan)
     frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
     mlflow.log_input(mlflow.data.from_pandas(frame, name="train-set"), context="training")
+    mlflow.log_text("hello", "notes/a.txt")
     model = mlflow.initialize_logged_model(name="net", experiment_id=experiment_id)
     first = run.info.run_id
 
