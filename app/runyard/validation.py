@@ -265,6 +265,25 @@ def validate_max_results(max_results: object, limit: int, what: str = "max_resul
     return max_results
 
 
+#: Logged-model fields ``search_logged_models`` can order by (MLflow's attribute names).
+LOGGED_MODEL_ORDER_FIELDS = ("name", "model_id", "creation_timestamp", "last_updated_timestamp")
+
+
+def validate_model_order_by(
+    order_by: Sequence[tuple[str, bool]] | None,
+) -> list[tuple[str, bool]]:
+    """``[(field, ascending), ...]`` for logged-model search; metrics are not orderable here."""
+    checked = []
+    for field_name, ascending in order_by or ():
+        if field_name not in LOGGED_MODEL_ORDER_FIELDS:
+            raise InvalidParameterValue(
+                f"Invalid order_by field_name {field_name!r} for logged models: it must be one "
+                f"of {', '.join(LOGGED_MODEL_ORDER_FIELDS)}."
+            )
+        checked.append((field_name, bool(ascending)))
+    return checked
+
+
 def safe_relative_path(path: str | None) -> str:
     """A normalised artifact path relative to its root, or "" for the root itself.
 

@@ -210,6 +210,43 @@ def test_logged_model_params(servers) -> None:
     assert got == expected
 
 
+def test_logged_model_search_order_by_and_datasets(servers) -> None:
+    def ask(url: str) -> list:
+        name = f"lm-{time.time_ns()}"
+        body = {"name": name}
+        experiment_id = requests.post(_api(url, "experiments/create"), json=body).json()[
+            "experiment_id"
+        ]
+        ids = {}
+        for model_name in ("b", "c", "a"):
+            created = requests.post(
+                _api(url, "logged-models"),
+                json={"experiment_id": experiment_id, "name": model_name},
+            )
+            ids[model_name] = created.json()["model"]["info"]["model_id"]
+        run_id = _new_run(url, experiment_id)
+        metric = {"key": "acc", "value": 0.9, "timestamp": 1000, "step": 0, "model_id": ids["a"]}
+        metric |= {"dataset_name": "train", "dataset_digest": "d1"}
+        requests.post(_api(url, "runs/log-batch"), json={"run_id": run_id, "metrics": [metric]})
+        answers = []
+        for extra in (
+            {"order_by": [{"field_name": "name", "ascending": True}]},
+            {"order_by": [{"field_name": "name", "ascending": False}]},
+            {"datasets": [{"dataset_name": "train", "dataset_digest": "d1"}]},
+            {"datasets": [{"dataset_name": "train"}]},
+            {"datasets": [{"dataset_name": "train", "dataset_digest": "other"}]},
+            {"datasets": [{"dataset_name": "eval"}]},
+        ):
+            search = {"experiment_ids": [experiment_id], **extra}
+            response = requests.post(_api(url, "logged-models/search"), json=search)
+            answers.append([m["info"]["name"] for m in response.json().get("models", [])])
+        return answers
+
+    expected, got = _both(servers, ask)
+    assert expected == [["a", "b", "c"], ["c", "b", "a"], ["a"], [], [], []]
+    assert got == expected
+
+
 def test_version_gates_the_client_to_what_runyard_serves(servers) -> None:
     from mlflow.store.tracking.rest_store import RestStore
     from mlflow.utils.rest_utils import MlflowHostCreds

@@ -370,6 +370,8 @@ class RestStore(TrackingStore):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        order_by: Sequence[tuple[str, bool]] | None = None,
+        datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         reply = self._post(
             "logged-models/search",
@@ -377,6 +379,12 @@ class RestStore(TrackingStore):
             filter=filter_string or None,
             max_results=max_results,
             page_token=page_token or None,
+            order_by=[{"field_name": f, "ascending": a} for f, a in order_by or ()] or None,
+            datasets=[
+                {"dataset_name": n, **({"dataset_digest": d} if d else {})}
+                for n, d in datasets or ()
+            ]
+            or None,
         )
         models = [protocol.logged_model_from_json(m) for m in reply.get("models", [])]
         return PagedList(models, reply.get("next_page_token") or None)
