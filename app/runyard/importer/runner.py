@@ -42,7 +42,9 @@ class ImportReport:
         return text
 
 
-def import_registered_models(source: Source, target: SqlTarget, report: ImportReport) -> None:
+def import_registered_models(
+    source: Source, target: SqlTarget | None, report: ImportReport
+) -> None:
     """Extension point for the model registry: runyard has none yet, so registered models are
     counted and reported as left behind. When the registry's tables exist, copy them here."""
     report.registered_models_left = source.registered_model_count()
@@ -61,45 +63,44 @@ def run_import(
     """Copy ``source`` into ``target`` (nothing is written when ``dry_run``); with ``copier``,
     artifacts are copied too and the imported URIs point at the copies."""
     source.check()
+    if dry_run:
+        target = None
     report = ImportReport()
     experiments = list(source.experiments())
     plan = [(experiment, source.run_ids(experiment.experiment_id)) for experiment in experiments]
-    total_runs = sum(len(ids) for _, ids in plan)
-    bar = tqdm(total=total_runs, unit="run", disable=not progress, desc="runs")
+    bar = tqdm(total=sum(len(ids) for _, ids in plan), unit="run", disable=not progress)
     checked: list[RunRecord] = []
     for experiment, run_ids in plan:
         report.experiments += 1
-        if not dry_run:
-            target.put_experiment(copier.experiment(experiment) if copier else experiment)  # type: ignore[union-attr]
+        if target is not None:
+            target.put_experiment(copier.experiment(experiment) if copier else experiment)
         for model in source.logged_models(experiment.experiment_id):
             report.logged_models += 1
-            if not dry_run:
-                target.put_logged_model(copier.logged_model(model) if copier else model)  # type: ignore[union-attr]
+            if target is not None:
+                target.put_logged_model(copier.logged_model(model) if copier else model)
         for run_id in run_ids:
             record = source.run(run_id)
             report.runs += 1
             report.params += len(record.params)
             report.tags += len(record.tags)
-            if dry_run:
+            if target is None:
                 report.points += source.count_points(run_id)
-            elif target.has_finished_run(record):  # type: ignore[union-attr]
+            elif target.has_finished_run(record):
                 report.runs_skipped += 1
-            else:
-                written = (
-                    copier.run(record) if copier else record
-                )  # files first: a rerun redoes both
-                report.points += target.put_run(written, source.metric_points(run_id))  # type: ignore[union-attr]
+            else:  # files first, then the run: a stopped import redoes both
+                written = copier.run(record) if copier else record
+                report.points += target.put_run(written, source.metric_points(run_id))
             checked.append(record)
             bar.update(1)
     bar.close()
-    import_registered_models(source, target, report)  # type: ignore[arg-type]
+    import_registered_models(source, target, report)
     echo(report.summary(dry_run))
     if report.registered_models_left:
         echo(
             f"{report.registered_models_left} registered models were not imported: this "
             "runyard has no model registry yet; run the import again once it has."
         )
-    if verify and not dry_run and target is not None:
+    if verify and target is not None:
         verify_runs(source, StoreSource(target.store, "target"), checked, report, progress, echo)
     return report
 
