@@ -1,5 +1,5 @@
 """The ``runyard`` command: ``server``, ``ui``, ``db upgrade``, ``sync``, ``gc``, ``backup``,
-``models diff``, ``users``, ``tokens``.
+``models diff``, ``users``, ``tokens``, ``import``.
 
 Flags override ``RUNYARD_*`` environment variables, which override MLflow's ``MLFLOW_*`` names,
 which override defaults; a flag left out is passed as None so the next layer decides.
@@ -209,12 +209,14 @@ def _register_commands() -> None:
     """Commands that live in modules of their own."""
     from runyard.backup import backup_command
     from runyard.gc import gc_command
+    from runyard.importer.cli import import_command
     from runyard.server.auth.commands import tokens, users
 
     main.add_command(gc_command)
     main.add_command(backup_command)
     main.add_command(users)
     main.add_command(tokens)
+    main.add_command(import_command)
 
 
 _register_commands()

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from runyard.entities import DatasetInput, Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
+from runyard.wire_types import INT_RANGES
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -32,6 +33,7 @@ MAX_RESULTS_SEARCH_EXPERIMENTS = 50000
 #: holds, so a million-point metric is paged instead of answered (and held in memory) at once.
 MAX_RESULTS_GET_METRIC_HISTORY = 25000
 MAX_RUN_NAME_LENGTH = 250
+INT64_MIN, INT64_MAX = INT_RANGES["int64"]
 #: MLflow's dataset column sizes; profile is separate because it is far larger.
 DATASET_FIELD_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
 MAX_DATASET_PROFILE_LENGTH = 16777215
@@ -119,6 +121,17 @@ def validate_metric(metric: Metric) -> Metric:
     if not isinstance(metric.step, int) or isinstance(metric.step, bool):
         raise InvalidParameterValue(
             f"Invalid step {metric.step!r} for metric '{metric.key}': expected an integer."
+        )
+    if not 0 <= metric.timestamp <= INT64_MAX:
+        raise InvalidParameterValue(
+            f"Invalid value {metric.timestamp} for parameter 'timestamp' supplied: metric "
+            f"'{metric.key}' (value={value}). Timestamp must be a nonnegative long (64-bit "
+            "integer) "
+        )
+    if not INT64_MIN <= metric.step <= INT64_MAX:
+        raise InvalidParameterValue(
+            f"Invalid value {metric.step} for parameter 'step' supplied: metric "
+            f"'{metric.key}' (value={value}). Step must be a valid long (64-bit integer)."
         )
     return metric
 
@@ -253,6 +266,25 @@ def validate_max_results(max_results: object, limit: int, what: str = "max_resul
             f"{limit}."
         )
     return max_results
+
+
+#: Logged-model fields ``search_logged_models`` can order by (MLflow's attribute names).
+LOGGED_MODEL_ORDER_FIELDS = ("name", "model_id", "creation_timestamp", "last_updated_timestamp")
+
+
+def validate_model_order_by(
+    order_by: Sequence[tuple[str, bool]] | None,
+) -> list[tuple[str, bool]]:
+    """``[(field, ascending), ...]`` for logged-model search; metrics are not orderable here."""
+    checked = []
+    for field_name, ascending in order_by or ():
+        if field_name not in LOGGED_MODEL_ORDER_FIELDS:
+            raise InvalidParameterValue(
+                f"Invalid order_by field_name {field_name!r} for logged models: it must be one "
+                f"of {', '.join(LOGGED_MODEL_ORDER_FIELDS)}."
+            )
+        checked.append((field_name, bool(ascending)))
+    return checked
 
 
 def safe_relative_path(path: str | None) -> str:

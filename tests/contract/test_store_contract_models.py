@@ -9,10 +9,11 @@ from runyard.entities import (
     Dataset,
     DatasetInput,
     LoggedModelStatus,
+    Metric,
     ModelInput,
     ModelOutput,
 )
-from runyard.errors import ResourceDoesNotExist
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.base import TrackingStore
 
 from tests.contract import new_run
@@ -97,6 +98,51 @@ def test_model_tags(store: TrackingStore, experiment_id: str) -> None:
     assert dict(store.get_logged_model(model.model_id).tags) == {"b": "2"}
     with pytest.raises(ResourceDoesNotExist):
         store.delete_logged_model_tag(model.model_id, "a")
+
+
+def test_model_params(store: TrackingStore, experiment_id: str) -> None:
+    model = store.create_logged_model(experiment_id, name="m", params=[("a", "1")])
+    store.log_logged_model_params(model.model_id, [("b", "2"), ("a", "changed")])
+    assert dict(store.get_logged_model(model.model_id).params) == {"a": "changed", "b": "2"}
+    with pytest.raises(ResourceDoesNotExist):
+        store.log_logged_model_params("m-00000000000000000000000000000000", [("a", "1")])
+    with pytest.raises(InvalidParameterValue):
+        store.log_logged_model_params(model.model_id, [("../a", "1")])
+    assert dict(store.get_logged_model(model.model_id).params) == {"a": "changed", "b": "2"}
+
+
+def test_search_logged_models_order_by(store: TrackingStore, experiment_id: str) -> None:
+    names = ["b", "c", "a"]
+    for name in names:
+        store.create_logged_model(experiment_id, name=name)
+    ascending = store.search_logged_models([experiment_id], order_by=[("name", True)])
+    assert [m.name for m in ascending] == ["a", "b", "c"]
+    descending = store.search_logged_models([experiment_id], order_by=[("name", False)])
+    assert [m.name for m in descending] == ["c", "b", "a"]
+    paged = store.search_logged_models([experiment_id], max_results=2, order_by=[("name", True)])
+    rest = store.search_logged_models(
+        [experiment_id], max_results=2, page_token=paged.token, order_by=[("name", True)]
+    )
+    assert [m.name for m in (*paged, *rest)] == ["a", "b", "c"]
+    with pytest.raises(InvalidParameterValue, match="field_name"):
+        store.search_logged_models([experiment_id], order_by=[("metrics.acc", True)])
+
+
+def test_search_logged_models_by_dataset(store: TrackingStore, experiment_id: str) -> None:
+    run_id = new_run(store, experiment_id).info.run_id
+    scored = store.create_logged_model(experiment_id, name="scored", source_run_id=run_id)
+    store.create_logged_model(experiment_id, name="unscored")
+    metric = Metric("acc", 0.9, 1000, 0, run_id, scored.model_id, "eval", "d1")
+    store.log_batch(run_id, metrics=[metric])
+    for datasets, expected in (
+        ([("eval", None)], []),  # as in MLflow: the digest must match too
+        ([("eval", "d1")], ["scored"]),
+        ([("eval", "other")], []),
+        ([("train", None)], []),
+        (None, ["scored", "unscored"]),
+    ):
+        found = store.search_logged_models([experiment_id], datasets=datasets)
+        assert sorted(m.name for m in found) == expected, datasets
 
 
 def test_missing_model(store: TrackingStore) -> None:

@@ -152,8 +152,11 @@ def test_update_rename_delete_restore(api: Api) -> None:
         "run_info"
     ]
     assert info["status"] == "FINISHED" and info["end_time"] == 2000
-    info = api.ok_post("runs/update", {"run_id": run_id, "status": "BOGUS"})["run_info"]
-    assert info["status"] == "FINISHED"
+    # MLflow ignores an unknown status; runyard refuses it rather than drop it without a word
+    status, body = api.post("runs/update", {"run_id": run_id, "status": "BOGUS"})
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "'status'" in body["message"] and "FINISHED" in body["message"]
+    assert api.ok_get("runs/get", run_id=run_id)["run"]["info"]["status"] == "FINISHED"
     api.ok_post("runs/update", {"run_id": run_id, "run_name": "renamed"})
     run = api.ok_get("runs/get", run_id=run_id)["run"]
     tags = {t["key"]: t["value"] for t in run["data"]["tags"]}

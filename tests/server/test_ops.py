@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from runyard.server.ops import runyard_version
+from packaging.version import Version
+from runyard.server.limits import MAX_QUERY_STRING_BYTES
+from runyard.server.ops import MLFLOW_API_LEVEL, runyard_version
 
 
 def test_health_touches_nothing(make_client) -> None:
@@ -73,7 +75,11 @@ def test_ready_is_503_when_tracking_directory_is_gone(make_client, tmp_path) -> 
 def test_version(make_client) -> None:
     response = make_client().get("/version")
     assert response.status_code == 200
-    assert response.get_data(as_text=True) == runyard_version()
+    text = response.get_data(as_text=True)
+    assert response.headers["X-Runyard-Version"] == runyard_version()
+    version = Version(text)  # as MLflow's client parses it
+    assert version.public == MLFLOW_API_LEVEL and version < Version("3.4")
+    assert version.local.startswith("runyard.")
 
 
 def test_metrics_prometheus_text(make_client) -> None:
@@ -125,3 +131,13 @@ def test_ready_reports_a_missing_bucket_and_a_reachable_one(make_client, monkeyp
         missing = make_client(artifacts_destination="s3://absent/root").get("/ready")
         assert missing.status_code == 200
         assert "'absent' does not exist" in missing.get_json()["checks"]["artifacts"]
+
+
+def test_query_strings_up_to_64_kib_are_served_and_longer_ones_get_json(make_client) -> None:
+    client = make_client()
+    padding = "x" * (MAX_QUERY_STRING_BYTES - 100)
+    response = client.get(f"/api/2.0/mlflow/experiments/get?experiment_id=0&pad={padding}")
+    assert response.status_code == 200, response.get_json()
+    response = client.get(f"/api/2.0/mlflow/experiments/get?experiment_id=0&pad={padding * 2}")
+    assert response.status_code == 414
+    assert response.get_json()["error_code"] == "BAD_REQUEST"

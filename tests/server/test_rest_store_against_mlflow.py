@@ -3,20 +3,13 @@ with MLflow's server too, not only with its own."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from runyard.artifacts.proxy import ProxyArtifactRepo
 from runyard.entities import (
     Dataset,
@@ -31,9 +24,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.rest import RestStore
 
-from tests.s3_server import free_port
-
-MLFLOW = Path(sys.executable).with_name("mlflow")
+from tests.mlflow_server import start_mlflow_server
 
 # MLflow's server takes tens of seconds to create its database on first start.
 pytestmark = pytest.mark.slow
@@ -41,57 +32,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def mlflow_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not MLFLOW.exists() and shutil.which("mlflow") is None:
-        pytest.skip("the mlflow package is not installed")
-    tmp = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - owned by the child process
-    process = subprocess.Popen(
-        [
-            str(MLFLOW if MLFLOW.exists() else shutil.which("mlflow")),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tmp / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(tmp / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow server exited:\n{(tmp / 'server.log').read_text()[-3000:]}")
-            try:
-                if requests.get(f"{url}/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("mlflow server did not become healthy in 90s")
-            time.sleep(0.3)
+    with start_mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as url:
         yield url
-    finally:
-        # the server's own worker processes share its session: stop the whole group
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 def test_tracking_calls_round_trip(mlflow_url: str) -> None:

@@ -7,6 +7,8 @@ from the JSON body. A body that is not a JSON object is a 400, never a 500.
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -16,21 +18,43 @@ from runyard.errors import BadRequest
 from runyard.server.security import check_stored_location
 from runyard.server.settings import ServerConfig
 from runyard.store.base import TrackingStore
+from runyard.wire_types import check_request
 
 #: URL prefixes every tracking blueprint is mounted under (the UI uses ``/ajax-api``).
 API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
 
 def request_fields() -> dict[str, Any]:
-    """The request's fields: query string for GET, JSON body otherwise (plus the query)."""
+    """The request's fields: query string for GET, JSON body otherwise (plus the query).
+
+    Every field's type is checked against MLflow's request schema of the route first
+    (``runyard.wire_types``), so handlers never see a number where a string belongs.
+    """
     fields: dict[str, Any] = {}
     for key in request.args:
         values = request.args.getlist(key)
         fields[key] = values[0] if len(values) == 1 else values
-    if request.method in ("GET", "HEAD"):
+    rule = request.url_rule
+    route = schema_path(rule.rule) if rule is not None else ""
+    method = "GET" if request.method == "HEAD" else request.method
+    if fields:
+        check_request(method, route, fields, from_query=True)
+    if method == "GET":
         return fields
-    fields.update(json_body())
+    body = json_body()
+    check_request(method, route, body, from_query=False)
+    fields.update(body)
     return fields
+
+
+_VERSION_PREFIX = re.compile(r"^/(?:ajax-)?api/\d+\.\d+")
+_RULE_VARIABLE = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+@cache
+def schema_path(rule: str) -> str:
+    """A URL rule as the schema names it: ``/api/2.0/mlflow/x/<id>`` -> ``/mlflow/x/{id}``."""
+    return _RULE_VARIABLE.sub(r"{\1}", _VERSION_PREFIX.sub("", rule))
 
 
 def json_body() -> dict[str, Any]:

@@ -78,3 +78,38 @@ def get_metric_history_bulk_interval() -> Response:
         run_ids, key, max_results, start_step=start_step, end_step=end_step
     )
     return reply(p.page_to_json("metrics", [p.metric_to_json(m, with_run_id=True) for m in points]))
+
+
+#: MLflow's limits for ``get-history-bulk`` (the web UI's chart endpoint before sampling).
+MAX_RESULTS_HISTORY_BULK = 25_000
+
+
+@bp.get("/metrics/get-history-bulk")
+def get_metric_history_bulk() -> Response:
+    """Full histories of up to 100 runs, each point with its ``run_id``; like MLflow, at most
+    ``max_results`` points in all (runs in id order)."""
+    fields = request_fields()
+    run_ids = p.string_list(fields, "run_id")
+    if not run_ids:
+        raise InvalidParameterValue(
+            "GetMetricHistoryBulk request must specify at least one run_id."
+        )
+    if len(run_ids) > MAX_RUNS_BULK:
+        raise InvalidParameterValue(
+            f"GetMetricHistoryBulk request cannot specify more than {MAX_RUNS_BULK} run_ids. "
+            f"Received {len(run_ids)} run_ids."
+        )
+    key = p.optional_string(fields, "metric_key")
+    if key is None:
+        raise InvalidParameterValue("GetMetricHistoryBulk request must specify a metric_key.")
+    max_results = p.optional_int(fields, "max_results") or MAX_RESULTS_HISTORY_BULK
+    max_results = min(max_results, MAX_RESULTS_HISTORY_BULK)
+    points: list = []
+    for run_id in sorted(run_ids):
+        if len(points) >= max_results:
+            break
+        page = store().get_metric_history(run_id, key, max_results=max_results)
+        points += [
+            {**p.metric_to_json(m), "run_id": run_id} for m in page[: max_results - len(points)]
+        ]
+    return large_reply({"metrics": points} if points else {})

@@ -69,6 +69,13 @@ def set_logged_model_tags(model_id: str) -> Response:
     return reply()
 
 
+@bp.post("/logged-models/<model_id>/params")
+def log_logged_model_params(model_id: str) -> Response:
+    params = p.key_values_from_json(request_fields().get("params"), "params")
+    store().log_logged_model_params(model_id, params)
+    return reply()
+
+
 @bp.delete("/logged-models/<model_id>/tags/<path:tag_key>")
 def delete_logged_model_tag(model_id: str, tag_key: str) -> Response:
     store().delete_logged_model_tag(model_id, tag_key)
@@ -82,10 +89,26 @@ def search_logged_models() -> Response:
     max_results = p.optional_int(fields, "max_results")
     max_results = SEARCH_DEFAULT_MAX_RESULTS if max_results is None else max_results
     validate_max_results(max_results, SEARCH_MAX_RESULTS)
+    order_by = [
+        (
+            p.parse_string(p.require_field(item, "field_name"), f"order_by[{i}].field_name"),
+            item.get("ascending") is not False,
+        )
+        for i, item in enumerate(p.object_list(fields, "order_by"))
+    ]
+    datasets = [
+        (
+            p.parse_string(p.require_field(item, "dataset_name"), f"datasets[{i}].dataset_name"),
+            p.optional_string(item, "dataset_digest") or None,
+        )
+        for i, item in enumerate(p.object_list(fields, "datasets"))
+    ]
     page = store().search_logged_models(
         experiment_ids,
         filter_string=p.optional_string(fields, "filter") or None,
         max_results=max_results,
         page_token=p.optional_string(fields, "page_token") or None,
+        order_by=order_by,
+        datasets=datasets,
     )
     return reply(p.page_to_json("models", [p.logged_model_to_json(m) for m in page], page))

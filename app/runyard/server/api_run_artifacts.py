@@ -13,6 +13,7 @@ from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
 from runyard.locations import canonical_artifact_path, parse_location
 from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
+from runyard.server.ops import MLFLOW_API_LEVEL, runyard_version
 from runyard.server.security import check_stored_location
 
 bp = Blueprint("run_artifacts", __name__)
@@ -36,10 +37,17 @@ def stored_repo(artifact_uri: str) -> tuple[ArtifactRepo, str]:
     return repo, location.path.lstrip("/")
 
 
+def repo_and_path(artifact_uri: str, path: str) -> tuple[ArtifactRepo, str]:
+    """The repository holding ``path`` (already canonical and relative) under a stored artifact
+    root, and the path inside that repository."""
+    repo, inner = stored_repo(artifact_uri)
+    return repo, "/".join(x for x in (inner, path) if x)
+
+
 def list_run_artifacts(artifact_uri: str, path: str) -> list[FileInfo]:
     """Direct children of ``path`` in a run's artifacts; paths relative to the run root."""
-    repo, inner = stored_repo(artifact_uri)
-    listed = repo.list_artifacts("/".join(x for x in (inner, path) if x) or None)
+    repo, inner = repo_and_path(artifact_uri, path)
+    listed = repo.list_artifacts(inner or None)
     return [
         FileInfo(
             "/".join(x for x in (path, posixpath.basename(f.path)) if x), f.is_dir, f.file_size
@@ -77,5 +85,7 @@ def server_info() -> Response:
             "artifacts_presigned_only": False,
             "tracking_auth": "",
             "features_enabled": {},
+            "runyard_version": runyard_version(),
+            "mlflow_api_level": MLFLOW_API_LEVEL,
         }
     )

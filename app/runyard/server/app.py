@@ -9,6 +9,7 @@ from flask import Flask
 
 from runyard.artifacts import repo_for_uri
 from runyard.server import (
+    api_datasets,
     api_experiments,
     api_metrics,
     api_models,
@@ -20,6 +21,7 @@ from runyard.server import (
 from runyard.server.api_common import register_api
 from runyard.server.auth.install import install_auth
 from runyard.server.errors import register_error_handlers
+from runyard.server.limits import install_limits
 from runyard.server.logs import configure_logging, log_access
 from runyard.server.prom import RequestMetrics, install_metrics
 from runyard.server.security import install_security
@@ -51,6 +53,15 @@ def _register_optional(app: Flask, module: str, **options: str) -> None:
     app.register_blueprint(imported.bp, **options)
 
 
+def _register_file_artifacts(app: Flask) -> None:
+    """``/get-artifact``, UI uploads and logged-model files (they reuse the artifact proxy's
+    path checks and download headers)."""
+    from runyard.server import api_file_artifacts
+
+    app.register_blueprint(api_file_artifacts.root_bp)
+    register_api(app, api_file_artifacts.bp)
+
+
 def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     """The server app. ``settings`` overrides server settings by name (as CLI flags do)."""
     cfg = ServerConfig.resolve(settings)
@@ -66,6 +77,7 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     install_metrics(app, metrics, on_done=log_access)
     install_security(app, cfg)
     install_auth(app, cfg)
+    install_limits(app)
     register_error_handlers(app)
 
     for module in (
@@ -75,6 +87,7 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
         api_models,
         api_registry,
         api_run_artifacts,
+        api_datasets,
     ):
         register_api(app, module.bp)
     app.register_blueprint(api_registry.artifact_bp)
@@ -83,6 +96,7 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
         app.register_blueprint(api_run_artifacts.server_info_bp, url_prefix=prefix, name=name)
     app.register_blueprint(ops.bp)
     _register_optional(app, "runyard.server.artifacts_api")
+    _register_file_artifacts(app)
     _register_optional(app, "runyard.server.ui")
     _register_optional(app, "runyard.server.ui_registry")
     return app

@@ -7,6 +7,7 @@ Clients retry 5xx for minutes, so a client's mistake must never end up here as a
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from flask import Flask, Response, jsonify, request
@@ -76,7 +77,13 @@ def handle_http_exception(error: HTTPException) -> Response:
     return response
 
 
+#: Filesystem refusals caused by what the client named, not by the server.
+_CLIENT_OS_ERRORS = {errno.ENAMETOOLONG: "A path component or the path is too long."}
+
+
 def handle_unexpected(error: Exception) -> Response:
+    if isinstance(error, OSError) and error.errno in _CLIENT_OS_ERRORS:
+        return error_response("INVALID_PARAMETER_VALUE", _CLIENT_OS_ERRORS[error.errno], 400)
     log.exception("unexpected error on %s %s", request.method, request.path)
     return error_response("INTERNAL_ERROR", "Internal server error; see the server log.", 500)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import re
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -29,11 +30,24 @@ READY_TIMEOUT_SECONDS = 3.0
 _checks = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="ready")
 
 
+#: The MLflow server version whose client-gated features runyard serves. MLflow's client reads
+#: ``/version`` and turns features on by it; the first one runyard does not serve is span
+#: logging (tracing, gated on 3.4), so runyard answers the last level below it.
+MLFLOW_API_LEVEL = "3.3.0"
+
+
 def runyard_version() -> str:
     try:
         return metadata.version("runyard")
     except metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def server_version() -> str:
+    """``/version``: the MLflow API level, with runyard's own version as the PEP 440 local
+    part (``3.3.0+runyard.0.1.0``), so MLflow's client parses it and people can read it."""
+    local = re.sub(r"[^A-Za-z0-9]+", ".", runyard_version()).strip(".")
+    return f"{MLFLOW_API_LEVEL}+runyard.{local}"
 
 
 def _run_checks(checks: dict[str, Callable[[], object]]) -> dict[str, str | None]:
@@ -136,4 +150,6 @@ def metrics() -> Response:
 
 @bp.get("/version")
 def version() -> Response:
-    return Response(runyard_version(), mimetype="text/plain")
+    response = Response(server_version(), mimetype="text/plain")
+    response.headers["X-Runyard-Version"] = runyard_version()
+    return response

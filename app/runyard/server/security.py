@@ -33,6 +33,8 @@ from runyard.store import DEFAULT_ARTIFACT_ROOT
 PROBE_PATHS = ("/health", "/ready", "/metrics", "/version")
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/")
 JSON_API_PREFIXES = ("/api/", "/ajax-api/")
+#: API routes whose POST body is a file's raw bytes (the web UI's upload), not JSON.
+RAW_BODY_PATHS = ("/ajax-api/2.0/mlflow/upload-artifact", "/api/2.0/mlflow/upload-artifact")
 DEFAULT_HOST_NAMES = ("localhost", "*.localhost", "*.svc", "*.svc.cluster.local")
 
 CSP = (
@@ -159,6 +161,7 @@ def _check_request(cfg: ServerConfig) -> Response | None:
         request.method in ("POST", "PATCH")
         and request.path.startswith(JSON_API_PREFIXES)
         and not request.path.startswith(ARTIFACT_PREFIXES)
+        and request.path not in RAW_BODY_PATHS
     ):
         if not request.headers.get("Content-Type"):
             raise InvalidParameterValue("Bad Request. Content-Type header is missing.")

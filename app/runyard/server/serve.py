@@ -16,6 +16,7 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 from runyard.errors import InvalidParameterValue
+from runyard.server.limits import GUNICORN_LIMIT_REQUEST_LINE
 from runyard.server.settings import ServerConfig
 from runyard.store import is_sql_uri
 
@@ -59,6 +60,7 @@ def gunicorn_options(cfg: ServerConfig) -> dict[str, Any]:
         "proc_name": "runyard-server",
         "preload_app": False,
         "control_socket_disable": True,
+        "limit_request_line": GUNICORN_LIMIT_REQUEST_LINE,
     }
 
 
@@ -99,9 +101,9 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     configure_logging(cfg.json_logs, cfg.log_level)
     wait_for_database(cfg.backend_store_uri)
     if is_sql_uri(cfg.backend_store_uri):
-        from runyard.store.sql.migrate import refuse_newer_schema
+        from runyard.store.sql.migrate import refuse_unknown_schema
 
-        refuse_newer_schema(cfg.backend_store_uri)
+        refuse_unknown_schema(cfg.backend_store_uri)
 
     class RunyardApplication(BaseApplication):
         def load_config(self) -> None:

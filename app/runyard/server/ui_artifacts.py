@@ -19,11 +19,10 @@ from urllib.parse import quote, urlencode
 from flask import Response, stream_with_context
 
 from runyard import images
-from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import Run
 from runyard.errors import ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
-from runyard.server.api_run_artifacts import list_run_artifacts, stored_repo
+from runyard.server.api_run_artifacts import list_run_artifacts, repo_and_path
 
 Json = dict[str, Any]
 
@@ -46,12 +45,6 @@ YAML_EXTS = {".yaml", ".yml"}
 YAML_NAMES = {"MLmodel", "MLproject"}
 CSV_EXTS = {".csv": ",", ".tsv": "\t"}
 RAW_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-
-
-def _repo_and_path(artifact_uri: str, path: str) -> tuple[ArtifactRepo, str]:
-    """The repository and inner path of a file under a run's (or a logged model's) root."""
-    repo, inner = stored_repo(artifact_uri)
-    return repo, "/".join(x for x in (inner, path) if x)
 
 
 def list_children(run: Run, path: str | None) -> Json:
@@ -78,7 +71,7 @@ def open_artifact(artifact_uri: str, path: str) -> Iterator[bytes]:
     rel = canonical_artifact_path(path)
     if not rel:
         raise ResourceDoesNotExist("No artifact path given.")
-    repo, inner = _repo_and_path(artifact_uri, rel)
+    repo, inner = repo_and_path(artifact_uri, rel)
     return repo.open_stream(inner)
 
 

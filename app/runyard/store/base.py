@@ -230,6 +230,10 @@ class TrackingStore(abc.ABC):
     def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
 
     @abc.abstractmethod
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        """Add params to a logged model (a key logged again takes the new value, as MLflow)."""
+
+    @abc.abstractmethod
     def delete_logged_model(self, model_id: str) -> None: ...
 
     @abc.abstractmethod
@@ -239,9 +243,14 @@ class TrackingStore(abc.ABC):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        order_by: Sequence[tuple[str, bool]] | None = None,
+        datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         """Filter supports ``name``, ``source_run_id``, ``status``, ``model_type`` with ``=``,
-        ``!=``, ``LIKE``, joined by AND."""
+        ``!=``, ``LIKE``, joined by AND. ``order_by`` is ``[(field, ascending), ...]`` over
+        ``validation.LOGGED_MODEL_ORDER_FIELDS``, then newest first, then model id.
+        ``datasets`` (``[(name, digest or None), ...]``) keeps only models with a metric
+        logged on one of them, name and digest both matching, as MLflow does."""
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def check_ready(self) -> None:

@@ -329,6 +329,12 @@ class ModelsMixin:
         for tag in checked:
             write_atomic(key_path(os.path.join(model_dir, TAGS), tag.key), tag.value)
 
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        checked = [validation.validate_param(Param(k, str(v))) for k, v in params]
+        model_dir, _ = self._model_dir(model_id)
+        for param in checked:
+            write_atomic(key_path(os.path.join(model_dir, PARAMS), param.key), param.value)
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         validation.validate_key(key, "key")
         model_dir, _ = self._model_dir(model_id)
@@ -350,9 +356,12 @@ class ModelsMixin:
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        order_by: Sequence[tuple[str, bool]] | None = None,
+        datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         from runyard.search.paging import decode_offset_token
 
+        ordering = validation.validate_model_order_by(order_by)
         clauses = parse_model_filter(filter_string)
         validation.validate_max_results(max_results, MAX_RESULTS_LOGGED_MODELS)
         offset = decode_offset_token(page_token)
@@ -368,10 +377,12 @@ class ModelsMixin:
                 if str(meta.get("experiment_id")) != experiment_id:
                     continue
                 model = self._model_from_dir(model_dir, meta)
-                if model_matches(clauses, model):
+                if model_matches(clauses, model) and _on_datasets(model, datasets):
                     found.append(model)
         found.sort(key=lambda m: m.model_id)
         found.sort(key=lambda m: m.creation_timestamp, reverse=True)
+        for field, ascending in reversed(ordering):  # stable sorts: the first key sorts last
+            found.sort(key=lambda m, f=field: _model_attribute(m, f), reverse=not ascending)
         return page_of(found, offset, max_results)
 
     @staticmethod
@@ -391,3 +402,20 @@ class ModelsMixin:
 
 
 __all__ = ["ModelsMixin"]
+
+
+def _model_attribute(model: LoggedModel, field: str) -> Any:
+    """A logged model's attribute by its MLflow name (the entity uses the same names)."""
+    return getattr(model, field)
+
+
+def _on_datasets(model: LoggedModel, datasets: Sequence[tuple[str, str | None]] | None) -> bool:
+    """Whether the model has a metric logged on one of ``datasets`` (name and digest both
+    match, as in MLflow); all models when no datasets are given."""
+    if not datasets:
+        return True
+    return any(
+        metric.dataset_name == name and metric.dataset_digest == digest
+        for metric in model.metrics
+        for name, digest in datasets
+    )

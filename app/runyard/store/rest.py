@@ -363,6 +363,14 @@ class RestStore(RestRegistryMixin, TrackingStore):
             {"tags": [{"key": k, "value": v} for k, v in tags]},
         )
 
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        self._send(
+            "POST",
+            f"logged-models/{_segment(model_id)}/params",
+            # MLflow's server also wants the id in the body, as its own client sends it
+            {"model_id": model_id, "params": [{"key": k, "value": v} for k, v in params]},
+        )
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         self.http.call("DELETE", f"{API}/logged-models/{_segment(model_id)}/tags/{_segment(key)}")
 
@@ -375,6 +383,8 @@ class RestStore(RestRegistryMixin, TrackingStore):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        order_by: Sequence[tuple[str, bool]] | None = None,
+        datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         reply = self._post(
             "logged-models/search",
@@ -382,6 +392,12 @@ class RestStore(RestRegistryMixin, TrackingStore):
             filter=filter_string or None,
             max_results=max_results,
             page_token=page_token or None,
+            order_by=[{"field_name": f, "ascending": a} for f, a in order_by or ()] or None,
+            datasets=[
+                {"dataset_name": n, **({"dataset_digest": d} if d else {})}
+                for n, d in datasets or ()
+            ]
+            or None,
         )
         models = [protocol.logged_model_from_json(m) for m in reply.get("models", [])]
         return PagedList(models, reply.get("next_page_token") or None)

@@ -161,6 +161,14 @@ class LoggedModelsMixin(SqlBase):
             self._require_model(conn, model_id)
             _put(conn, m.logged_model_tags, model_id, tags)
 
+    def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
+        for key, value in params:
+            validation.validate_key(key)
+            validation.validate_param_value(key, value)
+        with self._write() as conn:
+            self._require_model(conn, model_id)
+            _put(conn, m.logged_model_params, model_id, params)
+
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         with self._write() as conn:
             self._require_model(conn, model_id)
@@ -189,10 +197,16 @@ class LoggedModelsMixin(SqlBase):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
+        order_by: Sequence[tuple[str, bool]] | None = None,
+        datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         from runyard.search import paging
 
         validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
+        ordering = [
+            _LM[field].asc() if ascending else _LM[field].desc()
+            for field, ascending in validation.validate_model_order_by(order_by)
+        ]
         keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
         offset = paging.decode_offset_token(page_token)
         stmt = (
@@ -201,8 +215,9 @@ class LoggedModelsMixin(SqlBase):
                 _LM.experiment_id.in_([k for k in keys if k is not None]),
                 _LM.lifecycle_stage == LifecycleStage.ACTIVE.value,
                 *_model_filter(filter_string),
+                *_dataset_filter(datasets),
             )
-            .order_by(_LM.creation_timestamp.desc(), _LM.model_id)
+            .order_by(*ordering, _LM.creation_timestamp.desc(), _LM.model_id)
             .limit(max_results + 1)
             .offset(offset)
         )
@@ -288,6 +303,21 @@ def _put(conn: Connection, table: sa.Table, model_id: str, items: Sequence[tuple
         ["model_id", "key"],
         ["value"],
     )
+
+
+def _dataset_filter(
+    datasets: Sequence[tuple[str, str | None]] | None,
+) -> list[sa.ColumnElement[bool]]:
+    """Models with a metric logged on one of ``datasets``; as in MLflow, name and digest must
+    both match (a digest of None matches metrics logged without one)."""
+    if not datasets:
+        return []
+    metrics = m.logged_model_metrics.c
+    matches = [
+        sa.and_(metrics.dataset_name == name, metrics.dataset_digest == digest)
+        for name, digest in datasets
+    ]
+    return [sa.exists().where(metrics.model_id == _LM.model_id, sa.or_(*matches))]
 
 
 def _model_filter(filter_string: str | None) -> list[sa.ColumnElement[bool]]:

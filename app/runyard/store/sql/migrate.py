@@ -19,9 +19,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from filelock import FileLock
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
-from runyard.errors import SchemaTooNew
+from runyard.errors import InvalidParameterValue, RunyardError, SchemaTooNew
 from runyard.store.sql.engine import create_engine, sqlite_file, translated_errors
 
 _HERE = Path(__file__).resolve().parent
@@ -55,14 +56,13 @@ def head_revision(chain: MigrationChain = TRACKING_CHAIN) -> str:
 
 
 def current_revision(conn: Connection, chain: MigrationChain = TRACKING_CHAIN) -> str | None:
-    """The database's revision of ``chain``; one this runyard does not know is ``SchemaTooNew``."""
+    """The database's revision of ``chain``. A revision this runyard does not know is refused:
+    another application's schema (MLflow's) with the way to bring its history over, anything
+    else as ``SchemaTooNew``. runyard never rewrites tables it does not own."""
     context = MigrationContext.configure(conn, opts={"version_table": chain.version_table})
     revision = context.get_current_revision()
     if revision is not None and revision not in _known_revisions(chain):
-        raise SchemaTooNew(
-            f"database schema {revision} is newer than this runyard ({head_revision(chain)}); "
-            "upgrade runyard"
-        )
+        raise _unknown_schema(conn, revision, chain)
     return revision
 
 
@@ -71,15 +71,30 @@ def _known_revisions(chain: MigrationChain) -> set[str]:
     return {rev.revision for rev in script.walk_revisions()}
 
 
-def refuse_newer_schema(db_uri: str) -> None:
-    """``SchemaTooNew`` when ``db_uri`` holds a schema from a newer runyard. Checked once
-    before a server forks its workers, so the operator reads one line instead of a traceback
-    per worker; a database that cannot be reached yet is left for the workers to wait for."""
+def _unknown_schema(conn: Connection, revision: str, chain: MigrationChain) -> RunyardError:
+    if chain == TRACKING_CHAIN and "latest_metrics" in inspect(conn).get_table_names():
+        url = conn.engine.url.render_as_string(hide_password=True)
+        return InvalidParameterValue(
+            f"The database {url} holds MLflow's schema (Alembic revision {revision!r}), not "
+            "runyard's, and runyard does not change another application's tables. Copy its "
+            f"history into a new runyard database with `runyard import --from {url} --to "
+            "<new database URI>` and point runyard at the new database."
+        )
+    return SchemaTooNew(
+        f"database schema {revision} is newer than this runyard ({head_revision(chain)}); "
+        "upgrade runyard"
+    )
+
+
+def refuse_unknown_schema(db_uri: str) -> None:
+    """``current_revision``'s refusal for ``db_uri``, checked once before a server forks its
+    workers, so the operator reads one line instead of a traceback per worker; a database that
+    cannot be reached yet is left for the workers to wait for."""
     engine = create_engine(db_uri)
     try:
         with engine.connect() as conn:
             current_revision(conn)
-    except SchemaTooNew:
+    except (SchemaTooNew, InvalidParameterValue):
         raise
     except Exception:
         return

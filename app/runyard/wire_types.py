@@ -1,0 +1,196 @@
+"""Field types of tracking requests, checked in one place against MLflow's request schema.
+
+``wire_schema`` (generated from MLflow's protobuf descriptors) says what each endpoint's fields
+are; ``check_request`` refuses a value of the wrong type with MLflow's 400
+``INVALID_PARAMETER_VALUE`` and message, naming the field (``metrics[3].value``) and the type
+it got, before any handler reads the request. Handlers then only check meaning (limits, names).
+
+What each type accepts is what MLflow's protobuf JSON parser accepts, minus its silent
+coercions that would store something the client did not mean:
+
+* ``string``: a JSON string (``{"name": 123}`` is refused, as MLflow refuses it);
+* integers: a JSON integer, an integral number or a decimal string, inside the type's range
+  (a timestamp past 2**63 is refused rather than wrapped);
+* ``double``: a number, a numeric string or ``"NaN"``/``"Infinity"``/``"-Infinity"``; never a
+  JSON boolean;
+* ``bool``: ``true``/``false`` (and the strings ``"true"``/``"false"`` in a query string);
+* enums: a value's name or number; messages: a JSON object; repeated fields: a JSON list.
+
+Query strings carry only strings and cannot say "list", so a single value of a repeated field
+counts as a list of one there. Unknown fields are ignored, as MLflow ignores them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+from runyard.errors import InvalidParameterValue
+from runyard.wire_schema import ENUMS, MESSAGES, ROUTES
+
+Check = Callable[[Any, str, bool], None]
+
+INT_RANGES = {
+    "int64": (-(2**63), 2**63 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "uint64": (0, 2**64 - 1),
+    "uint32": (0, 2**32 - 1),
+}
+_DECIMAL = re.compile(r"\s*-?\d+\s*")
+_NON_FINITE = frozenset(("nan", "infinity", "-infinity", "inf", "-inf"))
+
+
+def type_error_message(field: str, value: object, hint: str | None = None) -> str:
+    """MLflow's wording for a value of the wrong type (clients and UIs show it as is)."""
+    shown = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    hint = hint or f" Hint: Value was of type '{type(value).__name__}'."
+    return (
+        f"Invalid value {shown} for parameter '{field}' supplied: {hint} "
+        "See the API docs for more information about request parameters."
+    )
+
+
+def _fail(value: object, field: str, hint: str | None = None) -> None:
+    raise InvalidParameterValue(type_error_message(field, value, hint))
+
+
+def _check_string(value: Any, field: str, from_query: bool) -> None:
+    if type(value) is not str:
+        _fail(value, field)
+
+
+def _int_check(kind: str) -> Check:
+    low, high = INT_RANGES[kind]
+    bits = kind.removeprefix("u").removeprefix("int")
+    sign = "unsigned " if kind.startswith("u") else ""
+
+    def check(value: Any, field: str, from_query: bool) -> None:
+        if type(value) is int:
+            number = value
+        elif (type(value) is float and value.is_integer()) or (
+            type(value) is str and _DECIMAL.fullmatch(value)
+        ):
+            number = int(value)
+        else:
+            return _fail(value, field)
+        if not low <= number <= high:
+            _fail(value, field, f" It must fit in a {sign}{bits}-bit integer.")
+
+    return check
+
+
+def _check_double(value: Any, field: str, from_query: bool) -> None:
+    kind = type(value)
+    if kind is float or kind is int:
+        return
+    if kind is str:
+        text = value.strip().lower()
+        if text in _NON_FINITE:
+            return
+        try:
+            if math.isfinite(float(text)):
+                return
+        except ValueError:
+            pass
+    _fail(value, field)
+
+
+def _check_bool(value: Any, field: str, from_query: bool) -> None:
+    if type(value) is bool:
+        return
+    if from_query and type(value) is str and value.lower() in ("true", "false"):
+        return
+    _fail(value, field, f" Hint: Value was of type '{type(value).__name__}', expected a boolean.")
+
+
+def _enum_check(name: str) -> Check:
+    values = ENUMS[name]
+    names = {n.upper() for n in values}
+    numbers = set(values.values())
+    expected = ", ".join(values)
+
+    def check(value: Any, field: str, from_query: bool) -> None:
+        if type(value) is str:
+            text = value.strip()
+            if text.upper() in names or (text.isdigit() and int(text) in numbers):
+                return
+        elif type(value) is int and value in numbers:
+            return
+        _fail(value, field, f" It must be one of {expected}.")
+
+    return check
+
+
+def _message_check(name: str) -> Check:
+    def check(value: Any, field: str, from_query: bool) -> None:
+        if type(value) is not dict:
+            _fail(value, field)
+        check_fields(name, value, from_query, f"{field}.")
+
+    return check
+
+
+def _repeated(item_check: Check) -> Check:
+    def check(value: Any, field: str, from_query: bool) -> None:
+        if type(value) is not list:
+            if from_query and type(value) is str:
+                return item_check(value, field, from_query)
+            return _fail(value, field)
+        for i, item in enumerate(value):
+            if item is not None:
+                item_check(item, f"{field}[{i}]", from_query)
+
+    return check
+
+
+_SCALAR_CHECKS: dict[str, Check] = {
+    "string": _check_string,
+    "double": _check_double,
+    "bool": _check_bool,
+    **{kind: _int_check(kind) for kind in INT_RANGES},
+}
+
+
+def _type_check(type_name: str) -> Check:
+    if type_name.startswith("enum:"):
+        return _enum_check(type_name[5:])
+    if type_name.startswith("message:"):
+        return _message_check(type_name[8:])
+    return _SCALAR_CHECKS[type_name]
+
+
+@cache
+def _field_checks(message: str) -> dict[str, Check]:
+    checks = {}
+    for field, (type_name, repeated) in MESSAGES[message].items():
+        check = _type_check(type_name)
+        checks[field] = _repeated(check) if repeated else check
+    return checks
+
+
+def check_fields(message: str, fields: Mapping[str, Any], from_query: bool, prefix: str = ""):
+    """Check every known field of ``fields`` against ``message``; ``None`` means absent."""
+    checks = _field_checks(message)
+    for field, value in fields.items():
+        check = checks.get(field)
+        if check is not None and value is not None:
+            check(value, prefix + field, from_query)
+
+
+def message_for(method: str, path: str) -> str | None:
+    """The request message of ``method`` ``path`` (``/mlflow/runs/get``), if MLflow has one."""
+    return ROUTES.get((method, path))
+
+
+def check_request(method: str, path: str, fields: Mapping[str, Any], *, from_query: bool) -> None:
+    """Refuse a request whose fields have the wrong types (no-op for routes without a schema)."""
+    message = ROUTES.get((method, path))
+    if message is not None:
+        check_fields(message, fields, from_query)
+
+
+__all__ = ["INT_RANGES", "check_fields", "check_request", "message_for", "type_error_message"]

@@ -1,0 +1,219 @@
+"""``runyard import`` of deployments the real mlflow client wrote: ids kept, whole histories,
+verification, resumable and idempotent, dry run, unknown schemas refused."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+from runyard.cli import main
+from runyard.entities import LifecycleStage
+from runyard.importer import run_import
+from runyard.importer.cli import open_source, open_target
+from runyard.importer.records import ImportRefused
+from runyard.store import store_for_uri
+
+from tests.conftest import fresh_postgres_database
+from tests.importer.conftest import Deployment
+
+
+def _import(source_uri: str, target_uri: str, **options):
+    source, target = open_source(source_uri), open_target(target_uri)
+    try:
+        return run_import(source, target, progress=False, echo=lambda _: None, **options)
+    finally:
+        source.close()
+        target.store.close()
+
+
+def _assert_moved(deployment: Deployment, target_uri: str, *, model_links: bool = True) -> None:
+    ids = deployment.ids
+    store = store_for_uri(target_uri)
+    try:
+        experiment = store.get_experiment(ids["experiment_id"])
+        assert (experiment.name, dict(experiment.tags)) == ("moved", {"team": "vision"})
+        gone = store.get_experiment(ids["gone_id"])
+        assert gone.lifecycle_stage == LifecycleStage.DELETED
+        first = store.get_run(ids["first"])
+        assert first.info.experiment_id == ids["experiment_id"]
+        assert first.info.run_name == "first"
+        assert dict(first.data.params) == {"lr": "0.1", "layers": "3"}
+        assert first.data.tags["stage"] == "dev"
+        assert first.data.metrics["loss"] == pytest.approx(0.2)
+        assert [m.step for m in store.get_metric_history(ids["first"], "loss")] == list(range(5))
+        (dataset,) = first.inputs.dataset_inputs
+        assert dataset.dataset.name == "train-set"
+        assert dataset.tags == {"mlflow.data.context": "training"}
+        history = []
+        token = None
+        while True:
+            page = store.get_metric_history(ids["long"], "curve", 25_000, token)
+            history += page
+            token = page.token
+            if not token:
+                break
+        assert len(history) == deployment.long_points
+        assert [m.step for m in history[:3]] == [0, 1, 2]
+        assert store.get_run(ids["deleted"]).info.lifecycle_stage == LifecycleStage.DELETED
+        if model_links:
+            assert store.get_logged_model(ids["model_id"]).name == "net"
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_sqlite_database_moves_and_verifies(mlflow_sqlite: Deployment, tmp_path) -> None:
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    report = _import(mlflow_sqlite.uri, target)
+    assert report.differences == {}
+    assert (report.experiments, report.runs, report.logged_models) == (3, 4, 1)
+    assert report.points == mlflow_sqlite.long_points + 6
+    _assert_moved(mlflow_sqlite, target)
+
+    again = _import(mlflow_sqlite.uri, target)  # idempotent: nothing new, nothing doubled
+    assert (again.runs_skipped, again.points, again.differences) == (4, 0, {})
+    _assert_moved(mlflow_sqlite, target)
+
+
+@pytest.mark.slow
+def test_copy_artifacts_moves_files_and_uris(mlflow_sqlite: Deployment, tmp_path) -> None:
+    from runyard.artifacts import repo_for_uri
+    from runyard.importer.artifacts import ArtifactCopier
+
+    new_root = (tmp_path / "new-artifacts").as_uri()
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    report = _import(mlflow_sqlite.uri, target, copier=ArtifactCopier(new_root))
+    assert report.differences == {}
+    store = store_for_uri(target)
+    try:
+        ids = mlflow_sqlite.ids
+        run = store.get_run(ids["first"])
+        assert (
+            run.info.artifact_uri == f"{new_root}/{ids['experiment_id']}/{ids['first']}/artifacts"
+        )
+        files = b"".join(repo_for_uri(run.info.artifact_uri).open_stream("notes/a.txt"))
+        assert files == b"hello"
+        experiment = store.get_experiment(ids["experiment_id"])
+        assert experiment.artifact_location == f"{new_root}/{ids['experiment_id']}"
+        model = store.get_logged_model(ids["model_id"])
+        assert model.artifact_location.startswith(new_root)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_import_killed_halfway_finishes_on_the_next_run(
+    mlflow_sqlite: Deployment, tmp_path, monkeypatch
+) -> None:
+    from runyard.importer.target_sql import SqlTarget
+
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    original = SqlTarget.put_run
+    calls = []
+
+    def dies_on_the_long_run(self, record, points):
+        calls.append(record.info.run_id)
+        if record.info.run_id == mlflow_sqlite.ids["long"]:
+            next(iter(points))
+            raise KeyboardInterrupt  # as if killed while writing the history
+        return original(self, record, points)
+
+    monkeypatch.setattr(SqlTarget, "put_run", dies_on_the_long_run)
+    with pytest.raises(KeyboardInterrupt):
+        _import(mlflow_sqlite.uri, target)
+    monkeypatch.setattr(SqlTarget, "put_run", original)
+    report = _import(mlflow_sqlite.uri, target)
+    assert report.differences == {}
+    assert report.runs_skipped == calls.index(mlflow_sqlite.ids["long"])
+    _assert_moved(mlflow_sqlite, target)
+
+
+@pytest.mark.slow
+def test_dry_run_counts_and_writes_nothing(mlflow_sqlite: Deployment, tmp_path) -> None:
+    target = tmp_path / "runyard.db"
+    result = CliRunner().invoke(
+        main,
+        [
+            "import",
+            "--from",
+            mlflow_sqlite.uri,
+            "--to",
+            f"sqlite:///{target}",
+            "--dry-run",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "would import: 3 experiments, 1 logged models, 4 runs" in result.output
+    assert f"{mlflow_sqlite.long_points + 6} metric points" in result.output
+    assert not target.exists()
+
+
+@pytest.mark.slow
+def test_cli_imports_and_prints_verification(mlflow_sqlite: Deployment, tmp_path) -> None:
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    result = CliRunner().invoke(
+        main, ["import", "--from", mlflow_sqlite.uri, "--to", target, "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "verification: all 4 runs match" in result.output
+
+
+@pytest.mark.slow
+def test_unknown_mlflow_schema_is_refused_by_name(mlflow_sqlite: Deployment, tmp_path) -> None:
+    copy = tmp_path / "future.db"
+    shutil.copy(mlflow_sqlite.uri.removeprefix("sqlite:///"), copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ffff00001111'")
+    with pytest.raises(ImportRefused, match="'ffff00001111'"):
+        _import(f"sqlite:///{copy}", f"sqlite:///{tmp_path / 'runyard.db'}")
+
+
+@pytest.mark.slow
+def test_runyard_refuses_to_serve_an_mlflow_database(mlflow_sqlite: Deployment, tmp_path):
+    from runyard.store.sql.migrate import refuse_unknown_schema
+
+    copy = tmp_path / "mlflow.db"
+    shutil.copy(mlflow_sqlite.uri.removeprefix("sqlite:///"), copy)
+    with pytest.raises(Exception, match=r"MLflow.s schema .*runyard import --from"):
+        refuse_unknown_schema(f"sqlite:///{copy}")
+    with pytest.raises(Exception, match="MLflow's schema"):
+        store_for_uri(f"sqlite:///{copy}")
+
+
+@pytest.mark.slow
+def test_file_store_moves_to_sqlite(mlflow_files: Deployment, tmp_path) -> None:
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    report = _import(mlflow_files.uri, target)
+    assert report.differences == {}
+    assert report.runs == 4
+    _assert_moved(mlflow_files, target)
+
+
+@pytest.mark.slow
+def test_postgres_database_moves_to_postgres(mlflow_postgres: Deployment) -> None:
+    with fresh_postgres_database() as target:
+        report = _import(mlflow_postgres.uri, target)
+        assert report.differences == {}
+        _assert_moved(mlflow_postgres, target)
+        store = store_for_uri(target)
+        try:  # the id sequence moved past the imported ids
+            assert int(store.create_experiment("after-import")) > 2
+        finally:
+            store.close()
+
+
+@pytest.mark.slow
+def test_rest_api_source(mlflow_sqlite: Deployment, tmp_path) -> None:
+    from tests.mlflow_server import start_mlflow_server
+
+    copy = tmp_path / "served.db"
+    shutil.copy(mlflow_sqlite.uri.removeprefix("sqlite:///"), copy)
+    target = f"sqlite:///{tmp_path / 'runyard.db'}"
+    with start_mlflow_server(tmp_path, f"sqlite:///{copy}") as url:
+        report = _import(url, target)
+    assert report.differences == {}
+    assert report.runs == 4
+    _assert_moved(mlflow_sqlite, target)
