@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from flask import Flask
 from runyard.auth.store import REFRESH_SECONDS
 from runyard.cli import main
 from runyard.server.app import create_app
@@ -52,12 +53,8 @@ def test_db_upgrade_with_auth_creates_the_account_tables(tmp_path: Path) -> None
     assert {"runs", "auth_users", "runyard_auth_alembic_version", "alembic_version"} <= names
 
 
-def test_an_experiment_created_through_one_process_is_usable_at_once_through_another(
-    tmp_path: Path,
-) -> None:
-    """Two server processes on one database (two workers, two replicas): the creator's MANAGE
-    grant, made by one, is honoured by the other at once, although the other remembered the
-    creator's grants from a moment before."""
+def _alice_and_two_server_processes(tmp_path: Path) -> tuple[dict[str, str], Flask, Flask]:
+    """User alice (made with the CLI), her bearer header, and two apps on one database."""
     store = f"sqlite:///{tmp_path / 'shared.db'}"
     db = ["--backend-store-uri", store]
     runner = CliRunner()
@@ -68,6 +65,16 @@ def test_an_experiment_created_through_one_process_is_usable_at_once_through_ano
     secret = runner.invoke(main, ["tokens", "create", "--user", "alice", "--name", "ci", *db])
     headers = {"Authorization": f"Bearer {secret.stdout.splitlines()[0]}"}
     here, there = (create_app({"backend_store_uri": store, "auth": "true"}) for _ in range(2))
+    return headers, here, there
+
+
+def test_an_experiment_created_through_one_process_is_usable_at_once_through_another(
+    tmp_path: Path,
+) -> None:
+    """Two server processes on one database (two workers, two replicas): the creator's MANAGE
+    grant, made by one, is honoured by the other at once, although the other remembered the
+    creator's grants from a moment before."""
+    headers, here, there = _alice_and_two_server_processes(tmp_path)
     first, second = here.test_client(), there.test_client()
     api = "/api/2.0/mlflow"
     seen = second.get(f"{api}/experiments/search", query_string={"max_results": 1}, headers=headers)
@@ -89,16 +96,7 @@ def test_a_denial_is_decided_again_when_another_request_refreshed_the_grants_fir
     from runyard.auth.access import Access
     from runyard.server.auth.view import AuthorizedStore
 
-    store = f"sqlite:///{tmp_path / 'shared.db'}"
-    db = ["--backend-store-uri", store]
-    runner = CliRunner()
-    made = runner.invoke(
-        main, ["users", "create", "alice", *db], input="alice-password-1\nalice-password-1\n"
-    )
-    assert made.exit_code == 0, made.output
-    secret = runner.invoke(main, ["tokens", "create", "--user", "alice", "--name", "ci", *db])
-    headers = {"Authorization": f"Bearer {secret.stdout.splitlines()[0]}"}
-    here, there = (create_app({"backend_store_uri": store, "auth": "true"}) for _ in range(2))
+    headers, here, there = _alice_and_two_server_processes(tmp_path)
     auth, gate = there.config["RUNYARD_AUTH_STORE"], there.config["RUNYARD_AUTH_GATE"]
     alice = auth.get_user("alice")
 
