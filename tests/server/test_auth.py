@@ -430,3 +430,34 @@ def test_mlflow_2_permission_routes_still_work(client: FlaskClient) -> None:
         client, ALICE, "GET", f"{models}/get", query_string={"name": "churn", "username": "alice"}
     )
     assert r.get_json()["registered_model_permission"]["permission"] == "MANAGE"
+
+
+def test_deny_covers_mlflow_web_ui_routes(client: FlaskClient) -> None:
+    """MLflow's web-UI routes (served for drop-in use) are decided like every other read and
+    write: the owner is served, a user with DENY gets 403 and cannot upload."""
+    exp = create_experiment(client, ALICE, "ui-routes")
+    run_id = create_run(client, ALICE, exp)
+    logged = call(
+        client,
+        ALICE,
+        "POST",
+        "/api/2.0/mlflow/runs/log-metric",
+        json={"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0},
+    )
+    assert logged.status_code == 200, logged.get_json()
+    upload = "/ajax-api/2.0/mlflow/upload-artifact"
+    put = call(client, ALICE, "POST", f"{upload}?run_uuid={run_id}&path=a.txt", data=b"hi")
+    assert put.status_code == 200, put.get_data()
+    grant(client, BOB[0], exp, "DENY")
+    reads = [
+        f"/get-artifact?run_uuid={run_id}&path=a.txt",
+        f"/ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id={run_id}&metric_key=m",
+        f"/api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids={run_id}&metric_key=m",
+    ]
+    for path in reads:
+        assert call(client, ALICE, "GET", path).status_code == 200, path
+        assert call(client, BOB, "GET", path).status_code == 403, path
+    denied_put = call(client, BOB, "POST", f"{upload}?run_uuid={run_id}&path=b.txt", data=b"x")
+    assert denied_put.status_code == 403
+    listed = call(client, ALICE, "GET", f"/api/2.0/mlflow/artifacts/list?run_id={run_id}")
+    assert [f["path"] for f in listed.get_json()["files"]] == ["a.txt"]
