@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -29,13 +30,9 @@ def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-@pytest.fixture(params=["file", "sqlite"])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    backend = (
-        str(tmp_path / "mlruns")
-        if request.param == "file"
-        else f"sqlite:///{tmp_path / 'runyard.db'}"
-    )
+@contextlib.contextmanager
+def auth_app(backend: str, tmp_path: Path) -> Iterator[Flask]:
+    """A server app on ``backend`` with accounts on: an admin, alice and bob; READ by default."""
     app = create_app(
         {
             "backend_store_uri": backend,
@@ -52,6 +49,17 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     yield app
     app.config["RUNYARD_STORE"].close()
     auth.close()
+
+
+@pytest.fixture(params=["file", "sqlite"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    backend = (
+        str(tmp_path / "mlruns")
+        if request.param == "file"
+        else f"sqlite:///{tmp_path / 'runyard.db'}"
+    )
+    with auth_app(backend, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.server.test_auth import (
     ALICE,
     BOB,
     _concrete,
+    auth_app,
     call,
     create_experiment,
     create_run,
@@ -29,22 +30,8 @@ REGISTRY_BLUEPRINTS = ("registry", "ajax_registry", "registry_artifacts", "ui_re
 
 @pytest.fixture
 def app(any_store_uri: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "backend_store_uri": any_store_uri,
-            "artifacts_destination": str(tmp_path / "mlartifacts"),
-            "auth": "true",
-            "admin_username": ADMIN[0],
-            "admin_password": ADMIN[1],
-            "auth_default_permission": "READ",
-        }
-    )
-    auth = app.config["RUNYARD_AUTH_STORE"]
-    auth.create_user(*ALICE)
-    auth.create_user(*BOB)
-    yield app
-    app.config["RUNYARD_STORE"].close()
-    auth.close()
+    with auth_app(any_store_uri, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture
