@@ -17,7 +17,7 @@ from runyard import config
 from runyard.errors import RunyardError
 from runyard.locations import shown
 from runyard.server.auth.settings import AUTH_SETTINGS
-from runyard.server.ops import runyard_version
+from runyard.server.ops.routes import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
 
 _HELP = {s.name: s for s in (*SERVER_SETTINGS, *AUTH_SETTINGS)}
@@ -172,7 +172,7 @@ def db_upgrade(uri: str | None, auth: bool) -> None:
 @click.option("--spool-dir", default=None, help="Spool directory (default: setting spool_dir).")
 def sync(tracking_uri: str | None, spool_dir: str | None) -> None:
     """Send writes spooled while the tracking server was unreachable."""
-    from runyard.tracking.spool import sync_command
+    from runyard.store.spool.spool import sync_command
 
     sys.exit(sync_command(tracking_uri=tracking_uri, spool_dir=spool_dir, echo=click.echo))
 

@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from runyard import config
+from runyard.clock import now_ms
 from runyard.entities import Metric
 
 config.register(
@@ -117,7 +118,6 @@ class SystemMetricsMonitor:
         return values
 
     def log_sample(self) -> None:
-        from runyard.tracking.client import now_ms
 
         ts = now_ms()
         points = [Metric(k, v, ts, self.step) for k, v in self.sample().items()]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import runyard
 from runyard.entities import Metric, Param, RunTag
-from runyard.store.spooling import SpoolingStore
-from runyard.tracking.spool import Spool, batch_record, spool_files, sync_command
+from runyard.store.spool.spool import Spool, batch_record, spool_files, sync_command
+from runyard.store.spool.store import SpoolingStore
 
 from tests.live_server import RUNYARD, start_live_server
 

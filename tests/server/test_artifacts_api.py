@@ -23,7 +23,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from runyard.artifacts.base import ArtifactRepo
-from runyard.server.artifacts_api import bp, checked_path, content_disposition
+from runyard.server.api.artifact_proxy import bp, checked_path, content_disposition
 from runyard.server.errors import register_error_handlers
 
 from tests.s3_server import S3Server, start_s3_server

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from runyard.server.api_common import schema_path
+from runyard.server.api.common import schema_path
 from runyard.server.app import create_app
 from runyard.wire_schema import MESSAGES, ROUTES
 

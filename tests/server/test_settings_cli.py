@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from runyard import config
 from runyard.cli import main
-from runyard.server.ops import runyard_version
+from runyard.server.ops.routes import runyard_version
 from runyard.server.settings import SERVER_SETTINGS, ServerConfig
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from runyard.server.startup import needs_database, wait_for_database
+from runyard.server.ops.startup import needs_database, wait_for_database
 
 from tests.live_server import free_port
 

@@ -366,7 +366,7 @@ def test_pages_and_twins_work_on_the_file_store(tmp_path):
 
 
 def test_experiment_stats_on_postgres(postgres_uri):
-    from runyard.server.ui_stats import experiment_stats
+    from runyard.server.ui.stats import experiment_stats
     from runyard.store import store_for_uri
 
     store = store_for_uri(postgres_uri, "mlflow-artifacts:/")

@@ -6,7 +6,7 @@ import json
 import math
 
 from flask import Flask, jsonify
-from runyard.server.api_common import large_reply, reply
+from runyard.server.api.common import large_reply, reply
 
 
 def test_replies_match_jsonify() -> None:

@@ -12,7 +12,7 @@ from runyard import config
 _REGISTERING_MODULES = (
     "runyard.server.settings",
     "runyard.system_metrics",
-    "runyard.store.spooling",
+    "runyard.store.spool.store",
     "runyard.tracking.client",
     "runyard.tracking.async_logging",
 )

@@ -7,7 +7,7 @@ writes and raises ``RunyardError`` subclasses; database errors never leak SQL to
 
 from __future__ import annotations
 
-from runyard.auth.store_base import AUTH_CHAIN, LAST_USED_RESOLUTION_MS, REFRESH_SECONDS, now_ms
+from runyard.auth.store_base import AUTH_CHAIN, LAST_USED_RESOLUTION_MS, REFRESH_SECONDS
 from runyard.auth.store_roles import RolesMixin
 from runyard.auth.store_tokens import TokensMixin
 from runyard.auth.store_users import UsersMixin
@@ -17,4 +17,9 @@ class AuthStore(UsersMixin, TokensMixin, RolesMixin):
     """Users, tokens, sessions, roles and grants, in one database."""
 
 
-__all__ = ["AUTH_CHAIN", "LAST_USED_RESOLUTION_MS", "REFRESH_SECONDS", "AuthStore", "now_ms"]
+__all__ = [
+    "AUTH_CHAIN",
+    "LAST_USED_RESOLUTION_MS",
+    "REFRESH_SECONDS",
+    "AuthStore",
+]

@@ -4,7 +4,6 @@ and the user lookups every part needs."""
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +25,6 @@ AUTH_CHAIN = MigrationChain(
 REFRESH_SECONDS = 1.0
 #: A token's last-used time is written at most this often, so using it is a read, not a write.
 LAST_USED_RESOLUTION_MS = 60_000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class StoreBase:

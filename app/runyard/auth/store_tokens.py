@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from runyard.auth import credentials
 from runyard.auth.entities import Token, User
 from runyard.auth.models import sessions, tokens, users
-from runyard.auth.store_base import LAST_USED_RESOLUTION_MS, StoreBase, now_ms
+from runyard.auth.store_base import LAST_USED_RESOLUTION_MS, StoreBase
+from runyard.clock import now_ms
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from runyard.auth import credentials
 from runyard.auth.entities import User, user_role_name
 from runyard.auth.models import role_permissions, roles, sessions, tokens, user_roles, users
-from runyard.auth.store_base import StoreBase, now_ms
+from runyard.auth.store_base import StoreBase
+from runyard.clock import now_ms
 from runyard.errors import ResourceAlreadyExists
 
 

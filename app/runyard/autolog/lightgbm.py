@@ -24,8 +24,8 @@ from typing import Any
 
 from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, write_importances, write_mlmodel
+from runyard.clock import now_ms
 from runyard.entities import Metric
-from runyard.tracking.client import now_ms
 from runyard.validation import MAX_METRICS_PER_BATCH
 
 FLAVOR = "lightgbm"

@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
+from runyard.clock import now_ms
 from runyard.entities import Metric, Param, RunTag
-from runyard.tracking.client import Client, now_ms
+from runyard.tracking.client import Client
 from runyard.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 
 

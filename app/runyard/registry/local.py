@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from runyard import search
+from runyard.clock import now_ms
 from runyard.entities import PagedList
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.registry.entities import (
@@ -39,7 +40,6 @@ from runyard.registry.validation import (
     validate_version,
 )
 from runyard.search.evaluate import DEFAULT_VERSION_ORDER
-from runyard.store.file_layout import now_ms
 from runyard.store.registry_base import RegistryStore
 from runyard.validation import validate_max_results
 

@@ -8,22 +8,20 @@ from collections.abc import Mapping
 from flask import Flask
 
 from runyard.artifacts import repo_for_uri
-from runyard.server import (
-    api_datasets,
-    api_experiments,
-    api_metrics,
-    api_models,
-    api_registry,
-    api_run_artifacts,
-    api_runs,
-    ops,
-)
-from runyard.server.api_common import register_api
+from runyard.server.api import datasets as api_datasets
+from runyard.server.api import experiments as api_experiments
+from runyard.server.api import logged_models as api_models
+from runyard.server.api import metrics as api_metrics
+from runyard.server.api import registry as api_registry
+from runyard.server.api import run_artifacts as api_run_artifacts
+from runyard.server.api import runs as api_runs
+from runyard.server.api.common import register_api
 from runyard.server.auth.install import install_auth
 from runyard.server.errors import register_error_handlers
 from runyard.server.limits import install_limits
-from runyard.server.logs import configure_logging, log_access
-from runyard.server.prom import RequestMetrics, install_metrics
+from runyard.server.ops import routes as ops
+from runyard.server.ops.logs import configure_logging, log_access
+from runyard.server.ops.prom import RequestMetrics, install_metrics
 from runyard.server.security import install_security
 from runyard.server.settings import ServerConfig
 from runyard.store import store_for_uri
@@ -56,7 +54,7 @@ def _register_optional(app: Flask, module: str, **options: str) -> None:
 def _register_file_artifacts(app: Flask) -> None:
     """``/get-artifact``, UI uploads and logged-model files (they reuse the artifact proxy's
     path checks and download headers)."""
-    from runyard.server import api_file_artifacts
+    from runyard.server.api import file_artifacts as api_file_artifacts
 
     app.register_blueprint(api_file_artifacts.root_bp)
     register_api(app, api_file_artifacts.bp)
@@ -95,8 +93,8 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
         name = "server_info" if prefix.startswith("/api") else "ajax_server_info"
         app.register_blueprint(api_run_artifacts.server_info_bp, url_prefix=prefix, name=name)
     app.register_blueprint(ops.bp)
-    _register_optional(app, "runyard.server.artifacts_api")
+    _register_optional(app, "runyard.server.api.artifact_proxy")
     _register_file_artifacts(app)
-    _register_optional(app, "runyard.server.ui")
-    _register_optional(app, "runyard.server.ui_registry")
+    _register_optional(app, "runyard.server.ui.pages")
+    _register_optional(app, "runyard.server.ui.registry")
     return app

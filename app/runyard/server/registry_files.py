@@ -16,7 +16,7 @@ from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
-from runyard.server.api_run_artifacts import stored_repo
+from runyard.server.api.run_artifacts import stored_repo
 
 
 def open_version_file(location: str, path: str) -> tuple[ArtifactRepo, str, FileInfo]:

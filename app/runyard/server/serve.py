@@ -92,8 +92,8 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
     """Serve ``create_app(overrides)`` with gunicorn until it is told to stop."""
     from gunicorn.app.base import BaseApplication
 
-    from runyard.server.logs import configure_logging
-    from runyard.server.startup import wait_for_database
+    from runyard.server.ops.logs import configure_logging
+    from runyard.server.ops.startup import wait_for_database
 
     cfg = ServerConfig.resolve(overrides)
     check_artifact_locations(cfg)

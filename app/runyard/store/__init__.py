@@ -17,8 +17,8 @@ _STORES: dict[str, str] = {
     "postgres": "runyard.store.sql:SqlStore",
     "postgresql+psycopg2": "runyard.store.sql:SqlStore",
     "postgresql+psycopg": "runyard.store.sql:SqlStore",
-    "http": "runyard.store.spooling:spooling_rest_store",
-    "https": "runyard.store.spooling:spooling_rest_store",
+    "http": "runyard.store.spool.store:spooling_rest_store",
+    "https": "runyard.store.spool.store:spooling_rest_store",
 }
 
 DEFAULT_TRACKING_URI = "file:./mlruns"

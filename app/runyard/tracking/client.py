@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from runyard import config, images, system_metrics
 from runyard.artifacts import ArtifactRepo, repo_for_uri
+from runyard.clock import now_ms
 from runyard.entities import (
     DatasetInput,
     Experiment,
@@ -47,7 +48,6 @@ from runyard.tracking.registry_client import RegistryClientMixin
 from runyard.tracking.values import (
     coerce_metric,
     make_metric,
-    now_ms,
     split_batch,
     to_pairs,
 )

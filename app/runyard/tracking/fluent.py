@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from runyard import config, system_metrics
+from runyard.clock import now_ms
 from runyard.entities import (
     Experiment,
     LifecycleStage,
@@ -37,7 +38,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
 from runyard.tracking import context
-from runyard.tracking.client import Client, make_metric, now_ms, store_key
+from runyard.tracking.client import Client, make_metric, store_key
 from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)

@@ -7,11 +7,11 @@ Everything here raises ``InvalidParameterValue`` before anything is sent.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import zip_longest
 from typing import Any
 
+from runyard.clock import now_ms
 from runyard.entities import Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
 from runyard.validation import (
@@ -26,10 +26,6 @@ from runyard.validation import (
 #: checking a known name is one set lookup instead of a regex and a path normalisation.
 _VALID_METRIC_KEYS: set[str] = set()
 _MAX_REMEMBERED_KEYS = 10000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def coerce_metric_value(key: str, value: Any) -> float:

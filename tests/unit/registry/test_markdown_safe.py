@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from runyard.server.markdown_safe import render_markdown
+from runyard.server.ui.markdown import render_markdown
 
 
 def test_the_supported_subset() -> None:

@@ -7,7 +7,7 @@ import tracemalloc
 from pathlib import Path
 
 from runyard.store.file import FileStore
-from runyard.store.file_layout import METRICS
+from runyard.store.file.layout import METRICS
 
 POINTS = 300_000
 

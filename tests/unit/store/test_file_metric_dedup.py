@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from runyard.entities import Metric
-from runyard.store import file_metrics
 from runyard.store.file import FileStore
+from runyard.store.file import metrics as file_metrics
 
 
 def _history(store: FileStore, run_id: str) -> list[tuple[int, float]]:

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 
 from runyard.entities import Metric
-from runyard.store import file_metrics
 from runyard.store.file import FileStore
+from runyard.store.file import metrics as file_metrics
 
 
 def _points(values: list[float]) -> list[Metric]:

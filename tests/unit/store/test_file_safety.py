@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from runyard.entities import Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists
-from runyard.store import file_layout
 from runyard.store.file import FileStore
+from runyard.store.file import layout as file_layout
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from runyard.auth.permissions import parse_permission
-from runyard.server.api_common import reply, request_fields
+from runyard.server.api.common import reply, request_fields
 from runyard.server.auth.api import (
     access_of,
     auth_store,

@@ -15,7 +15,7 @@ from flask import Blueprint, Response
 
 from runyard.auth.permissions import EXPERIMENT, REGISTERED_MODEL, parse_permission
 from runyard.errors import ResourceDoesNotExist
-from runyard.server.api_common import reply, request_fields
+from runyard.server.api.common import reply, request_fields
 from runyard.server.auth.api import auth_store, param, require_manage
 
 bp = Blueprint("auth_api_legacy", __name__)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from runyard.auth.credentials import parse_duration
-from runyard.server.api_common import reply, request_fields
+from runyard.server.api.common import reply, request_fields
 from runyard.server.auth.api import (
     auth_store,
     caller,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g
 
 from runyard.errors import InvalidParameterValue, PermissionDenied
-from runyard.server.api_common import reply, request_fields
+from runyard.server.api.common import reply, request_fields
 from runyard.server.auth.api import (
     auth_store,
     caller,

@@ -125,7 +125,7 @@ class Gate:
         Anything not under an existing experiment is for administrators only."""
         if access.is_admin:
             return
-        from runyard.server.artifacts_api import checked_path
+        from runyard.server.api.artifact_proxy import checked_path
 
         args = request.view_args or {}
         raw = args.get("artifact_path") if "artifact_path" in args else request.args.get("path")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 
 import sqlalchemy as sa
@@ -14,10 +13,6 @@ from runyard.entities import LifecycleStage
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.sql import models as m
 from runyard.store.sql.engine import WRITE_OPTION, translated_errors
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def experiment_int(experiment_id: str) -> int | None:

@@ -9,13 +9,14 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from runyard import validation
+from runyard.clock import now_ms
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.locations import parse_location
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
-from runyard.store.sql.common import SqlBase, experiment_int, now_ms
+from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, upsert
 
 

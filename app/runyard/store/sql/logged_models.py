@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard import validation
+from runyard.clock import now_ms
 from runyard.entities import (
     DatasetInput,
     LifecycleStage,
@@ -24,7 +25,7 @@ from runyard.entities import (
 from runyard.errors import InvalidFilter, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.sql import models as m
-from runyard.store.sql.common import SqlBase, experiment_int, now_ms
+from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, upsert
 from runyard.store.sql.search import compare
 

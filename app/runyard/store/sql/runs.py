@@ -9,6 +9,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from runyard import validation
+from runyard.clock import now_ms
 from runyard.entities import (
     LifecycleStage,
     Metric,
@@ -32,7 +33,7 @@ from runyard.store.sql import downsample, fastpath
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
-from runyard.store.sql.common import SqlBase, experiment_int, now_ms
+from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, insert_rows, upsert
 from runyard.store.sql.engine import translated_errors
 from runyard.store.sql.experiments import stages_for

@@ -16,8 +16,9 @@ from collections.abc import Iterator, Sequence
 from flask import Blueprint, Flask, Response, request, stream_with_context
 
 from runyard.errors import InvalidParameterValue
-from runyard.server import ui_artifacts, ui_data
-from runyard.server.api_common import reply, store
+from runyard.server.api.common import reply, store
+from runyard.server.ui import artifacts as ui_artifacts
+from runyard.server.ui import data as ui_data
 
 bp = Blueprint("runyard_ui_api", __name__)
 

@@ -20,7 +20,6 @@ import contextlib
 import os
 import random
 import secrets
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -72,10 +71,6 @@ def new_experiment_id() -> str:
     if digits[0] == "0":
         digits = str(random.randint(1, 9)) + digits[1:]
     return digits
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---- yaml ------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from runyard import validation
 from runyard.entities import Metric, MetricSummary, PagedList, Run, ViewType
-from runyard.store import file_metrics
-from runyard.store.file_layout import METRICS, Layout, key_path, list_keys, read_yaml
+from runyard.store.file import metrics as file_metrics
+from runyard.store.file.layout import METRICS, Layout, key_path, list_keys, read_yaml
 
 #: ``get_metric_history`` accepts any positive page size up to this.
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from flask import Blueprint, Response
 from runyard import protocol as p
 from runyard.entities import ViewType
 from runyard.errors import InvalidParameterValue
-from runyard.server.api_common import reply, request_fields, store
+from runyard.server.api.common import reply, request_fields, store
 from runyard.validation import validate_experiment_id
 
 bp = Blueprint("datasets", __name__)

@@ -12,9 +12,7 @@ from flask import Blueprint, Response, request
 from runyard import protocol as p
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import BadRequest, InvalidParameterValue, ResourceDoesNotExist
-from runyard.server.api_common import reply, request_fields, store
-from runyard.server.api_run_artifacts import list_run_artifacts, repo_and_path
-from runyard.server.artifacts_api import (
+from runyard.server.api.artifact_proxy import (
     DOWNLOAD_CSP,
     _guarded,
     _streamed,
@@ -22,6 +20,8 @@ from runyard.server.artifacts_api import (
     content_disposition,
     guess_content_type,
 )
+from runyard.server.api.common import reply, request_fields, store
+from runyard.server.api.run_artifacts import list_run_artifacts, repo_and_path
 
 #: ``/get-artifact`` (no API prefix, as MLflow serves it).
 root_bp = Blueprint("get_artifact", __name__)

@@ -7,10 +7,10 @@ infinities) are sent as MLflow's strings.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from runyard.clock import now_ms
 from runyard.entities import (
     DatasetInput,
     Experiment,
@@ -23,7 +23,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol import format_double
 from runyard.search.evaluate import DATASET_CONTEXT_TAG
-from runyard.server.ui_stats import experiment_stats
+from runyard.server.ui.stats import experiment_stats
 from runyard.store.base import TrackingStore
 
 Json = dict[str, Any]
@@ -61,10 +61,6 @@ ATTRIBUTE_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
 
 def num(value: float) -> float | str:
     return format_double(value)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---- experiments --------------------------------------------------------------------------------

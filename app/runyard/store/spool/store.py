@@ -3,7 +3,7 @@
 Reads go straight to the server. Writes (``log_batch`` and what builds on it, ``delete_tag``,
 ``update_run_info``) go to the server; when it cannot be reached (``TemporarilyUnavailable`` or
 a connection error once the HTTP client's retries are spent) they are appended, fsync'ed, to the
-offline spool (``runyard.tracking.spool``) and the call returns normally.
+offline spool (``runyard.store.spool.spool``) and the call returns normally.
 
 While the spool holds anything, new writes queue behind it in the spool, so the server sees
 every write in the order it was made. The spool drains by itself: a background thread retries
@@ -31,8 +31,8 @@ from runyard import config
 from runyard.entities import LifecycleStage, Metric, Param, Run, RunInfo, RunStatus, RunTag
 from runyard.store.base import TrackingStore
 from runyard.store.registry_base import RegistryStore
-from runyard.tracking import spool as spool_format
-from runyard.tracking.spool import Spool, is_unavailable
+from runyard.store.spool import spool as spool_format
+from runyard.store.spool.spool import Spool, is_unavailable
 from runyard.validation import validate_batch, validate_key, validate_run_id
 
 _logger = logging.getLogger(__name__)

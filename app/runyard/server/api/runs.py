@@ -7,10 +7,11 @@ import time
 from flask import Blueprint, Response, request
 
 from runyard import protocol as p
+from runyard.clock import now_ms
 from runyard.entities import Metric, ModelInput, ModelOutput, Param, Run, RunTag, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.idempotency import IDEMPOTENCY_HEADER, run_id_for
-from runyard.server.api_common import (
+from runyard.server.api.common import (
     check_experiment_location,
     large_reply,
     reply,
@@ -37,10 +38,6 @@ REPLAY_WAIT_TRIES = 20
 REPLAY_WAIT_SECONDS = 0.1
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @bp.post("/runs/create")
 def create_run() -> Response:
     fields = request_fields()
@@ -65,7 +62,7 @@ def create_run() -> Response:
         run = store().create_run(
             experiment_id=experiment_id,
             user_id=p.optional_string(fields, "user_id") or "",
-            start_time=_now_ms() if start_time is None else start_time,
+            start_time=now_ms() if start_time is None else start_time,
             tags=tags,
             run_name=run_name or name_tag or None,
             run_id=run_id,

@@ -22,7 +22,7 @@ from runyard import images
 from runyard.entities import Run
 from runyard.errors import ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
-from runyard.server.api_run_artifacts import list_run_artifacts, repo_and_path
+from runyard.server.api.run_artifacts import list_run_artifacts, repo_and_path
 
 Json = dict[str, Any]
 

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, request
 from runyard import protocol as p
 from runyard.registry import protocol as rp
 from runyard.registry.validation import SEARCH_MODELS_DEFAULT, SEARCH_VERSIONS_DEFAULT
-from runyard.server.api_common import reply, request_fields, store
+from runyard.server.api.common import reply, request_fields, store
 from runyard.server.registry_files import open_version_file
 
 bp = Blueprint("registry", __name__)
@@ -228,7 +228,11 @@ def transition_model_version_stage() -> Response:
 # ---- files of a version ----------------------------------------------------------------------
 @artifact_bp.get("/model-versions/get-artifact")
 def get_model_version_artifact() -> Response:
-    from runyard.server.artifacts_api import DOWNLOAD_CSP, content_disposition, guess_content_type
+    from runyard.server.api.artifact_proxy import (
+        DOWNLOAD_CSP,
+        content_disposition,
+        guess_content_type,
+    )
 
     fields = request_fields()
     location = store().get_model_version_download_uri(_name(fields), _version(fields))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runyard import validation
+from runyard.clock import now_ms
 from runyard.entities import (
     Dataset,
     DatasetInput,
@@ -36,8 +37,8 @@ from runyard.entities import (
 )
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.names import generate_run_name
-from runyard.store import file_metrics
-from runyard.store.file_layout import (
+from runyard.store.file import metrics as file_metrics
+from runyard.store.file.layout import (
     DATASETS,
     INPUTS,
     META,
@@ -53,14 +54,13 @@ from runyard.store.file_layout import (
     is_temp_name,
     key_path,
     list_keys,
-    now_ms,
     read_values,
     read_yaml,
     remove_empty_parents,
     write_atomic,
 )
-from runyard.store.file_model_filter import model_matches, parse_model_filter
-from runyard.store.file_queries import page_of
+from runyard.store.file.model_filter import model_matches, parse_model_filter
+from runyard.store.file.queries import page_of
 
 _MODEL_NAME_BAD_CHARS = ("/", ":", ".", "%", '"', "'")
 MAX_RESULTS_LOGGED_MODELS = 50000

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from runyard import protocol as p
 from runyard.errors import ResourceDoesNotExist
-from runyard.server.api_common import reply, request_fields, server_config, store
+from runyard.server.api.common import reply, request_fields, server_config, store
 from runyard.server.security import check_artifact_location
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (

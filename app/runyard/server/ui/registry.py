@@ -18,10 +18,10 @@ from runyard.locations import shown
 from runyard.registry.lineage import lineage_of
 from runyard.registry.mlmodel import parse_mlmodel
 from runyard.registry.validation import validate_model_name
-from runyard.server import ui
-from runyard.server.api_common import store
-from runyard.server.markdown_safe import render_markdown
+from runyard.server.api.common import store
 from runyard.server.registry_files import list_version_files, read_version_file
+from runyard.server.ui import pages as ui
+from runyard.server.ui.markdown import render_markdown
 
 bp = Blueprint("ui_registry", __name__, template_folder="templates")
 # Errors on these pages are pages too, like the rest of the UI's.

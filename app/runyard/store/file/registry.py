@@ -22,7 +22,7 @@ from typing import Any
 from runyard.locations import check_name_fits
 from runyard.registry.entities import STAGE_NONE, ModelVersion, RegisteredModel
 from runyard.registry.local import LocalRegistry, model_taken
-from runyard.store.file_layout import (
+from runyard.store.file.layout import (
     META,
     MODELS,
     TAGS,

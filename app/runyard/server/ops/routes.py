@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from runyard.errors import RunyardError
 from runyard.server.errors import RETRY_AFTER_SECONDS
-from runyard.server.prom import RequestMetrics
+from runyard.server.ops.prom import RequestMetrics
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("runyard.server")

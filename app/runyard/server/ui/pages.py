@@ -15,9 +15,10 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from runyard.errors import RunyardError
-from runyard.server import ui_api, ui_data
-from runyard.server.api_common import store
+from runyard.server.api.common import store
 from runyard.server.errors import handle_http_exception
+from runyard.server.ui import api as ui_api
+from runyard.server.ui import data as ui_data
 
 log = logging.getLogger("runyard.server")
 

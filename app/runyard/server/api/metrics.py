@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from runyard import protocol as p
 from runyard.errors import InvalidParameterValue
-from runyard.server.api_common import large_reply, reply, request_fields, store
+from runyard.server.api.common import large_reply, reply, request_fields, store
 from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY
 
 bp = Blueprint("metrics", __name__)

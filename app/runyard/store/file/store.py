@@ -15,12 +15,12 @@ import os
 
 from runyard.errors import TemporarilyUnavailable
 from runyard.store.base import TrackingStore
-from runyard.store.file_experiments import ExperimentsMixin
-from runyard.store.file_layout import Layout, local_path_from_uri
-from runyard.store.file_models import ModelsMixin
-from runyard.store.file_queries import QueriesMixin
-from runyard.store.file_registry import FileRegistryMixin
-from runyard.store.file_runs import RunsMixin
+from runyard.store.file.experiments import ExperimentsMixin
+from runyard.store.file.layout import Layout, local_path_from_uri
+from runyard.store.file.models import ModelsMixin
+from runyard.store.file.queries import QueriesMixin
+from runyard.store.file.registry import FileRegistryMixin
+from runyard.store.file.runs import RunsMixin
 
 
 class FileStore(

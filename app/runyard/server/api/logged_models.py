@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from runyard import protocol as p
-from runyard.server.api_common import check_experiment_location, reply, request_fields, store
+from runyard.server.api.common import check_experiment_location, reply, request_fields, store
 from runyard.validation import validate_experiment_id, validate_key, validate_max_results
 
 bp = Blueprint("logged_models", __name__)

@@ -9,10 +9,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runyard import validation
+from runyard.clock import now_ms
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
-from runyard.store.file_layout import (
+from runyard.store.file.layout import (
     META,
     TAGS,
     Layout,
@@ -21,7 +22,6 @@ from runyard.store.file_layout import (
     key_path,
     locked,
     new_experiment_id,
-    now_ms,
     path_to_file_uri,
     read_values,
     read_yaml,
@@ -29,7 +29,7 @@ from runyard.store.file_layout import (
     resolve_artifact_location,
     write_atomic,
 )
-from runyard.store.file_queries import page_of
+from runyard.store.file.queries import page_of
 
 
 def experiment_meta(

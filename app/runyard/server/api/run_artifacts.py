@@ -12,8 +12,8 @@ from runyard.artifacts.base import ArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
 from runyard.locations import canonical_artifact_path, parse_location
-from runyard.server.api_common import artifact_repo, reply, request_fields, server_config, store
-from runyard.server.ops import MLFLOW_API_LEVEL, runyard_version
+from runyard.server.api.common import artifact_repo, reply, request_fields, server_config, store
+from runyard.server.ops.routes import MLFLOW_API_LEVEL, runyard_version
 from runyard.server.security import check_stored_location
 
 bp = Blueprint("run_artifacts", __name__)

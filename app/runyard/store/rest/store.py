@@ -35,7 +35,7 @@ from runyard.errors import InvalidParameterValue, ResourceDoesNotExist, Temporar
 from runyard.http import HttpClient, error_from_response
 from runyard.idempotency import IDEMPOTENCY_HEADER, new_key
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
-from runyard.store.rest_registry import RestRegistryMixin
+from runyard.store.rest.registry import RestRegistryMixin
 from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY, validate_batch
 
 API = "/api/2.0/mlflow"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runyard import validation
+from runyard.clock import now_ms
 from runyard.entities import (
     Experiment,
     LifecycleStage,
@@ -24,9 +25,9 @@ from runyard.entities import (
 )
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
-from runyard.store import file_metrics
 from runyard.store.base import chosen_run_id
-from runyard.store.file_layout import (
+from runyard.store.file import metrics as file_metrics
+from runyard.store.file.layout import (
     ARTIFACTS,
     META,
     METRICS,
@@ -39,7 +40,6 @@ from runyard.store.file_layout import (
     dump_yaml,
     key_path,
     list_keys,
-    now_ms,
     read_text,
     read_values,
     read_yaml,

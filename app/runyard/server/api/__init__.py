@@ -1,0 +1,1 @@
+"""The REST API: MLflow's tracking, registry and artifact routes, and runyard's own."""

@@ -1,0 +1,1 @@
+"""The web UI: pages, their JSON endpoints, templates and static files."""
