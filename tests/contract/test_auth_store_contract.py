@@ -229,3 +229,25 @@ def test_remembered_reads_follow_changes_made_anywhere(auth: AuthStore, auth_uri
     auth.refresh()
     assert auth.check_token(second) is None
     assert [g.resource_pattern for g in auth.user_grants(user.id)] == ["7"]
+
+
+def test_failed_sign_ins_are_counted_for_every_process_and_age_out(auth_uri: str) -> None:
+    first, second = AuthStore(auth_uri), AuthStore(auth_uri)  # two server processes
+    try:
+        first.record_failure(["user:bob", "addr:10.0.0.1"], at_ms=1_000, forget_before_ms=0)
+        first.record_failure(["user:bob"], at_ms=2_000, forget_before_ms=0)
+        assert second.recent_failures(["user:bob", "addr:10.0.0.1", "user:x"], since_ms=0) == {
+            "user:bob": (2, 1_000),
+            "addr:10.0.0.1": (1, 1_000),
+        }
+        assert second.recent_failures(["user:bob"], since_ms=1_500) == {"user:bob": (1, 2_000)}
+        # a new failure drops those too old to count
+        second.record_failure(["user:carol"], at_ms=9_000, forget_before_ms=1_500)
+        assert first.recent_failures(["user:bob"], since_ms=0) == {"user:bob": (1, 2_000)}
+        second.clear_failures(["user:bob"])
+        assert first.recent_failures(["user:bob", "user:carol"], since_ms=0) == {
+            "user:carol": (1, 9_000)
+        }
+    finally:
+        first.close()
+        second.close()

@@ -469,3 +469,25 @@ def test_deny_covers_mlflow_web_ui_routes(client: FlaskClient) -> None:
     assert denied_put.status_code == 403
     listed = call(client, ALICE, "GET", f"/api/2.0/mlflow/artifacts/list?run_id={run_id}")
     assert [f["path"] for f in listed.get_json()["files"]] == ["a.txt"]
+
+
+def test_failed_logins_count_across_server_processes(tmp_path: Path) -> None:
+    """Each gunicorn worker is its own process: a limit kept per process would let an attacker
+    multiply it by the number of workers. Two apps on one auth database stand for two."""
+    settings = {
+        "backend_store_uri": str(tmp_path / "mlruns"),
+        "auth": "true",
+        "admin_username": ADMIN[0],
+        "admin_password": ADMIN[1],
+        "auth_max_failed_logins": "3",
+    }
+    worker_a, worker_b = create_app(settings), create_app(settings)
+    worker_a.config["RUNYARD_AUTH_STORE"].create_user(*BOB)
+    path = "/api/2.0/mlflow/experiments/search"
+    a, b = worker_a.test_client(), worker_b.test_client()
+    assert call(a, (BOB[0], "not-the-password"), "GET", path).status_code == 401
+    assert call(b, (BOB[0], "not-the-password"), "GET", path).status_code == 401
+    assert call(a, (BOB[0], "not-the-password"), "GET", path).status_code == 401
+    blocked = call(b, BOB, "GET", path)  # the third failure happened in the other process
+    assert blocked.status_code == 429
+    assert blocked.get_json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"

@@ -100,3 +100,16 @@ state = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("version", sa.BigInteger, nullable=False),
 )
+
+#: Failed sign-ins, one row per counted key (``user:<name>`` or ``addr:<address>``), so every
+#: server process (each gunicorn worker, each replica) sees the same count. Rows older than the
+#: counting window are pruned when new ones are written.
+login_failures = sa.Table(
+    "auth_login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(320), nullable=False),
+    sa.Column("failed_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_auth_login_failures_key_failed_at", "key", "failed_at"),
+    sa.Index("ix_auth_login_failures_failed_at", "failed_at"),
+)

@@ -8,13 +8,14 @@ writes and raises ``RunyardError`` subclasses; database errors never leak SQL to
 from __future__ import annotations
 
 from runyard.auth.store_base import AUTH_CHAIN, LAST_USED_RESOLUTION_MS, REFRESH_SECONDS
+from runyard.auth.store_failures import FailuresMixin
 from runyard.auth.store_roles import RolesMixin
 from runyard.auth.store_tokens import TokensMixin
 from runyard.auth.store_users import UsersMixin
 
 
-class AuthStore(UsersMixin, TokensMixin, RolesMixin):
-    """Users, tokens, sessions, roles and grants, in one database."""
+class AuthStore(UsersMixin, TokensMixin, RolesMixin, FailuresMixin):
+    """Users, tokens, sessions, roles, grants and failed sign-ins, in one database."""
 
 
 __all__ = [

@@ -95,6 +95,22 @@ class UsersMixin(StoreBase):
         so it is accepted again only while that hash is unchanged (a new password, a deleted
         user or any other worker's change makes the next request verify afresh).
         """
+        row = self._remembered_user_row(username)
+        if self._remembered(username, password, row):
+            return self._user(row)
+        stored = row.password_hash if row is not None else None
+        matches = credentials.verify_password(password, stored or credentials.DUMMY_PASSWORD_HASH)
+        if row is None or stored is None or not matches:
+            return None
+        self._verified.put(username, password, stored)
+        return self._user(row)
+
+    def recognises_password(self, username: str, password: str) -> bool:
+        """Whether this (user, password) was verified before against the hash stored now: a
+        check that costs no hash, so callers may skip what only guards the slow check."""
+        return self._remembered(username, password, self._remembered_user_row(username))
+
+    def _remembered_user_row(self, username: str) -> sa.Row | None:
         row = self._memo.get(("user", username))
         seen = self._memo.version
         if row is None:
@@ -102,16 +118,11 @@ class UsersMixin(StoreBase):
                 row = conn.execute(sa.select(users).where(users.c.username == username)).first()
             if row is not None:
                 self._memo.put(("user", username), row, seen)
+        return row
+
+    def _remembered(self, username: str, password: str, row: sa.Row | None) -> bool:
         stored = row.password_hash if row is not None else None
         remembered = self._verified.get(username, password)
-        if (
-            stored is not None
-            and remembered is not None
-            and hmac.compare_digest(remembered, stored)
-        ):
-            return self._user(row)
-        matches = credentials.verify_password(password, stored or credentials.DUMMY_PASSWORD_HASH)
-        if row is None or stored is None or not matches:
-            return None
-        self._verified.put(username, password, stored)
-        return self._user(row)
+        if stored is None or remembered is None:
+            return False
+        return hmac.compare_digest(remembered, stored)

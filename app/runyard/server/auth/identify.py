@@ -61,7 +61,7 @@ class Identifier:
     def __init__(self, store: AuthStore, cfg: AuthConfig) -> None:
         self.store = store
         self.cfg = cfg
-        self.throttle = LoginThrottle(cfg.max_failed_logins, cfg.failed_login_window)
+        self.throttle = LoginThrottle(cfg.max_failed_logins, cfg.failed_login_window, shared=store)
 
     def identify(self, request: Request) -> Identity | None:
         if self.cfg.proxy_mode and from_trusted_proxy(request, self.cfg):
@@ -85,7 +85,10 @@ class Identifier:
     def sign_in(self, username: str, password: str, address: str) -> User | None:
         """A password check with the throttle around it (the sign-in form and HTTP basic)."""
         keys = keys_for(username, address)
-        wait = self.throttle.retry_after(keys)
+        # The other processes' counts matter only before the slow check; a password this
+        # process already verified is not a guess.
+        slow_check = not self.store.recognises_password(username, password)
+        wait = self.throttle.retry_after(keys, shared=slow_check)
         if wait is not None:
             raise TooManyAttempts(
                 f"Too many failed sign-ins; try again in {int(wait) + 1} seconds."
@@ -94,7 +97,8 @@ class Identifier:
         if user is None:
             self.throttle.failed(keys)
             return None
-        self.throttle.succeeded(keys[1:])
+        if slow_check:
+            self.throttle.succeeded(keys[1:])
         return user
 
     def _basic(self, encoded: str, address: str) -> Identity | None:
