@@ -491,3 +491,35 @@ def test_failed_logins_count_across_server_processes(tmp_path: Path) -> None:
     blocked = call(b, BOB, "GET", path)  # the third failure happened in the other process
     assert blocked.status_code == 429
     assert blocked.get_json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+
+
+def test_deny_covers_datasets_and_logged_model_artifact_routes(client: FlaskClient) -> None:
+    """search-datasets and the logged-model artifact routes reach data through the permission
+    view; a user with DENY on the experiment sees neither its datasets nor its model's files."""
+    exp = create_experiment(client, ALICE, "datasets-and-models")
+    run_id = create_run(client, ALICE, exp)
+    dataset = {"name": "train", "digest": "d1", "source_type": "local", "source": "/data"}
+    inputs = {"run_id": run_id, "datasets": [{"dataset": dataset, "tags": []}]}
+    assert (
+        call(client, ALICE, "POST", "/api/2.0/mlflow/runs/log-inputs", json=inputs).status_code
+        == 200
+    )
+    created = call(
+        client, ALICE, "POST", "/api/2.0/mlflow/logged-models", json={"experiment_id": exp}
+    )
+    assert created.status_code == 200, created.get_json()
+    model_id = created.get_json()["model"]["info"]["model_id"]
+    search = "/ajax-api/2.0/mlflow/experiments/search-datasets"
+    found = call(client, ALICE, "POST", search, json={"experiment_ids": [exp]})
+    assert [d["name"] for d in found.get_json()["dataset_summaries"]] == ["train"]
+    listing = f"/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/directories"
+    assert call(client, ALICE, "GET", listing).status_code == 200
+    grant(client, BOB[0], exp, "DENY")
+    hidden = call(client, BOB, "POST", search, json={"experiment_ids": [exp]})
+    assert hidden.status_code == 200 and hidden.get_json() == {}  # filtered, as search-runs is
+    file_path = (
+        f"/ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files?artifact_file_path=MLmodel"
+    )
+    for path in (listing, file_path):
+        refused = call(client, BOB, "GET", path)
+        assert refused.status_code == 403, (path, refused.get_json())
