@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -119,3 +120,45 @@ def test_a_denial_is_decided_again_when_another_request_refreshed_the_grants_fir
         seen_version=seen,
     )
     view.require_experiment(experiment_id, "update")  # raised PermissionDenied before
+
+
+def test_a_scraper_account_reads_metrics_and_nothing_else(tmp_path: Path) -> None:
+    store = str(tmp_path / "mlruns")
+    db = ["--backend-store-uri", store]
+    runner = CliRunner()
+    made = runner.invoke(main, ["users", "create-scraper", "prometheus", *db])
+    assert made.exit_code == 0, made.output
+    created = runner.invoke(
+        main, ["tokens", "create", "--user", "prometheus", "--name", "scrape", *db]
+    )
+    assert created.exit_code == 0, created.output
+    scraper = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[0]}"}
+
+    app = create_app(
+        {
+            "backend_store_uri": store,
+            "auth": "true",
+            "admin_username": "admin",
+            "admin_password": "admin-password-1",
+        }
+    )
+    client = app.test_client()
+    admin = {"Authorization": "Basic YWRtaW46YWRtaW4tcGFzc3dvcmQtMQ=="}  # admin:admin-password-1
+    made_exp = client.post(
+        "/api/2.0/mlflow/experiments/create", json={"name": "secret"}, headers=admin
+    )
+    experiment_id = made_exp.get_json()["experiment_id"]
+    assert client.get("/metrics", headers=scraper).status_code == 200
+    found = client.get("/api/2.0/mlflow/experiments/search?max_results=10", headers=scraper)
+    assert found.status_code == 200 and found.get_json().get("experiments", []) == []
+    got = client.get(
+        f"/api/2.0/mlflow/experiments/get?experiment_id={experiment_id}", headers=scraper
+    )
+    assert got.status_code == 403
+    created_model = client.post(
+        "/api/2.0/mlflow/registered-models/create", json={"name": "m"}, headers=scraper
+    )
+    assert created_model.status_code == 403
+    # it has no password, so no password signs it in
+    guess = base64.b64encode(b"prometheus:prometheus-password").decode()
+    assert client.get("/metrics", headers={"Authorization": f"Basic {guess}"}).status_code == 401

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from runyard.auth.credentials import parse_duration
+from runyard.auth.permissions import EXPERIMENT, REGISTERED_MODEL, WILDCARD
 from runyard.auth.store import AuthStore
 from runyard.errors import RunyardError
 from runyard.server.auth.install import auth_database_uri
@@ -80,6 +81,19 @@ def create_user(overrides: dict[str, Any], username: str, admin: bool, password:
     with _store(overrides) as store:
         store.create_user(username, password, is_admin=admin)
     click.echo(f"Created {'administrator' if admin else 'user'} {username}.")
+
+
+@users.command("create-scraper")
+@click.argument("username")
+@_database_options
+def create_scraper(overrides: dict[str, Any], username: str) -> None:
+    """Create USERNAME for a metrics scraper: no password (it signs in with a token) and DENY
+    on every experiment and registered model, so it may read /metrics and nothing else."""
+    with _store(overrides) as store:
+        store.create_user(username, None)
+        for resource_type in (EXPERIMENT, REGISTERED_MODEL):
+            store.grant(username, resource_type, WILDCARD, "DENY")
+    click.echo(f"Created scraper account {username}; give it a token with 'runyard tokens create'.")
 
 
 @users.command("list")
