@@ -1,8 +1,9 @@
 """Write ``app/runyard/wire_schema.py`` from MLflow's compiled protobuf descriptors.
 
-The request schema of every tracking endpoint runyard serves (field names and types, nested
-messages, enums) comes from ``mlflow.protos.service_pb2``, so it is MLflow's own contract rather
-than a transcription. Run after upgrading the ``mlflow`` test dependency:
+The request schema of every tracking and model-registry endpoint runyard serves (field names
+and types, nested messages, enums) comes from ``mlflow.protos.service_pb2`` and
+``mlflow.protos.model_registry_pb2``, so it is MLflow's own contract rather than a
+transcription. Run after upgrading the ``mlflow`` test dependency:
 
     python scripts/gen_wire_schema.py && ruff format app/runyard/wire_schema.py
 """
@@ -15,7 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from mlflow.protos import databricks_pb2, service_pb2
+from mlflow.protos import databricks_pb2, model_registry_pb2, service_pb2
 
 #: The MlflowService RPCs runyard implements (the others answer ENDPOINT_NOT_FOUND).
 RPCS = [
@@ -54,6 +55,37 @@ RPCS = [
     "deleteLoggedModelTag",
     "listLoggedModelArtifacts",
     "LogLoggedModelParams",
+]
+
+#: The ModelRegistryService RPCs runyard implements: all of them.
+REGISTRY_RPCS = [
+    "createRegisteredModel",
+    "renameRegisteredModel",
+    "updateRegisteredModel",
+    "deleteRegisteredModel",
+    "getRegisteredModel",
+    "searchRegisteredModels",
+    "getLatestVersions",
+    "createModelVersion",
+    "updateModelVersion",
+    "transitionModelVersionStage",
+    "deleteModelVersion",
+    "getModelVersion",
+    "searchModelVersions",
+    "getModelVersionDownloadUri",
+    "setRegisteredModelTag",
+    "setModelVersionTag",
+    "deleteRegisteredModelTag",
+    "deleteModelVersionTag",
+    "setRegisteredModelAlias",
+    "deleteRegisteredModelAlias",
+    "getModelVersionByAlias",
+]
+
+#: (compiled protos, service, the RPCs of it runyard implements)
+SERVICES = [
+    (service_pb2, "MlflowService", RPCS),
+    (model_registry_pb2, "ModelRegistryService", REGISTRY_RPCS),
 ]
 
 #: Routes MLflow serves from hand-written handlers, without a request message.
@@ -106,21 +138,22 @@ def _add_message(message: Descriptor, messages: dict, enums: dict) -> None:
 
 
 def build() -> tuple[dict, dict, dict]:
-    service = service_pb2.DESCRIPTOR.services_by_name["MlflowService"]
     routes: dict = {}
     messages: dict = {}
     enums: dict = {}
-    for method in service.methods:
-        if method.name not in RPCS:
-            continue
-        _add_message(method.input_type, messages, enums)
-        rpc = method.GetOptions().Extensions[databricks_pb2.rpc]
-        for endpoint in rpc.endpoints:
-            path = "/" + endpoint.path.lstrip("/")  # 3.x spells one path without its "/"
-            routes[(endpoint.method, path)] = method.input_type.full_name
-    missing = set(RPCS) - {m.name for m in service.methods}
-    if missing:
-        sys.exit(f"RPCs not in this mlflow's protos: {sorted(missing)}")
+    for protos, service_name, rpcs in SERVICES:
+        service = protos.DESCRIPTOR.services_by_name[service_name]
+        for method in service.methods:
+            if method.name not in rpcs:
+                continue
+            _add_message(method.input_type, messages, enums)
+            rpc = method.GetOptions().Extensions[databricks_pb2.rpc]
+            for endpoint in rpc.endpoints:
+                path = "/" + endpoint.path.lstrip("/")  # 3.x spells one path without its "/"
+                routes[(endpoint.method, path)] = method.input_type.full_name
+        missing = set(rpcs) - {m.name for m in service.methods}
+        if missing:
+            sys.exit(f"{service_name} RPCs not in this mlflow's protos: {sorted(missing)}")
     for key, fields in EXTRA_ROUTES.items():
         name = "runyard.extra." + key[1].rsplit("/", 1)[-1]
         messages[name] = fields
@@ -133,8 +166,9 @@ def render(routes: dict, messages: dict, enums: dict) -> str:
         return f"#: {note}\n{name}: dict = {pprint.pformat(value, width=99, sort_dicts=True)}\n"
 
     return (
-        f'"""Request schema of the tracking API, generated from mlflow {version("mlflow")}\'s '
-        "protobuf descriptors\nby ``scripts/gen_wire_schema.py``: do not edit by hand.\n\n"
+        '"""Request schema of the tracking and model-registry APIs, generated from\n'
+        f"mlflow {version('mlflow')}'s protobuf descriptors by ``scripts/gen_wire_schema.py``: "
+        "do not edit\nby hand.\n\n"
         "A field type is a scalar (``string``, ``int64``, ``int32``, ``uint64``, ``uint32``, "
         "``double``,\n``bool``), ``enum:<name>`` (see ``ENUMS``) or ``message:<name>`` (see "
         '``MESSAGES``), with a flag\nthat says whether the field is repeated.\n"""\n\n'
