@@ -281,3 +281,95 @@ def test_with_a_deny_default_only_granted_models_are_seen(tmp_path: Path) -> Non
     assert status(client, BOB, "GET", "registered-models/get", query_string={"name": "a"}) == 403
     app.config["RUNYARD_STORE"].close()
     app.config["RUNYARD_AUTH_STORE"].close()
+
+
+# ---- the version tier and sibling tiers (MLflow 3.17's sub-resource grants) ----------------------
+def grant_tier(client: FlaskClient, username: str, resource_type: str, permission: str) -> None:
+    body = {
+        "username": username,
+        "resource_type": resource_type,
+        "resource_id": "*",
+        "permission": permission,
+    }
+    r = call(client, ADMIN, "POST", "/api/3.0/mlflow/users/permissions/grant", json=body)
+    assert r.status_code == 200, r.get_json()
+
+
+def test_a_version_tier_grant_governs_versions_over_the_models_permission(
+    client: FlaskClient,
+) -> None:
+    register(client, ADMIN, "tiered", "0")
+    grant_model(client, ALICE[0], "tiered", "MANAGE")
+    grant_tier(client, ALICE[0], "registered_model_version", "READ")
+    version = {"name": "tiered", "version": "1"}
+    ok(client, ALICE, "GET", "model-versions/get", query_string=version)
+    ok(
+        client,
+        ALICE,
+        "PATCH",
+        "registered-models/update",
+        json={"name": "tiered", "description": "d"},
+    )
+    ok(client, ALICE, "POST", "registered-models/alias", json={**version, "alias": "next"})
+    refused = [
+        ("PATCH", "model-versions/update", {**version, "description": "x"}),
+        ("POST", "model-versions/transition-stage", {**version, "stage": "Staging"}),
+        ("POST", "model-versions/set-tag", {**version, "key": "k", "value": "v"}),
+        ("DELETE", "model-versions/delete", version),
+        ("DELETE", "registered-models/delete", {"name": "tiered"}),  # its versions go with it
+    ]
+    for method, path, body in refused:
+        assert status(client, ALICE, method, path, json=body) == 403, path
+    # an EDIT tier lets a model reader change versions, but not delete them
+    grant_tier(client, BOB[0], "registered_model_version", "EDIT")
+    ok(client, BOB, "PATCH", "model-versions/update", json={**version, "description": "bob"})
+    assert status(client, BOB, "DELETE", "model-versions/delete", json=version) == 403
+    assert status(client, BOB, "PATCH", "registered-models/update", json={"name": "tiered"}) == 403
+
+
+def test_a_denied_version_tier_hides_every_version_but_not_the_model(client: FlaskClient) -> None:
+    register(client, ADMIN, "veiled", "0")
+    grant_model(client, ALICE[0], "veiled", "MANAGE")
+    grant_tier(client, ALICE[0], "registered_model_version", "DENY")
+    model = ok(client, ALICE, "GET", "registered-models/get", query_string={"name": "veiled"})
+    assert "latest_versions" not in model["registered_model"]
+    assert ok(client, ADMIN, "GET", "registered-models/get", query_string={"name": "veiled"})[
+        "registered_model"
+    ]["latest_versions"]
+    found = ok(client, ALICE, "GET", "registered-models/search")["registered_models"]
+    assert [m["name"] for m in found] == ["veiled"] and "latest_versions" not in found[0]
+    assert ok(client, ALICE, "GET", "model-versions/search").get("model_versions", []) == []
+    version = {"name": "veiled", "version": "1"}
+    for method, path, body in [
+        ("GET", "model-versions/get", None),
+        ("GET", "model-versions/get-download-uri", None),
+        ("GET", "registered-models/alias", None),
+        ("POST", "registered-models/alias", {**version, "alias": "x"}),
+        ("POST", "model-versions/create", {"name": "veiled", "source": "models:/veiled/1"}),
+    ]:
+        query = {**version, "alias": "champion"} if method == "GET" else None
+        code = status(client, ALICE, method, path, json=body, query_string=query)
+        assert code == 403, path
+    ok(
+        client,
+        ALICE,
+        "POST",
+        "registered-models/set-tag",
+        json={"name": "veiled", "key": "k", "value": "v"},
+    )
+
+
+def test_denied_run_and_logged_model_tiers_withhold_a_versions_links(client: FlaskClient) -> None:
+    run_id = register(client, ADMIN, "linked", "0")
+    version = {"name": "linked", "version": "1"}
+    seen = ok(client, BOB, "GET", "model-versions/get", query_string=version)["model_version"]
+    assert seen["run_id"] == run_id
+    grant_tier(client, BOB[0], "run", "DENY")
+    hidden = ok(client, BOB, "GET", "model-versions/get", query_string=version)["model_version"]
+    assert "run_id" not in hidden and "run_link" not in hidden
+    listed = ok(client, BOB, "GET", "model-versions/search")["model_versions"]
+    assert [v.get("run_id") for v in listed] == [None]
+    latest = ok(client, BOB, "GET", "registered-models/get", query_string={"name": "linked"})
+    assert "run_id" not in latest["registered_model"]["latest_versions"][0]
+    admin_view = ok(client, ADMIN, "GET", "model-versions/get", query_string=version)
+    assert admin_view["model_version"]["run_id"] == run_id

@@ -40,6 +40,13 @@ class Access:
             level = self._memo[key] = fold(matching, self.default)
         return level
 
+    def granted(self, resource_type: str, resource_id: str) -> Permission | None:
+        """The folded grants matching the resource (a positive one raised to the default), or
+        None when no grant matches: a sub-resource tier speaks only when granted."""
+        key = (resource_type, str(resource_id))
+        matching = (*self._by_key.get(key, ()), *self._by_key.get((resource_type, WILDCARD), ()))
+        return fold(matching, self.default) if matching else None
+
     def add(self, resource_type: str, resource_id: str, permission: Permission) -> None:
         """A grant given during this request (a creator's ``MANAGE``), so the rest of the
         request sees it too."""

@@ -47,17 +47,23 @@ PERMISSION_NAMES = ("READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS", "DENY")
 EXPERIMENT = "experiment"
 REGISTERED_MODEL = "registered_model"
 WORKSPACE = "workspace"
+#: Sub-resource tiers (``*`` only) that runyard decides by, as MLflow 3.17 does: a grant on
+#: ``registered_model_version`` governs what may be done to versions; a ``DENY`` on ``run`` or
+#: ``logged_model`` withholds a version's links to runs or logged models.
+REGISTERED_MODEL_VERSION = "registered_model_version"
+RUN = "run"
+LOGGED_MODEL = "logged_model"
 #: Resource types MLflow's client may name. runyard enforces experiments and registered models
 #: (and the workspace slot); the others are stored so MLflow's client round-trips them.
 WILDCARD_ONLY_TYPES = frozenset(
     {
         WORKSPACE,
-        "run",
+        RUN,
         "trace",
         "assessment",
-        "logged_model",
+        LOGGED_MODEL,
         "review_queue",
-        "registered_model_version",
+        REGISTERED_MODEL_VERSION,
         "prompt_version",
         "scorer_version",
         "mcp_server_version",
@@ -113,6 +119,20 @@ def check_grant(resource_type: str, pattern: str, permission: Permission) -> Non
             f"Invalid permission '{permission.name}' for resource_type='workspace'. "
             "Workspace-wide grants accept only: ('MANAGE', 'USE')."
         )
+
+
+#: What each action needs, by the names decisions use.
+_ALLOWS = {
+    "read": lambda p: p.can_read,
+    "use": lambda p: p.can_use,
+    "update": lambda p: p.can_update,
+    "manage": lambda p: p.can_manage,
+}
+
+
+def allows(level: Permission, need: str) -> bool:
+    """Whether ``level`` permits ``need`` (``read``, ``use``, ``update`` or ``manage``)."""
+    return bool(_ALLOWS[need](level))
 
 
 def fold(matching: Iterable[Permission], default: Permission) -> Permission:

@@ -34,8 +34,9 @@ class ModelVersion:
     storage_location: str = ""
     current_stage: str = STAGE_NONE
     description: str = ""
-    run_id: str = ""
-    run_link: str = ""
+    #: None where the caller's ``run`` tier withholds them (the reply then leaves them out).
+    run_id: str | None = ""
+    run_link: str | None = ""
     user_id: str = ""
     status: str = STATUS_READY
     status_message: str = ""

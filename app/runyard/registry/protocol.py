@@ -30,6 +30,9 @@ def model_version_to_json(mv: ModelVersion) -> Json:
         "status": mv.status,
         "run_link": mv.run_link,
     }
+    for withheld in ("run_id", "run_link"):
+        if out[withheld] is None:
+            del out[withheld]
     if mv.user_id:
         out["user_id"] = mv.user_id
     if mv.status_message:

@@ -10,15 +10,34 @@ the registered model it copies): otherwise a user could register a run they may 
 model they may, and download its files from there. The creator gets ``MANAGE``; deleting a model
 drops the grants on its name, renaming moves them. Searches return only what the caller may
 read. ``*`` names every model in a grant, so no model may take that name while auth is on.
+
+The version tier, as MLflow 3.17 has it: a grant on ``registered_model_version`` (``*`` only)
+governs what may be done to versions when the caller holds one, and the model's permission
+does otherwise. Reading a version needs ``READ`` on the model and no ``DENY`` on the tier;
+changing or deleting one needs ``READ`` on the model and the tier's (else the model's)
+``EDIT`` or ``MANAGE``; a new version needs ``EDIT`` on the model and no ``DENY`` on the tier;
+an alias needs the model's level for the alias change and no ``DENY`` on the tier; deleting a
+model deletes its versions, so it needs ``MANAGE`` on both. A model shown to a caller denied
+the tier carries no ``latest_versions``. A ``DENY`` on the ``run`` tier withholds a version's
+``run_id`` and ``run_link``, one on ``logged_model`` its ``model_id``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from runyard.auth.access import Access
-from runyard.auth.permissions import REGISTERED_MODEL, WILDCARD
+from runyard.auth.permissions import (
+    LOGGED_MODEL,
+    REGISTERED_MODEL,
+    REGISTERED_MODEL_VERSION,
+    RUN,
+    WILDCARD,
+    Permission,
+    allows,
+)
 from runyard.auth.store import AuthStore
 from runyard.entities import PagedList
 from runyard.errors import InvalidParameterValue, PermissionDenied, ResourceDoesNotExist
@@ -83,6 +102,51 @@ class RegistryDecisions:
     def _readable(self, entity: RegisteredModel | ModelVersion) -> bool:
         return self.can(REGISTERED_MODEL, entity.name, "read")
 
+    def _version_readable(self, version: ModelVersion) -> bool:
+        return self._readable(version) and not self._tier_denied()
+
+    def _tier_denied(self) -> bool:
+        return self._access.granted(REGISTERED_MODEL_VERSION, WILDCARD) is Permission.DENY
+
+    def _tier(self, name: str) -> Permission:
+        """The version tier's grant when the caller holds one, else the model's permission."""
+        granted = self._access.granted(REGISTERED_MODEL_VERSION, WILDCARD)
+        return granted if granted is not None else self._access.permission(REGISTERED_MODEL, name)
+
+    def _versions(self, name: str, need: str, model_need: str = "read") -> None:
+        """``model_need`` on the model, then ``need`` on its versions: ``read`` asks only that
+        the tier is not denied; any other action is decided by the tier (else the model)."""
+        self._model(name, model_need)
+        if self._access.is_admin:
+            return
+        allowed = not self._tier_denied() if need == "read" else allows(self._tier(name), need)
+        if not allowed:
+            raise PermissionDenied(
+                f"Permission denied: {need} on the versions of registered model {name!r}."
+            )
+
+    def _shown_version(self, version: ModelVersion) -> ModelVersion:
+        """A version without the links the caller's ``run`` or ``logged_model`` tier denies."""
+        if self._access.is_admin:
+            return version
+        hidden: dict[str, Any] = {}
+        if (version.run_id or version.run_link) and self._access.granted(
+            RUN, WILDCARD
+        ) is Permission.DENY:
+            hidden.update(run_id=None, run_link=None)
+        if version.model_id and self._access.granted(LOGGED_MODEL, WILDCARD) is Permission.DENY:
+            hidden["model_id"] = None
+        return dataclasses.replace(version, **hidden) if hidden else version
+
+    def _shown_model(self, model: RegisteredModel) -> RegisteredModel:
+        """A model as the caller may see it: no latest versions when the tier is denied."""
+        if self._access.is_admin or not model.latest_versions:
+            return model
+        if self._tier_denied():
+            return dataclasses.replace(model, latest_versions=())
+        shown = tuple(self._shown_version(v) for v in model.latest_versions)
+        return dataclasses.replace(model, latest_versions=shown)
+
     def _may_take_name(self, name: str) -> None:
         """A new or renamed model's name: never the wildcard, never one the caller is denied."""
         if name == WILDCARD:
@@ -130,7 +194,7 @@ class RegistryDecisions:
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         self._model(name, "read")
-        return self._inner.get_registered_model(name)
+        return self._shown_model(self._inner.get_registered_model(name))
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         self._model(name, "update")
@@ -138,14 +202,14 @@ class RegistryDecisions:
         model = self._inner.rename_registered_model(name, new_name)
         if name != WILDCARD:  # a model named '*' before auth: its grants are everyone's
             self._auth.rename_grants(REGISTERED_MODEL, name, model.name)
-        return model
+        return self._shown_model(model)
 
     def update_registered_model(self, name: str, description: str) -> RegisteredModel:
         self._model(name, "update")
-        return self._inner.update_registered_model(name, description)
+        return self._shown_model(self._inner.update_registered_model(name, description))
 
     def delete_registered_model(self, name: str) -> None:
-        self._model(name, "manage")
+        self._versions(name, "manage", model_need="manage")  # its versions go with it
         self._inner.delete_registered_model(name)
         if name != WILDCARD:
             self._auth.delete_grants(REGISTERED_MODEL, name)
@@ -162,13 +226,14 @@ class RegistryDecisions:
 
         if self._access.is_admin:
             return fetch(max_results, page_token)
-        return readable_page(fetch, self._readable, max_results, page_token)
+        page = readable_page(fetch, self._readable, max_results, page_token)
+        return PagedList([self._shown_model(m) for m in page], page.token)
 
     def get_latest_versions(
         self, name: str, stages: Sequence[str] | None = None
     ) -> list[ModelVersion]:
-        self._model(name, "read")
-        return self._inner.get_latest_versions(name, stages)
+        self._versions(name, "read")
+        return [self._shown_version(v) for v in self._inner.get_latest_versions(name, stages)]
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         self._model(name, "update")
@@ -179,16 +244,17 @@ class RegistryDecisions:
         self._inner.delete_registered_model_tag(name, key)
 
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
-        self._model(name, "update")
+        # an alias points at a version: the versions must not be denied either
+        self._versions(name, "read", model_need="update")
         self._inner.set_registered_model_alias(name, alias, version)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        self._model(name, "manage")
+        self._versions(name, "read", model_need="manage")
         self._inner.delete_registered_model_alias(name, alias)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        self._model(name, "read")
-        return self._inner.get_model_version_by_alias(name, alias)
+        self._versions(name, "read")
+        return self._shown_version(self._inner.get_model_version_by_alias(name, alias))
 
     # ---- model versions ----------------------------------------------------------------------
     def create_model_version(
@@ -202,7 +268,23 @@ class RegistryDecisions:
         model_id: str | None = None,
     ) -> ModelVersion:
         self._model(name, "update")
+        if not self._access.is_admin and self._tier_denied():
+            raise PermissionDenied(f"Permission denied: new versions of registered model {name!r}.")
         self._require_source_readable(source, run_id, model_id)
+        return self._shown_version(
+            self._create_version(name, source, run_id, tags, run_link, description, model_id)
+        )
+
+    def _create_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None,
+        tags: Sequence[tuple[str, str]] | None,
+        run_link: str | None,
+        description: str | None,
+        model_id: str | None,
+    ) -> ModelVersion:
         return self._inner.create_model_version(
             name,
             source,
@@ -214,15 +296,15 @@ class RegistryDecisions:
         )
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
-        self._model(name, "read")
-        return self._inner.get_model_version(name, version)
+        self._versions(name, "read")
+        return self._shown_version(self._inner.get_model_version(name, version))
 
     def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
-        self._model(name, "update")
-        return self._inner.update_model_version(name, version, description)
+        self._versions(name, "update")
+        return self._shown_version(self._inner.update_model_version(name, version, description))
 
     def delete_model_version(self, name: str, version: int | str) -> None:
-        self._model(name, "manage")
+        self._versions(name, "manage")
         self._inner.delete_model_version(name, version)
 
     def search_model_versions(
@@ -237,18 +319,19 @@ class RegistryDecisions:
 
         if self._access.is_admin:
             return fetch(max_results, page_token)
-        return readable_page(fetch, self._readable, max_results, page_token)
+        page = readable_page(fetch, self._version_readable, max_results, page_token)
+        return PagedList([self._shown_version(v) for v in page], page.token)
 
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
-        self._model(name, "read")
+        self._versions(name, "read")
         return self._inner.get_model_version_download_uri(name, version)
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: str) -> None:
-        self._model(name, "update")
+        self._versions(name, "update")
         self._inner.set_model_version_tag(name, version, key, value)
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
-        self._model(name, "manage")
+        self._versions(name, "manage")
         self._inner.delete_model_version_tag(name, version, key)
 
     def transition_model_version_stage(
@@ -258,7 +341,9 @@ class RegistryDecisions:
         stage: str,
         archive_existing_versions: bool = False,
     ) -> ModelVersion:
-        self._model(name, "update")
-        return self._inner.transition_model_version_stage(
-            name, version, stage, archive_existing_versions
+        self._versions(name, "update")
+        return self._shown_version(
+            self._inner.transition_model_version_stage(
+                name, version, stage, archive_existing_versions
+            )
         )

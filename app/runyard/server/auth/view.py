@@ -20,20 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runyard.auth.access import Access
-from runyard.auth.permissions import EXPERIMENT, Permission
+from runyard.auth.permissions import EXPERIMENT, Permission, allows
 from runyard.auth.store import AuthStore
 from runyard.entities import Experiment, PagedList, Run
 from runyard.errors import PermissionDenied
 from runyard.server.auth.registry_rules import RegistryDecisions
 from runyard.store.base import TrackingStore
-
-_CAN: dict[str, Callable[[Permission], bool]] = {
-    "read": lambda p: p.can_read,
-    "use": lambda p: p.can_use,
-    "update": lambda p: p.can_update,
-    "manage": lambda p: p.can_manage,
-}
-
 
 #: Optional store methods that read one run, named by their first argument.
 _OPTIONAL_RUN_READS = frozenset({"get_metric_history_json"})
@@ -82,7 +74,7 @@ class AuthorizedStore(RegistryDecisions):
 
     # ---- decisions ---------------------------------------------------------------------------
     def can(self, resource_type: str, resource_id: str, need: str) -> bool:
-        return _CAN[need](self._access.permission(resource_type, resource_id))
+        return allows(self._access.permission(resource_type, resource_id), need)
 
     def require(self, resource_type: str, resource_id: str, need: str) -> None:
         if not self.can(resource_type, resource_id, need) and not self._can_with_fresh_grants(
