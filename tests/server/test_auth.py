@@ -523,3 +523,79 @@ def test_deny_covers_datasets_and_logged_model_artifact_routes(client: FlaskClie
     for path in (listing, file_path):
         refused = call(client, BOB, "GET", path)
         assert refused.status_code == 403, (path, refused.get_json())
+
+
+def grant_tier(client: FlaskClient, username: str, tier: str, permission: str) -> None:
+    """A grant on one of MLflow's wildcard-only sub-resource tiers (``run``, ...)."""
+    body = {
+        "username": username,
+        "resource_type": tier,
+        "resource_id": "*",
+        "permission": permission,
+    }
+    r = call(client, ADMIN, "POST", "/api/3.0/mlflow/users/permissions/grant", json=body)
+    assert r.status_code == 200, r.get_json()
+
+
+def test_a_run_tier_grant_governs_runs_over_the_experiments_permission(
+    client: FlaskClient,
+) -> None:
+    """MLflow 3.17: a grant on ``(run, *)`` decides run actions when held, else the experiment."""
+    exp = create_experiment(client, ALICE, "tiered-runs")  # ALICE manages it
+    run_id = create_run(client, ALICE, exp)
+    grant_tier(client, ALICE[0], "run", "READ")
+    metric = {"run_id": run_id, "key": "m", "value": 1.0, "timestamp": 1, "step": 0}
+    assert (
+        call(client, ALICE, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}").status_code == 200
+    )
+    assert (
+        call(client, ALICE, "POST", "/api/2.0/mlflow/runs/log-metric", json=metric).status_code
+        == 403
+    )
+    assert (
+        call(
+            client, ALICE, "POST", "/api/2.0/mlflow/runs/delete", json={"run_id": run_id}
+        ).status_code
+        == 403
+    )
+    # creating a run needs EDIT on the experiment and only no DENY on the tier
+    assert create_run(client, ALICE, exp)
+    # the experiment itself is still hers to change
+    rename = {"experiment_id": exp, "new_name": "tiered-runs-2"}
+    assert (
+        call(client, ALICE, "POST", "/api/2.0/mlflow/experiments/update", json=rename).status_code
+        == 200
+    )
+
+
+def test_a_denied_run_tier_hides_every_run(client: FlaskClient) -> None:
+    exp = create_experiment(client, ALICE, "no-runs-for-bob")
+    run_id = create_run(client, ALICE, exp)
+    grant(client, BOB[0], exp, "EDIT")
+    grant_tier(client, BOB[0], "run", "DENY")
+    search = {"experiment_ids": [exp]}
+    found = call(client, BOB, "POST", "/api/2.0/mlflow/runs/search", json=search)
+    assert found.status_code == 200 and found.get_json().get("runs", []) == []
+    assert call(client, BOB, "GET", f"/api/2.0/mlflow/runs/get?run_id={run_id}").status_code == 403
+    made = call(client, BOB, "POST", "/api/2.0/mlflow/runs/create", json={"experiment_id": exp})
+    assert made.status_code == 403
+    assert (
+        call(client, BOB, "GET", f"/api/2.0/mlflow/experiments/get?experiment_id={exp}").status_code
+        == 200
+    )
+
+
+def test_a_denied_logged_model_tier_hides_logged_models(client: FlaskClient) -> None:
+    exp = create_experiment(client, ALICE, "no-models-for-bob")
+    made = call(client, ALICE, "POST", "/api/2.0/mlflow/logged-models", json={"experiment_id": exp})
+    model_id = made.get_json()["model"]["info"]["model_id"]
+    grant(client, BOB[0], exp, "EDIT")
+    assert call(client, BOB, "GET", f"/api/2.0/mlflow/logged-models/{model_id}").status_code == 200
+    grant_tier(client, BOB[0], "logged_model", "DENY")
+    assert call(client, BOB, "GET", f"/api/2.0/mlflow/logged-models/{model_id}").status_code == 403
+    search = call(
+        client, BOB, "POST", "/api/2.0/mlflow/logged-models/search", json={"experiment_ids": [exp]}
+    )
+    assert search.status_code == 200 and search.get_json().get("models", []) == []
+    new = call(client, BOB, "POST", "/api/2.0/mlflow/logged-models", json={"experiment_id": exp})
+    assert new.status_code == 403

@@ -35,8 +35,6 @@ from runyard.auth.permissions import (
     REGISTERED_MODEL_VERSION,
     RUN,
     WILDCARD,
-    Permission,
-    allows,
 )
 from runyard.auth.store import AuthStore
 from runyard.entities import PagedList
@@ -94,6 +92,11 @@ class RegistryDecisions:
         def require_run(self, run_id: str, need: str) -> None: ...
         def require_logged_model(self, model_id: str, need: str) -> None: ...
         def granted_on_create(self, resource_type: str, resource_id: str) -> None: ...
+        def require_in_tier(
+            self, tier: str, parent_type: str, parent_id: str, need: str
+        ) -> None: ...
+        def require_create_in_tier(self, tier: str, parent_type: str, parent_id: str) -> None: ...
+        def tier_denied(self, tier: str) -> bool: ...
 
     # ---- decisions ---------------------------------------------------------------------------
     def _model(self, name: str, need: str) -> None:
@@ -103,38 +106,20 @@ class RegistryDecisions:
         return self.can(REGISTERED_MODEL, entity.name, "read")
 
     def _version_readable(self, version: ModelVersion) -> bool:
-        return self._readable(version) and not self._tier_denied()
-
-    def _tier_denied(self) -> bool:
-        return self._access.granted(REGISTERED_MODEL_VERSION, WILDCARD) is Permission.DENY
-
-    def _tier(self, name: str) -> Permission:
-        """The version tier's grant when the caller holds one, else the model's permission."""
-        granted = self._access.granted(REGISTERED_MODEL_VERSION, WILDCARD)
-        return granted if granted is not None else self._access.permission(REGISTERED_MODEL, name)
+        return self._readable(version) and not self.tier_denied(REGISTERED_MODEL_VERSION)
 
     def _versions(self, name: str, need: str, model_need: str = "read") -> None:
-        """``model_need`` on the model, then ``need`` on its versions: ``read`` asks only that
-        the tier is not denied; any other action is decided by the tier (else the model)."""
-        self._model(name, model_need)
-        if self._access.is_admin:
-            return
-        allowed = not self._tier_denied() if need == "read" else allows(self._tier(name), need)
-        if not allowed:
-            raise PermissionDenied(
-                f"Permission denied: {need} on the versions of registered model {name!r}."
-            )
+        """``model_need`` on the model, then ``need`` on its versions (the version tier)."""
+        if model_need != "read":
+            self._model(name, model_need)
+        self.require_in_tier(REGISTERED_MODEL_VERSION, REGISTERED_MODEL, name, need)
 
     def _shown_version(self, version: ModelVersion) -> ModelVersion:
         """A version without the links the caller's ``run`` or ``logged_model`` tier denies."""
-        if self._access.is_admin:
-            return version
         hidden: dict[str, Any] = {}
-        if (version.run_id or version.run_link) and self._access.granted(
-            RUN, WILDCARD
-        ) is Permission.DENY:
+        if (version.run_id or version.run_link) and self.tier_denied(RUN):
             hidden.update(run_id=None, run_link=None)
-        if version.model_id and self._access.granted(LOGGED_MODEL, WILDCARD) is Permission.DENY:
+        if version.model_id and self.tier_denied(LOGGED_MODEL):
             hidden["model_id"] = None
         return dataclasses.replace(version, **hidden) if hidden else version
 
@@ -142,7 +127,7 @@ class RegistryDecisions:
         """A model as the caller may see it: no latest versions when the tier is denied."""
         if self._access.is_admin or not model.latest_versions:
             return model
-        if self._tier_denied():
+        if self.tier_denied(REGISTERED_MODEL_VERSION):
             return dataclasses.replace(model, latest_versions=())
         shown = tuple(self._shown_version(v) for v in model.latest_versions)
         return dataclasses.replace(model, latest_versions=shown)
@@ -267,9 +252,7 @@ class RegistryDecisions:
         description: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
-        self._model(name, "update")
-        if not self._access.is_admin and self._tier_denied():
-            raise PermissionDenied(f"Permission denied: new versions of registered model {name!r}.")
+        self.require_create_in_tier(REGISTERED_MODEL_VERSION, REGISTERED_MODEL, name)
         self._require_source_readable(source, run_id, model_id)
         return self._shown_version(
             self._create_version(name, source, run_id, tags, run_link, description, model_id)

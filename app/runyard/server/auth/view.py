@@ -20,7 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runyard.auth.access import Access
-from runyard.auth.permissions import EXPERIMENT, Permission, allows
+from runyard.auth.permissions import (
+    EXPERIMENT,
+    LOGGED_MODEL,
+    RUN,
+    WILDCARD,
+    Permission,
+    allows,
+)
 from runyard.auth.store import AuthStore
 from runyard.entities import Experiment, PagedList, Run
 from runyard.errors import PermissionDenied
@@ -101,6 +108,32 @@ class AuthorizedStore(RegistryDecisions):
         self._access = self._reload_access()
         return self.can(resource_type, resource_id, need)
 
+    def require_in_tier(self, tier: str, parent_type: str, parent_id: str, need: str) -> None:
+        """``need`` on a sub-resource (a run, a logged model, a model version), decided as
+        MLflow 3.17 does: ``READ`` on its parent, then the caller's grant on the ``tier``
+        (``*`` only) when they hold one, else the parent's permission."""
+        self.require(parent_type, parent_id, "read")
+        if self._access.is_admin:
+            return
+        granted = self._access.granted(tier, WILDCARD)
+        if granted is None:
+            if need != "read":
+                self.require(parent_type, parent_id, need)
+            return
+        if not allows(granted, need):
+            raise PermissionDenied(
+                f"Permission denied: {need} on {tier.replace('_', ' ')}s needs a higher permission."
+            )
+
+    def require_create_in_tier(self, tier: str, parent_type: str, parent_id: str) -> None:
+        """A new sub-resource: ``EDIT`` on its parent and no ``DENY`` on the ``tier``."""
+        self.require(parent_type, parent_id, "update")
+        if self.tier_denied(tier):
+            raise PermissionDenied(f"Permission denied: new {tier.replace('_', ' ')}s.")
+
+    def tier_denied(self, tier: str) -> bool:
+        return not self._access.is_admin and self._access.granted(tier, WILDCARD) is Permission.DENY
+
     def require_experiment(self, experiment_id: str, need: str) -> None:
         self.require(EXPERIMENT, str(experiment_id), need)
 
@@ -113,7 +146,7 @@ class AuthorizedStore(RegistryDecisions):
 
     def require_run(self, run_id: str, need: str) -> None:
         if not self._access.is_admin:
-            self.require_experiment(self.experiment_of_run(run_id), need)
+            self.require_in_tier(RUN, EXPERIMENT, self.experiment_of_run(run_id), need)
 
     def readable_experiment_ids(self, experiment_ids: Sequence[str]) -> list[str]:
         return [e for e in experiment_ids if self.can(EXPERIMENT, str(e), "read")]
@@ -202,7 +235,7 @@ class AuthorizedStore(RegistryDecisions):
 
     # ---- runs --------------------------------------------------------------------------------
     def create_run(self, experiment_id: str, *args: Any, **kwargs: Any) -> Run:
-        self.require_experiment(experiment_id, "update")
+        self.require_create_in_tier(RUN, EXPERIMENT, experiment_id)
         run = self._inner.create_run(experiment_id, *args, **kwargs)
         self._runs.put(run.info.run_id, run.info.experiment_id)
         return run
@@ -212,7 +245,7 @@ class AuthorizedStore(RegistryDecisions):
             return self._inner.get_run(run_id)
         run = self._inner.get_run(run_id)
         self._runs.put(run_id, run.info.experiment_id)
-        self.require_experiment(run.info.experiment_id, "read")
+        self.require_in_tier(RUN, EXPERIMENT, run.info.experiment_id, "read")
         return run
 
     def update_run_info(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
@@ -273,7 +306,9 @@ class AuthorizedStore(RegistryDecisions):
 
     def search_runs(self, experiment_ids: Sequence[str], *args: Any, **kwargs: Any) -> Any:
         if not self._access.is_admin:
-            experiment_ids = self.readable_experiment_ids(experiment_ids)
+            experiment_ids = (
+                [] if self.tier_denied(RUN) else self.readable_experiment_ids(experiment_ids)
+            )
             if not experiment_ids:
                 return PagedList([], None)
         return self._inner.search_runs(experiment_ids, *args, **kwargs)
@@ -282,10 +317,10 @@ class AuthorizedStore(RegistryDecisions):
     def require_logged_model(self, model_id: str, need: str) -> None:
         if not self._access.is_admin:
             model = self._inner.get_logged_model(model_id)
-            self.require_experiment(model.experiment_id, need)
+            self.require_in_tier(LOGGED_MODEL, EXPERIMENT, model.experiment_id, need)
 
     def create_logged_model(self, experiment_id: str, *args: Any, **kwargs: Any) -> Any:
-        self.require_experiment(experiment_id, "update")
+        self.require_create_in_tier(LOGGED_MODEL, EXPERIMENT, experiment_id)
         return self._inner.create_logged_model(experiment_id, *args, **kwargs)
 
     def get_logged_model(self, model_id: str) -> Any:
@@ -310,7 +345,11 @@ class AuthorizedStore(RegistryDecisions):
 
     def search_logged_models(self, experiment_ids: Sequence[str], *args: Any, **kw: Any) -> Any:
         if not self._access.is_admin:
-            experiment_ids = self.readable_experiment_ids(experiment_ids)
+            experiment_ids = (
+                []
+                if self.tier_denied(LOGGED_MODEL)
+                else (self.readable_experiment_ids(experiment_ids))
+            )
             if not experiment_ids:
                 return PagedList([], None)
         return self._inner.search_logged_models(experiment_ids, *args, **kw)
