@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from runyard import validation
@@ -13,10 +13,10 @@ from runyard.clock import now_ms
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
     META,
     TAGS,
-    Layout,
     create_exclusive,
     dump_yaml,
     key_path,
@@ -62,12 +62,8 @@ def _experiment_from_meta(meta: dict[str, Any], tags: dict[str, str]) -> Experim
     )
 
 
-class ExperimentsMixin:
-    """Experiment operations; expects ``self._layout`` (a ``Layout``)."""
-
-    _layout: Layout
-    #: provided by the runs part of the store
-    _set_run_stage: Callable[[str, LifecycleStage, int | None], None]
+class ExperimentsMixin(FileStoreBase):
+    """Experiment operations."""
 
     # ---- reading -----------------------------------------------------------------------------
     def _experiment_dir(self, experiment_id: str, view: ViewType = ViewType.ALL) -> str:

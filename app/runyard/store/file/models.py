@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from runyard import validation
@@ -22,7 +22,6 @@ from runyard.clock import now_ms
 from runyard.entities import (
     Dataset,
     DatasetInput,
-    Experiment,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -38,6 +37,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.file import metrics as file_metrics
+from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
     DATASETS,
     INPUTS,
@@ -48,7 +48,6 @@ from runyard.store.file.layout import (
     PARAMS,
     TAGS,
     TEMP_MARK,
-    Layout,
     create_exclusive,
     dump_yaml,
     is_temp_name,
@@ -95,13 +94,8 @@ def _status(value: LoggedModelStatus | str | int) -> LoggedModelStatus:
         raise InvalidParameterValue(f"Invalid logged model status {value!r}.") from None
 
 
-class ModelsMixin:
-    """Inputs, outputs and logged models; expects ``self._layout`` and the other parts."""
-
-    _layout: Layout
-    _active_run: Callable[[str], tuple[str, str, dict[str, Any]]]
-    _active_experiment_dir: Callable[[str], str]
-    get_experiment: Callable[[str], Experiment]
+class ModelsMixin(FileStoreBase):
+    """Inputs, outputs and logged models."""
 
     # ---- inputs and outputs ------------------------------------------------------------------
     def log_inputs(

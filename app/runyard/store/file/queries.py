@@ -4,13 +4,14 @@ metric summaries and ``search_runs`` (evaluated in Python with ``runyard.search`
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
 from runyard import validation
 from runyard.entities import Metric, MetricSummary, PagedList, Run, ViewType
 from runyard.store.file import metrics as file_metrics
-from runyard.store.file.layout import METRICS, Layout, key_path, list_keys, read_yaml
+from runyard.store.file.base import FileStoreBase
+from runyard.store.file.layout import METRICS, key_path, list_keys, read_yaml
 
 #: ``get_metric_history`` accepts any positive page size up to this.
 T = TypeVar("T")
@@ -27,11 +28,8 @@ def page_of(items: Sequence[T], offset: int, max_results: int) -> PagedList[T]:
     return PagedList(list(items[offset:end]), token)
 
 
-class QueriesMixin:
-    """Read-only queries over runs; expects ``self._layout`` and the runs part."""
-
-    _layout: Layout
-    _load_run: Callable[[str, dict[str, Any]], Run]
+class QueriesMixin(FileStoreBase):
+    """Read-only queries over runs."""
 
     def _metric_path(self, run_id: str, metric_key: str) -> str | None:
         """The file of one metric of one run; None for an unknown run."""

@@ -22,6 +22,7 @@ from typing import Any
 from runyard.locations import check_name_fits
 from runyard.registry.entities import STAGE_NONE, ModelVersion, RegisteredModel
 from runyard.registry.local import LocalRegistry, model_taken
+from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
     META,
     MODELS,
@@ -41,10 +42,8 @@ VERSION_PREFIX = "version-"
 _WORKSPACE = "default"
 
 
-class FileRegistryMixin(LocalRegistry):
-    """Registry primitives over ``<root>/models``; needs ``self.root`` from ``FileStore``."""
-
-    root: str
+class FileRegistryMixin(LocalRegistry, FileStoreBase):
+    """Registry primitives over ``<root>/models``."""
 
     # ---- paths -------------------------------------------------------------------------------
     @property

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from runyard import validation
 from runyard.clock import now_ms
 from runyard.entities import (
-    Experiment,
     LifecycleStage,
     Metric,
     Param,
     Run,
     RunData,
     RunInfo,
-    RunInputs,
-    RunOutputs,
     RunStatus,
     RunTag,
 )
@@ -27,6 +24,7 @@ from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, Resourc
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
 from runyard.store.file import metrics as file_metrics
+from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
     ARTIFACTS,
     META,
@@ -34,7 +32,6 @@ from runyard.store.file.layout import (
     PARAMS,
     TAGS,
     TEMP_MARK,
-    Layout,
     append_bytes,
     create_exclusive,
     dump_yaml,
@@ -102,14 +99,8 @@ def _check_active(run_id: str, meta: dict[str, Any]) -> None:
         )
 
 
-class RunsMixin:
-    """Run operations; expects ``self._layout`` and the experiment and model parts."""
-
-    _layout: Layout
-    _active_experiment_dir: Callable[[str], str]
-    get_experiment: Callable[[str], Experiment]
-    _read_inputs: Callable[[str, str], RunInputs]
-    _read_outputs: Callable[[str], RunOutputs]
+class RunsMixin(FileStoreBase):
+    """Run operations."""
 
     # ---- locating and reading ----------------------------------------------------------------
     def _locate_run(self, run_id: str) -> tuple[str, str]:

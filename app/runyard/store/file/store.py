@@ -3,10 +3,11 @@ store in both directions (MLflow reads what runyard wrote and runyard reads what
 
 The store keeps no state between calls but the root path: several processes (training jobs,
 a server, the UI) may use one directory at once, and each call sees what is on disk now.
-The work is split by concept: ``file_layout`` (paths and safe writes), ``file_experiments``,
-``file_runs`` (create, update, log), ``file_queries`` (history, summaries, search),
-``file_models`` (inputs, outputs, logged models), ``file_metrics`` (metric files) and
-``file_registry`` (registered models and versions).
+The work is split by concept, each part a mixin over ``FileStoreBase`` (the shared state and
+what the parts offer each other): ``layout`` (paths and safe writes), ``experiments``,
+``runs`` (create, update, log), ``queries`` (history, summaries, search), ``models`` (inputs,
+outputs, logged models), ``metrics`` (metric files) and ``registry`` (registered models and
+versions).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import os
 from runyard.errors import TemporarilyUnavailable
 from runyard.store.base import TrackingStore
 from runyard.store.file.experiments import ExperimentsMixin
-from runyard.store.file.layout import Layout, local_path_from_uri
 from runyard.store.file.models import ModelsMixin
 from runyard.store.file.queries import QueriesMixin
 from runyard.store.file.registry import FileRegistryMixin
@@ -36,11 +36,7 @@ class FileStore(
     """
 
     def __init__(self, root_uri: str, artifact_root_uri: str | None = None) -> None:
-        self.root_uri = root_uri
-        self.artifact_root_uri = artifact_root_uri
-        self.root = local_path_from_uri(root_uri)
-        self._layout = Layout(self.root)
-        os.makedirs(self.root, exist_ok=True)
+        super().__init__(root_uri, artifact_root_uri)
         self._ensure_default_experiment()
 
     def check_ready(self) -> None:
