@@ -1,8 +1,9 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
 Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
-``bench.bench_registry``, ``bench.bench_auth`` (auth on against auth off) and
-``bench.bench_artifacts`` (against native clients, not MLflow), each only if its module exists,
+``bench.bench_ui_browser`` (the UI in Chromium), ``bench.bench_registry``, ``bench.bench_auth``
+(auth on against auth off) and ``bench.bench_artifacts`` (against native clients, not MLflow),
+each only if its module exists,
 passing ``--quick`` through (and ``--engines`` to those that take it). Each writes
 ``bench-output/<name>.json``; the rows written during this run are gathered into one markdown
 table, printed and written to ``bench-output/summary.md``.
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "stores": "bench.bench_stores",
     "server": "bench.bench_server",
     "ui": "bench.bench_ui",
+    "ui_browser": "bench.bench_ui_browser",
     "client": "bench.bench_client",
     "registry": "bench.bench_registry",
     "auth": "bench.bench_auth",

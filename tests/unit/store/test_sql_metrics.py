@@ -84,6 +84,30 @@ def test_bulk_interval_keeps_spikes_and_ends(sql_store: SqlStore, sql_run_id: st
     assert 1234 in {p.step for p in window}
 
 
+def test_bulk_interval_answers_alike_by_window_and_by_bucket_scans(
+    sql_store: SqlStore, sql_run_id: str, monkeypatch
+) -> None:
+    """Histories up to WINDOW_LIMIT points take one windowed query, longer ones per-bucket index
+    scans: the two must pick the same points (ties to the earliest step, NaN left out)."""
+    from runyard.store.sql import downsample
+
+    values = [float(i % 17) for i in range(3000)]  # many ties inside each bucket
+    values[100] = math.nan
+    values[2500] = -50.0
+    points = [Metric("t", v, i, i) for i, v in enumerate(values)]
+    for start in range(0, len(points), 1000):
+        sql_store.log_batch(sql_run_id, metrics=points[start : start + 1000])
+
+    def ask() -> list[tuple[int, float]]:
+        points = sql_store.get_metric_history_bulk_interval([sql_run_id], "t", max_results=60)
+        return [(p.step, p.value) for p in points]
+
+    windowed = ask()
+    monkeypatch.setattr(downsample, "WINDOW_LIMIT", 0)
+    assert ask() == windowed
+    assert (2500, -50.0) in windowed and 30 <= len(windowed) <= 60
+
+
 def test_bulk_interval_returns_short_histories_whole(sql_store: SqlStore, sql_run_id: str) -> None:
     sql_store.log_batch(sql_run_id, metrics=[Metric("k", float(i), i, i) for i in range(7)])
     points = sql_store.get_metric_history_bulk_interval([sql_run_id, "missing"], "k", 50)
