@@ -10,7 +10,7 @@ logs, per training:
 * metrics ``stopped_iteration`` (iterations trained) and ``best_iteration`` (with early
   stopping);
 * ``feature_importance_gain.json`` / ``feature_importance_split.json`` (+ ``.png`` with
-  matplotlib);
+  Pillow);
 * the model: ``model/model.lgb`` (``Booster.save_model``; loads back with
   ``lgb.Booster(model_file=...)``) and ``model/MLmodel``.
 """

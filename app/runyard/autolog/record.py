@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from runyard.autolog.plots import horizontal_bars
 from runyard.clock import now_ms
 from runyard.entities import Metric, Param, RunTag
 from runyard.tracking.client import Client
@@ -137,30 +138,11 @@ def _python_version() -> str:
 def write_importances(
     directory: str, name: str, importances: Mapping[str, Any], title: str
 ) -> list[str]:
-    """``<name>.json`` (feature -> importance) and, with matplotlib, ``<name>.png``."""
+    """``<name>.json`` (feature -> importance) and, with Pillow, ``<name>.png``."""
     written = [f"{name}.json"]
     with open(os.path.join(directory, f"{name}.json"), "w", encoding="utf-8") as fh:
         json.dump(dict(importances), fh, indent=2)
     flat = {k: v for k, v in importances.items() if isinstance(v, int | float)}
-    if flat and _plot_importances(os.path.join(directory, f"{name}.png"), flat, title):
+    if flat and horizontal_bars(os.path.join(directory, f"{name}.png"), list(flat.items()), title):
         written.append(f"{name}.png")
     return written
-
-
-def _plot_importances(path: str, importances: Mapping[str, float], title: str) -> bool:
-    """Drawn on a private Agg canvas, so the user's pyplot state and backend are untouched."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        return False
-    ranked = sorted(importances.items(), key=lambda kv: abs(kv[1]))[-30:]
-    fig = Figure(figsize=(6.4, max(2.0, 0.25 * len(ranked) + 1)))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    ax.barh([k for k, _ in ranked], [v for _, v in ranked], color="#3b82f6")
-    ax.set_title(title)
-    ax.set_xlabel("importance")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return True

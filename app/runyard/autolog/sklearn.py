@@ -11,7 +11,7 @@ Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per 
   ``training_mean_squared_error``, ``training_root_mean_squared_error``,
   ``training_mean_absolute_error``, ``training_r2_score``;
 * the fitted model: ``model/model.pkl`` (pickle) and ``model/MLmodel``;
-* ``feature_importances.json`` (+ ``.png`` with matplotlib) from ``feature_importances_`` or
+* ``feature_importances.json`` (+ ``.png`` with Pillow) from ``feature_importances_`` or
   ``coef_``.
 
 A ``fit`` that calls other estimators' ``fit`` (pipelines, searches, ensembles) logs once, for
