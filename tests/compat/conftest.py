@@ -14,8 +14,8 @@ import pytest
 from runyard.store import store_for_uri
 from runyard.store.base import TrackingStore
 
-from tests.conftest import fresh_postgres_database
 from tests.live_server import LiveServer, start_live_server
+from tests.postgres import fresh_postgres_database
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
