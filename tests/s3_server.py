@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tests.requirements import require
+from tests.requirements import installed_or_skip, require
 
 STARTUP_SECONDS = 30.0
 
@@ -77,6 +77,8 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> str | None:
 @contextlib.contextmanager
 def start_s3_server(buckets: Sequence[str] = ("runyard",)) -> Iterator[S3Server]:
     """Start ``moto_server`` on a free port, create ``buckets``, stop it on exit."""
+    for module in ("moto", "boto3"):  # the server, and the client that creates the buckets
+        installed_or_skip(module, "s3")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     try:

@@ -12,6 +12,12 @@ import runyard.autolog
 import runyard.autolog.patch
 from runyard.autolog.patch import patched_integrations
 
+from tests.requirements import import_or_skip
+
+# every test here expects both integrations to be installed and patched
+import_or_skip("sklearn", "sklearn")
+import_or_skip("lightgbm", "lightgbm")
+
 
 def test_calling_the_package_turns_every_installed_library_on_and_off() -> None:
     assert isinstance(runyard.autolog, types.ModuleType)

@@ -7,12 +7,17 @@ import os
 import sys
 from pathlib import Path
 
-import lightgbm as lgb
 import pytest
 import runyard
-from sklearn.datasets import load_breast_cancer
 
-from tests.autolog.conftest import runs_of_default_experiment
+from tests.requirements import import_or_skip
+
+lgb = import_or_skip("lightgbm", "lightgbm")
+import_or_skip("sklearn", "sklearn")
+
+from sklearn.datasets import load_breast_cancer  # noqa: E402
+
+from tests.autolog.conftest import runs_of_default_experiment  # noqa: E402
 
 PARAMS = {"objective": "binary", "learning_rate": 0.2, "num_leaves": 7, "verbose": -1}
 

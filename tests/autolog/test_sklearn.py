@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 import runyard
 import yaml
-from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.model_selection import GridSearchCV
 
-from tests.autolog.conftest import runs_of_default_experiment
+from tests.requirements import import_or_skip
+
+import_or_skip("sklearn", "sklearn")
+
+from sklearn.datasets import load_breast_cancer  # noqa: E402
+from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+
+from tests.autolog.conftest import runs_of_default_experiment  # noqa: E402
 
 CLASSIFIER_METRICS = {
     "training_score",

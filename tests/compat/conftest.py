@@ -14,10 +14,17 @@ import pytest
 from runyard.store import store_for_uri
 from runyard.store.base import TrackingStore
 
-from tests.conftest import fresh_postgres_database
 from tests.live_server import LiveServer, start_live_server
+from tests.postgres import fresh_postgres_database
+from tests.requirements import installed_or_skip
 
 SCRIPTS = Path(__file__).parent / "scripts"
+#: Libraries a script imports beyond mlflow (its test skips when one is not installed).
+SCRIPT_NEEDS = {
+    "sklearn_cv.py": ("sklearn",),
+    "sklearn_autolog.py": ("sklearn",),
+    "lightgbm_autolog.py": ("lightgbm", "sklearn"),
+}
 
 
 @dataclass
@@ -35,6 +42,8 @@ class Served:
     ) -> dict:
         """Run ``scripts/<name>`` with the real mlflow client; return its last stdout line.
         ``env`` adds variables (credentials, for example)."""
+        for library in ("mlflow", *SCRIPT_NEEDS.get(name, ())):
+            installed_or_skip(library, library)
         extra = env or {}
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RUNYARD_"))}
         env.update(extra)

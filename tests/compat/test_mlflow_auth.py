@@ -10,8 +10,8 @@ from runyard.auth.store import AuthStore
 from runyard.store import store_for_uri
 
 from tests.compat.conftest import Served
-from tests.conftest import fresh_postgres_database
 from tests.live_server import start_live_server
+from tests.postgres import fresh_postgres_database
 
 ADMIN = {"RUNYARD_ADMIN_USERNAME": "admin", "RUNYARD_ADMIN_PASSWORD": "admin-password-1"}
 

@@ -11,8 +11,8 @@ import pytest
 from runyard.store import store_for_uri
 
 from tests.compat.conftest import Served, _serve
-from tests.conftest import fresh_postgres_database
 from tests.live_server import start_live_server
+from tests.postgres import fresh_postgres_database
 from tests.s3_server import start_s3_server
 
 

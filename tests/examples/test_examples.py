@@ -13,9 +13,17 @@ import pytest
 import runyard
 
 from tests.live_server import start_live_server
+from tests.requirements import installed_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
+#: Libraries an example imports beyond runyard (the test skips when one is not installed).
+NEEDS = {
+    "02_sklearn_cv.py": ("sklearn",),
+    "03_lightgbm_autolog.py": ("lightgbm", "sklearn"),
+    "04_custom_autolog.py": ("sklearn",),
+    "06_model_registry.py": ("sklearn",),
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +41,8 @@ def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def run_example(name: str, tracking_uri: str, cwd: Path) -> runyard.Run:
+    for library in NEEDS.get(name, ()):
+        installed_or_skip(library, library)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
     env.update(RUNYARD_TRACKING_URI=tracking_uri, RUNYARD_SPOOL_DIR=str(cwd / "spool"))
     done = subprocess.run(

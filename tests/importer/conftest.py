@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_postgres_database
+from tests.postgres import fresh_postgres_database
 
 SCRIPT = Path(__file__).parent / "scripts" / "write_mlflow.py"
 LONG_POINTS = 100_000

@@ -15,8 +15,8 @@ from runyard.importer.cli import open_source, open_target
 from runyard.importer.records import ImportRefused
 from runyard.store import store_for_uri
 
-from tests.conftest import fresh_postgres_database
 from tests.importer.conftest import Deployment
+from tests.postgres import fresh_postgres_database
 
 
 def _import(source_uri: str, target_uri: str, **options):

@@ -15,6 +15,7 @@ from runyard.store.sql import metrics as sql_metrics
 from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY
 
 from tests.live_server import start_live_server
+from tests.requirements import import_or_skip
 from tests.s3_server import start_s3_server
 from tests.server.conftest import Api
 
@@ -121,8 +122,7 @@ def test_listings_skip_names_that_cannot_be_paths(
 def test_bucket_listings_skip_keys_put_there_behind_our_back(
     make_client, monkeypatch: pytest.MonkeyPatch, warnings_log: pytest.LogCaptureFixture
 ) -> None:
-    import boto3
-
+    boto3 = import_or_skip("boto3", "s3")
     with start_s3_server(buckets=["odd-keys"]) as server:
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)

@@ -9,6 +9,7 @@ import pytest
 from runyard.images import parse_image_names
 
 from tests.live_server import start_runyard_ui
+from tests.requirements import import_or_skip
 from tests.ui.conftest import screenshot
 
 pytestmark = pytest.mark.timeout(180)
@@ -24,7 +25,7 @@ def square(level: int, size: int = 40):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory):  # type: ignore[no-untyped-def]
     """``runyard ui`` with two runs: one logs through runyard, one through mlflow."""
-    import mlflow
+    mlflow = import_or_skip("mlflow", "mlflow")
     from runyard import Client as RunyardClient
 
     cwd = tmp_path_factory.mktemp("images")

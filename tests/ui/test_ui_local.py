@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.live_server import start_runyard_ui
+from tests.requirements import import_or_skip
 from tests.ui.conftest import screenshot, tiny_png
 
 pytestmark = pytest.mark.timeout(180)
@@ -21,7 +22,7 @@ def local_ui(tmp_path_factory):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def logged(local_ui):  # type: ignore[no-untyped-def]
     """One run logged by the mlflow client through ``runyard ui``, with a text file and a PNG."""
-    from mlflow.tracking import MlflowClient
+    MlflowClient = import_or_skip("mlflow.tracking", "mlflow").MlflowClient
 
     server, cwd = local_ui
     client = MlflowClient(tracking_uri=server.url)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import runyard
 from runyard import Client
-from runyard.entities import Metric
 from runyard.errors import InvalidParameterValue
 from runyard.tracking import async_logging, context, fluent, values
 from runyard.tracking.client import depends_on_cwd, store_key
@@ -118,19 +117,20 @@ def test_a_run_keeps_logging_to_its_store_after_chdir(
     assert (tmp_path / "two" / "mlruns" / "0" / second.info.run_id).is_dir()
 
 
-def test_synchronous_log_metric_sends_one_point(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_synchronous_point_is_stored_before_log_metric_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def stored(run_id: str) -> list[tuple]:
+        # A client of its own reads what reached the store, not what waits in a queue.
+        points = Client(runyard.get_tracking_uri()).get_metric_history(run_id, "m")
+        return [(p.key, p.value, type(p.value), p.timestamp, p.step) for p in points]
+
     with runyard.start_run() as run:
-        store = fluent._client().store
-        sent: list[tuple] = []
-        original = store.log_batch
-
-        def spy(run_id, metrics=(), params=(), tags=()):
-            sent.append((run_id, list(metrics), list(params), list(tags)))
-            return original(run_id, metrics, params, tags)
-
-        monkeypatch.setattr(store, "log_batch", spy)
-        runyard.log_metric("m", 3, step=4, timestamp=99)
-    assert sent == [(run.info.run_id, [Metric("m", 3.0, 99, 4)], [], [])]
+        assert runyard.log_metric("m", 3, step=4, timestamp=99) is None
+        assert stored(run.info.run_id) == [("m", 3.0, float, 99, 4)]
+        monkeypatch.setenv("RUNYARD_ASYNC_LOGGING", "true")  # synchronous=True still wins
+        assert runyard.log_metric("m", np.int64(5), step=6, timestamp=100, synchronous=True) is None
+        assert stored(run.info.run_id) == [("m", 3.0, float, 99, 4), ("m", 5.0, float, 100, 6)]
 
 
 def test_duplicate_param_keys_in_one_batch_are_refused() -> None:

@@ -17,6 +17,7 @@ from bench import run_all
 from bench import server_workloads as w
 from bench.bench_server import WORKLOADS, render, run_benchmark
 from bench.server_procs import mlflow_uri, server_argv
+from tests.requirements import installed_or_skip
 
 TINY = w.Size(
     ingest_points=2_000,
@@ -31,6 +32,7 @@ TINY = w.Size(
 
 @pytest.mark.slow
 def test_both_servers_run_every_workload_and_return_the_same_data(tmp_path: Path) -> None:
+    installed_or_skip("mlflow", "mlflow")  # the other server of the comparison
     result = run_benchmark(TINY, ["sqlite"], workers=1, workdir=tmp_path)
 
     rows = {row["workload"]: row for row in result["rows"]}

@@ -12,7 +12,7 @@ from runyard.store.sql import SqlStore
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 
-from tests.conftest import fresh_postgres_database
+from tests.postgres import fresh_postgres_database
 
 LONG = "x" * 5999
 

@@ -12,8 +12,8 @@ from runyard.store.sql import SqlStore, roundtrips
 from bench import server_workloads as w
 from bench.load import LoadProbe
 from bench.pg_wire import counting_relay
-from tests.conftest import fresh_postgres_database
 from tests.live_server import start_live_server
+from tests.postgres import fresh_postgres_database
 
 
 def test_the_wire_count_matches_the_store_counter(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from runyard.errors import TemporarilyUnavailable
 from runyard.store.sql import SqlStore
 
-from tests.conftest import fresh_postgres_database
+from tests.postgres import fresh_postgres_database
 
 
 def _terminate_other_backends(store: SqlStore, database: str) -> int:

@@ -9,10 +9,6 @@ import secrets
 from runyard.entities import Metric, Param, RunTag
 from runyard.store.sql import SqlStore, roundtrips
 
-from tests.unit.store.sql_fixtures import pg_module_uri, sql_run_id, sql_store
-
-__all__ = ["pg_module_uri", "sql_run_id", "sql_store"]
-
 
 def _populate_one_run(store: SqlStore, experiment_id: str, n: int) -> int:
     """Round trips to create a run and log ``n`` params, tags and metrics, as ``populate``

@@ -13,7 +13,7 @@ from runyard.store.sql import SqlStore, upgrade_database
 from runyard.store.sql.engine import create_engine
 from runyard.store.sql.migrate import current_revision, head_revision
 
-from tests.conftest import fresh_postgres_database
+from tests.postgres import fresh_postgres_database
 
 PROCESSES = 4
 

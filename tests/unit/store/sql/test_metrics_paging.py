@@ -12,10 +12,6 @@ from runyard.errors import InvalidParameterValue
 from runyard.search import encode_offset_token, encode_token
 from runyard.store.sql import SqlStore
 
-from tests.unit.store.sql_fixtures import pg_module_uri, sql_run_id, sql_store
-
-__all__ = ["pg_module_uri", "sql_run_id", "sql_store"]
-
 
 def _points() -> list[Metric]:
     points = [Metric("m", float(i % 7), 1000 + i // 3, i // 2) for i in range(40)]

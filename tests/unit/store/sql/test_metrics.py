@@ -8,10 +8,6 @@ import math
 from runyard.entities import Metric
 from runyard.store.sql import SqlStore
 
-from tests.unit.store.sql_fixtures import pg_module_uri, sql_run_id, sql_store
-
-__all__ = ["pg_module_uri", "sql_run_id", "sql_store"]
-
 
 def test_nan_and_infinities_round_trip(sql_store: SqlStore, sql_run_id: str) -> None:
     points = [

@@ -1,4 +1,5 @@
-"""Stores for the SQL-specific tests: SQLite in a temp dir, Postgres in a fresh database."""
+"""Stores for the SQL store tests: SQLite in a temp dir, Postgres in a fresh database, each test
+of this directory run on both."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from runyard.store.sql import SqlStore
 
-from tests.conftest import fresh_postgres_database
+from tests.postgres import fresh_postgres_database
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,6 @@ from runyard.entities import Metric
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.sql import SqlStore
 
-from tests.unit.store.sql_fixtures import pg_module_uri, sql_run_id, sql_store
-
-__all__ = ["pg_module_uri", "sql_run_id", "sql_store"]
-
 
 def test_points_summaries_and_dedup(sql_store: SqlStore, sql_run_id: str) -> None:
     sql_store.log_metric(sql_run_id, Metric("loss", 0.5, 10, 1))
