@@ -17,8 +17,8 @@ from runyard import config
 from runyard.errors import RunyardError
 from runyard.locations import shown
 from runyard.server.auth.settings import AUTH_SETTINGS
-from runyard.server.ops.routes import runyard_version
 from runyard.server.settings import SERVER_SETTINGS
+from runyard.version import runyard_version
 
 _HELP = {s.name: s for s in (*SERVER_SETTINGS, *AUTH_SETTINGS)}
 
@@ -32,6 +32,20 @@ def _help(name: str) -> str:
 
 def _opt(flag: str, name: str, **kwargs: Any):
     return click.option(flag, name, default=None, show_default=False, help=_help(name), **kwargs)
+
+
+SERVER_EXTRA_HINT = "the server needs the server extra: pip install 'runyard[server]'"
+
+
+def _serving(name: str) -> Any:
+    """A function of ``runyard.server.serve``, or a clear error on a client-only install."""
+    try:
+        from runyard.server import serve
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] in ("flask", "gunicorn", "werkzeug"):
+            raise click.ClickException(f"{SERVER_EXTRA_HINT} ({exc.name} is missing)") from None
+        raise
+    return getattr(serve, name)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,7 +90,7 @@ def main() -> None:
 @click.option("--dev", is_flag=True, help="Use Flask's development server (one process).")
 def server(dev: bool, **settings: Any) -> None:
     """Run the tracking server (gunicorn, gthread workers)."""
-    from runyard.server.serve import run_dev, run_gunicorn
+    run_dev, run_gunicorn = _serving("run_dev"), _serving("run_gunicorn")
 
     for flag in ("serve_artifacts", "json_logs", "auth", "auth_metrics_open"):
         if settings.get(flag) is not None:
@@ -101,7 +115,7 @@ def server(dev: bool, **settings: Any) -> None:
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 def ui(backend_store_uri: str, default_artifact_root: str | None, host: str, port: int) -> None:
     """Browse local runs: the server on ./mlruns, one worker, on 127.0.0.1:5000."""
-    from runyard.server.serve import run_gunicorn
+    run_gunicorn = _serving("run_gunicorn")
 
     artifact_root = default_artifact_root or local_artifact_root(backend_store_uri)
     click.echo(

@@ -6,7 +6,8 @@ import re
 
 from packaging.version import Version
 from runyard.server.limits import MAX_QUERY_STRING_BYTES
-from runyard.server.ops.routes import MLFLOW_API_LEVEL, runyard_version
+from runyard.server.ops.routes import MLFLOW_API_LEVEL
+from runyard.version import runyard_version
 
 
 def test_health_touches_nothing(make_client) -> None:

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from runyard import config
 from runyard.cli import main
-from runyard.server.ops.routes import runyard_version
 from runyard.server.settings import SERVER_SETTINGS, ServerConfig
+from runyard.version import runyard_version
 
 
 def test_every_setting_has_help_text() -> None:

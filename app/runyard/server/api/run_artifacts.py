@@ -13,8 +13,9 @@ from runyard.entities import FileInfo
 from runyard.errors import NotImplementedByBackend
 from runyard.locations import canonical_artifact_path, parse_location
 from runyard.server.api.common import artifact_repo, reply, request_fields, server_config, store
-from runyard.server.ops.routes import MLFLOW_API_LEVEL, runyard_version
+from runyard.server.ops.routes import MLFLOW_API_LEVEL
 from runyard.server.security import check_stored_location
+from runyard.version import runyard_version
 
 bp = Blueprint("run_artifacts", __name__)
 server_info_bp = Blueprint("server_info", __name__)

@@ -20,7 +20,7 @@ from runyard.auth.credentials import parse_duration
 from runyard.auth.permissions import EXPERIMENT, REGISTERED_MODEL, WILDCARD
 from runyard.auth.store import AuthStore
 from runyard.errors import RunyardError
-from runyard.server.auth.install import auth_database_uri
+from runyard.server.auth.database import auth_database_uri
 from runyard.server.settings import ServerConfig
 
 

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
-from urllib.parse import urlparse
 
 from flask import Blueprint, Flask
 
 from runyard.auth.store import AuthStore
 from runyard.errors import BadRequest, ResourceAlreadyExists
 from runyard.server.auth import api
+from runyard.server.auth.database import auth_database_uri
 from runyard.server.auth.gate import Gate
 from runyard.server.settings import ServerConfig
-from runyard.uris import local_path_from_uri
 
 log = logging.getLogger("runyard.server")
-
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres")
-
-
-def auth_database_uri(cfg: ServerConfig) -> str:
-    """Where accounts live: the configured URI, else the tracking database, else (file store)
-    a SQLite file beside the store directory: ``./mlruns`` -> ``./mlruns-auth.db``."""
-    if cfg.auth.database_uri:
-        return cfg.auth.database_uri
-    backend = cfg.backend_store_uri
-    if urlparse(backend).scheme.lower().split("+")[0] in _SQL_SCHEMES:
-        return backend
-    root = os.path.abspath(local_path_from_uri(backend)).rstrip(os.sep)
-    return f"sqlite:///{root}-auth.db"
 
 
 def bootstrap_admin(store: AuthStore, cfg: ServerConfig) -> None:

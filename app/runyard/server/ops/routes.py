@@ -15,13 +15,13 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from importlib import metadata
 
 from flask import Blueprint, Response, current_app, jsonify
 
 from runyard.errors import RunyardError
 from runyard.server.errors import RETRY_AFTER_SECONDS
 from runyard.server.ops.prom import RequestMetrics
+from runyard.version import runyard_version
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("runyard.server")
@@ -34,13 +34,6 @@ _checks = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefi
 #: ``/version`` and turns features on by it; the first one runyard does not serve is span
 #: logging (tracing, gated on 3.4), so runyard answers the last level below it.
 MLFLOW_API_LEVEL = "3.3.0"
-
-
-def runyard_version() -> str:
-    try:
-        return metadata.version("runyard")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def server_version() -> str:
