@@ -14,10 +14,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from runyard import tags as system_tags
 from runyard.errors import InvalidParameterValue
 
 IMAGES_DIR = "images"
-LOGGED_IMAGES_TAG = "mlflow.loggedImages"
+LOGGED_IMAGES_TAG = system_tags.LOGGED_IMAGES
 COMPRESSED_SIZE = 256
 _KEY = re.compile(r"[a-zA-Z0-9_\-./ ]+")
 _NAME = re.compile(

@@ -31,8 +31,10 @@ FOUNDATION = (
     "runyard.locations",
     "runyard.names",
     "runyard.protocol",
+    "runyard.tags",
     "runyard.uris",
     "runyard.validation",
+    "runyard.version",
     "runyard.wire_schema",
     "runyard.wire_types",
 )
@@ -58,7 +60,11 @@ class Rule:
 
 RULES = (
     Rule("foundation imports only foundation", FOUNDATION, allowed=FOUNDATION),
-    Rule("search is pure", ("runyard.search",), allowed=("runyard.entities", "runyard.errors")),
+    Rule(
+        "search is pure",
+        ("runyard.search",),
+        allowed=("runyard.entities", "runyard.errors", "runyard.tags"),
+    ),
     Rule(
         "artifacts never import stores, tracking or the server",
         ("runyard.artifacts",),

@@ -45,7 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-AUTOLOGGING_TAG = "mlflow.autologging"
+from runyard import tags as system_tags
+
+AUTOLOGGING_TAG = system_tags.AUTOLOGGING
 
 _MISSING = object()
 

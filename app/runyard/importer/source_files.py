@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from runyard import tags as system_tags
 from runyard.entities import (
     Dataset,
     DatasetInput,
@@ -128,7 +129,7 @@ class MlflowFileSource:
         info = RunInfo(
             run_id=run_id,
             experiment_id=str(meta["experiment_id"]),
-            run_name=meta.get("run_name") or tags.get("mlflow.runName", ""),
+            run_name=meta.get("run_name") or tags.get(system_tags.RUN_NAME, ""),
             user_id=meta.get("user_id") or "",
             status=RunStatus.from_number(int(meta.get("status") or 1)),
             start_time=meta.get("start_time"),

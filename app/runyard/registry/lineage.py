@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from runyard import tags as system_tags
 from runyard.entities import Run
 from runyard.search.evaluate import DATASET_CONTEXT_TAG, latest_metrics
 
 #: Code-version tags MLflow clients set, with the label shown for each.
 CODE_TAGS = (
-    ("mlflow.source.name", "Entry point"),
-    ("mlflow.source.type", "Source type"),
-    ("mlflow.source.git.repoURL", "Repository"),
-    ("mlflow.source.git.branch", "Branch"),
-    ("mlflow.source.git.commit", "Commit"),
+    (system_tags.SOURCE_NAME, "Entry point"),
+    (system_tags.SOURCE_TYPE, "Source type"),
+    (system_tags.SOURCE_GIT_REPO_URL, "Repository"),
+    (system_tags.SOURCE_GIT_BRANCH, "Branch"),
+    (system_tags.SOURCE_GIT_COMMIT, "Commit"),
 )
 
 
@@ -24,7 +25,7 @@ def lineage_of(run: Run) -> dict[str, Any]:
     tags = run.data.tags
     return {
         "run_id": run.info.run_id,
-        "run_name": run.info.run_name or tags.get("mlflow.runName", ""),
+        "run_name": run.info.run_name or tags.get(system_tags.RUN_NAME, ""),
         "params": sorted(run.data.params.items()),
         "metrics": sorted(latest_metrics(run).items()),
         "datasets": [

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from runyard import tags as system_tags
 from runyard.entities import Experiment, Run
 from runyard.search.ast import (
     EXPERIMENT_NUMERIC_ATTRIBUTES,
@@ -50,8 +51,8 @@ __all__ = [
 ]
 
 #: The dataset input tag holding the dataset's context (``training``, ``eval``...).
-DATASET_CONTEXT_TAG = "mlflow.data.context"
-_RUN_NAME_TAG = "mlflow.runName"
+DATASET_CONTEXT_TAG = system_tags.DATASET_CONTEXT
+_RUN_NAME_TAG = system_tags.RUN_NAME
 #: MLflow's clients add ``tags.`mlflow.prompt.is_prompt` != 'true'`` to every registered-model
 #: search; a model without the tag is not a prompt, so it reads as "false".
 PROMPT_TAG = "mlflow.prompt.is_prompt"

@@ -13,14 +13,15 @@ import sys
 import threading
 
 from runyard import config
+from runyard import tags as system_tags
 from runyard.store import DEFAULT_TRACKING_URI
 
-TAG_USER = "mlflow.user"
-TAG_SOURCE_NAME = "mlflow.source.name"
-TAG_SOURCE_TYPE = "mlflow.source.type"
-TAG_RUN_NAME = "mlflow.runName"
-TAG_PARENT_RUN_ID = "mlflow.parentRunId"
-TAG_NOTE = "mlflow.note.content"
+TAG_USER = system_tags.USER
+TAG_SOURCE_NAME = system_tags.SOURCE_NAME
+TAG_SOURCE_TYPE = system_tags.SOURCE_TYPE
+TAG_RUN_NAME = system_tags.RUN_NAME
+TAG_PARENT_RUN_ID = system_tags.PARENT_RUN_ID
+TAG_NOTE = system_tags.NOTE
 SOURCE_TYPE_LOCAL = "LOCAL"
 
 _lock = threading.Lock()

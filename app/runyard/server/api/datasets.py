@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from runyard import protocol as p
+from runyard import tags as system_tags
 from runyard.entities import ViewType
 from runyard.errors import InvalidParameterValue
 from runyard.server.api.common import reply, request_fields, store
@@ -15,7 +16,7 @@ bp = Blueprint("datasets", __name__)
 #: MLflow's limits.
 MAX_EXPERIMENT_IDS = 20
 MAX_SUMMARIES = 1000
-CONTEXT_TAG = "mlflow.data.context"
+CONTEXT_TAG = system_tags.DATASET_CONTEXT
 _PAGE = 1000
 
 

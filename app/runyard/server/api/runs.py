@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, Response, request
 
 from runyard import protocol as p
+from runyard import tags as system_tags
 from runyard.clock import now_ms
 from runyard.entities import Metric, ModelInput, ModelOutput, Param, Run, RunTag, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
@@ -32,7 +33,7 @@ from runyard.validation import (
 
 bp = Blueprint("runs", __name__)
 
-RUN_NAME_TAG = "mlflow.runName"
+RUN_NAME_TAG = system_tags.RUN_NAME
 #: How long a replayed create waits for the first attempt's run to appear (20 x 0.1 s).
 REPLAY_WAIT_TRIES = 20
 REPLAY_WAIT_SECONDS = 0.1

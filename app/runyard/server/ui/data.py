@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from runyard import tags as system_tags
 from runyard.clock import now_ms
 from runyard.entities import (
     DatasetInput,
@@ -28,11 +29,11 @@ from runyard.store.base import TrackingStore
 
 Json = dict[str, Any]
 
-SOURCE_TAG = "mlflow.source.name"
-RUN_NAME_TAG = "mlflow.runName"
-PARENT_TAG = "mlflow.parentRunId"
+SOURCE_TAG = system_tags.SOURCE_NAME
+RUN_NAME_TAG = system_tags.RUN_NAME
+PARENT_TAG = system_tags.PARENT_RUN_ID
 #: MLflow keeps run and experiment descriptions (Markdown) in this tag.
-NOTE_TAG = "mlflow.note.content"
+NOTE_TAG = system_tags.NOTE
 #: Child runs listed on a run page, and logged models found by their source run.
 MAX_CHILD_RUNS = 100
 MAX_LOGGED_MODELS = 100

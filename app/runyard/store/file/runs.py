@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Sequence
 from typing import Any
 
+from runyard import tags as system_tags
 from runyard import validation
 from runyard.clock import now_ms
 from runyard.entities import (
@@ -44,7 +45,7 @@ from runyard.store.file.layout import (
     write_atomic,
 )
 
-RUN_NAME_TAG = "mlflow.runName"
+RUN_NAME_TAG = system_tags.RUN_NAME
 SOURCE_TYPE_LOCAL = 4
 
 

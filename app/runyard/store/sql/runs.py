@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
+from runyard import tags as system_tags
 from runyard import validation
 from runyard.clock import now_ms
 from runyard.entities import (
@@ -39,7 +40,7 @@ from runyard.store.sql.engine import translated_errors
 from runyard.store.sql.experiments import stages_for
 from runyard.store.sql.loading import RUN_COLUMNS, load_runs, run_info
 
-RUN_NAME_TAG = "mlflow.runName"
+RUN_NAME_TAG = system_tags.RUN_NAME
 _R = m.runs.c
 
 

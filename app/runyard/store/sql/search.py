@@ -16,6 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from runyard import tags as system_tags
 from runyard.errors import InvalidFilter
 from runyard.search.ast import And, Comparison, Expr, Identifier, Or, OrderKey
 from runyard.store.sql import models as m
@@ -38,7 +39,7 @@ _EXPERIMENT_ATTRIBUTE_COLUMNS = {
     "creation_time": m.experiments.c.creation_time,
     "last_update_time": m.experiments.c.last_update_time,
 }
-_DATASET_CONTEXT_TAG = "mlflow.data.context"
+_DATASET_CONTEXT_TAG = system_tags.DATASET_CONTEXT
 
 
 def compare(column: ColumnElement, op: str, value: object) -> ColumnElement[bool]:
