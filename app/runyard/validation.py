@@ -11,8 +11,9 @@ import math
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from runyard import tags as system_tags
 from runyard.entities import DatasetInput, Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
 from runyard.wire_types import INT_RANGES
@@ -310,3 +311,22 @@ def safe_relative_path(path: str | None) -> str:
 
 def is_finite(value: float) -> bool:
     return not (math.isnan(value) or math.isinf(value))
+
+
+def check_run_name(run_name: str | None, tags: Iterable[RunTag]) -> str | None:
+    """A new run's name from the ``run_name`` argument and the ``mlflow.runName`` tag, which
+    must agree when both are given (MLflow's rule and message), at most MAX_RUN_NAME_LENGTH
+    characters; None when neither names the run (the store then picks a name)."""
+    tagged = next((t.value for t in tags if t.key == system_tags.RUN_NAME), None)
+    if run_name and tagged and tagged != run_name:
+        raise InvalidParameterValue(
+            f"Both 'run_name' argument and '{system_tags.RUN_NAME}' tag are specified, but with "
+            f"different values (run_name='{run_name}', {system_tags.RUN_NAME}='{tagged}')."
+        )
+    name = run_name or tagged or None
+    if name is not None and len(name) > MAX_RUN_NAME_LENGTH:
+        raise InvalidParameterValue(
+            f"Run name exceeds the maximum length of {MAX_RUN_NAME_LENGTH} characters "
+            f"(got {len(name)})."
+        )
+    return name

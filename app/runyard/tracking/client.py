@@ -53,6 +53,7 @@ from runyard.tracking.values import (
 )
 from runyard.validation import (
     MAX_RESULTS_GET_METRIC_HISTORY,
+    check_run_name,
     safe_relative_path,
     validate_param,
     validate_tag,
@@ -219,13 +220,7 @@ class Client(RegistryClientMixin):
             validate_tag(tag)
         by_key = {t.key: t.value for t in run_tags}
         user_id = by_key.get(context.TAG_USER) or context.current_user()
-        if run_name is None:
-            run_name = by_key.get(context.TAG_RUN_NAME) or None
-        elif by_key.get(context.TAG_RUN_NAME, run_name) != run_name:
-            raise InvalidParameterValue(
-                f"Both 'run_name' ({run_name!r}) and tag '{context.TAG_RUN_NAME}' "
-                f"({by_key[context.TAG_RUN_NAME]!r}) were given and they differ."
-            )
+        run_name = check_run_name(run_name, run_tags)
         start = now_ms() if start_time is None else int(start_time)
         return self._store.create_run(str(experiment_id), user_id, start, run_tags, run_name)
 

@@ -7,7 +7,6 @@ import time
 from flask import Blueprint, Response, request
 
 from runyard import protocol as p
-from runyard import tags as system_tags
 from runyard.clock import now_ms
 from runyard.entities import Metric, ModelInput, ModelOutput, Param, Run, RunTag, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
@@ -22,6 +21,7 @@ from runyard.server.api.common import (
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (
     MAX_RESULTS_SEARCH_RUNS,
+    check_run_name,
     validate_batch,
     validate_experiment_id,
     validate_key,
@@ -33,7 +33,6 @@ from runyard.validation import (
 
 bp = Blueprint("runs", __name__)
 
-RUN_NAME_TAG = system_tags.RUN_NAME
 #: How long a replayed create waits for the first attempt's run to appear (20 x 0.1 s).
 REPLAY_WAIT_TRIES = 20
 REPLAY_WAIT_SECONDS = 0.1
@@ -48,13 +47,7 @@ def create_run() -> Response:
     tags = [RunTag(k, v) for k, v in p.key_values_from_json(fields.get("tags"), "tags")]
     for tag in tags:
         validate_tag(tag)
-    run_name = p.optional_string(fields, "run_name") or None
-    name_tag = next((t.value for t in tags if t.key == RUN_NAME_TAG), None)
-    if run_name and name_tag is not None and name_tag != run_name:
-        raise InvalidParameterValue(
-            f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-            f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
-        )
+    run_name = check_run_name(p.optional_string(fields, "run_name") or None, tags)
     start_time = p.optional_int(fields, "start_time")
     check_experiment_location(experiment_id)
     key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -65,7 +58,7 @@ def create_run() -> Response:
             user_id=p.optional_string(fields, "user_id") or "",
             start_time=now_ms() if start_time is None else start_time,
             tags=tags,
-            run_name=run_name or name_tag or None,
+            run_name=run_name,
             run_id=run_id,
         )
     except ResourceAlreadyExists:

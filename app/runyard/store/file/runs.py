@@ -163,18 +163,7 @@ class RunsMixin(FileStoreBase):
             validation.validate_tag(RunTag(t.key, "" if t.value is None else str(t.value)))
             for t in tags
         ]
-        name_tag = next((t.value for t in tags if t.key == RUN_NAME_TAG), None)
-        if run_name and name_tag and run_name != name_tag:
-            raise InvalidParameterValue(
-                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-                f"different values (run_name='{run_name}', mlflow.runName='{name_tag}')."
-            )
-        run_name = run_name or name_tag or generate_run_name()
-        if len(run_name) > validation.MAX_RUN_NAME_LENGTH:
-            raise InvalidParameterValue(
-                f"'run_name' exceeds the maximum length of {validation.MAX_RUN_NAME_LENGTH} "
-                "characters"
-            )
+        run_name = validation.check_run_name(run_name, tags) or generate_run_name()
         exp_dir = self._active_experiment_dir(experiment_id)
         experiment = self.get_experiment(experiment_id)
         run_id = chosen_run_id(run_id)

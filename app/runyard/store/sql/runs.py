@@ -58,14 +58,7 @@ class RunsMixin(SqlBase):
         validation.validate_experiment_id(experiment_id)
         tags = [validation.validate_tag(tag) for tag in tags]
         tag_map = {tag.key: tag.value for tag in tags}
-        tagged_name = tag_map.get(RUN_NAME_TAG)
-        if run_name and tagged_name is not None and tagged_name != run_name:
-            raise InvalidParameterValue(
-                f"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
-                f"different values (run_name='{run_name}', mlflow.runName='{tagged_name}')."
-            )
-        name = run_name or tagged_name or generate_run_name()
-        _check_run_name(name)
+        name = validation.check_run_name(run_name, tags) or generate_run_name()
         tag_map[RUN_NAME_TAG] = name
         run_id = chosen_run_id(run_id)
         with self._write() as conn:
@@ -116,7 +109,7 @@ class RunsMixin(SqlBase):
         if end_time is not None:
             values["end_time"] = end_time
         if run_name:
-            values["name"] = _check_run_name(run_name)
+            values["name"] = validation.check_run_name(run_name, ())
         with self._write() as conn:
             self._require_active_run(conn, run_id)
             if values:
@@ -244,7 +237,7 @@ class RunsMixin(SqlBase):
             conn.execute(
                 sa.update(m.runs)
                 .where(_R.run_uuid == run_id)
-                .values(name=_check_run_name(latest[RUN_NAME_TAG]))
+                .values(name=validation.check_run_name(latest[RUN_NAME_TAG], ()))
             )
 
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -352,15 +345,6 @@ class RunsMixin(SqlBase):
             paging.encode_offset_token(offset + max_results) if len(rows) > max_results else None
         )
         return PagedList(found, token)
-
-
-def _check_run_name(name: str) -> str:
-    if len(name) > validation.MAX_RUN_NAME_LENGTH:
-        raise InvalidParameterValue(
-            f"Run name exceeds the maximum length of {validation.MAX_RUN_NAME_LENGTH} "
-            f"characters (got {len(name)})."
-        )
-    return name
 
 
 def _stage_and_series(conn: Connection, run_id: str, key: str) -> tuple[str | None, int | None]:
