@@ -59,8 +59,29 @@ def _assert_moved(deployment: Deployment, target_uri: str, *, model_links: bool 
         assert store.get_run(ids["deleted"]).info.lifecycle_stage == LifecycleStage.DELETED
         if model_links:
             assert store.get_logged_model(ids["model_id"]).name == "net"
+        _assert_registry_moved(store, ids)
     finally:
         store.close()
+
+
+def _assert_registry_moved(store, ids: dict[str, str]) -> None:
+    model = store.get_registered_model("clf")
+    assert (model.description, dict(model.tags), dict(model.aliases)) == (
+        "a classifier",
+        {"team": "vision"},
+        {"champion": 2},
+    )
+    first, second = store.get_model_version("clf", 1), store.get_model_version("clf", 2)
+    assert (first.source, first.run_id, first.current_stage) == (
+        f"runs:/{ids['first']}/model",
+        ids["first"],
+        "Production",
+    )
+    assert (first.description, dict(first.tags)) == ("first", {"v": "1"})
+    assert second.source == f"models:/{ids['model_id']}"
+    assert (dict(second.tags), second.aliases) == ({"checked": "yes"}, ("champion",))
+    assert sorted(mv.version for mv in store.search_model_versions("name = 'clf'")) == [1, 2]
+    assert store.get_registered_model("empty").name == "empty"
 
 
 @pytest.mark.slow
@@ -69,12 +90,19 @@ def test_sqlite_database_moves_and_verifies(mlflow_sqlite: Deployment, tmp_path)
     report = _import(mlflow_sqlite.uri, target)
     assert report.differences == {}
     assert (report.experiments, report.runs, report.logged_models) == (3, 4, 1)
+    assert (report.registered_models, report.model_versions) == (2, 3)
     assert report.points == mlflow_sqlite.long_points + 6
     _assert_moved(mlflow_sqlite, target)
 
     again = _import(mlflow_sqlite.uri, target)  # idempotent: nothing new, nothing doubled
     assert (again.runs_skipped, again.points, again.differences) == (4, 0, {})
     _assert_moved(mlflow_sqlite, target)
+    store = store_for_uri(target)
+    try:  # the deleted version 3 moved too, so its number is not given again
+        new = store.create_model_version("clf", f"runs:/{mlflow_sqlite.ids['first']}/new")
+        assert new.version == 4
+    finally:
+        store.close()
 
 
 @pytest.mark.slow
