@@ -19,15 +19,16 @@ from runyard.registry.entities import (
     ModelVersion,
     RegisteredModel,
 )
+from runyard.store.file.registry import FileRegistryMixin
 from runyard.store.registry_base import RegistryStore
 
 Rows = Callable[[str], list[sa.Row]]
 
 
 def _version(row: Mapping[str, Any], tags: Mapping[str, str]) -> ModelVersion:
-    """A version from MLflow's columns (database) or meta.yaml fields (file store)."""
-    created = row.get("creation_time", row.get("creation_timestamp")) or 0
-    updated = row.get("last_updated_time", row.get("last_updated_timestamp")) or created
+    """A version from a row of MLflow's ``model_versions`` table."""
+    created = row.get("creation_time") or 0
+    updated = row.get("last_updated_time") or created
     return ModelVersion(
         name=row["name"],
         version=int(row["version"]),
@@ -100,11 +101,11 @@ def registry_from_files(models_dir: Path) -> Iterator[RegistryRecord]:
     for path in sorted(p for p in models_dir.iterdir() if (p / "meta.yaml").is_file()):
         meta = yaml.safe_load((path / "meta.yaml").read_text()) or {}
         aliases = {alias: int(v) for alias, v in _files(path / "aliases").items()}
-        versions = []
-        for version_dir in sorted(path.glob("version-*")):
-            if (version_dir / "meta.yaml").is_file():
-                vmeta = yaml.safe_load((version_dir / "meta.yaml").read_text()) or {}
-                versions.append(_version(vmeta, _files(version_dir / "tags")))
+        versions = [  # runyard's file store keeps MLflow's layout: its reader reads both
+            mv
+            for version_dir in path.glob("version-*")
+            if (mv := FileRegistryMixin._read_version(str(version_dir), meta["name"]))
+        ]
         versions.sort(key=lambda mv: mv.version)
         yield RegistryRecord(_model(meta, _files(path / "tags"), aliases), versions)
 
