@@ -2,8 +2,8 @@
 
 Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
 ``bench.bench_ui_browser`` (the UI in Chromium), ``bench.bench_registry``, ``bench.bench_auth``
-(auth on against auth off) and ``bench.bench_artifacts`` (against native clients, not MLflow),
-each only if its module exists,
+(auth on against auth off), ``bench.bench_artifacts`` (against native clients, not MLflow) and
+``bench.bench_import`` (``runyard import`` against Postgres' COPY), each only if its module exists,
 passing ``--quick`` through (and ``--engines`` to those that take it). Each writes
 ``bench-output/<name>.json``; the rows written during this run are gathered into one markdown
 table, printed and written to ``bench-output/summary.md``.
@@ -34,15 +34,17 @@ BENCHMARKS = {
     "registry": "bench.bench_registry",
     "auth": "bench.bench_auth",
     "artifacts": "bench.bench_artifacts",
+    "import": "bench.bench_import",
 }
 TAKES_ENGINES = {"stores", "server", "registry", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
 COLUMNS += ["round_trips", "load"]
 #: Canonical column -> the names benchmarks use for it, in order of preference (the auth
-#: benchmark compares runyard with auth on against runyard with auth off).
+#: benchmark compares runyard with auth on against runyard with auth off, the import benchmark
+#: runyard import's rate against Postgres' COPY).
 ALIASES = {
     "runyard": ("runyard", "runyard_ms", "runyard_s", "auth_on"),
-    "mlflow": ("mlflow", "mlflow_ms", "mlflow_s", "auth_off"),
+    "mlflow": ("mlflow", "mlflow_ms", "mlflow_s", "auth_off", "postgres_copy"),
     "target": ("target", "target_ms", "target_ratio"),
     "met": ("met", "meets"),
 }

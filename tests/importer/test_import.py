@@ -59,8 +59,29 @@ def _assert_moved(deployment: Deployment, target_uri: str, *, model_links: bool 
         assert store.get_run(ids["deleted"]).info.lifecycle_stage == LifecycleStage.DELETED
         if model_links:
             assert store.get_logged_model(ids["model_id"]).name == "net"
+        _assert_registry_moved(store, ids)
     finally:
         store.close()
+
+
+def _assert_registry_moved(store, ids: dict[str, str]) -> None:
+    model = store.get_registered_model("clf")
+    assert (model.description, dict(model.tags), dict(model.aliases)) == (
+        "a classifier",
+        {"team": "vision"},
+        {"champion": 2},
+    )
+    first, second = store.get_model_version("clf", 1), store.get_model_version("clf", 2)
+    assert (first.source, first.run_id, first.current_stage) == (
+        f"runs:/{ids['first']}/model",
+        ids["first"],
+        "Production",
+    )
+    assert (first.description, dict(first.tags)) == ("first", {"v": "1"})
+    assert second.source == f"models:/{ids['model_id']}"
+    assert (dict(second.tags), second.aliases) == ({"checked": "yes"}, ("champion",))
+    assert sorted(mv.version for mv in store.search_model_versions("name = 'clf'")) == [1, 2]
+    assert store.get_registered_model("empty").name == "empty"
 
 
 @pytest.mark.slow
@@ -69,12 +90,19 @@ def test_sqlite_database_moves_and_verifies(mlflow_sqlite: Deployment, tmp_path)
     report = _import(mlflow_sqlite.uri, target)
     assert report.differences == {}
     assert (report.experiments, report.runs, report.logged_models) == (3, 4, 1)
+    assert (report.registered_models, report.model_versions) == (2, 3)
     assert report.points == mlflow_sqlite.long_points + 6
     _assert_moved(mlflow_sqlite, target)
 
     again = _import(mlflow_sqlite.uri, target)  # idempotent: nothing new, nothing doubled
     assert (again.runs_skipped, again.points, again.differences) == (4, 0, {})
     _assert_moved(mlflow_sqlite, target)
+    store = store_for_uri(target)
+    try:  # the deleted version 3 moved too, so its number is not given again
+        new = store.create_model_version("clf", f"runs:/{mlflow_sqlite.ids['first']}/new")
+        assert new.version == 4
+    finally:
+        store.close()
 
 
 @pytest.mark.slow
@@ -217,3 +245,67 @@ def test_rest_api_source(mlflow_sqlite: Deployment, tmp_path) -> None:
     assert report.differences == {}
     assert report.runs == 4
     _assert_moved(mlflow_sqlite, target)
+
+
+@pytest.mark.slow
+def test_mlflow_server_to_runyard_server(mlflow_sqlite: Deployment, tmp_path, monkeypatch) -> None:
+    """Both ends over HTTP: a real ``mlflow server`` read through MLflow's REST API, a real
+    ``runyard server`` written through its import routes; stopped in the middle of the
+    100,000-point history, the next run finishes it."""
+    from runyard.importer.target_rest import RestTarget
+
+    from tests.live_server import start_live_server
+    from tests.mlflow_server import start_mlflow_server
+
+    copy = tmp_path / "served.db"
+    shutil.copy(mlflow_sqlite.uri.removeprefix("sqlite:///"), copy)
+    runyard_db = f"sqlite:///{tmp_path / 'runyard.db'}"
+    original = RestTarget._post
+    sent = []
+
+    def dies_in_the_long_history(self, path, body):
+        sent.append(path)
+        if path == "runs/points" and sent.count(path) == 3:
+            raise KeyboardInterrupt  # as if killed between two parts of the history
+        return original(self, path, body)
+
+    with (
+        start_mlflow_server(tmp_path, f"sqlite:///{copy}") as source,
+        start_live_server(runyard_db) as target,
+    ):
+        monkeypatch.setattr(RestTarget, "_post", dies_in_the_long_history)
+        with pytest.raises(KeyboardInterrupt):
+            _import(source, target.url)
+        monkeypatch.setattr(RestTarget, "_post", original)
+        report = _import(source, target.url)
+        assert report.differences == {}
+        assert report.runs == 4 and report.runs_skipped >= 1
+        assert (report.registered_models, report.model_versions) == (2, 2)  # v3 was deleted
+        again = _import(source, target.url)
+        assert (again.runs_skipped, again.points, again.differences) == (4, 0, {})
+    _assert_moved(mlflow_sqlite, runyard_db)
+
+
+def test_import_routes_refuse_a_file_store(tmp_path) -> None:
+    from runyard.server.app import create_app
+
+    app = create_app({"backend_store_uri": str(tmp_path / "mlruns")})
+    reply = app.test_client().post(
+        "/api/2.0/runyard/import/experiments",
+        json={"experiment": {"experiment_id": "7", "name": "x"}},
+    )
+    assert reply.status_code == 400
+    assert "not an SQL database" in reply.get_json()["message"]
+
+
+def test_import_routes_are_for_administrators(tmp_path) -> None:
+    from tests.server.test_auth import ADMIN, ALICE, auth_app, basic
+
+    body = {"experiment": {"experiment_id": "7", "name": "kept-id"}}
+    path = "/api/2.0/runyard/import/experiments"
+    with auth_app(f"sqlite:///{tmp_path / 'runyard.db'}", tmp_path) as app:
+        client = app.test_client()
+        assert client.post(path, json=body).status_code == 401
+        assert client.post(path, json=body, headers=basic(ALICE)).status_code == 403
+        assert client.post(path, json=body, headers=basic(ADMIN)).status_code == 200
+        assert app.config["RUNYARD_STORE"].get_experiment("7").name == "kept-id"

@@ -9,7 +9,7 @@ import click
 
 from runyard.errors import RunyardError
 from runyard.importer.artifacts import ArtifactCopier
-from runyard.importer.records import ImportRefused, Source
+from runyard.importer.records import ImportRefused, Source, Target
 from runyard.importer.runner import run_import
 from runyard.importer.target_sql import SqlTarget
 
@@ -40,12 +40,18 @@ def open_source(uri: str) -> Source:
     raise ImportRefused(f"Cannot import from {uri!r}: not a database, server or directory URI.")
 
 
-def open_target(uri: str) -> SqlTarget:
+def open_target(uri: str) -> Target:
+    """The writer for ``uri``: a runyard SQL database, or a runyard server's import routes."""
+    if _scheme(uri) in ("http", "https"):
+        from runyard.importer.target_rest import RestTarget
+
+        return RestTarget(uri)
     if _scheme(uri) not in SQL_SCHEMES:
         raise ImportRefused(
             f"Cannot import into {uri!r}: the target must be a runyard SQL database "
             "(sqlite:///… or postgresql://…), for instance the --backend-store-uri of the "
-            "runyard server, because only there can runs keep their ids."
+            "runyard server, or a runyard server's URL (http(s)://…) whose store is one, "
+            "because only there can runs keep their ids."
         )
     from runyard.store import store_for_uri
     from runyard.store.sql.store import SqlStore
@@ -62,7 +68,12 @@ def open_target(uri: str) -> SqlTarget:
     required=True,
     help="MLflow database URI, server URL or mlruns directory.",
 )
-@click.option("--to", "target_uri", required=True, help="runyard SQL database URI.")
+@click.option(
+    "--to",
+    "target_uri",
+    required=True,
+    help="runyard SQL database URI, or a runyard server URL (its store must be SQL).",
+)
 @click.option("--dry-run", is_flag=True, help="Only count what would be imported.")
 @click.option("--no-verify", is_flag=True, help="Skip comparing counts and checksums per run.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -90,8 +101,9 @@ def import_command(
 ) -> None:
     """Copy an MLflow deployment into runyard, keeping ids; safe to run again after a stop.
 
-    Experiments, runs, params, tags, whole metric histories, dataset inputs and logged models
-    move; artifacts stay where they are (their URIs are kept) unless --copy-artifacts.
+    Experiments, runs, params, tags, whole metric histories, dataset inputs, logged models,
+    registered models and their versions move; artifacts stay where they are (their URIs are
+    kept) unless --copy-artifacts.
     """
     try:
         source = open_source(source_uri)
@@ -113,7 +125,7 @@ def import_command(
         finally:
             source.close()
             if target is not None:
-                target.store.close()
+                target.close()
     except RunyardError as exc:
         raise click.ClickException(exc.message) from None
     sys.exit(1 if report.differences else 0)

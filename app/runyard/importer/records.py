@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from runyard.entities import Experiment, LoggedModel, Metric, RunInfo, RunInputs, RunOutputs
 from runyard.errors import RunyardError
+from runyard.registry.entities import ModelVersion, RegisteredModel
+from runyard.store.base import TrackingStore
 
 #: Points handed to the target per bulk write.
 POINT_CHUNK = 10_000
@@ -31,6 +33,15 @@ class RunRecord:
     deleted_time: int | None = None
 
 
+@dataclass
+class RegistryRecord:
+    """A registered model with every version, deleted ones included (their numbers are never
+    reused, so they move too); ``versions`` carry their tags, ``model.aliases`` the aliases."""
+
+    model: RegisteredModel
+    versions: list[ModelVersion] = field(default_factory=list)
+
+
 class Source(Protocol):
     """An MLflow deployment, read only."""
 
@@ -52,7 +63,27 @@ class Source(Protocol):
 
     def count_points(self, run_id: str) -> int: ...
 
-    def registered_model_count(self) -> int:
-        """Registered models the source holds (imported once runyard has a registry)."""
+    def registered_models(self) -> Iterator[RegistryRecord]:
+        """Every registered model with its versions, tags and aliases."""
+
+    def close(self) -> None: ...
+
+
+class Target(Protocol):
+    """A runyard deployment written with the source's ids: its SQL database, or its server."""
+
+    store: TrackingStore
+
+    def put_experiment(self, experiment: Experiment) -> None: ...
+
+    def put_logged_model(self, model: LoggedModel) -> None: ...
+
+    def has_finished_run(self, record: RunRecord) -> bool: ...
+
+    def put_run(self, record: RunRecord, points: Iterable[Metric]) -> int:
+        """Write the run and its whole history; returns the points written."""
+
+    def put_registered_model(self, record: RegistryRecord) -> int:
+        """Write the model with its versions, tags and aliases; returns the versions written."""
 
     def close(self) -> None: ...

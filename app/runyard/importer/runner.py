@@ -10,10 +10,9 @@ from tqdm import tqdm
 
 from runyard.errors import ResourceDoesNotExist
 from runyard.importer.artifacts import ArtifactCopier
-from runyard.importer.digest import run_digest
-from runyard.importer.records import RunRecord, Source
+from runyard.importer.digest import registry_digest, run_digest
+from runyard.importer.records import RegistryRecord, RunRecord, Source, Target
 from runyard.importer.source_store import StoreSource
-from runyard.importer.target_sql import SqlTarget
 
 Echo = Callable[[str], None]
 
@@ -27,7 +26,8 @@ class ImportReport:
     params: int = 0
     tags: int = 0
     points: int = 0
-    registered_models_left: int = 0
+    registered_models: int = 0
+    model_versions: int = 0
     differences: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self, dry_run: bool) -> str:
@@ -35,7 +35,8 @@ class ImportReport:
         text = (
             f"{verb}: {self.experiments} experiments, {self.logged_models} logged models, "
             f"{self.runs} runs, {self.params} params, {self.tags} tags, "
-            f"{self.points} metric points"
+            f"{self.points} metric points, {self.registered_models} registered models "
+            f"with {self.model_versions} versions"
         )
         if self.runs_skipped:
             text += f"; {self.runs_skipped} runs were already imported"
@@ -43,16 +44,22 @@ class ImportReport:
 
 
 def import_registered_models(
-    source: Source, target: SqlTarget | None, report: ImportReport
-) -> None:
-    """Extension point for the model registry: runyard has none yet, so registered models are
-    counted and reported as left behind. When the registry's tables exist, copy them here."""
-    report.registered_models_left = source.registered_model_count()
+    source: Source, target: Target | None, report: ImportReport
+) -> list[RegistryRecord]:
+    """Every registered model with its versions (after the runs their sources name); writing
+    a model again overwrites it with the source's state, so a re-run is idempotent."""
+    records = list(source.registered_models())
+    for record in records:
+        report.registered_models += 1
+        report.model_versions += len(record.versions)
+        if target is not None:
+            target.put_registered_model(record)
+    return records
 
 
 def run_import(
     source: Source,
-    target: SqlTarget | None,
+    target: Target | None,
     *,
     dry_run: bool = False,
     verify: bool = True,
@@ -93,15 +100,12 @@ def run_import(
             checked.append(record)
             bar.update(1)
     bar.close()
-    import_registered_models(source, target, report)
+    registry = import_registered_models(source, target, report)
     echo(report.summary(dry_run))
-    if report.registered_models_left:
-        echo(
-            f"{report.registered_models_left} registered models were not imported: this "
-            "runyard has no model registry yet; run the import again once it has."
-        )
     if verify and target is not None:
-        verify_runs(source, StoreSource(target.store, "target"), checked, report, progress, echo)
+        copy = StoreSource(target.store, "target")
+        verify_runs(source, copy, checked, report, progress, echo)
+        verify_registry(registry, copy, report, echo)
     return report
 
 
@@ -132,3 +136,22 @@ def verify_runs(
             echo(f"  {run_id}: {'; '.join(differences)}")
     else:
         echo(f"verification: all {len(records)} runs match (counts and checksums)")
+
+
+def verify_registry(
+    records: list[RegistryRecord], target: StoreSource, report: ImportReport, echo: Echo
+) -> None:
+    """Compare every registered model and its live versions as the target's API serves them."""
+    found = {record.model.name: record for record in target.registered_models()}
+    for record in records:
+        name = record.model.name
+        copy = found.get(name)
+        if copy is None:
+            report.differences[f"model {name}"] = ["missing in target"]
+        elif registry_digest(record) != registry_digest(copy):
+            report.differences[f"model {name}"] = [
+                f"{registry_digest(record)} -> {registry_digest(copy)}"
+            ]
+    if records:
+        bad = sum(1 for key in report.differences if key.startswith("model "))
+        echo(f"verification: {len(records) - bad} of {len(records)} registered models match")

@@ -31,7 +31,8 @@ from runyard.entities import (
     RunOutputs,
     RunStatus,
 )
-from runyard.importer.records import ImportRefused, RunRecord
+from runyard.importer.records import ImportRefused, RegistryRecord, RunRecord
+from runyard.importer.source_registry import registry_from_files
 from runyard.uris import local_path_from_uri
 
 _SPECIAL = ("datasets", "models", "tags", "traces", "meta.yaml")
@@ -187,9 +188,8 @@ class MlflowFileSource:
                 total += sum(1 for line in lines if line.strip())
         return total
 
-    def registered_model_count(self) -> int:
-        models = self.root / "models"
-        return sum(1 for p in models.iterdir() if p.is_dir()) if models.is_dir() else 0
+    def registered_models(self) -> Iterator[RegistryRecord]:
+        return registry_from_files(self.root / "models")
 
     def close(self) -> None:
         pass

@@ -27,7 +27,8 @@ from runyard.entities import (
     RunOutputs,
     RunStatus,
 )
-from runyard.importer.records import ImportRefused, RunRecord
+from runyard.importer.records import ImportRefused, RegistryRecord, RunRecord
+from runyard.importer.source_registry import registry_from_database
 from runyard.store.sql.engine import create_engine
 
 #: MLflow's schema revisions this reader knows, newest first: from "add step to inputs table"
@@ -272,11 +273,8 @@ class MlflowSqlSource:
     def count_points(self, run_id: str) -> int:
         return self._rows("SELECT count(*) AS n FROM metrics WHERE run_uuid = :r", r=run_id)[0].n
 
-    def registered_model_count(self) -> int:
-        with self.engine.connect() as conn:
-            if not sa.inspect(conn).has_table("registered_models"):
-                return 0
-            return conn.execute(sa.text("SELECT count(*) FROM registered_models")).scalar_one()
+    def registered_models(self) -> Iterator[RegistryRecord]:
+        return registry_from_database(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from runyard.entities import Experiment, LoggedModel, Metric, ViewType
-from runyard.importer.records import RunRecord
+from runyard.importer.records import RegistryRecord, RunRecord
+from runyard.importer.source_registry import registry_from_store
 from runyard.store.base import TrackingStore
+from runyard.store.registry_base import RegistryStore
 
 _PAGE = 1000
 _HISTORY_PAGE = 25_000
@@ -72,8 +74,9 @@ class StoreSource:
     def count_points(self, run_id: str) -> int:
         return sum(1 for _ in self.metric_points(run_id))
 
-    def registered_model_count(self) -> int:
-        return 0  # not readable through the tracking API
+    def registered_models(self) -> Iterator[RegistryRecord]:
+        if isinstance(self.store, RegistryStore):
+            yield from registry_from_store(self.store)
 
     def close(self) -> None:
         self.store.close()

@@ -5,6 +5,8 @@ metric path (``metrics.write_points``: multi-row or array inserts that keep the 
 current). Each run is one transaction (run, params, tags, whole history), so a run is either
 fully there or absent: an import killed halfway and run again skips the runs it finished and
 redoes the one it was writing. Inputs and outputs go through the store's own idempotent calls.
+Over HTTP a history can exceed one request, so the server's import routes write a run in parts
+(``begin_run``, ``write_points``, ``finish_run``) and mark it pending until the last.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from runyard.entities import Experiment, LifecycleStage, LoggedModel, Metric
-from runyard.importer.records import POINT_CHUNK, ImportRefused, RunRecord
+from runyard.importer.records import POINT_CHUNK, ImportRefused, RegistryRecord, RunRecord
+from runyard.importer.target_registry import put_registered_model
 from runyard.store.sql import models as m
 from runyard.store.sql.dialect import insert_ignore, upsert
 from runyard.store.sql.metrics import write_points
 from runyard.store.sql.runs import _link_model_metrics
 from runyard.store.sql.store import SqlStore
+
+#: A run tag present while a run's history arrives in parts; removed when the run is complete.
+PENDING_TAG = "runyard.import.pending"
 
 
 class SqlTarget:
@@ -100,58 +106,66 @@ class SqlTarget:
                 insert_ignore(conn, table, rows)
 
     def has_finished_run(self, record: RunRecord) -> bool:
-        """The run is there with its final lifecycle stage (written last)."""
+        """The run is there with its final lifecycle stage (written last) and no mark of a
+        history still being written in parts (``PENDING_TAG``)."""
+        run_id = record.info.run_id
         with self.engine.connect() as conn:
             stage = conn.execute(
-                sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == record.info.run_id)
+                sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == run_id)
             ).scalar()
-        return stage is not None and (
-            stage == LifecycleStage.DELETED.value
-            or record.info.lifecycle_stage == LifecycleStage.ACTIVE
+            pending = conn.execute(
+                sa.select(m.tags.c.key).where(
+                    m.tags.c.run_uuid == run_id, m.tags.c.key == PENDING_TAG
+                )
+            ).first()
+        return (
+            stage is not None
+            and pending is None
+            and (
+                stage == LifecycleStage.DELETED.value
+                or record.info.lifecycle_stage == LifecycleStage.ACTIVE
+            )
         )
 
     def put_run(self, record: RunRecord, points: Iterable[Metric]) -> int:
-        """Write the run (if absent) and its history; returns the points handed to the store."""
-        info = record.info
+        """Write the run (if absent) and its history in one transaction; returns the points
+        handed to the store."""
         written = 0
         with self.engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(m.runs.c.run_uuid).where(m.runs.c.run_uuid == info.run_id)
-            ).first()
-            if exists is None:
-                conn.execute(
-                    sa.insert(m.runs),
-                    {
-                        "run_uuid": info.run_id,
-                        "experiment_id": int(info.experiment_id),
-                        "name": info.run_name,
-                        "user_id": info.user_id,
-                        "status": info.status.value,
-                        "start_time": info.start_time,
-                        "end_time": info.end_time,
-                        "artifact_uri": info.artifact_uri,
-                        "lifecycle_stage": LifecycleStage.ACTIVE.value,  # final stage set last
-                    },
-                )
-                for table, items in ((m.params, record.params), (m.tags, record.tags)):
-                    rows = [
-                        {"run_uuid": info.run_id, "key": k, "value": v} for k, v in items.items()
-                    ]
-                    if rows:
-                        conn.execute(sa.insert(table), rows)
+            if self._insert_run(conn, record, pending=False):
                 iterator = iter(points)
                 while chunk := list(itertools.islice(iterator, POINT_CHUNK)):
-                    write_points(conn, info.run_id, chunk)
-                    if any(metric.model_id for metric in chunk):
-                        _link_model_metrics(conn, info.run_id, chunk)
+                    _write_chunk(conn, record.info.run_id, chunk)
                     written += len(chunk)
+        self.finish_run(record)
+        return written
+
+    # ---- a run in parts, for a target reached over HTTP (one request per part) --------------
+    def begin_run(self, record: RunRecord) -> None:
+        """The run with its params and tags, marked pending until ``finish_run``."""
+        with self.engine.begin() as conn:
+            self._insert_run(conn, record, pending=True)
+
+    def write_points(self, run_id: str, points: list[Metric]) -> None:
+        """Points of a begun run; a part sent twice is stored once."""
+        with self.engine.begin() as conn:
+            _write_chunk(conn, run_id, points)
+
+    def finish_run(self, record: RunRecord) -> None:
+        """Inputs and outputs, then the final lifecycle stage: the run counts as imported."""
+        info = record.info
         inputs, outputs = record.inputs, record.outputs
         if inputs.dataset_inputs or inputs.model_inputs:
             self.store.log_inputs(info.run_id, inputs.dataset_inputs, inputs.model_inputs)
         if outputs.model_outputs:
             self.store.log_outputs(info.run_id, outputs.model_outputs)
-        if info.lifecycle_stage == LifecycleStage.DELETED:
-            with self.engine.begin() as conn:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(m.tags).where(
+                    m.tags.c.run_uuid == info.run_id, m.tags.c.key == PENDING_TAG
+                )
+            )
+            if info.lifecycle_stage == LifecycleStage.DELETED:
                 conn.execute(
                     sa.update(m.runs)
                     .where(m.runs.c.run_uuid == info.run_id)
@@ -160,4 +174,48 @@ class SqlTarget:
                         deleted_time=record.deleted_time,
                     )
                 )
-        return written
+
+    def _insert_run(self, conn: sa.Connection, record: RunRecord, *, pending: bool) -> bool:
+        """Insert the run row, params and tags unless the run is there; True when inserted."""
+        info = record.info
+        exists = conn.execute(
+            sa.select(m.runs.c.run_uuid).where(m.runs.c.run_uuid == info.run_id)
+        ).first()
+        if exists is not None:
+            return False
+        conn.execute(
+            sa.insert(m.runs),
+            {
+                "run_uuid": info.run_id,
+                "experiment_id": int(info.experiment_id),
+                "name": info.run_name,
+                "user_id": info.user_id,
+                "status": info.status.value,
+                "start_time": info.start_time,
+                "end_time": info.end_time,
+                "artifact_uri": info.artifact_uri,
+                "lifecycle_stage": LifecycleStage.ACTIVE.value,  # final stage set last
+            },
+        )
+        tags = {**record.tags, PENDING_TAG: "true"} if pending else record.tags
+        for table, items in ((m.params, record.params), (m.tags, tags)):
+            rows = [{"run_uuid": info.run_id, "key": k, "value": v} for k, v in items.items()]
+            if rows:
+                conn.execute(sa.insert(table), rows)
+        return True
+
+    def put_registered_model(self, record: RegistryRecord) -> int:
+        return put_registered_model(self.engine, record)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _pending(run_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(m.tags.c.run_uuid == run_id, m.tags.c.key == PENDING_TAG)
+
+
+def _write_chunk(conn: sa.Connection, run_id: str, chunk: list[Metric]) -> None:
+    write_points(conn, run_id, chunk)
+    if any(metric.model_id for metric in chunk):
+        _link_model_metrics(conn, run_id, chunk)

@@ -94,6 +94,7 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
         app.register_blueprint(api_run_artifacts.server_info_bp, url_prefix=prefix, name=name)
     app.register_blueprint(ops.bp)
     _register_optional(app, "runyard.server.api.artifact_proxy")
+    _register_optional(app, "runyard.server.api.imports")
     _register_file_artifacts(app)
     _register_optional(app, "runyard.server.ui.pages")
     _register_optional(app, "runyard.server.ui.registry")

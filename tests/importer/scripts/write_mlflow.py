@@ -46,6 +46,18 @@ client.delete_run(deleted)
 client.create_run(gone_id, run_name="in-deleted-experiment")
 client.delete_experiment(gone_id)
 
+client.create_registered_model("clf", tags={"team": "vision"}, description="a classifier")
+client.create_model_version(
+    "clf", f"runs:/{first}/model", run_id=first, tags={"v": "1"}, description="first"
+)
+client.create_model_version("clf", f"models:/{model.model_id}", model_id=model.model_id)
+client.create_model_version("clf", f"runs:/{first}/other", run_id=first)
+client.delete_model_version("clf", "3")  # its number is never reused
+client.set_registered_model_alias("clf", "champion", "2")
+client.transition_model_version_stage("clf", "1", "Production")
+client.set_model_version_tag("clf", "2", "checked", "yes")
+client.create_registered_model("empty")
+
 print(
     json.dumps(
         {
