@@ -1,9 +1,10 @@
 """``SpoolingStore``: a RestStore whose writes survive the server being away.
 
 Reads go straight to the server (RestStore's own methods). Writes (``log_batch`` and what
-builds on it, ``delete_tag``, ``update_run_info``) go to the server; when it cannot be reached (``TemporarilyUnavailable`` or
-a connection error once the HTTP client's retries are spent) they are appended, fsync'ed, to the
-offline spool (``runyard.store.spool.spool``) and the call returns normally.
+builds on it, ``delete_tag``, ``update_run_info``) go to the server; when it cannot be reached
+(``TemporarilyUnavailable`` or a connection error once the HTTP client's retries are spent)
+they are appended, fsync'ed, to the offline spool (``runyard.store.spool.spool``) and the
+call returns normally.
 
 While the spool holds anything, new writes queue behind it in the spool, so the server sees
 every write in the order it was made. The spool drains by itself: a background thread retries
