@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from runyard import config, images, system_metrics
 from runyard.artifacts import ArtifactRepo, repo_for_uri
+from runyard.batching import plan_batches
 from runyard.clock import now_ms
 from runyard.entities import (
     DatasetInput,
@@ -48,7 +49,6 @@ from runyard.tracking.registry_client import RegistryClientMixin
 from runyard.tracking.values import (
     coerce_metric,
     make_metric,
-    split_batch,
     to_pairs,
 )
 from runyard.validation import (
@@ -331,9 +331,8 @@ class Client(RegistryClientMixin):
             synchronous = not config.get_bool("async_logging")
         if not synchronous:
             return _async_submit()(self, run_id, metrics, params, tags)
-        for chunk_metrics, chunk_params, chunk_tags in split_batch(metrics, params, tags):
-            if chunk_metrics or chunk_params or chunk_tags:
-                self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
+        for batch in plan_batches([(metrics, params, tags)]):
+            self._store.log_batch(run_id, batch.metrics, batch.params, batch.tags)
         return None
 
     # ---- metric history and search -------------------------------------------------------
