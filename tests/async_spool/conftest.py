@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from runyard import config
 from runyard.tracking import context, fluent
+from runyard.tracking.fluent_state import fresh_fluent_state
 
 
 @pytest.fixture(autouse=True)
@@ -18,9 +19,7 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
             monkeypatch.delenv(setting.mlflow_name, raising=False)
     monkeypatch.setenv("RUNYARD_SPOOL_DIR", str(tmp_path / "spool"))
     uri = (tmp_path / "mlruns").as_uri()
-    fluent.set_tracking_uri(uri)
-    yield uri
-    while fluent.active_run() is not None:
-        fluent.end_run()
+    with fresh_fluent_state():
+        fluent.set_tracking_uri(uri)
+        yield uri
     context.set_tracking_uri(None)
-    fluent._active_experiment_id = None

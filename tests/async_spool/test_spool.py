@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import runyard
 from runyard.entities import Metric, Param, RunTag
-from runyard.store.spool.spool import Spool, batch_record, spool_files, sync_command
+from runyard.store.spool.spool import Spool, batch_record, merged, spool_files, sync_command
 from runyard.store.spool.store import SpoolingStore
 
 from tests.live_server import RUNYARD, start_live_server
@@ -133,3 +133,17 @@ def test_client_killed_mid_run_then_runyard_sync_delivers_every_acknowledged_poi
     assert len(steps) <= acked + 2  # at most the one write in flight when killed
     again = sync_command(spool_dir=str(tmp_path / "spool"), echo=lambda _line: None)
     assert again == 0
+
+
+def test_replay_packs_lines_within_every_batch_limit(tmp_path: Path) -> None:
+    spool = Spool.for_uri(str(tmp_path), "http://example.invalid:5000")
+    spool.append(batch_record("r", [Metric("m", i, 1, i) for i in range(1000)], [], []))
+    spool.append(batch_record("r", [], [], [RunTag("t", "v")]))  # 1001 entities together
+    spool.append(batch_record("r", [], [Param("p", "1")], []))
+    spool.append(batch_record("r", [], [Param("p", "1")], []))  # a key again: a new request
+    requests = list(merged(spool.pending()))
+    sizes = [
+        (len(r["metrics"]), len(r["params"]), len(r["tags"]), [e.record["seq"] for e in lines])
+        for lines, r in requests
+    ]
+    assert sizes == [(1000, 0, 0, [1]), (0, 1, 1, [2, 3]), (0, 1, 0, [4])]

@@ -9,6 +9,7 @@ import pytest
 from runyard import config
 from runyard.autolog.patch import patched_integrations, revert_patches
 from runyard.tracking import context, fluent
+from runyard.tracking.fluent_state import fresh_fluent_state
 
 
 @pytest.fixture(autouse=True)
@@ -18,14 +19,12 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
         if setting.mlflow_name:
             monkeypatch.delenv(setting.mlflow_name, raising=False)
     uri = (tmp_path / "mlruns").as_uri()
-    fluent.set_tracking_uri(uri)
-    yield uri
-    for integration in patched_integrations():
-        revert_patches(integration)
-    while fluent.active_run() is not None:
-        fluent.end_run()
+    with fresh_fluent_state():
+        fluent.set_tracking_uri(uri)
+        yield uri
+        for integration in patched_integrations():
+            revert_patches(integration)
     context.set_tracking_uri(None)
-    fluent._active_experiment_id = None
 
 
 def runs_of_default_experiment() -> list:

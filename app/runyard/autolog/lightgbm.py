@@ -153,8 +153,7 @@ class MetricsCallback:
         points, self.points = self.points, []
         self.last_flush = time.monotonic()
         try:
-            for start in range(0, len(points), MAX_METRICS_PER_BATCH):
-                self.logger.metric_points(points[start : start + MAX_METRICS_PER_BATCH])
+            self.logger.metric_points(points)  # the client packs them into requests
         except Exception as error:
             self.failed = True
             warn_logging_failure(FLAVOR, error)

@@ -1,8 +1,8 @@
 """Background logging: ``log_*(..., synchronous=False)`` returns at once, a thread sends.
 
 ``submit`` puts the call on one in-process queue; one daemon thread takes everything queued,
-groups it per run into ``log_batch`` requests within the store's limits (1000 metrics, 100
-params, 100 tags) and sends them in the order they were submitted.
+groups it per run into ``log_batch`` requests (``runyard.batching.plan_batches``) and sends
+them in the order they were submitted.
 
 * **Bounded memory**: at most ``async_logging_queue_size`` calls wait. When the queue is full,
   ``submit`` blocks until the thread has taken them (back-pressure rather than unbounded growth
@@ -24,13 +24,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from runyard import config
+from runyard.batching import Piece, plan_batches
 from runyard.entities import Metric, Param, RunTag
-from runyard.validation import (
-    MAX_ENTITIES_PER_BATCH,
-    MAX_METRICS_PER_BATCH,
-    MAX_PARAMS_PER_BATCH,
-    MAX_TAGS_PER_BATCH,
-)
 
 config.register(
     config.Setting(
@@ -184,66 +179,16 @@ class AsyncLogger:
 def group_batches(
     items: Sequence[_Item],
 ) -> list[tuple[tuple[Any, str], list[tuple[list[Metric], list[Param], list[RunTag]]]]]:
-    """Per (store, run), in submission order, the fewest ``log_batch`` requests within the
-    limits. A param or tag key seen again starts a new request, so a later value is never
-    merged with an earlier one in one request."""
-    per_run: dict[tuple[Any, str], list[tuple[list[Metric], list[Param], list[RunTag]]]] = {}
-    keys: dict[tuple[Any, str], tuple[set[str], set[str]]] = {}
+    """Per (store, run), in submission order, the requests ``plan_batches`` packs them into."""
+    per_run: dict[tuple[Any, str], list[Piece]] = {}
     for client, run_id, metrics, params, tags in items:
         # Several clients can share one store: group by the store, not by the client.
         target = (getattr(client, "store", client), run_id)
-        batches = per_run.setdefault(target, [([], [], [])])
-        param_keys, tag_keys = keys.setdefault(target, (set(), set()))
-        current = batches[-1]
-        clash = any(p.key in param_keys for p in params) or any(t.key in tag_keys for t in tags)
-        full = (
-            clash
-            or len(current[0]) + len(metrics) > MAX_METRICS_PER_BATCH
-            or len(current[1]) + len(params) > MAX_PARAMS_PER_BATCH
-            or len(current[2]) + len(tags) > MAX_TAGS_PER_BATCH
-            or len(current[0])
-            + len(current[1])
-            + len(current[2])
-            + len(metrics)
-            + len(params)
-            + len(tags)
-            > MAX_ENTITIES_PER_BATCH
-        )
-        if full and current != ([], [], []):
-            current = ([], [], [])
-            batches.append(current)
-            param_keys.clear()
-            tag_keys.clear()
-        current[0].extend(metrics)
-        current[1].extend(params)
-        current[2].extend(tags)
-        param_keys.update(p.key for p in params)
-        tag_keys.update(t.key for t in tags)
-    return [(target, _split_oversized(b)) for target, b in per_run.items()]
-
-
-def _split_oversized(
-    batches: list[tuple[list[Metric], list[Param], list[RunTag]]],
-) -> list[tuple[list[Metric], list[Param], list[RunTag]]]:
-    """One submit call can itself exceed a limit (the client splits, but a caller may not);
-    such a batch is sent as metrics, params and tags in separate requests."""
-    out = []
-    for metrics, params, tags in batches:
-        if (
-            len(metrics) <= MAX_METRICS_PER_BATCH
-            and len(params) <= MAX_PARAMS_PER_BATCH
-            and len(tags) <= MAX_TAGS_PER_BATCH
-            and len(metrics) + len(params) + len(tags) <= MAX_ENTITIES_PER_BATCH
-        ):
-            out.append((metrics, params, tags))
-            continue
-        for i in range(0, max(len(metrics), 1), MAX_METRICS_PER_BATCH):
-            out.append((metrics[i : i + MAX_METRICS_PER_BATCH], [], []))
-        for i in range(0, len(params), MAX_PARAMS_PER_BATCH):
-            out.append(([], params[i : i + MAX_PARAMS_PER_BATCH], []))
-        for i in range(0, len(tags), MAX_TAGS_PER_BATCH):
-            out.append(([], [], tags[i : i + MAX_TAGS_PER_BATCH]))
-    return [b for b in out if b != ([], [], [])]
+        per_run.setdefault(target, []).append((metrics, params, tags))
+    return [
+        (target, [batch.as_tuple() for batch in plan_batches(pieces)])
+        for target, pieces in per_run.items()
+    ]
 
 
 _LOGGER: AsyncLogger | None = None

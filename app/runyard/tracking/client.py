@@ -9,24 +9,19 @@ batches into store-sized pieces.
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import posixpath
 import sys
-import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from runyard import config, images, system_metrics
-from runyard.artifacts import ArtifactRepo, repo_for_uri
+from runyard import config, system_metrics
+from runyard.batching import plan_batches
 from runyard.clock import now_ms
 from runyard.entities import (
     DatasetInput,
     Experiment,
-    FileInfo,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -44,17 +39,16 @@ from runyard.errors import InvalidParameterValue
 from runyard.store import TrackingStore, store_for_uri
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
 from runyard.tracking import context
+from runyard.tracking.artifact_client import ArtifactClientMixin
 from runyard.tracking.registry_client import RegistryClientMixin
 from runyard.tracking.values import (
     coerce_metric,
     make_metric,
-    split_batch,
     to_pairs,
 )
 from runyard.validation import (
     MAX_RESULTS_GET_METRIC_HISTORY,
     check_run_name,
-    safe_relative_path,
     validate_param,
     validate_tag,
 )
@@ -71,8 +65,6 @@ config.register(
 #: Page size when following metric history pages (MLflow's client uses the same).
 METRIC_HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 _ASYNC_MODULE = "runyard.tracking.async_logging"
-#: Runs whose artifact repository a ``Client`` keeps (the least recently used one goes first).
-ARTIFACT_REPOS_REMEMBERED = 128
 
 _stores: dict[tuple[str, str | None], TrackingStore] = {}
 _stores_lock = threading.Lock()
@@ -142,17 +134,16 @@ def _async_submit() -> Callable[..., Any]:
     return module.submit
 
 
-class Client(RegistryClientMixin):
+class Client(RegistryClientMixin, ArtifactClientMixin):
     """Experiments, runs, metrics and artifacts of one tracking server or store, and its model
-    registry (``RegistryClientMixin``)."""
+    registry (``RegistryClientMixin``); the artifact calls are ``ArtifactClientMixin``'s."""
 
     def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
         self._tracking_uri = (
             os.fspath(tracking_uri) if tracking_uri is not None else context.get_tracking_uri()
         )
         self._store = _store_for(self._tracking_uri)
-        self._artifact_repos: OrderedDict[str, ArtifactRepo] = OrderedDict()
-        self._artifact_repos_lock = threading.Lock()
+        ArtifactClientMixin.__init__(self)
 
     @property
     def tracking_uri(self) -> str:
@@ -326,9 +317,8 @@ class Client(RegistryClientMixin):
             synchronous = not config.get_bool("async_logging")
         if not synchronous:
             return _async_submit()(self, run_id, metrics, params, tags)
-        for chunk_metrics, chunk_params, chunk_tags in split_batch(metrics, params, tags):
-            if chunk_metrics or chunk_params or chunk_tags:
-                self._store.log_batch(run_id, chunk_metrics, chunk_params, chunk_tags)
+        for batch in plan_batches([(metrics, params, tags)]):
+            self._store.log_batch(run_id, batch.metrics, batch.params, batch.tags)
         return None
 
     # ---- metric history and search -------------------------------------------------------
@@ -423,140 +413,3 @@ class Client(RegistryClientMixin):
         return self._store.search_logged_models(
             [str(i) for i in experiment_ids], filter_string, max_results, page_token
         )
-
-    # ---- artifacts -----------------------------------------------------------------------
-    def _repo(self, run_id: str) -> ArtifactRepo:
-        """The run's artifact repository, remembered: a run's artifact URI never changes, so
-        only the first artifact call on a run asks the store, and a proxied repository
-        shares the tracking server's HTTP session (``getattr``: only a REST store has one)."""
-        with self._artifact_repos_lock:
-            repo = self._artifact_repos.get(run_id)
-            if repo is not None:
-                self._artifact_repos.move_to_end(run_id)
-                return repo
-        artifact_uri = self._store.get_run(run_id).info.artifact_uri
-        http = getattr(self._store, "http", None)
-        repo = repo_for_uri(artifact_uri, tracking_uri=self._tracking_uri, http=http)
-        with self._artifact_repos_lock:
-            self._artifact_repos[run_id] = repo
-            while len(self._artifact_repos) > ARTIFACT_REPOS_REMEMBERED:
-                self._artifact_repos.popitem(last=False)
-        return repo
-
-    def log_artifact(
-        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
-        """Upload one file, or a directory as a sub-directory named after it (like MLflow)."""
-        local = os.fspath(local_path)
-        target = safe_relative_path(artifact_path) or None
-        if os.path.isdir(local):
-            name = os.path.basename(os.path.normpath(local))
-            self._repo(run_id).log_artifacts(local, posixpath.join(target or "", name))
-        elif os.path.isfile(local):
-            self._repo(run_id).log_artifact(local, target)
-        else:
-            raise InvalidParameterValue(f"No such file or directory to log: '{local}'")
-
-    def log_artifacts(
-        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> None:
-        local = os.fspath(local_dir)
-        if not os.path.isdir(local):
-            raise InvalidParameterValue(f"No such directory to log: '{local}'")
-        self._repo(run_id).log_artifacts(local, safe_relative_path(artifact_path) or None)
-
-    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        """Write ``text`` to ``artifact_file`` (a path inside the run's artifacts)."""
-        self._log_bytes(run_id, text.encode("utf-8"), artifact_file)
-
-    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
-        """JSON, or YAML when ``artifact_file`` ends in ``.yaml`` / ``.yml``."""
-        if artifact_file.endswith((".yaml", ".yml")):
-            import yaml
-
-            text = yaml.safe_dump(dictionary, default_flow_style=False, sort_keys=False)
-        else:
-            text = json.dumps(dictionary, indent=2)
-        self.log_text(run_id, text, artifact_file)
-
-    def log_image(
-        self,
-        run_id: str,
-        image: Any,
-        artifact_file: str | None = None,
-        key: str | None = None,
-        step: int | None = None,
-        timestamp: int | None = None,
-        synchronous: bool | None = None,
-    ) -> None:
-        """MLflow's two uses: ``artifact_file`` saves one image file; ``key`` (and ``step``)
-        logs an image per step in MLflow's layout (see ``runyard.images``), shown by the UI
-        as a grid per key with a step slider."""
-        if artifact_file is not None and any(a is not None for a in (key, step, timestamp)):
-            raise TypeError(
-                "The `artifact_file` parameter cannot be used in conjunction with `key`, "
-                "`step`, or `timestamp` parameters."
-            )
-        if artifact_file is None and key is None:
-            raise TypeError("Specify exactly one of `artifact_file` or `key`.")
-        picture = images.to_pil(image)
-        if artifact_file is not None:
-            self._log_with(run_id, artifact_file, picture.save)
-            return
-        image_key = images.validate_image_key(str(key))
-        full, small = images.image_paths(image_key, step or 0, timestamp or now_ms())
-        self._log_with(run_id, full, picture.save)
-        self._log_with(run_id, small, images.compressed_copy(picture).save)
-        self.set_tag(run_id, images.LOGGED_IMAGES_TAG, True, synchronous)
-
-    def log_figure(
-        self,
-        run_id: str,
-        figure: Any,
-        artifact_file: str,
-        *,
-        save_kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        """A matplotlib figure (``savefig``) or a plotly figure (HTML or an image format)."""
-        kwargs = dict(save_kwargs or {})
-        module = type(figure).__module__
-        if module.startswith("matplotlib"):
-            self._log_with(run_id, artifact_file, lambda path: figure.savefig(path, **kwargs))
-        elif module.startswith("plotly"):
-            if artifact_file.endswith(".html"):
-                kwargs.setdefault("include_plotlyjs", "cdn")
-                kwargs.setdefault("auto_open", False)
-                self._log_with(run_id, artifact_file, lambda p: figure.write_html(p, **kwargs))
-            else:
-                self._log_with(run_id, artifact_file, lambda p: figure.write_image(p, **kwargs))
-        else:
-            raise TypeError(f"Unsupported figure object type: '{type(figure)}'")
-
-    def _log_with(self, run_id: str, artifact_file: str, write: Callable[[str], Any]) -> None:
-        """Log the file that ``write(local_path)`` creates as ``artifact_file``."""
-        rel = safe_relative_path(artifact_file)
-        if not rel:
-            raise InvalidParameterValue(f"Invalid artifact file name {artifact_file!r}.")
-        directory, name = posixpath.split(rel)
-        with tempfile.TemporaryDirectory() as tmp:
-            local = os.path.join(tmp, name)
-            write(local)
-            self._repo(run_id).log_artifact(local, directory or None)
-
-    def _log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
-        def write(path: str) -> None:
-            with open(path, "wb") as fh:
-                fh.write(data)
-
-        self._log_with(run_id, artifact_file, write)
-
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        return self._repo(run_id).list_artifacts(safe_relative_path(path) or None)
-
-    def download_artifacts(
-        self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None
-    ) -> str:
-        """Copy a file or directory of the run's artifacts locally; returns the local path."""
-        dst = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp()
-        os.makedirs(dst, exist_ok=True)
-        return self._repo(run_id).download_artifacts(safe_relative_path(path), dst)

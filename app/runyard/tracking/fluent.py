@@ -9,6 +9,7 @@ Logging calls are the hot path of training loops, so the fluent API keeps one ``
 (tracking URI, working directory for relative URIs) instead of building one per call, and a
 run logs through the client it was started with: after a ``chdir`` a run started with
 ``./mlruns`` keeps logging to the store it lives in. ``set_tracking_uri`` drops both caches.
+All of this lives in one ``FluentState`` (``runyard.tracking.fluent_state``), which tests swap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import os
 import posixpath
 import sys
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -37,8 +37,8 @@ from runyard.entities import (
 )
 from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
-from runyard.tracking import context
-from runyard.tracking.client import Client, make_metric, store_key
+from runyard.tracking import context, fluent_state
+from runyard.tracking.client import Client, make_metric
 from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)
@@ -71,60 +71,34 @@ class ActiveRun(Run):
         return False
 
 
-_local = threading.local()
-_all_stacks: list[list[ActiveRun]] = []
-_state_lock = threading.Lock()
-_active_experiment_id: str | None = None
-_last_active_run_id: str | None = None
-
-
 def _stack() -> list[ActiveRun]:
-    stack = getattr(_local, "stack", None)
-    if stack is None:
-        stack = _local.stack = []
-        with _state_lock:
-            _all_stacks.append(stack)
-    return stack
-
-
-#: (tracking URI, working directory when the URI is relative) -> the fluent API's client.
-_clients: dict[tuple[str, str | None], Client] = {}
-#: run id -> the client its run was started (or resumed) with, while the run is active.
-_run_clients: dict[str, Client] = {}
+    return fluent_state.current().stack()
 
 
 def _client() -> Client:
-    uri = context.get_tracking_uri()
-    key = store_key(uri)
-    client = _clients.get(key)
-    if client is None:
-        client = _clients.setdefault(key, Client(uri))
-    return client
+    return fluent_state.current().client()
 
 
 def _target(run_id: str | None) -> tuple[Client, str]:
     """The client and run to log to: the run given, else this thread's active run (through
     the client it was started with), else a run started now."""
+    state = fluent_state.current()
     if run_id is None:
-        stack = getattr(_local, "stack", None)
+        stack = getattr(state.local, "stack", None)
         if stack:
             run_id = stack[-1].info.run_id
-            client = _run_clients.get(run_id)
-            return (client or _client()), run_id
+            client = state.run_clients.get(run_id)
+            return (client or state.client()), run_id
         run_id = start_run().info.run_id
-    return _client(), run_id
+    return state.client(), run_id
 
 
 # ---- tracking URI and experiments ---------------------------------------------------------
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Track to ``uri`` from now on. The active experiment is forgotten, since experiment ids
     belong to one store."""
-    global _active_experiment_id
     context.set_tracking_uri(uri)
-    with _state_lock:
-        _active_experiment_id = None
-        _clients.clear()
-        _run_clients.clear()
+    fluent_state.current().forget_tracking_uri()
 
 
 def get_tracking_uri() -> str:
@@ -135,7 +109,6 @@ def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
     """Make an experiment the active one, creating it by name when it does not exist."""
-    global _active_experiment_id
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterValue(
             "set_experiment needs exactly one of 'experiment_name' or 'experiment_id'."
@@ -153,17 +126,19 @@ def set_experiment(
             f"Cannot set a deleted experiment {experiment.name!r} (id {experiment.experiment_id}) "
             "as the active experiment. Restore it first or pick another one."
         )
-    with _state_lock:
-        _active_experiment_id = experiment.experiment_id
+    state = fluent_state.current()
+    with state.lock:
+        state.active_experiment_id = experiment.experiment_id
     return experiment
 
 
 def _resolve_experiment_id(client: Client) -> str:
     """The active experiment, else RUNYARD_EXPERIMENT_NAME (created when missing), else
     RUNYARD_EXPERIMENT_ID, else the Default experiment ``0``."""
-    with _state_lock:
-        if _active_experiment_id is not None:
-            return _active_experiment_id
+    state = fluent_state.current()
+    with state.lock:
+        if state.active_experiment_id is not None:
+            return state.active_experiment_id
     name = config.get("experiment_name")
     if name:
         experiment = client.get_experiment_by_name(name)
@@ -247,7 +222,7 @@ def start_run(
         run = client.create_run(exp_id, tags=run_tags, run_name=run_name)
     active = ActiveRun(run.info, run.data, run.inputs, run.outputs)
     stack.append(active)
-    _run_clients[active.info.run_id] = client
+    fluent_state.current().run_clients[active.info.run_id] = client
     if log_system_metrics is None:
         log_system_metrics = config.get_bool("enable_system_metrics_logging")
     if log_system_metrics:
@@ -289,14 +264,14 @@ def _resume(
 def end_run(status: RunStatus | str = "FINISHED") -> None:
     """End this thread's active run (background logging for it is flushed first). The run
     leaves the stack even if the store cannot be reached, so a new run can still start."""
-    global _last_active_run_id
-    stack = _stack()
+    state = fluent_state.current()
+    stack = state.stack()
     if not stack:
         return
     final = RunStatus(status)
     run = stack.pop()
-    run_id = _last_active_run_id = run.info.run_id
-    client = _run_clients.pop(run_id, None) or _client()
+    run_id = state.last_active_run_id = run.info.run_id
+    client = state.run_clients.pop(run_id, None) or state.client()
     client.set_terminated(run_id, final)  # stops system metrics, flushes background logging
 
 
@@ -322,7 +297,8 @@ def active_run() -> ActiveRun | None:
 def last_active_run() -> Run | None:
     """The active run, else the run most recently ended, fetched fresh from the store."""
     current = active_run()
-    run_id = current.info.run_id if current is not None else _last_active_run_id
+    last = fluent_state.current().last_active_run_id
+    run_id = current.info.run_id if current is not None else last
     return None if run_id is None else _client().get_run(run_id)
 
 
@@ -505,18 +481,8 @@ def _runs_to_pandas(runs: Sequence[Run]) -> Any:
 # ---- interpreter exit -----------------------------------------------------------------------
 def _end_all_runs_at_exit() -> None:
     """End every run still active in any thread; an uncaught exception means FAILED."""
-    status = RunStatus.FAILED if getattr(sys, "last_value", None) is not None else None
-    with _state_lock:
-        stacks = list(_all_stacks)
-    for stack in stacks:
-        while stack:
-            run_id = stack.pop().info.run_id
-            try:
-                system_metrics.stop_for_run(run_id)
-                client = _run_clients.pop(run_id, None) or _client()
-                client.set_terminated(run_id, status or RunStatus.FINISHED)
-            except Exception as exc:  # exit must not crash; say what was left open
-                _logger.warning("Could not end run %s at exit: %s", run_id, exc)
+    failed = getattr(sys, "last_value", None) is not None
+    fluent_state.current().end_all_runs(RunStatus.FAILED if failed else RunStatus.FINISHED)
 
 
 atexit.register(_end_all_runs_at_exit)

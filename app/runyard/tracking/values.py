@@ -1,26 +1,19 @@
 """Turning what users pass into what stores accept, the way MLflow's client does.
 
 Metric values become floats (from bools, numeric strings and numpy scalars), steps and
-timestamps integers, params and tags strings; big batches are split into store-sized pieces.
+timestamps integers, params and tags strings (``runyard.batching`` packs them into requests).
 Everything here raises ``InvalidParameterValue`` before anything is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from itertools import zip_longest
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runyard.clock import now_ms
 from runyard.entities import Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
-from runyard.validation import (
-    MAX_ENTITIES_PER_BATCH,
-    MAX_METRICS_PER_BATCH,
-    MAX_PARAMS_PER_BATCH,
-    MAX_TAGS_PER_BATCH,
-    validate_key,
-)
+from runyard.validation import validate_key
 
 #: Metric names already found valid. Training loops log a handful of names millions of times;
 #: checking a known name is one set lookup instead of a regex and a path normalisation.
@@ -121,26 +114,3 @@ def to_pairs(items: Mapping[str, Any] | Iterable[Any] | None, cls: type) -> list
         key, value = (item.key, item.value) if isinstance(item, (Param, RunTag)) else item
         out.append(cls(key, str(value)))
     return out
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def split_batch(
-    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
-) -> list[tuple[Sequence[Metric], Sequence[Param], Sequence[RunTag]]]:
-    """MLflow's split: each request gets up to 100 params and 100 tags, then metrics up to the
-    1000-entity limit; leftover metrics go in requests of 1000."""
-    batches = []
-    remaining = list(metrics)
-    for param_chunk, tag_chunk in zip_longest(
-        _chunks(params, MAX_PARAMS_PER_BATCH), _chunks(tags, MAX_TAGS_PER_BATCH), fillvalue=()
-    ):
-        used = len(param_chunk) + len(tag_chunk)
-        room = min(MAX_ENTITIES_PER_BATCH - used, MAX_METRICS_PER_BATCH)
-        batches.append((remaining[:room], param_chunk, tag_chunk))
-        remaining = remaining[room:]
-    for metric_chunk in _chunks(remaining, MAX_METRICS_PER_BATCH):
-        batches.append((metric_chunk, (), ()))
-    return batches

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from runyard import config
 from runyard.tracking import context, fluent
+from runyard.tracking.fluent_state import fresh_fluent_state
 
 
 def clear_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,10 +23,7 @@ def clear_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     clear_settings(monkeypatch)
     uri = (tmp_path / "mlruns").as_uri()
-    fluent.set_tracking_uri(uri)
-    yield uri
-    while fluent.active_run() is not None:
-        fluent.end_run()
+    with fresh_fluent_state():
+        fluent.set_tracking_uri(uri)
+        yield uri
     context.set_tracking_uri(None)
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id = None

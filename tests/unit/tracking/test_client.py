@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from runyard import Client, Metric, Param, RunStatus, RunTag
+from runyard.batching import plan_batches
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.tracking import client as client_module
-from runyard.tracking.client import split_batch
 
 
 @pytest.fixture
@@ -81,11 +81,11 @@ def test_params_and_tags_are_strings(client: Client, run_id: str) -> None:
         client.delete_tag(run_id, "tag")
 
 
-def test_split_batch_follows_store_limits() -> None:
+def test_plan_batches_splits_one_big_call_like_mlflow() -> None:
     metrics = [Metric(f"m{i}", 1.0, 0) for i in range(2500)]
     params = [Param(f"p{i}", "v") for i in range(250)]
     tags = [RunTag(f"t{i}", "v") for i in range(150)]
-    batches = split_batch(metrics, params, tags)
+    batches = [b.as_tuple() for b in plan_batches([(metrics, params, tags)])]
     for m, p, t in batches:
         assert len(p) <= 100 and len(t) <= 100 and len(m) <= 1000
         assert len(m) + len(p) + len(t) <= 1000
@@ -98,7 +98,7 @@ def test_split_batch_follows_store_limits() -> None:
         (850, 100, 50),
         (850, 50, 0),
     ]
-    assert split_batch([], [], []) == []
+    assert plan_batches([([], [], [])]) == []
 
 
 def test_big_batch_is_split_and_fully_stored(client: Client, run_id: str) -> None:

@@ -11,6 +11,7 @@ from runyard import Client, RunStatus
 from runyard.entities import LifecycleStage
 from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.tracking import context
+from runyard.tracking.fluent_state import fresh_fluent_state
 
 
 def test_block_that_completes_finishes_the_run() -> None:
@@ -193,3 +194,15 @@ def test_start_run_in_an_explicit_experiment() -> None:
     assert run.info.experiment_id == exp_id
     assert runyard.get_experiment_by_name("explicit").experiment_id == exp_id
     assert runyard.get_experiment_by_name("missing") is None
+
+
+def test_a_fresh_fluent_state_is_empty_and_gives_the_previous_one_back() -> None:
+    runyard.set_experiment("outer")
+    outer = runyard.start_run()
+    with fresh_fluent_state():
+        assert runyard.active_run() is None and runyard.last_active_run() is None
+        inner = runyard.start_run()  # left open: the block's end finishes it
+        assert inner.info.experiment_id == "0"  # the active experiment stayed outside
+    assert runyard.active_run() is outer
+    assert runyard.get_run(inner.info.run_id).info.status == "FINISHED"
+    assert runyard.start_run(nested=True).info.experiment_id == outer.info.experiment_id

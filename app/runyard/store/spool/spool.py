@@ -34,9 +34,9 @@ import requests
 from filelock import FileLock, Timeout
 
 from runyard import config
+from runyard.batching import plan_batches
 from runyard.entities import Metric, Param, RunStatus, RunTag
 from runyard.errors import ResourceDoesNotExist, RunyardError, TemporarilyUnavailable
-from runyard.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_PER_BATCH, MAX_TAGS_PER_BATCH
 
 config.register(
     config.Setting(
@@ -108,14 +108,19 @@ def update_run_record(
     }
 
 
+def batch_of(record: dict[str, Any]) -> tuple[list[Metric], list[Param], list[RunTag]]:
+    """A ``log_batch`` record's metrics, params and tags as entities."""
+    metrics = [Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in record["metrics"]]
+    params = [Param(k, v) for k, v in record["params"]]
+    tags = [RunTag(k, v) for k, v in record["tags"]]
+    return metrics, params, tags
+
+
 def apply(store: Any, record: dict[str, Any]) -> None:
     """Send one record (or a merged batch) to ``store``."""
     op, run_id = record["op"], record["run_id"]
     if op == "log_batch":
-        metrics = [Metric(k, float(v), int(ts), int(step)) for k, v, ts, step in record["metrics"]]
-        params = [Param(k, v) for k, v in record["params"]]
-        tags = [RunTag(k, v) for k, v in record["tags"]]
-        store.log_batch(run_id, metrics, params, tags)
+        store.log_batch(run_id, *batch_of(record))
     elif op == "delete_tag":
         # A missing tag was deleted already (this line was sent just before a crash).
         with contextlib.suppress(ResourceDoesNotExist):
@@ -291,43 +296,38 @@ class ReplayResult:
 
 
 def merged(entries: list[Entry]) -> Iterator[tuple[list[Entry], dict[str, Any]]]:
-    """Consecutive ``log_batch`` lines of one run merged into requests within the limits (a
-    param or tag key seen again starts a new request); other lines pass alone."""
-    group: list[Entry] = []
-    combined: dict[str, Any] | None = None
-    keys: set[tuple[str, str]] = set()
-    for entry in entries:
-        rec = entry.record
-        if combined is not None and _fits(combined, rec, keys):
-            group.append(entry)
-            for field in ("metrics", "params", "tags"):
-                combined[field] = combined[field] + rec[field]
-            keys.update(("p", k) for k, _ in rec["params"])
-            keys.update(("t", k) for k, _ in rec["tags"])
-            continue
-        if group and combined is not None:
-            yield group, combined
-        group, combined, keys = [entry], None, set()
-        if rec["op"] == "log_batch":
-            combined = dict(rec)
-            keys = {("p", k) for k, _ in rec["params"]} | {("t", k) for k, _ in rec["tags"]}
+    """Consecutive ``log_batch`` lines of one run packed into requests by ``plan_batches``
+    (each with the lines it carries, for marking and for finding a refused one); other lines
+    pass alone."""
+    start = 0
+    while start < len(entries):
+        first = entries[start].record
+        end = start + 1
+        if first["op"] == "log_batch":
+            while end < len(entries) and _same_run_batch(entries[end].record, first["run_id"]):
+                end += 1
         else:
-            yield group, rec
-            group = []
-    if group and combined is not None:
-        yield group, combined
+            yield entries[start : start + 1], first
+            start = end
+            continue
+        lines = entries[start:end]
+        done = 0  # lines of this run already yielded
+        for batch in plan_batches(batch_of(entry.record) for entry in lines):
+            upto = batch.pieces[-1] + 1
+            # A line over the limits would go in several requests, each carrying that line
+            # (lines are validated before they are spooled, so none is).
+            yield (
+                lines[min(done, upto - 1) : upto],
+                batch_record(first["run_id"], *batch.as_tuple()),
+            )
+            done = upto
+        if done < len(lines):  # empty batches at the end: nothing to send, but replayed
+            yield lines[done:], batch_record(first["run_id"], [], [], [])
+        start = end
 
 
-def _fits(combined: dict[str, Any], rec: dict[str, Any], keys: set[tuple[str, str]]) -> bool:
-    return (
-        rec["op"] == "log_batch"
-        and rec["run_id"] == combined["run_id"]
-        and len(combined["metrics"]) + len(rec["metrics"]) <= MAX_METRICS_PER_BATCH
-        and len(combined["params"]) + len(rec["params"]) <= MAX_PARAMS_PER_BATCH
-        and len(combined["tags"]) + len(rec["tags"]) <= MAX_TAGS_PER_BATCH
-        and not any(("p", k) in keys for k, _ in rec["params"])
-        and not any(("t", k) in keys for k, _ in rec["tags"])
-    )
+def _same_run_batch(record: dict[str, Any], run_id: str) -> bool:
+    return record["op"] == "log_batch" and record["run_id"] == run_id
 
 
 def replay(spool: Spool, store: Any, wait_seconds: float = 0.0) -> ReplayResult:

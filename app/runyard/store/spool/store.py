@@ -1,9 +1,10 @@
 """``SpoolingStore``: a RestStore whose writes survive the server being away.
 
-Reads go straight to the server. Writes (``log_batch`` and what builds on it, ``delete_tag``,
-``update_run_info``) go to the server; when it cannot be reached (``TemporarilyUnavailable`` or
-a connection error once the HTTP client's retries are spent) they are appended, fsync'ed, to the
-offline spool (``runyard.store.spool.spool``) and the call returns normally.
+Reads go straight to the server (RestStore's own methods). Writes (``log_batch`` and what
+builds on it, ``delete_tag``, ``update_run_info``) go to the server; when it cannot be reached
+(``TemporarilyUnavailable`` or a connection error once the HTTP client's retries are spent)
+they are appended, fsync'ed, to the offline spool (``runyard.store.spool.spool``) and the
+call returns normally.
 
 While the spool holds anything, new writes queue behind it in the spool, so the server sees
 every write in the order it was made. The spool drains by itself: a background thread retries
@@ -17,7 +18,6 @@ Reads do not see writes still in the spool.
 
 from __future__ import annotations
 
-import abc
 import atexit
 import dataclasses
 import logging
@@ -29,8 +29,9 @@ from typing import Any
 
 from runyard import config
 from runyard.entities import LifecycleStage, Metric, Param, Run, RunInfo, RunStatus, RunTag
+from runyard.http import HttpClient
 from runyard.store.base import TrackingStore
-from runyard.store.registry_base import RegistryStore
+from runyard.store.rest import RestStore
 from runyard.store.spool import spool as spool_format
 from runyard.store.spool.spool import Spool, is_unavailable
 from runyard.validation import validate_batch, validate_key, validate_run_id
@@ -51,22 +52,21 @@ _LIVE: weakref.WeakSet[SpoolingStore] = weakref.WeakSet()
 def spooling_rest_store(uri: str) -> TrackingStore:
     """The store registered for ``http(s)://`` URIs: a RestStore, spooled unless the ``spool``
     setting is off."""
-    from runyard.store.rest import RestStore
-
-    inner = RestStore(uri)
     if not config.get_bool("spool"):
-        return inner
-    return SpoolingStore(inner, spool_format.default_spool_dir())
+        return RestStore(uri)
+    return SpoolingStore(uri, spool_format.default_spool_dir())
 
 
-class SpoolingStore(TrackingStore, RegistryStore):
-    """Wraps ``inner`` (a RestStore); see the module docstring. Registry calls are not
-    spooled: they go straight to the server."""
+class SpoolingStore(RestStore):
+    """A RestStore whose run writes (``log_batch``, ``delete_tag``, ``update_run_info``) are
+    spooled while the server is away; see the module docstring. Everything else, registry
+    calls included, is RestStore's own: reads and other writes go straight to the server."""
 
-    def __init__(self, inner: TrackingStore, spool_dir: str) -> None:
-        self.inner = inner
-        uri = str(getattr(inner, "base_url", "") or repr(inner))
-        self.spool = Spool.for_uri(spool_dir, uri)
+    def __init__(self, base_url: str, spool_dir: str, http: HttpClient | None = None) -> None:
+        super().__init__(base_url, http)
+        self.spool = Spool.for_uri(spool_dir, self.base_url)
+        #: The same server without the spool: what replay sends to.
+        self.server = RestStore(self.base_url, self.http)
         self._order = threading.Lock()  # "is the spool in use?" and appends, as one step
         self._drain_lock = threading.Lock()  # one drain at a time in this process
         self._spooling = self.spool.has_pending()
@@ -78,18 +78,8 @@ class SpoolingStore(TrackingStore, RegistryStore):
         self._runs: dict[str, RunInfo] = {}
         self._warned = False
         _LIVE.add(self)
-
-    @property
-    def http(self) -> Any:
-        """The wrapped store's HTTP client (None if it has none), for artifact calls to the
-        same server."""
-        return getattr(self.inner, "http", None)
         if self._spooling:
             self._start_replayer()
-
-    @property
-    def base_url(self) -> str:
-        return self.spool.tracking_uri
 
     # ---- writes ------------------------------------------------------------------------------
     def log_batch(
@@ -103,13 +93,13 @@ class SpoolingStore(TrackingStore, RegistryStore):
         metrics, params, tags = list(metrics), list(params), list(tags)
         validate_batch(metrics, params, tags)
         record = spool_format.batch_record(run_id, metrics, params, tags)
-        self._write(record, lambda: self.inner.log_batch(run_id, metrics, params, tags))
+        self._write(record, lambda: self.server.log_batch(run_id, metrics, params, tags))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         validate_run_id(run_id)
         validate_key(key, "tag key")
         record = spool_format.delete_tag_record(run_id, key)
-        self._write(record, lambda: self.inner.delete_tag(run_id, key))
+        self._write(record, lambda: self.server.delete_tag(run_id, key))
 
     def update_run_info(
         self,
@@ -123,7 +113,7 @@ class SpoolingStore(TrackingStore, RegistryStore):
         result: list[RunInfo] = []
 
         def send() -> None:
-            result.append(self.inner.update_run_info(run_id, status, end_time, run_name))
+            result.append(self.server.update_run_info(run_id, status, end_time, run_name))
 
         # The end of a run is when users expect everything on the server: try now.
         self._write(record, send, force_drain=status is not None and status.is_terminated)
@@ -184,14 +174,12 @@ class SpoolingStore(TrackingStore, RegistryStore):
             self._drain_lock.release()
 
     def _drain_locked(self, wait_seconds: float) -> bool:
-        probe = getattr(self.inner, "check_ready", None)
         try:
-            if probe is not None:
-                probe()
+            self.check_ready()
         except Exception as error:
             self._backoff(error)
             return False
-        result = spool_format.replay(self.spool, self.inner, wait_seconds)
+        result = spool_format.replay(self.spool, self.server, wait_seconds)
         if result.error is not None:
             self._backoff(result.error)
             return False
@@ -261,34 +249,18 @@ class SpoolingStore(TrackingStore, RegistryStore):
         return self._remember_info(dataclasses.replace(known, **changes))
 
     def create_run(self, *args: Any, **kwargs: Any) -> Run:
-        run = self.inner.create_run(*args, **kwargs)
+        run = super().create_run(*args, **kwargs)
         self._remember_info(run.info)
         return run
 
     def get_run(self, run_id: str) -> Run:
-        run = self.inner.get_run(run_id)
+        run = super().get_run(run_id)
         self._remember_info(run.info)
         return run
 
     def close(self) -> None:
         _LIVE.discard(self)
-        self.inner.close()
-
-
-def _delegate(name: str) -> Callable[..., Any]:
-    def method(self: SpoolingStore, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.inner, name)(*args, **kwargs)
-
-    method.__name__ = name
-    method.__doc__ = f"Sent straight to the server (``{name}`` is not spooled)."
-    return method
-
-
-_DELEGATED = TrackingStore.__abstractmethods__ | RegistryStore.__abstractmethods__
-for _name in sorted(_DELEGATED | {"check_ready"}):
-    if _name not in SpoolingStore.__dict__:
-        setattr(SpoolingStore, _name, _delegate(_name))
-abc.update_abstractmethods(SpoolingStore)
+        super().close()
 
 
 def _drain_at_exit() -> None:

@@ -1,0 +1,104 @@
+"""What the fluent API remembers between calls, as one object that can be swapped.
+
+``FluentState`` holds each thread's stack of active runs, the active experiment, the run that
+ended last and the clients the fluent functions log through. The process has one current
+state; ``fresh_fluent_state()`` puts a new, empty one in place for a while (a test, say) and
+puts the previous one back afterwards, so nothing has to reset private variables by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from runyard import system_metrics
+from runyard.entities import RunStatus
+from runyard.tracking import context
+from runyard.tracking.client import Client, store_key
+
+if TYPE_CHECKING:
+    from runyard.tracking.fluent import ActiveRun
+
+_logger = logging.getLogger(__name__)
+
+
+class FluentState:
+    """Active runs per thread, the active experiment, the last ended run, and clients."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.all_stacks: list[list[ActiveRun]] = []
+        self.lock = threading.Lock()
+        self.active_experiment_id: str | None = None
+        self.last_active_run_id: str | None = None
+        #: (tracking URI, working directory when the URI is relative) -> the fluent client.
+        self.clients: dict[tuple[str, str | None], Client] = {}
+        #: run id -> the client its run was started (or resumed) with, while it is active.
+        self.run_clients: dict[str, Client] = {}
+
+    def stack(self) -> list[ActiveRun]:
+        """This thread's stack of active runs (innermost last)."""
+        stack = getattr(self.local, "stack", None)
+        if stack is None:
+            stack = self.local.stack = []
+            with self.lock:
+                self.all_stacks.append(stack)
+        return stack
+
+    def client(self) -> Client:
+        """The client for the current tracking URI (one per URI and, for relative URIs,
+        working directory)."""
+        uri = context.get_tracking_uri()
+        key = store_key(uri)
+        client = self.clients.get(key)
+        if client is None:
+            client = self.clients.setdefault(key, Client(uri))
+        return client
+
+    def forget_tracking_uri(self) -> None:
+        """The tracking URI changed: experiment ids and clients belonged to the old store."""
+        with self.lock:
+            self.active_experiment_id = None
+            self.clients.clear()
+            self.run_clients.clear()
+
+    def end_all_runs(self, status: RunStatus) -> None:
+        """End every run still active in any thread; a failure is logged, not raised."""
+        with self.lock:
+            stacks = list(self.all_stacks)
+        for stack in stacks:
+            while stack:
+                run_id = stack.pop().info.run_id
+                try:
+                    system_metrics.stop_for_run(run_id)
+                    client = self.run_clients.pop(run_id, None) or self.client()
+                    client.set_terminated(run_id, status)
+                except Exception as exc:  # ending must not crash; say what was left open
+                    _logger.warning("Could not end run %s: %s", run_id, exc)
+
+
+_current = FluentState()
+
+
+def current() -> FluentState:
+    """The state the fluent functions use now."""
+    return _current
+
+
+@contextlib.contextmanager
+def fresh_fluent_state() -> Iterator[FluentState]:
+    """A new, empty fluent state while the block runs; runs still active in it are ended
+    (FINISHED) when the block ends, and the previous state comes back."""
+    global _current
+    previous, state = _current, FluentState()
+    _current = state
+    try:
+        yield state
+    finally:
+        try:
+            state.end_all_runs(RunStatus.FINISHED)
+        finally:
+            _current = previous
