@@ -124,8 +124,6 @@ FLASK_FREE: dict[str, str | None] = {
 
 #: Modules allowed over MAX_LINES for now, with the reason.
 LONG_MODULES: dict[str, str] = {
-    "runyard/tracking/client.py": "the Client, to be split by concern (runs, metrics, artifacts)",
-    "runyard/tracking/fluent.py": "the fluent API, to be split like the Client",
     "runyard/protocol.py": "JSON forms of every entity, to be split by entity family",
 }
 
