@@ -194,9 +194,3 @@ def get_int(name: str, overrides: Mapping[str, object | None] | None = None) -> 
 def get_float(name: str, overrides: Mapping[str, object | None] | None = None) -> float | None:
     value = get(name, overrides)
     return None if value in (None, "") else float(value)
-
-
-def environment() -> Mapping[str, str]:
-    """Read-only view of the process environment, for the few places that pass it on
-    (child processes), so that reading it stays in this module."""
-    return dict(os.environ)

@@ -174,12 +174,6 @@ class RunTag:
 
 
 @dataclass(frozen=True, slots=True)
-class ExperimentTag:
-    key: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
 class MetricSummary:
     """A run's metric at a glance: the latest point plus min and max over its history."""
 

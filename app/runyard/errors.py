@@ -64,9 +64,6 @@ class RunyardError(Exception):
     def http_status(self) -> int:
         return ERROR_CODE_TO_HTTP_STATUS.get(self.error_code, 500)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"error_code": self.error_code, "message": self.message}
-
     @classmethod
     def from_code(cls, error_code: str, message: str) -> RunyardError:
         """The subclass for ``error_code`` (as a server sent it), keeping the code verbatim."""

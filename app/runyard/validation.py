@@ -7,7 +7,6 @@ the limit, because a value that was cut without a word is a value that was lost.
 
 from __future__ import annotations
 
-import math
 import posixpath
 import re
 from collections import Counter
@@ -307,10 +306,6 @@ def safe_relative_path(path: str | None) -> str:
     if any(p == ".." for p in parts):
         raise InvalidParameterValue(f"Invalid path: {path!r} leaves the artifact root")
     return "/".join(parts)
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
 
 
 def check_run_name(run_name: str | None, tags: Iterable[RunTag]) -> str | None:

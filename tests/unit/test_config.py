@@ -70,11 +70,3 @@ def test_every_setting_is_documented() -> None:
         assert setting.help.strip(), f"{setting.name} has no help text"
         assert setting.env_var == "RUNYARD_" + setting.name.upper()
         assert setting.mlflow_name is None or setting.mlflow_name.startswith("MLFLOW_")
-
-
-def test_environment_is_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RUNYARD_TRACKING_URI", "x")
-    env = config.environment()
-    assert env["RUNYARD_TRACKING_URI"] == "x"
-    env["RUNYARD_TRACKING_URI"] = "changed"  # type: ignore[index]
-    assert config.get("tracking_uri") == "x"

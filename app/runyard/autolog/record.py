@@ -18,7 +18,7 @@ import yaml
 
 from runyard.autolog.plots import horizontal_bars
 from runyard.clock import now_ms
-from runyard.entities import Metric, Param, RunTag
+from runyard.entities import Metric
 from runyard.tracking.client import Client
 from runyard.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 
@@ -93,14 +93,6 @@ def truncate_params(params: Mapping[str, Any]) -> dict[str, str]:
             )
         out.setdefault(short_key, text)
     return out
-
-
-def to_params(params: Mapping[str, Any]) -> list[Param]:
-    return [Param(k, v) for k, v in truncate_params(params).items()]
-
-
-def to_tags(tags: Mapping[str, Any]) -> list[RunTag]:
-    return [RunTag(k, str(v)) for k, v in tags.items()]
 
 
 def write_mlmodel(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import runyard
-from runyard import Client, RunStatus, config
+from runyard import Client, RunStatus
 from runyard.tracking import context
 
 
@@ -85,7 +86,7 @@ def test_run_id_from_env_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
 def _run_script(tmp_path: Path, body: str, tracking_uri: str) -> subprocess.CompletedProcess:
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(body))
-    env = dict(config.environment())
+    env = dict(os.environ)
     env["RUNYARD_TRACKING_URI"] = tracking_uri
     return subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60

@@ -8,7 +8,6 @@ new reach the summary upsert; the upsert moves "latest" only when the new point 
 from __future__ import annotations
 
 import functools
-import math
 import operator
 from collections.abc import Sequence
 
@@ -415,7 +414,3 @@ def _history_rows_core(
     if limit is not None:
         stmt = stmt.limit(limit)
     return [tuple(row) for row in conn.execute(stmt)]
-
-
-def is_finite_number(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
