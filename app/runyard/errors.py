@@ -48,6 +48,33 @@ ERROR_CODE_TO_HTTP_STATUS: dict[str, int] = {
     "DEADLINE_EXCEEDED": 504,
 }
 
+#: The code for a bare HTTP status (a proxy's HTML page, Werkzeug's own 405 or 413): the one
+#: reverse table, used by the client and by the server's error handler alike.
+HTTP_STATUS_TO_ERROR_CODE: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "BAD_REQUEST",
+    408: "DEADLINE_EXCEEDED",
+    409: "RESOURCE_CONFLICT",
+    411: "BAD_REQUEST",
+    413: "REQUEST_LIMIT_EXCEEDED",
+    415: "BAD_REQUEST",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    431: "REQUEST_LIMIT_EXCEEDED",
+    501: "NOT_IMPLEMENTED",
+    503: "TEMPORARILY_UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def error_code_for_status(status: int) -> str:
+    """MLflow's error code for an HTTP status that came without one."""
+    return HTTP_STATUS_TO_ERROR_CODE.get(
+        status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+    )
+
 
 class RunyardError(Exception):
     """Base of every error runyard raises on purpose."""

@@ -23,25 +23,12 @@ from typing import Any
 import requests
 
 from runyard import config
-from runyard.errors import RunyardError, TemporarilyUnavailable
+from runyard.errors import RunyardError, TemporarilyUnavailable, error_code_for_status
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Never sleep longer than this between two tries, whatever Retry-After or the backoff says.
 MAX_BACKOFF_SECONDS = 60.0
 USER_AGENT = "runyard-python-client"
-
-_STATUS_TO_CODE: dict[int, str] = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "ENDPOINT_NOT_FOUND",
-    409: "RESOURCE_CONFLICT",
-    413: "REQUEST_LIMIT_EXCEEDED",
-    429: "REQUEST_LIMIT_EXCEEDED",
-    501: "NOT_IMPLEMENTED",
-    503: "TEMPORARILY_UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
 
 
 def backoff_delay(attempt: int, factor: float, rng: Callable[[], float] = random.random) -> float:
@@ -80,7 +67,7 @@ def error_from_response(response: requests.Response) -> RunyardError:
         error = RunyardError.from_code(str(body["error_code"]), str(body.get("message", "")))
     else:
         text = (response.text or "")[:500].strip()
-        code = _STATUS_TO_CODE.get(status, "INTERNAL_ERROR")
+        code = error_code_for_status(status)
         error = RunyardError.from_code(
             code,
             f"{response.request.method} {response.url} failed with HTTP {status}"

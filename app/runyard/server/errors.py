@@ -13,26 +13,12 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from runyard.errors import RunyardError, TemporarilyUnavailable
+from runyard.errors import RunyardError, TemporarilyUnavailable, error_code_for_status
 
 log = logging.getLogger("runyard.server")
 
 #: Seconds a client is told to wait when the store is away.
 RETRY_AFTER_SECONDS = 5
-
-_HTTP_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "ENDPOINT_NOT_FOUND",
-    405: "BAD_REQUEST",
-    408: "DEADLINE_EXCEEDED",
-    411: "BAD_REQUEST",
-    413: "REQUEST_LIMIT_EXCEEDED",
-    415: "BAD_REQUEST",
-    429: "REQUEST_LIMIT_EXCEEDED",
-    431: "REQUEST_LIMIT_EXCEEDED",
-}
 
 _CLASSES = {"RESOURCE_DOES_NOT_EXIST": "RESOURCE_NOT_FOUND"}
 
@@ -62,7 +48,7 @@ def handle_runyard_error(error: RunyardError) -> Response:
 
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    code = _HTTP_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
+    code = error_code_for_status(status)
     if status == 404:
         message = f"No endpoint {request.method} {request.path}"
     elif status == 405:

@@ -78,7 +78,7 @@ def begin_run() -> Response:
 def write_points() -> Response:
     body = json_body()
     run_id = p.parse_string(p.require_field(body, "run_id"), "run_id")
-    points = metrics_from_json(body.get("metrics") or (), run_id)
+    points = metrics_from_json(p.object_list(body, "metrics"), run_id)
     _target().write_points(run_id, points)
     return reply({"points": len(points)})
 
