@@ -110,6 +110,11 @@ def assemble_run(info: RunInfo, data: RunData, inputs: RunInputs, outputs: RunOu
     return _assemble(Run, {"info": info, "data": data, "inputs": inputs, "outputs": outputs})
 
 
+#: One stored point as a store reads it: (value, is_nan, timestamp, step, model_id,
+#: dataset_name, dataset_digest); a NaN is stored as 0.0 with is_nan set.
+HistoryRow = tuple[float, bool, int, int, "str | None", "str | None", "str | None"]
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Metric:
     """One point of a metric's history. ``timestamp`` is epoch milliseconds."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from runyard.entities import Metric
+from runyard.protocol import history_rows_to_json, metric_to_json
 from runyard.store.base import TrackingStore
 
 from tests.contract import metric, new_run
@@ -49,6 +51,30 @@ def test_history_pages(store: TrackingStore, run_id: str) -> None:
     last = store.get_metric_history(run_id, "p", max_results=2, page_token=second.token)
     assert [m.step for m in last] == [4]
     assert not last.token
+
+
+@pytest.mark.parametrize("size", [None, 4, 45])
+def test_history_rows_render_as_the_history(
+    store: TrackingStore, run_id: str, size: int | None
+) -> None:
+    """The server renders histories from rows; they must say what the entities say."""
+    special = [float("nan"), float("inf"), float("-inf"), -0.0, 1e300]
+    points = [metric("m", v, step=i, timestamp=10 + i) for i, v in enumerate(special)]
+    points += [metric("m", i * 0.5, step=i, timestamp=100 + i) for i in range(50)]
+    points.append(Metric("m", 2.0, 999, 9, dataset_name="d", dataset_digest="x"))
+    store.log_batch(run_id, metrics=points)
+    token, pages = None, 0
+    while True:
+        page = store.get_metric_history(run_id, "m", max_results=size, page_token=token)
+        rows, rows_token = store.get_metric_history_rows(
+            run_id, "m", max_results=size, page_token=token
+        )
+        assert history_rows_to_json("m", rows) == [metric_to_json(p) for p in page]
+        assert rows_token == page.token
+        token, pages = page.token, pages + 1
+        if not token:
+            break
+    assert pages == (1 if size is None else -(-len(points) // size))
 
 
 def test_history_of_unknown_key_or_run_is_empty(store: TrackingStore, run_id: str) -> None:

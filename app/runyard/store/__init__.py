@@ -16,7 +16,6 @@ _STORES: dict[str, str] = {
     "postgresql": "runyard.store.sql:SqlStore",
     "postgres": "runyard.store.sql:SqlStore",
     "postgresql+psycopg2": "runyard.store.sql:SqlStore",
-    "postgresql+psycopg": "runyard.store.sql:SqlStore",
     "http": "runyard.store.spool.store:spooling_rest_store",
     "https": "runyard.store.spool.store:spooling_rest_store",
 }

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from runyard.entities import (
     DatasetInput,
     Experiment,
+    HistoryRow,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -164,6 +165,30 @@ class TrackingStore(abc.ABC):
         page_token: str | None = None,
     ) -> PagedList[Metric]:
         """Ordered by (timestamp, step, value). Unknown run or key gives an empty list."""
+
+    def get_metric_history_rows(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[list[HistoryRow], str | None]:
+        """``get_metric_history`` as bare rows and the next page token, for rendering a long
+        history without a ``Metric`` per point. Stores that read rows override this."""
+        page = self.get_metric_history(run_id, metric_key, max_results, page_token)
+        rows: list[HistoryRow] = [
+            (
+                m.value,
+                m.value != m.value,
+                m.timestamp,
+                m.step,
+                m.model_id,
+                m.dataset_name,
+                m.dataset_digest,
+            )
+            for m in page
+        ]
+        return rows, page.token
 
     @abc.abstractmethod
     def get_metric_history_bulk_interval(

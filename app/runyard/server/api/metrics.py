@@ -34,16 +34,12 @@ def get_metric_history() -> Response:
         )
     max_results = max_results or MAX_RESULTS_GET_METRIC_HISTORY
     token = p.optional_string(fields, "page_token") or None
-    tracking = store()
-    as_json = getattr(tracking, "get_metric_history_json", None)
-    if as_json is not None:  # a store that renders the points itself (no entity per point)
-        points, next_token = as_json(run_id, key, max_results=max_results, page_token=token)
-        body: dict = {"metrics": points} if points else {}
-        if next_token:
-            body["next_page_token"] = next_token
-    else:
-        page = tracking.get_metric_history(run_id, key, max_results=max_results, page_token=token)
-        body = p.page_to_json("metrics", [p.metric_to_json(m) for m in page], page)
+    rows, next_token = store().get_metric_history_rows(
+        run_id, key, max_results=max_results, page_token=token
+    )
+    body: dict = {"metrics": p.history_rows_to_json(key, rows)} if rows else {}
+    if next_token:
+        body["next_page_token"] = next_token
     return large_reply(body)  # at most MAX_RESULTS_GET_METRIC_HISTORY points
 
 

@@ -34,9 +34,6 @@ from runyard.errors import PermissionDenied
 from runyard.server.auth.registry_rules import RegistryDecisions
 from runyard.store.base import TrackingStore
 
-#: Optional store methods that read one run, named by their first argument.
-_OPTIONAL_RUN_READS = frozenset({"get_metric_history_json"})
-
 
 class RunExperiments:
     """run id -> experiment id, remembered per process: a run never changes experiment, so the
@@ -166,18 +163,11 @@ class AuthorizedStore(RegistryDecisions):
         self._inner.check_ready()
 
     def __getattr__(self, name: str) -> Any:
-        """Optional store methods (fast paths some stores have): absent stays absent; a known
-        read of one run is checked like ``get_run``; anything else is for admins only."""
+        """Store methods outside the TrackingStore interface (the SQL store's engine
+        helpers, say): absent stays absent, and only administrators reach them."""
         target = getattr(self._inner, name)
         if self._access.is_admin:
             return target
-        if name in _OPTIONAL_RUN_READS:
-
-            def checked(run_id: str, *args: Any, **kwargs: Any) -> Any:
-                self.require_run(run_id, "read")
-                return target(run_id, *args, **kwargs)
-
-            return checked
         raise PermissionDenied(f"Permission denied: {name} is for administrators.")
 
     # ---- experiments -------------------------------------------------------------------------
@@ -291,6 +281,10 @@ class AuthorizedStore(RegistryDecisions):
     def get_metric_history(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
         self.require_run(run_id, "read")
         return self._inner.get_metric_history(run_id, *args, **kwargs)
+
+    def get_metric_history_rows(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.require_run(run_id, "read")
+        return self._inner.get_metric_history_rows(run_id, *args, **kwargs)
 
     def get_metric_history_bulk_interval(
         self, run_ids: Sequence[str], *args: Any, **kw: Any

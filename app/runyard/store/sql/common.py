@@ -12,6 +12,7 @@ from runyard import validation
 from runyard.entities import LifecycleStage
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.sql import models as m
+from runyard.store.sql.drivers import driver_of
 from runyard.store.sql.engine import WRITE_OPTION, translated_errors
 
 
@@ -22,9 +23,12 @@ def experiment_int(experiment_id: str) -> int | None:
 
 
 class SqlBase:
-    """Holds the engine and hands out read and write transactions with errors translated."""
+    """Holds the engine and its driver, and hands out read and write transactions with errors
+    translated; every part of the SQL store builds on it."""
 
-    _engine: Engine
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._driver = driver_of(engine)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:

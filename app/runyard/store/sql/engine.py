@@ -24,6 +24,7 @@ from runyard.errors import (
     TemporarilyUnavailable,
 )
 from runyard.store.sql import roundtrips
+from runyard.store.sql.drivers import require_supported
 
 #: Seconds a connection waits for a SQLite write lock (or a Postgres connect) before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -72,6 +73,7 @@ def create_engine(db_uri: str) -> Engine:
     request (see ``_check_liveness_on_checkout``), so a restarted database is picked up
     without restarting runyard."""
     url = sa.make_url(normalize_uri(db_uri))
+    require_supported(url)
     if is_sqlite(url):
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if sqlite_file(url) is None:
@@ -79,21 +81,16 @@ def create_engine(db_uri: str) -> Engine:
         engine = sa.create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    try:
-        connect_args: dict = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
-        if url.get_driver_name() == "psycopg2":
-            connect_args["connection_factory"] = roundtrips.postgres_connection_factory()
-        engine = sa.create_engine(
-            url,
-            pool_size=config.get_int("db_pool_size") or 5,
-            max_overflow=config.get_int("db_max_overflow") or 0,
-            pool_recycle=1800,
-            connect_args=connect_args,
-        )
-    except ModuleNotFoundError as err:  # e.g. postgresql+psycopg without psycopg 3 installed
-        raise InvalidParameterValue(
-            f"The database driver for {url.drivername!r} is not installed: {err.name}"
-        ) from None
+    engine = sa.create_engine(
+        url,
+        pool_size=config.get_int("db_pool_size") or 5,
+        max_overflow=config.get_int("db_max_overflow") or 0,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            "connection_factory": roundtrips.postgres_connection_factory(),
+        },
+    )
     _check_liveness_on_checkout(engine)
     return engine
 

@@ -25,8 +25,8 @@ from runyard.entities import (
     assemble_run_info,
 )
 from runyard.store.sql import models as m
+from runyard.store.sql.drivers import driver_of
 from runyard.store.sql.metrics import latest_metrics
-from runyard.store.sql.rawfetch import fetch_for_runs
 
 RUN_COLUMNS = (
     m.runs.c.run_uuid,
@@ -63,7 +63,7 @@ def run_info(row: Sequence) -> RunInfo:
 def _key_values(conn: Connection, table: sa.Table, run_ids: list[str]) -> dict[str, dict]:
     found: dict[str, dict] = {run_id: {} for run_id in run_ids}
     sql = f"SELECT run_uuid, key, value FROM {table.name} WHERE run_uuid {{runs}}"
-    for run_id, key, value in fetch_for_runs(conn, sql, run_ids):
+    for run_id, key, value in driver_of(conn).fetch_for_runs(conn, sql, run_ids):
         found[run_id][key] = value
     return found
 

@@ -7,38 +7,24 @@ new reach the summary upsert; the upsert moves "latest" only when the new point 
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.entities import Metric, MetricSummary
+from runyard.entities import HistoryRow, Metric, MetricSummary
 from runyard.errors import InvalidParameterValue
-from runyard.protocol import format_double
 from runyard.search import paging
-from runyard.store.sql import fastpath
 from runyard.store.sql import models as m
-from runyard.store.sql.dialect import insert_for, insert_ignore
-from runyard.store.sql.rawfetch import fetch_for_runs
+from runyard.store.sql.dialect import insert_ignore
+from runyard.store.sql.drivers import driver_of
 
 _NAN = float("nan")
 _M = m.metrics.c
 _S = m.metric_summaries.c
 
 
-_POINT_COLUMNS = (
-    "series_id",
-    "step",
-    "timestamp",
-    "value",
-    "is_nan",
-    "model_id",
-    "dataset_name",
-    "dataset_digest",
-)
-_RETURNING = "series_id, step, timestamp, value, is_nan"
 #: Rows per multi-row INSERT; 8 parameters each stays far below SQLite's variable limit.
 _CHUNK = 1000
 
@@ -68,15 +54,20 @@ def write_points(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> No
 
 def write_point_rows(conn: Connection, rows: list[tuple]) -> None:
     """Insert point rows (``point_tuple``) of existing series and fold the new ones."""
+    driver = driver_of(conn)
     if len(rows) == 1:  # one statement that says whether the point was new
-        new = _insert_points(conn, rows)
+        new = driver.insert_points(conn, rows)
         if new:
             fold_into_summaries(conn, new)
         return
     new: list = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
-        new += chunk if fastpath.insert_all_new(conn, chunk) else _insert_points(conn, chunk)
+        plain = all(row[5] is None and row[6] is None and row[7] is None for row in chunk)
+        if plain and driver.insert_all_new(conn, chunk):
+            new += chunk
+        else:
+            new += driver.insert_points(conn, chunk)
     if new:
         fold_into_summaries(conn, new)
 
@@ -95,50 +86,6 @@ def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
         )
         found = dict(conn.execute(stmt).all())
     return found
-
-
-def _insert_points(conn: Connection, rows: list[tuple]) -> list:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING through the driver: this is the ingest hot
-    path, and building 1000 parameter dicts in SQLAlchemy costs more than the insert itself."""
-    driver = conn.dialect.driver
-    if driver in ("pysqlite", "psycopg2"):
-        cursor = conn.connection.cursor()
-        try:
-            if driver == "pysqlite":
-                flat = [value for row in rows for value in row]
-                cursor.execute(_sqlite_insert_sql(len(rows)), flat)
-                return cursor.fetchall()
-            cursor.execute(
-                _POSTGRES_INSERT_SQL, [list(column) for column in zip(*rows, strict=True)]
-            )
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-    stmt = (
-        insert_for(conn, m.metrics)
-        .on_conflict_do_nothing()
-        .returning(_M.series_id, _M.step, _M.timestamp, _M.value, _M.is_nan)
-    )
-    return list(conn.execute(stmt, [dict(zip(_POINT_COLUMNS, r, strict=True)) for r in rows]))
-
-
-# One array per column: psycopg2 adapts lists in C, far cheaper than a row-per-VALUES text.
-_POSTGRES_INSERT_SQL = (
-    f"INSERT INTO metrics ({', '.join(_POINT_COLUMNS)}) SELECT * FROM unnest("
-    "%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::boolean[], "
-    "%s::varchar[], %s::varchar[], %s::varchar[]) "
-    f"ON CONFLICT DO NOTHING RETURNING {_RETURNING}"
-)
-
-
-@functools.lru_cache(maxsize=64)
-def _sqlite_insert_sql(n_rows: int) -> str:
-    row = "(" + ",".join("?" * len(_POINT_COLUMNS)) + ")"
-    return (
-        f"INSERT INTO metrics ({', '.join(_POINT_COLUMNS)}) VALUES "
-        + ",".join([row] * n_rows)
-        + f" ON CONFLICT DO NOTHING RETURNING {_RETURNING}"
-    )
 
 
 def fold_into_summaries(conn: Connection, points: Sequence[Sequence]) -> None:
@@ -167,50 +114,10 @@ def fold_into_summaries(conn: Connection, points: Sequence[Sequence]) -> None:
                 len(group),
             )
         )
-    if not fastpath.update_summaries(conn, rows):
-        conn.execute(_SUMMARY_UPDATE, [dict(zip(_FOLD_NAMES, row, strict=True)) for row in rows])
+    driver_of(conn).update_summaries(conn, rows)
 
 
 _ORDER_KEY = operator.itemgetter(1, 2, 3)  # MLflow's "latest": greatest (step, timestamp, value)
-_FOLD_NAMES = ("sid", "n_step", "n_timestamp", "n_value", "n_is_nan", "n_min", "n_max", "n_count")
-
-
-def _summary_update() -> sa.Update:
-    """Fold a batch's aggregate into a series: "latest" moves only to a greater
-    (step, timestamp, value), so arrival order does not matter."""
-    new = {
-        name: sa.bindparam(f"n_{name}", type_=_S[name].type)
-        for name in ("step", "timestamp", "value", "is_nan")
-    }
-    new_min = sa.bindparam("n_min", type_=_S.min_value.type)
-    new_max = sa.bindparam("n_max", type_=_S.max_value.type)
-    newer = sa.or_(
-        _S.count == 0,
-        sa.tuple_(new["step"], new["timestamp"], new["value"])
-        > sa.tuple_(_S.step, _S.timestamp, _S.value),
-    )
-    return (
-        sa.update(m.metric_summaries)
-        .where(_S.series_id == sa.bindparam("sid"))
-        .values(
-            step=sa.case((newer, new["step"]), else_=_S.step),
-            timestamp=sa.case((newer, new["timestamp"]), else_=_S.timestamp),
-            value=sa.case((newer, new["value"]), else_=_S.value),
-            is_nan=sa.case((newer, new["is_nan"]), else_=_S.is_nan),
-            min_value=sa.case(
-                (sa.or_(_S.min_value.is_(None), new_min < _S.min_value), new_min),
-                else_=_S.min_value,
-            ),
-            max_value=sa.case(
-                (sa.or_(_S.max_value.is_(None), new_max > _S.max_value), new_max),
-                else_=_S.max_value,
-            ),
-            count=_S.count + sa.bindparam("n_count", type_=sa.BigInteger),
-        )
-    )
-
-
-_SUMMARY_UPDATE = _summary_update()
 
 
 def _value(value: float, is_nan: bool) -> float:
@@ -227,7 +134,8 @@ def latest_metrics(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[M
         "SELECT run_uuid, key, value, is_nan, timestamp, step FROM metric_summaries "
         "WHERE count > 0 AND run_uuid {runs}"
     )
-    for run_id, key, value, is_nan, timestamp, step in fetch_for_runs(conn, sql, run_ids):
+    rows = driver_of(conn).fetch_for_runs(conn, sql, run_ids)
+    for run_id, key, value, is_nan, timestamp, step in rows:
         found[run_id].append(Metric(key, _NAN if is_nan else value, timestamp, step, run_id))
     return found
 
@@ -283,40 +191,11 @@ def history(
     Read through the driver's cursor: a page holds up to 25,000 points, and SQLAlchemy's per-row
     processing would cost more than the query.
     """
-    rows = _history_rows(conn, run_id, key, limit, offset, after)
+    rows = history_rows(conn, run_id, key, limit, offset, after)
     return [
         Metric(key, _NAN if nan else v, ts, step, run_id, mid, dname, ddigest)
         for v, nan, ts, step, mid, dname, ddigest in rows
     ]
-
-
-def history_json(
-    conn: Connection,
-    run_id: str,
-    key: str,
-    limit: int | None,
-    offset: int = 0,
-    after: HistoryKey | None = None,
-) -> list[dict]:
-    """What ``history`` returns, as ``protocol.metric_to_json`` renders each point: the REST
-    handler's path, with no ``Metric`` per row."""
-    rows = _history_rows(conn, run_id, key, limit, offset, after)
-    out = []
-    for v, nan, ts, step, mid, dname, ddigest in rows:
-        obj = {
-            "key": key,
-            "value": "NaN" if nan else (v if v - v == 0.0 else format_double(v)),
-            "timestamp": ts,
-            "step": step,
-        }
-        if mid is not None:
-            obj["model_id"] = mid
-        if dname is not None:
-            obj["dataset_name"] = dname
-        if ddigest is not None:
-            obj["dataset_digest"] = ddigest
-        out.append(obj)
-    return out
 
 
 def history_key(metric: Metric) -> HistoryKey:
@@ -358,18 +237,17 @@ def decode_history_token(token: str | None) -> tuple[int, HistoryKey | None]:
     return 0, (ts, step, number, is_nan)
 
 
-def _history_rows(
+def history_rows(
     conn: Connection,
     run_id: str,
     key: str,
     limit: int | None,
-    offset: int,
-    after: HistoryKey | None,
-) -> list[tuple]:
-    driver = conn.dialect.driver
-    if driver not in ("pysqlite", "psycopg2"):
-        return _history_rows_core(conn, run_id, key, limit, offset, after)
-    mark = "?" if driver == "pysqlite" else "%s"
+    offset: int = 0,
+    after: HistoryKey | None = None,
+) -> list[HistoryRow]:
+    """What ``history`` returns, as bare rows: the server renders a long history straight from
+    these (``protocol.history_rows_to_json``), with no ``Metric`` per point."""
+    mark = (driver := driver_of(conn)).mark
     sql = (
         f"SELECT {_HISTORY_COLUMNS} FROM metrics WHERE series_id = (SELECT series_id FROM "
         f"metric_summaries WHERE run_uuid = {mark} AND key = {mark})"
@@ -381,36 +259,5 @@ def _history_rows(
     sql += _HISTORY_ORDER
     if limit is not None or offset:
         sql += f" LIMIT {mark} OFFSET {mark}"
-        args += [-1 if limit is None and driver == "pysqlite" else limit, offset]
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, args)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def _history_rows_core(
-    conn: Connection,
-    run_id: str,
-    key: str,
-    limit: int | None,
-    offset: int,
-    after: HistoryKey | None,
-) -> list[tuple]:
-    """The same query through SQLAlchemy, for drivers without a raw path."""
-    stmt = sa.select(
-        _M.value,
-        _M.is_nan,
-        _M.timestamp,
-        _M.step,
-        _M.model_id,
-        _M.dataset_name,
-        _M.dataset_digest,
-    ).where(_M.series_id == series_of(run_id, key))
-    if after is not None:
-        stmt = stmt.where(sa.tuple_(_M.timestamp, _M.step, _M.value, _M.is_nan) > sa.tuple_(*after))
-    stmt = stmt.order_by(_M.timestamp, _M.step, _M.value, _M.is_nan).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [tuple(row) for row in conn.execute(stmt)]
+        args += [driver.no_limit if limit is None else limit, offset]
+    return driver.rows(conn, sql, args)

@@ -12,6 +12,7 @@ from runyard import tags as system_tags
 from runyard import validation
 from runyard.clock import now_ms
 from runyard.entities import (
+    HistoryRow,
     LifecycleStage,
     Metric,
     MetricSummary,
@@ -30,12 +31,13 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
-from runyard.store.sql import downsample, fastpath
+from runyard.store.sql import downsample
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, insert_rows, upsert
+from runyard.store.sql.drivers import driver_of
 from runyard.store.sql.engine import translated_errors
 from runyard.store.sql.experiments import stages_for
 from runyard.store.sql.loading import RUN_COLUMNS, load_runs, run_info
@@ -171,9 +173,9 @@ class RunsMixin(SqlBase):
             self.log_batch(run_id, metrics=[metric])
             return
         row = sql_metrics.point_tuple(0, metric)
-        if self._engine.dialect.driver == "psycopg2":
+        if self._driver.one_statement_log_point:
             with translated_errors(), self._engine.connect() as conn:
-                stage, series_id = fastpath.log_point_postgres(conn, run_id, metric.key, row)
+                stage, series_id = self._driver.log_point(conn, run_id, metric.key, row)
             if stage == LifecycleStage.ACTIVE and series_id is not None:
                 return
         with self._write() as conn:
@@ -268,33 +270,26 @@ class RunsMixin(SqlBase):
             return PagedList(points, sql_metrics.encode_history_token(points[-1]))
         return PagedList(points)
 
-    def get_metric_history_json(
+    def get_metric_history_rows(
         self,
         run_id: str,
         metric_key: str,
         max_results: int | None = None,
         page_token: str | None = None,
-    ) -> tuple[list[dict], str | None]:
-        """``get_metric_history`` already in REST JSON form (points, next page token): the
-        server's path for long histories, which builds no ``Metric`` per point."""
+    ) -> tuple[list[HistoryRow], str | None]:
+        """``get_metric_history`` as bare rows and the next page token: the server's path for
+        long histories, which builds no ``Metric`` per point."""
         if max_results is not None:
             validation.validate_max_results(max_results, 2**62, "max_results")
         offset, after = sql_metrics.decode_history_token(page_token)
         limit = None if max_results is None else max_results + 1
         with self._read() as conn:
-            points = sql_metrics.history_json(conn, run_id, metric_key, limit, offset, after)
-        if max_results is not None and len(points) > max_results:
-            del points[max_results:]
-            last = points[-1]
-            value = last["value"]
-            position = (
-                last["timestamp"],
-                last["step"],
-                0.0 if value == "NaN" else float(value),
-                value == "NaN",
-            )
-            return points, sql_metrics.encode_history_token(position)
-        return points, None
+            rows = sql_metrics.history_rows(conn, run_id, metric_key, limit, offset, after)
+        if max_results is not None and len(rows) > max_results:
+            del rows[max_results:]
+            value, is_nan, timestamp, step, *_ = rows[-1]
+            return rows, sql_metrics.encode_history_token((timestamp, step, value, bool(is_nan)))
+        return rows, None
 
     def get_metric_history_bulk_interval(
         self,
@@ -350,26 +345,14 @@ class RunsMixin(SqlBase):
 def _stage_and_series(conn: Connection, run_id: str, key: str) -> tuple[str | None, int | None]:
     """(lifecycle stage, series id of ``key``) of a run in one round trip; (None, None) when
     the run does not exist, a None series id when the key has no series yet."""
-    driver = conn.dialect.driver
-    if driver in ("pysqlite", "psycopg2"):
-        mark = "?" if driver == "pysqlite" else "%s"
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(
-                "SELECT r.lifecycle_stage, s.series_id FROM runs r LEFT JOIN metric_summaries s "
-                f"ON s.run_uuid = r.run_uuid AND s.key = {mark} WHERE r.run_uuid = {mark}",
-                (key, run_id),
-            )
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    else:
-        row = conn.execute(
-            sa.select(_R.lifecycle_stage, sql_metrics.series_of(run_id, key)).where(
-                _R.run_uuid == run_id
-            )
-        ).first()
-    return (None, None) if row is None else (row[0], row[1])
+    mark = (driver := driver_of(conn)).mark
+    rows = driver.rows(
+        conn,
+        "SELECT r.lifecycle_stage, s.series_id FROM runs r LEFT JOIN metric_summaries s "
+        f"ON s.run_uuid = r.run_uuid AND s.key = {mark} WHERE r.run_uuid = {mark}",
+        (key, run_id),
+    )
+    return (rows[0][0], rows[0][1]) if rows else (None, None)
 
 
 def _validate_batch(

@@ -32,7 +32,7 @@ class SqlStore(
     def __init__(self, db_uri: str, default_artifact_root: str) -> None:
         self.db_uri = db_uri
         self._default_artifact_root = default_artifact_root
-        self._engine = create_engine(db_uri)
+        super().__init__(create_engine(db_uri))
         try:
             upgrade_engine(self._engine)
             self._ensure_default_experiment()

@@ -41,6 +41,18 @@ def test_unsupported_uri_is_a_clear_error(uri: str) -> None:
         normalize_uri(uri)
 
 
+@pytest.mark.parametrize(
+    "uri", ["postgresql+psycopg://u@127.0.0.1:1/db", "sqlite+pysqlcipher:///x.db"]
+)
+def test_a_driver_runyard_does_not_speak_is_refused_with_the_ones_it_does(uri: str) -> None:
+    """Only sqlite3 and psycopg2 have the store's hot paths; another driver is refused when
+    the engine is made, not met halfway through a request."""
+    with pytest.raises(InvalidParameterValue, match="not supported.*postgresql://"):
+        create_engine(uri)
+    with pytest.raises(InvalidParameterValue, match="[Uu]nsupported|not supported"):
+        store_for_uri(uri, default_artifact_root="/tmp")
+
+
 def test_sqlite_connection_settings(tmp_path: Path) -> None:
     store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}", str(tmp_path))
     try:

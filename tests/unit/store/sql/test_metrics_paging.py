@@ -73,24 +73,3 @@ def test_bad_keyset_tokens_are_rejected(
         sql_store.get_metric_history(
             sql_run_id, "m", max_results=5, page_token=encode_token(payload)
         )
-
-
-@pytest.mark.parametrize("size", [None, 4, 45])
-def test_json_history_matches_the_entity_history(
-    sql_store: SqlStore, sql_run_id: str, size: int | None
-) -> None:
-    from runyard.protocol import metric_to_json
-
-    extra = [Metric("m", 2.0, 9, 9, model_id="m-1", dataset_name="d", dataset_digest="x")]
-    sql_store.log_batch(sql_run_id, metrics=_points() + extra)
-    token = None
-    while True:
-        page = sql_store.get_metric_history(sql_run_id, "m", max_results=size, page_token=token)
-        points, json_token = sql_store.get_metric_history_json(
-            sql_run_id, "m", max_results=size, page_token=token
-        )
-        assert points == [metric_to_json(p) for p in page]
-        assert json_token == page.token
-        token = page.token
-        if not token:
-            break
