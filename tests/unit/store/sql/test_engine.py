@@ -47,9 +47,9 @@ def test_unsupported_uri_is_a_clear_error(uri: str) -> None:
 def test_a_driver_runyard_does_not_speak_is_refused_with_the_ones_it_does(uri: str) -> None:
     """Only sqlite3 and psycopg2 have the store's hot paths; another driver is refused when
     the engine is made, not met halfway through a request."""
-    with pytest.raises(InvalidParameterValue, match="not supported.*postgresql://"):
+    with pytest.raises(InvalidParameterValue, match=r"not supported.*postgresql://"):
         create_engine(uri)
-    with pytest.raises(InvalidParameterValue, match="[Uu]nsupported|not supported"):
+    with pytest.raises(InvalidParameterValue, match=r"[Uu]nsupported|not supported"):
         store_for_uri(uri, default_artifact_root="/tmp")
 
 
