@@ -85,7 +85,7 @@ print("run", run.info.run_id, flush=True)
 step = 0
 while True:
     runyard.log_metric("x", step, step=step)
-    sys.stdout.write(f"ack {step}\n")  # one write: a kill cannot split the line
+    sys.stdout.write(f"ack {step}\\n")  # one write: a kill cannot split the line
     sys.stdout.flush()
     step += 1
 """
