@@ -169,6 +169,18 @@ def validate_batch(
             f"params, and tags in total. Got {total}."
         )
     for metric in metrics:
+        # The ingest hot path: a point with a known key and exact types needs no further check
+        # (up to 1000 points per batch, usually under a handful of keys).
+        if (
+            metric.key.__class__ is str
+            and metric.key in _VALID_KEYS
+            and metric.value.__class__ in (float, int)
+            and metric.timestamp.__class__ is int
+            and metric.step.__class__ is int
+            and 0 <= metric.timestamp <= INT64_MAX
+            and INT64_MIN <= metric.step <= INT64_MAX
+        ):
+            continue
         validate_metric(metric)
     for param in params:
         validate_param(param)

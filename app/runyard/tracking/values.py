@@ -15,11 +15,6 @@ from runyard.entities import Metric, Param, RunTag
 from runyard.errors import InvalidParameterValue
 from runyard.validation import validate_key
 
-#: Metric names already found valid. Training loops log a handful of names millions of times;
-#: checking a known name is one set lookup instead of a regex and a path normalisation.
-_VALID_METRIC_KEYS: set[str] = set()
-_MAX_REMEMBERED_KEYS = 10000
-
 
 def coerce_metric_value(key: str, value: Any) -> float:
     """bool, int, float, numeric strings and numpy scalars become floats; nothing else does."""
@@ -54,16 +49,6 @@ def coerce_int(key: str, what: str, value: Any) -> int:
     return int(index)
 
 
-def check_metric_key(key: Any) -> str:
-    """``validate_key`` for metric names, remembered for the names seen most."""
-    if key.__class__ is str and key in _VALID_METRIC_KEYS:
-        return key
-    validate_key(key, "name")
-    if len(_VALID_METRIC_KEYS) < _MAX_REMEMBERED_KEYS:
-        _VALID_METRIC_KEYS.add(key)
-    return key
-
-
 def make_metric(
     key: str,
     value: Any,
@@ -76,8 +61,7 @@ def make_metric(
 ) -> Metric:
     """A checked point: the key is a valid name, the value a float, timestamp and step ints
     (what ``validation.validate_metric`` demands, established here once by construction)."""
-    if key.__class__ is not str or key not in _VALID_METRIC_KEYS:
-        check_metric_key(key)
+    validate_key(key, "name")  # a known name is one set lookup (validation's cache)
     return Metric(
         key,
         value if value.__class__ is float else coerce_metric_value(key, value),

@@ -21,14 +21,8 @@ from runyard.server.api.common import (
 from runyard.store.base import DEFAULT_EXPERIMENT_ID, SEARCH_MAX_RESULTS_DEFAULT
 from runyard.validation import (
     MAX_RESULTS_SEARCH_RUNS,
-    check_run_name,
-    validate_batch,
     validate_experiment_id,
-    validate_key,
     validate_max_results,
-    validate_metric,
-    validate_param,
-    validate_tag,
 )
 
 bp = Blueprint("runs", __name__)
@@ -45,9 +39,7 @@ def create_run() -> Response:
         p.optional_string(fields, "experiment_id") or DEFAULT_EXPERIMENT_ID
     )
     tags = [RunTag(k, v) for k, v in p.key_values_from_json(fields.get("tags"), "tags")]
-    for tag in tags:
-        validate_tag(tag)
-    run_name = check_run_name(p.optional_string(fields, "run_name") or None, tags)
+    run_name = p.optional_string(fields, "run_name") or None
     start_time = p.optional_int(fields, "start_time")
     check_experiment_location(experiment_id)
     key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -114,8 +106,7 @@ def restore_run() -> Response:
 def log_metric() -> Response:
     fields = request_fields()
     run_id = p.run_id_from(fields)
-    metric = validate_metric(p.metric_from_json(fields))
-    store().log_metric(run_id, metric)
+    store().log_metric(run_id, p.metric_from_json(fields))
     return reply()
 
 
@@ -124,8 +115,7 @@ def log_parameter() -> Response:
     fields = request_fields()
     run_id = p.run_id_from(fields)
     key = p.parse_string(p.require_field(fields, "key"), "key")
-    param = validate_param(Param(key, p.optional_string(fields, "value") or ""))
-    store().log_param(run_id, param)
+    store().log_param(run_id, Param(key, p.optional_string(fields, "value") or ""))
     return reply()
 
 
@@ -134,8 +124,7 @@ def set_tag() -> Response:
     fields = request_fields()
     run_id = p.run_id_from(fields)
     key = p.parse_string(p.require_field(fields, "key"), "key")
-    tag = validate_tag(RunTag(key, p.optional_string(fields, "value") or ""))
-    store().set_tag(run_id, tag)
+    store().set_tag(run_id, RunTag(key, p.optional_string(fields, "value") or ""))
     return reply()
 
 
@@ -143,8 +132,7 @@ def set_tag() -> Response:
 def delete_tag() -> Response:
     fields = request_fields()
     run_id = p.run_id_from(fields)
-    key = validate_key(p.parse_string(p.require_field(fields, "key"), "key"))
-    store().delete_tag(run_id, key)
+    store().delete_tag(run_id, p.parse_string(p.require_field(fields, "key"), "key"))
     return reply()
 
 
@@ -155,7 +143,6 @@ def log_batch() -> Response:
     metrics = _metrics_from(p.object_list(fields, "metrics"))
     params = [Param(k, v) for k, v in p.key_values_from_json(fields.get("params"), "params")]
     tags = [RunTag(k, v) for k, v in p.key_values_from_json(fields.get("tags"), "tags")]
-    validate_batch(metrics, params, tags)
     if metrics or params or tags:
         store().log_batch(run_id, metrics=metrics, params=params, tags=tags)
     return reply()

@@ -192,6 +192,17 @@ class RestStore(RestRegistryMixin, TrackingStore):
         tags: Sequence[RunTag] = (),
     ) -> None:
         validate_batch(metrics, params, tags)
+        self.send_batch(run_id, metrics, params, tags)
+
+    def send_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """``log_batch`` without the checks, for a caller that made them already (the spool
+        checks a batch before keeping it, and sends it through here)."""
         self._post(
             "runs/log-batch",
             run_id=run_id,

@@ -93,7 +93,7 @@ class SpoolingStore(RestStore):
         metrics, params, tags = list(metrics), list(params), list(tags)
         validate_batch(metrics, params, tags)
         record = spool_format.batch_record(run_id, metrics, params, tags)
-        self._write(record, lambda: self.server.log_batch(run_id, metrics, params, tags))
+        self._write(record, lambda: self.server.send_batch(run_id, metrics, params, tags))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         validate_run_id(run_id)

@@ -151,7 +151,7 @@ class RunsMixin(SqlBase):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        _validate_batch(metrics, params, tags)
+        validation.validate_batch(metrics, params, tags)
         with self._write() as conn:
             self._require_active_run(conn, run_id)
             if params:
@@ -168,7 +168,7 @@ class RunsMixin(SqlBase):
         run that is not active, and SQLite take a transaction that finds the run's stage and
         the series id in one statement. Same checks and effects as ``log_batch`` with one
         metric (which points with model or dataset fields take)."""
-        _validate_batch([metric], (), ())
+        validation.validate_batch([metric], (), ())
         if metric.model_id or metric.dataset_name or metric.dataset_digest:
             self.log_batch(run_id, metrics=[metric])
             return
@@ -243,6 +243,7 @@ class RunsMixin(SqlBase):
             )
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        validation.validate_key(key, "key")
         with self._write() as conn:
             self._require_active_run(conn, run_id)
             deleted = conn.execute(
@@ -353,25 +354,6 @@ def _stage_and_series(conn: Connection, run_id: str, key: str) -> tuple[str | No
         (key, run_id),
     )
     return (rows[0][0], rows[0][1]) if rows else (None, None)
-
-
-def _validate_batch(
-    metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
-) -> None:
-    """``validation.validate_batch`` with each distinct metric key checked once: a batch of
-    1000 points usually holds a handful of keys, and this is the ingest hot path."""
-    too_many = len(metrics) > validation.MAX_METRICS_PER_BATCH
-    if too_many or len(metrics) + len(params) + len(tags) > validation.MAX_ENTITIES_PER_BATCH:
-        validation.validate_batch(metrics, params, tags)  # raises with MLflow's message
-    validation.validate_batch((), params, tags)
-    seen: set[str] = set()
-    for metric in metrics:
-        if metric.key not in seen:
-            validation.validate_key(metric.key, "name")
-            seen.add(metric.key)
-        value, ts, step = metric.value, metric.timestamp, metric.step
-        if type(value) not in (float, int) or type(ts) is not int or type(step) is not int:
-            validation.validate_metric(metric)  # raises the precise message (or accepts)
 
 
 def _link_model_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
