@@ -20,6 +20,7 @@ from runyard.entities import (
     RunOutputs,
     RunStatus,
 )
+from runyard.protocol.runs import _order
 
 
 def _drop_empty(obj: dict) -> dict:
@@ -32,7 +33,7 @@ def _reference(run: Run) -> dict:
     latest: dict[str, Metric] = {}
     for metric in run.data.metric_list:
         current = latest.get(metric.key)
-        if current is None or p._order(metric) > p._order(current):
+        if current is None or _order(metric) > _order(current):
             latest[metric.key] = metric
     return {
         "info": _drop_empty(
