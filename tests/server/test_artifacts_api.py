@@ -23,8 +23,14 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from runyard.artifacts.base import ArtifactRepo
-from runyard.server.api.artifact_proxy import bp, checked_path, content_disposition
+from runyard.server.api.artifact_proxy import (
+    AnyPathConverter,
+    bp,
+    checked_path,
+    content_disposition,
+)
 from runyard.server.errors import register_error_handlers
+from runyard.server.mount import MLFLOW_ARTIFACTS, mount
 
 from tests.s3_server import S3Server, start_s3_server
 
@@ -35,7 +41,8 @@ INVALID = {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid path"}
 def make_app(repo: ArtifactRepo | None) -> Flask:
     app = Flask(__name__)
     register_error_handlers(app)
-    app.register_blueprint(bp)
+    app.url_map.converters["anypath"] = AnyPathConverter
+    mount(app, bp, MLFLOW_ARTIFACTS)
     app.config["RUNYARD_ARTIFACT_REPO"] = repo
     return app
 

@@ -325,6 +325,12 @@ def test_errors_render_as_pages_for_browsers_and_json_for_clients(client):
     page = client.get("/runs/" + "0" * 32)
     assert page.status_code == 404 and page.mimetype == "text/html"
     assert "RESOURCE_DOES_NOT_EXIST" in page.get_data(as_text=True)
+    same = client.get("/api/2.0/mlflow/runs/get", query_string={"run_id": "0" * 32})
+    assert same.status_code == 404  # one decision, two forms
+    assert same.get_json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    model = client.get("/models/no-such-model")
+    assert model.status_code == 404 and model.mimetype == "text/html"
+    assert "RESOURCE_DOES_NOT_EXIST" in model.get_data(as_text=True)
     browser = client.get("/no/such/page", headers={"Accept": "text/html,*/*;q=0.8"})
     assert browser.status_code == 404 and browser.mimetype == "text/html"
     api = client.get("/no/such/page")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from runyard.artifacts import repo_for_uri
+from runyard.server.api import artifact_proxy, file_artifacts, imports
 from runyard.server.api import datasets as api_datasets
 from runyard.server.api import experiments as api_experiments
 from runyard.server.api import logged_models as api_models
@@ -15,15 +16,19 @@ from runyard.server.api import metrics as api_metrics
 from runyard.server.api import registry as api_registry
 from runyard.server.api import run_artifacts as api_run_artifacts
 from runyard.server.api import runs as api_runs
-from runyard.server.api.common import register_api
+from runyard.server.auth import pages as auth_pages
 from runyard.server.auth.install import install_auth
 from runyard.server.errors import register_error_handlers
 from runyard.server.limits import install_limits
+from runyard.server.mount import MLFLOW_ARTIFACTS, MLFLOW_V2, MLFLOW_V3, RUNYARD, mount
 from runyard.server.ops import routes as ops
 from runyard.server.ops.logs import configure_logging, log_access
 from runyard.server.ops.prom import RequestMetrics, install_metrics
 from runyard.server.security import install_security
 from runyard.server.settings import ServerConfig
+from runyard.server.ui import api as ui_api
+from runyard.server.ui import pages as ui_pages
+from runyard.server.ui import registry as ui_registry
 from runyard.store import store_for_uri
 
 log = logging.getLogger("runyard.server")
@@ -38,26 +43,6 @@ def _artifact_repo(cfg: ServerConfig):
     except ImportError as exc:
         log.warning("artifact serving unavailable: %s", exc)
         return None
-
-
-def _register_optional(app: Flask, module: str, **options: str) -> None:
-    """Blueprints that live in optional modules (artifact proxy, UI)."""
-    try:
-        imported = __import__(module, fromlist=["bp"])
-    except ImportError as exc:
-        if exc.name and module.startswith(exc.name):
-            return
-        raise
-    app.register_blueprint(imported.bp, **options)
-
-
-def _register_file_artifacts(app: Flask) -> None:
-    """``/get-artifact``, UI uploads and logged-model files (they reuse the artifact proxy's
-    path checks and download headers)."""
-    from runyard.server.api import file_artifacts as api_file_artifacts
-
-    app.register_blueprint(api_file_artifacts.root_bp)
-    register_api(app, api_file_artifacts.bp)
 
 
 def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
@@ -76,26 +61,33 @@ def create_app(settings: Mapping[str, object | None] | None = None) -> Flask:
     install_security(app, cfg)
     install_auth(app, cfg)
     install_limits(app)
-    register_error_handlers(app)
+    register_error_handlers(
+        app, page_blueprints=(ui_pages.bp.name, ui_registry.bp.name, auth_pages.bp.name)
+    )
+    app.url_map.converters["anypath"] = artifact_proxy.AnyPathConverter
 
-    for module in (
-        api_experiments,
-        api_runs,
-        api_metrics,
-        api_models,
-        api_registry,
-        api_run_artifacts,
-        api_datasets,
+    # MLflow's REST APIs, each under /api and /ajax-api.
+    for blueprint in (
+        api_experiments.bp,
+        api_runs.bp,
+        api_metrics.bp,
+        api_models.bp,
+        api_registry.bp,
+        api_run_artifacts.bp,
+        api_datasets.bp,
+        file_artifacts.bp,  # the web UI's uploads and logged-model files
     ):
-        register_api(app, module.bp)
+        mount(app, blueprint, MLFLOW_V2)
+    mount(app, api_run_artifacts.server_info_bp, MLFLOW_V3)
+    mount(app, artifact_proxy.bp, MLFLOW_ARTIFACTS)
+    # runyard's own APIs: the UI's JSON twins and the importer's target.
+    mount(app, ui_api.bp, RUNYARD)
+    app.register_blueprint(imports.bp)
+    # Routes at fixed paths: MLflow's /get-artifact and /model-versions/get-artifact, probes.
+    app.register_blueprint(file_artifacts.root_bp)
     app.register_blueprint(api_registry.artifact_bp)
-    for prefix in ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow"):
-        name = "server_info" if prefix.startswith("/api") else "ajax_server_info"
-        app.register_blueprint(api_run_artifacts.server_info_bp, url_prefix=prefix, name=name)
     app.register_blueprint(ops.bp)
-    _register_optional(app, "runyard.server.api.artifact_proxy")
-    _register_optional(app, "runyard.server.api.imports")
-    _register_file_artifacts(app)
-    _register_optional(app, "runyard.server.ui.pages")
-    _register_optional(app, "runyard.server.ui.registry")
+    # The web UI's pages (accounts' pages come with install_auth).
+    app.register_blueprint(ui_pages.bp)
+    app.register_blueprint(ui_registry.bp)
     return app

@@ -26,15 +26,15 @@ from flask import Flask, Response, request
 from runyard.errors import InvalidParameterValue, PermissionDenied, RequestTooLarge
 from runyard.locations import Location, canonical_location, parse_location, parse_roots, shown
 from runyard.server.errors import error_response
+from runyard.server.mount import API_PATHS, MLFLOW_ARTIFACTS, MLFLOW_V2, prefixes
 from runyard.server.settings import ServerConfig
 from runyard.store import DEFAULT_ARTIFACT_ROOT
 
 #: Paths that answer probes and scrapers; they touch nothing secret, so any Host may ask.
 PROBE_PATHS = ("/health", "/ready", "/metrics", "/version")
-ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/")
-JSON_API_PREFIXES = ("/api/", "/ajax-api/")
+ARTIFACT_PREFIXES = tuple(f"{prefix}/" for prefix in prefixes(MLFLOW_ARTIFACTS))
 #: API routes whose POST body is a file's raw bytes (the web UI's upload), not JSON.
-RAW_BODY_PATHS = ("/ajax-api/2.0/mlflow/upload-artifact", "/api/2.0/mlflow/upload-artifact")
+RAW_BODY_PATHS = tuple(f"{prefix}/upload-artifact" for prefix in prefixes(MLFLOW_V2))
 DEFAULT_HOST_NAMES = ("localhost", "*.localhost", "*.svc", "*.svc.cluster.local")
 
 CSP = (
@@ -159,7 +159,7 @@ def _check_request(cfg: ServerConfig) -> Response | None:
         raise PermissionDenied(f"Cross-origin request from {origin!r} is not allowed.")
     if (
         request.method in ("POST", "PATCH")
-        and request.path.startswith(JSON_API_PREFIXES)
+        and request.path.startswith(API_PATHS)
         and not request.path.startswith(ARTIFACT_PREFIXES)
         and request.path not in RAW_BODY_PATHS
     ):

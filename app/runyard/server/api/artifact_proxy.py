@@ -44,10 +44,6 @@ class AnyPathConverter(PathConverter):
     part_isolating = False
 
 
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("anypath", AnyPathConverter))
-
-PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
-
 #: Served as text/plain whatever ``mimetypes`` says (MLflow's list), so they display, not run.
 TEXT_EXTENSIONS = frozenset(
     [
@@ -254,32 +250,18 @@ def multipart_not_supported(action: str, artifact_path: str) -> Response:
     )
 
 
-for _prefix in PREFIXES:
-    _tag = "api" if _prefix.startswith("/api") else "ajax"
-    bp.add_url_rule(
-        f"{_prefix}/artifacts/<anypath:artifact_path>",
-        f"{_tag}_upload",
-        upload,
-        methods=["PUT"],
-    )
-    bp.add_url_rule(
-        f"{_prefix}/artifacts/<anypath:artifact_path>",
-        f"{_tag}_download",
-        download,
-        methods=["GET"],
-    )
-    bp.add_url_rule(
-        f"{_prefix}/artifacts/<anypath:artifact_path>",
-        f"{_tag}_delete",
-        delete,
-        methods=["DELETE"],
-    )
-    bp.add_url_rule(f"{_prefix}/artifacts", f"{_tag}_list", list_directory, methods=["GET"])
-    bp.add_url_rule(
-        f"{_prefix}/mpu/<any(create, complete, abort):action>/<anypath:artifact_path>",
-        f"{_tag}_mpu",
-        multipart_not_supported,
-        methods=["POST"],
-    )
+# Mounted under ``mount.MLFLOW_ARTIFACTS``; the view names are the actions the auth gate
+# checks (``upload``, ``download``, ``delete``, ``list``, ``mpu``).
+_FILE = "/artifacts/<anypath:artifact_path>"
+bp.add_url_rule(_FILE, "upload", upload, methods=["PUT"])
+bp.add_url_rule(_FILE, "download", download, methods=["GET"])
+bp.add_url_rule(_FILE, "delete", delete, methods=["DELETE"])
+bp.add_url_rule("/artifacts", "list", list_directory, methods=["GET"])
+bp.add_url_rule(
+    "/mpu/<any(create, complete, abort):action>/<anypath:artifact_path>",
+    "mpu",
+    multipart_not_supported,
+    methods=["POST"],
+)
 
-__all__ = ["bp", "checked_path", "content_disposition", "guess_content_type"]
+__all__ = ["AnyPathConverter", "bp", "checked_path", "content_disposition", "guess_content_type"]

@@ -11,7 +11,7 @@ import re
 from functools import cache
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 
 from runyard.artifacts.base import ArtifactRepo
 from runyard.errors import BadRequest
@@ -19,9 +19,6 @@ from runyard.server.security import check_stored_location
 from runyard.server.settings import ServerConfig
 from runyard.store.base import TrackingStore
 from runyard.wire_types import check_request
-
-#: URL prefixes every tracking blueprint is mounted under (the UI uses ``/ajax-api``).
-API_PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
 
 def request_fields() -> dict[str, Any]:
@@ -104,10 +101,3 @@ def large_reply(body: dict[str, Any]) -> Response:
     object's keys, as Flask's provider does: same content as ``reply``, less time."""
     text = json.dumps(body, separators=(",", ":")) + "\n"
     return current_app.response_class(text, mimetype="application/json")
-
-
-def register_api(app: Flask, blueprint: Any) -> None:
-    """Mount ``blueprint`` under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``."""
-    for prefix in API_PREFIXES:
-        name = blueprint.name if prefix.startswith("/api") else f"ajax_{blueprint.name}"
-        app.register_blueprint(blueprint, url_prefix=prefix, name=name)

@@ -12,7 +12,6 @@ their own tokens, and grant or revoke on a resource they ``MANAGE``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -21,6 +20,7 @@ from runyard.auth.access import Access
 from runyard.auth.entities import User
 from runyard.auth.store import AuthStore
 from runyard.errors import InvalidParameterValue, PermissionDenied
+from runyard.server.mount import MLFLOW_V2, MLFLOW_V3, RUNYARD, mount
 
 
 def auth_store() -> AuthStore:
@@ -65,14 +65,12 @@ def require_manage(resource_type: str, resource_id: str) -> None:
         )
 
 
-def register(app: Flask, register_with_prefixes: Callable[..., None]) -> None:
+def register(app: Flask) -> None:
     """Mount under ``/api`` and ``/ajax-api``, v2 and v3 as MLflow does."""
     from runyard.server.auth import api_grants, api_legacy, api_roles, api_tokens, api_users
 
-    v2 = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
-    v3 = ("/api/3.0/mlflow", "/ajax-api/3.0/mlflow")
-    register_with_prefixes(app, api_users.bp, v2)
-    register_with_prefixes(app, api_legacy.bp, v2)
-    register_with_prefixes(app, api_grants.bp, v3)
-    register_with_prefixes(app, api_roles.bp, v3)
-    register_with_prefixes(app, api_tokens.bp, ("/api/2.0/runyard", "/ajax-api/2.0/runyard"))
+    mount(app, api_users.bp, MLFLOW_V2)
+    mount(app, api_legacy.bp, MLFLOW_V2)
+    mount(app, api_grants.bp, MLFLOW_V3)
+    mount(app, api_roles.bp, MLFLOW_V3)
+    mount(app, api_tokens.bp, RUNYARD)

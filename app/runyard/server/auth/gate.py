@@ -18,9 +18,11 @@ from runyard.auth.access import Access
 from runyard.auth.permissions import EXPERIMENT
 from runyard.auth.store import AuthStore
 from runyard.errors import PermissionDenied, ResourceDoesNotExist, Unauthenticated
+from runyard.server.api import artifact_proxy
 from runyard.server.auth.identify import SESSION_COOKIE, Identifier, Identity
 from runyard.server.auth.settings import AuthConfig
 from runyard.server.auth.view import AuthorizedStore, RunExperiments
+from runyard.server.mount import API_PATHS, mounted_names
 
 log = logging.getLogger("runyard.server")
 
@@ -73,7 +75,7 @@ class Gate:
             seen_version=seen_version,
         )
         g.runyard_store_view = view
-        if (request.endpoint or "").startswith("artifacts."):
+        if request.blueprint in mounted_names(artifact_proxy.bp):
             self._check_artifact_path(view, access)
         return None
 
@@ -89,7 +91,7 @@ class Gate:
     def _unauthenticated(self) -> Response:
         wants_page = (
             request.method == "GET"
-            and not request.path.startswith(("/api/", "/ajax-api/"))
+            and not request.path.startswith(API_PATHS)
             and "text/html" in request.headers.get("Accept", "")
         )
         if wants_page and "auth_ui.login" in current_app.view_functions:
@@ -125,13 +127,11 @@ class Gate:
         Anything not under an existing experiment is for administrators only."""
         if access.is_admin:
             return
-        from runyard.server.api.artifact_proxy import checked_path
-
         args = request.view_args or {}
         raw = args.get("artifact_path") if "artifact_path" in args else request.args.get("path")
-        path = checked_path(raw)
+        path = artifact_proxy.checked_path(raw)
         experiment_id = path.split("/", 1)[0] if path else ""
-        action = (request.endpoint or "").rsplit("_", 1)[-1]
+        action = (request.endpoint or "").rsplit(".", 1)[-1]
         need = _ARTIFACT_NEEDS.get(action)
         if not experiment_id or need is None:
             raise PermissionDenied("Permission denied: this artifact path is for administrators.")

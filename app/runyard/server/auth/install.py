@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 from runyard.auth.store import AuthStore
 from runyard.errors import BadRequest, ResourceAlreadyExists
-from runyard.server.auth import api
+from runyard.server.auth import api, pages
 from runyard.server.auth.database import auth_database_uri
 from runyard.server.auth.gate import Gate
 from runyard.server.settings import ServerConfig
@@ -34,12 +33,6 @@ def bootstrap_admin(store: AuthStore, cfg: ServerConfig) -> None:
         )
 
 
-def _mount(app: Flask, blueprint: Blueprint, prefixes: Sequence[str]) -> None:
-    for prefix in prefixes:
-        name = blueprint.name if prefix.startswith("/api") else f"ajax_{blueprint.name}"
-        app.register_blueprint(blueprint, url_prefix=prefix, name=name)
-
-
 def install_auth(app: Flask, cfg: ServerConfig) -> None:
     """Accounts, the gate over every route, MLflow's auth API, sign-in and admin pages."""
     if not cfg.auth.enabled:
@@ -56,9 +49,5 @@ def install_auth(app: Flask, cfg: ServerConfig) -> None:
     gate = Gate(cfg.auth, store)
     gate.install(app)
     app.config["RUNYARD_AUTH_GATE"] = gate
-    api.register(app, _mount)
-    try:
-        from runyard.server.auth import pages
-    except ImportError:  # pragma: no cover - templates are part of the package
-        return
+    api.register(app)
     pages.register(app, cfg.auth)

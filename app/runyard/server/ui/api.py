@@ -1,4 +1,5 @@
-"""The UI's JSON twins, under ``/ajax-api/2.0/runyard`` and ``/api/2.0/runyard``.
+"""The UI's JSON twins, mounted under ``mount.RUNYARD`` (``/ajax-api/2.0/runyard`` and
+``/api/2.0/runyard``).
 
 Each page of the UI shows exactly what one of these endpoints returns (see ``ui_data``); every
 write the UI makes (create, rename, delete, restore, tags, descriptions) uses MLflow's own
@@ -13,7 +14,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 
-from flask import Blueprint, Flask, Response, request, stream_with_context
+from flask import Blueprint, Response, request, stream_with_context
 
 from runyard.errors import InvalidParameterValue
 from runyard.server.api.common import reply, store
@@ -22,7 +23,6 @@ from runyard.server.ui import data as ui_data
 
 bp = Blueprint("runyard_ui_api", __name__)
 
-PREFIXES = ("/api/2.0/runyard", "/ajax-api/2.0/runyard")
 #: Rows the CSV export asks the store for at a time.
 EXPORT_PAGE = 1000
 #: Cells a spreadsheet would run as a formula start with one of these.
@@ -221,9 +221,3 @@ def export_csv() -> Response:
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def register(app: Flask) -> None:
-    for prefix in PREFIXES:
-        name = bp.name if prefix.startswith("/api") else f"ajax_{bp.name}"
-        app.register_blueprint(bp, url_prefix=prefix, name=name)

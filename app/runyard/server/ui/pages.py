@@ -10,13 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
 
-from runyard.errors import RunyardError
 from runyard.server.api.common import store
-from runyard.server.errors import handle_http_exception
 from runyard.server.ui import api as ui_api
 from runyard.server.ui import data as ui_data
 
@@ -29,14 +26,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/ui-static",
 )
-
-API_PATH_PREFIXES = ("/api/", "/ajax-api/", "/health", "/ready", "/metrics", "/version")
-
-
-@bp.record_once
-def _register_api(state) -> None:  # type: ignore[no-untyped-def]
-    """The pages' JSON twins come with the pages, so mounting the UI mounts both."""
-    ui_api.register(state.app)
 
 
 # ---- formatting filters -------------------------------------------------------------------------
@@ -121,39 +110,3 @@ def run_page(run_id: str) -> str:
 def compare_page() -> str:
     data = ui_data.compare_runs(store(), ui_api.list_arg("run_ids"))
     return render_template("compare.html", data=data)
-
-
-# ---- errors as pages ----------------------------------------------------------------------------
-def error_page(status: int, code: str, message: str) -> Response:
-    html = render_template("error.html", status=status, code=code, message=message)
-    return Response(html, status=status, mimetype="text/html")
-
-
-@bp.errorhandler(RunyardError)
-def runyard_error_page(error: RunyardError) -> Response:
-    status = 503 if error.error_code == "TEMPORARILY_UNAVAILABLE" else error.http_status
-    if status >= 500:
-        log.error("%s on %s: %s", error.error_code, request.path, error.message)
-    return error_page(status, error.error_code, error.message)
-
-
-@bp.errorhandler(HTTPException)
-def http_error_page(error: HTTPException) -> Response:
-    return error_page(error.code or 500, error.name, error.description or error.name)
-
-
-@bp.errorhandler(Exception)
-def unexpected_error_page(error: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.path)
-    return error_page(500, "INTERNAL_ERROR", "Internal server error; see the server log.")
-
-
-@bp.app_errorhandler(404)
-def not_found(error: HTTPException) -> Response:
-    """A browser asking for a page that does not exist gets a page; everyone else JSON."""
-    # A browser prefers HTML to JSON; "*/*" alone (curl, clients) gets JSON.
-    preferred = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    wants_html = preferred == "text/html"
-    if request.path.startswith(API_PATH_PREFIXES) or not wants_html:
-        return handle_http_exception(error)
-    return error_page(404, "NOT_FOUND", f"There is no page at {request.path}.")

@@ -20,13 +20,9 @@ from runyard.registry.mlmodel import parse_mlmodel
 from runyard.registry.validation import validate_model_name
 from runyard.server.api.common import store
 from runyard.server.registry_files import list_version_files, read_version_file
-from runyard.server.ui import pages as ui
 from runyard.server.ui.markdown import render_markdown
 
 bp = Blueprint("ui_registry", __name__, template_folder="templates")
-# Errors on these pages are pages too, like the rest of the UI's.
-bp.register_error_handler(RunyardError, ui.runyard_error_page)
-bp.register_error_handler(Exception, ui.unexpected_error_page)
 
 MODELS_PER_PAGE = 100
 MLMODEL_BYTES = 256 * 1024
