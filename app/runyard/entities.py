@@ -335,6 +335,19 @@ class FileInfo:
     file_size: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExperimentStats:
+    """What the experiments list shows of an experiment's runs: how many are active (exact, or
+    a lower bound where counting stopped) and the latest start or end time among them."""
+
+    runs_count: int
+    runs_count_exact: bool
+    last_activity: int | None
+
+
+NO_RUNS = ExperimentStats(0, True, None)
+
+
 class PagedList(list[T], Generic[T]):
     """A page of results plus the opaque token for the next page (None on the last page)."""
 

@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from runyard.entities import LifecycleStage, RunStatus, ViewType
+from runyard.entities import NO_RUNS, ExperimentStats, LifecycleStage, RunStatus, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.store.base import TrackingStore
 
@@ -145,3 +145,17 @@ def test_logging_to_a_finished_run_is_allowed(store: TrackingStore, experiment_i
     store.update_run_info(run.info.run_id, status=RunStatus.FINISHED, end_time=10)
     store.log_param(run.info.run_id, param("late", "yes"))
     assert store.get_run(run.info.run_id).data.params["late"] == "yes"
+
+
+def test_experiment_stats_count_active_runs_and_latest_activity(store: TrackingStore) -> None:
+    busy = store.create_experiment(f"busy-{uuid.uuid4().hex[:8]}")
+    empty = store.create_experiment(f"empty-{uuid.uuid4().hex[:8]}")
+    first = store.create_run(busy, "u", 1000)
+    store.create_run(busy, "u", 5000)
+    store.update_run_info(first.info.run_id, RunStatus.FINISHED, end_time=7000)
+    gone = store.create_run(busy, "u", 9000)
+    store.delete_run(gone.info.run_id)
+    stats = store.experiment_stats([busy, empty, "123456789"])
+    assert stats[busy] == ExperimentStats(2, True, 7000)
+    assert stats[empty] == NO_RUNS
+    assert stats["123456789"] == NO_RUNS  # unknown: nothing to count, no error

@@ -583,6 +583,11 @@ def test_a_denied_run_tier_hides_every_run(client: FlaskClient) -> None:
         call(client, BOB, "GET", f"/api/2.0/mlflow/experiments/get?experiment_id={exp}").status_code
         == 200
     )
+    listed = call(client, BOB, "GET", "/api/2.0/runyard/experiments").get_json()["experiments"]
+    counts = {e["experiment_id"]: e["runs_count"] for e in listed}
+    assert counts[exp] == 0  # the experiments list does not count runs bob may not see
+    listed = call(client, ALICE, "GET", "/api/2.0/runyard/experiments").get_json()["experiments"]
+    assert {e["experiment_id"]: e["runs_count"] for e in listed}[exp] == 1
 
 
 def test_a_denied_logged_model_tier_hides_logged_models(client: FlaskClient) -> None:

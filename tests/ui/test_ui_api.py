@@ -371,25 +371,6 @@ def test_pages_and_twins_work_on_the_file_store(tmp_path):
         assert client.get(path).status_code == 200, path
 
 
-def test_experiment_stats_on_postgres(postgres_uri):
-    from runyard.server.ui.stats import experiment_stats
-    from runyard.store import store_for_uri
-
-    store = store_for_uri(postgres_uri, "mlflow-artifacts:/")
-    try:
-        busy = store.create_experiment("busy")
-        empty = store.create_experiment("empty")
-        for start in (1000, 5000):
-            store.create_run(busy, "u", start)
-        gone = store.create_run(busy, "u", 9000)
-        store.delete_run(gone.info.run_id)
-        stats = experiment_stats(store, [busy, empty])
-        assert (stats[busy].runs_count, stats[busy].last_activity) == (2, 5000)
-        assert (stats[empty].runs_count, stats[empty].last_activity) == (0, None)
-    finally:
-        store.close()
-
-
 # ---- images, logged models, run sections -------------------------------------------------------
 def test_step_images_group_by_key_and_link_small_copies(client, store, seeded, app):
     run = store.get_run(seeded.runs["alpha"])

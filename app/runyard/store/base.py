@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from runyard.entities import (
     DatasetInput,
     Experiment,
+    ExperimentStats,
     HistoryRow,
     LoggedModel,
     LoggedModelStatus,
@@ -36,6 +37,8 @@ from runyard.errors import InvalidParameterValue
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 SEARCH_MAX_RESULTS_DEFAULT = 1000
+#: Runs ``experiment_stats`` pages through per experiment before the count is a lower bound.
+STATS_COUNT_LIMIT = 5000
 _CHOSEN_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -218,6 +221,30 @@ class TrackingStore(abc.ABC):
     ) -> PagedList[Run]:
         """MLflow's filter language plus OR and parentheses (``runyard.search``). After the
         caller's order: start_time DESC, then run_id ASC. Missing values sort last."""
+
+    def experiment_stats(self, experiment_ids: Sequence[str]) -> dict[str, ExperimentStats]:
+        """Active runs count and latest run activity per experiment id (``NO_RUNS`` for one
+        with none, or that does not exist). This counts by paging ``search_runs`` up to
+        ``STATS_COUNT_LIMIT`` runs, past which the count is a lower bound; a store that can
+        count directly overrides it."""
+        return {eid: self._paged_stats(eid) for eid in experiment_ids}
+
+    def _paged_stats(self, experiment_id: str) -> ExperimentStats:
+        count, last, token = 0, None, None
+        while True:
+            page = self.search_runs(
+                [experiment_id], "", ViewType.ACTIVE_ONLY, max_results=1000, page_token=token
+            )
+            for run in page:
+                count += 1
+                for t in (run.info.start_time, run.info.end_time):
+                    if t is not None and (last is None or t > last):
+                        last = t
+            token = page.token
+            if not token:
+                return ExperimentStats(count, True, last)
+            if count >= STATS_COUNT_LIMIT:
+                return ExperimentStats(count, False, last)
 
     # ---- inputs, outputs, logged models (what MLflow 3 clients and autologgers send) ---------
     @abc.abstractmethod

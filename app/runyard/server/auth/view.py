@@ -29,7 +29,7 @@ from runyard.auth.permissions import (
     allows,
 )
 from runyard.auth.store import AuthStore
-from runyard.entities import Experiment, PagedList, Run
+from runyard.entities import NO_RUNS, Experiment, ExperimentStats, PagedList, Run
 from runyard.errors import PermissionDenied
 from runyard.server.auth.registry_rules import RegistryDecisions
 from runyard.store.base import TrackingStore
@@ -154,11 +154,6 @@ class AuthorizedStore(RegistryDecisions):
         self._access.add(resource_type, resource_id, Permission.MANAGE)
 
     # ---- pass-through attributes that reveal nothing -------------------------------------------
-    @property
-    def engine(self) -> Any:
-        """For the UI's run counts, asked only for experiments already filtered here."""
-        return getattr(self._inner, "engine", None)
-
     def check_ready(self) -> None:
         self._inner.check_ready()
 
@@ -306,6 +301,15 @@ class AuthorizedStore(RegistryDecisions):
             if not experiment_ids:
                 return PagedList([], None)
         return self._inner.search_runs(experiment_ids, *args, **kwargs)
+
+    def experiment_stats(self, experiment_ids: Sequence[str]) -> dict[str, ExperimentStats]:
+        """Counted like ``search_runs`` sees them: experiments whose runs this user may not
+        read show none."""
+        counted = list(experiment_ids)
+        if not self._access.is_admin:
+            counted = [] if self.tier_denied(RUN) else self.readable_experiment_ids(counted)
+        stats = self._inner.experiment_stats(counted) if counted else {}
+        return {eid: stats.get(eid, NO_RUNS) for eid in experiment_ids}
 
     # ---- logged models -----------------------------------------------------------------------
     def require_logged_model(self, model_id: str, need: str) -> None:

@@ -24,7 +24,6 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol import format_double
 from runyard.search.evaluate import DATASET_CONTEXT_TAG
-from runyard.server.ui.stats import experiment_stats
 from runyard.store.base import TrackingStore
 
 Json = dict[str, Any]
@@ -101,7 +100,7 @@ def list_experiments(
         order_by=["last_update_time DESC"],
         page_token=page_token or None,
     )
-    stats = experiment_stats(store, [e.experiment_id for e in page])
+    stats = store.experiment_stats([e.experiment_id for e in page])
     items = []
     for experiment in page:
         item = experiment_json(experiment)

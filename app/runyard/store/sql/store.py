@@ -15,12 +15,19 @@ from runyard.store.sql.migrate import upgrade_engine
 from runyard.store.sql.purge import PurgeMixin
 from runyard.store.sql.registry import SqlRegistryMixin
 from runyard.store.sql.runs import RunsMixin
+from runyard.store.sql.stats import StatsMixin
 
 _READY_TIMEOUT_MS = 3000
 
 
 class SqlStore(
-    ExperimentsMixin, RunsMixin, LoggedModelsMixin, SqlRegistryMixin, PurgeMixin, TrackingStore
+    ExperimentsMixin,
+    RunsMixin,
+    StatsMixin,
+    LoggedModelsMixin,
+    SqlRegistryMixin,
+    PurgeMixin,
+    TrackingStore,
 ):
     """Experiments, runs, logged models and the model registry in one SQL database.
 
