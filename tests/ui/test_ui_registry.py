@@ -59,7 +59,7 @@ def test_models_page_model_page_and_version_page(live_ui, registered, page):
     page.click("#models-table >> text=churn")
     page.wait_for_selector("#versions-table")
     description = page.locator("#model-description")
-    assert description.locator("strong").inner_text() == "Churn"
+    assert description.locator("strong").first.inner_text() == "Churn"
     assert description.locator("a").get_attribute("href") == "https://example.com/churn"
     assert "<script>" in description.inner_text(), "hostile HTML is shown as text"
     assert page.locator("#versions-table tbody tr").count() == 2

@@ -20,17 +20,11 @@ from runyard.registry.mlmodel import parse_mlmodel
 from runyard.registry.validation import validate_model_name
 from runyard.server.api.common import store
 from runyard.server.registry_files import list_version_files, read_version_file
-from runyard.server.ui.markdown import render_markdown
 
 bp = Blueprint("ui_registry", __name__, template_folder="templates")
 
 MODELS_PER_PAGE = 100
 MLMODEL_BYTES = 256 * 1024
-
-
-@bp.app_template_filter("markdown")
-def markdown_filter(text: str | None) -> Any:
-    return render_markdown(text)
 
 
 @bp.app_template_filter("path_quote")
