@@ -16,11 +16,10 @@ import click
 from runyard import config
 from runyard.errors import RunyardError
 from runyard.locations import shown
-from runyard.server.auth.settings import AUTH_SETTINGS
-from runyard.server.settings import SERVER_SETTINGS
+from runyard.settings_catalog import AUTH, SERVER
 from runyard.version import runyard_version
 
-_HELP = {s.name: s for s in (*SERVER_SETTINGS, *AUTH_SETTINGS)}
+_HELP = {s.name: s for s in (*SERVER, *AUTH)}
 
 
 def _help(name: str) -> str:
@@ -169,7 +168,7 @@ def db_upgrade(uri: str | None, auth: bool) -> None:
     backend_store_uri, so the URI can stay out of the command line) to the latest schema."""
     from runyard.store.sql.migrate import upgrade_database
 
-    uri = uri or config.get("backend_store_uri") or ""
+    uri = uri or config.get_text("backend_store_uri") or ""
     try:
         upgrade_database(uri)
         if auth:

@@ -9,165 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Any
 
+from runyard.errors import InvalidParameterValue
+from runyard.settings_catalog import ALL, Setting
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str | None
-    help: str
-    mlflow_name: str | None = None
-
-    @property
-    def env_var(self) -> str:
-        return "RUNYARD_" + self.name.upper()
-
-
-SETTINGS: tuple[Setting, ...] = (
-    # ---- client -------------------------------------------------------------------------------
-    Setting(
-        "tracking_uri",
-        None,
-        "Where runs are recorded: a path or file: URI (default "
-        "./mlruns), sqlite:///..., postgresql://..., or http(s)://server.",
-        "MLFLOW_TRACKING_URI",
-    ),
-    Setting(
-        "experiment_name",
-        None,
-        "Experiment that start_run() uses when none is set.",
-        "MLFLOW_EXPERIMENT_NAME",
-    ),
-    Setting(
-        "experiment_id",
-        None,
-        "Experiment id that start_run() uses when none is set.",
-        "MLFLOW_EXPERIMENT_ID",
-    ),
-    Setting(
-        "run_id", None, "Run that start_run() resumes when no run_id is passed.", "MLFLOW_RUN_ID"
-    ),
-    Setting(
-        "http_timeout",
-        "120",
-        "Seconds before an HTTP request to a server times out.",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT",
-    ),
-    Setting(
-        "http_max_retries",
-        "7",
-        "Retries of a failed HTTP request (connection errors, 429, 503) before giving up.",
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-    ),
-    Setting(
-        "http_backoff_factor",
-        "0.5",
-        "Backoff factor (seconds) between HTTP retries; jitter is added.",
-        None,
-    ),
-    Setting(
-        "tracking_username",
-        None,
-        "Basic-auth user for the tracking server.",
-        "MLFLOW_TRACKING_USERNAME",
-    ),
-    Setting(
-        "tracking_password",
-        None,
-        "Basic-auth password for the tracking server.",
-        "MLFLOW_TRACKING_PASSWORD",
-    ),
-    Setting(
-        "tracking_token", None, "Bearer token for the tracking server.", "MLFLOW_TRACKING_TOKEN"
-    ),
-    Setting(
-        "s3_endpoint_url",
-        None,
-        "S3 endpoint (MinIO and other S3-compatible servers).",
-        "MLFLOW_S3_ENDPOINT_URL",
-    ),
-    Setting(
-        "s3_ignore_tls",
-        "false",
-        "Skip TLS verification for the S3 endpoint.",
-        "MLFLOW_S3_IGNORE_TLS",
-    ),
-    Setting(
-        "db_pool_size",
-        "5",
-        "PostgreSQL connections each process keeps open (per server worker). Budget: "
-        "pods x workers x (pool size + max overflow) must stay below max_connections.",
-    ),
-    Setting(
-        "db_max_overflow",
-        "10",
-        "Extra PostgreSQL connections a process may open at peaks, closed when returned.",
-    ),
-    # ---- artifact stores on file servers and Google Cloud Storage ---------------------------
-    Setting(
-        "artifact_timeout",
-        "30",
-        "Seconds to wait for an SFTP, FTP or Google Cloud Storage server to connect or answer.",
-    ),
-    Setting(
-        "artifact_connect_attempts",
-        "3",
-        "Attempts to reach an SFTP or FTP server (with backoff) before answering "
-        "TEMPORARILY_UNAVAILABLE.",
-    ),
-    Setting(
-        "netrc",
-        None,
-        "netrc file with the passwords of ftp://, ftps:// and sftp:// hosts (default ~/.netrc).",
-    ),
-    Setting(
-        "ftp_password",
-        None,
-        "Password for ftp:// and ftps:// artifact locations (else the netrc entry of the host).",
-    ),
-    Setting(
-        "ftp_tls",
-        "false",
-        "Use explicit TLS (AUTH TLS) for ftp:// locations too; ftps:// locations always do.",
-    ),
-    Setting(
-        "ftp_ca_bundle",
-        None,
-        "CA certificates (PEM) that verify an FTPS server; default: the system's.",
-    ),
-    Setting(
-        "sftp_identity_file",
-        None,
-        "Private key for sftp:// locations; when set, only this key is offered (default: the "
-        "SSH agent, then ~/.ssh/id_* and ssh_config's IdentityFile).",
-    ),
-    Setting(
-        "sftp_known_hosts",
-        None,
-        "known_hosts file that verifies SFTP servers' host keys (default ~/.ssh/known_hosts); "
-        "unknown hosts are refused.",
-    ),
-    Setting(
-        "sftp_ssh_config",
-        None,
-        "ssh_config file whose Host entries sftp:// locations honour (default ~/.ssh/config).",
-    ),
-)
+SETTINGS = ALL
 
 _BY_NAME = {s.name: s for s in SETTINGS}
-
-
-def register(*settings: Setting) -> None:
-    """Add settings owned by another part (server, autolog, ...) to the one list."""
-    global SETTINGS
-    for setting in settings:
-        if setting.name in _BY_NAME:
-            if _BY_NAME[setting.name] != setting:
-                raise ValueError(f"setting {setting.name!r} registered twice, differently")
-            continue
-        _BY_NAME[setting.name] = setting
-        SETTINGS = (*SETTINGS, setting)
 
 
 def get(name: str, overrides: Mapping[str, object | None] | None = None) -> str | None:
@@ -186,11 +35,54 @@ def get_bool(name: str, overrides: Mapping[str, object | None] | None = None) ->
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def get_int(name: str, overrides: Mapping[str, object | None] | None = None) -> int | None:
-    value = get(name, overrides)
-    return None if value in (None, "") else int(value)
+def get_text(name: str, overrides: Mapping[str, object | None] | None = None) -> str | None:
+    """A text setting; an empty value means the default (None when there is none)."""
+    return get(name, overrides) or _BY_NAME[name].default
 
 
-def get_float(name: str, overrides: Mapping[str, object | None] | None = None) -> float | None:
+def default(name: str) -> str | None:
+    """The declared default of setting ``name``."""
+    return _BY_NAME[name].default
+
+
+def get_path(name: str) -> str:
+    """A file or directory setting, ``~`` expanded; an empty value means the default."""
+    return os.path.expanduser(get_text(name) or "")
+
+
+def get_int(name: str, overrides: Mapping[str, object | None] | None = None) -> int:
+    """An integer setting (declared with a default); an empty value means the default."""
+    return _number(name, int, overrides)
+
+
+def get_float(name: str, overrides: Mapping[str, object | None] | None = None) -> float:
+    """A number setting (declared with a default); an empty value means the default."""
+    return _number(name, float, overrides)
+
+
+def _number(name: str, kind: type, overrides: Mapping[str, object | None] | None) -> Any:
     value = get(name, overrides)
-    return None if value in (None, "") else float(value)
+    if value is None or not value.strip():
+        value = _BY_NAME[name].default
+    if value is None:
+        raise ValueError(f"setting {name!r} is read as a number but declares no default")
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidParameterValue(
+            f"Setting {name!r} ({_BY_NAME[name].env_var}) must be a number "
+            f"({kind.__name__}), got {value!r}"
+        ) from None
+
+
+__all__ = [
+    "SETTINGS",
+    "Setting",
+    "default",
+    "get",
+    "get_bool",
+    "get_float",
+    "get_int",
+    "get_path",
+    "get_text",
+]

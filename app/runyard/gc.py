@@ -228,7 +228,7 @@ def gc_command(
     from runyard.server import settings  # noqa: F401  (registers the server's settings)
     from runyard.store import store_for_uri
 
-    uri = backend_store_uri or config.get("backend_store_uri") or ""
+    uri = backend_store_uri or config.get_text("backend_store_uri") or ""
     destination = artifacts_destination or config.get("artifacts_destination")
     try:
         seconds = parse_age(older_than)

@@ -96,7 +96,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout if timeout is not None else config.get_float("http_timeout") or 120.0
+        self.timeout = timeout if timeout is not None else config.get_float("http_timeout")
         retries = config.get_int("http_max_retries") if max_retries is None else max_retries
         self.max_retries = max(0, retries if retries is not None else 7)
         if backoff_factor is None:

@@ -20,22 +20,6 @@ from runyard import config
 from runyard.clock import now_ms
 from runyard.entities import Metric
 
-config.register(
-    config.Setting(
-        "enable_system_metrics_logging",
-        "false",
-        "Log system metrics (CPU, memory, disk, network, GPUs) for every run that start_run() "
-        "starts without an explicit log_system_metrics.",
-        "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
-    ),
-    config.Setting(
-        "system_metrics_interval",
-        "10",
-        "Seconds between two samples of system metrics (start_run(log_system_metrics=True)).",
-        "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
-    ),
-)
-
 _logger = logging.getLogger(__name__)
 INSTALL_HINT = "system metrics need psutil: pip install runyard[system-metrics]"
 _MB = 1024 * 1024
@@ -154,7 +138,7 @@ def start_for_run(client: Any, run_id: str, interval: float | None = None) -> Sy
     with _LOCK:
         monitor = _MONITORS.get(run_id)
         if monitor is None:
-            seconds = interval or config.get_float("system_metrics_interval") or 10.0
+            seconds = interval or config.get_float("system_metrics_interval")
             monitor = _MONITORS[run_id] = SystemMetricsMonitor(client, run_id, seconds).start()
         return monitor
 

@@ -88,10 +88,10 @@ def test_probes_point_at_the_right_endpoints(server: dict[str, Any]) -> None:
 def test_grace_period_covers_prestop_and_the_servers_graceful_timeout(
     objects: list[dict[str, Any]], deployment: dict[str, Any], server: dict[str, Any]
 ) -> None:
-    from runyard.server.settings import SERVER_SETTINGS
+    from runyard.settings_catalog import SERVER
 
     config = find(objects, "ConfigMap", "runyard")["data"]
-    default = next(s.default for s in SERVER_SETTINGS if s.name == "graceful_timeout")
+    default = next(s.default for s in SERVER if s.name == "graceful_timeout")
     graceful = int(config.get("RUNYARD_GRACEFUL_TIMEOUT", default))
     pre_stop = server["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]

@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 from runyard import config
 from runyard.cli import main
-from runyard.server.settings import SERVER_SETTINGS, ServerConfig
+from runyard.server.settings import ServerConfig
+from runyard.settings_catalog import SERVER
 from runyard.version import runyard_version
 
 
@@ -19,7 +20,7 @@ def test_every_server_setting_is_in_server_help() -> None:
     result = CliRunner().invoke(main, ["server", "--help"], terminal_width=400)
     assert result.exit_code == 0
     flat = " ".join(result.output.split())
-    for setting in SERVER_SETTINGS:
+    for setting in SERVER:
         assert setting.env_var in flat, setting.name
         assert "--" + setting.name.replace("_", "-") in flat, setting.name
 

@@ -23,6 +23,7 @@ MAX_LINES = 500
 FOUNDATION = (
     "runyard.clock",
     "runyard.config",
+    "runyard.settings_catalog",
     "runyard.entities",
     "runyard.errors",
     "runyard.http",

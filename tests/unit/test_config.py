@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
-import runyard.tracking.client  # noqa: F401  (registers the client's settings)
-from runyard import config
-from runyard.config import Setting
+from runyard import config, settings_catalog
+from runyard.errors import InvalidParameterValue
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +32,7 @@ def test_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unset_without_default_is_none() -> None:
     assert config.get("tracking_uri") is None
-    assert config.get_int("experiment_id") is None
-    assert config.get_float("experiment_id") is None
+    assert config.get_text("tracking_uri") is None
 
 
 @pytest.mark.parametrize(
@@ -51,16 +52,36 @@ def test_async_logging_setting_is_registered(monkeypatch: pytest.MonkeyPatch) ->
     assert config.get_bool("async_logging") is False
 
 
-def test_register_is_idempotent_but_refuses_conflicts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config, "SETTINGS", config.SETTINGS)
-    monkeypatch.setattr(config, "_BY_NAME", dict(config._BY_NAME))
-    extra = Setting("test_only_knob", "a", "A knob only this test uses.")
-    config.register(extra)
-    config.register(extra)
-    assert [s.name for s in config.SETTINGS].count("test_only_knob") == 1
-    assert config.get("test_only_knob") == "a"
-    with pytest.raises(ValueError, match="test_only_knob"):
-        config.register(Setting("test_only_knob", "b", "Different."))
+def test_the_list_is_whole_whatever_was_imported() -> None:
+    """Importing only runyard.config lists every setting any part reads."""
+    names = subprocess.run(
+        [sys.executable, "-c", "from runyard import config; print(len(config.SETTINGS))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert int(names) == len(settings_catalog.ALL)
+    read = {"async_logging", "spool_dir", "enable_system_metrics_logging", "auth", "port"}
+    assert read <= {s.name for s in config.SETTINGS}
+
+
+def test_typed_getters_return_the_declared_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert config.get_int("db_pool_size") == int(config.default("db_pool_size") or "")
+    monkeypatch.setenv("RUNYARD_DB_POOL_SIZE", "")  # empty means the default
+    assert config.get_int("db_pool_size") == int(config.default("db_pool_size") or "")
+    monkeypatch.setenv("RUNYARD_DB_POOL_SIZE", "12")
+    assert config.get_int("db_pool_size") == 12
+    monkeypatch.setenv("RUNYARD_HTTP_TIMEOUT", "")
+    assert config.get_float("http_timeout") == float(config.default("http_timeout") or "")
+    monkeypatch.setenv("RUNYARD_SPOOL_DIR", "")
+    assert config.get_path("spool_dir").endswith("/.runyard/spool")
+    assert "~" not in config.get_path("spool_dir")
+
+
+def test_a_bad_number_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUNYARD_DB_POOL_SIZE", "lots")
+    with pytest.raises(InvalidParameterValue, match=r"RUNYARD_DB_POOL_SIZE.*'lots'"):
+        config.get_int("db_pool_size")
 
 
 def test_every_setting_is_documented() -> None:

@@ -89,7 +89,7 @@ def password_for(location: ServerLocation, setting: str | None = None) -> str | 
         return location.password
     if setting and config.get(setting):
         return config.get(setting)
-    path = config.get("netrc") or os.path.expanduser("~/.netrc")
+    path = config.get_path("netrc")
     if not os.path.isfile(path):
         return None
     try:
@@ -105,13 +105,13 @@ def password_for(location: ServerLocation, setting: str | None = None) -> str | 
 
 
 def timeout_seconds() -> float:
-    return config.get_float("artifact_timeout") or 30.0
+    return config.get_float("artifact_timeout")
 
 
 def connect_with_retries(connect: Callable[[], C], where: str, retryable: tuple[type, ...]) -> C:
     """``connect()``, retried with backoff on ``retryable`` errors, at most
     ``artifact_connect_attempts`` times; then ``TemporarilyUnavailable`` naming ``where``."""
-    attempts = max(1, config.get_int("artifact_connect_attempts") or 1)
+    attempts = max(1, config.get_int("artifact_connect_attempts"))
     for attempt in range(1, attempts + 1):
         try:
             return connect()

@@ -99,7 +99,7 @@ class SftpArtifactRepo(ArtifactRepo):
 
     # ---- connecting --------------------------------------------------------------------------
     def _host_config(self) -> dict[str, Any]:
-        path = config.get("sftp_ssh_config") or os.path.expanduser("~/.ssh/config")
+        path = config.get_path("sftp_ssh_config")
         if not os.path.isfile(path):
             return {}
         return dict(self._paramiko.SSHConfig.from_path(path).lookup(self.location.host))
@@ -162,10 +162,8 @@ class SftpArtifactRepo(ArtifactRepo):
 
     @staticmethod
     def _load_host_keys(client: Any) -> None:
-        path = config.get("sftp_known_hosts")
-        if path is None:
-            client.load_system_host_keys()  # ~/.ssh/known_hosts
-        elif os.path.isfile(path):
+        path = config.get_path("sftp_known_hosts")
+        if os.path.isfile(path):
             client.load_host_keys(path)
 
     @contextlib.contextmanager

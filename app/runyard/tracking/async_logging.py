@@ -27,15 +27,6 @@ from runyard import config
 from runyard.batching import Piece, plan_batches
 from runyard.entities import Metric, Param, RunTag
 
-config.register(
-    config.Setting(
-        "async_logging_queue_size",
-        "100000",
-        "Logging calls that may wait for background sending; when that many wait, "
-        "log calls with synchronous=False block until there is room.",
-    )
-)
-
 _logger = logging.getLogger(__name__)
 
 #: Seconds the sender waits between rounds, so that many calls make one request.
@@ -63,7 +54,7 @@ class AsyncLogger:
     """
 
     def __init__(self, max_pending: int | None = None) -> None:
-        size = max_pending or config.get_int("async_logging_queue_size") or 100000
+        size = max_pending or config.get_int("async_logging_queue_size")
         self.max_pending = max(1, size)
         self._queue: deque[Any] = deque()
         self._room = threading.Condition()

@@ -53,15 +53,6 @@ from runyard.validation import (
     validate_tag,
 )
 
-config.register(
-    config.Setting(
-        "async_logging",
-        "false",
-        "Log metrics, params and tags in the background by default (synchronous=None).",
-        "MLFLOW_ENABLE_ASYNC_LOGGING",
-    )
-)
-
 #: Page size when following metric history pages (MLflow's client uses the same).
 METRIC_HISTORY_PAGE_SIZE = MAX_RESULTS_GET_METRIC_HISTORY
 _ASYNC_MODULE = "runyard.tracking.async_logging"

@@ -1,85 +1,15 @@
-"""Settings of ``runyard server --auth``, registered with the server's own settings."""
+"""Settings of ``runyard server --auth`` (declared in ``runyard.settings_catalog``), read once."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from runyard import config
 from runyard.auth.permissions import Permission, parse_permission
-from runyard.config import Setting
 from runyard.errors import InvalidParameterValue
-
-AUTH_SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "auth",
-        "false",
-        "Require sign-in on every route except /health, /ready, /version, the sign-in page and "
-        "static files (HTTP basic, bearer tokens, a browser session or a trusted proxy).",
-    ),
-    Setting(
-        "auth_database_uri",
-        None,
-        "Database of users, tokens and permissions (sqlite:/// or postgresql://). Default: the "
-        "tracking database for SQL stores; for a file store, <store directory>-auth.db beside it.",
-    ),
-    Setting(
-        "auth_default_permission",
-        "READ",
-        "Permission on experiments and registered models a user was not granted anything on: "
-        "READ, USE, EDIT, MANAGE or DENY (NO_PERMISSIONS is read as DENY).",
-    ),
-    Setting(
-        "admin_username",
-        None,
-        "With admin_password: the first administrator, created at start-up if that user does "
-        "not exist yet (an existing user is left unchanged). There is no default account.",
-    ),
-    Setting("admin_password", None, "Password of admin_username (at least 12 characters)."),
-    Setting(
-        "auth_metrics_open",
-        "false",
-        "Serve /metrics without credentials (for a scraper the network already restricts).",
-    ),
-    Setting("auth_session_hours", "12", "Hours a browser session lasts after sign-in."),
-    Setting(
-        "auth_max_failed_logins",
-        "10",
-        "Failed sign-ins per account name (five times as many per client address) before "
-        "further attempts are refused (429) for the rest of auth_failed_login_window.",
-    ),
-    Setting("auth_failed_login_window", "300", "Seconds over which failed sign-ins are counted."),
-    Setting(
-        "auth_secure_cookies",
-        "auto",
-        "Mark the session cookie Secure: auto (when the request came over TLS, directly or per "
-        "X-Forwarded-Proto from a trusted proxy), true or false.",
-    ),
-    Setting(
-        "auth_proxy_user_header",
-        None,
-        "Trusted-header mode: take the user name from this header (e.g. X-Forwarded-User), only "
-        "on requests from auth_trusted_proxies; the account is created on first sight.",
-    ),
-    Setting(
-        "auth_proxy_groups_header",
-        None,
-        "Header with the user's groups, comma-separated (e.g. X-Forwarded-Groups).",
-    ),
-    Setting(
-        "auth_trusted_proxies",
-        None,
-        "Comma-separated addresses or networks (10.0.0.5, 10.1.0.0/16) of the identity proxy "
-        "whose headers are believed; from anywhere else the headers are ignored.",
-    ),
-    Setting(
-        "auth_proxy_group_permissions",
-        None,
-        "Groups mapped to permissions on every experiment and registered model, e.g. "
-        "'ml-admins=ADMIN,ml-team=EDIT,viewers=READ' (ADMIN makes the user an administrator).",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -100,34 +30,34 @@ class AuthConfig:
     group_permissions: dict[str, str]
 
     @classmethod
-    def resolve(cls, get: Callable[[str], str | None]) -> AuthConfig:
+    def resolve(cls, overrides: Mapping[str, object | None]) -> AuthConfig:
+        def get(name: str) -> str | None:
+            return config.get_text(name, overrides)
+
         def flag(name: str) -> bool:
-            return (get(name) or "").strip().lower() in ("1", "true", "yes", "on")
+            return config.get_bool(name, overrides)
 
         def number(name: str) -> float:
-            try:
-                return float(get(name) or 0)
-            except ValueError:
-                raise InvalidParameterValue(f"Setting {name!r} must be a number.") from None
+            return config.get_float(name, overrides)
 
-        secure = (get("auth_secure_cookies") or "auto").strip().lower()
+        secure = (get("auth_secure_cookies") or "").strip().lower()
         if secure not in ("auto", "true", "false"):
             raise InvalidParameterValue(
                 "Setting 'auth_secure_cookies' must be auto, true or false."
             )
         return cls(
             enabled=flag("auth"),
-            database_uri=get("auth_database_uri") or None,
-            default_permission=parse_permission(get("auth_default_permission") or "READ"),
-            admin_username=get("admin_username") or None,
-            admin_password=get("admin_password") or None,
+            database_uri=get("auth_database_uri"),
+            default_permission=parse_permission(get("auth_default_permission") or ""),
+            admin_username=get("admin_username"),
+            admin_password=get("admin_password"),
             metrics_open=flag("auth_metrics_open"),
-            session_lifetime=timedelta(hours=number("auth_session_hours") or 12),
-            max_failed_logins=max(1, int(number("auth_max_failed_logins") or 10)),
-            failed_login_window=number("auth_failed_login_window") or 300.0,
+            session_lifetime=timedelta(hours=number("auth_session_hours")),
+            max_failed_logins=max(1, int(number("auth_max_failed_logins"))),
+            failed_login_window=number("auth_failed_login_window"),
             secure_cookies=secure,
-            proxy_user_header=get("auth_proxy_user_header") or None,
-            proxy_groups_header=get("auth_proxy_groups_header") or None,
+            proxy_user_header=get("auth_proxy_user_header"),
+            proxy_groups_header=get("auth_proxy_groups_header"),
             trusted_proxies=_networks(get("auth_trusted_proxies")),
             group_permissions=_group_permissions(get("auth_proxy_group_permissions")),
         )

@@ -38,20 +38,6 @@ from runyard.batching import plan_batches
 from runyard.entities import Metric, Param, RunStatus, RunTag
 from runyard.errors import ResourceDoesNotExist, RunyardError, TemporarilyUnavailable
 
-config.register(
-    config.Setting(
-        "spool",
-        "true",
-        "Keep writes to a tracking server that cannot be reached in a local spool and send "
-        "them when it is back (false: raise instead).",
-    ),
-    config.Setting(
-        "spool_dir",
-        "~/.runyard/spool",
-        "Directory of the offline spool (one file per tracking server); `runyard sync` sends it.",
-    ),
-)
-
 _logger = logging.getLogger(__name__)
 
 #: Errors that mean "the server is away now", as opposed to "the server said no".
@@ -69,7 +55,7 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 def default_spool_dir() -> str:
-    return os.path.expanduser(config.get("spool_dir") or "~/.runyard/spool")
+    return config.get_path("spool_dir")
 
 
 def spool_path(spool_dir: str, tracking_uri: str) -> str:

@@ -83,8 +83,8 @@ def create_engine(db_uri: str) -> Engine:
         return engine
     engine = sa.create_engine(
         url,
-        pool_size=config.get_int("db_pool_size") or 5,
-        max_overflow=config.get_int("db_max_overflow") or 0,
+        pool_size=config.get_int("db_pool_size"),
+        max_overflow=config.get_int("db_max_overflow"),
         pool_recycle=1800,
         connect_args={
             "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
