@@ -225,11 +225,10 @@ def gc_command(
     """Permanently remove runs and experiments deleted more than --older-than ago, with their
     artifacts. Resumable: run it again after an interruption."""
     from runyard import config
-    from runyard.server import settings  # noqa: F401  (registers the server's settings)
     from runyard.store import store_for_uri
 
     uri = backend_store_uri or config.get_text("backend_store_uri") or ""
-    destination = artifacts_destination or config.get("artifacts_destination")
+    destination = artifacts_destination or config.get_text("artifacts_destination")
     try:
         seconds = parse_age(older_than)
         store = store_for_uri(uri)

@@ -98,21 +98,12 @@ RULES = (
 
 #: (rule, importing module, imported module) -> why it is allowed for now.
 KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {
-    ("only the server imports the server", "runyard.cli", "runyard.server.settings"): (
-        "the CLI's --help lists the server's settings, which live in server/settings.py"
-    ),
-    ("only the server imports the server", "runyard.cli", "runyard.server.auth.settings"): (
-        "the CLI's --help lists the auth settings, which live in server/auth/settings.py"
-    ),
     ("only the server imports the server", "runyard.cli", "runyard.server.serve"): (
         "`runyard server` starts the server (imported inside the command)"
     ),
     ("only the server imports the server", "runyard.cli", "runyard.server.auth.commands"): (
         "`runyard users` and `tokens` manage the server's accounts (Flask-free: the auth database's"
         " location is decided in server/auth/database.py)"
-    ),
-    ("only the server imports the server", "runyard.gc", "runyard.server.settings"): (
-        "`runyard gc` registers the server's settings to read the artifact destination"
     ),
 }
 
