@@ -12,10 +12,22 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import home_guard
 from tests.ftp_server import FtpServer, start_ftp_server
 from tests.gcs_server import GcsServer, start_gcs_server
 from tests.postgres import fresh_postgres_database
 from tests.sftp_server import SftpServer, start_sftp_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module is imported: the session's own home directory."""
+    config._runyard_home = home_guard.enter_session_home()  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = getattr(config, "_runyard_home", None)
+    if home is not None:
+        home_guard.leave_session_home(home)
 
 
 @pytest.fixture
