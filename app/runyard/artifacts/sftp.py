@@ -52,11 +52,18 @@ from runyard.validation import safe_relative_path
 
 #: Settings that change how a connection is made; connections are shared only when they match.
 SETTINGS = ("sftp_identity_file", "sftp_known_hosts", "sftp_ssh_config", "netrc")
-#: Downloads request READ_AHEAD windows of READ_WINDOW bytes at once (as pipelined 32 KiB
-#: reads) and hand them out window by window: over 512 MiB on loopback, 4 windows ahead took
-#: 11 s and +13 MiB of memory, one window 29 s (+7 MiB); one 4 MiB window sliced up grew +52 MiB.
+#: Downloads request READ_AHEAD windows of READ_WINDOW bytes at once (as pipelined reads of
+#: REQUEST_SIZE) and hand them out window by window, so at most READ_AHEAD MiB are buffered.
 READ_WINDOW = CHUNK_SIZE
-READ_AHEAD = 4
+READ_AHEAD = 16
+#: Bytes per SFTP read or write request to an OpenSSH server, whose sftp-server takes messages
+#: up to 256 KiB; paramiko's own 32 KiB (what any SFTP server must take) is kept for others,
+#: which may answer a larger read short. Python's cost is per request and per SSH packet, so
+#: with the SSH window and packet sizes below, 128 MiB on loopback went from 120 to 200 MB/s
+#: up and from 65 to 200 MB/s down (OpenSSH's sftp: 180 and 210 MB/s).
+OPENSSH_REQUEST_SIZE = 250 * 1024
+SSH_WINDOW_SIZE = 64 * 1024 * 1024
+SSH_MAX_PACKET_SIZE = 256 * 1024
 
 
 def parse_sftp_uri(uri: str) -> ServerLocation:
@@ -154,7 +161,11 @@ class SftpArtifactRepo(ArtifactRepo):
                         "sftp_known_hosts); connect once with ssh or add it with ssh-keyscan"
                     ) from None
                 raise
-            sftp = client.open_sftp()
+            sftp = paramiko.SFTPClient.from_transport(
+                client.get_transport(),
+                window_size=SSH_WINDOW_SIZE,
+                max_packet_size=SSH_MAX_PACKET_SIZE,
+            )
             sftp.get_channel().settimeout(timeout)
             return _Session(client, sftp)
 
@@ -226,7 +237,7 @@ class SftpArtifactRepo(ArtifactRepo):
             temp = posixpath.join(parent, upload_temp_name())
             written = 0
             try:
-                with sftp.open(temp, "wb") as remote:
+                with _open(sftp, temp, "wb") as remote:
                     remote.set_pipelined(True)
                     while chunk := stream.read(CHUNK_SIZE):
                         remote.write(chunk)
@@ -265,7 +276,7 @@ class SftpArtifactRepo(ArtifactRepo):
                 found = _stat(session.sftp, full)
                 if found is None or not stat.S_ISREG(found.st_mode):
                     raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
-                remote = session.sftp.open(full, "rb")
+                remote = _open(session.sftp, full, "rb")
         except BaseException:
             self._pool.give_back(session)
             raise
@@ -346,6 +357,14 @@ class SftpArtifactRepo(ArtifactRepo):
                         _remove_tree(sftp, posixpath.join(full, name))
                 return
             _remove_tree(sftp, full)
+
+
+def _open(sftp: Any, path: str, mode: str) -> Any:
+    """A remote file whose reads and writes go in requests as large as the server takes."""
+    remote = sftp.open(path, mode)
+    if "OpenSSH" in sftp.get_channel().get_transport().remote_version:
+        remote.MAX_REQUEST_SIZE = OPENSSH_REQUEST_SIZE
+    return remote
 
 
 def _stat(sftp: Any, path: str) -> Any:
