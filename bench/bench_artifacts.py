@@ -15,23 +15,26 @@ new data connection, RNFR/RNTO), not by bandwidth.
 Run: ``python -m bench.bench_artifacts [--quick] [--only sftp,ftp,gcs]``; writes
 ``bench-output/artifacts.json``. Do not run the full size on a shared machine.
 
-Last measured at ``--quick`` size only (64 MiB, 300 files; 2 shared cores, so noisy), as
-runyard's throughput over the native client's, direct / through the proxy:
+Last measured at ``--quick`` size only (64 MiB, 300 files; 2 cores), as runyard's throughput
+over the native client's, direct / through the proxy:
 
-* SFTP one file: up 0.76 / 0.57, down 0.63 / 0.56 (down was 0.55 at 20 MB/s before reading
-  4 windows ahead; now 46 MB/s). Bound by paramiko (SSH crypto and 32 KiB packets in Python)
-  next to OpenSSH's C. Small files: about 100 files/s each way, direct or proxied (0.2-0.6x of
-  ``sftp -r``, which pipelines files; runyard does stat, mkdir check, open, write, close and
-  rename per file, each a round trip).
-* FTP one file: up 0.66 / 0.33, down 0.60 / 1.21 (loopback at 70-210 MB/s, so Python's
-  per-chunk work shows). Small files: 91 / 56 files/s up, 150 / 82 down, 1.6-4.8x ``curl``,
-  which opens a data connection per file as runyard does but pays more per file.
+* SFTP one file: up 0.86 / 0.68, down 1.30 / 1.24 (102 and 211 MB/s direct, next to
+  OpenSSH's 118 and 162). To an OpenSSH server runyard reads and writes in 250 KiB requests
+  over a 64 MiB SSH window and keeps 16 MiB of a download requested ahead; with paramiko's
+  32 KiB requests it was 0.76 up and 0.63 down, bound by Python's cost per request and per SSH
+  packet. Small files: 455 files/s up and 494 down direct (0.58 and 0.66 of ``sftp -r``, which
+  pipelines files; runyard still does stat, mkdir check, open, write, close and rename per
+  file, each a round trip), 247 and 235 through the proxy.
+* FTP one file: up 1.29 / 0.28, down 2.59 / 1.87 (loopback: 875 MB/s up direct, next to
+  curl's 679). Through the proxy an upload crosses the server's HTTP body reader first, which
+  bounds it at about 190 MB/s. Small files: 1,124 files/s up and 1,823 down direct (4.6x and
+  1.3x curl, which pays more per file), 285 and 322 through the proxy.
 * GCS one file: 0.22-0.39. The emulator rewrites everything received so far for each 8 MiB
   chunk of runyard's resumable upload, while the native call sends 64 MiB in one request; its
   downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real GCS.
 
-The large-file target (0.8x) is therefore missed for most rows at this size; the full size has
-not been run here.
+The large-file target (0.8x) is met directly for SFTP and FTP both ways and through the proxy
+for downloads; proxied uploads miss it. The full size has not been run here.
 """
 
 from __future__ import annotations
