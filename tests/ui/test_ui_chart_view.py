@@ -68,6 +68,7 @@ def test_chart_view_panels_grouping_and_url_state(live_ui, page):
     screenshot(page, "chart-view")
 
     page.reload()
+    panel(page, "parallel").wait_for()  # the panels are built from the URL once the page loads
     assert panel(page, "parallel").count() == 1 and panel(page, "bar:accuracy").count() == 1
     assert page.locator("#smoothing").input_value() == "0.8"
     panel(page, "parallel").get_by_role("button", name="Remove panel Parallel coordinates").click()
