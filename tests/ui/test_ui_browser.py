@@ -364,6 +364,8 @@ def test_experiment_rename_delete_restore(live_ui, page):
     row = page.locator(f"#experiments-table tr[data-experiment-id='{eid}']")
     row.locator("button[data-action=rename]").click()
     page.wait_for_selector("#experiments-table >> text=renamed-exp")
+    # The reloaded page shows its rows before its script listens for clicks on them.
+    page.wait_for_load_state("domcontentloaded")
     row = page.locator(f"#experiments-table tr[data-experiment-id='{eid}']")
     row.locator("button[data-action=delete]").click()
     page.wait_for_function(
