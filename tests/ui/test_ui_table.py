@@ -120,3 +120,62 @@ def test_compare_breadcrumb_names_the_experiment(live_ui, page):
     crumbs = page.locator("nav.crumbs").inner_text()
     assert "vision" in crumbs and "Experiment " not in crumbs
     assert page.errors == []
+
+
+def test_scrolling_moves_only_the_rows_that_enter_or_leave(live_ui, page):
+    """While scrolling, rows still in the window stay the same nodes, the rows in the DOM are
+    always consecutive runs in the table's order, and the columns keep their widths."""
+    store = live_ui.store
+    eid = store.create_experiment("scroll-window")
+    count = 300
+    for i in range(count):
+        name = f"s{i:03d}" + ("-with-a-much-longer-name-than-the-others" if i == 240 else "")
+        run = store.create_run(eid, "bot", 50_000 + i, run_name=name)
+        store.log_batch(run.info.run_id, params=[Param("p", "x" * (1 + i % 7))])
+    page.goto(f"{live_ui.url}/experiments/{eid}?max_results=1000")
+    page.wait_for_function(
+        "() => document.querySelector('#page-info').textContent.startsWith('300 runs')"
+    )
+    rows = "[...document.querySelectorAll('#runs-table tbody tr[data-run-id]')]"
+    widths = (
+        "() => [...document.querySelectorAll('#runs-table tr.column-heads th')]"
+        ".map((th) => th.offsetWidth)"
+    )
+    window = f"() => {rows}.map((tr) => tr.querySelector('td.name a').textContent.slice(1, 4))"
+    before = page.evaluate(widths)
+    wrap = page.locator("#runs-wrap")
+    row_height = page.evaluate(
+        "() => document.querySelector('#runs-table tbody tr[data-run-id]').offsetHeight"
+    )
+
+    def consecutive() -> list[int]:
+        shown = [int(n) for n in page.evaluate(window)]
+        expected = list(range(shown[0], shown[0] - len(shown), -1))  # newest first
+        assert shown == expected, shown
+        return shown
+
+    page.evaluate(f"() => {{ window.kept = {rows}.at(-1); }}")
+    kept = int(page.evaluate("() => window.kept.querySelector('td.name a').textContent")[1:4])
+    moved = False
+    for step in range(1, 40):  # down, three rows at a time, as a wheel does
+        wrap.evaluate(f"(e) => {{ e.scrollTop = {step * 3 * row_height}; }}")
+        page.wait_for_timeout(30)
+        shown = consecutive()
+        moved |= shown[0] != count - 1
+        # the row first tagged is the same node for as long as it stays in the window
+        assert page.evaluate("() => window.kept.isConnected") == (kept in shown)
+    assert moved  # the window did move
+    for step in range(40, 0, -1):  # and back up
+        wrap.evaluate(f"(e) => {{ e.scrollTop = {step * 2 * row_height}; }}")
+        page.wait_for_timeout(20)
+        consecutive()
+    wrap.evaluate("(e) => { e.scrollTop = 0; }")
+    page.wait_for_function(f"() => {rows}[0].querySelector('td.name a').textContent === 's299'")
+    assert consecutive()[0] == count - 1
+    assert page.evaluate(widths) == before  # the long name in row 60 did not widen a column
+    # A row that stays in view is not rebuilt: a small scroll keeps the first visible row.
+    page.evaluate(f"() => {{ window.kept = {rows}[10]; }}")
+    wrap.evaluate(f"(e) => {{ e.scrollTop = {3 * row_height}; }}")
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.kept.isConnected")
+    assert page.errors == []

@@ -8,6 +8,7 @@ const experimentId = root.dataset.experimentId;
 const table = document.getElementById("runs-table");
 const thead = table.querySelector("thead");
 const tbody = table.querySelector("tbody");
+const colgroup = table.insertBefore(el("colgroup"), thead);
 const filterInput = document.getElementById("filter");
 const filterError = document.getElementById("filter-error");
 const pageInfo = document.getElementById("page-info");
@@ -307,8 +308,10 @@ function spacer(height, cols) {
 }
 
 /** Only the rows in view (and a buffer) are in the DOM; spacers stand for the rest, so a
- * table of many thousands of runs scrolls as lightly as one of fifty. */
-function renderWindow(force = false) {
+ * table of many thousands of runs scrolls as lightly as one of fifty. As it scrolls, rows that
+ * leave the window are removed and those that enter it added, while the rest stay as they are:
+ * each frame lays out a few rows, not the whole window. */
+function renderWindow(force = false, measure = true) {
   const cols = visibleColumns();
   const total = state.flat.length;
   if (!total) {
@@ -319,43 +322,99 @@ function renderWindow(force = false) {
   const head = thead.offsetHeight;
   const top = Math.max(0, wrap.scrollTop - head);
   const visible = Math.ceil((wrap.clientHeight || 600) / state.rowHeight);
-  const shownFirst = Math.floor(top / state.rowHeight);
-  const shownLast = Math.min(total, shownFirst + visible);
-  // Re-render only when the rows in view reach the edge of those in the DOM, not every row.
-  if (!force && state.window && shownFirst >= state.window[0] && shownLast <= state.window[1] &&
-      (shownLast < state.window[1] || state.window[1] === total)) {
-    if (state.window[1] + PREFETCH >= total) loadMore();
-    return;
-  }
+  const shownFirst = Math.min(Math.floor(top / state.rowHeight), Math.max(0, total - visible));
   const first = Math.max(0, shownFirst - BUFFER);
   const last = Math.min(total, shownFirst + visible + BUFFER);
+  const old = state.window;
+  const shownLast = Math.min(total, shownFirst + visible);
+  if (!force && old && first < old[1] && last > old[0]) {
+    // Each change repaints the table, so move only when the rows in view near an edge.
+    const nearEdge = (shownFirst - old[0] < BUFFER / 2 && old[0] > 0) ||
+      (old[1] - shownLast < BUFFER / 2 && old[1] < total) || last > old[1] && old[1] === shownLast;
+    if (nearEdge || old[1] > total) slideWindow(old, first, last, cols);
+  } else {
+    rebuildWindow(first, last, cols, measure);
+  }
+  if (last + PREFETCH >= total) loadMore();
+}
+
+function rowAt(index, cols) {
+  const { run, depth, children } = state.flat[index];
+  return runRow(run, cols, depth, children);
+}
+
+function range(from, to) {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
+/** Move the window from rows ``old`` to [first, last), keeping the rows both hold. */
+function slideWindow(old, first, last, cols) {
+  const [topSpacer, ...rest] = tbody.children;
+  const bottomSpacer = rest.pop();
+  rest.slice(0, Math.max(0, first - old[0])).forEach((tr) => tr.remove());
+  rest.slice(Math.max(0, last - old[0])).forEach((tr) => tr.remove());
+  topSpacer.after(...range(first, Math.min(old[0], last)).map((i) => rowAt(i, cols)));
+  bottomSpacer.before(...range(Math.max(old[1], first), last).map((i) => rowAt(i, cols)));
+  topSpacer.firstChild.style.height = `${first * state.rowHeight}px`;
+  bottomSpacer.firstChild.style.height = `${(state.flat.length - last) * state.rowHeight}px`;
+  state.window = [first, last];
+}
+
+/** Draw the window [first, last) afresh, keeping the focus on the cell that had it. */
+function rebuildWindow(first, last, cols, measure) {
+  const total = state.flat.length;
   const focused = tbody.contains(document.activeElement) ? document.activeElement : null;
   const focusAt = focused && focused.closest("tr[data-run-id]")
     ? [focused.closest("tr").dataset.runId, focused.closest("td").cellIndex] : null;
-  const rows = state.flat.slice(first, last).map(({ run, depth, children }) => runRow(run, cols, depth, children));
+  const rows = range(first, last).map((i) => rowAt(i, cols));
   tbody.replaceChildren(spacer(first * state.rowHeight, cols), ...rows, spacer((total - last) * state.rowHeight, cols));
   state.window = [first, last];
-  const real = tbody.querySelectorAll("tr[data-run-id]");
-  if (real.length) {
+  if (measure && rows.length) {
     // Spacers stand for rows of the measured height; re-draw once if the guess was off.
-    const measured = [...real].reduce((sum, tr) => sum + tr.offsetHeight, 0) / real.length;
+    const measured = rows.reduce((sum, tr) => sum + tr.getBoundingClientRect().height, 0) / rows.length;
     const off = measured > 0 && Math.abs(measured - state.rowHeight) > 2;
-    state.rowHeight = measured > 0 ? measured : state.rowHeight;
-    if (off && !force) { renderWindow(true); return; }
+    if (measured > 0) state.rowHeight = measured;
+    if (off) { renderWindow(true, false); return; }
   }
   if (focusAt) {
     const row = tbody.querySelector(`tr[data-run-id="${CSS.escape(focusAt[0])}"]`);
     row?.cells[focusAt[1]]?.querySelector("a, input, button")?.focus({ preventScroll: true });
   }
-  if (last + PREFETCH >= total) loadMore();
+}
+
+/** Whether ``rows`` begins with ``before``, row for row (runs appended, none moved under a
+ * parent), so the rows in the DOM still stand where they are. */
+function extends_(rows, before) {
+  return before.every((row, i) => rows[i].run === row.run && rows[i].depth === row.depth &&
+    rows[i].children === row.children);
+}
+
+/** Auto layout sizes the columns to the rows first shown; the widths are then kept and the
+ * table switches to fixed layout, so scrolling lays out only the rows that change instead of
+ * re-measuring every cell of the table (and columns no longer jump as other rows come in). */
+function thawColumns() {
+  table.classList.remove("fixed-columns");
+  table.style.width = "";
+  colgroup.replaceChildren();
+}
+
+function freezeColumns() {
+  const heads = [...thead.querySelectorAll("tr.column-heads th")];
+  if (!tbody.querySelector("tr[data-run-id]") || !heads.length) return;
+  const widths = heads.map((th) => th.getBoundingClientRect().width);
+  colgroup.replaceChildren(...widths.map((w) => el("col", { style: `width:${w}px` })));
+  table.style.width = `${widths.reduce((a, b) => a + b, 0)}px`;
+  table.classList.add("fixed-columns");
 }
 
 function render() {
   if (!state.loaded) return;
   const cols = visibleColumns();
+  thawColumns();
   renderHead(cols);
   state.flat = flatten(state.runs);
   renderWindow(true);
+  freezeColumns();
   renderColumnsPanel();
   updateExportLink();
   showPageInfo();
@@ -419,9 +478,10 @@ async function loadMore() {
     addKeys(data);
     state.runs = state.runs.concat(data.runs);
     state.nextToken = data.next_page_token;
+    const shown = state.flat;
     state.flat = flatten(state.runs);
     if (state.keys.params.size + state.keys.metrics.size + state.keys.tags.size !== before) render();
-    else { renderWindow(true); showPageInfo(); }
+    else { renderWindow(!extends_(state.flat, shown)); showPageInfo(); }
   } catch (err) {
     pageInfo.textContent = err.message;
   } finally {
