@@ -68,9 +68,26 @@ def _sqlite_only(index: sa.Index) -> None:
 
 
 def _postgres_only(index: sa.Index) -> None:
-    """A (key, md5(value)) index: fixed-size entries whatever the value's length; the search
-    compiler compares the hash first (see ``search.value_equals``)."""
+    """An index that exists on Postgres only: (key, md5(value)) indexes, fixed-size whatever the
+    value's length (the search compiler compares the hash first, see ``search.value_equals``),
+    and the runs' newest-first order, which SQLite's ascending index already serves."""
     index.ddl_if(dialect="postgresql")
+    POSTGRES_ONLY_INDEXES.add(str(index.name))
+
+
+#: Names of the indexes ``_postgres_only`` declared (a schema comparison on SQLite skips them).
+POSTGRES_ONLY_INDEXES: set[str] = set()
+
+
+# Postgres only (migration 0005): the default order, newest first, missing start times last.
+_postgres_only(
+    sa.Index(
+        "ix_runs_experiment_stage_start_desc",
+        runs.c.experiment_id,
+        runs.c.lifecycle_stage,
+        runs.c.start_time.desc().nulls_last(),
+    )
+)
 
 
 params = sa.Table(

@@ -174,7 +174,13 @@ def run_order(
     select: sa.Select, order_keys: Sequence[OrderKey]
 ) -> tuple[sa.Select, list[ColumnElement]]:
     """Add the joins ``order_keys`` need to ``select`` (over ``runs``) and return the ORDER BY
-    terms, ending with start_time DESC and run_uuid ASC."""
+    terms, ending with start_time DESC and run_uuid ASC.
+
+    Missing values go last as ``NULLS LAST``, not as a leading ``IS NULL`` term: an expression
+    term makes the database sort every run of the experiment, while ``start_time DESC NULLS
+    LAST`` is read in order from an index (SQLite's, whose DESC order already ends with NULLs,
+    and Postgres' ``ix_runs_experiment_stage_start_desc``), so the first page of the default
+    order does not grow with the experiment."""
     from_clause: sa.FromClause = m.runs
     terms: list[ColumnElement] = []
     ordered_start_time = False
@@ -191,17 +197,17 @@ def run_order(
             from_clause = from_clause.outerjoin(
                 table, sa.and_(table.c.run_uuid == m.runs.c.run_uuid, table.c.key == ident.key)
             )
-            terms += [table.c.value.is_(None), _direction(table.c.value, key.ascending)]
+            terms.append(_direction(table.c.value, key.ascending).nulls_last())
         elif ident.entity == "attribute":
             column = _RUN_ATTRIBUTE_COLUMNS.get(ident.key)
             if column is None:
                 raise InvalidFilter(f"Invalid order_by key 'attributes.{ident.key}'")
             ordered_start_time |= ident.key == "start_time"
-            terms += [column.is_(None), _direction(column, key.ascending)]
+            terms.append(_direction(column, key.ascending).nulls_last())
         else:
             raise InvalidFilter(f"Cannot order by entity '{ident.entity}'")
     if not ordered_start_time:
-        terms += [m.runs.c.start_time.is_(None), m.runs.c.start_time.desc()]
+        terms.append(m.runs.c.start_time.desc().nulls_last())
     terms.append(m.runs.c.run_uuid.asc())
     return select.select_from(from_clause), terms
 
