@@ -1,6 +1,7 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
-Runs ``bench.bench_stores``, ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
+Runs ``bench.bench_stores``, ``bench.bench_growth`` (search time from 1,000 to 1,000,000 runs),
+``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
 ``bench.bench_ui_browser`` (the UI in Chromium), ``bench.bench_registry``, ``bench.bench_auth``
 (auth on against auth off), ``bench.bench_artifacts`` (against native clients, not MLflow) and
 ``bench.bench_import`` (``runyard import`` against Postgres' COPY), each only if its module exists,
@@ -27,6 +28,7 @@ from bench.common import OUTPUT_DIR, markdown_table
 #: Benchmark name -> module; each module has ``main(argv) -> int`` and writes ``<name>.json``.
 BENCHMARKS = {
     "stores": "bench.bench_stores",
+    "growth": "bench.bench_growth",
     "server": "bench.bench_server",
     "ui": "bench.bench_ui",
     "ui_browser": "bench.bench_ui_browser",
@@ -36,7 +38,7 @@ BENCHMARKS = {
     "artifacts": "bench.bench_artifacts",
     "import": "bench.bench_import",
 }
-TAKES_ENGINES = {"stores", "server", "registry", "auth"}
+TAKES_ENGINES = {"stores", "growth", "server", "registry", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
 COLUMNS += ["round_trips", "load"]
 #: Canonical column -> the names benchmarks use for it, in order of preference (the auth

@@ -1,0 +1,57 @@
+"""The search-growth benchmark runs end to end at a tiny size on every engine here, and each
+product's searches find what the runs written say they should (timings belong to ``make bench``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.bench_growth import FILTER, PAGE, TINY_SIZES, WORKLOADS, run_benchmark, run_rows
+from tests.postgres import fresh_postgres_database
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def expected_found(workload: str, size: int) -> int:
+    if workload == "filtered":
+        assert FILTER == "metrics.m1 > 0.5 AND params.p2 = 'v3'"
+        matches = sum(
+            1
+            for run in run_rows(0, size)
+            if dict(run["metrics"])["m1"] > 0.5 and dict(run["params"])["p2"] == "v3"
+        )
+        return min(PAGE, matches)
+    if workload == "deep_page":
+        return min(PAGE, size - size // 2)
+    return min(PAGE, size)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_growth_benchmark_finds_the_same_runs_in_both_products(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine == "postgres":  # the benchmark makes its databases on the server the suite uses
+        with fresh_postgres_database() as uri:
+            monkeypatch.setenv("RUNYARD_BENCH_POSTGRES_URI", uri)
+            result = _run(engine, tmp_path)
+    else:
+        result = _run(engine, tmp_path)
+    measured = {(r["product"], r["workload"], r["runs"]): r for r in result["measurements"]}
+    for product in ("runyard", "mlflow"):
+        for workload in WORKLOADS:
+            for size in TINY_SIZES:
+                row = measured[(product, workload, size)]
+                assert row["found"] == expected_found(workload, size), (product, workload, size)
+                assert row["ms"] > 0
+    assert expected_found("filtered", TINY_SIZES[-1]) > 0  # the filter does select some runs
+    table = result["table"]
+    assert len(table) == len(WORKLOADS) * len(TINY_SIZES)
+    assert all(line["runyard_growth"] != "-" and line["ratio"] != "-" for line in table)
+
+
+def _run(engine: str, tmp_path: Path) -> dict:
+    (tmp_path / engine).mkdir()
+    result = run_benchmark([engine], TINY_SIZES, 10**9, 1, tmp_path)
+    assert result["skipped"] == {}, result["skipped"]
+    return result
