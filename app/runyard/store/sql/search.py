@@ -118,26 +118,31 @@ def _run_comparison(node: Comparison) -> ColumnElement[bool]:
     raise InvalidFilter(f"Invalid entity type '{ident.entity}'")
 
 
-class value_equals(FunctionElement):
-    """``column = value``; on Postgres also ``md5(column) = md5(value)`` first, so the planner
-    can use the (key, md5(value)) indexes of params and tags (migration 0004). The plain
-    comparison stays, so a hash collision cannot match."""
+def value_equals(column: ColumnElement, value: ColumnElement) -> ColumnElement[bool]:
+    """``column = value``; on Postgres ``md5(column) = md5(value)`` first, so the planner can use
+    the (key, md5(value)) indexes of params and tags (migration 0004). The plain comparison
+    stays, so a hash collision cannot match. Both are comparisons, so SQLite (which repeats the
+    plain one) reads its (key, value) index: a boolean-typed function here was rendered as
+    ``value = 'v' = 1``, which no index serves."""
+    return sa.and_(_hashed(column) == _hashed(value), column == value)
 
-    type = sa.Boolean()
+
+class _hashed(FunctionElement):
+    """``md5(x)`` on Postgres, ``x`` itself elsewhere."""
+
+    type = sa.Text()
     inherit_cache = True
-    name = "runyard_value_equals"
+    name = "runyard_hashed"
 
 
-@compiles(value_equals)
-def _value_equals_plain(element: value_equals, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
-    column, value = (compiler.process(c, **kw) for c in element.clauses)
-    return f"{column} = {value}"
+@compiles(_hashed)
+def _hashed_plain(element: _hashed, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    return compiler.process(next(iter(element.clauses)), **kw)
 
 
-@compiles(value_equals, "postgresql")
-def _value_equals_hashed(element: value_equals, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
-    column, value = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(md5({column}) = md5({value}) AND {column} = {value})"
+@compiles(_hashed, "postgresql")
+def _hashed_md5(element: _hashed, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    return f"md5({compiler.process(next(iter(element.clauses)), **kw)})"
 
 
 def _runs_among(table: sa.FromClause, where: list, negate: bool = False) -> ColumnElement[bool]:
