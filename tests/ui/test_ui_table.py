@@ -179,3 +179,38 @@ def test_scrolling_moves_only_the_rows_that_enter_or_leave(live_ui, page):
     page.wait_for_timeout(100)
     assert page.evaluate("() => window.kept.isConnected")
     assert page.errors == []
+
+
+def test_runs_fetched_below_lengthen_the_table(live_ui, page):
+    """Each page of runs fetched while scrolling makes the table as tall as every run fetched,
+    whether or not the rows in the DOM move, so the scrollbar always reaches the last one."""
+    store = live_ui.store
+    eid = store.create_experiment("scroll-fetch")
+    count = 250
+    for i in range(count):
+        store.create_run(eid, "bot", 60_000 + i, run_name=f"f{i:03d}")
+    page.goto(f"{live_ui.url}/experiments/{eid}?max_results=60")
+    page.wait_for_selector("#runs-table tbody tr[data-run-id]")
+    fetched_and_rows = (
+        "() => [parseInt(document.querySelector('#page-info').textContent),"
+        " Math.round(document.querySelector('#runs-table tbody').getBoundingClientRect().height"
+        " / document.querySelector('#runs-table tbody tr[data-run-id]')"
+        ".getBoundingClientRect().height)]"
+    )
+    wrap = page.locator("#runs-wrap")
+    row_height = page.evaluate(
+        "() => document.querySelector('#runs-table tbody tr[data-run-id]').offsetHeight"
+    )
+    seen = set()
+    for step in range(1, 120):  # down, two rows at a time, as a wheel does
+        wrap.evaluate(f"(e) => {{ e.scrollTop = {step * 2 * row_height}; }}")
+        page.wait_for_timeout(40)
+        fetched, rows = page.evaluate(fetched_and_rows)
+        seen.add(fetched)
+        assert rows == fetched, (step, fetched, rows)
+    assert max(seen) == count and len(seen) >= 3, seen  # several pages were fetched
+    wrap.evaluate("(e) => { e.scrollTop = e.scrollHeight; }")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#runs-table tbody tr[data-run-id] td.name a')]"
+        ".some((a) => a.textContent === 'f000')"
+    )

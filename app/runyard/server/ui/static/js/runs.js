@@ -332,6 +332,8 @@ function renderWindow(force = false, measure = true) {
     const nearEdge = (shownFirst - old[0] < BUFFER / 2 && old[0] > 0) ||
       (old[1] - shownLast < BUFFER / 2 && old[1] < total) || last > old[1] && old[1] === shownLast;
     if (nearEdge || old[1] > total) slideWindow(old, first, last, cols);
+    // Runs fetched below the window only lengthen the spacer that stands for them.
+    else tbody.lastElementChild.firstChild.style.height = `${(total - old[1]) * state.rowHeight}px`;
   } else {
     rebuildWindow(first, last, cols, measure);
   }
