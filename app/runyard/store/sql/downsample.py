@@ -88,15 +88,29 @@ def _window_extremes(
     conn: Connection, series_id: int, low: int, high: int, width: int
 ) -> list[tuple]:
     """Every bucket's lowest and highest finite point in one pass over the history; ties go to
-    the earliest step, as in the per-bucket scans. SQLite groups the points by bucket and keeps
-    the row of each group's min() and max() (a third of the window functions' cost); other
-    databases rank the points of each bucket with window functions."""
+    the earliest step, as in the per-bucket scans.
+
+    SQLite groups the points by bucket and keeps the row of each group's min() and max().
+    PostgreSQL hashes the points into buckets and keeps the least and greatest
+    ``[value, step, timestamp]`` array of each (no sort), exact while steps and timestamps fit
+    a double's 53 bits; past that, or on other databases, window functions rank each bucket's
+    points (two sorts, about three times the cost)."""
     params = {"sid": series_id, "lo": low, "hi": high, "w": width}
-    if conn.dialect.driver != "pysqlite":
-        return [(r[0], r[1], r[2], False) for r in conn.execute(_WINDOWED_EXTREMES, params)]
-    return [
-        (r[1], r[2], r[0], False) for query in _SQLITE_GROUPED for r in conn.execute(query, params)
-    ]
+    if conn.dialect.driver == "pysqlite":
+        return [
+            (r[1], r[2], r[0], False)
+            for query in _SQLITE_GROUPED
+            for r in conn.execute(query, params)
+        ]
+    if conn.dialect.name == "postgresql" and max(abs(low), abs(high)) <= _EXACT_IN_DOUBLE:
+        rows = conn.execute(_ARRAY_EXTREMES, params).all()
+        if all(-_EXACT_IN_DOUBLE <= r.first <= r.last <= _EXACT_IN_DOUBLE for r in rows):
+            return [
+                (int(a[1]) * sign, int(a[2]), a[0], False)
+                for r in rows
+                for a, sign in ((r.lowest, 1), (r.highest, -1))
+            ]
+    return [(r[0], r[1], r[2], False) for r in conn.execute(_WINDOWED_EXTREMES, params)]
 
 
 _WINDOWED_EXTREMES = sa.text(
@@ -107,6 +121,19 @@ _WINDOWED_EXTREMES = sa.text(
     " FROM metrics"
     " WHERE series_id = :sid AND step >= :lo AND step <= :hi AND NOT is_nan"
     ") AS ranked WHERE lowest = 1 OR highest = 1"
+)
+
+#: Integers up to this size are exact in a double.
+_EXACT_IN_DOUBLE = 2**53
+
+# Arrays compare element by element: the least [value, step] is the lowest value at its
+# earliest step, the greatest [value, -step] the highest value at its earliest step.
+_ARRAY_EXTREMES = sa.text(
+    "SELECT min(ARRAY[value, step, timestamp]) AS lowest,"
+    " max(ARRAY[value, -step, timestamp]) AS highest,"
+    " min(timestamp) AS first, max(timestamp) AS last"
+    " FROM metrics WHERE series_id = :sid AND step >= :lo AND step <= :hi AND NOT is_nan"
+    " GROUP BY (step - :lo) / :w"
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from runyard.entities import Metric
 from runyard.store.sql import SqlStore
 
@@ -102,6 +103,24 @@ def test_bulk_interval_answers_alike_by_window_and_by_bucket_scans(
     monkeypatch.setattr(downsample, "WINDOW_LIMIT", 0)
     assert ask() == windowed
     assert (2500, -50.0) in windowed and 30 <= len(windowed) <= 60
+
+
+@pytest.mark.parametrize("first_timestamp", [1_700_000_000_000, 1_700_000_000_000_000_000])
+def test_bulk_interval_returns_logged_points_exactly(
+    sql_store: SqlStore, sql_run_id: str, first_timestamp: int
+) -> None:
+    """Downsampled points are logged points, step and timestamp exact, also when the
+    timestamps are in nanoseconds (beyond what a double holds exactly)."""
+    values = [float(i % 5) for i in range(2000)]
+    logged = {(i, first_timestamp + 3 * i, v) for i, v in enumerate(values)}
+    points = [Metric("x", v, ts, step) for step, ts, v in sorted(logged)]
+    for start in range(0, len(points), 1000):
+        sql_store.log_batch(sql_run_id, metrics=points[start : start + 1000])
+    got = sql_store.get_metric_history_bulk_interval([sql_run_id], "x", max_results=100)
+    assert 50 <= len(got) <= 100
+    assert {(p.step, p.timestamp, p.value) for p in got} <= logged
+    lows = [p for p in got if p.value == 0.0]
+    assert all(p.step % 5 == 0 for p in lows) and len(lows) >= 40  # each bucket's lowest
 
 
 def test_bulk_interval_returns_short_histories_whole(sql_store: SqlStore, sql_run_id: str) -> None:
