@@ -43,6 +43,7 @@ from bench.common import (
 )
 from bench.load import LoadProbe
 from bench.pg_wire import counting_relay
+from bench.proc_memory import PeakMemory, tree_rss
 from bench.server_populate import populate_store
 from bench.server_procs import ServerProcess, running_server
 
@@ -115,13 +116,20 @@ def measure_product(
 
     def probed(names: list[str], measure: Any) -> Any:
         probe = LoadProbe(ours)
+        memory = PeakMemory(server.process.pid) if server.process else None
         answer = measure()
         sample = probe.stop()
         for name in names:
             figures.setdefault(name, {}).update(load1=sample.load1, others=sample.others_cpu)
+        if memory is not None:
+            peak = memory.stop()
+            figures.setdefault("memory", {})[names[0]] = [peak.largest, peak.total]
         return answer
 
     log(f"{label}: warm-up ({w.warm_up(url)} rounds of single calls)")
+    if server.process:
+        rest = tree_rss(server.process.pid).values()
+        figures["memory"] = {"at_rest": [max(rest, default=0), sum(rest)]}
     log(f"{label}: ingest {size.ingest_points} points")
     ingest = probed(["ingest"], lambda: w.ingest(url, size))
     figures["ingest"].update(value=ingest["value"], seconds=ingest["seconds"])
@@ -257,6 +265,44 @@ def round_trip_rows(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: Memory rows: when, and the workload whose probe sampled it.
+MEMORY_PHASES = {
+    "at rest (after warm-up)": "at_rest",
+    "ingest": "ingest",
+    "single calls": "single_calls",
+    "search": "search_order",
+    "history": "history",
+}
+
+
+def memory_rows(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Server RSS in MiB, runyard next to MLflow: its largest process (one worker) and the
+    whole tree (master and every worker), at rest and at the peak of each workload."""
+    rows = []
+    for engine, figures in raw.items():
+        ours, theirs = figures["runyard"].get("memory"), figures["mlflow"].get("memory")
+        if not ours or not theirs:
+            continue
+        for phase, key in MEMORY_PHASES.items():
+            if key in ours and key in theirs:
+                mine, other = (_mib(ours[key]), _mib(theirs[key]))
+                rows.append(
+                    {
+                        "when": phase,
+                        "engine": engine,
+                        "runyard worker": mine[0],
+                        "mlflow worker": other[0],
+                        "runyard tree": mine[1],
+                        "mlflow tree": other[1],
+                    }
+                )
+    return rows
+
+
+def _mib(sizes: list[int]) -> list[float]:
+    return [round(size / 2**20, 1) for size in sizes]
+
+
 def _fmt(value: float) -> float:
     return round(value, 1) if value >= 100 else round(value, 4)
 
@@ -300,6 +346,14 @@ def render(result: dict[str, Any]) -> str:
     if trips:
         parts.append("Database round trips per operation (counted on the wire):")
         parts.append(markdown_table(trips, ["operation", "engine", "runyard", "mlflow"]))
+    memory = memory_rows(result["raw"])
+    if memory:
+        parts.append(
+            "Server memory, RSS in MiB (worker: the largest process of the server's tree; "
+            "tree: all of them), at rest and at each workload's peak:"
+        )
+        columns = ["when", "engine", "runyard worker", "mlflow worker"]
+        parts.append(markdown_table(memory, [*columns, "runyard tree", "mlflow tree"]))
     for engine, reason in result["skipped"].items():
         parts.append(f"{engine}: skipped ({reason})")
     if result["notes"]:

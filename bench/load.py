@@ -30,7 +30,7 @@ def _process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def _descendants(root: int) -> set[int]:
+def descendants(root: int) -> set[int]:
     """``root`` and every process below it."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -71,7 +71,7 @@ class LoadProbe:
     def _own_ticks(self) -> int:
         pids: set[int] = set()
         for root in self.ours:
-            pids |= _descendants(root)
+            pids |= descendants(root)
         return sum(_process_ticks(pid) for pid in pids)
 
     def stop(self) -> LoadSample:

@@ -15,7 +15,7 @@ import pytest
 
 from bench import run_all
 from bench import server_workloads as w
-from bench.bench_server import WORKLOADS, render, run_benchmark
+from bench.bench_server import MEMORY_PHASES, WORKLOADS, memory_rows, render, run_benchmark
 from bench.server_procs import mlflow_uri, server_argv
 from tests.requirements import installed_or_skip
 
@@ -48,9 +48,15 @@ def test_both_servers_run_every_workload_and_return_the_same_data(tmp_path: Path
         assert figures["search_paging"]["n"] == TINY.runs
         assert figures["search_order"]["n"] == TINY.runs  # fewer runs than max_results 100
         assert 0 < figures["search_filter"]["n"] < TINY.runs
+        memory = figures["memory"]
+        assert set(memory) == {"at_rest", "ingest", "single_calls", "search_order", "history"}
+        for worker, tree in memory.values():  # a Python web server holds tens of MiB
+            assert 20 * 2**20 < worker <= tree < 4 * 2**30, memory
+    assert [row["when"] for row in memory_rows(result["raw"])] == list(MEMORY_PHASES)
     assert rows["ingest"]["met"] in ("yes", "no")
     assert set(result["notes"]) == {r["workload"] for r in result["rows"] if r["met"] == "no"}
     assert "| ingest | sqlite |" in render(result)
+    assert "| at rest (after warm-up) | sqlite |" in render(result)
 
 
 def test_mlflow_gets_the_installed_postgres_driver_and_the_same_flags() -> None:
