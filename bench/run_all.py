@@ -1,6 +1,8 @@
 """``make bench``: every benchmark against MLflow in one run, then one summary of all ratios.
 
 Runs ``bench.bench_stores``, ``bench.bench_growth`` (search time from 1,000 to 1,000,000 runs),
+``bench.bench_stored_points`` (ingest, single calls, history and charts with 0 to 100,000,000
+metric points stored, Postgres),
 ``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
 ``bench.bench_ui_browser`` (the UI in Chromium), ``bench.bench_registry``, ``bench.bench_auth``
 (auth on against auth off), ``bench.bench_artifacts`` (against native clients, not MLflow) and
@@ -29,6 +31,7 @@ from bench.common import OUTPUT_DIR, markdown_table
 BENCHMARKS = {
     "stores": "bench.bench_stores",
     "growth": "bench.bench_growth",
+    "stored_points": "bench.bench_stored_points",
     "server": "bench.bench_server",
     "ui": "bench.bench_ui",
     "ui_browser": "bench.bench_ui_browser",
