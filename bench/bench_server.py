@@ -43,6 +43,7 @@ from bench.common import (
 )
 from bench.load import LoadProbe
 from bench.pg_wire import counting_relay
+from bench.proc_cpu import tree_cpu_seconds
 from bench.proc_memory import PeakMemory, tree_rss
 from bench.server_populate import populate_store
 from bench.server_procs import ServerProcess, running_server
@@ -117,10 +118,13 @@ def measure_product(
     def probed(names: list[str], measure: Any) -> Any:
         probe = LoadProbe(ours)
         memory = PeakMemory(server.process.pid) if server.process else None
+        cpu = tree_cpu_seconds(server.process.pid) if server.process else None
         answer = measure()
         sample = probe.stop()
         for name in names:
             figures.setdefault(name, {}).update(load1=sample.load1, others=sample.others_cpu)
+        if cpu is not None and server.process:
+            figures[names[0]]["server_cpu_s"] = tree_cpu_seconds(server.process.pid) - cpu
         if memory is not None:
             peak = memory.stop()
             figures.setdefault("memory", {})[names[0]] = [peak.largest, peak.total]
@@ -139,8 +143,8 @@ def measure_product(
     figures["single_latency"]["value"] = single["median_latency_ms"]
     if populated is None:
         log(f"{label}: populate {size.runs} runs through the API")
-        populated = w.populate(url, size)
-    figures["populate"] = {"value": populated["seconds"]}
+        populated = probed(["populate"], lambda: w.populate(url, size))
+    figures.setdefault("populate", {})["value"] = populated["seconds"]
     log(f"{label}: search")
     names = ["search_order", "search_filter", "search_paging"]
     searches = probed(names, lambda: w.search_workloads(url, populated["experiment_id"], size))
@@ -265,6 +269,37 @@ def round_trip_rows(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: Workload -> (operation, how many operations it made) for server CPU per operation.
+CPU_OPERATIONS: dict[str, tuple[str, Any]] = {
+    "ingest": ("log-batch of 1,000 points", lambda size: size.ingest_points // w.BATCH),
+    "single_calls": ("log-metric", lambda size: size.single_clients * size.single_calls),
+    "populate": ("run created with its data", lambda size: size.runs),
+}
+
+
+def cpu_rows(raw: dict[str, Any], size: w.Size) -> list[dict[str, Any]]:
+    """Server CPU (the whole process tree, from ``/proc``) per operation, runyard next to
+    MLflow: what a request costs the server whatever else the machine did meanwhile."""
+    rows = []
+    for engine, figures in raw.items():
+        for workload, (operation, count) in CPU_OPERATIONS.items():
+            mine = figures["runyard"].get(workload, {}).get("server_cpu_s")
+            other = figures["mlflow"].get(workload, {}).get("server_cpu_s")
+            if mine is None or other is None:
+                continue
+            ours, theirs = mine * 1000 / count(size), other * 1000 / count(size)
+            rows.append(
+                {
+                    "operation": operation,
+                    "engine": engine,
+                    "runyard ms": round(ours, 3),
+                    "mlflow ms": round(theirs, 3),
+                    "ratio": f"{theirs / ours:.1f}x" if ours else "-",
+                }
+            )
+    return rows
+
+
 #: Memory rows: when, and the workload whose probe sampled it.
 MEMORY_PHASES = {
     "at rest (after warm-up)": "at_rest",
@@ -331,7 +366,7 @@ def run_benchmark(
         rows += compare(engine, raw[engine])
     missed = sorted({r["workload"] for r in rows if r["met"] == "no"})
     notes = {name: NOTES.get(name, "not profiled yet") for name in missed}
-    return {"rows": rows, "raw": raw, "skipped": skipped, "notes": notes}
+    return {"rows": rows, "raw": raw, "skipped": skipped, "notes": notes, "size": size}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -346,6 +381,12 @@ def render(result: dict[str, Any]) -> str:
     if trips:
         parts.append("Database round trips per operation (counted on the wire):")
         parts.append(markdown_table(trips, ["operation", "engine", "runyard", "mlflow"]))
+    cpu = cpu_rows(result["raw"], result["size"])
+    if cpu:
+        parts.append("Server CPU per operation (its whole process tree, user + system):")
+        parts.append(
+            markdown_table(cpu, ["operation", "engine", "runyard ms", "mlflow ms", "ratio"])
+        )
     memory = memory_rows(result["raw"])
     if memory:
         parts.append(
@@ -379,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="runyard-bench-server-") as tmp:
         result = run_benchmark(size, engines, args.workers, Path(tmp), args.populate)
     print(render(result))
-    payload = {"size": size.__dict__, "quick": args.quick, "workers": args.workers, **result}
+    payload = {**result, "size": size.__dict__, "quick": args.quick, "workers": args.workers}
     payload["populate"] = args.populate
     payload["results"] = payload.pop("rows")
     log(f"wrote {write_json('server.json', payload)}")

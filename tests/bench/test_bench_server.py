@@ -15,7 +15,14 @@ import pytest
 
 from bench import run_all
 from bench import server_workloads as w
-from bench.bench_server import MEMORY_PHASES, WORKLOADS, memory_rows, render, run_benchmark
+from bench.bench_server import (
+    MEMORY_PHASES,
+    WORKLOADS,
+    cpu_rows,
+    memory_rows,
+    render,
+    run_benchmark,
+)
 from bench.server_procs import mlflow_uri, server_argv
 from tests.requirements import installed_or_skip
 
@@ -53,6 +60,10 @@ def test_both_servers_run_every_workload_and_return_the_same_data(tmp_path: Path
         for worker, tree in memory.values():  # a Python web server holds tens of MiB
             assert 20 * 2**20 < worker <= tree < 4 * 2**30, memory
     assert [row["when"] for row in memory_rows(result["raw"])] == list(MEMORY_PHASES)
+    cpu = {row["operation"]: row for row in cpu_rows(result["raw"], TINY)}
+    assert set(cpu) == {"log-batch of 1,000 points", "log-metric"}  # populated by the stores
+    for row in cpu.values():  # every request costs its server some CPU, far below a second
+        assert 0 < row["runyard ms"] < 1000 and 0 < row["mlflow ms"] < 1000, row
     assert rows["ingest"]["met"] in ("yes", "no")
     assert set(result["notes"]) == {r["workload"] for r in result["rows"] if r["met"] == "no"}
     assert "| ingest | sqlite |" in render(result)
