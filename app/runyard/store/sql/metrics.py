@@ -79,6 +79,7 @@ def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
     missing = keys.difference(found)
     if missing:
         empty = {"value": 0.0, "is_nan": False, "step": 0, "timestamp": 0, "count": 0}
+        empty["in_time_order"] = True  # no points: nothing out of order
         insert_ignore(
             conn,
             m.metric_summaries,
@@ -90,7 +91,11 @@ def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
 
 def fold_into_summaries(conn: Connection, points: Sequence[Sequence]) -> None:
     """Fold new points (series_id, step, timestamp, stored value, is_nan, ...) into their
-    series' summaries: one aggregate per series, one statement."""
+    series' summaries: one aggregate per series, one statement.
+
+    Each aggregate also carries its first point in key order and whether its own timestamps
+    never decrease in that order: the series stays ``in_time_order`` when they do and the
+    first comes after the series' latest point, at no earlier time (``set_clause``)."""
     groups: dict[int, list] = {}
     for point in points:
         group = groups.get(point[0])
@@ -100,7 +105,14 @@ def fold_into_summaries(conn: Connection, points: Sequence[Sequence]) -> None:
             group.append(point)
     rows = []
     for series_id, group in groups.items():
-        latest = max(group, key=_ORDER_KEY)
+        in_order = in_time_order(group)
+        if in_order is None:  # not arrived in key order: look at them sorted
+            group.sort(key=_ORDER_KEY)
+            in_order = bool(in_time_order(group))
+            latest = max(group, key=_ORDER_KEY)  # among equal keys, the first to arrive
+        else:
+            latest = group[-1]
+        first = group[0]
         finite = [point[3] for point in group if not point[4]]
         rows.append(
             (
@@ -112,12 +124,30 @@ def fold_into_summaries(conn: Connection, points: Sequence[Sequence]) -> None:
                 min(finite) if finite else None,
                 max(finite) if finite else None,
                 len(group),
+                first[1],
+                first[2],
+                first[3],
+                in_order,
             )
         )
     driver_of(conn).update_summaries(conn, rows)
 
 
 _ORDER_KEY = operator.itemgetter(1, 2, 3)  # MLflow's "latest": greatest (step, timestamp, value)
+
+
+def in_time_order(points: Sequence[Sequence]) -> bool | None:
+    """For points of one series, as given: None unless each comes after the one before in key
+    order (step, timestamp, value); else whether their timestamps never decrease."""
+    in_order = True
+    previous = points[0]
+    for point in points[1:]:
+        if point[1] <= previous[1] and _ORDER_KEY(point) <= _ORDER_KEY(previous):
+            return None
+        if point[2] < previous[2]:
+            in_order = False
+        previous = point
+    return in_order
 
 
 def _value(value: float, is_nan: bool) -> float:
@@ -175,6 +205,7 @@ HistoryKey = tuple[int, int, float, bool]
 
 _HISTORY_COLUMNS = "value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest"
 _HISTORY_ORDER = " ORDER BY timestamp, step, value, is_nan"
+_KEY_ORDER = " ORDER BY step, timestamp, value, is_nan"
 
 
 def history(
@@ -246,17 +277,31 @@ def history_rows(
     after: HistoryKey | None = None,
 ) -> list[HistoryRow]:
     """What ``history`` returns, as bare rows: the server renders a long history straight from
-    these (``protocol.history_rows_to_json``), with no ``Metric`` per point."""
+    these (``protocol.history_rows_to_json``), with no ``Metric`` per point.
+
+    A series ``in_time_order`` is read in its primary key's order, which is then the same
+    order: a page is an index range scan. Any other series is sorted."""
     mark = (driver := driver_of(conn)).mark
-    sql = (
-        f"SELECT {_HISTORY_COLUMNS} FROM metrics WHERE series_id = (SELECT series_id FROM "
-        f"metric_summaries WHERE run_uuid = {mark} AND key = {mark})"
+    found = driver.rows(
+        conn,
+        f"SELECT series_id, in_time_order FROM metric_summaries WHERE run_uuid = {mark} "
+        f"AND key = {mark}",
+        [run_id, key],
     )
-    args: list = [run_id, key]
+    if not found:
+        return []
+    series_id, by_key = found[0][0], bool(found[0][1])
+    sql = f"SELECT {_HISTORY_COLUMNS} FROM metrics WHERE series_id = {mark}"
+    args: list = [series_id]
     if after is not None:
-        sql += f" AND (timestamp, step, value, is_nan) > ({mark}, {mark}, {mark}, {mark})"
-        args += after
-    sql += _HISTORY_ORDER
+        ts, step, value, is_nan = after
+        if by_key:
+            sql += f" AND (step, timestamp, value, is_nan) > ({mark}, {mark}, {mark}, {mark})"
+            args += [step, ts, value, is_nan]
+        else:
+            sql += f" AND (timestamp, step, value, is_nan) > ({mark}, {mark}, {mark}, {mark})"
+            args += after
+    sql += _KEY_ORDER if by_key else _HISTORY_ORDER
     if limit is not None or offset:
         sql += f" LIMIT {mark} OFFSET {mark}"
         args += [driver.no_limit if limit is None else limit, offset]

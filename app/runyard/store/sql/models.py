@@ -128,6 +128,10 @@ metric_summaries = sa.Table(
     sa.Column("min_value", _DOUBLE),  # NULL while every point is NaN
     sa.Column("max_value", _DOUBLE),
     sa.Column("count", sa.BigInteger, nullable=False),
+    # True while the points' timestamps never decrease in the primary key's (step, timestamp,
+    # value) order: that order is then also history's (timestamp, step, value) order, and a
+    # history page is read from the index instead of sorting the series (migration 0006).
+    sa.Column("in_time_order", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("run_uuid", "key", name="uq_metric_summaries_run_key"),
     sa.Index("ix_metric_summaries_key_value", "key", "value"),
 )

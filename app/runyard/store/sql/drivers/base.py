@@ -34,7 +34,9 @@ PLAIN_COLUMNS = RETURNING
 def set_clause(n: str) -> str:
     """SET expressions folding the new aggregate ``n`` into ``metric_summaries s``: "latest"
     moves only to a greater (step, timestamp, value), so arrival order does not matter (every
-    reference to the row sees its old values, as SQL defines for UPDATE)."""
+    reference to the row sees its old values, as SQL defines for UPDATE). The series stays in
+    time order when the new points are (``ordered``) and the first of them (``fstep``, ``fts``,
+    ``fvalue``) comes after the latest point in key order, at no earlier time."""
     newer = f"(s.count = 0 OR ({n}step, {n}ts, {n}value) > (s.step, s.timestamp, s.value))"
     return (
         f'"step" = CASE WHEN {newer} THEN {n}step ELSE s.step END, '
@@ -45,7 +47,10 @@ def set_clause(n: str) -> str:
         f"THEN {n}mn ELSE s.min_value END, "
         f'"max_value" = CASE WHEN s.max_value IS NULL OR {n}mx > s.max_value '
         f"THEN {n}mx ELSE s.max_value END, "
-        f'"count" = s.count + {n}cnt'
+        f'"count" = s.count + {n}cnt, '
+        f'"in_time_order" = s.in_time_order AND {n}ordered AND (s.count = 0 OR '
+        f"(({n}fstep, {n}fts, {n}fvalue) > (s.step, s.timestamp, s.value) "
+        f"AND {n}fts >= s.timestamp))"
     )
 
 
@@ -90,7 +95,8 @@ class Driver(ABC):
     @abstractmethod
     def update_summaries(self, conn: Connection, rows: Sequence[tuple]) -> None:
         """Fold per-series aggregates (series_id, step, timestamp, value, is_nan, min, max,
-        count) into ``metric_summaries`` in as few statements as the driver allows."""
+        count, first step, first timestamp, first value, in time order) into
+        ``metric_summaries`` in as few statements as the driver allows."""
 
     def log_point(
         self, conn: Connection, run_id: str, key: str, row: tuple

@@ -128,7 +128,8 @@ _SUMMARY_UPDATE = (
     "UPDATE metric_summaries AS s SET "
     + set_clause("n.")
     + " FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::boolean[], "
-    "%s::float8[], %s::float8[], %s::bigint[]) AS n(sid, step, ts, value, is_nan, mn, mx, cnt) "
+    "%s::float8[], %s::float8[], %s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], "
+    "%s::boolean[]) AS n(sid, step, ts, value, is_nan, mn, mx, cnt, fstep, fts, fvalue, ordered) "
     "WHERE s.series_id = n.sid"
 )
 
@@ -146,7 +147,8 @@ _LOG_POINT = (
     + set_clause("n.")
     + " FROM (SELECT series_id AS sid, step, timestamp AS ts, value, is_nan, "
     "CASE WHEN is_nan THEN NULL ELSE value END AS mn, "
-    "CASE WHEN is_nan THEN NULL ELSE value END AS mx, 1 AS cnt FROM new) AS n "
+    "CASE WHEN is_nan THEN NULL ELSE value END AS mx, 1 AS cnt, step AS fstep, "
+    "timestamp AS fts, value AS fvalue, true AS ordered FROM new) AS n "
     "WHERE s.series_id = n.sid RETURNING 1) "
     "SELECT lifecycle_stage, series_id, (SELECT count(*) FROM folded) FROM target"
 )

@@ -19,7 +19,7 @@ from runyard.store.sql.drivers.base import (
 
 #: SQLite's default limit on bound values is 32,766: run ids per IN list stay well under it.
 _IN_CHUNK = 10_000
-#: Series per summary UPDATE: 8 values each stays below the same limit.
+#: Series per summary UPDATE: 12 values each stays below the same limit.
 _SUMMARY_CHUNK = 1000
 
 
@@ -76,12 +76,13 @@ def _insert_plain_sql(n_rows: int) -> str:
 @functools.lru_cache(maxsize=64)
 def _summary_update_sql(n_rows: int) -> str:
     """Every series in one UPDATE ... FROM over a VALUES list (SQLite names its columns
-    column1..column8)."""
-    values = ",".join(["(?,?,?,?,?,?,?,?)"] * n_rows)
+    column1..column12)."""
+    values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?)"] * n_rows)
     return (
         "UPDATE metric_summaries AS s SET "
         + set_clause("n.")
         + " FROM (SELECT column1 AS sid, column2 AS step, column3 AS ts, column4 AS value, "
-        "column5 AS is_nan, column6 AS mn, column7 AS mx, column8 AS cnt "
+        "column5 AS is_nan, column6 AS mn, column7 AS mx, column8 AS cnt, column9 AS fstep, "
+        "column10 AS fts, column11 AS fvalue, column12 AS ordered "
         f"FROM (VALUES {values})) AS n WHERE s.series_id = n.sid"
     )
