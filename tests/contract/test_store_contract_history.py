@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from runyard.entities import Metric
-from runyard.protocol import history_rows_to_json, metric_to_json
+from runyard.protocol import history_rows_json_text, metric_to_json
 from runyard.store.base import TrackingStore
 
 from tests.contract import metric, new_run
@@ -61,7 +63,7 @@ def test_history_rows_render_as_the_history(
     special = [float("nan"), float("inf"), float("-inf"), -0.0, 1e300]
     points = [metric("m", v, step=i, timestamp=10 + i) for i, v in enumerate(special)]
     points += [metric("m", i * 0.5, step=i, timestamp=100 + i) for i in range(50)]
-    points.append(Metric("m", 2.0, 999, 9, dataset_name="d", dataset_digest="x"))
+    points.append(Metric("m", 2.0, 999, 9, dataset_name='d"é"\\', dataset_digest="x"))
     store.log_batch(run_id, metrics=points)
     token, pages = None, 0
     while True:
@@ -69,7 +71,7 @@ def test_history_rows_render_as_the_history(
         rows, rows_token = store.get_metric_history_rows(
             run_id, "m", max_results=size, page_token=token
         )
-        assert history_rows_to_json("m", rows) == [metric_to_json(p) for p in page]
+        assert json.loads(history_rows_json_text("m", rows)) == [metric_to_json(p) for p in page]
         assert rows_token == page.token
         token, pages = page.token, pages + 1
         if not token:

@@ -103,3 +103,23 @@ def test_run_to_json_matches_the_generic_construction(run: Run) -> None:
 def test_non_finite_latest_values_travel_as_strings() -> None:
     data = p.run_to_json(Run(_info(), RunData(_METRICS[2:5])))["data"]
     assert [m["value"] for m in data["metrics"]] == ["NaN", "Infinity", "-Infinity"]
+
+
+def test_history_rows_are_written_as_metric_to_json_would_encode_them() -> None:
+    """The server's history pages are written as text; they must parse to exactly what
+    ``metric_to_json`` gives for the same points, special values and optional fields too."""
+    import json
+
+    from runyard.entities import Metric
+    from runyard.protocol import history_rows_json_text, metric_to_json
+
+    values = [0.1, -0.0, 1e300, 5e-324, float("inf"), float("-inf"), 2.0**60, 1 / 3]
+    rows = [(v, False, 10 + i, i, None, None, None) for i, v in enumerate(values)]
+    rows.append((0.0, True, 99, 99, "m-1", 'd "é"\\\n', "x"))
+    expected = [
+        metric_to_json(Metric("k/é", v, ts, step, None, mid, name, digest))
+        for v, _nan, ts, step, mid, name, digest in rows[:-1]
+    ]
+    expected.append(metric_to_json(Metric("k/é", float("nan"), 99, 99, None, *rows[-1][4:])))
+    assert json.loads(history_rows_json_text("k/é", rows)) == expected
+    assert history_rows_json_text("k", []) == "[]"

@@ -43,7 +43,7 @@ from runyard.protocol.resources import (
 from runyard.protocol.runs import (
     dataset_input_from_json,
     dataset_input_to_json,
-    history_rows_to_json,
+    history_rows_json_text,
     metric_from_json,
     metric_to_json,
     run_from_json,
@@ -63,7 +63,7 @@ __all__ = [
     "file_info_from_json",
     "file_info_to_json",
     "format_double",
-    "history_rows_to_json",
+    "history_rows_json_text",
     "invalid_message",
     "key_values_from_json",
     "key_values_to_json",

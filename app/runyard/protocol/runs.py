@@ -3,6 +3,7 @@ REST JSON; metrics are the server's hottest serialisation path."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -66,25 +67,29 @@ def metric_to_json(metric: Metric, *, with_run_id: bool = False) -> Json:
     return obj
 
 
-def history_rows_to_json(key: str, rows: Sequence[HistoryRow]) -> list[Json]:
-    """``metric_to_json`` of each point of a history read as bare rows: the same fields in the
-    same order, without building a ``Metric`` per point (a page holds up to 25,000)."""
-    out = []
+def history_rows_json_text(key: str, rows: Sequence[HistoryRow]) -> str:
+    """The JSON array of ``metric_to_json`` of each point of a history read as bare rows, as
+    text: the same fields in the same order, written straight out rather than built as a dict
+    per point and encoded (a page holds up to 25,000 points; this takes half the time).
+    A finite double's ``repr`` is its JSON spelling, as ``json.dumps`` writes it."""
+    head = '{"key":' + json.dumps(key) + ',"value":'
+    parts = []
     for value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest in rows:
-        obj: Json = {
-            "key": key,
-            "value": "NaN" if is_nan else (value if value - value == 0.0 else format_double(value)),
-            "timestamp": timestamp,
-            "step": step,
-        }
+        if is_nan:
+            number = '"NaN"'
+        elif value - value == 0.0:
+            number = repr(value)
+        else:
+            number = json.dumps(format_double(value))
+        extra = ""
         if model_id is not None:
-            obj["model_id"] = model_id
+            extra += ',"model_id":' + json.dumps(model_id)
         if dataset_name is not None:
-            obj["dataset_name"] = dataset_name
+            extra += ',"dataset_name":' + json.dumps(dataset_name)
         if dataset_digest is not None:
-            obj["dataset_digest"] = dataset_digest
-        out.append(obj)
-    return out
+            extra += ',"dataset_digest":' + json.dumps(dataset_digest)
+        parts.append(f'{head}{number},"timestamp":{int(timestamp)},"step":{int(step)}{extra}}}')
+    return "[" + ",".join(parts) + "]"
 
 
 _PLAIN_METRIC_FIELDS = frozenset(("key", "value", "timestamp", "step"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import json
+
+from flask import Blueprint, Response, current_app
 
 from runyard import protocol as p
 from runyard.errors import InvalidParameterValue
@@ -37,10 +39,12 @@ def get_metric_history() -> Response:
     rows, next_token = store().get_metric_history_rows(
         run_id, key, max_results=max_results, page_token=token
     )
-    body: dict = {"metrics": p.history_rows_to_json(key, rows)} if rows else {}
+    # At most MAX_RESULTS_GET_METRIC_HISTORY points, written as text (protocol's renderer).
+    fields_text = ['"metrics":' + p.history_rows_json_text(key, rows)] if rows else []
     if next_token:
-        body["next_page_token"] = next_token
-    return large_reply(body)  # at most MAX_RESULTS_GET_METRIC_HISTORY points
+        fields_text.append('"next_page_token":' + json.dumps(next_token))
+    text = "{" + ",".join(fields_text) + "}\n"
+    return current_app.response_class(text, mimetype="application/json")
 
 
 @bp.get("/metrics/get-history-bulk-interval")

@@ -14,11 +14,26 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from runyard.entities import Metric, MetricSummary
-from runyard.errors import RunyardError
+from runyard.errors import InvalidParameterValue, RunyardError
 
 
 def _value_text(value: float) -> str:
     return str(float(value))
+
+
+def check_line_fields(metrics: Iterable[Metric]) -> None:
+    """Refuse, before anything is written, dataset names and digests a metric line cannot hold:
+    fields are separated by single spaces, so one with whitespace (or none at all) would make
+    the line unreadable and the whole history with it."""
+    for metric in metrics:
+        for field in ("dataset_name", "dataset_digest"):
+            text = getattr(metric, field)
+            if text is not None and (not text or any(c.isspace() for c in text)):
+                raise InvalidParameterValue(
+                    f"Metric '{metric.key}' has {field} {text!r}: the mlruns file store keeps "
+                    "it in a space-separated line, so it must be non-empty and have no "
+                    "whitespace (a SQL store or a runyard server takes any)."
+                )
 
 
 def format_run_line(metric: Metric) -> str:

@@ -281,6 +281,7 @@ class RunsMixin(FileStoreBase):
                 new_params.append(param)
         model_ids = {m.model_id for m in metrics if m.model_id is not None}
         model_dirs = {mid: self._model_metrics_dir(mid) for mid in model_ids}
+        file_metrics.check_line_fields(metrics)
         # Everything is checked; now write. Params first: only they can still conflict (with
         # a writer in another process), and then the ones this call created are taken back.
         created: list[str] = []

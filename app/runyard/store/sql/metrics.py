@@ -277,7 +277,7 @@ def history_rows(
     after: HistoryKey | None = None,
 ) -> list[HistoryRow]:
     """What ``history`` returns, as bare rows: the server renders a long history straight from
-    these (``protocol.history_rows_to_json``), with no ``Metric`` per point.
+    these (``protocol.history_rows_json_text``), with no ``Metric`` per point.
 
     A series ``in_time_order`` is read in its primary key's order, which is then the same
     order: a page is an index range scan. Any other series is sorted."""

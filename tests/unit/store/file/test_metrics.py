@@ -69,3 +69,22 @@ def test_summaries_and_history_order(tmp_path: Path) -> None:
     assert [m.timestamp for m in history] == [0, 1, 2, 999999]
     assert store.get_run(rid).data.metrics["m"] == 1.0
     assert store.get_metric_summaries(["0" * 32]) == {"0" * 32: []}
+
+
+def test_dataset_fields_a_metric_line_cannot_hold_are_refused_before_writing(
+    tmp_path: Path,
+) -> None:
+    import pytest
+    from runyard.errors import InvalidParameterValue
+
+    store = FileStore(str(tmp_path / "mlruns"))
+    run_id = store.create_run(store.create_experiment("e"), "u", 0).info.run_id
+    store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])
+    for name, digest in (("my data", "x"), ("d", "a\tb"), ("", "x")):
+        bad = Metric("m", 2.0, 2, 1, dataset_name=name, dataset_digest=digest)
+        with pytest.raises(InvalidParameterValue, match="no whitespace"):
+            store.log_batch(run_id, metrics=[Metric("n", 0.0, 2, 1), bad])
+    assert [p.value for p in store.get_metric_history(run_id, "m")] == [1.0]
+    assert store.get_metric_history(run_id, "n") == []  # nothing of the refused batches
+    store.log_batch(run_id, metrics=[Metric("m", 3.0, 3, 2, dataset_name="d", dataset_digest="x")])
+    assert store.get_metric_history(run_id, "m")[-1].dataset_name == "d"
