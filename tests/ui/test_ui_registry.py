@@ -70,7 +70,10 @@ def test_models_page_model_page_and_version_page(live_ui, registered, page):
     assert page.locator("#signature-inputs td.mono").all_inner_texts()[:2] == ["age", "double"]
     assert "sklearn" in page.locator(".pill.flavor").all_inner_texts()
     assert page.locator("#version-files a").all_inner_texts() == ["MLmodel", "model.pkl"]
-    assert "<img src=x" in page.locator("#version-description").inner_text()
+    # the description is filled in once the version is fetched, maybe after the files
+    page.wait_for_function(
+        "() => document.querySelector('#version-description').innerText.includes('<img src=x')"
+    )
     assert page.locator("#version-run a").inner_text() == "beta"
     code = page.locator("#lineage-code").inner_text()
     assert "beta" in code and "train.py" in code, "the lineage shows the run and its code"
