@@ -90,9 +90,11 @@ NOTES: dict[str, str] = {
         "~25 dicts per run for the JSON reply, and encoding it."
     ),
     "history": (
-        "per page of 25,000 points: the ORDER BY timestamp, step, value sort (~40 ms; no "
-        "index matches it, to keep ingest fast) and rendering the rows to JSON; pages use "
-        "keyset tokens and driver-cursor reads."
+        "per page of 25,000 points: an index range scan when the series was logged in time "
+        "order (else a sort of the series), about 35 ms writing the page's JSON text, and the "
+        "client decoding it (about 39 ms per page with the json module, the same for both "
+        "servers): decoding alone is 0.31 s of a 200,000-point history, so a 0.3 s history "
+        "needs a faster client as much as a faster server."
     ),
 }
 
