@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -191,12 +193,54 @@ def bench_engine(
             log(f"{label}: starting the server ({workers} workers)")
             with running_server(product, uris[product], workdir / engine, workers) as server:
                 figures[product] = measure_product(server, size, label, populated)
+            if engine == "postgres" and product == "runyard":
+                log(f"[{engine}] COPY baseline: {size.ingest_points} points, {COPY_BATCH} a COPY")
+                figures["copy_baseline"] = copy_rate(uris[product], size.ingest_points)
             if engine == "postgres":
                 log(f"{label}: counting database round trips per operation")
                 figures[product]["round_trips"] = count_round_trips(
                     product, uris[product], size, workdir / engine / "counted"
                 )
     return figures
+
+
+#: Points per COPY of the baseline, as ingest sends them per ``log-batch``.
+COPY_BATCH = 1000
+
+
+def copy_rate(uri: str, points: int) -> float:
+    """Rows/s of ``points`` rows COPYed in batches of ``COPY_BATCH``, each committed, from this
+    process into a table shaped as runyard's ``metrics`` (same columns and primary key, binary
+    format): what Postgres itself takes to store points one batch at a time, the bound that
+    ingest through the API is measured against."""
+    import psycopg2
+    from runyard.store.sql.drivers.postgres import _copy_binary
+
+    conn = psycopg2.connect(uri.replace("postgresql+psycopg2://", "postgresql://"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE copy_baseline (series_id bigint, step bigint, timestamp bigint,"
+                " value float8, is_nan boolean,"
+                " PRIMARY KEY (series_id, step, timestamp, value, is_nan))"
+            )
+        conn.commit()
+        batches = [
+            _copy_binary([(1, s, w.BASE_TS + s, s / 7, False) for s in range(b, b + COPY_BATCH)])
+            for b in range(0, points, COPY_BATCH)
+        ]
+        started = time.perf_counter()
+        for data in batches:
+            with conn.cursor() as cur:
+                cur.copy_expert(
+                    "COPY copy_baseline (series_id, step, timestamp, value, is_nan) FROM STDIN "
+                    "WITH (FORMAT binary)",
+                    io.BytesIO(data),
+                )
+            conn.commit()
+        return len(batches) * COPY_BATCH / (time.perf_counter() - started)
+    finally:
+        conn.close()
 
 
 def count_round_trips(product: str, uri: str, size: w.Size, workdir: Path) -> dict[str, float]:
@@ -302,6 +346,29 @@ def cpu_rows(raw: dict[str, Any], size: w.Size) -> list[dict[str, Any]]:
     return rows
 
 
+def copy_rows(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """runyard's ingest rate as a share of the COPY baseline measured in the same run."""
+    rows = []
+    for engine, figures in raw.items():
+        baseline = figures.get("copy_baseline")
+        if not baseline:
+            continue
+        ingest = figures["runyard"]["ingest"]["value"]
+        rows.append(
+            {
+                "engine": engine,
+                "runyard ingest": f"{ingest:,.0f} points/s",
+                "copy": f"{baseline:,.0f} rows/s",
+                "share": f"{ingest / baseline:.0%}",
+                "met": "yes" if ingest / baseline >= COPY_TARGET else "no",
+            }
+        )
+    return rows
+
+
+#: Share of the COPY rate ingest through the API should reach on Postgres.
+COPY_TARGET = 0.6
+
 #: Memory rows: when, and the workload whose probe sampled it.
 MEMORY_PHASES = {
     "at rest (after warm-up)": "at_rest",
@@ -389,6 +456,13 @@ def render(result: dict[str, Any]) -> str:
         parts.append(
             markdown_table(cpu, ["operation", "engine", "runyard ms", "mlflow ms", "ratio"])
         )
+    copies = copy_rows(result["raw"])
+    if copies:
+        parts.append(
+            "Ingest through the API against Postgres' own COPY of the same points, 1,000 a "
+            "COPY, each committed, from Python (target: 60 %):"
+        )
+        parts.append(markdown_table(copies, ["engine", "runyard ingest", "copy", "share", "met"]))
     memory = memory_rows(result["raw"])
     if memory:
         parts.append(

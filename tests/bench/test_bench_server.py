@@ -141,3 +141,30 @@ def test_auth_benchmark_compares_auth_on_with_off(tmp_path: Path) -> None:
     rows = run_auth_benchmark(TINY, ["sqlite"], workers=1, workdir=tmp_path)["rows"]
     assert {r["workload"] for r in rows} == {"auth_ingest", "auth_single_calls"}
     assert all(r["auth_on"] > 0 and r["auth_off"] > 0 and r["met"] in ("yes", "no") for r in rows)
+
+
+def test_copy_baseline_stores_every_point_and_reports_a_rate() -> None:
+    """The ingest target's yardstick: Postgres' own COPY of the same points, batch by batch."""
+    import psycopg2
+
+    from bench.bench_server import copy_rate, copy_rows
+    from tests.postgres import fresh_postgres_database
+
+    with fresh_postgres_database() as uri:
+        rate = copy_rate(uri, 3_000)
+        conn = psycopg2.connect(uri.replace("postgresql+psycopg2://", "postgresql://"))
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*), count(DISTINCT step) FROM copy_baseline")
+            assert cur.fetchone() == (3_000, 3_000)
+        conn.close()
+    assert rate > 0
+    raw = {"postgres": {"copy_baseline": 1000.0, "runyard": {"ingest": {"value": 700.0}}}}
+    assert copy_rows(raw) == [
+        {
+            "engine": "postgres",
+            "runyard ingest": "700 points/s",
+            "copy": "1,000 rows/s",
+            "share": "70%",
+            "met": "yes",
+        }
+    ]
