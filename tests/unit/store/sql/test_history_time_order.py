@@ -15,7 +15,7 @@ from runyard.store.sql import SqlStore
 from runyard.store.sql.engine import create_engine
 
 from tests.postgres import fresh_postgres_database
-from tests.unit.store.sql.test_migrate import _revisions, _upgrade_to
+from tests.unit.store.sql.test_migrate import _revisions, _upgrade_to, insert_old_runs
 
 
 def flag(store: SqlStore, run_id: str, key: str) -> bool:
@@ -95,15 +95,7 @@ def test_migration_works_out_the_flag_of_stored_series(tmp_path: Path, engine_na
         _upgrade_to(uri, "0005")
         engine = create_engine(uri)
         with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO experiments (experiment_id, name, artifact_location, "
-                "lifecycle_stage) VALUES (7, 'old', '/tmp/a', 'active')"
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
-                "artifact_uri, lifecycle_stage) VALUES "
-                "('r1', 7, 'one', 'u', 'RUNNING', 1, '/tmp/a/r1', 'active')"
-            )
+            insert_old_runs(conn, ["r1"])
             conn.exec_driver_sql(
                 "INSERT INTO metric_summaries (series_id, run_uuid, key, value, is_nan, step, "
                 "timestamp, count) VALUES (1, 'r1', 'ordered', 0, false, 2, 30, 3), "

@@ -101,6 +101,23 @@ def _upgrade_to(uri: str, revision: str) -> None:
         engine.dispose()
 
 
+def insert_old_runs(conn: sa.Connection, run_ids: list[str]) -> None:
+    """Experiment 7 and active runs ``run_ids`` in it, written as rows at an old revision."""
+    conn.exec_driver_sql(
+        "INSERT INTO experiments (experiment_id, name, artifact_location, "
+        "lifecycle_stage) VALUES (7, 'old', '/tmp/a', 'active')"
+    )
+    names = ["one", "two", "three"]
+    rows = ", ".join(
+        f"('{rid}', 7, '{names[i]}', 'u', 'RUNNING', {i + 1}, '/tmp/a/{rid}', 'active')"
+        for i, rid in enumerate(run_ids)
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
+        f"artifact_uri, lifecycle_stage) VALUES {rows}"
+    )
+
+
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
 def test_upgrade_from_0001_keeps_data_and_adds_sqlite_indexes(
     tmp_path: Path, engine_name: str
@@ -113,16 +130,7 @@ def test_upgrade_from_0001_keeps_data_and_adds_sqlite_indexes(
         _upgrade_to(uri, "0001")
         engine = create_engine(uri)  # rows written at 0001, before the later migrations
         with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO experiments (experiment_id, name, artifact_location, "
-                "lifecycle_stage) VALUES (7, 'old', '/tmp/a', 'active')"
-            )
-            conn.exec_driver_sql(
-                "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
-                "artifact_uri, lifecycle_stage) VALUES "
-                "('r1', 7, 'one', 'u', 'RUNNING', 1, '/tmp/a/r1', 'active'), "
-                "('r2', 7, 'two', 'u', 'RUNNING', 2, '/tmp/a/r2', 'active')"
-            )
+            insert_old_runs(conn, ["r1", "r2"])
             conn.exec_driver_sql(
                 "INSERT INTO params (run_uuid, key, value) VALUES ('r1', 'lr', '0.1'), "
                 "('r2', 'lr', '0.2')"
