@@ -3,7 +3,8 @@
 Runs ``bench.bench_stores``, ``bench.bench_growth`` (search time from 1,000 to 1,000,000 runs),
 ``bench.bench_stored_points`` (ingest, single calls, history and charts with 0 to 100,000,000
 metric points stored, Postgres),
-``bench.bench_server``, ``bench.bench_ui``, ``bench.bench_client``,
+``bench.bench_server``, ``bench.bench_scale`` (1, 2 and 4 server containers behind nginx),
+``bench.bench_ui``, ``bench.bench_client``,
 ``bench.bench_ui_browser`` (the UI in Chromium), ``bench.bench_registry``, ``bench.bench_auth``
 (auth on against auth off), ``bench.bench_artifacts`` (against native clients, not MLflow) and
 ``bench.bench_import`` (``runyard import`` against Postgres' COPY), each only if its module exists,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "growth": "bench.bench_growth",
     "stored_points": "bench.bench_stored_points",
     "server": "bench.bench_server",
+    "scale": "bench.bench_scale",
     "ui": "bench.bench_ui",
     "ui_browser": "bench.bench_ui_browser",
     "client": "bench.bench_client",

@@ -13,6 +13,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -85,6 +86,11 @@ class Api:
     def create_experiment(self, name: str) -> str:
         return self.post("/experiments/create", {"name": name})["experiment_id"]
 
+    def create_fresh_experiment(self, prefix: str) -> str:
+        """An experiment under a name of its own, so a workload can run again on the same
+        server (the scale-out benchmark runs each against every server count)."""
+        return self.create_experiment(f"{prefix}-{uuid.uuid4().hex[:8]}")
+
     def create_run(self, experiment_id: str, name: str, start_time: int) -> str:
         body = {"experiment_id": experiment_id, "run_name": name, "start_time": start_time}
         return self.post("/runs/create", body)["run"]["info"]["run_id"]
@@ -132,7 +138,7 @@ def ingest_bodies(run_id: str, points: int) -> list[bytes]:
 def ingest(url: str, size: Size) -> dict[str, Any]:
     """One client logs ``size.ingest_points`` points of one key, 1000 per call."""
     api = Api(url)
-    run_id = api.create_run(api.create_experiment("ingest"), "ingest", BASE_TS)
+    run_id = api.create_run(api.create_fresh_experiment("ingest"), "ingest", BASE_TS)
     bodies = ingest_bodies(run_id, size.ingest_points)
     started = time.perf_counter()
     for body in bodies:
@@ -147,7 +153,7 @@ def ingest(url: str, size: Size) -> dict[str, Any]:
 def single_calls(url: str, size: Size) -> dict[str, Any]:
     """``single_clients`` threads, each logging ``single_calls`` points one call at a time."""
     setup = Api(url)
-    experiment_id = setup.create_experiment("single-calls")
+    experiment_id = setup.create_fresh_experiment("single-calls")
     run_ids = [
         setup.create_run(experiment_id, f"client-{i}", BASE_TS + i)
         for i in range(size.single_clients)
@@ -320,7 +326,7 @@ def warm_up(url: str, clients: int = 4) -> int:
     ``clients`` connections (so every worker sees them), then rounds of single calls until
     two rounds' rates agree. Returns the rounds it took."""
     setup = Api(url)
-    experiment_id = setup.create_experiment("warm-up")
+    experiment_id = setup.create_fresh_experiment("warm-up")
     run_ids = [setup.create_run(experiment_id, f"warm-{i}", BASE_TS + i) for i in range(clients)]
 
     def every_kind(i: int) -> None:
