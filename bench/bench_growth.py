@@ -177,9 +177,9 @@ class Runyard(Product):
         bulk_insert(
             engine,
             "metric_summaries",
-            ["run_uuid", "key", "value", "is_nan", "step", "timestamp", "min_value", "max_value",
-             "count"],
-            ((r["run_uuid"], k, v, False, 0, r["start_time"], v, v, 1)
+            ["run_uuid", "experiment_id", "key", "value", "is_nan", "step", "timestamp",
+             "min_value", "max_value", "count"],
+            ((r["run_uuid"], eid, k, v, False, 0, r["start_time"], v, v, 1)
              for r in runs for k, v in r["metrics"]),
         )  # fmt: skip
         analyze(engine)

@@ -80,6 +80,8 @@ def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
     if missing:
         empty = {"value": 0.0, "is_nan": False, "step": 0, "timestamp": 0, "count": 0}
         empty["in_time_order"] = True  # no points: nothing out of order
+        experiment = sa.select(m.runs.c.experiment_id).where(m.runs.c.run_uuid == run_id)
+        empty["experiment_id"] = experiment.scalar_subquery()  # read in the same statement
         insert_ignore(
             conn,
             m.metric_summaries,

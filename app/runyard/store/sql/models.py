@@ -120,6 +120,9 @@ metric_summaries = sa.Table(
     metadata,
     sa.Column("series_id", _ID, primary_key=True, autoincrement=True),
     sa.Column("run_uuid", sa.String(32), _run_fk(), nullable=False),
+    # The run's experiment (runs never move), so a search ordered by a metric reads the
+    # experiment's values in order from ix_metric_summaries_experiment_key_value (migration 0007).
+    sa.Column("experiment_id", _ID, nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
     sa.Column("value", _DOUBLE, nullable=False),
     sa.Column("is_nan", sa.Boolean, nullable=False),
@@ -134,6 +137,7 @@ metric_summaries = sa.Table(
     sa.Column("in_time_order", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("run_uuid", "key", name="uq_metric_summaries_run_key"),
     sa.Index("ix_metric_summaries_key_value", "key", "value"),
+    sa.Index("ix_metric_summaries_experiment_key_value", "experiment_id", "key", "is_nan", "value"),
 )
 
 # One row per distinct point of a series (= one run's metric key). The primary key, whose

@@ -31,7 +31,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
-from runyard.store.sql import downsample
+from runyard.store.sql import downsample, metric_order
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
@@ -327,15 +327,24 @@ class RunsMixin(SqlBase):
         where = sql_search.run_filter(parser.parse_filter(filter_string or ""))
         order_keys = parser.parse_order_by(list(order_by or []))
         offset = paging.decode_offset_token(page_token)
-        stmt = sa.select(*RUN_COLUMNS).where(
-            _R.experiment_id.in_([k for k in keys if k is not None]),
+        experiment_ids = [k for k in keys if k is not None]
+        run_where = [
+            _R.experiment_id.in_(experiment_ids),
             _R.lifecycle_stage.in_(stages_for(run_view_type)),
             where,
-        )
-        stmt, terms = sql_search.run_order(stmt, order_keys)
-        stmt = stmt.order_by(*terms).limit(max_results + 1).offset(offset)
+        ]
         with self._read() as conn:
-            rows = conn.execute(stmt).all()
+            if metric_order.applies(order_keys):
+                rows = metric_order.search_page(
+                    conn, RUN_COLUMNS, run_where, experiment_ids, order_keys,
+                    max_results + 1, offset,
+                )  # fmt: skip
+            else:
+                stmt, terms = sql_search.run_order(
+                    sa.select(*RUN_COLUMNS).where(*run_where), order_keys
+                )
+                stmt = stmt.order_by(*terms).limit(max_results + 1).offset(offset)
+                rows = conn.execute(stmt).all()
             found = load_runs(conn, rows[:max_results])
         token = (
             paging.encode_offset_token(offset + max_results) if len(rows) > max_results else None

@@ -176,17 +176,17 @@ def _dataset_comparison(ident: Identifier, op: str, value: object) -> ColumnElem
 
 
 def run_order(
-    select: sa.Select, order_keys: Sequence[OrderKey]
+    select: sa.Select, order_keys: Sequence[OrderKey], from_clause: sa.FromClause = m.runs
 ) -> tuple[sa.Select, list[ColumnElement]]:
-    """Add the joins ``order_keys`` need to ``select`` (over ``runs``) and return the ORDER BY
-    terms, ending with start_time DESC and run_uuid ASC.
+    """Add the joins ``order_keys`` need to ``select`` (over ``from_clause``, ``runs`` or a
+    join that holds it) and return the ORDER BY terms, ending with start_time DESC and
+    run_uuid ASC.
 
     Missing values go last as ``NULLS LAST``, not as a leading ``IS NULL`` term: an expression
     term makes the database sort every run of the experiment, while ``start_time DESC NULLS
     LAST`` is read in order from an index (SQLite's, whose DESC order already ends with NULLs,
     and Postgres' ``ix_runs_experiment_stage_start_desc``), so the first page of the default
     order does not grow with the experiment."""
-    from_clause: sa.FromClause = m.runs
     terms: list[ColumnElement] = []
     ordered_start_time = False
     for index, key in enumerate(order_keys):
