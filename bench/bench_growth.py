@@ -13,7 +13,8 @@ At each size, p50 over a few calls of each product's ``search_runs`` (in process
 * ``first_page``: the first 100 runs in the default order (newest first);
 * ``ordered``: 100 runs ordered by ``metrics.m0 DESC``;
 * ``filtered``: ``metrics.m1 > 0.5 AND params.p2 = 'v3'`` (about 1 run in 22), 100 runs;
-* ``deep_page``: the 100 runs from the middle of the experiment (an offset page token).
+* ``deep_page``: the 100 runs from the middle of the experiment, with the page token each
+  product hands out for it (MLflow's: an offset; runyard's also names the last run before it).
 
 ``growth`` is the time at a size over the time at the smallest size: flat stays near 1,
 logarithmic grows by a constant per tenfold, linear by ten per tenfold. MLflow is measured up to
@@ -188,7 +189,7 @@ class Runyard(Product):
         from runyard.search.paging import encode_offset_token
 
         eid, store = self.experiment_id, self.store
-        token = encode_offset_token(size // 2)
+        token = encode_offset_token(size // 2, seek_after(size))
         calls = {
             "first_page": lambda: store.search_runs([eid], max_results=PAGE),
             "ordered": lambda: store.search_runs([eid], max_results=PAGE, order_by=[ORDER]),
@@ -199,6 +200,13 @@ class Runyard(Product):
 
     def close(self) -> None:
         self.store.engine.dispose()
+
+
+def seek_after(size: int) -> list[Any]:
+    """The (start time, run id) of the last run on the page before the middle one, as
+    runyard's page tokens carry it (newest first: run ``size - size // 2``)."""
+    last = next(run_rows(size - size // 2, size - size // 2 + 1))
+    return [last["start_time"], last["run_uuid"]]
 
 
 class Mlflow(Product):

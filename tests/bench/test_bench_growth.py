@@ -55,3 +55,26 @@ def _run(engine: str, tmp_path: Path) -> dict:
     result = run_benchmark([engine], TINY_SIZES, 10**9, 1, tmp_path)
     assert result["skipped"] == {}, result["skipped"]
     return result
+
+
+def test_the_deep_page_token_seeks_to_the_same_page_as_an_offset(tmp_path: Path) -> None:
+    from runyard.search.paging import encode_offset_token
+
+    from bench.bench_growth import Runyard, seek_after
+
+    size = TINY_SIZES[-1]
+    product = Runyard(f"sqlite:///{tmp_path / 'seek.db'}", tmp_path)
+    try:
+        product.grow(0, size)
+        store, eid = product.store, product.experiment_id
+
+        def page(token: str) -> list[str]:
+            return [
+                r.info.run_id for r in store.search_runs([eid], max_results=PAGE, page_token=token)
+            ]
+
+        by_offset = page(encode_offset_token(size // 2))
+        assert len(by_offset) == min(PAGE, size - size // 2)
+        assert page(encode_offset_token(size // 2, seek_after(size))) == by_offset
+    finally:
+        product.close()

@@ -15,22 +15,41 @@ from typing import Any
 
 from runyard.errors import InvalidParameterValue
 
-__all__ = ["decode_offset_token", "decode_token", "encode_offset_token", "encode_token"]
+__all__ = [
+    "decode_offset_payload",
+    "decode_offset_token",
+    "decode_token",
+    "encode_offset_token",
+    "encode_token",
+]
 
 _NOT_BASE64 = "Invalid page token, could not base64-decode"
 
 
-def encode_offset_token(offset: int) -> str:
-    """The token for the page starting at row ``offset`` (≥ 1; the first page has no token)."""
+def encode_offset_token(offset: int, after: list[Any] | None = None) -> str:
+    """The token for the page starting at row ``offset`` (≥ 1; the first page has no token).
+
+    ``after``, the sort values of the last row shown, lets a store that can seek read the next
+    page from an index instead of skipping ``offset`` rows; any server, MLflow's included,
+    still reads the offset."""
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 1:
         raise ValueError(f"an offset page token needs a positive integer offset, got {offset!r}")
-    return base64.b64encode(json.dumps({"offset": offset}).encode("utf-8")).decode("ascii")
+    payload: dict[str, Any] = {"offset": offset}
+    if after is not None:
+        payload["after"] = after
+    return base64.b64encode(json.dumps(payload).encode("utf-8")).decode("ascii")
 
 
 def decode_offset_token(token: str | None) -> int:
     """The row offset in ``token``; 0 when there is no token (None or empty)."""
+    return decode_offset_payload(token)[0]
+
+
+def decode_offset_payload(token: str | None) -> tuple[int, Any]:
+    """The row offset in ``token`` and the ``after`` values it carries (None when it carries
+    none); (0, None) when there is no token."""
     if not token:
-        return 0
+        return 0, None
     try:
         decoded = base64.b64decode(token, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -44,7 +63,7 @@ def decode_offset_token(token: str | None) -> int:
         offset = int(offset)
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 1:
         raise InvalidParameterValue(f"Invalid page token, parsed value={parsed}")
-    return offset
+    return offset, parsed.get("after")
 
 
 def encode_token(payload: dict[str, Any]) -> str:

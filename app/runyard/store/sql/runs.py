@@ -31,7 +31,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
-from runyard.store.sql import downsample, metric_order
+from runyard.store.sql import downsample, metric_order, newest_first
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
@@ -326,7 +326,8 @@ class RunsMixin(SqlBase):
         keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
         where = sql_search.run_filter(parser.parse_filter(filter_string or ""))
         order_keys = parser.parse_order_by(list(order_by or []))
-        offset = paging.decode_offset_token(page_token)
+        offset, after = paging.decode_offset_payload(page_token)
+        seek = newest_first.parse_after(after) if newest_first.applies(order_keys) else None
         experiment_ids = [k for k in keys if k is not None]
         run_where = [
             _R.experiment_id.in_(experiment_ids),
@@ -334,7 +335,9 @@ class RunsMixin(SqlBase):
             where,
         ]
         with self._read() as conn:
-            if metric_order.applies(order_keys):
+            if seek is not None:
+                rows = newest_first.search_page(conn, RUN_COLUMNS, run_where, seek, max_results + 1)
+            elif metric_order.applies(order_keys):
                 rows = metric_order.search_page(
                     conn, RUN_COLUMNS, run_where, experiment_ids, order_keys,
                     max_results + 1, offset,
@@ -346,9 +349,11 @@ class RunsMixin(SqlBase):
                 stmt = stmt.order_by(*terms).limit(max_results + 1).offset(offset)
                 rows = conn.execute(stmt).all()
             found = load_runs(conn, rows[:max_results])
-        token = (
-            paging.encode_offset_token(offset + max_results) if len(rows) > max_results else None
-        )
+        token = None
+        if len(rows) > max_results:
+            last = rows[max_results - 1]
+            next_after = newest_first.after_of(last) if newest_first.applies(order_keys) else None
+            token = paging.encode_offset_token(offset + max_results, next_after)
         return PagedList(found, token)
 
 
