@@ -54,6 +54,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench.common import markdown_table, write_json
@@ -66,10 +67,11 @@ class Size:
     big_bytes: int
     small_count: int
     small_bytes: int
+    repeats: int  # rounds of the large file, every copier in turn
 
 
-FULL = Size(1024 * 1024 * 1024, 10_000, 10 * 1024)
-QUICK = Size(64 * 1024 * 1024, 300, 10 * 1024)
+FULL = Size(1024 * 1024 * 1024, 10_000, 10 * 1024, 5)
+QUICK = Size(64 * 1024 * 1024, 300, 10 * 1024, 2)
 
 
 @dataclass
@@ -218,24 +220,64 @@ def environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def runyard_times(repo: Any, big: Path, small: Path, out: Path) -> dict[str, float]:
-    return {
-        "one_file_up": timed(lambda: repo.log_artifact(big, "one")),
-        "one_file_down": timed(lambda: repo.download_artifacts("one/big.bin", out / "one")),
-        "many_files_up": timed(lambda: repo.log_artifacts(small, "many")),
-        "many_files_down": timed(lambda: repo.download_artifacts("many", out / "many")),
-    }
+class Runyard:
+    """One runyard repository (direct or the proxy) as a copier, like a native client."""
+
+    def __init__(self, repo: Any, out: Path) -> None:
+        self.repo, self.out = repo, out
+
+    def one_file_up(self, big: Path) -> None:
+        self.repo.log_artifact(big, "one")
+
+    def one_file_down(self) -> None:
+        self.repo.download_artifacts("one/big.bin", self.out / "one")
+
+    def many_files_up(self, small: Path) -> None:
+        self.repo.log_artifacts(small, "many")
+
+    def many_files_down(self) -> None:
+        self.repo.download_artifacts("many", self.out / "many")
 
 
-def native_times(target: Target, big: Path, small: Path, out: Path) -> dict[str, float]:
-    prefix = f"native-{secrets.token_hex(4)}"
-    (out / "one").mkdir(parents=True)
-    return {
-        "one_file_up": timed(lambda: target.put_file(big, f"{prefix}/big.bin")),
-        "one_file_down": timed(lambda: target.get_file(f"{prefix}/big.bin", out / "one/big.bin")),
-        "many_files_up": timed(lambda: target.put_tree(small, f"{prefix}/many")),
-        "many_files_down": timed(lambda: target.get_tree(f"{prefix}/many", out / "many")),
-    }
+class Native:
+    """The protocol's own client, copying the same files to and from the same server."""
+
+    def __init__(self, target: Target, out: Path) -> None:
+        self.target, self.out = target, out
+        self.prefix = f"native-{secrets.token_hex(4)}"
+        (out / "one").mkdir(parents=True)
+
+    def one_file_up(self, big: Path) -> None:
+        self.target.put_file(big, f"{self.prefix}/big.bin")
+
+    def one_file_down(self) -> None:
+        self.target.get_file(f"{self.prefix}/big.bin", self.out / "one/big.bin")
+
+    def many_files_up(self, small: Path) -> None:
+        self.target.put_tree(small, f"{self.prefix}/many")
+
+    def many_files_down(self) -> None:
+        self.target.get_tree(f"{self.prefix}/many", self.out / "many")
+
+
+def measure(
+    copiers: dict[str, Any], big: Path, small: Path, repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    """Seconds per workload and copier. The large file goes up and down ``repeats`` times,
+    every copier in turn each round, so a slow spell of the machine (loopback throughput here
+    swings by 2x from one transfer to the next) falls on all of them alike; the many small
+    files once."""
+    seconds: dict[str, dict[str, list[float]]] = {name: {} for name in copiers}
+    for _ in range(repeats):
+        for name, copier in copiers.items():
+            up = timed(lambda c=copier: c.one_file_up(big))
+            down = timed(copier.one_file_down)
+            seconds[name].setdefault("one_file_up", []).append(up)
+            seconds[name].setdefault("one_file_down", []).append(down)
+    for name, copier in copiers.items():
+        seconds[name]["many_files_up"] = [timed(lambda c=copier: c.many_files_up(small))]
+        seconds[name]["many_files_down"] = [timed(copier.many_files_down)]
+    return seconds
 
 
 def bench_target(name: str, size: Size, work: Path) -> list[dict[str, Any]]:
@@ -245,36 +287,54 @@ def bench_target(name: str, size: Size, work: Path) -> list[dict[str, Any]]:
     from tests.live_server import start_live_server
 
     big, small = work / "big.bin", work / "small"
-    rows: list[dict[str, Any]] = []
-    with start_target(name, work / f"{name}-state") as target, environment(target.env):
-        native = native_times(target, big, small, work / f"{name}-native")
-        measured = {"direct": runyard_times(
-            repo_for_uri(target.uri("direct")), big, small, work / f"{name}-direct"
-        )}  # fmt: skip
-        with start_live_server(
+    with (
+        start_target(name, work / f"{name}-state") as target,
+        environment(target.env),
+        start_live_server(
             f"sqlite:///{work / f'{name}-server.db'}",
             artifacts_destination=target.uri("proxied"),
             workers=2,
             env=target.env,
-        ) as server:
-            proxy = ProxyArtifactRepo("mlflow-artifacts:/bench", tracking_uri=server.url)
-            measured["proxy"] = runyard_times(proxy, big, small, work / f"{name}-proxy")
-    for path, times in measured.items():
-        for workload, seconds in times.items():
+        ) as server,
+    ):
+        proxy = ProxyArtifactRepo("mlflow-artifacts:/bench", tracking_uri=server.url)
+        copiers = {
+            "native": Native(target, work / f"{name}-native"),
+            "direct": Runyard(repo_for_uri(target.uri("direct")), work / f"{name}-direct"),
+            "proxy": Runyard(proxy, work / f"{name}-proxy"),
+        }
+        seconds = measure(copiers, big, small, size.repeats)
+    return rows_for(name, size, seconds)
+
+
+def rows_for(
+    name: str, size: Size, seconds: dict[str, dict[str, list[float]]]
+) -> list[dict[str, Any]]:
+    """MB/s from the median seconds, runyard's over the native client's, with the spread."""
+    native = seconds["native"]
+    rows: list[dict[str, Any]] = []
+    for path in ("direct", "proxy"):
+        for workload, times in seconds[path].items():
             many = workload.startswith("many")
             total = size.small_count * size.small_bytes if many else size.big_bytes
-            ratio = native[workload] / seconds
+            ratio = median(native[workload]) / median(times)
             rows.append({
                 "workload": f"{name} {path} {workload}",
-                "runyard": round(total / seconds / 1e6, 1),
-                "native": round(total / native[workload] / 1e6, 1),
+                "runyard": round(total / median(times) / 1e6, 1),
+                "native": round(total / median(native[workload]) / 1e6, 1),
                 "unit": "MB/s",
-                "files_per_s": round(size.small_count / seconds) if many else "",
+                "spread": f"{_range(total, times)} / {_range(total, native[workload])}",
+                "files_per_s": round(size.small_count / median(times)) if many else "",
                 "ratio": round(ratio, 2),
                 "target": "" if many else TARGET_RATIO,
                 "met": "" if many else ("yes" if ratio >= TARGET_RATIO else "no"),
             })  # fmt: skip
     return rows
+
+
+def _range(total: int, times: list[float]) -> str:
+    rates = sorted(total / t / 1e6 for t in times)
+    return f"{rates[0]:.0f}" if len(rates) == 1 else f"{rates[0]:.0f}-{rates[-1]:.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_target(name, size, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    columns = ["workload", "runyard", "native", "unit", "files_per_s", "ratio", "target", "met"]
+    columns = ["workload", "runyard", "native", "unit", "spread", "files_per_s", "ratio"]
+    columns += ["target", "met"]
     print(markdown_table(rows, columns))
     write_json("artifacts.json", {"size": size.__dict__, "rows": rows})
     return 0
