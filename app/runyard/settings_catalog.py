@@ -95,9 +95,11 @@ CLIENT: tuple[Setting, ...] = (
     ),
     Setting(
         "db_pool_size",
-        "5",
-        "PostgreSQL connections each process keeps open (per server worker). Budget: "
-        "pods x workers x (pool size + max overflow) must stay below max_connections.",
+        "8",
+        "PostgreSQL connections each process keeps open (per server worker). Keep it at the "
+        "threads setting: a request that finds the pool empty opens a connection and closes it "
+        "after. Budget: pods x workers x (pool size + max overflow) must stay below "
+        "max_connections.",
     ),
     Setting(
         "db_max_overflow",
