@@ -184,6 +184,7 @@ def measured(parts: Parts, operations: int, work: Any) -> dict[str, Any]:
         "postgres_share": used["postgres"] / total,
         "load1": sample.load1,
         "others": sample.others_cpu,
+        "load": sample.describe(),
     }
 
 
@@ -337,7 +338,7 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "cores_nginx": round(cores["balancer"], 2),
                 "cores_clients": round(cores["clients"], 2),
                 "postgres_share": f"{figure['postgres_share']:.0%}",
-                "load": f"load {figure['load1']:.1f}, others {figure['others']:.2f} cores",
+                "load": figure["load"],
             })  # fmt: skip
     return out
 

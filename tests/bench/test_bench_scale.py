@@ -24,6 +24,7 @@ def figure(value: float, servers_ms: float, postgres_ms: float) -> dict[str, Any
         "postgres_share": 0.2,
         "load1": 2.0,
         "others": 0.05,
+        "load": "load 2.0, others 0.05 cores (dockerd 0.03)",
     }
 
 
