@@ -29,7 +29,9 @@ def _process_ticks(pid: int) -> int:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    # utime + stime, and cutime + cstime: children that exited meanwhile (a database's
+    # short-lived backends) count for the tree that started them, not for "others"
+    return sum(int(v) for v in fields[11:15])
 
 
 def descendants(root: int) -> set[int]:
