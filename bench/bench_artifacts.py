@@ -15,21 +15,22 @@ new data connection, RNFR/RNTO), not by bandwidth.
 Run: ``python -m bench.bench_artifacts [--quick] [--only sftp,ftp,gcs]``; writes
 ``bench-output/artifacts.json``. Do not run the full size on a shared machine.
 
-Last measured at full size (1 GiB, 10,000 files of 10 KiB; 2 cores, loopback), as runyard's
-throughput over the native client's, direct / through the proxy:
+Last measured at full size (1 GiB five times, every copier in turn; 10,000 files of 10 KiB;
+2 cores, loopback), as runyard's median throughput over the native client's, direct / through
+the proxy. Single transfers of the same file swing by up to 2x here (the spread column):
 
-* SFTP one file: up 0.65 / 0.40, down 0.52 / 0.48 (runyard 207 and 162 MB/s direct, OpenSSH's
-  sftp 321 and 313). To an OpenSSH server runyard reads and writes in 250 KiB requests over a
-  64 MiB SSH window and keeps 16 MiB of a download requested ahead; with paramiko's 32 KiB
-  requests a 128 MiB file went at 120-140 MB/s up and 62-67 down. What is left is paramiko's
-  Python work per SSH packet next to OpenSSH's C. Small files: 525 files/s up and 614 down
-  direct (0.21 and 0.30 of ``sftp -r``, which pipelines files; runyard does stat, mkdir check,
-  open, write, close and rename per file, each a round trip), 277 and 263 through the proxy.
-* FTP one file: up 0.66 / 0.16, down 0.65 / 0.47 (runyard 842 and 820 MB/s direct, curl 1,277
-  and 1,268). Through the proxy an upload first crosses the server's HTTP body reader, which
-  tops out near 200 MB/s here, and the destination is written in turns with reading it.
-  Small files: 1,311 files/s up and 1,587 down direct (0.61 and 0.82 of curl), 312 and 357
-  through the proxy.
+* SFTP one file: up 0.73 / 0.56, down 0.48 / 0.47 (runyard 180 and 133 MB/s direct, OpenSSH's
+  sftp 247 and 276). runyard offers AES-GCM first (25 % less client CPU per byte than AES-CTR
+  with HMAC), reads and writes in 250 KiB requests over a 64 MiB SSH window and keeps 16 MiB of
+  a download requested ahead. What is left is paramiko's Python work per SSH packet, in its
+  transport thread, next to OpenSSH's C. Small files: 374 files/s up and 441 down direct (0.31
+  and 0.38 of ``sftp -r``, which pipelines files; runyard does stat, mkdir check, open, write,
+  close and rename per file, each a round trip), 169 and 159 through the proxy.
+* FTP one file: up 0.73 / 0.41, down 0.77 / 0.67 (runyard 484 and 390 MB/s direct, curl 666
+  and 505). Through the proxy an upload first crosses the server's HTTP body reader and the
+  destination is written in turns with reading it. ``sendfile(2)`` for uploads was tried: less
+  client CPU, but slower on loopback (689 against 856 MiB/s). Small files: 506 files/s up and
+  856 down direct (1.35 and 1.03 of curl), 227 and 285 through the proxy.
 * GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
   8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
   request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
