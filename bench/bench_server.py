@@ -80,8 +80,10 @@ NOTES: dict[str, str] = {
         "client, the workers and the database share 2 cores."
     ),
     "search_order": (
-        "the ORDER BY over every run of the experiment (a sort of ~5,000 joined rows, 7-10 ms "
-        "on Postgres) plus 6-7 round trips to load the page's params, tags and latest metrics."
+        "the page's runs come in order from the summaries' (experiment, key, is_nan, value) "
+        "index, so nothing sorts the experiment; what is left is loading the page's params, "
+        "tags and latest metrics (10 round trips in all on Postgres) and writing 100 runs' JSON "
+        "(not profiled again since the index went in)."
     ),
     "search_filter": (
         "the filter's IN subqueries over params and metric_summaries are evaluated for every "
