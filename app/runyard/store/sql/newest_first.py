@@ -27,6 +27,8 @@ from runyard.store.sql import models as m
 _R = m.runs.c
 #: A run id as stored: 32 characters or fewer, hex for the runs runyard makes.
 _MAX_RUN_ID = 32
+#: Start times are BIGINT: a token naming one outside it is not ours.
+_BIGINT = 2**63
 
 
 def applies(order_keys: Sequence[OrderKey]) -> bool:
@@ -41,13 +43,17 @@ def parse_after(after: Any) -> tuple[int | None, str] | None:
     valid = (
         isinstance(after, list)
         and len(after) == 2
-        and (after[0] is None or (isinstance(after[0], int) and not isinstance(after[0], bool)))
+        and (after[0] is None or _is_bigint(after[0]))
         and isinstance(after[1], str)
         and 0 < len(after[1]) <= _MAX_RUN_ID
     )
     if not valid:
         raise InvalidParameterValue(f"Invalid page token, parsed value={{'after': {after!r}}}")
     return after[0], after[1]
+
+
+def _is_bigint(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -_BIGINT <= value < _BIGINT
 
 
 def after_of(row: Any) -> list[Any]:

@@ -88,7 +88,18 @@ def test_the_token_is_an_offset_token_and_an_offset_alone_still_pages(store: Sql
 
 
 @pytest.mark.parametrize(
-    "after", [[1, 2], ["x", "abc"], [True, "abc"], [1], [1, ""], [1, "a" * 33], "abc"]
+    "after",
+    [
+        [1, 2],
+        ["x", "abc"],
+        [True, "abc"],
+        [1.5, "abc"],
+        [2**63, "abc"],
+        [1],
+        [1, ""],
+        [1, "a" * 33],
+        "abc",
+    ],
 )
 def test_a_malformed_seek_is_refused(store: SqlStore, after: object) -> None:
     experiment_id = store.create_experiment("pages")
