@@ -43,9 +43,8 @@ def parse_after(after: Any) -> tuple[int | None, str] | None:
     valid = (
         isinstance(after, list)
         and len(after) == 2
-        and (after[0] is None or _is_bigint(after[0]))
-        and isinstance(after[1], str)
-        and 0 < len(after[1]) <= _MAX_RUN_ID
+        and is_start_time(after[0])
+        and is_run_id(after[1])
     )
     if not valid:
         raise InvalidParameterValue(f"Invalid page token, parsed value={{'after': {after!r}}}")
@@ -97,6 +96,27 @@ def started_after(
     )
 
 
+def after_predicate(start_time: int | None, run_id: str) -> ColumnElement[bool]:
+    """Runs after (start_time, run_id) in the default order, as one predicate: the tie-break
+    of orders that end with it (``metric_order`` seeks with it within a value)."""
+    if start_time is None:
+        return sa.and_(_R.start_time.is_(None), _R.run_uuid > run_id)
+    return sa.or_(
+        _R.start_time < start_time,
+        sa.and_(_R.start_time == start_time, _R.run_uuid > run_id),
+        _R.start_time.is_(None),
+    )
+
+
+def is_run_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_RUN_ID
+
+
+def is_start_time(value: Any) -> bool:
+    """None (a run imported without one) or a BIGINT."""
+    return value is None or _is_bigint(value)
+
+
 def never_started_after(
     columns: Sequence[Any], run_where: Sequence[ColumnElement[bool]], run_id: str | None
 ) -> sa.Select:
@@ -109,7 +129,10 @@ def never_started_after(
 
 __all__ = [
     "after_of",
+    "after_predicate",
     "applies",
+    "is_run_id",
+    "is_start_time",
     "never_started_after",
     "parse_after",
     "search_page",

@@ -328,6 +328,7 @@ class RunsMixin(SqlBase):
         order_keys = parser.parse_order_by(list(order_by or []))
         offset, after = paging.decode_offset_payload(page_token)
         seek = newest_first.parse_after(after) if newest_first.applies(order_keys) else None
+        metric_seek = metric_order.parse_after(after) if metric_order.seeks(order_keys) else None
         experiment_ids = [k for k in keys if k is not None]
         run_where = [
             _R.experiment_id.in_(experiment_ids),
@@ -340,7 +341,7 @@ class RunsMixin(SqlBase):
             elif metric_order.applies(order_keys):
                 rows = metric_order.search_page(
                     conn, RUN_COLUMNS, run_where, experiment_ids, order_keys,
-                    max_results + 1, offset,
+                    max_results + 1, offset, metric_seek,
                 )  # fmt: skip
             else:
                 stmt, terms = sql_search.run_order(
@@ -352,7 +353,11 @@ class RunsMixin(SqlBase):
         token = None
         if len(rows) > max_results:
             last = rows[max_results - 1]
-            next_after = newest_first.after_of(last) if newest_first.applies(order_keys) else None
+            next_after = None
+            if newest_first.applies(order_keys):
+                next_after = newest_first.after_of(last)
+            elif metric_order.seeks(order_keys):
+                next_after = metric_order.after_of(last)
             token = paging.encode_offset_token(offset + max_results, next_after)
         return PagedList(found, token)
 

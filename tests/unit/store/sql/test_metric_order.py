@@ -5,7 +5,9 @@ filling the experiment of series stored before it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import math
 import random
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from runyard.entities import Metric, Param
+from runyard.errors import InvalidParameterValue
 from runyard.search import parser
 from runyard.search.paging import encode_offset_token
 from runyard.store.sql import SqlStore, metric_order
@@ -204,3 +207,58 @@ def test_migration_gives_stored_series_their_experiment(tmp_path: Path, engine_n
         store.log_batch(new_run, [Metric("acc", 0.5, 1, 0)], [], [])
         found = store.search_runs(["7"], order_by=["metrics.acc DESC"])
         assert [run.info.run_id for run in found] == ["r2", new_run, "r1", "r3"]
+
+
+def test_pages_seek_past_the_last_run_so_a_deletion_shifts_nothing(store: SqlStore) -> None:
+    experiment_id = store.create_experiment("by-metric-seek")
+    runs = populate(store, experiment_id, 40)
+    expected = expected_order(runs, ascending=False)
+    order_by = ["metrics.acc DESC"]
+    for boundary in (5, len([r for r in runs if runs[r][1] is not None]) - 2, len(expected) - 3):
+        first = store.search_runs([experiment_id], max_results=boundary, order_by=order_by)
+        payload = json.loads(base64.b64decode(first.token))
+        assert payload["offset"] == boundary and len(payload["after"]) == 4
+        store.delete_run(expected[0])  # an offset would now skip expected[boundary]
+        second = store.search_runs([experiment_id], max_results=2, order_by=order_by,
+                                   page_token=first.token)  # fmt: skip
+        assert [run.info.run_id for run in second] == expected[boundary : boundary + 2]
+        store.restore_run(expected[0])
+    two_keys = store.search_runs([experiment_id], max_results=5,
+                                 order_by=["metrics.acc DESC", "params.p ASC"])  # fmt: skip
+    assert "after" not in json.loads(base64.b64decode(two_keys.token))  # pages by offset
+
+
+@pytest.mark.parametrize(
+    "after",
+    [[0, None, 1, "abc"], [1, 0.5, 1, "abc"], [3, None, 1, "abc"], [0, "x", 1, "abc"],
+     [0, 2**60, 1, "abc"], [True, 1.0, 1, "abc"], [0, 1.0, 1], [0, 1.0, 1.5, "abc"],
+     [2, None, None, ""], {"a": 1}],
+)  # fmt: skip
+def test_a_malformed_seek_is_refused(store: SqlStore, after: object) -> None:
+    experiment_id = store.create_experiment("by-metric-bad")
+    token = base64.b64encode(json.dumps({"offset": 5, "after": after}).encode()).decode()
+    with pytest.raises(InvalidParameterValue, match="Invalid page token"):
+        store.search_runs([experiment_id], order_by=["metrics.acc DESC"], page_token=token)
+
+
+def test_a_seek_in_the_finite_part_is_an_index_range(store: SqlStore) -> None:
+    keys = parser.parse_order_by(["metrics.m0 DESC"])
+    where = [m.runs.c.experiment_id.in_([1]), m.runs.c.lifecycle_stage.in_(["active"])]
+    after = (metric_order.FINITE, 0.5, 100, "0" * 32)
+    finite = metric_order.parts(RUN_COLUMNS, where, [1], keys[0], keys[1:], after)[0]
+    with store.engine.begin() as conn:
+        sql = str(
+            finite.limit(101).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        )
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+            cond = next(
+                line for line in plan.splitlines() if "Index Cond" in line and "key" in line
+            )
+            assert "value <= '0.5'" in cond or "value <= 0.5" in cond, plan
+        else:
+            plan = " / ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+            seek = "(experiment_id=? AND key=? AND is_nan=? AND value<?)"
+            assert f"ix_metric_summaries_experiment_key_value {seek}" in plan, plan
