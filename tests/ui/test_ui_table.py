@@ -214,3 +214,33 @@ def test_runs_fetched_below_lengthen_the_table(live_ui, page):
         "() => [...document.querySelectorAll('#runs-table tbody tr[data-run-id] td.name a')]"
         ".some((a) => a.textContent === 'f000')"
     )
+
+
+def test_a_live_refresh_keeps_the_column_widths_of_a_scrolled_table(live_ui, page):
+    """The table refreshes itself while a user has scrolled to a row with a long name: the
+    columns keep the widths they were given, instead of being sized to the rows shown then."""
+    store = live_ui.store
+    eid = store.create_experiment("live-widths")
+    ids = []
+    for i in range(300):
+        name = f"w{i:03d}" + ("-with-a-much-longer-name-than-the-others" if i == 240 else "")
+        ids.append(store.create_run(eid, "bot", 50_000 + i, run_name=name).info.run_id)
+    page.goto(f"{live_ui.url}/experiments/{eid}?max_results=1000")
+    page.wait_for_function(
+        "() => document.querySelector('#page-info').textContent.startsWith('300 runs')"
+    )
+    widths = (
+        "() => [...document.querySelectorAll('#runs-table tr.column-heads th')]"
+        ".map((th) => th.offsetWidth)"
+    )
+    before = page.evaluate(widths)
+    row_height = page.evaluate(
+        "() => document.querySelector('#runs-table tbody tr[data-run-id]').offsetHeight"
+    )
+    page.locator("#runs-wrap").evaluate(f"(e) => {{ e.scrollTop = {50 * row_height}; }}")
+    page.wait_for_selector("#runs-table td.name a:text-matches('^w240-')")
+    page.evaluate("() => { window.head = document.querySelector('#runs-table tr.column-heads'); }")
+    store.set_tag(ids[299], RunTag("note", "changed"))  # the next live refresh sees new data
+    page.wait_for_function("() => !window.head.isConnected", timeout=15_000)  # it re-rendered
+    assert page.evaluate(widths) == before
+    assert page.errors == []

@@ -409,14 +409,25 @@ function freezeColumns() {
   table.classList.add("fixed-columns");
 }
 
-function render() {
+/** The column ids the frozen widths were measured for. */
+let frozenFor = null;
+
+/** Draw the table. ``keepWidths`` (a live refresh) keeps the frozen column widths when the
+ * columns are the same: re-measuring them would size them to whatever rows the window shows
+ * at that moment, and the columns would jump under a user who scrolled. */
+function render({ keepWidths = false } = {}) {
   if (!state.loaded) return;
   const cols = visibleColumns();
-  thawColumns();
+  const ids = cols.map((c) => c.id).join("\n");
+  const keep = keepWidths && ids === frozenFor && table.classList.contains("fixed-columns");
+  if (!keep) thawColumns();
   renderHead(cols);
   state.flat = flatten(state.runs);
   renderWindow(true);
-  freezeColumns();
+  if (!keep) {
+    freezeColumns();
+    frozenFor = table.classList.contains("fixed-columns") ? ids : null;
+  }
   renderColumnsPanel();
   updateExportLink();
   showPageInfo();
@@ -688,7 +699,7 @@ async function liveTick() {
         addKeys(data);
         state.runs = data.runs;
         state.nextToken = data.next_page_token;
-        render();
+        render({ keepWidths: true });
       }
     } catch { /* keep the rows shown; try again */ }
   }
