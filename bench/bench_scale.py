@@ -163,34 +163,49 @@ class Parts:
         }
 
 
-def measured(parts: Parts, operations: int, work: Any) -> dict[str, Any]:
-    """Run ``work()`` (returning its seconds) and describe it: operations per second, CPU
-    per operation and cores used by each part, PostgreSQL's share of the CPU, the load."""
-    probe = LoadProbe([parts.clients, parts.postgres, parts.balancer, *parts.servers])
-    before = parts.cpu()
-    seconds = work()
-    after = parts.cpu()
-    sample = probe.stop()
-    each = [after[p] - before[p] for p in after if p.startswith("server")]
-    used = {p: after[p] - before[p] for p in after if not p.startswith("server")}
-    used["servers"] = sum(each)
-    total = sum(used.values()) or 1e-9
-    return {
-        "value": operations / seconds,
-        "seconds": seconds,
-        "server_cpu_s_each": each,
-        "cpu_ms_per_op": {part: 1000 * used[part] / operations for part in used},
-        "cores": {part: used[part] / seconds for part in used},
-        "postgres_share": used["postgres"] / total,
-        "load1": sample.load1,
-        "others": sample.others_cpu,
-        "load": sample.describe(),
-    }
+class Meter:
+    """Entered around the measured calls alone: the CPU each part used and the load meanwhile
+    (setup and the check afterwards stay outside)."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.used: dict[str, float] = {}
+        self.each: list[float] = []
+
+    def __enter__(self) -> Meter:
+        parts = self.parts
+        self.probe = LoadProbe([parts.clients, parts.postgres, parts.balancer, *parts.servers])
+        self.before = parts.cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = self.parts.cpu()
+        self.sample = self.probe.stop()
+        self.each = [after[p] - self.before[p] for p in after if p.startswith("server")]
+        self.used = {p: after[p] - self.before[p] for p in after if not p.startswith("server")}
+        self.used["servers"] = sum(self.each)
+
+    def figure(self, operations: int, seconds: float) -> dict[str, Any]:
+        """Operations per second, CPU per operation and cores of each part, PostgreSQL's
+        share of the CPU, the load."""
+        used, total = self.used, sum(self.used.values()) or 1e-9
+        return {
+            "value": operations / seconds,
+            "seconds": seconds,
+            "server_cpu_s_each": self.each,
+            "cpu_ms_per_op": {part: 1000 * used[part] / operations for part in used},
+            "cores": {part: used[part] / seconds for part in used},
+            "postgres_share": used["postgres"] / total,
+            "load1": self.sample.load1,
+            "others": self.sample.others_cpu,
+            "load": self.sample.describe(),
+        }
 
 
-def ingest(url: str, size: Size) -> tuple[float, int]:
-    """``ingest_clients`` clients logging at once, each into its own run; the seconds it took
-    and the points read back (all of them, or the benchmark is wrong)."""
+def ingest(url: str, size: Size, meter: Meter) -> tuple[float, int]:
+    """``ingest_clients`` clients logging at once, each into its own run, ``meter`` around the
+    logging alone; the seconds it took and the points read back (all of them, or the benchmark
+    is wrong)."""
     setup = w.Api(url)
     experiment_id = setup.create_fresh_experiment("scale-ingest")
     run_ids = [
@@ -205,9 +220,10 @@ def ingest(url: str, size: Size) -> tuple[float, int]:
             api.post("/runs/log-batch", body)
         api.close()
 
-    started = time.perf_counter()
-    w.run_threads(client, len(run_ids))
-    seconds = time.perf_counter() - started
+    with meter:
+        started = time.perf_counter()
+        w.run_threads(client, len(run_ids))
+        seconds = time.perf_counter() - started
     landed = sum(len(w.history(setup, run_id, w.INGEST_KEY)) for run_id in run_ids)
     setup.close()
     return seconds, landed
@@ -215,26 +231,20 @@ def ingest(url: str, size: Size) -> tuple[float, int]:
 
 def measure_servers(url: str, parts: Parts, size: Size) -> dict[str, dict[str, Any]]:
     points = size.ingest_clients * (size.ingest_points // w.BATCH * w.BATCH)
-    landed: list[int] = []
-
-    def run_ingest() -> float:
-        seconds, count = ingest(url, size)
-        landed.append(count)
-        return seconds
-
-    figures = {"ingest": measured(parts, points, run_ingest)}
-    if landed[0] != points:
-        raise RuntimeError(f"ingest: {landed[0]} of {points} points landed")
+    meter = Meter(parts)
+    seconds, landed = ingest(url, size, meter)
+    if landed != points:
+        raise RuntimeError(f"ingest: {landed} of {points} points landed")
+    figures = {"ingest": meter.figure(points, seconds)}
     single_size = w.Size(
         ingest_points=0,
         single_clients=size.single_clients,
         single_calls=size.single_calls,
         runs=0,
     )
-    calls = size.single_clients * (size.single_calls - 1)  # the first call opens the connection
-    figures["single_calls"] = measured(
-        parts, calls, lambda: w.single_calls(url, single_size)["seconds"]
-    )
+    meter = Meter(parts)
+    single = w.single_calls(url, single_size, around=meter)
+    figures["single_calls"] = meter.figure(single["calls"], single["seconds"])
     return figures
 
 

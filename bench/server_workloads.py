@@ -8,6 +8,7 @@ servers returned the same data.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -150,8 +151,11 @@ def ingest(url: str, size: Size) -> dict[str, Any]:
 
 
 # ---- 2. concurrent single log-metric calls ---------------------------------------------------
-def single_calls(url: str, size: Size) -> dict[str, Any]:
-    """``single_clients`` threads, each logging ``single_calls`` points one call at a time."""
+def single_calls(
+    url: str, size: Size, around: contextlib.AbstractContextManager[Any] | None = None
+) -> dict[str, Any]:
+    """``single_clients`` threads, each logging ``single_calls`` points one call at a time;
+    ``around`` is entered for the calls alone (not the setup, not the check afterwards)."""
     setup = Api(url)
     experiment_id = setup.create_fresh_experiment("single-calls")
     run_ids = [
@@ -178,9 +182,10 @@ def single_calls(url: str, size: Size) -> dict[str, Any]:
             latencies[i].append(time.perf_counter() - start)
         api.close()
 
-    started = time.perf_counter()
-    run_threads(client, len(run_ids))
-    seconds = time.perf_counter() - started
+    with around or contextlib.nullcontext():
+        started = time.perf_counter()
+        run_threads(client, len(run_ids))
+        seconds = time.perf_counter() - started
     counts = [
         len(history(setup, rid, "m")) for rid in run_ids
     ]  # every call landed, in both servers
