@@ -30,6 +30,21 @@ def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlSto
     store.close()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+    """As ``sql_store``, but on Postgres in a database of the test's own: for tests that load
+    tables in bulk with fixed ids and read the planner's choices from fresh statistics."""
+    if request.param == "sqlite":
+        store = SqlStore(f"sqlite:///{tmp_path / 'runyard.db'}", str(tmp_path / "artifacts"))
+        yield store
+        store.close()
+        return
+    with fresh_postgres_database() as uri:
+        store = SqlStore(uri, str(tmp_path / "artifacts"))
+        yield store
+        store.close()
+
+
 @pytest.fixture
 def sql_run_id(sql_store: SqlStore) -> str:
     import secrets

@@ -3,9 +3,6 @@ from an index on both engines, so its first page does not sort every run of the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from runyard.search import parser
@@ -14,20 +11,11 @@ from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.runs import RUN_COLUMNS
 
-from tests.postgres import fresh_postgres_database
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        made = SqlStore(f"sqlite:///{tmp_path / 'order.db'}", str(tmp_path))
-        yield made
-        made.close()
-        return
-    with fresh_postgres_database() as uri:
-        made = SqlStore(uri, str(tmp_path))
-        yield made
-        made.close()
+@pytest.fixture
+def store(fresh_sql_store: SqlStore) -> SqlStore:
+    """A store of its own per test, on SQLite and on Postgres (conftest)."""
+    return fresh_sql_store
 
 
 def default_order_sql(conn: sa.Connection, experiment_id: str) -> str:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import math
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,17 +27,10 @@ from tests.postgres import fresh_postgres_database
 from tests.unit.store.sql.test_migrate import _revisions, _upgrade_to, insert_old_runs
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        made = SqlStore(f"sqlite:///{tmp_path / 'order.db'}", str(tmp_path))
-        yield made
-        made.close()
-        return
-    with fresh_postgres_database() as uri:
-        made = SqlStore(uri, str(tmp_path))
-        yield made
-        made.close()
+@pytest.fixture
+def store(fresh_sql_store: SqlStore) -> SqlStore:
+    """A store of its own per test, on SQLite and on Postgres (conftest)."""
+    return fresh_sql_store
 
 
 def expected_order(runs: dict[str, tuple[int, float | None]], ascending: bool) -> list[str]:

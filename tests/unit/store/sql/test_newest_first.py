@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,20 +16,11 @@ from runyard.store.sql import SqlStore, newest_first
 from runyard.store.sql import models as m
 from runyard.store.sql.runs import RUN_COLUMNS
 
-from tests.postgres import fresh_postgres_database
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        made = SqlStore(f"sqlite:///{tmp_path / 'pages.db'}", str(tmp_path))
-        yield made
-        made.close()
-        return
-    with fresh_postgres_database() as uri:
-        made = SqlStore(uri, str(tmp_path))
-        yield made
-        made.close()
+@pytest.fixture
+def store(fresh_sql_store: SqlStore) -> SqlStore:
+    """A store of its own per test, on SQLite and on Postgres (conftest)."""
+    return fresh_sql_store
 
 
 def walk(store: SqlStore, experiment_id: str, page_size: int, **kwargs: object) -> list[str]:
