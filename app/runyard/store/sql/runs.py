@@ -31,7 +31,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
-from runyard.store.sql import downsample, metric_order, newest_first
+from runyard.store.sql import downsample, metric_order, newest_first, probe_window
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
@@ -324,19 +324,23 @@ class RunsMixin(SqlBase):
 
         validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
         keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
-        where = sql_search.run_filter(parser.parse_filter(filter_string or ""))
+        expr = parser.parse_filter(filter_string or "")
         order_keys = parser.parse_order_by(list(order_by or []))
         offset, after = paging.decode_offset_payload(page_token)
         seek = newest_first.parse_after(after) if newest_first.applies(order_keys) else None
         metric_seek = metric_order.parse_after(after) if metric_order.seeks(order_keys) else None
         experiment_ids = [k for k in keys if k is not None]
-        run_where = [
+        base_where = [
             _R.experiment_id.in_(experiment_ids),
             _R.lifecycle_stage.in_(stages_for(run_view_type)),
-            where,
         ]
+        run_where = [*base_where, sql_search.run_filter(expr)]
         with self._read() as conn:
-            if seek is not None:
+            if newest_first.applies(order_keys) and probe_window.applies(conn, expr, offset, seek):
+                rows = probe_window.search_page(
+                    conn, RUN_COLUMNS, base_where, expr, seek, max_results + 1
+                )
+            elif seek is not None:
                 rows = newest_first.search_page(conn, RUN_COLUMNS, run_where, seek, max_results + 1)
             elif metric_order.applies(order_keys):
                 rows = metric_order.search_page(

@@ -72,40 +72,45 @@ def compare(column: ColumnElement, op: str, value: object) -> ColumnElement[bool
 
 
 # ---- runs ------------------------------------------------------------------------------------
-def run_filter(expr: Expr | None) -> ColumnElement[bool]:
-    """A WHERE clause over ``runs`` for a parsed filter (true when there is none)."""
+def run_filter(expr: Expr | None, correlated: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause over ``runs`` for a parsed filter (true when there is none).
+
+    ``correlated``: conditions on params, tags and metrics are EXISTS subqueries probed once per
+    run through the run's own rows, instead of IN sets of every matching row; cheaper when a
+    query reads only a bounded window of runs (``probe_window``)."""
     if expr is None:
         return sa.true()
     if isinstance(expr, And):
-        return sa.and_(*(run_filter(item) for item in expr.items))
+        return sa.and_(*(run_filter(item, correlated) for item in expr.items))
     if isinstance(expr, Or):
-        return sa.or_(*(run_filter(item) for item in expr.items))
-    return _run_comparison(expr)
+        return sa.or_(*(run_filter(item, correlated) for item in expr.items))
+    return _run_comparison(expr, correlated)
 
 
-def _run_comparison(node: Comparison) -> ColumnElement[bool]:
+def _run_comparison(node: Comparison, correlated: bool) -> ColumnElement[bool]:
     ident, op, value = node.ident, node.op, node.value
+    among = _runs_probed if correlated else _runs_among
     if ident.entity == "metric":
         s = m.metric_summaries.alias()
         where = [s.c.key == ident.key]
         if op in ("IS NULL", "IS NOT NULL"):
-            return _runs_among(s, where, negate=op == "IS NULL")
+            return among(s, where, negate=op == "IS NULL")
         number = float(value)  # type: ignore[arg-type]
         if op == "!=":  # NaN differs from every number
             where.append(sa.or_(s.c.is_nan.is_(True), s.c.value != number))
         else:
             where += [s.c.is_nan.is_(False), compare(s.c.value, op, number)]
-        return _runs_among(s, where)
+        return among(s, where)
     if ident.entity in ("param", "tag"):
         table = (m.params if ident.entity == "param" else m.tags).alias()
         where = [table.c.key == ident.key]
         if op == "IS NULL":
-            return _runs_among(table, where, negate=True)
+            return among(table, where, negate=True)
         if op == "=" and isinstance(value, str):
             where.append(value_equals(table.c.value, sa.literal(value, sa.Text)))
         elif op != "IS NOT NULL":
             where.append(compare(table.c.value, op, value))
-        return _runs_among(table, where)
+        return among(table, where)
     if ident.entity == "attribute":
         column = _RUN_ATTRIBUTE_COLUMNS.get(ident.key)
         if column is None:
@@ -152,6 +157,13 @@ def _runs_among(table: sa.FromClause, where: list, negate: bool = False) -> Colu
     chosen = sa.select(table.c.run_uuid).where(*where)
     column = m.runs.c.run_uuid
     return column.not_in(chosen) if negate else column.in_(chosen)
+
+
+def _runs_probed(table: sa.FromClause, where: list, negate: bool = False) -> ColumnElement[bool]:
+    """``[NOT] EXISTS (SELECT 1 FROM table WHERE run_uuid = runs.run_uuid AND ...)``: the same
+    rows as ``_runs_among``, read through the (run_uuid, key) key of the run being tested."""
+    found = sa.exists().where(table.c.run_uuid == m.runs.c.run_uuid, *where)
+    return ~found if negate else found
 
 
 def _dataset_comparison(ident: Identifier, op: str, value: object) -> ColumnElement[bool]:
