@@ -14,7 +14,9 @@ At each size, p50 over a few calls of each product's ``search_runs`` (in process
 * ``ordered``: 100 runs ordered by ``metrics.m0 DESC``;
 * ``filtered``: ``metrics.m1 > 0.5 AND params.p2 = 'v3'`` (about 1 run in 22), 100 runs;
 * ``deep_page``: the 100 runs from the middle of the experiment, with the page token each
-  product hands out for it (MLflow's: an offset; runyard's also names the last run before it).
+  product hands out for it (MLflow's: an offset; runyard's also names the last run before it);
+* ``ordered_deep``: the 100 runs from the middle of the order by ``metrics.m0 DESC``, the same
+  way (runyard's token names the last run's value, start time and id).
 
 ``growth`` is the time at a size over the time at the smallest size: flat stays near 1,
 logarithmic grows by a constant per tenfold, linear by ten per tenfold. MLflow is measured up to
@@ -57,7 +59,7 @@ PAGE = 100
 PARAMS, METRICS, TAGS = 10, 10, 5
 FILTER = "metrics.m1 > 0.5 AND params.p2 = 'v3'"
 ORDER = "metrics.m0 DESC"
-WORKLOADS = ("first_page", "ordered", "filtered", "deep_page")
+WORKLOADS = ("first_page", "ordered", "filtered", "deep_page", "ordered_deep")
 #: Rows per bulk statement (and per COPY).
 CHUNK = 20_000
 T0 = 1_700_000_000_000
@@ -190,11 +192,15 @@ class Runyard(Product):
 
         eid, store = self.experiment_id, self.store
         token = encode_offset_token(size // 2, seek_after(size))
+        ordered_token = encode_offset_token(size // 2, ordered_seek_after(size))
         calls = {
             "first_page": lambda: store.search_runs([eid], max_results=PAGE),
             "ordered": lambda: store.search_runs([eid], max_results=PAGE, order_by=[ORDER]),
             "filtered": lambda: store.search_runs([eid], FILTER, max_results=PAGE),
             "deep_page": lambda: store.search_runs([eid], max_results=PAGE, page_token=token),
+            "ordered_deep": lambda: store.search_runs(
+                [eid], max_results=PAGE, order_by=[ORDER], page_token=ordered_token
+            ),
         }
         return lambda: len(calls[workload]())
 
@@ -207,6 +213,19 @@ def seek_after(size: int) -> list[Any]:
     runyard's page tokens carry it (newest first: run ``size - size // 2``)."""
     last = next(run_rows(size - size // 2, size - size // 2 + 1))
     return [last["start_time"], last["run_uuid"]]
+
+
+def ordered_seek_after(size: int) -> list[Any]:
+    """The (part, value, start time, run id) of the last run on the page before the middle one
+    of the ``ORDER`` (``metrics.m0 DESC``, ties newest first), as runyard's tokens carry it.
+    The values are finite, so every run is in the first part."""
+    assert ORDER == "metrics.m0 DESC"
+    runs = sorted(
+        run_rows(0, size),
+        key=lambda r: (-dict(r["metrics"])["m0"], -r["start_time"], r["run_uuid"]),
+    )
+    last = runs[size // 2 - 1]
+    return [0, dict(last["metrics"])["m0"], last["start_time"], last["run_uuid"]]
 
 
 class Mlflow(Product):
@@ -265,6 +284,7 @@ class Mlflow(Product):
             "ordered": lambda: store.search_runs(eid, "", active, PAGE, [ORDER]),
             "filtered": lambda: store.search_runs(eid, FILTER, active, PAGE),
             "deep_page": lambda: store.search_runs(eid, "", active, PAGE, None, token),
+            "ordered_deep": lambda: store.search_runs(eid, "", active, PAGE, [ORDER], token),
         }
         return lambda: len(calls[workload]())
 

@@ -22,7 +22,7 @@ def expected_found(workload: str, size: int) -> int:
             if dict(run["metrics"])["m1"] > 0.5 and dict(run["params"])["p2"] == "v3"
         )
         return min(PAGE, matches)
-    if workload == "deep_page":
+    if workload in ("deep_page", "ordered_deep"):
         return min(PAGE, size - size // 2)
     return min(PAGE, size)
 
@@ -57,10 +57,16 @@ def _run(engine: str, tmp_path: Path) -> dict:
     return result
 
 
-def test_the_deep_page_token_seeks_to_the_same_page_as_an_offset(tmp_path: Path) -> None:
+@pytest.mark.parametrize("order_by", [[], ["metrics.m0 DESC"]])
+def test_the_deep_page_token_seeks_to_the_same_page_as_an_offset(
+    tmp_path: Path, order_by: list[str]
+) -> None:
     from runyard.search.paging import encode_offset_token
 
-    from bench.bench_growth import Runyard, seek_after
+    from bench.bench_growth import ORDER, Runyard, ordered_seek_after, seek_after
+
+    assert order_by in ([], [ORDER])
+    seek = ordered_seek_after if order_by else seek_after
 
     size = TINY_SIZES[-1]
     product = Runyard(f"sqlite:///{tmp_path / 'seek.db'}", tmp_path)
@@ -70,11 +76,14 @@ def test_the_deep_page_token_seeks_to_the_same_page_as_an_offset(tmp_path: Path)
 
         def page(token: str) -> list[str]:
             return [
-                r.info.run_id for r in store.search_runs([eid], max_results=PAGE, page_token=token)
+                r.info.run_id
+                for r in store.search_runs(
+                    [eid], max_results=PAGE, order_by=order_by, page_token=token
+                )
             ]
 
         by_offset = page(encode_offset_token(size // 2))
         assert len(by_offset) == min(PAGE, size - size // 2)
-        assert page(encode_offset_token(size // 2, seek_after(size))) == by_offset
+        assert page(encode_offset_token(size // 2, seek(size))) == by_offset
     finally:
         product.close()
