@@ -98,13 +98,25 @@ CLIENT: tuple[Setting, ...] = (
         "8",
         "PostgreSQL connections each process keeps open (per server worker). Keep it at the "
         "threads setting: a request that finds the pool empty opens a connection and closes it "
-        "after. Budget: pods x workers x (pool size + max overflow) must stay below "
-        "max_connections.",
+        "after. Budget: pods x workers x (pool size + max overflow + the accounts' pool) must "
+        "stay below max_connections.",
     ),
     Setting(
         "db_max_overflow",
         "10",
         "Extra PostgreSQL connections a process may open at peaks, closed when returned.",
+    ),
+    Setting(
+        "auth_db_pool_size",
+        "2",
+        "PostgreSQL connections each server process keeps open for accounts, beside the "
+        "tracking pool. Account reads are remembered for a second, so two serve many threads; "
+        "a request that finds them busy waits its turn. Budget: count them per worker.",
+    ),
+    Setting(
+        "auth_db_max_overflow",
+        "0",
+        "Extra connections for accounts a process may open at peaks, closed when returned.",
     ),
     # ---- artifact stores on file servers and Google Cloud Storage ---------------------------
     Setting(

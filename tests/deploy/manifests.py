@@ -77,12 +77,21 @@ def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def connection_budget(objects: list[dict[str, Any]], max_replicas: int) -> int:
     """PostgreSQL connections the servers can hold at most: every pod a rollout can run at once
-    (replicas + surge), times worker processes, times each process's pool plus overflow."""
+    (replicas + surge), times worker processes, times each process's pools: tracking, and the
+    accounts' own when accounts are on (a setting the ConfigMap leaves out has its default)."""
+    from runyard import config as settings
+
     deployment = find(objects, "Deployment", "runyard")
     surge = int(deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"])
-    config = find(objects, "ConfigMap", "runyard")["data"]
-    per_process = int(config["RUNYARD_DB_POOL_SIZE"]) + int(config["RUNYARD_DB_MAX_OVERFLOW"])
-    return (max_replicas + surge) * int(config["RUNYARD_WORKERS"]) * per_process
+    data = find(objects, "ConfigMap", "runyard")["data"]
+
+    def value(name: str) -> int:
+        return int(data.get(f"RUNYARD_{name.upper()}", settings.default(name)))
+
+    per_process = value("db_pool_size") + value("db_max_overflow")
+    if data.get("RUNYARD_AUTH", "").lower() == "true":
+        per_process += value("auth_db_pool_size") + value("auth_db_max_overflow")
+    return (max_replicas + surge) * value("workers") * per_process
 
 
 def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:

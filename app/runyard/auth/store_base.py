@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from runyard import config
 from runyard.auth import credentials
 from runyard.auth.entities import User
 from runyard.auth.memo import ReadMemo
@@ -33,7 +34,11 @@ class StoreBase:
     def __init__(self, db_uri: str) -> None:
         self._verified = credentials.VerifiedPasswords()
         self._memo = ReadMemo()
-        self._engine = create_engine(db_uri)
+        self._engine = create_engine(
+            db_uri,
+            pool_size=config.get_int("auth_db_pool_size"),
+            max_overflow=config.get_int("auth_db_max_overflow"),
+        )
         try:
             upgrade_engine(self._engine, AUTH_CHAIN)
         except BaseException:

@@ -68,10 +68,13 @@ def sqlite_file(url: str | sa.URL) -> str | None:
     return database
 
 
-def create_engine(db_uri: str) -> Engine:
+def create_engine(
+    db_uri: str, pool_size: int | None = None, max_overflow: int | None = None
+) -> Engine:
     """An engine whose pooled connections are checked for liveness without a query per
     request (see ``_check_liveness_on_checkout``), so a restarted database is picked up
-    without restarting runyard."""
+    without restarting runyard. The pool's size and overflow default to the tracking pool's
+    settings (``db_pool_size``, ``db_max_overflow``)."""
     url = sa.make_url(normalize_uri(db_uri))
     require_supported(url)
     if is_sqlite(url):
@@ -83,8 +86,8 @@ def create_engine(db_uri: str) -> Engine:
         return engine
     engine = sa.create_engine(
         url,
-        pool_size=config.get_int("db_pool_size"),
-        max_overflow=config.get_int("db_max_overflow"),
+        pool_size=config.get_int("db_pool_size") if pool_size is None else pool_size,
+        max_overflow=config.get_int("db_max_overflow") if max_overflow is None else max_overflow,
         pool_recycle=1800,
         connect_args={
             "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,

@@ -120,7 +120,7 @@ def upgrade_engine(engine: Engine, chain: MigrationChain = TRACKING_CHAIN) -> No
             conn.rollback()
         if at_head:
             return
-        with _migration_lock(engine), engine.connect() as conn:
+        with engine.connect() as conn, _migration_lock(conn):
             if current_revision(conn, chain) == head:
                 return
             conn.rollback()
@@ -131,20 +131,32 @@ def upgrade_engine(engine: Engine, chain: MigrationChain = TRACKING_CHAIN) -> No
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as lock_conn:
-            lock_conn.exec_driver_sql(f"SELECT pg_advisory_lock({_ADVISORY_KEY})")
-            lock_conn.commit()
-            try:
-                yield
-            finally:
-                lock_conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_ADVISORY_KEY})")
-                lock_conn.commit()
+def _migration_lock(conn: Connection) -> Iterator[None]:
+    """One migrating process at a time. On Postgres a session advisory lock, held on the
+    connection that migrates (it outlives the migration's commits), so migrating takes one
+    connection of the pool, not two: the accounts' pool may be a single connection."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_ADVISORY_KEY})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            _unlock(conn)
         return
-    path = sqlite_file(engine.url)
+    path = sqlite_file(conn.engine.url)
     if path is None:  # in-memory: one process only
         yield
         return
     with FileLock(f"{path}.migrate.lock", timeout=_LOCK_TIMEOUT_S):
         yield
+
+
+def _unlock(conn: Connection) -> None:
+    """Release the advisory lock, even after a failed migration; a connection that cannot is
+    closed, which releases the lock with its session, so no other process waits forever."""
+    try:
+        conn.rollback()
+        conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_ADVISORY_KEY})")
+        conn.commit()
+    except Exception:
+        conn.invalidate()
