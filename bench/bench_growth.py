@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
+    analyze,
     fresh_postgres_database,
     markdown_table,
     p50,
@@ -120,14 +121,6 @@ def _write(engine: Any, table: str, columns: list[str], rows: list[tuple]) -> No
         raw.close()
 
 
-def analyze(engine: Any) -> None:
-    """Planner statistics after a bulk load, as Postgres' autovacuum would gather them soon
-    after; SQLite gathers none by itself, so it is left as a user's file would be."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-
-
 class Product:
     """One product's store on one database: how to grow its experiment and search it."""
 
@@ -185,7 +178,7 @@ class Runyard(Product):
             ((r["run_uuid"], eid, k, v, False, 0, r["start_time"], v, v, 1)
              for r in runs for k, v in r["metrics"]),
         )  # fmt: skip
-        analyze(engine)
+        analyze(engine.url.render_as_string(hide_password=False))
 
     def search(self, workload: str, size: int) -> Callable[[], int]:
         from runyard.search.paging import encode_offset_token
@@ -270,7 +263,7 @@ class Mlflow(Product):
                 ((k, v, r["start_time"], 0, False, r["run_uuid"])
                  for r in runs for k, v in r["metrics"]),
             )  # fmt: skip
-        analyze(engine)
+        analyze(engine.url.render_as_string(hide_password=False))
 
     def search(self, workload: str, size: int) -> Callable[[], int]:
         from mlflow.entities import ViewType

@@ -7,7 +7,8 @@ driven through the same REST calls with plain ``requests``:
 1. ``ingest``: 200,000 metric points through ``runs/log-batch``, 1000 per call, one client;
 2. ``single_calls``: 4 clients making single ``runs/log-metric`` calls (calls/s, median latency);
 3. ``search_*``: 5,000 runs x 10 params x 10 metrics x 5 tags, written through each product's
-   own store before its server starts (``--populate rest``: through the API), then
+   own store before its server starts (``--populate rest``: through the API), then, with the
+   planner statistics autovacuum would have gathered by then (Postgres), searched:
    ordered by a metric (max_results 100), a metric-and-param filter, and paging through every
    run with max_results 1000 (p50 seconds);
 4. ``history``: the 200,000-point history of step 1 through ``metrics/get-history``, following
@@ -37,6 +38,7 @@ from typing import Any
 
 from bench import server_workloads as w
 from bench.common import (
+    analyze,
     fresh_postgres_database,
     markdown_table,
     postgres_admin_uri,
@@ -109,13 +111,18 @@ def log(message: str) -> None:
 
 # ---- one product on one engine ---------------------------------------------------------------
 def measure_product(
-    server: ServerProcess, size: w.Size, label: str, populated: dict[str, Any] | None
+    server: ServerProcess,
+    size: w.Size,
+    label: str,
+    populated: dict[str, Any] | None,
+    uri: str,
 ) -> dict[str, dict[str, Any]]:
     """Every workload against ``server``: ``{workload: {"value": ..., "load": ..., ...}}``,
     each with the load the machine carried meanwhile (``bench.load``).
 
     ``populated`` names the search experiment already written through the store; without it
-    the runs are created through the REST API.
+    the runs are created through the REST API. Before the searches, the database ``uri`` gets
+    the planner statistics autovacuum would have gathered by then (``analyze``).
     """
     url = server.url
     ours = [os.getpid()] + ([server.process.pid] if server.process else [])
@@ -152,6 +159,7 @@ def measure_product(
         populated = probed(["populate"], lambda: w.populate(url, size))
     figures.setdefault("populate", {})["value"] = populated["seconds"]
     log(f"{label}: search")
+    analyze(uri)
     names = ["search_order", "search_filter", "search_paging"]
     searches = probed(names, lambda: w.search_workloads(url, populated["experiment_id"], size))
     for name, figure in searches.items():
@@ -194,7 +202,7 @@ def bench_engine(
                 populated = populate_store(product, uris[product], size, artifacts)
             log(f"{label}: starting the server ({workers} workers)")
             with running_server(product, uris[product], workdir / engine, workers) as server:
-                figures[product] = measure_product(server, size, label, populated)
+                figures[product] = measure_product(server, size, label, populated, uris[product])
             if engine == "postgres" and product == "runyard":
                 log(f"[{engine}] COPY baseline: {size.ingest_points} points, {COPY_BATCH} a COPY")
                 figures["copy_baseline"] = copy_rate(uris[product], size.ingest_points)
