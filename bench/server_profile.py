@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import server_workloads as w
+from bench.common import analyze
 
 API = w.API
 
@@ -72,7 +73,7 @@ def profiled(label: str, calls: int, fn: Callable[[], Any], top: int) -> None:
         print(f"\n### by {order}\n" + "\n".join(lines[start:]))
 
 
-def profile_all(api: InProcess, size: w.Size, workloads: list[str], top: int) -> None:
+def profile_all(api: InProcess, uri: str, size: w.Size, workloads: list[str], top: int) -> None:
     ingest_run = api.create_run(api.create_experiment("ingest"), "ingest", w.BASE_TS)
     bodies = w.ingest_bodies(ingest_run, size.ingest_points)
     if "ingest" in workloads or "history" in workloads:
@@ -99,6 +100,7 @@ def profile_all(api: InProcess, size: w.Size, workloads: list[str], top: int) ->
         for i in range(size.runs):
             rid = api.create_run(eid, f"run-{i:05d}", w.BASE_TS + i)
             api.post("/runs/log-batch", {"run_id": rid, **w.run_batch(i, size)})
+        analyze(uri)
         base = {"experiment_ids": [eid]}
         for label, body in (
             (
@@ -130,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     workloads = args.workload or ["ingest", "single", "search", "history"]
     with tempfile.TemporaryDirectory(prefix="runyard-profile-") as tmp:
         uri = args.uri or f"sqlite:///{Path(tmp) / 'profile.db'}"
-        profile_all(InProcess(uri, str(Path(tmp) / "artifacts")), size, workloads, args.top)
+        api = InProcess(uri, str(Path(tmp) / "artifacts"))
+        profile_all(api, uri, size, workloads, args.top)
     return 0
 
 
