@@ -56,10 +56,11 @@ def test_history_pages(store: TrackingStore, run_id: str) -> None:
 
 
 @pytest.mark.parametrize("size", [None, 4, 45])
-def test_history_rows_render_as_the_history(
+def test_history_rows_and_text_render_as_the_history(
     store: TrackingStore, run_id: str, size: int | None
 ) -> None:
-    """The server renders histories from rows; they must say what the entities say."""
+    """The server sends histories as text, rendered from rows or by the database; both must
+    say what the entities say."""
     special = [float("nan"), float("inf"), float("-inf"), -0.0, 1e300]
     points = [metric("m", v, step=i, timestamp=10 + i) for i, v in enumerate(special)]
     points += [metric("m", i * 0.5, step=i, timestamp=100 + i) for i in range(50)]
@@ -71,8 +72,14 @@ def test_history_rows_render_as_the_history(
         rows, rows_token = store.get_metric_history_rows(
             run_id, "m", max_results=size, page_token=token
         )
-        assert json.loads(history_rows_json_text("m", rows)) == [metric_to_json(p) for p in page]
+        expected = [metric_to_json(p) for p in page]
+        assert json.loads(history_rows_json_text("m", rows)) == expected
         assert rows_token == page.token
+        text, text_token = store.get_metric_history_json(
+            run_id, "m", max_results=size, page_token=token
+        )
+        assert json.loads(text or "[]") == expected
+        assert text_token == page.token
         token, pages = page.token, pages + 1
         if not token:
             break

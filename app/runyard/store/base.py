@@ -33,6 +33,7 @@ from runyard.entities import (
     ViewType,
 )
 from runyard.errors import InvalidParameterValue
+from runyard.protocol.runs import history_rows_json_text
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -192,6 +193,19 @@ class TrackingStore(abc.ABC):
             for m in page
         ]
         return rows, page.token
+
+    def get_metric_history_json(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[str | None, str | None]:
+        """A page of ``get_metric_history`` as what the server sends: the JSON text of its
+        ``metrics`` array (None when the page is empty) and the next page token. Stores whose
+        database can write the text override this."""
+        rows, token = self.get_metric_history_rows(run_id, metric_key, max_results, page_token)
+        return (history_rows_json_text(metric_key, rows) if rows else None), token
 
     @abc.abstractmethod
     def get_metric_history_bulk_interval(

@@ -36,11 +36,11 @@ def get_metric_history() -> Response:
         )
     max_results = max_results or MAX_RESULTS_GET_METRIC_HISTORY
     token = p.optional_string(fields, "page_token") or None
-    rows, next_token = store().get_metric_history_rows(
+    points, next_token = store().get_metric_history_json(
         run_id, key, max_results=max_results, page_token=token
     )
-    # At most MAX_RESULTS_GET_METRIC_HISTORY points, written as text (protocol's renderer).
-    fields_text = ['"metrics":' + p.history_rows_json_text(key, rows)] if rows else []
+    # At most MAX_RESULTS_GET_METRIC_HISTORY points, written as text by the store.
+    fields_text = ['"metrics":' + points] if points else []
     if next_token:
         fields_text.append('"next_page_token":' + json.dumps(next_token))
     text = "{" + ",".join(fields_text) + "}\n"

@@ -281,6 +281,10 @@ class AuthorizedStore(RegistryDecisions):
         self.require_run(run_id, "read")
         return self._inner.get_metric_history_rows(run_id, *args, **kwargs)
 
+    def get_metric_history_json(self, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        self.require_run(run_id, "read")
+        return self._inner.get_metric_history_json(run_id, *args, **kwargs)
+
     def get_metric_history_bulk_interval(
         self, run_ids: Sequence[str], *args: Any, **kw: Any
     ) -> Any:

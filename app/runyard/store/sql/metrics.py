@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -279,7 +280,29 @@ def history_rows(
     after: HistoryKey | None = None,
 ) -> list[HistoryRow]:
     """What ``history`` returns, as bare rows: the server renders a long history straight from
-    these (``protocol.history_rows_json_text``), with no ``Metric`` per point.
+    these (``protocol.history_rows_json_text``), with no ``Metric`` per point."""
+    query = history_query(conn, run_id, key, limit, offset, after)
+    return [] if query is None else driver_of(conn).rows(conn, query.sql, query.args)
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """One page of a series as SQL in the driver's placeholders: ``sql`` selects
+    ``_HISTORY_COLUMNS`` in page order."""
+
+    sql: str
+    args: list
+
+
+def history_query(
+    conn: Connection,
+    run_id: str,
+    key: str,
+    limit: int | None,
+    offset: int = 0,
+    after: HistoryKey | None = None,
+) -> HistoryQuery | None:
+    """The query of a history page; None when (run, key) has no series.
 
     A series ``in_time_order`` is read in its primary key's order, which is then the same
     order: a page is an index range scan. Any other series is sorted."""
@@ -291,7 +314,7 @@ def history_rows(
         [run_id, key],
     )
     if not found:
-        return []
+        return None
     series_id, by_key = found[0][0], bool(found[0][1])
     sql = f"SELECT {_HISTORY_COLUMNS} FROM metrics WHERE series_id = {mark}"
     args: list = [series_id]
@@ -307,4 +330,4 @@ def history_rows(
     if limit is not None or offset:
         sql += f" LIMIT {mark} OFFSET {mark}"
         args += [driver.no_limit if limit is None else limit, offset]
-    return driver.rows(conn, sql, args)
+    return HistoryQuery(sql, args)

@@ -31,7 +31,13 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.names import generate_run_name
 from runyard.store.base import chosen_run_id
-from runyard.store.sql import downsample, metric_order, newest_first, probe_window
+from runyard.store.sql import (
+    downsample,
+    history_json,
+    metric_order,
+    newest_first,
+    probe_window,
+)
 from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
@@ -291,6 +297,31 @@ class RunsMixin(SqlBase):
             value, is_nan, timestamp, step, *_ = rows[-1]
             return rows, sql_metrics.encode_history_token((timestamp, step, value, bool(is_nan)))
         return rows, None
+
+    def get_metric_history_json(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> tuple[str | None, str | None]:
+        """On Postgres the database writes the page's JSON text (``history_json``)."""
+        if max_results is None or self._engine.dialect.name != "postgresql":
+            return super().get_metric_history_json(  # type: ignore[misc]
+                run_id, metric_key, max_results, page_token
+            )
+        validation.validate_max_results(max_results, 2**62, "max_results")
+        offset, after = sql_metrics.decode_history_token(page_token)
+        with self._read() as conn:
+            query = sql_metrics.history_query(
+                conn, run_id, metric_key, max_results + 1, offset, after
+            )
+            if query is None:
+                return None, None
+            page = history_json.history_page(conn, query, metric_key, max_results)
+        if page.more and page.last is not None:
+            return page.text, sql_metrics.encode_history_token(page.last)
+        return page.text, None
 
     def get_metric_history_bulk_interval(
         self,
