@@ -17,22 +17,23 @@ writes ``bench-output/artifacts.json``. The files (inputs, the servers' roots, t
 brought back) live on ``/dev/shm`` when it has room, so the disk's writeback does not decide the
 figures. Do not run the full size on a shared machine.
 
-Last measured at full size (1 GiB five times, every copier in turn; 10,000 files of 10 KiB;
-2 cores, loopback), as runyard's median throughput over the native client's, direct / through
-the proxy. Single transfers of the same file swing by up to 2x here (the spread column):
+Last measured at full size with the files on ``/dev/shm`` (1 GiB five times, every copier in
+turn; 10,000 files of 10 KiB; 2 cores, loopback), as runyard's median throughput over the
+native client's, direct / through the proxy. Single transfers still swing, FTP's most (the
+spread column: 360-920 MB/s for runyard's direct upload, 566-971 for curl's):
 
-* SFTP one file: up 0.73 / 0.56, down 0.48 / 0.47 (runyard 180 and 133 MB/s direct, OpenSSH's
-  sftp 247 and 276). runyard offers AES-GCM first (25 % less client CPU per byte than AES-CTR
+* SFTP one file: up 0.82 / 0.52, down 0.50 / 0.44 (runyard 236 and 192 MB/s direct, OpenSSH's
+  sftp 286 and 384). runyard offers AES-GCM first (25 % less client CPU per byte than AES-CTR
   with HMAC), reads and writes in 250 KiB requests over a 64 MiB SSH window and keeps 16 MiB of
   a download requested ahead. What is left is paramiko's Python work per SSH packet, in its
-  transport thread, next to OpenSSH's C. Small files: 374 files/s up and 441 down direct (0.31
-  and 0.38 of ``sftp -r``, which pipelines files; runyard does stat, mkdir check, open, write,
-  close and rename per file, each a round trip), 169 and 159 through the proxy.
-* FTP one file: up 0.73 / 0.41, down 0.77 / 0.67 (runyard 484 and 390 MB/s direct, curl 666
-  and 505). Through the proxy an upload first crosses the server's HTTP body reader and the
+  transport thread, next to OpenSSH's C. Small files: 566 files/s up and 662 down direct (0.50
+  and 0.43 of ``sftp -r``, which pipelines files; runyard does stat, mkdir check, open, write,
+  close and rename per file, each a round trip), 266 and 305 through the proxy.
+* FTP one file: up 0.65 / 0.34, down 1.08 / 1.23 (runyard 528 and 900 MB/s direct, curl 817
+  and 836). Through the proxy an upload first crosses the server's HTTP body reader and the
   destination is written in turns with reading it. ``sendfile(2)`` for uploads was tried: less
-  client CPU, but slower on loopback (689 against 856 MiB/s). Small files: 506 files/s up and
-  856 down direct (1.35 and 1.03 of curl), 227 and 285 through the proxy.
+  client CPU, but slower on loopback (689 against 856 MiB/s). Small files: 666 files/s up and
+  1,432 down direct (0.65 and 1.40 of curl), 317 and 451 through the proxy.
 * GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
   8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
   request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
@@ -40,7 +41,9 @@ the proxy. Single transfers of the same file swing by up to 2x here (the spread 
 
 At ``--quick`` size (64 MiB) the ratios look better (SFTP direct 0.86 up, 1.30 down; FTP 1.29
 and 2.59) because the native clients' start-up is a large part of their time: judge by the
-full size. The large-file target (0.8x) is missed at full size.
+full size. At full size the large-file target (0.8x) is met for SFTP's direct upload and FTP's
+downloads, and missed for SFTP's downloads, FTP's direct upload and every upload through the
+proxy.
 """
 
 from __future__ import annotations
