@@ -35,8 +35,8 @@ _POINT = (
     "|| COALESCE(',\"dataset_name\":' || to_json(dataset_name)::text, '') "
     "|| COALESCE(',\"dataset_digest\":' || to_json(dataset_digest)::text, '') || '}' END"
 )
-#: Where each point's object starts in the page's text. A key is written by ``json.dumps``,
-#: which escapes every quote inside it, so this never occurs inside a string.
+#: Where each point's object starts in the page's text. Every string in the text is JSON
+#: (``json.dumps``, ``to_json``), whose quotes are escaped, so this never occurs inside one.
 _OBJECT = '{"key":'
 
 
