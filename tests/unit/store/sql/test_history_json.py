@@ -11,7 +11,6 @@ import math
 import random
 import struct
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,8 +128,6 @@ def test_an_unknown_series_has_no_points(store: SqlStore) -> None:
         ('{"key":"m","value":1e+15,"timestamp":5,"step":2}', (5, 2, 1e15, False)),
     ],
 )
-def test_a_page_position_is_read_back_from_its_last_point(
-    text: str, expected: tuple, tmp_path: Path
-) -> None:
+def test_a_page_position_is_read_back_from_its_last_point(text: str, expected: tuple) -> None:
     found = position(text)
     assert exact(list(found)) == exact(list(expected))

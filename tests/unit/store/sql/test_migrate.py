@@ -87,6 +87,14 @@ def test_concurrent_start_on_fresh_postgres(tmp_path: Path) -> None:
 
 
 def _upgrade_to(uri: str, revision: str) -> None:
+    _migrate(uri, revision, downgrade=False)
+
+
+def _downgrade_to(uri: str, revision: str) -> None:
+    _migrate(uri, revision, downgrade=True)
+
+
+def _migrate(uri: str, revision: str, downgrade: bool) -> None:
     from alembic import command
     from runyard.store.sql.migrate import alembic_config
 
@@ -95,7 +103,7 @@ def _upgrade_to(uri: str, revision: str) -> None:
         with engine.connect() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
             conn.commit()
     finally:
         engine.dispose()
