@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg2
 import requests
@@ -23,14 +24,14 @@ CLIENTS = 8
 CALLS_PER_CLIENT = 40
 
 
-def backends(uri: str) -> int:
-    """Connections to the test's database other than this one."""
-    with psycopg2.connect(uri) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return int(cur.fetchone()[0])
+def backends(cur: Any) -> int:
+    """Client connections to the test's database other than the watcher's own (autovacuum's
+    workers, which show there too, are not the server's)."""
+    cur.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+    return int(cur.fetchone()[0])
 
 
 def test_a_busy_worker_stays_within_its_connection_budget() -> None:
@@ -54,9 +55,17 @@ def test_a_busy_worker_stays_within_its_connection_budget() -> None:
             done = threading.Event()
 
             def watch() -> None:
-                while not done.is_set():
-                    seen.append(backends(uri))
-                    time.sleep(0.05)
+                """One connection for every sample: a backend of an earlier sample's own
+                connection may still be exiting, and would be counted."""
+                watcher = psycopg2.connect(uri)
+                watcher.autocommit = True
+                try:
+                    with watcher.cursor() as cur:
+                        while not done.is_set():
+                            seen.append(backends(cur))
+                            time.sleep(0.05)
+                finally:
+                    watcher.close()
 
             def client(number: int) -> list[int]:
                 calls = requests.Session()
