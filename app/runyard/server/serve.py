@@ -126,8 +126,10 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
 
         def load(self) -> Any:
             from runyard.server.app import create_app
+            from runyard.server.socket_body import read_bodies_from_socket
 
             app = create_app(settings)
+            app.wsgi_app = read_bodies_from_socket(app.wsgi_app)  # type: ignore[method-assign]
             settle_heap()
             return app
 
