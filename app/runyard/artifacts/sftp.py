@@ -52,10 +52,9 @@ from runyard.validation import safe_relative_path
 
 #: Settings that change how a connection is made; connections are shared only when they match.
 SETTINGS = ("sftp_identity_file", "sftp_known_hosts", "sftp_ssh_config", "netrc")
-#: Downloads request READ_AHEAD windows of READ_WINDOW bytes at once (as pipelined reads of
-#: REQUEST_SIZE) and hand them out window by window, so at most READ_AHEAD MiB are buffered.
-READ_WINDOW = CHUNK_SIZE
-READ_AHEAD = 16
+#: Downloads keep READ_AHEAD bytes requested ahead (pipelined reads of the file's request size)
+#: and hand each reply out as it is, so memory stays bounded by READ_AHEAD.
+READ_AHEAD = 16 * CHUNK_SIZE
 #: Bytes per SFTP read or write request to an OpenSSH server, whose sftp-server takes messages
 #: up to 256 KiB; paramiko's own 32 KiB (what any SFTP server must take) is kept for others,
 #: which may answer a larger read short. Python's cost is per request and per SSH packet, so
@@ -175,11 +174,7 @@ class SftpArtifactRepo(ArtifactRepo):
                         "sftp_known_hosts); connect once with ssh or add it with ssh-keyscan"
                     ) from None
                 raise
-            sftp = paramiko.SFTPClient.from_transport(
-                client.get_transport(),
-                window_size=SSH_WINDOW_SIZE,
-                max_packet_size=SSH_MAX_PACKET_SIZE,
-            )
+            sftp = _sftp_client(client.get_transport())
             sftp.get_channel().settimeout(timeout)
             return _Session(client, sftp)
 
@@ -297,16 +292,19 @@ class SftpArtifactRepo(ArtifactRepo):
         return self._chunks(session, remote, found.st_size or 0)
 
     def _chunks(self, session: _Session, remote: Any, size: int) -> Iterator[bytes]:
-        """The file in 1 MiB windows, a few requested ahead: bounded memory, a busy link."""
+        """The file in pieces of one read request each, READ_AHEAD bytes requested ahead:
+        bounded memory, a busy link. A piece the size of a request comes out of paramiko's
+        prefetch as received; a larger one is built by concatenating replies (with a 1 MiB
+        piece, that copying was a third of a download's samples)."""
         done = False
+        piece = remote.MAX_REQUEST_SIZE
         try:
             with _sftp_errors(self.root_uri), remote:
                 offset = 0
                 while offset < size:
-                    end = min(offset + READ_AHEAD * READ_WINDOW, size)
+                    end = min(offset + READ_AHEAD, size)
                     windows = [
-                        (start, min(READ_WINDOW, end - start))
-                        for start in range(offset, end, READ_WINDOW)
+                        (start, min(piece, end - start)) for start in range(offset, end, piece)
                     ]
                     yield from remote.readv(windows)
                     offset = end
@@ -371,6 +369,21 @@ class SftpArtifactRepo(ArtifactRepo):
                         _remove_tree(sftp, posixpath.join(full, name))
                 return
             _remove_tree(sftp, full)
+
+
+def _sftp_client(transport: Any) -> Any:
+    """An SFTP session over a channel whose received bytes sit in a :class:`ChunkPipe` (set
+    before the subsystem starts, so no byte has arrived yet)."""
+    import paramiko
+
+    from runyard.artifacts.ssh_pipe import ChunkPipe
+
+    channel = transport.open_session(
+        window_size=SSH_WINDOW_SIZE, max_packet_size=SSH_MAX_PACKET_SIZE
+    )
+    channel.in_buffer = ChunkPipe()
+    channel.invoke_subsystem("sftp")
+    return paramiko.SFTPClient(channel)
 
 
 def _open(sftp: Any, path: str, mode: str) -> Any:
