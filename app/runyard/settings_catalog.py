@@ -131,6 +131,12 @@ CLIENT: tuple[Setting, ...] = (
         "TEMPORARILY_UNAVAILABLE.",
     ),
     Setting(
+        "artifact_transfer_threads",
+        "4",
+        "Files copied at once when a directory of artifacts is uploaded or downloaded (each over "
+        "its own connection); 1 copies one after another.",
+    ),
+    Setting(
         "netrc",
         "~/.netrc",
         "netrc file with the passwords of ftp://, ftps:// and sftp:// hosts.",

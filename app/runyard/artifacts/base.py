@@ -9,6 +9,7 @@ repository ever reads, writes or deletes outside its root.
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import logging
 import os
@@ -80,15 +81,21 @@ class ArtifactRepo(abc.ABC):
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
-        """Copy a directory tree, keeping its sub-directories, under ``artifact_path``."""
+        """Copy a directory tree, keeping its sub-directories, under ``artifact_path``, a few
+        files at a time (``runyard.artifacts.transfers``)."""
+        from runyard.artifacts.transfers import run_transfers
+
         local_dir = os.fspath(local_dir)
+        jobs = []
         for dirpath, _dirnames, filenames in os.walk(local_dir):
             rel = os.path.relpath(dirpath, local_dir)
             target = artifact_path or ""
             if rel != ".":
                 target = "/".join(p for p in (target, rel.replace(os.sep, "/")) if p)
             for filename in sorted(filenames):
-                self.log_artifact(os.path.join(dirpath, filename), target or None)
+                local = os.path.join(dirpath, filename)
+                jobs.append(functools.partial(self.log_artifact, local, target or None))
+        run_transfers(jobs)
 
     @abc.abstractmethod
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from runyard.artifacts.transfers import run_transfers
 from runyard.errors import ResourceDoesNotExist
 from runyard.validation import safe_relative_path
 
@@ -14,7 +17,8 @@ if TYPE_CHECKING:
 
 
 def download_tree(repo: ArtifactRepo, artifact_path: str, dst_dir: str) -> str:
-    """Download a file or a directory tree into ``dst_dir``; return the local path."""
+    """Download a file or a directory tree into ``dst_dir``; return the local path. A tree's
+    directories are listed first, then its files copied a few at a time."""
     rel = safe_relative_path(artifact_path)
     info = repo.file_info(rel) if rel else None
     if rel and info is None:
@@ -23,13 +27,21 @@ def download_tree(repo: ArtifactRepo, artifact_path: str, dst_dir: str) -> str:
     if info is not None and not info.is_dir:
         _download_file(repo, rel, local)
         return local
-    os.makedirs(local, exist_ok=True)
+    jobs: list[Callable[[], None]] = []
+    _list_tree(repo, rel, dst_dir, jobs)
+    run_transfers(jobs)
+    return local
+
+
+def _list_tree(repo: ArtifactRepo, rel: str, dst_dir: str, jobs: list[Callable[[], None]]) -> None:
+    """Make the local directories of ``rel``'s tree and queue a copy of each of its files."""
+    os.makedirs(os.path.join(dst_dir, *rel.split("/")) if rel else dst_dir, exist_ok=True)
     for child in repo.list_artifacts(rel or None):
         if child.is_dir:
-            download_tree(repo, child.path, dst_dir)
+            _list_tree(repo, child.path, dst_dir, jobs)
         else:
-            _download_file(repo, child.path, os.path.join(dst_dir, *child.path.split("/")))
-    return local
+            local = os.path.join(dst_dir, *child.path.split("/"))
+            jobs.append(functools.partial(_download_file, repo, child.path, local))
 
 
 def _download_file(repo: ArtifactRepo, rel: str, local: str) -> None:
