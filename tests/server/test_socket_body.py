@@ -2,8 +2,8 @@
 
 The unit tests drive gunicorn's own ``Body``, ``LengthReader`` and ``SocketUnreader`` over a
 socket pair, with the body's bytes split between gunicorn's buffers and the socket. The live
-tests send raw HTTP to a real ``runyard server`` (gunicorn): pipelined requests behind a body,
-keep-alive after a body the handler never read, and bodies cut short.
+tests send requests to a real ``runyard server`` (gunicorn): requests after a body on one
+keep-alive connection, after a body the handler never read, and a large body.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import http.client
 import json
 import os
 import socket
+import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -106,6 +108,33 @@ def test_a_body_cut_short_ends_early_and_says_how_much_was_missing(
     fast = SocketBody(body)
     assert fast.read() == b"z" * 300
     assert body.reader.length == 700
+
+
+def test_a_body_over_tls_reads_back_whole(tmp_path: Path) -> None:
+    """gunicorn with a certificate hands the worker an ``SSLSocket``: ``recv_into`` decrypts."""
+    from tests.ftp_server import _certificate
+
+    certificate = _certificate(tmp_path)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(certificate, tmp_path / "key.pem")
+    client_side = ssl.create_default_context(cafile=str(certificate))
+    raw_server, raw_client = socket.socketpair()
+    payload = os.urandom(3 * 1024 * 1024 + 5)
+    received: list[bytes] = []
+
+    def serve() -> None:
+        with server_side.wrap_socket(raw_server, server_side=True) as tls:
+            tls.settimeout(30)
+            body = gunicorn_body(tls, len(payload))
+            received.append(body.read(100))  # gunicorn read some before the handler
+            received.append(read_all(SocketBody(body), 1 << 20))
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    with client_side.wrap_socket(raw_client, server_hostname="127.0.0.1") as tls:
+        tls.sendall(payload)
+        thread.join(60)
+    assert b"".join(received) == payload
 
 
 def test_only_bodies_gunicorn_reads_by_length_are_taken_over(
