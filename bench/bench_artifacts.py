@@ -20,30 +20,36 @@ figures. Do not run the full size on a shared machine.
 Last measured at full size with the files on ``/dev/shm`` (1 GiB five times, every copier in
 turn; 10,000 files of 10 KiB; 2 cores, loopback), as runyard's median throughput over the
 native client's, direct / through the proxy. Single transfers still swing, FTP's most (the
-spread column: 360-920 MB/s for runyard's direct upload, 566-971 for curl's):
+spread column: 298-1,058 MB/s for runyard's direct upload, 414-1,561 for its direct download):
 
-* SFTP one file: up 0.82 / 0.52, down 0.50 / 0.44 (runyard 236 and 192 MB/s direct, OpenSSH's
-  sftp 286 and 384). runyard offers AES-GCM first (25 % less client CPU per byte than AES-CTR
-  with HMAC), reads and writes in 250 KiB requests over a 64 MiB SSH window and keeps 16 MiB of
-  a download requested ahead. What is left is paramiko's Python work per SSH packet, in its
-  transport thread, next to OpenSSH's C. Small files: 566 files/s up and 662 down direct (0.50
-  and 0.43 of ``sftp -r``, which pipelines files; runyard does stat, mkdir check, open, write,
-  close and rename per file, each a round trip), 266 and 305 through the proxy.
-* FTP one file: up 0.65 / 0.34, down 1.08 / 1.23 (runyard 528 and 900 MB/s direct, curl 817
-  and 836). Through the proxy an upload first crosses the server's HTTP body reader and the
-  destination is written in turns with reading it. ``sendfile(2)`` for uploads was tried: less
-  client CPU, but slower on loopback (689 against 856 MiB/s). Small files: 666 files/s up and
-  1,432 down direct (0.65 and 1.40 of curl), 317 and 451 through the proxy.
+* SFTP one file: up 0.92 / 0.74, down 0.49 / 0.49 (runyard 284 and 258 MB/s direct, OpenSSH's
+  sftp 310 and 526). runyard offers AES-GCM first (25 % less client CPU per byte than AES-CTR
+  with HMAC), reads and writes in 250 KiB requests over a 64 MiB SSH window, keeps 16 MiB of a
+  download requested ahead, hands each reply out as received and keeps the channel's packets
+  without moving them (``artifacts/ssh_pipe.py``): 224-249 MB/s down became 286-340 in
+  interleaved runs of 512 MiB. What is left is paramiko's Python work per SSH packet (OpenSSH's
+  server sends 32 KiB packets) and its copies of each, in its transport thread, next to
+  OpenSSH's C. Small files: 715 files/s up and 937 down direct (0.38 and 0.47 of ``sftp -r``,
+  which pipelines files; runyard does stat, mkdir check, open, write, close and rename per
+  file, each a round trip, four files at a time), 488 and 488 through the proxy.
+* FTP one file: up 1.09 / 0.38, down 0.72 / 0.92 (runyard 886 and 836 MB/s direct, curl 816
+  and 1,168). Through the proxy an upload crosses three processes on two cores (client, server,
+  vsftpd) where curl's crosses two. The server reads the body straight from the socket
+  (``server/socket_body.py``; gunicorn's own reader had 78 % of the worker's samples); alone,
+  a 1 GiB proxied upload to fresh names ran at 640-800 MB/s in a separate script (curl: 816
+  in this run), while this benchmark's interleaved rounds, overwriting the same file after the
+  other copiers' transfers, measured 291-419; the gap is not explained yet. Small files: 1,167 files/s up and 2,025 down direct (1.27 and 1.29 of
+  curl), 531 and 621 through the proxy.
 * GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
   8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
   request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
   GCS.
 
-At ``--quick`` size (64 MiB) the ratios look better (SFTP direct 0.86 up, 1.30 down; FTP 1.29
-and 2.59) because the native clients' start-up is a large part of their time: judge by the
-full size. At full size the large-file target (0.8x) is met for SFTP's direct upload and FTP's
-downloads, and missed for SFTP's downloads, FTP's direct upload and every upload through the
-proxy.
+At ``--quick`` size (64 MiB, 300 small files) the ratios differ because the native clients'
+start-up and runyard's four connections' logins are a large part of the time: judge by the
+full size. At full size the large-file target (0.8x) is met for the direct uploads of both
+protocols and FTP's proxied download, and missed for SFTP's downloads, FTP's direct download
+in this run (its spread reaches past curl's) and the proxied uploads.
 """
 
 from __future__ import annotations
