@@ -38,8 +38,9 @@ spread column: 298-1,058 MB/s for runyard's direct upload, 414-1,561 for its dir
   (``server/socket_body.py``; gunicorn's own reader had 78 % of the worker's samples); alone,
   a 1 GiB proxied upload to fresh names ran at 640-800 MB/s in a separate script (curl: 816
   in this run), while this benchmark's interleaved rounds, overwriting the same file after the
-  other copiers' transfers, measured 291-419; the gap is not explained yet. Small files: 1,167 files/s up and 2,025 down direct (1.27 and 1.29 of
-  curl), 531 and 621 through the proxy.
+  other copiers' transfers, measured 291-419; the gap is not explained yet. Small files:
+  1,167 files/s up and 2,025 down direct (1.27 and 1.29 of curl), 531 and 621 through the
+  proxy.
 * GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
   8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
   request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
