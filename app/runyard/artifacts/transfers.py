@@ -34,12 +34,12 @@ def run_transfers(jobs: Sequence[Callable[[], object]], threads: int | None = No
         for job in jobs:
             job()
         return
-    with ThreadPoolExecutor(min(threads, len(jobs)), thread_name_prefix="artifacts") as pool:
+    pool = ThreadPoolExecutor(min(threads, len(jobs)), thread_name_prefix="artifacts")
+    try:
         futures = [pool.submit(job) for job in jobs]
-        _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
-        wait(futures)
+        wait(futures, return_when=FIRST_EXCEPTION)
+    finally:  # a failure or Ctrl-C: the files not yet started are dropped, not waited for
+        pool.shutdown(wait=True, cancel_futures=True)
     for future in futures:
         if not future.cancelled() and future.exception() is not None:
             raise future.exception()  # type: ignore[misc]
