@@ -295,9 +295,9 @@ class SftpArtifactRepo(ArtifactRepo):
         """The file in pieces of one read request each, READ_AHEAD bytes requested ahead:
         bounded memory, a busy link. A piece the size of a request comes out of paramiko's
         prefetch as received; a larger one is built by concatenating replies (with a 1 MiB
-        piece, that copying was a third of a download's samples). A file of one piece or less
-        is one plain read: paramiko starts a thread for every prefetch, which cost small files
-        more than their one round trip."""
+        piece, that copying was about a quarter of a download's samples). A file of one piece
+        or less is one plain read: paramiko starts a thread for every prefetch, which cost
+        small files more than their one round trip."""
         done = False
         piece = remote.MAX_REQUEST_SIZE
         try:
