@@ -20,6 +20,9 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -63,15 +66,10 @@ class SocketBody(io.RawIOBase):
 
 def socket_body(environ: dict[str, Any]) -> SocketBody | None:
     """A :class:`SocketBody` for this request's input when gunicorn reads it by length."""
-    try:
-        from gunicorn.http.body import Body, LengthReader
-        from gunicorn.http.unreader import SocketUnreader
-    except ImportError:
-        return None
     body = environ.get("wsgi.input")
     if type(body) is not Body:
         return None
-    reader = getattr(body, "reader", None)
+    reader = body.reader
     if type(reader) is not LengthReader or type(reader.unreader) is not SocketUnreader:
         return None
     return SocketBody(body)
