@@ -214,3 +214,25 @@ def screenshot(page: Any, name: str) -> Path:
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def hold_requests(page: Any, pattern: str, wanted: str) -> list[Any]:
+    """Holds back the first request to ``pattern`` whose URL contains ``wanted``; the test
+    releases it with ``continue_()`` once a later request has been answered."""
+    held: list[Any] = []
+
+    def route(request_route: Any) -> None:
+        if not held and wanted in request_route.request.url:
+            held.append(request_route)
+        else:
+            request_route.continue_()
+
+    page.route(pattern, route)
+    return held
+
+
+def release_late(page: Any, held: list[Any]) -> None:
+    """Lets the held request through and gives the page time to (wrongly) act on its answer."""
+    with page.expect_event("requestfinished"):
+        held[0].continue_()
+    page.wait_for_timeout(300)

@@ -7,7 +7,7 @@ import time
 import pytest
 from runyard.entities import Metric, Param, RunStatus, RunTag
 
-from tests.ui.conftest import HOSTILE, screenshot, write_artifacts
+from tests.ui.conftest import HOSTILE, hold_requests, release_late, screenshot, write_artifacts
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -185,6 +185,22 @@ def test_chart_smoothing_log_scale_hover_and_zoom(live_ui, page):
         ".some(t => t.textContent.endsWith('s'))"
     )
     assert svg.get_attribute("data-points") == "100"
+
+
+def test_chart_draws_the_metric_clicked_last_when_an_earlier_answer_arrives_late(live_ui, page):
+    held = hold_requests(page, "**/runyard/chart?**", "metric_key=accuracy")
+    page.goto(f"{live_ui.url}/runs/{live_ui.seed.runs['gamma']}")
+    page.wait_for_function("() => document.querySelector('#chart-card svg.chart') !== null")
+    assert len(held) == 1  # the page asked for its first metric, accuracy
+    page.click("#metrics-table button[data-chart=loss]")
+    chart = page.locator("#chart-card svg.chart")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-card svg.chart').dataset.points === '100'"
+    )
+    release_late(page, held)
+    assert chart.get_attribute("data-metric") == "loss"
+    assert chart.get_attribute("data-points") == "100"
+    assert page.errors == []
 
 
 def test_compare_highlights_differences(live_ui, page):

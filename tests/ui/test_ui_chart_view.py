@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import hold_requests, release_late, screenshot
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -90,4 +90,22 @@ def test_chart_view_filter_narrows_the_runs(live_ui, page):
     page.wait_for_url(f"**/experiments/{eid}?filter=**")
     page.wait_for_selector("#runs-table[aria-busy=false]")
     assert page.locator("#runs-table tbody td.name a").count() == 2
+    assert page.errors == []
+
+
+def test_chart_view_shows_the_last_filter_when_an_earlier_answer_arrives_late(live_ui, page):
+    eid = live_ui.seed.experiment_id
+    page.goto(f"{live_ui.url}/experiments/{eid}/charts?panel=line:loss")
+    wait_series(page, "line:loss", 3)
+    held = hold_requests(page, "**/runyard/runs?**", "cnn")
+    page.fill("#filter", "params.model = 'cnn'")
+    page.press("#filter", "Enter")
+    page.wait_for_function("() => location.search.includes('cnn')")
+    assert len(held) == 1
+    page.fill("#filter", "params.model = 'mlp'")
+    page.press("#filter", "Enter")
+    wait_series(page, "line:loss", 1)
+    release_late(page, held)
+    assert "1 run charted" in page.locator("#runs-info").inner_text()
+    assert panel(page, "line:loss").locator("path.series:not(.raw)").count() == 1
     assert page.errors == []

@@ -93,6 +93,7 @@ export class ChartPanel {
     this.groups = null; // Map run_id -> group label when runs are grouped
     this.domain = null; // [x0, x1] when zoomed
     this.series = [];
+    this.loading = 0; // ticket of the latest load: an answer to an earlier one is dropped
     this.build();
   }
 
@@ -149,7 +150,9 @@ export class ChartPanel {
     if (this.domain) { this.domain = null; this.load(); }
   }
 
+  /** Fetches the current metric; only the latest request's answer is drawn, whatever order they arrive in. */
   async load() {
+    const ticket = ++this.loading;
     if (!this.key) { this.status.textContent = "No metrics to chart."; return; }
     const params = { run_ids: this.runIds, metric_key: this.key, max_results: this.points };
     if (this.domain && this.mode === "step") {
@@ -158,11 +161,12 @@ export class ChartPanel {
     }
     try {
       const data = await getJson(`${API}/chart`, params);
+      if (ticket !== this.loading) return;
       this.series = data.series;
       this.status.textContent = "";
       this.draw();
     } catch (err) {
-      this.status.textContent = err.message;
+      if (ticket === this.loading) this.status.textContent = err.message;
     }
   }
 

@@ -292,13 +292,24 @@ function renderPanels() {
 }
 
 // ---- data ----------------------------------------------------------------------------------------
+let runsTicket = 0;
+
+/** The runs for the current filter; false when a newer request went out meanwhile (its answer wins). */
 async function loadRuns() {
-  const data = await getJson(`${API}/runs`, { experiment_id: experimentId, filter: state.filter, max_results: maxRuns });
+  const ticket = ++runsTicket;
+  let data;
+  try {
+    data = await getJson(`${API}/runs`, { experiment_id: experimentId, filter: state.filter, max_results: maxRuns });
+  } catch (err) {
+    if (ticket !== runsTicket) return false;
+    throw err;
+  }
+  if (ticket !== runsTicket) return false;
   state.runs = data.runs;
   state.paramKeys = data.param_keys;
   state.metricKeys = data.metric_keys;
   runsInfo.textContent = `${data.runs.length}${data.next_page_token ? ` (the first ${maxRuns})` : ""} run${data.runs.length === 1 ? "" : "s"} charted`;
-  return data;
+  return true;
 }
 
 function fillSelectors() {
@@ -318,8 +329,9 @@ function fillSelectors() {
 }
 
 async function reloadAll() {
+  clearTimeout(pollTimer); // no poll starts while the reload is out; one in flight loses to it
   try {
-    await loadRuns();
+    if (!(await loadRuns())) return;
     filterError.hidden = true;
   } catch (err) {
     filterError.textContent = err.message;
@@ -351,7 +363,7 @@ function schedulePoll() {
 async function poll() {
   try {
     const before = state.runs.map((r) => r.run_id).join(",");
-    await loadRuns();
+    if (!(await loadRuns())) return; // a reload overtook this poll and schedules the next
     if (state.runs.map((r) => r.run_id).join(",") !== before) {
       fillSelectors();
       renderPanels();
