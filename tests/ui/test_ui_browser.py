@@ -203,6 +203,24 @@ def test_chart_draws_the_metric_clicked_last_when_an_earlier_answer_arrives_late
     assert page.errors == []
 
 
+def test_artifact_preview_shows_the_file_clicked_last_when_an_earlier_answer_arrives_late(
+    live_ui, page
+):
+    held = hold_requests(page, "**/runyard/artifacts/preview?**", "notes.txt")
+    page.goto(f"{live_ui.url}/runs/{live_ui.seed.runs['alpha']}")
+    tree = page.locator("#artifact-tree")
+    tree.locator("button[data-path='notes.txt']").click()
+    page.wait_for_function("() => document.querySelector('#artifact-preview .path') !== null")
+    assert len(held) == 1
+    tree.locator("button[data-path='config']").click()
+    tree.locator("button[data-path='config/params.json']").click()
+    page.wait_for_selector("#artifact-preview pre.preview-json")
+    release_late(page, held)
+    assert page.locator("#artifact-preview .path").inner_text() == "config/params.json"
+    assert page.locator("#artifact-preview pre.preview-json").count() == 1
+    assert page.errors == []
+
+
 def test_compare_highlights_differences(live_ui, page):
     seed = live_ui.seed
     page.goto(f"{live_ui.url}/experiments/{seed.experiment_id}")

@@ -195,13 +195,18 @@ function csvTable(header, rows) {
     el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", { class: "mono" }, c)))))));
 }
 
+let previewTicket = 0;
+
+/** Previews the file clicked last: an earlier file's answer arriving later is dropped. */
 async function showPreview(file) {
+  const ticket = ++previewTicket;
   const head = el("div", { class: "preview-head" }, el("span", { class: "path" }, file.path),
     el("span", { class: "muted" }, fmtSize(file.file_size)),
     el("a", { class: "btn small", href: rawUrl(file.path, true), download: file.name }, "Download"));
   preview.replaceChildren(head, el("p", { class: "muted" }, "Loading…"));
   try {
     const data = await getJson(`${API}/artifacts/preview`, { run_id: runId, path: file.path });
+    if (ticket !== previewTicket) return;
     let body;
     if (data.kind === "image") body = el("img", { src: data.url, alt: file.name });
     else if (data.kind === "csv") body = csvTable(data.header, data.rows);
@@ -212,7 +217,7 @@ async function showPreview(file) {
     preview.replaceChildren(...parts);
     preview.dataset.kind = data.kind;
   } catch (err) {
-    preview.replaceChildren(head, el("p", { class: "message error" }, err.message));
+    if (ticket === previewTicket) preview.replaceChildren(head, el("p", { class: "message error" }, err.message));
   }
 }
 
