@@ -16,7 +16,7 @@ from runyard.auth.entities import User
 from runyard.auth.memo import ReadMemo
 from runyard.auth.models import state, users
 from runyard.errors import ResourceDoesNotExist
-from runyard.store.sql.engine import WRITE_OPTION, create_engine, translated_errors
+from runyard.store.sql.engine import WRITE_OPTION, create_engine, reading, translated_errors
 from runyard.store.sql.migrate import MigrationChain, upgrade_engine
 
 AUTH_CHAIN = MigrationChain(
@@ -51,9 +51,8 @@ class StoreBase:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
-        with translated_errors(), self._engine.connect() as conn:
+        with translated_errors(), reading(self._engine) as conn:
             yield conn
-            conn.rollback()
 
     @contextlib.contextmanager
     def _write(self, bump: bool = True) -> Iterator[Connection]:

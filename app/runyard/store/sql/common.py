@@ -13,7 +13,7 @@ from runyard.entities import LifecycleStage
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.store.sql import models as m
 from runyard.store.sql.drivers import driver_of
-from runyard.store.sql.engine import WRITE_OPTION, translated_errors
+from runyard.store.sql.engine import WRITE_OPTION, reading, translated_errors
 
 
 def experiment_int(experiment_id: str) -> int | None:
@@ -32,7 +32,7 @@ class SqlBase:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
-        with translated_errors(), self._engine.connect() as conn, conn.begin():
+        with translated_errors(), reading(self._engine) as conn:
             yield conn
 
     @contextlib.contextmanager

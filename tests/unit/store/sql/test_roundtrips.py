@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
 from runyard.entities import Metric, Param, RunTag
 from runyard.store.sql import SqlStore, roundtrips
 
@@ -69,3 +70,35 @@ def test_summaries_of_a_batch_fold_in_one_statement(sql_store: SqlStore, sql_run
     summaries = {s.key: s for s in sql_store.get_metric_summaries([sql_run_id])[sql_run_id]}
     assert summaries["k30-0"].count == 4 and summaries["k30-0"].min_value == -1.0
     assert all(summaries[f"k30-{i}"].max_value == 2.0 for i in range(30))
+
+
+def _in_transaction(conn) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the driver connection under ``conn`` has a transaction open right now."""
+    dbapi_conn = conn.connection.dbapi_connection
+    if conn.dialect.name == "sqlite":
+        return dbapi_conn.in_transaction
+    from psycopg2 import extensions
+
+    return dbapi_conn.get_transaction_status() == extensions.TRANSACTION_STATUS_INTRANS
+
+
+def test_reads_open_no_transaction_on_postgres_and_writes_do(sql_store: SqlStore) -> None:
+    """A read on Postgres costs no BEGIN and no COMMIT (at READ COMMITTED each statement has its
+    own snapshot anyway); SQLite reads keep theirs, one snapshot for all their statements; a
+    write after a read, even a failed read, is still one transaction."""
+    postgres = sql_store.engine.dialect.name == "postgresql"
+    with sql_store._read() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        assert _in_transaction(conn) is not postgres
+    with pytest.raises(KeyError), sql_store._read() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        raise KeyError("a read that fails")
+    for _ in range(3):
+        with sql_store._write() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            assert _in_transaction(conn)
+    if postgres:
+        run_id = sql_store.create_run(sql_store.create_experiment("reads"), "u", 1).info.run_id
+        with roundtrips.counting() as tally:
+            sql_store.get_run(run_id)
+        assert tally.count == 6  # run, params, tags, metric summaries, inputs, outputs
