@@ -241,12 +241,10 @@ class SftpArtifactRepo(ArtifactRepo):
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise InvalidParameterValue(f"Cannot write {rel!r}: it is a directory")
             parent = posixpath.dirname(full)
-            self._makedirs(sftp, parent)
-            self._checked(sftp, rel)  # a symlink may have appeared on the way
             temp = posixpath.join(parent, upload_temp_name())
             written = 0
             try:
-                with _open(sftp, temp, "wb") as remote:
+                with self._open_upload(sftp, rel, parent, temp) as remote:
                     remote.set_pipelined(True)
                     while chunk := stream.read(CHUNK_SIZE):
                         remote.write(chunk)
@@ -257,6 +255,19 @@ class SftpArtifactRepo(ArtifactRepo):
                     sftp.remove(temp)
                 raise
         return written
+
+    def _open_upload(self, sftp: Any, rel: str, parent: str, temp: str) -> Any:
+        """The upload's temporary file, opened for writing. Opening comes first, so a file
+        into a directory that exists (the common case) costs no round trip to look for it;
+        a missing directory is made, and the path checked again (a symlink may have appeared
+        on the way), before the second try."""
+        try:
+            return _open(sftp, temp, "wb")
+        except FileNotFoundError:  # also what OpenSSH answers when the parent is a file
+            pass
+        self._makedirs(sftp, parent)
+        self._checked(sftp, rel)
+        return _open(sftp, temp, "wb")
 
     def _makedirs(self, sftp: Any, path: str) -> None:
         found = _stat(sftp, path)
