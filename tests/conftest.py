@@ -15,6 +15,7 @@ import pytest
 from tests import home_guard
 from tests.ftp_server import FtpServer, start_ftp_server
 from tests.gcs_server import GcsServer, start_gcs_server
+from tests.mlsd_ftp_server import MlsdFtpServer, start_mlsd_ftp_server
 from tests.postgres import fresh_postgres_database
 from tests.sftp_server import SftpServer, start_sftp_server
 
@@ -56,6 +57,13 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer
 def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpServer]:
     """vsftpd with explicit TLS and the test account (tests/ftp_server.py)."""
     with start_ftp_server(tmp_path_factory.mktemp("ftp")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mlsd_ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlsdFtpServer]:
+    """pyftpdlib, which lists directories with MLSD (tests/mlsd_ftp_server.py)."""
+    with start_mlsd_ftp_server(tmp_path_factory.mktemp("mlsd-ftp")) as server:
         yield server
 
 

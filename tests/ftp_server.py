@@ -94,6 +94,10 @@ def _vsftpd_config(state: Path, port: int, passive_from: int, anonymous: Path) -
         "seccomp_sandbox": "NO",
         "port_enable": "NO",
         "pasv_enable": "YES",
+        # Honour ASCII mode as many servers do (LF becomes CRLF): a client that left binary
+        # mode would corrupt files, and the tests would see it.
+        "ascii_upload_enable": "YES",
+        "ascii_download_enable": "YES",
         "pasv_address": "127.0.0.1",
         "pasv_min_port": passive_from,
         "pasv_max_port": passive_from + PASSIVE_PORTS - 1,

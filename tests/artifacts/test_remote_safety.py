@@ -23,6 +23,7 @@ from runyard.errors import InvalidParameterValue, PermissionDenied, TemporarilyU
 from tests.ftp_server import FtpServer
 from tests.gcs_server import GcsServer
 from tests.live_server import start_live_server
+from tests.mlsd_ftp_server import MlsdFtpServer
 from tests.sftp_server import SftpServer
 
 
@@ -133,6 +134,10 @@ def _repos(kind: str, request: pytest.FixtureRequest, mp: pytest.MonkeyPatch) ->
         ftp: FtpServer = request.getfixturevalue("ftp_server")
         use(mp, ftp.env())
         return repo_for_uri(ftp.uri(f"interrupted/{unique}"))
+    if kind == "ftp-mlsd":
+        mlsd: MlsdFtpServer = request.getfixturevalue("mlsd_ftp_server")
+        use(mp, mlsd.env())
+        return repo_for_uri(mlsd.uri(f"interrupted/{unique}"))
     gcs: GcsServer = request.getfixturevalue("gcs_server")
     use(mp, gcs.env())
     return repo_for_uri(f"gs://runyard/interrupted/{unique}")
@@ -154,6 +159,70 @@ def test_an_interrupted_upload_leaves_no_partial_file_and_keeps_the_old_one(
         server = request.getfixturevalue(f"{kind}_server")
         left = [p for p in server.root.rglob("*") if p.name.startswith(UPLOAD_PREFIX)]
         assert left == []
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftp", "ftp-mlsd"])
+def test_a_file_server_refuses_a_file_over_a_directory_or_under_a_file(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _repos(kind, request, monkeypatch)
+    repo.write_stream("d/model.bin", io.BytesIO(b"model"))
+    for target in ("d", "d/model.bin/inner.txt", "d/model.bin/deeper/inner.txt"):
+        with pytest.raises(InvalidParameterValue):
+            repo.write_stream(target, io.BytesIO(b"refused"))
+    assert [(i.path, i.is_dir) for i in repo.list_artifacts()] == [("d", True)]
+    assert [(i.path, i.file_size) for i in repo.list_artifacts("d")] == [("d/model.bin", 5)]
+    server = request.getfixturevalue({"ftp-mlsd": "mlsd_ftp_server"}.get(kind, f"{kind}_server"))
+    assert not [p for p in server.root.rglob("*") if p.name.startswith(UPLOAD_PREFIX)]
+
+
+def test_an_sftp_upload_into_an_existing_directory_takes_six_requests(
+    sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files are bound by round trips: checking the path, looking for what is there,
+    open, write, close and rename; nothing more where the directory already exists."""
+    use(monkeypatch, sftp_server.env())
+    repo = repo_for_uri(sftp_server.uri(f"requests/{secrets.token_hex(6)}"))
+    repo.write_stream("d/first.txt", io.BytesIO(b"first"))
+    with repo._pool.lease() as session:  # type: ignore[attr-defined]
+        sftp = session.sftp
+    sent: list[int] = []
+    original = sftp._async_request
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(args[1] if len(args) > 1 else 0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sftp, "_async_request", counted)
+    repo.write_stream("d/second.txt", io.BytesIO(b"second"))
+    assert len(sent) == 6, sent
+    assert read(repo, "d/second.txt") == b"second"
+
+
+def test_an_ftp_upload_into_an_existing_directory_sends_no_lookups_for_it(
+    ftp_server: FtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is at the target (SIZE, CWD), the passive data connection, STOR, RNFR, RNTO:
+    the directory, which exists, is not looked for."""
+    use(monkeypatch, ftp_server.env())
+    repo = repo_for_uri(ftp_server.uri(f"requests/{secrets.token_hex(6)}"))
+    repo.write_stream("d/first.txt", io.BytesIO(b"first"))
+    with repo._pool.lease() as session:  # type: ignore[attr-defined]
+        ftp = session.ftp
+    sent: list[str] = []
+    original = ftp.putcmd
+
+    def counted(line: str) -> None:
+        sent.append(line.split(" ", 1)[0])
+        original(line)
+
+    monkeypatch.setattr(ftp, "putcmd", counted)
+    repo.write_stream("d/second.txt", io.BytesIO(b"second"))
+    assert sent in (
+        ["SIZE", "CWD", "EPSV", "STOR", "RNFR", "RNTO"],
+        ["SIZE", "CWD", "PASV", "STOR", "RNFR", "RNTO"],
+    ), sent
+    assert read(repo, "d/second.txt") == b"second"
 
 
 # ---- unreachable servers ------------------------------------------------------------------------

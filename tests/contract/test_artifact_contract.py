@@ -2,7 +2,8 @@
 and the server's proxy with each of those (but FTPS) as its destination.
 
 Each backend is real: a directory, a ``moto_server`` process speaking S3, OpenSSH's ``sshd``,
-``vsftpd`` (plain and explicit TLS), ``gcp-storage-emulator``, and ``runyard server`` processes
+``vsftpd`` (plain and explicit TLS), ``pyftpdlib`` (an FTP server that lists with MLSD),
+``gcp-storage-emulator``, and ``runyard server`` processes
 (gunicorn) in front of them. Whatever the backend, the same calls give the same
 results, and the same bad paths are refused.
 """
@@ -23,6 +24,7 @@ from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 
 from tests.ftp_server import FtpServer
 from tests.gcs_server import GcsServer
+from tests.mlsd_ftp_server import MlsdFtpServer
 from tests.s3_server import S3Server, start_s3_server
 from tests.sftp_server import SftpServer
 from tests.streams import GeneratedStream, PeakRss
@@ -33,6 +35,7 @@ BACKENDS = (
     "sftp",
     "ftp",
     "ftps",
+    "ftp-mlsd",
     "gcs",
     "proxy-local",
     "proxy-s3",
@@ -110,6 +113,9 @@ def _direct_repo(kind: str, unique: str, request: pytest.FixtureRequest) -> Arti
     if kind in ("ftp", "ftps"):
         ftp: FtpServer = request.getfixturevalue("ftp_server")
         return repo_for_uri(ftp.uri(f"direct/{unique}", scheme=kind))
+    if kind == "ftp-mlsd":
+        mlsd: MlsdFtpServer = request.getfixturevalue("mlsd_ftp_server")
+        return repo_for_uri(mlsd.uri(f"direct/{unique}"))
     return repo_for_uri(f"gs://{BUCKET}/direct/{unique}")
 
 
@@ -130,8 +136,10 @@ def repo(
         from runyard.artifacts.s3 import S3ArtifactRepo
 
         return S3ArtifactRepo(f"s3://{BUCKET}/direct/{unique}")
-    if kind in ("sftp", "ftp", "ftps", "gcs"):
-        server_fixture = {"ftps": "ftp_server", "gcs": "gcs_server"}.get(kind, f"{kind}_server")
+    if kind in ("sftp", "ftp", "ftps", "ftp-mlsd", "gcs"):
+        server_fixture = {"ftps": "ftp_server", "ftp-mlsd": "mlsd_ftp_server"}.get(
+            kind, f"{kind}_server"
+        )
         for key, value in request.getfixturevalue(server_fixture).env().items():
             monkeypatch.setenv(key, value)
         return _direct_repo(kind, unique, request)

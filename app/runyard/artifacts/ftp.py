@@ -177,9 +177,10 @@ class FtpArtifactRepo(ArtifactRepo):
         """``(name, kind, size)`` of a directory's entries; kind is file, dir or link."""
         if self._mlsd:
             try:
+                ftp.sendcmd("OPTS MLST type;size;")
                 return [
                     (name, _mlsd_kind(facts), int(facts.get("size", 0) or 0))
-                    for name, facts in ftp.mlsd(full, facts=["type", "size"])
+                    for name, facts in map(_parse_mlsd_line, _binary_lines(ftp, f"MLSD {full}"))
                     if facts.get("type") not in ("cdir", "pdir")
                 ]
             except ftplib.error_perm as exc:
@@ -187,8 +188,7 @@ class FtpArtifactRepo(ArtifactRepo):
                     raise
                 self._mlsd = False  # an older server: parse LIST instead
         ftp.cwd(full)
-        lines: list[str] = []
-        ftp.retrlines("LIST -a", lines.append)
+        lines = _binary_lines(ftp, "LIST -a")
         return [entry for line in lines if (entry := _parse_list_line(line)) is not None]
 
     # ---- writing -----------------------------------------------------------------------------
@@ -202,16 +202,29 @@ class FtpArtifactRepo(ArtifactRepo):
             if existing is not None and existing.is_dir:
                 raise InvalidParameterValue(f"Cannot write {rel!r}: it is a directory")
             parent = posixpath.dirname(full)
-            self._makedirs(ftp, parent)
             temp = posixpath.join(parent, upload_temp_name())
             try:
-                ftp.storbinary(f"STOR {temp}", counter, blocksize=CHUNK_SIZE)  # type: ignore[arg-type]
+                self._store(ftp, parent, temp, counter)
                 _rename_over(ftp, temp, full)
             except BaseException:
                 with contextlib.suppress(Exception):
                     ftp.delete(temp)
                 raise
         return counter.count
+
+    def _store(self, ftp: ftplib.FTP, parent: str, temp: str, counter: CountingReader) -> None:
+        """Upload to ``temp``. The STOR comes first, so a file into a directory that exists
+        (the common case) costs no round trips to look for it; a refused STOR that read
+        nothing yet is tried again once the directory is made (which says so when the parent
+        is a file)."""
+        try:
+            _send(ftp, f"STOR {temp}", counter)
+            return
+        except ftplib.error_perm:
+            if counter.count:
+                raise
+        self._makedirs(ftp, parent)
+        _send(ftp, f"STOR {temp}", counter)
 
     def _makedirs(self, ftp: ftplib.FTP, path: str) -> None:
         found = self._kind(ftp, path)
@@ -314,6 +327,43 @@ def _mlsd_kind(facts: dict[str, str]) -> str:
     if kind == "dir":
         return "dir"
     return "link" if "slink" in kind or kind == "os.unix=symlink" else "file"
+
+
+# ---- transfers: binary mode only ----------------------------------------------------------------
+# A session is put in binary mode (TYPE I) once, when it connects, and stays there. ftplib's
+# retrlines (and so its mlsd) switches to ASCII mode and leaves it there: a server that honours
+# ASCII mode would then turn LF into CRLF in the session's next download, and some refuse SIZE.
+# Its storbinary sends TYPE I before every file: a round trip each.
+def _binary_lines(ftp: ftplib.FTP, command: str) -> list[str]:
+    """The lines a listing command sends over the data connection, read in binary mode."""
+    with ftp.transfercmd(command) as conn:
+        with conn.makefile("rb") as reader:
+            raw = reader.read()
+        if isinstance(conn, ssl.SSLSocket):
+            conn.unwrap()
+    ftp.voidresp()
+    lines = raw.decode(ftp.encoding).split("\n")
+    return [stripped for line in lines if (stripped := line.removesuffix("\r"))]
+
+
+def _send(ftp: ftplib.FTP, command: str, reader: CountingReader) -> None:
+    """``command`` (a STOR) with ``reader``'s bytes on its data connection."""
+    with ftp.transfercmd(command) as conn:
+        while chunk := reader.read(CHUNK_SIZE):
+            conn.sendall(chunk)
+        if isinstance(conn, ssl.SSLSocket):
+            conn.unwrap()
+    ftp.voidresp()
+
+
+def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:
+    """One MLSD line, ``type=file;size=5; name``: the name and its facts (keys lowercased)."""
+    found, _, name = line.partition(" ")
+    facts = {}
+    for fact in found.rstrip(";").split(";"):
+        key, _, value = fact.partition("=")
+        facts[key.lower()] = value
+    return name, facts
 
 
 def _parse_list_line(line: str) -> tuple[str, str, int] | None:
