@@ -84,8 +84,9 @@ NOTES: dict[str, str] = {
     "search_order": (
         "the page's runs come in order from the summaries' (experiment, key, is_nan, value) "
         "index, so nothing sorts the experiment: in process the search takes about 8 ms, of "
-        "which loading the page's params, tags and latest metrics is most (10 round trips in "
-        "all on Postgres); the rest of the figure is writing and reading 100 runs' JSON."
+        "which loading the page's params, tags and latest metrics is most (6 round trips in "
+        "all on Postgres: the page, then params, tags, metrics, inputs and outputs; reads send "
+        "no BEGIN or COMMIT); the rest of the figure is writing and reading 100 runs' JSON."
     ),
     "search_filter": (
         "about 240 of the 5,000 runs match, so the page is every match: the filter query takes "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -69,33 +70,38 @@ class RunsMixin(SqlBase):
         name = validation.check_run_name(run_name, tags) or generate_run_name()
         tag_map[RUN_NAME_TAG] = name
         run_id = chosen_run_id(run_id)
-        with self._write() as conn:
+        values = {
+            "run_uuid": run_id,
+            "experiment_id": experiment_int(experiment_id),
+            "name": name,
+            "user_id": user_id or "",
+            "status": RunStatus.RUNNING.value,
+            "start_time": start_time,
+        }
+        tag_values = {k: str(v) for k, v in tag_map.items()}
+        if self._driver.one_statement_create_run and values["experiment_id"] is not None:
+            with translated_errors(), self._engine.connect() as conn, _taken_id_refused(run_id):
+                _stage, artifact_uri = self._driver.create_run(conn, values, tag_values)
+            if artifact_uri is not None:
+                return _new_run(values, artifact_uri, tag_values)
+        with self._write() as conn:  # or the experiment is not active: this raises why
             experiment = self._active_experiment_key(conn, experiment_id)
             artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            values = {
-                "run_uuid": run_id,
+            row = {
+                **values,
                 "experiment_id": experiment.experiment_id,
-                "name": name,
-                "user_id": user_id or "",
-                "status": RunStatus.RUNNING.value,
-                "start_time": start_time,
                 "end_time": None,
                 "artifact_uri": artifact_uri,
                 "lifecycle_stage": LifecycleStage.ACTIVE.value,
             }
-            try:
-                conn.execute(sa.insert(m.runs), values)
-            except exc.IntegrityError:  # the same id chosen twice: an idempotent replay
-                raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
+            with _taken_id_refused(run_id):
+                conn.execute(sa.insert(m.runs), row)
             insert_rows(
                 conn,
                 m.tags,
-                [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
+                [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_values.items()],
             )
-            # A new run holds exactly what was just written: no query to read it back.
-            row = tuple(values[c.name] for c in RUN_COLUMNS)
-            data = RunData.owned((), {}, {k: str(v) for k, v in tag_map.items()})
-            return assemble_run(run_info(row), data, RunInputs(), RunOutputs())
+        return _new_run(values, artifact_uri, tag_values)
 
     def get_run(self, run_id: str) -> Run:
         with self._read() as conn:
@@ -395,6 +401,32 @@ class RunsMixin(SqlBase):
                 next_after = metric_order.after_of(last)
             token = paging.encode_offset_token(offset + max_results, next_after)
         return PagedList(found, token)
+
+
+@contextlib.contextmanager
+def _taken_id_refused(run_id: str) -> Iterator[None]:
+    """A run id inserted twice (an idempotent replay of a create) is ResourceAlreadyExists."""
+    try:
+        yield
+    except exc.IntegrityError:
+        raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
+
+
+def _new_run(values: dict, artifact_uri: str, tags: dict[str, str]) -> Run:
+    """The run just created, from what was written (``create_run``'s ``values``): a new run
+    holds exactly that, so nothing is read back."""
+    row = (
+        values["run_uuid"],
+        values["experiment_id"],
+        values["name"],
+        values["user_id"],
+        values["status"],
+        values["start_time"],
+        None,
+        artifact_uri,
+        LifecycleStage.ACTIVE.value,
+    )
+    return assemble_run(run_info(row), RunData.owned((), {}, dict(tags)), RunInputs(), RunOutputs())
 
 
 def _stage_and_series(conn: Connection, run_id: str, key: str) -> tuple[str | None, int | None]:

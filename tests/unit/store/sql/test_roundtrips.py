@@ -102,3 +102,27 @@ def test_reads_open_no_transaction_on_postgres_and_writes_do(sql_store: SqlStore
         with roundtrips.counting() as tally:
             sql_store.get_run(run_id)
         assert tally.count == 6  # run, params, tags, metric summaries, inputs, outputs
+
+
+def test_creating_a_run_is_one_round_trip_on_postgres(sql_store: SqlStore) -> None:
+    """One statement reads the experiment and inserts the run and its tags; the artifact URI
+    the database builds is the one the general path builds (trailing slashes dropped)."""
+    location = f"file:///srv/artifacts/{secrets.token_hex(4)}//"
+    experiment_id = sql_store.create_experiment(f"e-{secrets.token_hex(5)}", location)
+    tags = [RunTag("team", "vision"), RunTag("note", "x" * 5000)]
+    with roundtrips.counting() as tally:
+        run = sql_store.create_run(experiment_id, "alice", 1_000, tags, "named")
+    if sql_store.engine.dialect.name == "postgresql":
+        assert tally.count == 1
+    stored = sql_store.get_run(run.info.run_id)
+    assert stored.info == run.info
+    assert run.info.artifact_uri == f"{location.rstrip('/')}/{run.info.run_id}/artifacts"
+    assert (
+        dict(stored.data.tags)
+        == dict(run.data.tags)
+        == {
+            "team": "vision",
+            "note": "x" * 5000,
+            "mlflow.runName": "named",
+        }
+    )

@@ -66,6 +66,8 @@ class Driver(ABC):
     #: Whether ``log_point`` stores a point in one round trip (else the store opens a
     #: transaction for it).
     one_statement_log_point: ClassVar[bool] = False
+    #: Whether ``create_run`` inserts a run and its tags in one round trip.
+    one_statement_create_run: ClassVar[bool] = False
 
     def rows(self, conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         """All rows of one statement on the driver's cursor (``mark`` placeholders)."""
@@ -109,3 +111,17 @@ class Driver(ABC):
         takes the general path (which creates the series or raises the right error).
         """
         raise NotImplementedError(f"{self.name} has no one-statement log_point")
+
+    def create_run(
+        self, conn: Connection, values: dict[str, Any], tags: dict[str, str]
+    ) -> tuple[str | None, str | None]:
+        """Insert a run (``values``: its columns but the artifact URI, which the experiment's
+        location decides) and its tags in one round trip (drivers with
+        ``one_statement_create_run``), if its experiment is active.
+
+        Returns (the experiment's lifecycle stage, the run's artifact URI): the run was
+        created when the URI is not None; else nothing was written and the caller takes the
+        general path (which raises the right error). A run id taken already raises the
+        database's integrity error, as the general path's INSERT does.
+        """
+        raise NotImplementedError(f"{self.name} has no one-statement create_run")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Sequence
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.store.sql.drivers.base import (
@@ -25,9 +27,27 @@ class PostgresDriver(Driver):
     mark = "%s"
     no_limit = None
     one_statement_log_point = True
+    one_statement_create_run = True
 
     def fetch_for_runs(self, conn: Connection, sql: str, run_ids: Sequence[str]) -> list[tuple]:
         return self.rows(conn, sql.format(runs="= ANY(%s)"), (list(run_ids),))
+
+    def create_run(
+        self, conn: Connection, values: dict[str, Any], tags: dict[str, str]
+    ) -> tuple[str | None, str | None]:
+        """One autocommitted statement reads the experiment, inserts the run and its tags: a
+        single statement is atomic by itself, so no BEGIN or COMMIT is sent. It goes through
+        SQLAlchemy, so a run id taken already raises its IntegrityError."""
+        dbapi_conn = conn.connection.dbapi_connection
+        was_autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            row = conn.execute(
+                _CREATE_RUN, {**values, "keys": list(tags), "tag_values": list(tags.values())}
+            ).first()
+        finally:
+            dbapi_conn.autocommit = was_autocommit
+        return (None, None) if row is None else (row[0], row[1])
 
     def insert_points(self, conn: Connection, rows: Sequence[tuple]) -> list[tuple]:
         return self.rows(conn, _INSERT_RETURNING, _columns(rows))
@@ -135,6 +155,21 @@ _SUMMARY_UPDATE = (
 
 # The run's stage and the key's series; the point goes in only for an active run's existing
 # series, and only a point that was new (RETURNING) reaches the summary.
+# The artifact URI is the experiment's location (without trailing slashes) / run id /
+# artifacts, as the general path writes it; the tags go in only with the run.
+_CREATE_RUN = sa.text(
+    "WITH e AS (SELECT experiment_id, artifact_location, lifecycle_stage FROM experiments "
+    "WHERE experiment_id = :experiment_id), "
+    "r AS (INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
+    "end_time, artifact_uri, lifecycle_stage) "
+    "SELECT :run_uuid, experiment_id, :name, :user_id, :status, :start_time, NULL, "
+    "rtrim(artifact_location, '/') || '/' || :run_uuid || '/artifacts', lifecycle_stage "
+    "FROM e WHERE lifecycle_stage = 'active' RETURNING run_uuid, artifact_uri), "
+    "t AS (INSERT INTO tags (run_uuid, key, value) SELECT r.run_uuid, k, v FROM r, "
+    "unnest(CAST(:keys AS text[]), CAST(:tag_values AS text[])) AS x(k, v)) "
+    "SELECT e.lifecycle_stage, r.artifact_uri FROM e LEFT JOIN r ON true"
+)
+
 _LOG_POINT = (
     "WITH target AS (SELECT r.lifecycle_stage, s.series_id FROM runs r "
     "LEFT JOIN metric_summaries s ON s.run_uuid = r.run_uuid AND s.key = %(key)s "
