@@ -47,6 +47,18 @@ def insert_ignore(conn: Connection, table: sa.Table, rows: Sequence[dict]) -> No
         conn.execute(insert_for(conn, table).values(chunk).on_conflict_do_nothing())
 
 
+def insert_new(
+    conn: Connection, table: sa.Table, rows: Sequence[dict], returning: Sequence[sa.Column]
+) -> list[tuple]:
+    """Insert rows, skipping those that would violate a unique constraint; the ``returning``
+    columns of the rows that went in (so the caller need not read them back)."""
+    inserted: list[tuple] = []
+    for chunk in row_chunks(rows):
+        stmt = insert_for(conn, table).values(chunk).on_conflict_do_nothing()
+        inserted += [tuple(row) for row in conn.execute(stmt.returning(*returning))]
+    return inserted
+
+
 def upsert(
     conn: Connection,
     table: sa.Table,

@@ -8,7 +8,7 @@ new reach the summary upsert; the upsert moves "latest" only when the new point 
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from runyard.entities import HistoryRow, Metric, MetricSummary
 from runyard.errors import InvalidParameterValue
 from runyard.search import paging
 from runyard.store.sql import models as m
-from runyard.store.sql.dialect import insert_ignore
+from runyard.store.sql.dialect import insert_new
 from runyard.store.sql.drivers import driver_of
 
 _NAN = float("nan")
@@ -45,12 +45,33 @@ def point_tuple(series_id: int, metric: Metric) -> tuple:
     )
 
 
-def write_points(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-    """Insert new points and fold exactly those into the run's summaries."""
+def write_points(
+    conn: Connection, run_id: str, metrics: Sequence[Metric], known: dict[str, int] | None = None
+) -> None:
+    """Insert new points and fold exactly those into the run's summaries (``known``: series
+    ids already read, by ``stage_and_series``)."""
     if not metrics:
         return
-    series = series_ids(conn, run_id, {metric.key for metric in metrics})
+    series = series_ids(conn, run_id, {metric.key for metric in metrics}, known)
     write_point_rows(conn, [point_tuple(series[metric.key], metric) for metric in metrics])
+
+
+def stage_and_series(
+    conn: Connection, run_id: str, keys: Collection[str]
+) -> tuple[str | None, dict[str, int]]:
+    """The run's lifecycle stage (None: there is no such run) and the series ids it has for
+    ``keys`` already, in one statement."""
+    driver = driver_of(conn)
+    marks = ", ".join([driver.mark] * len(keys))
+    rows = driver.rows(
+        conn,
+        "SELECT r.lifecycle_stage, s.key, s.series_id FROM runs r LEFT JOIN metric_summaries s "
+        f"ON s.run_uuid = r.run_uuid AND s.key IN ({marks}) WHERE r.run_uuid = {driver.mark}",
+        (*keys, run_id),
+    )
+    if not rows:
+        return None, {}
+    return rows[0][0], {key: series_id for _stage, key, series_id in rows if key is not None}
 
 
 def write_point_rows(conn: Connection, rows: list[tuple]) -> None:
@@ -73,22 +94,23 @@ def write_point_rows(conn: Connection, rows: list[tuple]) -> None:
         fold_into_summaries(conn, new)
 
 
-def series_ids(conn: Connection, run_id: str, keys: set[str]) -> dict[str, int]:
-    """The series id of each (run, key), creating empty series (count 0) for new keys."""
+def series_ids(
+    conn: Connection, run_id: str, keys: set[str], known: dict[str, int] | None = None
+) -> dict[str, int]:
+    """The series id of each (run, key), creating empty series (count 0) for new keys; the
+    ids in ``known`` (read in this transaction) are not read again."""
     stmt = sa.select(_S.key, _S.series_id).where(_S.run_uuid == run_id, _S.key.in_(keys))
-    found = dict(conn.execute(stmt).all())
+    found = dict(conn.execute(stmt).all()) if known is None else dict(known)
     missing = keys.difference(found)
     if missing:
         empty = {"value": 0.0, "is_nan": False, "step": 0, "timestamp": 0, "count": 0}
         empty["in_time_order"] = True  # no points: nothing out of order
         experiment = sa.select(m.runs.c.experiment_id).where(m.runs.c.run_uuid == run_id)
         empty["experiment_id"] = experiment.scalar_subquery()  # read in the same statement
-        insert_ignore(
-            conn,
-            m.metric_summaries,
-            [{"run_uuid": run_id, "key": key, **empty} for key in sorted(missing)],
-        )
-        found = dict(conn.execute(stmt).all())
+        rows = [{"run_uuid": run_id, "key": key, **empty} for key in sorted(missing)]
+        found.update(insert_new(conn, m.metric_summaries, rows, (_S.key, _S.series_id)))
+        if keys.difference(found):  # another writer created some meanwhile
+            found = dict(conn.execute(stmt).all())
     return found
 
 

@@ -43,8 +43,7 @@ from runyard.store.sql import metrics as sql_metrics
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int
-from runyard.store.sql.dialect import insert_ignore, insert_rows, upsert
-from runyard.store.sql.drivers import driver_of
+from runyard.store.sql.dialect import insert_ignore, insert_new, insert_rows, upsert
 from runyard.store.sql.engine import translated_errors
 from runyard.store.sql.experiments import stages_for
 from runyard.store.sql.loading import RUN_COLUMNS, load_runs, run_info
@@ -165,10 +164,18 @@ class RunsMixin(SqlBase):
     ) -> None:
         validation.validate_batch(metrics, params, tags)
         with self._write() as conn:
-            self._require_active_run(conn, run_id)
+            known = None
+            if metrics:  # the run's stage and its series in one statement
+                stage, known = sql_metrics.stage_and_series(
+                    conn, run_id, {metric.key for metric in metrics}
+                )
+                if stage != LifecycleStage.ACTIVE:
+                    self._require_active_run(conn, run_id)  # raises MLflow's message
+            else:
+                self._require_active_run(conn, run_id)
             if params:
                 self._write_params(conn, run_id, params, single=False)
-            sql_metrics.write_points(conn, run_id, metrics)
+            sql_metrics.write_points(conn, run_id, metrics, known)
             if any(metric.model_id for metric in metrics):
                 _link_model_metrics(conn, run_id, metrics)
             if tags:
@@ -191,11 +198,10 @@ class RunsMixin(SqlBase):
             if stage == LifecycleStage.ACTIVE and series_id is not None:
                 return
         with self._write() as conn:
-            stage, series_id = _stage_and_series(conn, run_id, metric.key)
+            stage, known = sql_metrics.stage_and_series(conn, run_id, (metric.key,))
             if stage != LifecycleStage.ACTIVE:
                 self._require_active_run(conn, run_id)  # raises MLflow's message
-            if series_id is None:
-                series_id = sql_metrics.series_ids(conn, run_id, {metric.key})[metric.key]
+            series_id = sql_metrics.series_ids(conn, run_id, {metric.key}, known)[metric.key]
             sql_metrics.write_point_rows(conn, [(series_id, *row[1:])])
 
     def log_param(self, run_id: str, param: Param) -> None:
@@ -206,10 +212,21 @@ class RunsMixin(SqlBase):
 
     @staticmethod
     def _write_params(conn: Connection, run_id: str, params: Sequence[Param], single: bool) -> None:
+        """Insert the new params first (for a new run, all of them: one statement), then
+        compare those already logged; a changed value raises, and the transaction then takes
+        back what went in."""
+        rows = [
+            {"run_uuid": run_id, "key": p.key, "value": "" if p.value is None else str(p.value)}
+            for p in params
+        ]
+        inserted = {key for (key,) in insert_new(conn, m.params, rows, (m.params.c.key,))}
+        logged_before = [p.key for p in params if p.key not in inserted]
+        if not logged_before:
+            return
         existing = dict(
             conn.execute(
                 sa.select(m.params.c.key, m.params.c.value).where(
-                    m.params.c.run_uuid == run_id, m.params.c.key.in_([p.key for p in params])
+                    m.params.c.run_uuid == run_id, m.params.c.key.in_(logged_before)
                 )
             ).all()
         )
@@ -230,12 +247,6 @@ class RunsMixin(SqlBase):
                 "Changing param values is not allowed. Params were already logged="
                 f"'{details}' for run ID='{run_id}'."
             )
-        new = [
-            {"run_uuid": run_id, "key": p.key, "value": "" if p.value is None else str(p.value)}
-            for p in params
-            if p.key not in existing
-        ]
-        insert_ignore(conn, m.params, new)
 
     @staticmethod
     def _write_tags(conn: Connection, run_id: str, tags: Sequence[RunTag]) -> None:
@@ -427,19 +438,6 @@ def _new_run(values: dict, artifact_uri: str, tags: dict[str, str]) -> Run:
         LifecycleStage.ACTIVE.value,
     )
     return assemble_run(run_info(row), RunData.owned((), {}, dict(tags)), RunInputs(), RunOutputs())
-
-
-def _stage_and_series(conn: Connection, run_id: str, key: str) -> tuple[str | None, int | None]:
-    """(lifecycle stage, series id of ``key``) of a run in one round trip; (None, None) when
-    the run does not exist, a None series id when the key has no series yet."""
-    mark = (driver := driver_of(conn)).mark
-    rows = driver.rows(
-        conn,
-        "SELECT r.lifecycle_stage, s.series_id FROM runs r LEFT JOIN metric_summaries s "
-        f"ON s.run_uuid = r.run_uuid AND s.key = {mark} WHERE r.run_uuid = {mark}",
-        (key, run_id),
-    )
-    return (rows[0][0], rows[0][1]) if rows else (None, None)
 
 
 def _link_model_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:

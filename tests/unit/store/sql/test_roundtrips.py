@@ -30,6 +30,10 @@ def test_statements_per_created_run_do_not_grow_with_its_data(sql_store: SqlStor
     counts = {n: _populate_one_run(sql_store, experiment_id, n) for n in (2, 10, 100)}
     assert counts[2] == counts[10] == counts[100], counts
     assert counts[2] <= 18, counts
+    if sql_store.engine.dialect.name == "postgresql":
+        # the run and its tags; then BEGIN, the run's stage and series, the new params, the
+        # new series, SAVEPOINT and COPY of the points, the summaries, the tags, COMMIT
+        assert counts[2] == 1 + 9, counts
     run = sql_store.search_runs([experiment_id], "params.p99 = 'v99' and tags.t99 = 'w99'")
     assert len(run) == 1 and run[0].data.metrics["m99"] == 99 / 7
 
@@ -126,3 +130,19 @@ def test_creating_a_run_is_one_round_trip_on_postgres(sql_store: SqlStore) -> No
             "mlflow.runName": "named",
         }
     )
+
+
+def test_a_batch_on_existing_series_is_six_round_trips_on_postgres(
+    sql_store: SqlStore, sql_run_id: str
+) -> None:
+    """The ingest path: BEGIN, the run's stage and its series ids (one statement), SAVEPOINT,
+    COPY, the summaries, COMMIT."""
+    keys = [f"ingest-{i}" for i in range(5)]
+    sql_store.log_batch(sql_run_id, [Metric(k, 0.0, 1, 0) for k in keys])
+    batch = [Metric(k, float(step), 1 + step, step) for k in keys for step in range(1, 201)]
+    with roundtrips.counting() as tally:
+        sql_store.log_batch(sql_run_id, batch)
+    if sql_store.engine.dialect.name == "postgresql":
+        assert tally.count == 6
+    summaries = {s.key: s for s in sql_store.get_metric_summaries([sql_run_id])[sql_run_id]}
+    assert all(summaries[k].count == 201 and summaries[k].latest.step == 200 for k in keys)
