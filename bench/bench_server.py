@@ -72,8 +72,9 @@ NOTES: dict[str, str] = {
     "ingest": (
         "per-point Python around a fast insert: JSON decoding, Metric construction and the "
         "summary fold; keys are validated once per distinct key and points go in with one "
-        "multi-row INSERT (SQLite) or binary COPY (Postgres). On Postgres a batch is 7 round "
-        "trips: BEGIN, the run check, the series ids, SAVEPOINT, COPY, the summary fold, COMMIT."
+        "multi-row INSERT (SQLite) or binary COPY (Postgres). On Postgres a batch is 6 round "
+        "trips: BEGIN, the run's stage with its series ids, SAVEPOINT, COPY, the summary fold, "
+        "COMMIT."
     ),
     "single_calls": (
         "fixed cost per request: on Postgres one autocommitted statement checks the run, "
