@@ -263,7 +263,9 @@ class SftpArtifactRepo(ArtifactRepo):
         on the way), before the second try."""
         try:
             return _open(sftp, temp, "wb")
-        except FileNotFoundError:  # also what OpenSSH answers when the parent is a file
+        except PermissionError:
+            raise
+        except OSError:  # OpenSSH: no such file (also when the parent is a file); others vary
             pass
         self._makedirs(sftp, parent)
         self._checked(sftp, rel)
