@@ -1,8 +1,10 @@
 """``FtpArtifactRepo``: artifacts in a directory on an FTP server (``ftp://`` and ``ftps://``).
 
-Standard library only (``ftplib``), passive mode, binary transfers. ``ftps://`` (or the
-``ftp_tls`` setting) upgrades the control and data connections with explicit TLS (``AUTH TLS``,
-``PROT P``), verifying the server's certificate against the system's CAs or ``ftp_ca_bundle``.
+Standard library only (``ftplib``), passive mode, binary transfers: a connection is put in
+binary mode once and never leaves it, listings included (see ``_binary_lines``). ``ftps://``
+(or the ``ftp_tls`` setting) upgrades the control and data connections with explicit TLS
+(``AUTH TLS``, ``PROT P``), verifying the server's certificate against the system's CAs or
+``ftp_ca_bundle``.
 The password comes from the ``ftp_password`` setting or the netrc entry of the host; one in the
 URI is used but never stored or shown. The URI's path is the root directory on the server, as in
 MLflow (``ftp://h/srv/x`` is ``/srv/x``).
