@@ -1,5 +1,5 @@
 """The store's hot paths on ``psycopg2``: one array per column (adapted in C), binary COPY for
-new points, and a one-statement ``log_metric``."""
+new points, and one-statement ``log_metric`` and ``create_run``."""
 
 from __future__ import annotations
 
@@ -153,8 +153,6 @@ _SUMMARY_UPDATE = (
     "WHERE s.series_id = n.sid"
 )
 
-# The run's stage and the key's series; the point goes in only for an active run's existing
-# series, and only a point that was new (RETURNING) reaches the summary.
 # The artifact URI is the experiment's location (without trailing slashes) / run id /
 # artifacts, as the general path writes it; the tags go in only with the run.
 _CREATE_RUN = sa.text(
@@ -170,6 +168,8 @@ _CREATE_RUN = sa.text(
     "SELECT e.lifecycle_stage, r.artifact_uri FROM e LEFT JOIN r ON true"
 )
 
+# The run's stage and the key's series; the point goes in only for an active run's existing
+# series, and only a point that was new (RETURNING) reaches the summary.
 _LOG_POINT = (
     "WITH target AS (SELECT r.lifecycle_stage, s.series_id FROM runs r "
     "LEFT JOIN metric_summaries s ON s.run_uuid = r.run_uuid AND s.key = %(key)s "
