@@ -33,9 +33,17 @@ MAX_RESULTS_SEARCH_EXPERIMENTS = 50000
 #: holds, so a million-point metric is paged instead of answered (and held in memory) at once.
 MAX_RESULTS_GET_METRIC_HISTORY = 25000
 MAX_RUN_NAME_LENGTH = 250
+MAX_USER_ID_LENGTH = 256  # MLflow's runs.user_id column
 INT64_MIN, INT64_MAX = INT_RANGES["int64"]
 #: MLflow's dataset column sizes; profile is separate because it is far larger.
-DATASET_FIELD_LIMITS = {"name": 500, "digest": 36, "source": 65535, "schema": 1048575}
+DATASET_FIELD_LIMITS = {
+    "name": 500,
+    "digest": 36,
+    "source_type": 36,
+    "source": 65535,
+    "schema": 1048575,
+}
+MAX_MODEL_ID_LENGTH = 64  # runyard's logged-model ids; the metrics' model_id column
 MAX_DATASET_PROFILE_LENGTH = 16777215
 MAX_INPUT_TAG_KEY_LENGTH = 255
 MAX_INPUT_TAG_VALUE_LENGTH = 500
@@ -133,6 +141,17 @@ def validate_metric(metric: Metric) -> Metric:
             f"Invalid value {metric.step} for parameter 'step' supplied: metric "
             f"'{metric.key}' (value={value}). Step must be a valid long (64-bit integer)."
         )
+    for field, limit in (
+        ("model_id", MAX_MODEL_ID_LENGTH),
+        ("dataset_name", DATASET_FIELD_LIMITS["name"]),
+        ("dataset_digest", DATASET_FIELD_LIMITS["digest"]),
+    ):
+        text = getattr(metric, field)
+        if text is not None and len(text) > limit:
+            raise InvalidParameterValue(
+                f"The {field} of metric '{metric.key}' exceeds the maximum length of {limit} "
+                f"characters (got {len(text)})."
+            )
     return metric
 
 
@@ -179,6 +198,9 @@ def validate_batch(
             and metric.step.__class__ is int
             and 0 <= metric.timestamp <= INT64_MAX
             and INT64_MIN <= metric.step <= INT64_MAX
+            and metric.model_id is None
+            and metric.dataset_name is None
+            and metric.dataset_digest is None
         ):
             continue
         validate_metric(metric)
@@ -318,6 +340,17 @@ def safe_relative_path(path: str | None) -> str:
     if any(p == ".." for p in parts):
         raise InvalidParameterValue(f"Invalid path: {path!r} leaves the artifact root")
     return "/".join(parts)
+
+
+def validate_user_id(user_id: str | None) -> str:
+    """A run's user id ("" when none is given), at most MAX_USER_ID_LENGTH characters."""
+    user_id = user_id or ""
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise InvalidParameterValue(
+            f"User id exceeds the maximum length of {MAX_USER_ID_LENGTH} characters "
+            f"(got {len(user_id)})."
+        )
+    return user_id
 
 
 def check_run_name(run_name: str | None, tags: Iterable[RunTag]) -> str | None:

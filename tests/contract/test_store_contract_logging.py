@@ -208,3 +208,16 @@ def test_metric_with_model_and_dataset_link(
     [point] = store.get_metric_history(run_id, "auc")
     assert point.value == 0.8
     assert store.get_run(run_id).data.metrics["auc"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("model_id", 64), ("dataset_name", 500), ("dataset_digest", 36)]
+)
+def test_a_metric_link_longer_than_its_column_is_refused(
+    store: TrackingStore, run_id: str, field: str, limit: int
+) -> None:
+    links = {"model_id": None, "dataset_name": "train", "dataset_digest": "abc123"}
+    too_long = Metric("auc", 0.8, 10, 0, **{**links, field: "x" * (limit + 1)})
+    with pytest.raises(InvalidParameterValue, match=f"{field} of metric 'auc' exceeds"):
+        store.log_batch(run_id, metrics=[metric("ok", 1.0), too_long])
+    assert dict(store.get_run(run_id).data.metrics) == {}

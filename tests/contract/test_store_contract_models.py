@@ -195,3 +195,13 @@ def test_deleted_model_is_gone(store: TrackingStore, experiment_id: str) -> None
     with pytest.raises(ResourceDoesNotExist):
         store.get_logged_model(model.model_id)
     assert list(store.search_logged_models([experiment_id])) == []
+
+
+def test_a_dataset_source_type_longer_than_its_column_is_refused(
+    store: TrackingStore, experiment_id: str
+) -> None:
+    rid = new_run(store, experiment_id).info.run_id
+    dataset = Dataset(name="iris", digest="7f03c7ae", source_type="s" * 37, source="x")
+    with pytest.raises(InvalidParameterValue, match="source_type exceeds the maximum length"):
+        store.log_inputs(rid, datasets=[DatasetInput(dataset, {})])
+    assert store.get_run(rid).inputs.dataset_inputs == ()

@@ -159,3 +159,14 @@ def test_experiment_stats_count_active_runs_and_latest_activity(store: TrackingS
     assert stats[busy] == ExperimentStats(2, True, 7000)
     assert stats[empty] == NO_RUNS
     assert stats["123456789"] == NO_RUNS  # unknown: nothing to count, no error
+
+
+def test_a_user_id_longer_than_mlflows_column_is_refused(
+    store: TrackingStore, experiment_id: str
+) -> None:
+    longest = "u" * 256
+    run = store.create_run(experiment_id, longest, 1)
+    assert store.get_run(run.info.run_id).info.user_id == longest
+    with pytest.raises(InvalidParameterValue, match="User id exceeds the maximum length of 256"):
+        store.create_run(experiment_id, longest + "u", 2)
+    assert [r.info.run_id for r in store.search_runs([experiment_id])] == [run.info.run_id]

@@ -164,6 +164,7 @@ class RunsMixin(FileStoreBase):
             for t in tags
         ]
         run_name = validation.check_run_name(run_name, tags) or generate_run_name()
+        user_id = validation.validate_user_id(user_id)
         exp_dir = self._active_experiment_dir(experiment_id)
         experiment = self.get_experiment(experiment_id)
         run_id = chosen_run_id(run_id)

@@ -213,31 +213,34 @@ def translated_errors() -> Iterator[None]:
         raise TemporarilyUnavailable(
             "The tracking database is busy (no free connection), try again shortly"
         ) from None
+    except exc.DataError as err:  # a value the database cannot hold: the request's, not ours
+        raise InvalidParameterValue(f"A value does not fit its field: {_short(err)}") from None
     except exc.DBAPIError as err:
         if err.connection_invalidated:
             raise TemporarilyUnavailable(
                 "The connection to the tracking database was lost, try again shortly"
             ) from None
         raise RunyardError(f"Database error: {_short(err)}") from None
-    except Exception as err:
-        if _is_raw_driver_outage(err):  # from a driver cursor (the fast paths), not SQLAlchemy
+    except Exception as err:  # a driver cursor's own errors (the fast paths): not wrapped
+        if _is_raw_driver_error(err, "OperationalError", "InterfaceError"):
             raise TemporarilyUnavailable(
                 "The tracking database is unavailable, try again shortly"
             ) from None
+        if _is_raw_driver_error(err, "DataError"):
+            raise InvalidParameterValue(f"A value does not fit its field: {_short(err)}") from None
         raise
 
 
-def _is_raw_driver_outage(err: Exception) -> bool:
-    """A DB-API OperationalError or InterfaceError raised by the driver itself: a lost
-    connection or an unreachable database met on a driver cursor. The pooled connection is
-    closed, so the next checkout replaces it."""
+def _is_raw_driver_error(err: Exception, *kinds: str) -> bool:
+    """Whether ``err`` is one of the DB-API error ``kinds`` raised by the driver itself, on a
+    driver cursor (the fast paths) rather than through SQLAlchemy. An OperationalError or
+    InterfaceError there is a lost connection or an unreachable database; the pooled
+    connection is closed, so the next checkout replaces it."""
     module = type(err).__module__.split(".")[0]
-    return module in ("psycopg2", "sqlite3") and isinstance(err, _driver_outage_types(module))
-
-
-def _driver_outage_types(module: str) -> tuple[type, ...]:
+    if module not in ("psycopg2", "sqlite3"):
+        return False
     driver = __import__(module)
-    return (driver.OperationalError, driver.InterfaceError)
+    return isinstance(err, tuple(getattr(driver, kind) for kind in kinds))
 
 
 def _short(err: exc.DBAPIError) -> str:

@@ -73,7 +73,7 @@ class RunsMixin(SqlBase):
             "run_uuid": run_id,
             "experiment_id": experiment_int(experiment_id),
             "name": name,
-            "user_id": user_id or "",
+            "user_id": validation.validate_user_id(user_id),
             "status": RunStatus.RUNNING.value,
             "start_time": start_time,
         }

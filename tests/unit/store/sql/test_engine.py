@@ -142,3 +142,33 @@ def test_driver_errors_from_the_fast_paths_are_temporarily_unavailable() -> None
         raise psycopg2.OperationalError("server closed the connection unexpectedly")
     with pytest.raises(ValueError), translated_errors():
         raise ValueError("not a database error")
+
+
+def test_a_value_the_database_cannot_hold_is_an_invalid_parameter(
+    pg_module_uri: str, tmp_path: Path
+) -> None:
+    """A DataError (too long for its column, not a number) is the request's fault: 400, with
+    the driver's reason and no SQL, whether SQLAlchemy or a fast path's cursor raised it; the
+    stores check the lengths they know first, this is the net under them. (SQLite stores any
+    value in any column, so only Postgres raises these.)"""
+    from runyard.store.sql.engine import translated_errors
+
+    store = SqlStore(pg_module_uri, str(tmp_path))
+    try:
+        with (
+            pytest.raises(InvalidParameterValue) as info,
+            translated_errors(),
+            store.engine.connect() as conn,
+        ):
+            conn.exec_driver_sql("SELECT CAST('not a number' AS integer)")
+        assert "invalid input syntax" in info.value.message
+        assert "SELECT" not in info.value.message
+        raw = store.engine.raw_connection()
+        try:
+            with pytest.raises(InvalidParameterValue) as info, translated_errors():
+                raw.cursor().execute("SELECT CAST('12345678901' AS integer)")
+            assert "out of range" in info.value.message
+        finally:
+            raw.close()
+    finally:
+        store.close()
