@@ -342,6 +342,20 @@ def safe_relative_path(path: str | None) -> str:
     return "/".join(parts)
 
 
+#: The logged_models columns' sizes (as MLflow's): name and model_type.
+MAX_LOGGED_MODEL_FIELD_LENGTH = 500
+
+
+def validate_logged_model_fields(name: str | None, model_type: str | None) -> None:
+    """A logged model's name and type fit their columns (every store refuses longer ones)."""
+    for field, text in (("name", name), ("model_type", model_type)):
+        if text is not None and len(text) > MAX_LOGGED_MODEL_FIELD_LENGTH:
+            raise InvalidParameterValue(
+                f"The logged model's {field} exceeds the maximum length of "
+                f"{MAX_LOGGED_MODEL_FIELD_LENGTH} characters (got {len(text)})."
+            )
+
+
 def validate_user_id(user_id: str | None) -> str:
     """A run's user id ("" when none is given), at most MAX_USER_ID_LENGTH characters."""
     user_id = user_id or ""

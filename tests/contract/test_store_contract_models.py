@@ -205,3 +205,14 @@ def test_a_dataset_source_type_longer_than_its_column_is_refused(
     with pytest.raises(InvalidParameterValue, match="source_type exceeds the maximum length"):
         store.log_inputs(rid, datasets=[DatasetInput(dataset, {})])
     assert store.get_run(rid).inputs.dataset_inputs == ()
+
+
+@pytest.mark.parametrize("field", ["name", "model_type"])
+def test_a_logged_model_field_longer_than_its_column_is_refused(
+    store: TrackingStore, experiment_id: str, field: str
+) -> None:
+    fields = {"name": "clf", "model_type": "sklearn", field: "x" * 501}
+    with pytest.raises(InvalidParameterValue, match=f"{field} exceeds the maximum length of 500"):
+        store.create_logged_model(experiment_id, **fields)
+    assert list(store.search_logged_models([experiment_id])) == []
+    store.create_logged_model(experiment_id, **{**fields, field: "x" * 500})

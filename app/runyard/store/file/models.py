@@ -226,6 +226,7 @@ class ModelsMixin(FileStoreBase):
         model_type: str | None = None,
     ) -> LoggedModel:
         experiment_id = str(experiment_id)
+        validation.validate_logged_model_fields(name, model_type)
         if name is not None and (not name or any(c in name for c in _MODEL_NAME_BAD_CHARS)):
             raise InvalidParameterValue(
                 f"Invalid model name ({name!r}) provided. Model name must be a non-empty string "

@@ -106,6 +106,7 @@ class LoggedModelsMixin(SqlBase):
         model_type: str | None = None,
     ) -> LoggedModel:
         validation.validate_experiment_id(experiment_id)
+        validation.validate_logged_model_fields(name, model_type)
         for key, value in tags:
             validation.validate_key(key)
             validation.validate_tag_value(key, value)
