@@ -8,7 +8,8 @@ it got, before any handler reads the request. Handlers then only check meaning (
 What each type accepts is what MLflow's protobuf JSON parser accepts, minus its silent
 coercions that would store something the client did not mean:
 
-* ``string``: a JSON string (``{"name": 123}`` is refused, as MLflow refuses it);
+* ``string``: a JSON string (``{"name": 123}`` is refused, as MLflow refuses it) without NUL
+  characters (which PostgreSQL cannot store);
 * integers: a JSON integer, an integral number or a decimal string, inside the type's range
   (a timestamp past 2**63 is refused rather than wrapped);
 * ``double``: a number, a numeric string or ``"NaN"``/``"Infinity"``/``"-Infinity"``; never a
@@ -77,6 +78,8 @@ def _fail(value: object, parent: Any, key: str | int, hint: str | None = None) -
 def _check_string(value: Any, parent: Any, key: str | int, from_query: bool) -> None:
     if type(value) is not str:
         _fail(value, parent, key)
+    if "\x00" in value:  # Postgres cannot store it, and no key or name means it
+        _fail(value, parent, key, " Hint: Value contains a NUL character.")
 
 
 def _int_check(kind: str) -> Check:

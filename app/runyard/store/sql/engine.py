@@ -221,6 +221,12 @@ def translated_errors() -> Iterator[None]:
                 "The connection to the tracking database was lost, try again shortly"
             ) from None
         raise RunyardError(f"Database error: {_short(err)}") from None
+    except ValueError as err:
+        if _NUL_REFUSED in str(err):  # psycopg2, before sending a string to the database
+            raise InvalidParameterValue(
+                "A value contains a NUL character, which the database cannot store."
+            ) from None
+        raise
     except Exception as err:  # a driver cursor's own errors (the fast paths): not wrapped
         if _is_raw_driver_error(err, "OperationalError", "InterfaceError"):
             raise TemporarilyUnavailable(
@@ -229,6 +235,10 @@ def translated_errors() -> Iterator[None]:
         if _is_raw_driver_error(err, "DataError"):
             raise InvalidParameterValue(f"A value does not fit its field: {_short(err)}") from None
         raise
+
+
+#: What psycopg2 says when a parameter holds a NUL character.
+_NUL_REFUSED = "cannot contain NUL (0x00) characters"
 
 
 def _is_raw_driver_error(err: Exception, *kinds: str) -> bool:

@@ -172,3 +172,20 @@ def test_a_value_the_database_cannot_hold_is_an_invalid_parameter(
             raw.close()
     finally:
         store.close()
+
+
+def test_a_nul_character_is_an_invalid_parameter_on_postgres(
+    pg_module_uri: str, tmp_path: Path
+) -> None:
+    """psycopg2 refuses to send a string holding NUL with a ValueError; an embedded store
+    (no server edge to refuse it first) answers InvalidParameterValue and writes nothing."""
+    from runyard.entities import RunTag
+
+    store = SqlStore(pg_module_uri, str(tmp_path))
+    try:
+        run_id = store.create_run(store.create_experiment("nul"), "u", 1).info.run_id
+        with pytest.raises(InvalidParameterValue, match="NUL character"):
+            store.set_tag(run_id, RunTag("note", "a\x00b"))
+        assert "note" not in store.get_run(run_id).data.tags
+    finally:
+        store.close()

@@ -1,18 +1,22 @@
-"""Every tracking route with a request schema, each of its string fields (nested ones too) made
-longer than any column in turn, the rest valid: the answer is a 4xx, never a 5xx, on every
-store. Postgres refuses a value too long for its column where SQLite and files take it; that
-came back as 500 INTERNAL_ERROR, which MLflow's client retries for minutes."""
+"""Every tracking route with a request schema, each of its string fields (nested ones too) given
+a hostile value in turn, the rest valid: the answer is a 4xx, never a 5xx, on every store.
+
+Postgres refuses a value too long for its column, and any string with a NUL character, where
+SQLite and files take them; both came back as 500 INTERNAL_ERROR, which MLflow's client
+retries for minutes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from runyard.wire_schema import MESSAGES, ROUTES
 
 from tests.server.conftest import Api
 
-LONG = "x" * 70_000
+LONG = "x" * 70_000  # longer than any column
+NUL = "a\x00b"
 INTEGERS = ("int64", "int32", "uint64", "uint32")
 
 
@@ -61,27 +65,31 @@ def _sample(message: str, valid: dict[str, Any], depth: int = 0) -> dict[str, An
     return body
 
 
-def _with_long_strings(message: str, valid: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(field, body) for each string field of ``message`` and of the messages it holds."""
+def _with_hostile_strings(
+    message: str, valid: dict[str, Any], hostile: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """(field, body) for each string field of ``message`` and of the messages it holds, that
+    field set to ``hostile``."""
     base = _sample(message, valid)
     variants = []
     for field, (kind, repeated) in MESSAGES[message].items():
         if kind == "string":
-            variants.append((field, {**base, field: [LONG] if repeated else LONG}))
+            variants.append((field, {**base, field: [hostile] if repeated else hostile}))
         elif kind.startswith("message:"):
             inner_message = kind[8:]
             inner = _sample(inner_message, valid, 1)
             for name, (inner_kind, inner_repeated) in MESSAGES[inner_message].items():
                 if inner_kind == "string":
-                    item = {**inner, name: [LONG] if inner_repeated else LONG}
+                    item = {**inner, name: [hostile] if inner_repeated else hostile}
                     variants.append(
                         (f"{field}.{name}", {**base, field: [item] if repeated else item})
                     )
     return variants
 
 
-def test_no_route_answers_a_long_value_with_a_server_error(
-    make_client: Any, any_store_uri: str
+@pytest.mark.parametrize("hostile", [LONG, NUL], ids=["too-long", "nul"])
+def test_no_route_answers_a_hostile_string_with_a_server_error(
+    make_client: Any, any_store_uri: str, hostile: str
 ) -> None:
     client: FlaskClient = make_client(backend_store_uri=any_store_uri)
     api = Api(client)
@@ -90,7 +98,7 @@ def test_no_route_answers_a_long_value_with_a_server_error(
     tried = 0
     for (method, path), message in sorted(ROUTES.items()):
         url = "/api/2.0" + path.replace("{model_id}", valid["model_id"]).replace("{tag_key}", "k")
-        for field, body in _with_long_strings(message, valid):
+        for field, body in _with_hostile_strings(message, valid, hostile):
             if method == "GET":
                 query = {k: v for k, v in body.items() if not isinstance(v, dict | list)}
                 response = client.open(url, method=method, query_string=query)
