@@ -9,7 +9,7 @@ What each type accepts is what MLflow's protobuf JSON parser accepts, minus its 
 coercions that would store something the client did not mean:
 
 * ``string``: a JSON string (``{"name": 123}`` is refused, as MLflow refuses it) without NUL
-  characters (which PostgreSQL cannot store);
+  characters (which PostgreSQL cannot store) or lone surrogates (which are not text);
 * integers: a JSON integer, an integral number or a decimal string, inside the type's range
   (a timestamp past 2**63 is refused rather than wrapped);
 * ``double``: a number, a numeric string or ``"NaN"``/``"Infinity"``/``"-Infinity"``; never a
@@ -80,6 +80,18 @@ def _check_string(value: Any, parent: Any, key: str | int, from_query: bool) -> 
         _fail(value, parent, key)
     if "\x00" in value:  # Postgres cannot store it, and no key or name means it
         _fail(value, parent, key, " Hint: Value contains a NUL character.")
+    if not value.isascii() and not _encodable(value):
+        _fail(value, parent, key, " Hint: Value holds a lone surrogate, which is not text.")
+
+
+def _encodable(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8: JSON's ``\\ud800`` escapes decode to lone
+    surrogates, which no database driver, file or response can encode."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _int_check(kind: str) -> Check:

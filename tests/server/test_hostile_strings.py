@@ -2,8 +2,9 @@
 a hostile value in turn, the rest valid: the answer is a 4xx, never a 5xx, on every store.
 
 Postgres refuses a value too long for its column, and any string with a NUL character, where
-SQLite and files take them; both came back as 500 INTERNAL_ERROR, which MLflow's client
-retries for minutes."""
+SQLite and files take them; a JSON ``\\ud800`` escape decodes to a lone surrogate, which no
+store can encode. Each came back as 500 INTERNAL_ERROR, which MLflow's client retries for
+minutes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.server.conftest import Api
 
 LONG = "x" * 70_000  # longer than any column
 NUL = "a\x00b"
+SURROGATE = "a\ud800b"  # what JSON's "\ud800" escape decodes to
 INTEGERS = ("int64", "int32", "uint64", "uint32")
 
 
@@ -87,7 +89,9 @@ def _with_hostile_strings(
     return variants
 
 
-@pytest.mark.parametrize("hostile", [LONG, NUL], ids=["too-long", "nul"])
+@pytest.mark.parametrize(
+    "hostile", [LONG, NUL, SURROGATE], ids=["too-long", "nul", "lone-surrogate"]
+)
 def test_no_route_answers_a_hostile_string_with_a_server_error(
     make_client: Any, any_store_uri: str, hostile: str
 ) -> None:
@@ -99,6 +103,8 @@ def test_no_route_answers_a_hostile_string_with_a_server_error(
     for (method, path), message in sorted(ROUTES.items()):
         url = "/api/2.0" + path.replace("{model_id}", valid["model_id"]).replace("{tag_key}", "k")
         for field, body in _with_hostile_strings(message, valid, hostile):
+            if method == "GET" and hostile == SURROGATE:
+                continue  # a URL carries bytes: it cannot hold a lone surrogate
             if method == "GET":
                 query = {k: v for k, v in body.items() if not isinstance(v, dict | list)}
                 response = client.open(url, method=method, query_string=query)
@@ -108,5 +114,5 @@ def test_no_route_answers_a_hostile_string_with_a_server_error(
             if response.status_code >= 500:
                 text = response.get_data(as_text=True)[:200]
                 failures.append(f"{method} {path} {field}: {response.status_code} {text}")
-    assert tried > 150
+    assert tried > 120  # every route was reached (about 130 to 170 fields)
     assert failures == []
