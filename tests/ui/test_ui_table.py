@@ -244,3 +244,32 @@ def test_a_live_refresh_keeps_the_column_widths_of_a_scrolled_table(live_ui, pag
     page.wait_for_function("() => !window.head.isConnected", timeout=15_000)  # it re-rendered
     assert page.evaluate(widths) == before
     assert page.errors == []
+
+
+def test_a_live_refresh_writes_running_durations_in_place(live_ui, page):
+    """A running run's duration changes at every refresh (the server computes it), so comparing
+    whole replies redrew the table every five seconds and replaced every row in view; the
+    refresh now writes the new durations into their cells and keeps the rows."""
+    store = live_ui.store
+    eid = store.create_experiment("live-durations")
+    started = int(time.time() * 1000) - 5_000
+    for i in range(3):
+        store.create_run(eid, "bot", started + i, run_name=f"live{i}")
+    page.clock.install()  # the refresh timer fires when the test says so
+    page.goto(f"{live_ui.url}/experiments/{eid}")
+    page.wait_for_selector("#runs-table[aria-busy=false]")
+    column = page.evaluate(
+        "() => [...document.querySelectorAll('#runs-table tr.column-heads th')]"
+        ".findIndex((th) => th.dataset.column === 'duration')"
+    )
+    assert column > 0
+    cell = f"() => document.querySelector('#runs-table tbody tr[data-run-id]').cells[{column}]"
+    before = page.evaluate(f"() => ({cell})().textContent")
+    page.evaluate(f"() => {{ window.kept = ({cell})().parentElement; }}")
+    time.sleep(1.2)  # the server's clock moves on: durations differ by a second or more
+    with page.expect_response(lambda r: "/runyard/runs?" in r.url):
+        page.clock.run_for(5_100)
+    page.wait_for_function(f"(before) => ({cell})().textContent !== before", arg=before)
+    assert page.evaluate("() => window.kept.isConnected")
+    assert page.evaluate(f"() => ({cell})().parentElement === window.kept")
+    assert page.errors == []

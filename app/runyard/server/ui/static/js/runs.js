@@ -686,6 +686,27 @@ function scheduleLive() {
   liveTimer = setTimeout(liveTick, LIVE_MS);
 }
 
+/** The runs as JSON without their durations: the server computes a running run's duration
+ * at each request, so it differs every time although nothing else changed. */
+function withoutDurations(runs) {
+  return JSON.stringify(runs, function (key, value) {
+    return key === "duration" && this && "run_id" in this ? undefined : value;
+  });
+}
+
+/** Running runs' new durations, written into the cells in place: redrawing the table for them
+ * would replace every row in view every few seconds. */
+function refreshDurations(runs) {
+  const durations = new Map(runs.map((run) => [run.run_id, run.duration]));
+  for (const run of state.runs) if (durations.has(run.run_id)) run.duration = durations.get(run.run_id);
+  const column = visibleColumns().findIndex((col) => col.group === "attributes" && col.id === "duration");
+  if (column < 0) return;
+  for (const tr of tbody.querySelectorAll("tr[data-run-id]")) {
+    const cell = tr.cells[column + 1]; // after the selection box
+    if (cell && durations.has(tr.dataset.runId)) cell.textContent = fmtDuration(durations.get(tr.dataset.runId));
+  }
+}
+
 async function liveTick() {
   const inUse = tbody.contains(document.activeElement) || columnsPanel.contains(document.activeElement) ||
     thead.contains(document.activeElement);
@@ -694,12 +715,15 @@ async function liveTick() {
     try {
       const ticket = state.loading;
       const data = await getJson(`${API}/runs`, pageRequest(null));
-      if (ticket === state.loading && state.runs.length <= state.pageSize &&
-          JSON.stringify(data.runs) !== JSON.stringify(state.runs)) {
-        addKeys(data);
-        state.runs = data.runs;
-        state.nextToken = data.next_page_token;
-        render({ keepWidths: true });
+      if (ticket === state.loading && state.runs.length <= state.pageSize) {
+        if (withoutDurations(data.runs) !== withoutDurations(state.runs)) {
+          addKeys(data);
+          state.runs = data.runs;
+          state.nextToken = data.next_page_token;
+          render({ keepWidths: true });
+        } else {
+          refreshDurations(data.runs);
+        }
       }
     } catch { /* keep the rows shown; try again */ }
   }
