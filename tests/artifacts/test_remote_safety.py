@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -176,24 +177,38 @@ def test_a_file_server_refuses_a_file_over_a_directory_or_under_a_file(
     assert not [p for p in server.root.rglob("*") if p.name.startswith(UPLOAD_PREFIX)]
 
 
+def _after_a_first_upload(
+    server: SftpServer | FtpServer, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ArtifactRepo, Any]:
+    """A repository on ``server`` whose directory ``d`` holds a file, and the pooled session
+    its next upload will use."""
+    use(monkeypatch, server.env())
+    repo = repo_for_uri(server.uri(f"requests/{secrets.token_hex(6)}"))
+    repo.write_stream("d/first.txt", io.BytesIO(b"first"))
+    with repo._pool.lease() as session:  # type: ignore[attr-defined]
+        return repo, session
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch, target: Any, name: str, note: Callable) -> list:
+    """What ``note`` makes of each later call of ``target.name`` (which still goes through)."""
+    seen: list = []
+    original = getattr(target, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(note(*args))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, recording)
+    return seen
+
+
 def test_an_sftp_upload_into_an_existing_directory_takes_six_requests(
     sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small files are bound by round trips: checking the path, looking for what is there,
     open, write, close and rename; nothing more where the directory already exists."""
-    use(monkeypatch, sftp_server.env())
-    repo = repo_for_uri(sftp_server.uri(f"requests/{secrets.token_hex(6)}"))
-    repo.write_stream("d/first.txt", io.BytesIO(b"first"))
-    with repo._pool.lease() as session:  # type: ignore[attr-defined]
-        sftp = session.sftp
-    sent: list[int] = []
-    original = sftp._async_request
-
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        sent.append(args[1] if len(args) > 1 else 0)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(sftp, "_async_request", counted)
+    repo, session = _after_a_first_upload(sftp_server, monkeypatch)
+    sent = _recorded(monkeypatch, session.sftp, "_async_request", lambda *args: args[:2])
     repo.write_stream("d/second.txt", io.BytesIO(b"second"))
     assert len(sent) == 6, sent
     assert read(repo, "d/second.txt") == b"second"
@@ -204,19 +219,8 @@ def test_an_ftp_upload_into_an_existing_directory_sends_no_lookups_for_it(
 ) -> None:
     """What is at the target (SIZE, CWD), the passive data connection, STOR, RNFR, RNTO:
     the directory, which exists, is not looked for."""
-    use(monkeypatch, ftp_server.env())
-    repo = repo_for_uri(ftp_server.uri(f"requests/{secrets.token_hex(6)}"))
-    repo.write_stream("d/first.txt", io.BytesIO(b"first"))
-    with repo._pool.lease() as session:  # type: ignore[attr-defined]
-        ftp = session.ftp
-    sent: list[str] = []
-    original = ftp.putcmd
-
-    def counted(line: str) -> None:
-        sent.append(line.split(" ", 1)[0])
-        original(line)
-
-    monkeypatch.setattr(ftp, "putcmd", counted)
+    repo, session = _after_a_first_upload(ftp_server, monkeypatch)
+    sent = _recorded(monkeypatch, session.ftp, "putcmd", lambda line: line.split(" ", 1)[0])
     repo.write_stream("d/second.txt", io.BytesIO(b"second"))
     assert sent in (
         ["SIZE", "CWD", "EPSV", "STOR", "RNFR", "RNTO"],

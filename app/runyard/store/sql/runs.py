@@ -82,17 +82,11 @@ class RunsMixin(SqlBase):
             with translated_errors(), self._engine.connect() as conn, _taken_id_refused(run_id):
                 _stage, artifact_uri = self._driver.create_run(conn, values, tag_values)
             if artifact_uri is not None:
-                return _new_run(values, artifact_uri, tag_values)
+                return _new_run(_run_row(values, artifact_uri), tag_values)
         with self._write() as conn:  # or the experiment is not active: this raises why
             experiment = self._active_experiment_key(conn, experiment_id)
             artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            row = {
-                **values,
-                "experiment_id": experiment.experiment_id,
-                "end_time": None,
-                "artifact_uri": artifact_uri,
-                "lifecycle_stage": LifecycleStage.ACTIVE.value,
-            }
+            row = _run_row(values, artifact_uri)
             with _taken_id_refused(run_id):
                 conn.execute(sa.insert(m.runs), row)
             insert_rows(
@@ -100,7 +94,7 @@ class RunsMixin(SqlBase):
                 m.tags,
                 [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_values.items()],
             )
-        return _new_run(values, artifact_uri, tag_values)
+        return _new_run(row, tag_values)
 
     def get_run(self, run_id: str) -> Run:
         with self._read() as conn:
@@ -423,21 +417,21 @@ def _taken_id_refused(run_id: str) -> Iterator[None]:
         raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
 
 
-def _new_run(values: dict, artifact_uri: str, tags: dict[str, str]) -> Run:
-    """The run just created, from what was written (``create_run``'s ``values``): a new run
-    holds exactly that, so nothing is read back."""
-    row = (
-        values["run_uuid"],
-        values["experiment_id"],
-        values["name"],
-        values["user_id"],
-        values["status"],
-        values["start_time"],
-        None,
-        artifact_uri,
-        LifecycleStage.ACTIVE.value,
-    )
-    return assemble_run(run_info(row), RunData.owned((), {}, dict(tags)), RunInputs(), RunOutputs())
+def _run_row(values: dict, artifact_uri: str) -> dict:
+    """Every column of a new run: ``create_run``'s ``values`` and what a run starts with."""
+    return {
+        **values,
+        "end_time": None,
+        "artifact_uri": artifact_uri,
+        "lifecycle_stage": LifecycleStage.ACTIVE.value,
+    }
+
+
+def _new_run(row: dict, tags: dict[str, str]) -> Run:
+    """The run just created, from the row written (``_run_row``): a new run holds exactly
+    that, so nothing is read back."""
+    info = run_info(tuple(row[column.name] for column in RUN_COLUMNS))
+    return assemble_run(info, RunData.owned((), {}, dict(tags)), RunInputs(), RunOutputs())
 
 
 def _link_model_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
