@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import json
 import os
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -140,7 +142,7 @@ def test_a_body_over_tls_reads_back_whole(tmp_path: Path) -> None:
 def test_only_bodies_gunicorn_reads_by_length_are_taken_over(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
-    server, _client = pair
+    server, client = pair
     assert socket_body({"wsgi.input": gunicorn_body(server, 5)}) is not None
     chunked = Body(ChunkedReader(None, SocketUnreader(server)))
     assert socket_body({"wsgi.input": chunked}) is None
@@ -148,9 +150,59 @@ def test_only_bodies_gunicorn_reads_by_length_are_taken_over(
     assert socket_body({}) is None
 
     seen: list[object] = []
+    client.sendall(b"12345")  # the body the handler leaves unread, read off after it
     app = read_bodies_from_socket(lambda environ, start: seen.append(environ["wsgi.input"]) or [])
     app({"wsgi.input": gunicorn_body(server, 5)}, lambda *a: None)
     assert isinstance(seen[0], SocketBody)
+
+
+def test_what_the_handler_left_unread_is_read_off_exactly_before_the_answer(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = pair
+    body = gunicorn_body(server, 3000)
+    pipelined = b"GET /next HTTP/1.1\r\n\r\n"
+    client.sendall(os.urandom(3000) + pipelined)
+    answered: list[int] = []
+
+    def handler(environ: dict, start: object) -> list[bytes]:
+        assert environ["wsgi.input"].read(100)  # reads a little, leaves the rest
+        answered.append(body.reader.length)
+        return [b"refused"]
+
+    assert read_bodies_from_socket(handler)({"wsgi.input": body}, lambda *a: None) == [b"refused"]
+    assert answered and body.reader.length == 0
+    # the next request is still on the socket, where the worker's poller sees it; gunicorn's own
+    # discard (8 KiB reads) would have taken it into a buffer the poller cannot see
+    assert body.reader.unreader.take_buffered() == b""
+    assert server.recv(1024) == pipelined
+
+
+def test_a_remainder_over_the_limit_is_left_to_gunicorn(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    from runyard.server.socket_body import DISCARD_LIMIT
+
+    server, client = pair
+    body = gunicorn_body(server, DISCARD_LIMIT + 1)
+    client.sendall(b"x" * 10)
+    read_bodies_from_socket(lambda environ, start: [])({"wsgi.input": body}, lambda *a: None)
+    assert body.reader.length == DISCARD_LIMIT + 1
+    assert server.recv(100) == b"x" * 10
+
+
+def test_a_client_that_stops_sending_is_not_waited_for_past_the_deadline(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runyard.server import socket_body as module
+
+    monkeypatch.setattr(module, "DISCARD_SECONDS", 0.2)
+    server, client = pair
+    body = gunicorn_body(server, 30)
+    client.sendall(b"y" * 10)
+    read_bodies_from_socket(lambda environ, start: [])({"wsgi.input": body}, lambda *a: None)
+    assert body.reader.length == 20
+    assert server.gettimeout() == 10  # the socket's own timeout is back
 
 
 # ---- through a live server ----------------------------------------------------------------------
@@ -217,6 +269,72 @@ def test_a_body_the_handler_never_read_does_not_reach_the_next_request(
     conn.close()
     assert status == 200
     assert json.loads(found)["experiment"]["name"] == "Default"
+
+
+class OneReader(io.BufferedReader):
+    """A socket's reader that every ``HTTPResponse`` on it shares (as its ``makefile``), so the
+    bytes one response read ahead belong to the next; responses' ``close`` leaves it open."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(socket.SocketIO(sock, "rb"))
+
+    def makefile(self, mode: str) -> OneReader:
+        return self
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_body_sent_after_the_refusal_does_not_swallow_the_next_request(
+    live: tuple[str, Path],
+) -> None:
+    """The handler refuses the upload from its headers alone; the body arrives later, with
+    the next request right behind it: both must be read apart, whatever the timing."""
+    url, _dest = live
+    parsed = urlsplit(url)
+    body = b"z" * 6000
+    head = (
+        f"PUT {ARTIFACTS}/..%2Fescape.bin HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    follow = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    for _ in range(5):
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=30) as sock:
+            sock.sendall(head)
+            time.sleep(0.05)  # the handler has answered (or is waiting for the body)
+            sock.sendall(body + follow)
+            replies = OneReader(sock)  # both answers may come in one read
+            refused = http.client.HTTPResponse(replies)  # type: ignore[arg-type]
+            refused.begin()
+            assert refused.status == 400
+            refused.read()
+            health = http.client.HTTPResponse(replies)  # type: ignore[arg-type]
+            health.begin()
+            assert health.status == 200
+            assert health.read().strip()
+
+
+def test_pipelined_requests_are_all_answered_at_once(live: tuple[str, Path]) -> None:
+    """Requests sent back to back in one write: the worker reads them all in one go, and must
+    answer each without waiting for the socket to become readable again (it would not: the
+    connection would be closed at its keep-alive timeout, the rest unanswered)."""
+    url, _dest = live
+    parsed = urlsplit(url)
+    put = (
+        f"PUT {ARTIFACTS}/pipelined/a.bin HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/octet-stream\r\nContent-Length: 5\r\n\r\nhello"
+    ).encode()
+    get = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=30) as sock:
+        sock.sendall(put + get + get)
+        replies = OneReader(sock)
+        statuses = []
+        for _ in range(3):
+            answer = http.client.HTTPResponse(replies)  # type: ignore[arg-type]
+            answer.begin()
+            answer.read()
+            statuses.append(answer.status)
+    assert statuses == [200, 200, 200]
 
 
 def test_a_large_upload_arrives_whole(live: tuple[str, Path]) -> None:

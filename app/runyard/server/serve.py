@@ -22,11 +22,22 @@ from runyard.store import is_sql_uri
 
 
 class DrainingThreadWorker(ThreadWorker):
-    """gthread, but on SIGTERM idle keep-alive connections are closed at once.
+    """gthread, but on SIGTERM idle keep-alive connections are closed at once, and a request
+    already read ahead is answered at once.
 
-    Stock gthread waits up to ``graceful_timeout`` for them although no request is in flight,
-    so every rolling update would stall for the whole grace period.
+    Stock gthread waits up to ``graceful_timeout`` for idle connections although no request is
+    in flight, so every rolling update would stall for the whole grace period. And it puts a
+    kept-alive connection back in its poller even when the client's next request (pipelined
+    behind the last one) already sits in the parser's buffer: the socket then never becomes
+    readable, and the connection is closed at its keep-alive timeout with that request
+    unanswered.
     """
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        if self.alive and _kept_alive(fs) and _read_ahead(conn):
+            self.enqueue_req(conn)
+            return
+        super().finish_request(conn, fs)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         if not self.alive:
@@ -36,6 +47,18 @@ class DrainingThreadWorker(ThreadWorker):
             self.murder_pending()
             timeout = min(timeout, 0.2)
         super().wait_for_and_dispatch_events(timeout)
+
+
+def _kept_alive(fs: Any) -> bool:
+    """Whether a finished request left its connection open for the next one."""
+    return not fs.cancelled() and fs.exception() is None and fs.result() is True
+
+
+def _read_ahead(conn: Any) -> bool:
+    """Whether bytes of the connection's next request are already in the parser's buffer."""
+    unreader = getattr(conn.parser, "unreader", None)
+    buffer = getattr(unreader, "buf", None)
+    return buffer is not None and buffer.getbuffer().nbytes > 0
 
 
 def bind_address(host: str, port: int) -> str:
