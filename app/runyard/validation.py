@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from runyard import tags as system_tags
-from runyard.entities import DatasetInput, Metric, Param, RunTag
+from runyard.entities import DatasetInput, Metric, ModelOutput, Param, RunTag
 from runyard.errors import InvalidParameterValue
 from runyard.wire_types import INT_RANGES
 
@@ -50,6 +50,9 @@ MAX_INPUT_TAG_VALUE_LENGTH = 500
 
 _KEY_CHARS = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+#: A logged model's id, as stored wherever a model is referred to (a run's inputs and outputs,
+#: a model version): a file name on the file store, at most MAX_MODEL_ID_LENGTH characters.
+_MODEL_ID = re.compile(rf"^[a-zA-Z0-9][\w\-]{{0,{MAX_MODEL_ID_LENGTH - 1}}}$")
 
 
 #: Keys already proven valid: a batch repeats a few keys for every point, and the checks below
@@ -274,6 +277,22 @@ def validate_run_id(run_id: object) -> str:
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
         raise InvalidParameterValue(f"Invalid run ID {run_id!r}.")
     return run_id
+
+
+def validate_model_id(model_id: object) -> str:
+    """A logged model id fit to be stored or used as a file name (``m-`` and 32 hex digits
+    when runyard or MLflow made it)."""
+    if not isinstance(model_id, str) or not _MODEL_ID.match(model_id):
+        raise InvalidParameterValue(f"Invalid logged model ID {model_id!r}.")
+    return model_id
+
+
+def validate_model_output(output: ModelOutput) -> ModelOutput:
+    """A run's output: the model's id and the step (an integer) it was logged at."""
+    validate_model_id(output.model_id)
+    if not isinstance(output.step, int) or isinstance(output.step, bool):
+        raise InvalidParameterValue(f"Invalid step {output.step!r} for model output.")
+    return output
 
 
 def validate_experiment_id(experiment_id: object) -> str:

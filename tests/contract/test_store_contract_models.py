@@ -49,6 +49,23 @@ def test_log_inputs_models_and_outputs(store: TrackingStore, experiment_id: str)
     assert store.get_run(consumer).outputs.model_outputs == ()
 
 
+@pytest.mark.parametrize("model_id", ["m-" + "0" * 63, "../m-1", ""])
+def test_a_model_id_that_cannot_be_one_is_refused_as_input_or_output(
+    store: TrackingStore, experiment_id: str, model_id: str
+) -> None:
+    """At most 64 characters and a file name, on every store, before anything is written.
+    (Over REST an empty id is refused as a missing parameter.)"""
+    rid = new_run(store, experiment_id).info.run_id
+    model = store.create_logged_model(experiment_id, name="clf", source_run_id=rid)
+    refusal = r"Invalid logged model ID|parameter 'model_id'"
+    with pytest.raises(InvalidParameterValue, match=refusal):
+        store.log_inputs(rid, models=[ModelInput(model.model_id), ModelInput(model_id)])
+    with pytest.raises(InvalidParameterValue, match=refusal):
+        store.log_outputs(rid, [ModelOutput(model.model_id, 1), ModelOutput(model_id, 2)])
+    run = store.get_run(rid)
+    assert (run.inputs.model_inputs, run.outputs.model_outputs) == ((), ())
+
+
 def test_create_and_get_logged_model(store: TrackingStore, experiment_id: str) -> None:
     rid = new_run(store, experiment_id).info.run_id
     created = store.create_logged_model(

@@ -125,6 +125,19 @@ def test_logged_model_source(
         store.create_model_version(name, "models:/m-0123456789abcdef0123456789abcdef")
 
 
+@pytest.mark.parametrize("model_id", ["m-" + "0" * 63, "../m-1", "m 1"])
+def test_a_model_id_that_cannot_be_one_is_refused(
+    store: TrackingStore, unique: str, run_id: str, model_id: str
+) -> None:
+    """A version of a run's model may also name a logged model: its id is checked like any
+    logged model's (at most 64 characters, a file name), before anything is written."""
+    name = f"{unique}-m"
+    store.create_registered_model(name)
+    with pytest.raises(InvalidParameterValue, match="Invalid logged model ID"):
+        _register(store, name, run_id, model_id=model_id)
+    assert store.search_model_versions(f"name = '{name}'") == []
+
+
 def test_copy_a_version_to_another_model(store: TrackingStore, unique: str, run_id: str) -> None:
     """MLflow's ``copy_model_version`` registers ``models:/<name>/<version>`` as a source."""
     dev, prod = f"{unique}-dev", f"{unique}-prod"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.locations import parse_location, shown
 from runyard.protocol import missing_message
+from runyard.validation import validate_model_id
 
 #: A logged model's id, as in ``models:/<id>``.
 LOGGED_MODEL_ID = re.compile(r"^m-[0-9a-f]{32}$")
@@ -91,6 +92,8 @@ def resolve_version_source(
     artifact location."""
     if not isinstance(source, str) or not source:
         raise InvalidParameterValue(missing_message("source"))
+    if model_id:
+        validate_model_id(model_id)
     run_id = run_id or ""
     if (run_reference := _source_reference(source, "runs")) is not None:
         source_run, rest = run_reference

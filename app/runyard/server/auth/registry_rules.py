@@ -47,6 +47,7 @@ from runyard.registry.sources import (
     source_owner,
 )
 from runyard.registry.validation import SEARCH_MODELS_DEFAULT, SEARCH_VERSIONS_DEFAULT
+from runyard.validation import validate_model_id
 
 T = TypeVar("T")
 #: Store pages a search reads at most to fill one page of what the caller may read.
@@ -146,7 +147,10 @@ class RegistryDecisions:
         self, source: str, run_id: str | None, model_id: str | None
     ) -> None:
         """``READ`` on what a new version comes from; an owner that does not exist is refused
-        like one that may not be read, so the answer does not tell which ids exist."""
+        like one that may not be read, so the answer does not tell which ids exist. An id that
+        cannot be one is a 400 first: that tells nothing about which ids exist."""
+        if model_id:
+            validate_model_id(model_id)
         if self._access.is_admin:
             return
         owner = source_owner(source)

@@ -72,16 +72,6 @@ def _md5(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def _validate_model_id(model_id: object) -> str:
-    if not isinstance(model_id, str) or not model_id:
-        raise InvalidParameterValue(f"Invalid logged model ID {model_id!r}.")
-    try:
-        validation.validate_run_id(model_id)
-    except InvalidParameterValue:
-        raise InvalidParameterValue(f"Invalid logged model ID {model_id!r}.") from None
-    return model_id
-
-
 def _status(value: LoggedModelStatus | str | int) -> LoggedModelStatus:
     if isinstance(value, int):
         return LoggedModelStatus.from_number(value)
@@ -108,7 +98,7 @@ class ModelsMixin(FileStoreBase):
         for item in datasets:
             validation.validate_dataset_input(item)
         for model in models:
-            _validate_model_id(model.model_id)
+            validation.validate_model_id(model.model_id)
         _, run_dir, _ = self._active_run(run_id)
         exp_dir = os.path.dirname(run_dir)
         for item in datasets:
@@ -148,9 +138,7 @@ class ModelsMixin(FileStoreBase):
     def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
         validation.validate_run_id(run_id)
         for model in models:
-            _validate_model_id(model.model_id)
-            if not isinstance(model.step, int) or isinstance(model.step, bool):
-                raise InvalidParameterValue(f"Invalid step {model.step!r} for model output.")
+            validation.validate_model_output(model)
         _, run_dir, _ = self._active_run(run_id)
         for model in models:
             self._write_once(
@@ -267,7 +255,7 @@ class ModelsMixin(FileStoreBase):
         return self.get_logged_model(model_id)
 
     def _model_dir(self, model_id: str) -> tuple[str, dict[str, Any]]:
-        _validate_model_id(model_id)
+        validation.validate_model_id(model_id)
         found = self._layout.find_model(model_id)
         meta = read_yaml(os.path.join(found[1], META)) if found else None
         if found is None or meta is None or meta.get("lifecycle_stage") == "deleted":

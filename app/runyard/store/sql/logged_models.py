@@ -52,6 +52,8 @@ class LoggedModelsMixin(SqlBase):
     ) -> None:
         for item in datasets:
             validation.validate_dataset_input(item)
+        for model in models:
+            validation.validate_model_id(model.model_id)
         with self._write() as conn:
             self._require_active_run(conn, run_id)
             experiment_id = conn.execute(
@@ -85,6 +87,8 @@ class LoggedModelsMixin(SqlBase):
             upsert(conn, m.run_input_tags, tag_rows, ["run_uuid", "input_id", "key"], ["value"])
 
     def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        for model in models:
+            validation.validate_model_output(model)
         with self._write() as conn:
             self._require_active_run(conn, run_id)
             upsert(
