@@ -73,6 +73,7 @@ def main() -> None:
 @_opt("--max-request-bytes", "max_request_bytes", type=int)
 @_opt("--max-artifact-bytes", "max_artifact_bytes", type=int)
 @_opt("--graceful-timeout", "graceful_timeout", type=int)
+@_opt("--client-timeout", "client_timeout", type=int)
 @_opt("--gunicorn-timeout", "gunicorn_timeout", type=int)
 @_opt("--gunicorn-opts", "gunicorn_opts")
 @click.option("--json-logs/--text-logs", "json_logs", default=None, help=_help("json_logs"))

@@ -295,6 +295,12 @@ SERVER: tuple[Setting, ...] = (
         "Seconds a worker gets to finish in-flight requests after SIGTERM.",
     ),
     Setting(
+        "client_timeout",
+        "120",
+        "Seconds the server waits for the next bytes of a request (its headers or its body) "
+        "before it closes the connection, so a stalled or vanished client frees its thread.",
+    ),
+    Setting(
         "gunicorn_timeout",
         "120",
         "Seconds a request may take before gunicorn restarts its worker.",

@@ -24,7 +24,12 @@ from urllib.parse import urlsplit
 import pytest
 from gunicorn.http.body import Body, ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
-from runyard.server.socket_body import SocketBody, read_bodies_from_socket, socket_body
+from runyard.server.socket_body import (
+    IdleLimitedUnreader,
+    SocketBody,
+    read_bodies_from_socket,
+    socket_body,
+)
 
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
@@ -205,6 +210,48 @@ def test_a_client_that_stops_sending_is_not_waited_for_past_the_deadline(
     assert server.gettimeout() == 10  # the socket's own timeout is back
 
 
+def test_a_client_that_stops_sending_mid_body_is_let_go(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = pair
+    server.settimeout(None)  # blocking, as gunicorn hands it over (pytest-timeout guards)
+    body = Body(LengthReader(IdleLimitedUnreader(server, 0.2), 30))
+    client.sendall(b"x" * 10)
+    fast = SocketBody(body)
+    assert fast.read() == b"x" * 10  # then nothing more for longer than the limit
+    assert body.reader.length == 20
+    assert client.recv(10) == b""  # the connection is ended, not left hanging
+
+
+def test_a_client_that_stops_sending_its_headers_is_let_go(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = pair
+    reader = IdleLimitedUnreader(server, 0.2)
+    client.sendall(b"GET / HTTP/1.1\r\n")
+    assert reader.chunk() == b"GET / HTTP/1.1\r\n"
+    assert reader.chunk() == b""
+    assert client.recv(10) == b""
+
+
+def test_only_http1_socket_readers_get_the_idle_limit(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    from gunicorn.http.parser import RequestParser
+    from runyard.server.socket_body import limit_idle_reads
+
+    server, _client = pair
+    parser = RequestParser(type("Cfg", (), {})(), server, ("127.0.0.1", 1))
+    parser.unreader.unread(b"GET /")  # read ahead before the limit is put in place
+    limit_idle_reads(parser, 7)
+    assert type(parser.unreader) is IdleLimitedUnreader
+    assert parser.unreader.idle_seconds == 7
+    assert parser.unreader.read() == b"GET /"
+    other = type("Http2", (), {})()
+    limit_idle_reads(other, 7)  # no unreader: left alone
+    assert not hasattr(other, "unreader")
+
+
 # ---- through a live server ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
@@ -335,6 +382,43 @@ def test_pipelined_requests_are_all_answered_at_once(live: tuple[str, Path]) -> 
             answer.read()
             statuses.append(answer.status)
     assert statuses == [200, 200, 200]
+
+
+def test_stalled_clients_do_not_take_the_servers_threads(tmp_path: Path) -> None:
+    """One worker thread; a client stalls in its headers, another in its upload's body. Each
+    is let go after ``--client-timeout``, /health is answered meanwhile, nothing of the upload
+    is kept and the log holds no traceback."""
+    from tests.live_server import start_live_server
+
+    dest = tmp_path / "dest"
+    extra = ["--threads", "1", "--client-timeout", "1"]
+    with start_live_server(f"sqlite:///{tmp_path / 'db.sqlite'}", str(dest), extra_args=extra) as (
+        server
+    ):
+        parsed = urlsplit(server.url)
+        stalled = []
+        for opening in (
+            b"GET /health HTTP/1.1\r\nHost: x\r\n",
+            f"PUT {ARTIFACTS}/stalled/a.bin HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n".encode()
+            + b"a" * 1000,
+        ):
+            sock = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+            sock.sendall(opening)
+            stalled.append(sock)
+        health = connect(server.url)
+        status, _body, _kept = call(health, "GET", "/health")
+        health.close()
+        for sock in stalled:
+            with sock:
+                ended = sock.recv(65536)
+                while ended:
+                    assert b"200 OK" not in ended
+                    ended = sock.recv(65536)
+        log = server.log()
+    assert status == 200
+    assert not (dest / "stalled").exists() or not any((dest / "stalled").iterdir())
+    assert "Traceback" not in log
 
 
 def test_a_large_upload_arrives_whole(live: tuple[str, Path]) -> None:

@@ -13,11 +13,12 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from runyard.errors import InvalidParameterValue
 from runyard.server.limits import GUNICORN_LIMIT_REQUEST_LINE
 from runyard.server.settings import ServerConfig
+from runyard.server.socket_body import limit_idle_reads
 from runyard.store import is_sql_uri
 
 
@@ -33,6 +34,15 @@ class DrainingThreadWorker(ThreadWorker):
     unanswered.
     """
 
+    #: Seconds a read waits for the client (``client_timeout``), set before the workers start.
+    client_timeout: float = 120.0
+
+    def handle(self, conn: Any) -> Any:
+        if type(conn) is TConn:
+            conn.__class__ = IdleLimitedConn
+            conn.idle_seconds = self.client_timeout
+        return super().handle(conn)
+
     def finish_request(self, conn: Any, fs: Any) -> None:
         if self.alive and _kept_alive(fs) and _read_ahead(conn):
             self.enqueue_req(conn)
@@ -47,6 +57,18 @@ class DrainingThreadWorker(ThreadWorker):
             self.murder_pending()
             timeout = min(timeout, 0.2)
         super().wait_for_and_dispatch_events(timeout)
+
+
+class IdleLimitedConn(TConn):
+    """gthread's connection, whose HTTP/1 reads wait at most ``idle_seconds`` for the client."""
+
+    idle_seconds: float
+
+    def init(self) -> None:
+        fresh = self.parser is None
+        super().init()
+        if fresh:
+            limit_idle_reads(self.parser, self.idle_seconds)
 
 
 def _kept_alive(fs: Any) -> bool:
@@ -156,6 +178,7 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
             settle_heap()
             return app
 
+    DrainingThreadWorker.client_timeout = cfg.client_timeout  # the workers fork after this
     RunyardApplication().run()
 
 

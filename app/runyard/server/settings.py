@@ -53,6 +53,7 @@ class ServerConfig:
     max_request_bytes: int
     max_artifact_bytes: int
     graceful_timeout: int
+    client_timeout: int
     gunicorn_timeout: int
     gunicorn_opts: str | None
     json_logs: bool
@@ -91,6 +92,7 @@ class ServerConfig:
             max_request_bytes=count("max_request_bytes"),
             max_artifact_bytes=count("max_artifact_bytes"),
             graceful_timeout=count("graceful_timeout"),
+            client_timeout=max(1, count("client_timeout")),
             gunicorn_timeout=count("gunicorn_timeout"),
             gunicorn_opts=optional("gunicorn_opts"),
             json_logs=config.get_bool("json_logs", overrides),

@@ -10,6 +10,12 @@ and a pipelined next request see exactly the state they would have seen had guni
 bytes itself. A small remainder the handler left unread is read off before the answer goes out
 (:meth:`SocketBody.discard_rest`).
 
+Every read waits at most ``client_timeout`` seconds for the client's next bytes
+(:class:`IdleLimitedUnreader` for what gunicorn reads, headers included; :class:`SocketBody` for
+the rest): a client that stalls or vanishes mid-request (a laptop put to sleep, a half-open TCP
+connection) would otherwise hold a worker thread forever, and as many such clients as threads
+would stop the server answering anyone, its health checks included.
+
 Anything else keeps the WSGI stream: chunked bodies, Flask's development server, a gunicorn
 whose classes are not the ones checked here. The coupling is to gunicorn 26's ``Body``,
 ``LengthReader`` and ``SocketUnreader``, which ``pyproject.toml`` pins.
@@ -17,7 +23,10 @@ whose classes are not the ones checked here. The coupling is to gunicorn 26's ``
 
 from __future__ import annotations
 
+import contextlib
 import io
+import select
+import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,6 +41,48 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DISCARD_LIMIT = 64 * 1024
 #: How long the discard waits for the client to send the rest (gunicorn's drain deadline).
 DISCARD_SECONDS = 5.0
+
+
+def wait_readable(sock: Any, seconds: float) -> bool:
+    """Whether the socket has bytes to read (or its end) within ``seconds``."""
+    pending = getattr(sock, "pending", None)
+    if pending is not None and pending():  # TLS: already decrypted, the fd may look idle
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(max(0, int(seconds * 1000))))
+
+
+def give_up_on(sock: Any) -> None:
+    """End a connection whose client stopped sending: the reads see its end, and the answer
+    (if any) fails quietly the way it does for a client that hung up."""
+    with contextlib.suppress(OSError):  # already gone
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class IdleLimitedUnreader(SocketUnreader):
+    """gunicorn's reader of a connection, whose reads wait at most ``idle_seconds`` for the
+    client; then the connection ends, as if the client had closed it."""
+
+    def __init__(self, sock: Any, idle_seconds: float, max_chunk: int = 8192) -> None:
+        super().__init__(sock, max_chunk)
+        self.idle_seconds = idle_seconds
+
+    def chunk(self) -> bytes:
+        if not wait_readable(self.sock, self.idle_seconds):
+            give_up_on(self.sock)
+            return b""
+        return bytes(self.sock.recv(self.mxchunk))
+
+
+def limit_idle_reads(parser: Any, idle_seconds: float) -> None:
+    """Make an HTTP/1 parser's reads wait at most ``idle_seconds`` for the client (HTTP/2
+    connections and other readers are left as they are)."""
+    unreader = getattr(parser, "unreader", None)
+    if type(unreader) is SocketUnreader:
+        limited = IdleLimitedUnreader(unreader.sock, idle_seconds, unreader.mxchunk)
+        limited.unread(unreader.take_buffered())
+        parser.unreader = limited
 
 
 class SocketBody(io.RawIOBase):
@@ -51,6 +102,7 @@ class SocketBody(io.RawIOBase):
         reader.unreader.unread(ahead[len(mine) :])
         reader.length -= len(mine)
         self._held = memoryview(held + mine)
+        self._idle_seconds: float | None = getattr(reader.unreader, "idle_seconds", None)
 
     def readable(self) -> bool:
         return True
@@ -64,12 +116,37 @@ class SocketBody(io.RawIOBase):
             view[:count] = self._held[:count]
             self._held = self._held[count:]
             return count
+        count = self._receive(view, self._idle_seconds)
+        if count is None:  # the client stopped sending
+            give_up_on(self._sock)
+            return 0
+        return count
+
+    def _receive(self, view: memoryview, wait: float | None) -> int | None:
+        """Bytes of the body from the socket into ``view``, waiting at most ``wait`` seconds
+        (None: as long as it takes) for the first; None when none came in time."""
         remaining = self._reader.length
         if remaining <= 0:
             return 0
-        count = self._sock.recv_into(view[: min(len(view), remaining)])
+        into = view[: min(len(view), remaining)]
+        count = self._receive_now(into) if wait is not None else None
+        if count is None:
+            if wait is not None and not wait_readable(self._sock, wait):
+                return None
+            count = self._sock.recv_into(into)
         self._reader.length -= count
         return count
+
+    def _receive_now(self, into: memoryview) -> int | None:
+        """What has arrived already, without waiting (None: nothing yet): a body streaming in
+        is mostly read this way, without a poll before each read. TLS sockets take no flags,
+        and a socket with a timeout would wait for it before reading."""
+        if type(self._sock) is not socket.socket or self._sock.gettimeout() is not None:
+            return None
+        try:
+            return self._sock.recv_into(into, 0, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
 
     def discard_rest(self) -> None:
         """Read off what the handler left unread, up to DISCARD_LIMIT, before the answer is sent.
@@ -82,21 +159,17 @@ class SocketBody(io.RawIOBase):
         self._held = memoryview(b"")
         if not 0 < self._reader.length <= DISCARD_LIMIT:
             return
-        scratch = bytearray(min(self._reader.length, 16 * 1024))
+        scratch = memoryview(bytearray(min(self._reader.length, 16 * 1024)))
         deadline = time.monotonic() + DISCARD_SECONDS
-        before = self._sock.gettimeout()
         try:
             while self._reader.length > 0:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self._sock.settimeout(left)
-                if not self.readinto(scratch):
-                    return  # the client stopped sending: gunicorn finds the body short
-        except OSError:  # a timeout or a reset
-            return  # gunicorn's own discard meets the same state and closes the connection
-        finally:
-            self._sock.settimeout(before)
+                if not self._receive(scratch, max(0.0, deadline - time.monotonic())):
+                    return  # late, or at its end: gunicorn's own discard then closes it
+        except OSError:  # a reset
+            return
+
+
+_SOCKET_READERS = (SocketUnreader, IdleLimitedUnreader)
 
 
 def socket_body(environ: dict[str, Any]) -> SocketBody | None:
@@ -105,7 +178,7 @@ def socket_body(environ: dict[str, Any]) -> SocketBody | None:
     if type(body) is not Body:
         return None
     reader = body.reader
-    if type(reader) is not LengthReader or type(reader.unreader) is not SocketUnreader:
+    if type(reader) is not LengthReader or type(reader.unreader) not in _SOCKET_READERS:
         return None
     return SocketBody(body)
 
