@@ -297,8 +297,9 @@ SERVER: tuple[Setting, ...] = (
     Setting(
         "client_timeout",
         "120",
-        "Seconds the server waits for the next bytes of a request (its headers or its body) "
-        "before it closes the connection, so a stalled or vanished client frees its thread.",
+        "Seconds the server waits for a client to send the next bytes of its request, or to "
+        "take more of the answer, before it closes the connection, so a stalled or vanished "
+        "client frees its thread.",
     ),
     Setting(
         "gunicorn_timeout",

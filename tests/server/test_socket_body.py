@@ -385,9 +385,9 @@ def test_pipelined_requests_are_all_answered_at_once(live: tuple[str, Path]) -> 
 
 
 def test_stalled_clients_do_not_take_the_servers_threads(tmp_path: Path) -> None:
-    """One worker thread; a client stalls in its headers, another in its upload's body. Each
-    is let go after ``--client-timeout``, /health is answered meanwhile, nothing of the upload
-    is kept and the log holds no traceback."""
+    """One worker thread; a client stalls in its headers, another in its upload's body, a third
+    stops reading a download. Each is let go after ``--client-timeout``, /health is answered
+    meanwhile, nothing of the upload is kept and the log holds no traceback."""
     from tests.live_server import start_live_server
 
     dest = tmp_path / "dest"
@@ -395,6 +395,9 @@ def test_stalled_clients_do_not_take_the_servers_threads(tmp_path: Path) -> None
     with start_live_server(f"sqlite:///{tmp_path / 'db.sqlite'}", str(dest), extra_args=extra) as (
         server
     ):
+        big = os.urandom(32 * 1024 * 1024)  # far more than the socket buffers hold
+        status, _answer, _kept = call(connect(server.url), "PUT", f"{ARTIFACTS}/big.bin", big)
+        assert status == 200
         parsed = urlsplit(server.url)
         stalled = []
         for opening in (
@@ -402,21 +405,28 @@ def test_stalled_clients_do_not_take_the_servers_threads(tmp_path: Path) -> None
             f"PUT {ARTIFACTS}/stalled/a.bin HTTP/1.1\r\nHost: x\r\n"
             "Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n".encode()
             + b"a" * 1000,
+            f"GET {ARTIFACTS}/big.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
         ):
-            sock = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(30)
+            sock.connect((parsed.hostname, parsed.port))
             sock.sendall(opening)
             stalled.append(sock)
+        time.sleep(0.5)  # each of them has had the thread in turn by now
         health = connect(server.url)
         status, _body, _kept = call(health, "GET", "/health")
         health.close()
+        received = []
         for sock in stalled:
             with sock:
-                ended = sock.recv(65536)
-                while ended:
-                    assert b"200 OK" not in ended
-                    ended = sock.recv(65536)
+                received.append(0)
+                while chunk := sock.recv(1 << 20):  # to the connection's end, which comes
+                    received[-1] += len(chunk)
         log = server.log()
     assert status == 200
+    assert received[:2] == [0, 0]
+    assert received[2] < len(big)  # the download was cut off, not waited out
     assert not (dest / "stalled").exists() or not any((dest / "stalled").iterdir())
     assert "Traceback" not in log
 

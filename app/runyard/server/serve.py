@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import shlex
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from runyard.errors import InvalidParameterValue
 from runyard.server.limits import GUNICORN_LIMIT_REQUEST_LINE
 from runyard.server.settings import ServerConfig
-from runyard.server.socket_body import limit_idle_reads
+from runyard.server.socket_body import limit_idle_reads, limit_idle_writes
 from runyard.store import is_sql_uri
 
 
@@ -43,6 +44,14 @@ class DrainingThreadWorker(ThreadWorker):
             conn.idle_seconds = self.client_timeout
         return super().handle(conn)
 
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        try:
+            return bool(super().handle_request(req, conn))
+        except (BlockingIOError, ssl.SSLWantWriteError):
+            # the client took nothing of the answer for client_timeout seconds: let it go
+            # quietly, as one that hung up
+            return False
+
     def finish_request(self, conn: Any, fs: Any) -> None:
         if self.alive and _kept_alive(fs) and _read_ahead(conn):
             self.enqueue_req(conn)
@@ -60,7 +69,8 @@ class DrainingThreadWorker(ThreadWorker):
 
 
 class IdleLimitedConn(TConn):
-    """gthread's connection, whose HTTP/1 reads wait at most ``idle_seconds`` for the client."""
+    """gthread's connection, whose HTTP/1 reads wait at most ``idle_seconds`` for the client
+    to send, and whose writes at most as long for it to take more of the answer."""
 
     idle_seconds: float
 
@@ -69,6 +79,7 @@ class IdleLimitedConn(TConn):
         super().init()
         if fresh:
             limit_idle_reads(self.parser, self.idle_seconds)
+            limit_idle_writes(self.sock, self.idle_seconds)
 
 
 def _kept_alive(fs: Any) -> bool:

@@ -12,9 +12,10 @@ bytes itself. A small remainder the handler left unread is read off before the a
 
 Every read waits at most ``client_timeout`` seconds for the client's next bytes
 (:class:`IdleLimitedUnreader` for what gunicorn reads, headers included; :class:`SocketBody` for
-the rest): a client that stalls or vanishes mid-request (a laptop put to sleep, a half-open TCP
-connection) would otherwise hold a worker thread forever, and as many such clients as threads
-would stop the server answering anyone, its health checks included.
+the rest), and every send as long for the client to take more (:func:`limit_idle_writes`): a
+client that stalls or vanishes mid-request (a laptop put to sleep, a half-open TCP connection)
+would otherwise hold a worker thread forever, and as many such clients as threads would stop
+the server answering anyone, its health checks included.
 
 Anything else keeps the WSGI stream: chunked bodies, Flask's development server, a gunicorn
 whose classes are not the ones checked here. The coupling is to gunicorn 26's ``Body``,
@@ -27,6 +28,7 @@ import contextlib
 import io
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -83,6 +85,15 @@ def limit_idle_reads(parser: Any, idle_seconds: float) -> None:
         limited = IdleLimitedUnreader(unreader.sock, idle_seconds, unreader.mxchunk)
         limited.unread(unreader.take_buffered())
         parser.unreader = limited
+
+
+def limit_idle_writes(sock: Any, idle_seconds: float) -> None:
+    """Make each send on the socket wait at most ``idle_seconds`` for the client to take bytes
+    (``SO_SNDTIMEO``; a send that moved nothing then fails with ``EAGAIN``). A client that stops
+    reading an answer would otherwise hold the thread that writes it for good."""
+    whole = int(idle_seconds)
+    micro = int((idle_seconds - whole) * 1_000_000)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", whole, micro))
 
 
 class SocketBody(io.RawIOBase):
