@@ -94,6 +94,36 @@ def _encodable(value: str) -> bool:
     return True
 
 
+#: How every lone surrogate reaches a JSON body: as a ``\uD800``-``\uDFFF`` escape (UTF-8 text
+#: cannot hold one). A body without this never needs :func:`refuse_lone_surrogates`' walk.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def refuse_lone_surrogates(body: dict[str, Any]) -> None:
+    """Refuse a JSON body holding a lone surrogate in any string or field name, naming the
+    field: routes without a request schema reach the stores and the answer's encoder with
+    whatever the body holds."""
+    _refuse_surrogates_in(body, None)
+
+
+def _refuse_surrogates_in(members: dict[str, Any], parent: Any) -> None:
+    for name, item in members.items():
+        if not name.isascii() and not _encodable(name):
+            raise InvalidParameterValue("A field name holds a lone surrogate, which is not text.")
+        _refuse_surrogate_in(item, parent, name)
+
+
+def _refuse_surrogate_in(value: Any, parent: Any, key: str | int) -> None:
+    if type(value) is str:
+        if not value.isascii() and not _encodable(value):
+            _fail(value, parent, key, " Hint: Value holds a lone surrogate, which is not text.")
+    elif type(value) is dict:
+        _refuse_surrogates_in(value, (parent, key))
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            _refuse_surrogate_in(item, (parent, key), index)
+
+
 def _int_check(kind: str) -> Check:
     low, high = INT_RANGES[kind]
     bits = kind.removeprefix("u").removeprefix("int")

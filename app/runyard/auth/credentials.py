@@ -119,8 +119,11 @@ def looks_like_token(value: str) -> bool:
     return value.startswith(TOKEN_PREFIX)
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*([smhdw]?)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
+#: The longest lifetime a token may be given: a century, far below what an expiry time (in
+#: milliseconds, a 64-bit integer) or a ``timedelta`` can hold.
+MAX_DURATION = timedelta(days=36_500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -128,6 +131,9 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text or "")
     if not match or int(match.group(1)) <= 0:
         raise InvalidParameterValue(
-            f"Invalid duration {text!r}: use a positive number with s, m, h, d or w, e.g. 90d."
+            f"Invalid duration {text[:40]!r}: use a positive number with s, m, h, d or w, e.g. 90d."
         )
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise InvalidParameterValue(f"Invalid duration {text!r}: at most {MAX_DURATION.days} days.")
+    return timedelta(seconds=seconds)

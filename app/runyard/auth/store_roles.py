@@ -17,6 +17,7 @@ from runyard.auth.permissions import (
 )
 from runyard.auth.store_base import StoreBase
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.validation import INT64_MAX
 
 
 class RolesMixin(StoreBase):
@@ -24,10 +25,7 @@ class RolesMixin(StoreBase):
 
     # ---- roles -------------------------------------------------------------------------------
     def _role_row(self, conn: Connection, role_id: object) -> sa.Row:
-        try:
-            key = int(str(role_id))
-        except ValueError:
-            raise InvalidParameterValue(f"Invalid role_id {role_id!r}.") from None
+        key = _row_id(role_id, "role_id")
         row = conn.execute(sa.select(roles).where(roles.c.id == key)).first()
         if row is None:
             raise ResourceDoesNotExist(f"Role with id={role_id} not found")
@@ -141,12 +139,7 @@ class RolesMixin(StoreBase):
         return RolePermission(grant_id, role_id, resource_type, pattern, permission)
 
     def _role_permission_row(self, conn: Connection, role_permission_id: object) -> sa.Row:
-        try:
-            key = int(str(role_permission_id))
-        except ValueError:
-            raise InvalidParameterValue(
-                f"Invalid role_permission_id {role_permission_id!r}."
-            ) from None
+        key = _row_id(role_permission_id, "role_permission_id")
         row = conn.execute(sa.select(role_permissions).where(role_permissions.c.id == key)).first()
         if row is None:
             raise ResourceDoesNotExist(f"Role permission with id={role_permission_id} not found")
@@ -369,3 +362,14 @@ class RolesMixin(StoreBase):
                 read = [Grant(*row) for row in conn.execute(query)]
             found = self._memo.put(("grants", user_id), read, seen)
         return list(found)
+
+
+def _row_id(value: object, name: str) -> int:
+    """A row id given as text or a number: a 64-bit integer, as the id columns hold."""
+    try:
+        key = int(str(value))
+    except ValueError:  # not a number, or more digits than Python converts
+        key = -1
+    if not 0 <= key <= INT64_MAX:
+        raise InvalidParameterValue(f"Invalid {name} {str(value)[:40]!r}.")
+    return key

@@ -18,7 +18,7 @@ from runyard.errors import BadRequest
 from runyard.server.security import check_stored_location
 from runyard.server.settings import ServerConfig
 from runyard.store.base import TrackingStore
-from runyard.wire_types import check_request
+from runyard.wire_types import SURROGATE_ESCAPE, check_request, refuse_lone_surrogates
 
 
 def request_fields() -> dict[str, Any]:
@@ -66,6 +66,8 @@ def json_body() -> dict[str, Any]:
         raise BadRequest("Malformed JSON in request body: nested too deeply.") from None
     if not isinstance(body, dict):
         raise BadRequest(f"Request body must be a JSON object, got {type(body).__name__} instead.")
+    if SURROGATE_ESCAPE.search(raw):
+        refuse_lone_surrogates(body)
     return body
 
 
