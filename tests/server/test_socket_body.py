@@ -207,7 +207,7 @@ def test_a_client_that_stops_sending_is_not_waited_for_past_the_deadline(
     client.sendall(b"y" * 10)
     read_bodies_from_socket(lambda environ, start: [])({"wsgi.input": body}, lambda *a: None)
     assert body.reader.length == 20
-    assert server.gettimeout() == 10  # the socket's own timeout is back
+    assert server.gettimeout() == 10  # the socket's own timeout is left as it was
 
 
 def test_a_client_that_stops_sending_mid_body_is_let_go(
@@ -413,7 +413,7 @@ def test_stalled_clients_do_not_take_the_servers_threads(tmp_path: Path) -> None
             sock.connect((parsed.hostname, parsed.port))
             sock.sendall(opening)
             stalled.append(sock)
-        time.sleep(0.5)  # each of them has had the thread in turn by now
+        time.sleep(0.5)  # the first holds the only thread; the others wait for it
         health = connect(server.url)
         status, _body, _kept = call(health, "GET", "/health")
         health.close()
