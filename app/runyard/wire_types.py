@@ -9,7 +9,8 @@ What each type accepts is what MLflow's protobuf JSON parser accepts, minus its 
 coercions that would store something the client did not mean:
 
 * ``string``: a JSON string (``{"name": 123}`` is refused, as MLflow refuses it) without NUL
-  characters (which PostgreSQL cannot store) or lone surrogates (which are not text);
+  characters (which PostgreSQL cannot store); lone surrogates (which are not text) are refused
+  in every JSON body, schema or not, by :func:`refuse_lone_surrogates`;
 * integers: a JSON integer, an integral number or a decimal string, inside the type's range
   (a timestamp past 2**63 is refused rather than wrapped);
 * ``double``: a number, a numeric string or ``"NaN"``/``"Infinity"``/``"-Infinity"``; never a
@@ -80,8 +81,6 @@ def _check_string(value: Any, parent: Any, key: str | int, from_query: bool) -> 
         _fail(value, parent, key)
     if "\x00" in value:  # Postgres cannot store it, and no key or name means it
         _fail(value, parent, key, " Hint: Value contains a NUL character.")
-    if not value.isascii() and not _encodable(value):
-        _fail(value, parent, key, " Hint: Value holds a lone surrogate, which is not text.")
 
 
 def _encodable(value: str) -> bool:
@@ -101,8 +100,8 @@ SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 def refuse_lone_surrogates(body: dict[str, Any]) -> None:
     """Refuse a JSON body holding a lone surrogate in any string or field name, naming the
-    field: routes without a request schema reach the stores and the answer's encoder with
-    whatever the body holds."""
+    field, whether the route has a request schema or not (a query string cannot hold one:
+    percent-escapes that are not UTF-8 stay as they are)."""
     _refuse_surrogates_in(body, None)
 
 
