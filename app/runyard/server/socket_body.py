@@ -35,6 +35,7 @@ from typing import Any
 
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.unreader import SocketUnreader
+from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -42,7 +43,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: cap for discarding one); a larger one is left to gunicorn, which closes the connection.
 DISCARD_LIMIT = 64 * 1024
 #: How long the discard waits for the client to send the rest (gunicorn's drain deadline).
-DISCARD_SECONDS = 5.0
+DISCARD_SECONDS = DEFAULT_WORKER_DATA_TIMEOUT
 
 
 def wait_readable(sock: Any, seconds: float) -> bool:
