@@ -17,6 +17,7 @@ from typing import Any
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from runyard.errors import InvalidParameterValue
+from runyard.server.chunked_body import MALFORMED
 from runyard.server.limits import GUNICORN_LIMIT_REQUEST_LINE
 from runyard.server.settings import ServerConfig
 from runyard.server.socket_body import limit_idle_reads, limit_idle_writes
@@ -50,6 +51,15 @@ class DrainingThreadWorker(ThreadWorker):
         except (BlockingIOError, ssl.SSLWantWriteError):
             # the client took nothing of the answer for client_timeout seconds: let it go
             # quietly, as one that hung up
+            return False
+
+    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
+        try:
+            return bool(super()._keepalive_after(conn, keepalive))
+        except MALFORMED as error:
+            # The answer is out; the rest of the body cannot be framed, so neither can a next
+            # request behind it. Close, as for a client that hung up, without a traceback.
+            self.log.debug("Closing after a malformed chunked body: %s", error)
             return False
 
     def finish_request(self, conn: Any, fs: Any) -> None:
@@ -182,10 +192,12 @@ def run_gunicorn(overrides: Mapping[str, object | None]) -> None:
 
         def load(self) -> Any:
             from runyard.server.app import create_app
+            from runyard.server.chunked_body import check_chunked_bodies
             from runyard.server.socket_body import read_bodies_from_socket
 
             app = create_app(settings)
-            app.wsgi_app = read_bodies_from_socket(app.wsgi_app)  # type: ignore[method-assign]
+            bodies = read_bodies_from_socket(check_chunked_bodies(app.wsgi_app))
+            app.wsgi_app = bodies  # type: ignore[method-assign]
             settle_heap()
             return app
 
