@@ -154,6 +154,28 @@ def test_delete_and_restore_cascade_to_runs(store: TrackingStore, unique: str) -
     assert [r.info.run_id for r in store.search_runs([exp_id])] == [run.info.run_id]
 
 
+def test_delete_and_restore_look_only_where_the_experiment_should_be(
+    store: TrackingStore, unique: str
+) -> None:
+    """Deleting a deleted experiment or restoring an active one finds nothing (MLflow 3 on
+    every store), and a deleted experiment's tags stay as they are, like its name."""
+    exp_id = store.create_experiment(f"{unique}-twice", tags=[("kept", "1")])
+    with pytest.raises(ResourceDoesNotExist, match=f"id={exp_id}"):
+        store.restore_experiment(exp_id)
+    assert store.get_experiment(exp_id).lifecycle_stage == LifecycleStage.ACTIVE
+    store.delete_experiment(exp_id)
+    with pytest.raises(ResourceDoesNotExist, match=f"id={exp_id}"):
+        store.delete_experiment(exp_id)
+    with pytest.raises(InvalidParameterValue, match="active"):
+        store.delete_experiment_tag(exp_id, "kept")
+    with pytest.raises(InvalidParameterValue, match="active"):
+        store.set_experiment_tag(exp_id, "kept", "2")
+    store.restore_experiment(exp_id)
+    restored = store.get_experiment(exp_id)
+    assert restored.lifecycle_stage == LifecycleStage.ACTIVE
+    assert dict(restored.tags) == {"kept": "1"}
+
+
 def test_delete_missing_experiment(store: TrackingStore) -> None:
     with pytest.raises(ResourceDoesNotExist):
         store.delete_experiment("999999999")

@@ -200,19 +200,23 @@ class ExperimentsMixin(SqlBase):
             raise ResourceAlreadyExists(f"Experiment(name={new_name}) already exists.") from None
 
     def _set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
+        """Delete looks among the active experiments and restore among the deleted ones, as in
+        MLflow and the file store: one already in ``stage`` is not found. The stage is checked
+        by the update itself, so of two concurrent deletes exactly one succeeds."""
         now = now_ms()
+        other = LifecycleStage.ACTIVE if stage == LifecycleStage.DELETED else LifecycleStage.DELETED
         with self._write() as conn:
             row = self._experiment_row(conn, experiment_id)
-            if stage == LifecycleStage.ACTIVE and row.lifecycle_stage == stage:
-                raise InvalidParameterValue(
-                    f"Cannot restore an active experiment. Current state is {row.lifecycle_stage}."
-                )
-            conn.execute(
+            changed = conn.execute(
                 sa.update(m.experiments)
-                .where(m.experiments.c.experiment_id == row.experiment_id)
+                .where(
+                    m.experiments.c.experiment_id == row.experiment_id,
+                    m.experiments.c.lifecycle_stage == other.value,
+                )
                 .values(lifecycle_stage=stage.value, last_update_time=now)
-            )
-            other = LifecycleStage.ACTIVE if stage == LifecycleStage.DELETED else stage.DELETED
+            ).rowcount
+            if not changed:
+                raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
             conn.execute(
                 sa.update(m.runs)
                 .where(
@@ -234,12 +238,7 @@ class ExperimentsMixin(SqlBase):
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         key, value = validation.validate_experiment_tag(key, value)
         with self._write() as conn:
-            row = self._experiment_row(conn, experiment_id)
-            if row.lifecycle_stage != LifecycleStage.ACTIVE:
-                raise InvalidParameterValue(
-                    f"The experiment {experiment_id} must be in the 'active' state. "
-                    f"Current state is {row.lifecycle_stage}."
-                )
+            row = self._active_experiment_key(conn, experiment_id)
             upsert(
                 conn,
                 m.experiment_tags,
@@ -250,7 +249,7 @@ class ExperimentsMixin(SqlBase):
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         with self._write() as conn:
-            row = self._experiment_row(conn, experiment_id)
+            row = self._active_experiment_key(conn, experiment_id)
             deleted = conn.execute(
                 sa.delete(m.experiment_tags).where(
                     m.experiment_tags.c.experiment_id == row.experiment_id,
