@@ -349,3 +349,23 @@ def test_large_file_streams_in_bounded_memory(repo: ArtifactRepo) -> None:
     assert download.growth < MEMORY_BOUND, f"download grew RSS by {download.growth >> 20} MiB"
     assert sha.digest() == source.sha.digest()
     repo.delete_artifacts("big")
+
+
+#: Stores whose paths are directories. On S3 and GCS keys are flat: ``a.txt`` and
+#: ``a.txt/b.txt`` can both be objects, as with MLflow's repositories.
+DIRECTORIES = ("local", "sftp", "ftp", "ftps", "ftp-mlsd", "proxy-local", "proxy-sftp", "proxy-ftp")
+
+
+@pytest.mark.parametrize("repo", DIRECTORIES, indirect=True)
+def test_a_file_below_a_file_is_refused_and_the_file_kept(repo: ArtifactRepo) -> None:
+    repo.write_stream("d/a.txt", io.BytesIO(b"hello"))
+    for below in ("d/a.txt/b.txt", "d/a.txt/deeper/b.txt"):
+        with pytest.raises(InvalidParameterValue) as refused:
+            repo.write_stream(below, io.BytesIO(b"x"))
+        if repo.root_uri.startswith("mlflow-artifacts:"):
+            continue  # the proxy reports every refused path as "Invalid path"
+        message = str(refused.value)
+        assert f"{below!r}" in message and "a file stands where" in message
+        assert "/tmp" not in message  # the artifact's path, never the store's
+    assert read(repo, "d/a.txt") == b"hello"
+    assert paths(repo.list_artifacts("d")) == [("d/a.txt", False, 5)]

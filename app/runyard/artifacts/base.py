@@ -33,6 +33,14 @@ def upload_temp_name() -> str:
     return f"{UPLOAD_PREFIX}{secrets.token_hex(8)}"
 
 
+def file_in_the_way(artifact_path: str) -> InvalidParameterValue:
+    """The refusal of a write below a file (``a.txt/b.txt`` where ``a.txt`` is a file) on
+    stores whose paths are directories, naming the artifact's path, never the store's."""
+    return InvalidParameterValue(
+        f"Cannot write {artifact_path!r}: a file stands where one of its directories would be"
+    )
+
+
 def import_extra(module: str, extra: str, scheme: str) -> ModuleType:
     """``module``, or an error that says which optional extra to install for ``scheme``."""
     try:

@@ -32,6 +32,7 @@ from runyard.artifacts.base import (
     UPLOAD_PREFIX,
     ArtifactRepo,
     CountingReader,
+    file_in_the_way,
     listable,
     upload_temp_name,
 )
@@ -206,7 +207,7 @@ class FtpArtifactRepo(ArtifactRepo):
             parent = posixpath.dirname(full)
             temp = posixpath.join(parent, upload_temp_name())
             try:
-                self._store(ftp, parent, temp, counter)
+                self._store(ftp, parent, temp, counter, rel)
                 _rename_over(ftp, temp, full)
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -214,7 +215,9 @@ class FtpArtifactRepo(ArtifactRepo):
                 raise
         return counter.count
 
-    def _store(self, ftp: ftplib.FTP, parent: str, temp: str, counter: CountingReader) -> None:
+    def _store(
+        self, ftp: ftplib.FTP, parent: str, temp: str, counter: CountingReader, rel: str
+    ) -> None:
         """Upload to ``temp``. The STOR comes first, so a file into a directory that exists
         (the common case) costs no round trips to look for it; a refused STOR that read
         nothing yet is tried again once the directory is made (which says so when the parent
@@ -225,18 +228,18 @@ class FtpArtifactRepo(ArtifactRepo):
         except ftplib.error_perm:
             if counter.count:
                 raise
-        self._makedirs(ftp, parent)
+        self._makedirs(ftp, parent, rel)
         _send(ftp, f"STOR {temp}", counter)
 
-    def _makedirs(self, ftp: ftplib.FTP, path: str) -> None:
+    def _makedirs(self, ftp: ftplib.FTP, path: str, rel: str) -> None:
         found = self._kind(ftp, path)
         if found is not None:
             if not found.is_dir:
-                raise InvalidParameterValue(f"Cannot create directory {path!r}: a file is there")
+                raise file_in_the_way(rel)
             return
         parent = posixpath.dirname(path)
         if parent and parent != path:
-            self._makedirs(ftp, parent)
+            self._makedirs(ftp, parent, rel)
         try:
             ftp.mkd(path)
         except ftplib.error_perm:

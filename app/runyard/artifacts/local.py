@@ -16,7 +16,13 @@ import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from runyard.artifacts.base import CHUNK_SIZE, UPLOAD_PREFIX, ArtifactRepo, listable
+from runyard.artifacts.base import (
+    CHUNK_SIZE,
+    UPLOAD_PREFIX,
+    ArtifactRepo,
+    file_in_the_way,
+    listable,
+)
 from runyard.entities import FileInfo
 from runyard.errors import (
     InsufficientStorage,
@@ -66,7 +72,10 @@ class LocalArtifactRepo(ArtifactRepo):
         if os.path.isdir(full) and not os.path.islink(full):
             raise InvalidParameterValue(f"Cannot write {artifact_path!r}: it is a directory")
         directory = os.path.dirname(full)
-        os.makedirs(directory, exist_ok=True)
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise file_in_the_way(artifact_path) from None
         if not self._inside(full):  # a symlink appeared on the way while creating dirs
             raise InvalidParameterValue(f"Invalid path: {artifact_path!r} leaves the artifact root")
         fd, temp = tempfile.mkstemp(dir=directory, prefix=UPLOAD_PREFIX)

@@ -28,6 +28,7 @@ from runyard.artifacts.base import (
     CHUNK_SIZE,
     UPLOAD_PREFIX,
     ArtifactRepo,
+    file_in_the_way,
     import_extra,
     listable,
     upload_temp_name,
@@ -267,19 +268,19 @@ class SftpArtifactRepo(ArtifactRepo):
             raise
         except OSError:  # OpenSSH: no such file (also when the parent is a file); others vary
             pass
-        self._makedirs(sftp, parent)
+        self._makedirs(sftp, parent, rel)
         self._checked(sftp, rel)
         return _open(sftp, temp, "wb")
 
-    def _makedirs(self, sftp: Any, path: str) -> None:
+    def _makedirs(self, sftp: Any, path: str, rel: str) -> None:
         found = _stat(sftp, path)
         if found is not None:
             if not stat.S_ISDIR(found.st_mode):
-                raise InvalidParameterValue(f"Cannot create directory {path!r}: a file is there")
+                raise file_in_the_way(rel)
             return
         parent = posixpath.dirname(path)
         if parent and parent != path:
-            self._makedirs(sftp, parent)
+            self._makedirs(sftp, parent, rel)
         try:
             sftp.mkdir(path)
         except OSError:
