@@ -8,6 +8,7 @@ whole session shares; searches filter on that prefix.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from runyard.errors import (
@@ -69,6 +70,20 @@ def test_versions_numbered_and_never_reused(store: TrackingStore, unique: str, r
         store.get_model_version(name, "abc")
     with pytest.raises(ResourceDoesNotExist):
         _register(store, f"{unique}-nope", run_id)
+
+
+def test_concurrent_versions_of_one_model_get_numbers_of_their_own(
+    store: TrackingStore, unique: str, run_id: str
+) -> None:
+    """Training jobs that finish together register together: every create succeeds, and no
+    two versions share a number."""
+    name = f"{unique}-together"
+    store.create_registered_model(name)
+    with ThreadPoolExecutor(8) as pool:
+        versions = list(pool.map(lambda _: _register(store, name, run_id).version, range(16)))
+    assert sorted(versions) == list(range(1, 17))
+    found = store.search_model_versions(f"name = '{name}'", max_results=100)
+    assert sorted(v.version for v in found) == list(range(1, 17))
 
 
 def test_version_fields_and_download_uri(store: TrackingStore, unique: str, run_id: str) -> None:
