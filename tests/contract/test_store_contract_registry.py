@@ -86,6 +86,60 @@ def test_concurrent_versions_of_one_model_get_numbers_of_their_own(
     assert sorted(v.version for v in found) == list(range(1, 17))
 
 
+def test_concurrent_transitions_with_archiving_leave_one_version_in_the_stage(
+    store: TrackingStore, unique: str, run_id: str
+) -> None:
+    name = f"{unique}-promoted"
+    store.create_registered_model(name)
+    numbers = [_register(store, name, run_id).version for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        list(
+            pool.map(
+                lambda v: store.transition_model_version_stage(name, v, "Production", True),
+                numbers,
+            )
+        )
+    stages = sorted(store.get_model_version(name, v).current_stage for v in numbers)
+    assert stages == ["Archived"] * 7 + ["Production"]
+
+
+def test_writes_racing_a_rename_or_delete_land_whole_or_find_the_model_gone(
+    store: TrackingStore, unique: str, run_id: str
+) -> None:
+    """Each write either lands (and moves with a rename) or says the model is not found;
+    nothing fails otherwise, nothing is lost, and a deleted name can be taken again."""
+    name, renamed = f"{unique}-moving", f"{unique}-moved"
+    store.create_registered_model(name)
+
+    def create(_: int) -> int | None:
+        try:
+            return _register(store, name, run_id).version
+        except ResourceDoesNotExist:
+            return None
+
+    with ThreadPoolExecutor(8) as pool:
+        created = pool.map(create, range(12))
+        store.rename_registered_model(name, renamed)
+        landed = [v for v in created if v is not None]
+    found = store.search_model_versions(f"name = '{renamed}'", max_results=100)
+    assert sorted(v.version for v in found) == sorted(landed)
+
+    def tag(i: int) -> bool:
+        try:
+            store.set_registered_model_tag(renamed, f"k{i}", "v")
+            return True
+        except ResourceDoesNotExist:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        tagged = pool.map(tag, range(12))
+        store.delete_registered_model(renamed)
+        list(tagged)
+    with pytest.raises(ResourceDoesNotExist):
+        store.get_registered_model(renamed)
+    assert store.create_registered_model(renamed).tags == {}
+
+
 def test_version_fields_and_download_uri(store: TrackingStore, unique: str, run_id: str) -> None:
     name = f"{unique}-m"
     store.create_registered_model(name)

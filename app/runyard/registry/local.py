@@ -18,7 +18,6 @@ from runyard.clock import now_ms
 from runyard.entities import PagedList
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.registry.entities import (
-    STAGE_ARCHIVED,
     STAGE_DELETED,
     ModelVersion,
     RegisteredModel,
@@ -119,6 +118,14 @@ class LocalRegistry(RegistryStore):
     def _reg_set_version_tag(
         self, name: str, version: int, key: str, value: str | None
     ) -> None: ...
+
+    @abc.abstractmethod
+    def _reg_set_stage(
+        self, name: str, version: int, stage: str, archive_others: bool, now: int
+    ) -> None:
+        """Move ``version`` to ``stage`` and, with ``archive_others``, every other version in
+        that stage to Archived, as one step: of concurrent transitions to Production with
+        archiving, one version is left there."""
 
     # ---- helpers -----------------------------------------------------------------------------
     def _existing_model(self, name: object) -> RegisteredModel:
@@ -361,12 +368,8 @@ class LocalRegistry(RegistryStore):
     ) -> ModelVersion:
         stage = canonical_stage(stage)
         mv = self._existing_version(name, version)
-        now = now_ms()
-        if archive_existing_versions and stage in _ARCHIVING_STAGES:
-            for other in self._reg_versions(mv.name):
-                if other.version != mv.version and other.current_stage == stage:
-                    self._reg_update_version(mv.name, other.version, now, stage=STAGE_ARCHIVED)
-        self._reg_update_version(mv.name, mv.version, now, stage=stage)
+        archive = archive_existing_versions and stage in _ARCHIVING_STAGES
+        self._reg_set_stage(mv.name, mv.version, stage, archive, now_ms())
         return self._existing_version(mv.name, mv.version)
 
 

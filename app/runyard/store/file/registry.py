@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+from runyard.errors import ResourceDoesNotExist
 from runyard.locations import check_name_fits
-from runyard.registry.entities import STAGE_NONE, ModelVersion, RegisteredModel
-from runyard.registry.local import LocalRegistry, model_taken
+from runyard.registry.entities import STAGE_ARCHIVED, STAGE_NONE, ModelVersion, RegisteredModel
+from runyard.registry.local import LocalRegistry, model_not_found, model_taken
 from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
     META,
@@ -59,6 +61,22 @@ class FileRegistryMixin(LocalRegistry, FileStoreBase):
 
     def _version_dir(self, name: str, version: int) -> str:
         return os.path.join(self._registered_dir(name), f"{VERSION_PREFIX}{version}")
+
+    @contextlib.contextmanager
+    def _holding(self, name: str) -> Iterator[str]:
+        """The model's directory, locked. A rename or delete of the model takes the same lock,
+        so it waits for the writes made while holding it, or they find the model gone and say
+        it is not found: never a write into a directory that moved, or one that brings a
+        deleted model's directory back."""
+        directory = self._registered_dir(name)
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(locked(directory))
+            except FileNotFoundError:
+                raise model_not_found(name) from None
+            if not os.path.isfile(os.path.join(directory, META)):  # gone while we waited
+                raise model_not_found(name)
+            yield directory
 
     # ---- reading -----------------------------------------------------------------------------
     def _reg_model(self, name: str) -> RegisteredModel | None:
@@ -196,53 +214,58 @@ class FileRegistryMixin(LocalRegistry, FileStoreBase):
         self._write_model(model)
 
     def _reg_update_model(self, name: str, last_updated: int, description: str | None) -> None:
-        model = self._reg_model(name)
-        if model is None:
-            return
-        changed = replace(model, last_updated_timestamp=last_updated)
-        if description is not None:
-            changed = replace(changed, description=description)
-        self._write_model(changed)
+        with self._holding(name):
+            model = self._reg_model(name)
+            if model is None:
+                return
+            changed = replace(model, last_updated_timestamp=last_updated)
+            if description is not None:
+                changed = replace(changed, description=description)
+            self._write_model(changed)
 
     def _reg_rename_model(self, name: str, new_name: str, last_updated: int) -> None:
-        with locked(self._registry_dir):
+        with locked(self._registry_dir), self._holding(name) as directory:
             target = self._new_registered_dir(new_name)
             if os.path.exists(target):
                 raise model_taken(new_name)
-            os.rename(self._registered_dir(name), target)
-        model = self._reg_model(new_name)
-        if model is not None:
-            self._write_model(replace(model, name=new_name, last_updated_timestamp=last_updated))
-        for mv in self._reg_versions(new_name):
-            self._write_version(replace(mv, name=new_name))
+            os.rename(directory, target)
+            # still held: the lock is the directory's own, under its new name too
+            model = self._reg_model(new_name)
+            if model is not None:
+                changed = replace(model, name=new_name, last_updated_timestamp=last_updated)
+                self._write_model(changed)
+            for mv in self._reg_versions(new_name):
+                self._write_version(replace(mv, name=new_name))
 
     def _reg_delete_model(self, name: str) -> None:
-        shutil.rmtree(self._registered_dir(name), ignore_errors=True)
+        with contextlib.suppress(ResourceDoesNotExist), self._holding(name) as directory:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def _reg_set_model_tag(self, name: str, key: str, value: str | None) -> None:
-        self._write_values(os.path.join(self._registered_dir(name), TAGS), key, value)
+        with self._holding(name) as directory:
+            self._write_values(os.path.join(directory, TAGS), key, value)
 
     def _reg_set_alias(self, name: str, alias: str, version: int | None) -> None:
         value = None if version is None else str(version)
-        self._write_values(os.path.join(self._registered_dir(name), ALIASES), alias, value)
+        with self._holding(name) as directory:
+            self._write_values(os.path.join(directory, ALIASES), alias, value)
 
     def _reg_insert_version(self, version: ModelVersion) -> ModelVersion:
-        model_dir = self._registered_dir(version.name)
-        with locked(model_dir):
+        with self._holding(version.name):
             numbers = [mv.version for mv in self._reg_versions(version.name)]
             number = max(numbers, default=0) + 1
-            while True:  # another process may hold a number it has not written yet
+            while True:  # a number claimed by a store that does not take the lock
                 try:
                     os.mkdir(self._version_dir(version.name, number))
                     break
                 except FileExistsError:
                     number += 1
-        numbered = replace(version, version=number)
-        version_dir = self._version_dir(version.name, number)
-        for key, value in numbered.tags.items():
-            self._write_values(os.path.join(version_dir, TAGS), key, value)
-        self._write_version(numbered)
-        self._touch_model(version.name, version.creation_timestamp)
+            numbered = replace(version, version=number)
+            version_dir = self._version_dir(version.name, number)
+            for key, value in numbered.tags.items():
+                self._write_values(os.path.join(version_dir, TAGS), key, value)
+            self._write_version(numbered)
+            self._touch_model(version.name, version.creation_timestamp)
         return numbered
 
     def _reg_update_version(
@@ -253,6 +276,18 @@ class FileRegistryMixin(LocalRegistry, FileStoreBase):
         description: str | None = None,
         stage: str | None = None,
     ) -> None:
+        with self._holding(name):
+            self._update_version(name, version, last_updated, description, stage)
+
+    def _update_version(
+        self,
+        name: str,
+        version: int,
+        last_updated: int,
+        description: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """``_reg_update_version`` for a caller holding the model."""
         mv = self._read_version(self._version_dir(name, version), name)
         if mv is None:
             return
@@ -264,8 +299,19 @@ class FileRegistryMixin(LocalRegistry, FileStoreBase):
         self._write_version(changed)
         self._touch_model(name, last_updated)
 
+    def _reg_set_stage(
+        self, name: str, version: int, stage: str, archive_others: bool, now: int
+    ) -> None:
+        with self._holding(name):  # concurrent transitions of the model go in turn
+            if archive_others:
+                for other in self._reg_versions(name):
+                    if other.version != version and other.current_stage == stage:
+                        self._update_version(name, other.version, now, stage=STAGE_ARCHIVED)
+            self._update_version(name, version, now, stage=stage)
+
     def _reg_set_version_tag(self, name: str, version: int, key: str, value: str | None) -> None:
-        self._write_values(os.path.join(self._version_dir(name, version), TAGS), key, value)
+        with self._holding(name):
+            self._write_values(os.path.join(self._version_dir(name, version), TAGS), key, value)
 
 
 __all__ = ["FileRegistryMixin"]

@@ -15,12 +15,13 @@ from sqlalchemy.engine import Connection
 
 from runyard.errors import BadRequest
 from runyard.registry.entities import (
+    STAGE_ARCHIVED,
     STAGE_DELETED,
     ModelVersion,
     RegisteredModel,
     latest_per_stage,
 )
-from runyard.registry.local import LocalRegistry, full_model, model_taken
+from runyard.registry.local import LocalRegistry, full_model, model_not_found, model_taken
 from runyard.search.ast import Expr, OrderKey
 from runyard.store.sql import models as m
 from runyard.store.sql import registry_search as rs
@@ -167,10 +168,17 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
 
     # ---- writing -----------------------------------------------------------------------------
     @staticmethod
-    def _touch_registered(conn: Connection, name: str, now: int) -> None:
-        conn.execute(
-            sa.update(m.registered_models).where(_RM.name == name).values(last_updated_time=now)
-        )
+    def _hold_model(conn: Connection, name: str, now: int | None = None) -> None:
+        """Take the model's row for this transaction by writing it (its last update time, when
+        ``now`` is given): a rename or delete of the model waits for the writes after this, or
+        they find the model gone and say it is not found, instead of failing on a foreign key.
+        A write, not a read: SQLite takes its write lock at once, PostgreSQL the row's lock."""
+        stamp = _RM.last_updated_time if now is None else now
+        held = conn.execute(
+            sa.update(m.registered_models).where(_RM.name == name).values(last_updated_time=stamp)
+        ).rowcount
+        if not held:
+            raise model_not_found(name)
 
     def _reg_insert_model(self, model: RegisteredModel) -> None:
         try:
@@ -217,6 +225,7 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
 
     def _reg_set_model_tag(self, name: str, key: str, value: str | None) -> None:
         with self._write() as conn:
+            self._hold_model(conn, name)
             if value is None:
                 conn.execute(
                     sa.delete(m.registered_model_tags).where(_RMT.name == name, _RMT.key == key)
@@ -227,6 +236,7 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
 
     def _reg_set_alias(self, name: str, alias: str, version: int | None) -> None:
         with self._write() as conn:
+            self._hold_model(conn, name)
             if version is None:
                 conn.execute(
                     sa.delete(m.registered_model_aliases).where(
@@ -243,7 +253,7 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
         one before it committed (16 concurrent creates on PostgreSQL failed 6 times in 16 with
         a duplicate key when the number was read first and retried up to five times)."""
         with self._write() as conn:
-            self._touch_registered(conn, version.name, version.creation_timestamp)
+            self._hold_model(conn, version.name, version.creation_timestamp)
             number = conn.execute(
                 sa.select(sa.func.coalesce(sa.func.max(_MV.version), 0)).where(
                     _MV.name == version.name
@@ -273,15 +283,33 @@ class SqlRegistryMixin(LocalRegistry, SqlBase):
         if stage is not None:
             values["current_stage"] = stage
         with self._write() as conn:
+            self._hold_model(conn, name, last_updated)
             conn.execute(
                 sa.update(m.model_versions)
                 .where(_MV.name == name, _MV.version == version)
                 .values(values)
             )
-            self._touch_registered(conn, name, last_updated)
+
+    def _reg_set_stage(
+        self, name: str, version: int, stage: str, archive_others: bool, now: int
+    ) -> None:
+        with self._write() as conn:
+            self._hold_model(conn, name, now)  # concurrent transitions of the model go in turn
+            if archive_others:
+                conn.execute(
+                    sa.update(m.model_versions)
+                    .where(_MV.name == name, _MV.version != version, _MV.current_stage == stage)
+                    .values(current_stage=STAGE_ARCHIVED, last_updated_time=now)
+                )
+            conn.execute(
+                sa.update(m.model_versions)
+                .where(_MV.name == name, _MV.version == version)
+                .values(current_stage=stage, last_updated_time=now)
+            )
 
     def _reg_set_version_tag(self, name: str, version: int, key: str, value: str | None) -> None:
         with self._write() as conn:
+            self._hold_model(conn, name)
             if value is None:
                 conn.execute(
                     sa.delete(m.model_version_tags).where(
