@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -174,6 +176,26 @@ def test_delete_and_restore_look_only_where_the_experiment_should_be(
     restored = store.get_experiment(exp_id)
     assert restored.lifecycle_stage == LifecycleStage.ACTIVE
     assert dict(restored.tags) == {"kept": "1"}
+
+
+def test_of_concurrent_deletes_or_restores_one_succeeds(store: TrackingStore, unique: str) -> None:
+    exp_id = store.create_experiment(f"{unique}-contested")
+
+    def attempt(change: Callable[[str], None]) -> str:
+        try:
+            change(exp_id)
+            return "done"
+        except ResourceDoesNotExist:
+            return "not found"
+
+    for change, stage in (
+        (store.delete_experiment, LifecycleStage.DELETED),
+        (store.restore_experiment, LifecycleStage.ACTIVE),
+    ):
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = sorted(pool.map(lambda _, c=change: attempt(c), range(8)))
+        assert outcomes == ["done"] + ["not found"] * 7
+        assert store.get_experiment(exp_id).lifecycle_stage == stage
 
 
 def test_delete_missing_experiment(store: TrackingStore) -> None:

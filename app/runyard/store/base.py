@@ -32,7 +32,7 @@ from runyard.entities import (
     RunTag,
     ViewType,
 )
-from runyard.errors import InvalidParameterValue
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol.runs import history_rows_json_text
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -41,6 +41,12 @@ SEARCH_MAX_RESULTS_DEFAULT = 1000
 #: Runs ``experiment_stats`` pages through per experiment before the count is a lower bound.
 STATS_COUNT_LIMIT = 5000
 _CHOSEN_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def experiment_not_found(experiment_id: str) -> ResourceDoesNotExist:
+    """What every store answers for an experiment that is not there (or, for delete and
+    restore, not in the state looked in), in MLflow's words."""
+    return ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
 
 
 def chosen_run_id(run_id: str | None) -> str:

@@ -12,7 +12,11 @@ from runyard import validation
 from runyard.clock import now_ms
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
-from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+from runyard.store.base import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    experiment_not_found,
+)
 from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
     META,
@@ -70,7 +74,7 @@ class ExperimentsMixin(FileStoreBase):
         validation.validate_experiment_id(experiment_id)
         path = self._layout.experiment_dir(experiment_id, view)
         if path is None:
-            raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
+            raise experiment_not_found(experiment_id)
         return path
 
     @staticmethod
@@ -84,7 +88,7 @@ class ExperimentsMixin(FileStoreBase):
         path = self._experiment_dir(str(experiment_id))
         experiment = self._read_experiment_dir(path)
         if experiment is None:
-            raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
+            raise experiment_not_found(experiment_id)
         return experiment
 
     def _all_experiments(self, view: ViewType) -> list[Experiment]:
@@ -212,6 +216,8 @@ class ExperimentsMixin(FileStoreBase):
         for run_dir in self._layout.run_dirs(path):
             self._set_run_stage(run_dir, LifecycleStage.DELETED, deleted_at)
         with locked(self._layout.root):
+            if not os.path.isdir(path):  # deleted by another request meanwhile
+                raise experiment_not_found(experiment_id)
             self._rewrite_experiment_meta(path, lifecycle_stage=LifecycleStage.DELETED.value)
             target = os.path.join(self._layout.trash, str(experiment_id))
             if os.path.exists(target):  # an older trashed copy with the same id
@@ -221,6 +227,8 @@ class ExperimentsMixin(FileStoreBase):
     def restore_experiment(self, experiment_id: str) -> None:
         path = self._experiment_dir(str(experiment_id), ViewType.DELETED_ONLY)
         with locked(self._layout.root):
+            if not os.path.isdir(path):  # restored by another request meanwhile
+                raise experiment_not_found(experiment_id)
             target = os.path.join(self._layout.root, str(experiment_id))
             if os.path.exists(target):
                 raise ResourceAlreadyExists(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from runyard import validation
 from runyard.entities import LifecycleStage
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
+from runyard.store.base import experiment_not_found
 from runyard.store.sql import models as m
 from runyard.store.sql.drivers import driver_of
 from runyard.store.sql.engine import WRITE_OPTION, reading, translated_errors
@@ -69,7 +70,7 @@ class SqlBase:
                 sa.select(m.experiments).where(m.experiments.c.experiment_id == key)
             ).first()
         if row is None:
-            raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
+            raise experiment_not_found(experiment_id)
         return row
 
     def _active_experiment_key(self, conn: Connection, experiment_id: str) -> sa.Row:

@@ -13,7 +13,11 @@ from runyard.clock import now_ms
 from runyard.entities import Experiment, LifecycleStage, PagedList, ViewType
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.locations import parse_location
-from runyard.store.base import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+from runyard.store.base import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    experiment_not_found,
+)
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int
@@ -216,7 +220,7 @@ class ExperimentsMixin(SqlBase):
                 .values(lifecycle_stage=stage.value, last_update_time=now)
             ).rowcount
             if not changed:
-                raise ResourceDoesNotExist(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             conn.execute(
                 sa.update(m.runs)
                 .where(
