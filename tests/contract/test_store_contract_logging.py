@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from runyard.entities import Metric
@@ -34,6 +36,30 @@ def test_round_trip(store: TrackingStore, run_id: str) -> None:
     by_key = {m.key: m for m in data.metric_list}
     assert (by_key["loss"].step, by_key["loss"].timestamp) == (1, 111)
     assert (by_key["acc"].step, by_key["acc"].timestamp) == (2, 222)
+
+
+def test_concurrent_batches_to_one_run_all_land(store: TrackingStore, run_id: str) -> None:
+    """Threads of one training job (or ranks of a distributed one) log to the same run at
+    once, each batch touching the same keys in its own order: every batch succeeds (two that
+    locked the same rows in different orders deadlocked on PostgreSQL)."""
+    keys = [f"k{i:02d}" for i in range(40)]
+
+    def batch(step: int) -> None:
+        order = random.Random(step).sample(keys, len(keys))
+        store.log_batch(
+            run_id,
+            metrics=[metric(k, float(step), step=step, timestamp=step) for k in order],
+            params=[param(k, "same") for k in order],
+            tags=[tag(k, "logged") for k in order],
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(batch, range(24)))
+    data = store.get_run(run_id).data
+    assert dict(data.metrics) == {k: 23.0 for k in keys}
+    assert dict(data.params) == {k: "same" for k in keys}
+    assert {k: v for k, v in data.tags.items() if k in keys} == {k: "logged" for k in keys}
+    assert len(store.get_metric_history(run_id, "k00")) == 24
 
 
 def test_tags_can_be_overwritten(store: TrackingStore, run_id: str) -> None:

@@ -45,16 +45,19 @@ class SqlBase:
 
     # ---- lookups shared by several parts ------------------------------------------------------
     @staticmethod
-    def _run_stage(conn: Connection, run_id: str) -> str:
-        stage = conn.execute(
-            sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == run_id)
-        ).scalar()
+    def _run_stage(conn: Connection, run_id: str, lock: bool = False) -> str:
+        """The run's lifecycle stage. With ``lock`` the run's row stays locked until the
+        transaction ends, so writers of many rows of one run (``log_batch``) take turns: two
+        batches that touched the same summaries, tags or params in different orders deadlocked
+        on PostgreSQL, and one of them failed."""
+        query = sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == run_id)
+        stage = conn.execute(query.with_for_update() if lock else query).scalar()
         if stage is None:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         return stage
 
-    def _require_active_run(self, conn: Connection, run_id: str) -> None:
-        stage = self._run_stage(conn, run_id)
+    def _require_active_run(self, conn: Connection, run_id: str, lock: bool = False) -> None:
+        stage = self._run_stage(conn, run_id, lock)
         if stage != LifecycleStage.ACTIVE:
             raise InvalidParameterValue(
                 f"The run {run_id} must be in the 'active' state. Current state is {stage}."

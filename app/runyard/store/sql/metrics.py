@@ -57,16 +57,18 @@ def write_points(
 
 
 def stage_and_series(
-    conn: Connection, run_id: str, keys: Collection[str]
+    conn: Connection, run_id: str, keys: Collection[str], lock: bool = False
 ) -> tuple[str | None, dict[str, int]]:
     """The run's lifecycle stage (None: there is no such run) and the series ids it has for
-    ``keys`` already, in one statement."""
+    ``keys`` already, in one statement; with ``lock``, the run's row stays locked until the
+    transaction ends (see ``SqlBase._run_stage``)."""
     driver = driver_of(conn)
     marks = ", ".join([driver.mark] * len(keys))
     rows = driver.rows(
         conn,
         "SELECT r.lifecycle_stage, s.key, s.series_id FROM runs r LEFT JOIN metric_summaries s "
-        f"ON s.run_uuid = r.run_uuid AND s.key IN ({marks}) WHERE r.run_uuid = {driver.mark}",
+        f"ON s.run_uuid = r.run_uuid AND s.key IN ({marks}) WHERE r.run_uuid = {driver.mark}"
+        + (driver.lock_run_row if lock else ""),
         (*keys, run_id),
     )
     if not rows:

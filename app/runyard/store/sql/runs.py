@@ -159,14 +159,14 @@ class RunsMixin(SqlBase):
         validation.validate_batch(metrics, params, tags)
         with self._write() as conn:
             known = None
-            if metrics:  # the run's stage and its series in one statement
+            if metrics:  # the run's stage and its series in one statement, the run locked
                 stage, known = sql_metrics.stage_and_series(
-                    conn, run_id, {metric.key for metric in metrics}
+                    conn, run_id, {metric.key for metric in metrics}, lock=True
                 )
                 if stage != LifecycleStage.ACTIVE:
                     self._require_active_run(conn, run_id)  # raises MLflow's message
             else:
-                self._require_active_run(conn, run_id)
+                self._require_active_run(conn, run_id, lock=True)
             if params:
                 self._write_params(conn, run_id, params, single=False)
             sql_metrics.write_points(conn, run_id, metrics, known)

@@ -68,6 +68,9 @@ class Driver(ABC):
     one_statement_log_point: ClassVar[bool] = False
     #: Whether ``create_run`` inserts a run and its tags in one round trip.
     one_statement_create_run: ClassVar[bool] = False
+    #: What ends a ``SELECT ... FROM runs r`` to lock the run's row until the transaction ends
+    #: (SQLite needs none: its writers take turns on the whole database).
+    lock_run_row: ClassVar[str] = ""
 
     def rows(self, conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         """All rows of one statement on the driver's cursor (``mark`` placeholders)."""
