@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from runyard.entities import (
@@ -36,6 +38,46 @@ def test_log_inputs_datasets(store: TrackingStore, experiment_id: str) -> None:
     [logged] = inputs.dataset_inputs
     assert logged.dataset == dataset
     assert dict(logged.tags) == {"mlflow.data.context": "train"}
+
+
+def test_concurrent_inputs_of_one_experiment_all_land(
+    store: TrackingStore, experiment_id: str
+) -> None:
+    """Runs of one experiment share its datasets; runs of a sweep log theirs at once, each in
+    its own order (two that stored the same datasets in different orders deadlocked)."""
+    runs = [new_run(store, experiment_id).info.run_id for _ in range(8)]
+    datasets = [Dataset(name=f"d{i}", digest=f"{i:08x}", source_type="code") for i in range(12)]
+
+    def log(index: int) -> None:
+        order = random.Random(index).sample(datasets, len(datasets))
+        inputs = [DatasetInput(d, {"mlflow.data.context": "train"}) for d in order]
+        store.log_inputs(runs[index % len(runs)], datasets=inputs)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(log, range(16)))
+    for run_id in runs:
+        logged = store.get_run(run_id).inputs.dataset_inputs
+        assert sorted(i.dataset.name for i in logged) == sorted(d.name for d in datasets)
+
+
+def test_concurrent_tags_and_params_of_one_logged_model_all_land(
+    store: TrackingStore, experiment_id: str
+) -> None:
+    model_id = store.create_logged_model(experiment_id, name="m").model_id
+    keys = [f"k{i:02d}" for i in range(30)]
+
+    def write(index: int) -> None:
+        order = random.Random(index).sample(keys, len(keys))
+        if index % 2:
+            store.set_logged_model_tags(model_id, [(k, "tag") for k in order])
+        else:
+            store.log_logged_model_params(model_id, [(k, "param") for k in order])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(16)))
+    model = store.get_logged_model(model_id)
+    assert dict(model.tags) == {k: "tag" for k in keys}
+    assert dict(model.params) == {k: "param" for k in keys}
 
 
 def test_log_inputs_models_and_outputs(store: TrackingStore, experiment_id: str) -> None:

@@ -59,6 +59,13 @@ class LoggedModelsMixin(SqlBase):
             experiment_id = conn.execute(
                 sa.select(m.runs.c.experiment_id).where(m.runs.c.run_uuid == run_id)
             ).scalar_one()
+            # An experiment's runs share its datasets: their inputs are logged in turn, or two
+            # that store the same datasets in different orders deadlock on PostgreSQL.
+            conn.execute(
+                sa.select(m.experiments.c.experiment_id)
+                .where(m.experiments.c.experiment_id == experiment_id)
+                .with_for_update()
+            )
             position = conn.execute(
                 sa.select(sa.func.count()).where(m.run_inputs.c.run_uuid == run_id)
             ).scalar_one()
@@ -164,7 +171,7 @@ class LoggedModelsMixin(SqlBase):
             validation.validate_key(key)
             validation.validate_tag_value(key, value)
         with self._write() as conn:
-            self._require_model(conn, model_id)
+            self._require_model(conn, model_id, lock=True)
             _put(conn, m.logged_model_tags, model_id, tags)
 
     def log_logged_model_params(self, model_id: str, params: Sequence[tuple[str, str]]) -> None:
@@ -172,7 +179,7 @@ class LoggedModelsMixin(SqlBase):
             validation.validate_key(key)
             validation.validate_param_value(key, value)
         with self._write() as conn:
-            self._require_model(conn, model_id)
+            self._require_model(conn, model_id, lock=True)
             _put(conn, m.logged_model_params, model_id, params)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
@@ -235,10 +242,12 @@ class LoggedModelsMixin(SqlBase):
 
     # ---- helpers ------------------------------------------------------------------------------
     @staticmethod
-    def _require_model(conn: Connection, model_id: str) -> None:
-        stage = conn.execute(
-            sa.select(_LM.lifecycle_stage).where(_LM.model_id == model_id)
-        ).scalar()
+    def _require_model(conn: Connection, model_id: str, lock: bool = False) -> None:
+        """The model must be there; with ``lock`` its row stays locked until the transaction
+        ends, so writers of many of its rows take turns (two that wrote the same tags or params
+        in different orders deadlocked on PostgreSQL)."""
+        query = sa.select(_LM.lifecycle_stage).where(_LM.model_id == model_id)
+        stage = conn.execute(query.with_for_update() if lock else query).scalar()
         if stage is None or stage == LifecycleStage.DELETED:
             raise ResourceDoesNotExist(f"Logged model with ID '{model_id}' not found.")
 
