@@ -38,28 +38,35 @@ def test_round_trip(store: TrackingStore, run_id: str) -> None:
     assert (by_key["acc"].step, by_key["acc"].timestamp) == (2, 222)
 
 
-def test_concurrent_batches_to_one_run_all_land(store: TrackingStore, run_id: str) -> None:
+def test_concurrent_batches_and_points_to_one_run_all_land(
+    store: TrackingStore, run_id: str
+) -> None:
     """Threads of one training job (or ranks of a distributed one) log to the same run at
-    once, each batch touching the same keys in its own order: every batch succeeds (two that
-    locked the same rows in different orders deadlocked on PostgreSQL)."""
+    once, each batch touching the same keys in its own order, single points in between:
+    every call succeeds (on PostgreSQL, two batches that locked the same rows in different
+    orders deadlocked, and so did a batch and a single point once batches took turns)."""
     keys = [f"k{i:02d}" for i in range(40)]
 
-    def batch(step: int) -> None:
-        order = random.Random(step).sample(keys, len(keys))
+    def write(index: int) -> None:
+        order = random.Random(index).sample(keys, len(keys))
+        if index % 4 == 3:  # single points, at step 0: the latest values stay the batches'
+            for key in order:
+                store.log_metric(run_id, metric(key, -1.0, step=0, timestamp=10_000 + index))
+            return
         store.log_batch(
             run_id,
-            metrics=[metric(k, float(step), step=step, timestamp=step) for k in order],
+            metrics=[metric(k, float(index), step=index, timestamp=index) for k in order],
             params=[param(k, "same") for k in order],
             tags=[tag(k, "logged") for k in order],
         )
 
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(batch, range(24)))
+        list(pool.map(write, range(32)))
     data = store.get_run(run_id).data
-    assert dict(data.metrics) == {k: 23.0 for k in keys}
+    assert dict(data.metrics) == {k: 30.0 for k in keys}
     assert dict(data.params) == {k: "same" for k in keys}
     assert {k: v for k, v in data.tags.items() if k in keys} == {k: "logged" for k in keys}
-    assert len(store.get_metric_history(run_id, "k00")) == 24
+    assert len(store.get_metric_history(run_id, "k00")) == 32
 
 
 def test_tags_can_be_overwritten(store: TrackingStore, run_id: str) -> None:

@@ -51,7 +51,7 @@ class SqlBase:
         batches that touched the same summaries, tags or params in different orders deadlocked
         on PostgreSQL, and one of them failed."""
         query = sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == run_id)
-        stage = conn.execute(query.with_for_update() if lock else query).scalar()
+        stage = conn.execute(query.with_for_update(key_share=True) if lock else query).scalar()
         if stage is None:
             raise ResourceDoesNotExist(f"Run with id={run_id} not found")
         return stage

@@ -64,7 +64,7 @@ class LoggedModelsMixin(SqlBase):
             conn.execute(
                 sa.select(m.experiments.c.experiment_id)
                 .where(m.experiments.c.experiment_id == experiment_id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
             position = conn.execute(
                 sa.select(sa.func.count()).where(m.run_inputs.c.run_uuid == run_id)
@@ -247,7 +247,7 @@ class LoggedModelsMixin(SqlBase):
         ends, so writers of many of its rows take turns (two that wrote the same tags or params
         in different orders deadlocked on PostgreSQL)."""
         query = sa.select(_LM.lifecycle_stage).where(_LM.model_id == model_id)
-        stage = conn.execute(query.with_for_update() if lock else query).scalar()
+        stage = conn.execute(query.with_for_update(key_share=True) if lock else query).scalar()
         if stage is None or stage == LifecycleStage.DELETED:
             raise ResourceDoesNotExist(f"Logged model with ID '{model_id}' not found.")
 

@@ -69,7 +69,9 @@ class Driver(ABC):
     #: Whether ``create_run`` inserts a run and its tags in one round trip.
     one_statement_create_run: ClassVar[bool] = False
     #: What ends a ``SELECT ... FROM runs r`` to lock the run's row until the transaction ends
-    #: (SQLite needs none: its writers take turns on the whole database).
+    #: against other writers of the run, but not against foreign-key checks (a point inserted
+    #: by a one-statement ``log_metric`` checks its run); SQLite needs none: its writers take
+    #: turns on the whole database.
     lock_run_row: ClassVar[str] = ""
 
     def rows(self, conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[tuple]:

@@ -27,7 +27,7 @@ class PostgresDriver(Driver):
     mark = "%s"
     no_limit = None
     one_statement_log_point = True
-    lock_run_row = " FOR UPDATE OF r"
+    lock_run_row = " FOR NO KEY UPDATE OF r"
     one_statement_create_run = True
 
     def fetch_for_runs(self, conn: Connection, sql: str, run_ids: Sequence[str]) -> list[tuple]:
