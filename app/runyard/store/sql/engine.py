@@ -230,7 +230,7 @@ def translated_errors() -> Iterator[None]:
     except Exception as err:  # a driver cursor's own errors (the fast paths): not wrapped
         if _is_raw_driver_error(err, "OperationalError", "InterfaceError"):
             raise TemporarilyUnavailable(
-                "The tracking database is unavailable, try again shortly"
+                f"The tracking database is unavailable, try again shortly: {_short(err)}"
             ) from None
         if _is_raw_driver_error(err, "DataError"):
             raise InvalidParameterValue(f"A value does not fit its field: {_short(err)}") from None
@@ -253,7 +253,7 @@ def _is_raw_driver_error(err: Exception, *kinds: str) -> bool:
     return isinstance(err, tuple(getattr(driver, kind) for kind in kinds))
 
 
-def _short(err: exc.DBAPIError) -> str:
+def _short(err: Exception) -> str:
     """The driver's first message line, without SQL text or parameters."""
     text = str(getattr(err, "orig", None) or err).strip().splitlines()
     return text[0][:200] if text else type(err).__name__
