@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from runyard.auth import credentials
 from runyard.auth.access import Access
+from runyard.auth.entities import user_role_name
 from runyard.auth.permissions import Permission
 from runyard.auth.store import AuthStore
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
@@ -185,6 +187,52 @@ def test_roles_round_trip_and_validate(auth: AuthStore) -> None:
     with pytest.raises(ResourceDoesNotExist):
         auth.get_role(role.id)
     assert auth.list_user_roles("fay") == []
+
+
+def _together(calls: list[Callable[[], object]]) -> list[object]:
+    """Run ``calls`` from threads at once; each one's result or the error it raised."""
+
+    def outcome(call: Callable[[], object]) -> object:
+        try:
+            return call()
+        except Exception as err:  # the outcome is what the test inspects
+            return err
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(outcome, calls))
+
+
+def test_concurrent_writes_to_one_account_take_turns(auth: AuthStore, auth_uri: str) -> None:
+    """A shared server writes grants from many requests at once: the first grants of a user
+    all land (the user's own role is made once), and a grant racing the user's deletion
+    either lands before it, and goes with the user, or finds no user."""
+    ivy = auth.create_user("ivy", "ivy-password-12")
+    firsts = _together(
+        [lambda i=i: auth.set_grant(ivy.id, "experiment", str(i), "MANAGE") for i in range(12)]
+    )
+    assert firsts == [None] * 12
+    assert sorted(int(g.resource_pattern) for g in auth.user_grants(ivy.id)) == list(range(12))
+
+    jay = auth.create_user("jay", "jay-password-12")
+    auth.grant("jay", "experiment", "0", "READ")  # the role exists; the grants race the delete
+    racing = _together(
+        [lambda: auth.delete_user("jay")]
+        + [lambda i=i: auth.grant("jay", "experiment", str(i), "READ") for i in range(1, 12)]
+    )
+    assert racing[0] is None
+    assert all(r is None or isinstance(r, ResourceDoesNotExist) for r in racing[1:]), racing
+    assert auth.find_user("jay") is None
+    engine = sa.create_engine(auth_uri.replace("postgresql://", "postgresql+psycopg2://"))
+    with engine.connect() as conn:
+        left = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM auth_role_permissions p LEFT JOIN auth_roles r "
+                "ON r.id = p.role_id WHERE r.id IS NULL OR r.name = :own"
+            ),
+            {"own": user_role_name(jay.id)},
+        ).scalar_one()
+    engine.dispose()
+    assert left == 0
 
 
 def test_auth_tables_share_the_tracking_database(auth_uri: str) -> None:

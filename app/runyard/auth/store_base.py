@@ -57,17 +57,22 @@ class StoreBase:
     @contextlib.contextmanager
     def _write(self, bump: bool = True) -> Iterator[Connection]:
         """A write transaction; it also moves the version stamp on (``bump``), so every server
-        process drops what it remembered (a revoked token stops working at once)."""
+        process drops what it remembered (a revoked token stops working at once).
+
+        The stamp moves first: its row's lock makes such writes take turns on PostgreSQL, as
+        SQLite's write lock does, so each reads what the one before it wrote. Otherwise two
+        first grants of one user would both create the user's own role, and one would fail
+        on its unique name; a grant racing the user's deletion would fail on a foreign key."""
         with (
             translated_errors(),
             self._engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
             conn.begin(),
         ):
-            yield conn
             if bump:
                 conn.execute(
                     state.update().where(state.c.id == 1).values(version=state.c.version + 1)
                 )
+            yield conn
         if bump:
             self._memo.forget()
 
