@@ -309,3 +309,110 @@ def test_import_routes_are_for_administrators(tmp_path) -> None:
         assert client.post(path, json=body, headers=basic(ALICE)).status_code == 403
         assert client.post(path, json=body, headers=basic(ADMIN)).status_code == 200
         assert app.config["RUNYARD_STORE"].get_experiment("7").name == "kept-id"
+
+
+_RUN = "b" * 32
+_INFO = {"run_id": _RUN, "experiment_id": "7", "status": "FINISHED", "start_time": 1}
+
+#: path, body, status, what the message says. Each would have been stored, or answered 500.
+_REFUSED = [
+    ("experiments", {"experiment": {}}, 400, "missing field 'experiment_id'"),
+    (
+        "experiments",
+        {"experiment": {"experiment_id": "x", "name": "n"}},
+        400,
+        "Invalid experiment ID",
+    ),
+    ("experiments", {"experiment": {"experiment_id": "9" * 20, "name": "n"}}, 400, "too large"),
+    ("experiments", {"experiment": {"experiment_id": "8", "name": ""}}, 400, "'name'"),
+    (
+        "experiments",
+        {"experiment": {"experiment_id": "8", "name": "n", "lifecycle_stage": "gone"}},
+        400,
+        "'gone'",
+    ),
+    (
+        "runs/begin",
+        {"run": {"info": {**_INFO, "experiment_id": "99"}}},
+        404,
+        "Experiment 99 is not in the target",
+    ),
+    ("runs/begin", {"run": {"info": {**_INFO, "run_id": "../../etc"}}}, 400, "Invalid run ID"),
+    ("runs/begin", {"run": {"info": {**_INFO, "run_id": "c" * 33}}}, 400, "longer than 32"),
+    (
+        "runs/begin",
+        {"run": {"info": _INFO, "data": {"params": [{"key": "a\\b", "value": "1"}]}}},
+        400,
+        "param key",
+    ),
+    (
+        "runs/points",
+        {"run_id": "d" * 32, "metrics": [{"key": "m", "value": 1, "timestamp": 1, "step": 0}]},
+        404,
+        "begin the run first",
+    ),
+    ("runs/finish", {"run": {"info": {**_INFO, "run_id": "d" * 32}}}, 404, "begin the run first"),
+    (
+        "registered-models",
+        {"registered_model": {"name": "m"}, "versions": [{"name": "m", "version": "x"}]},
+        400,
+        "'x'",
+    ),
+    (
+        "registered-models",
+        {"registered_model": {"name": "m"}, "versions": [{"name": "o", "version": "1"}]},
+        400,
+        "names model 'o'",
+    ),
+    (
+        "registered-models",
+        {"registered_model": {"name": "m"}, "versions": "x"},
+        400,
+        "Invalid registered model",
+    ),
+    ("registered-models", {"registered_model": {"name": "a/b"}}, 400, "Invalid model name"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "says"), _REFUSED)
+def test_import_routes_refuse_a_bad_record_whole(tmp_path, path, body, status, says) -> None:
+    """The routes write past the API's own checks, so they hold each record to them: a bad one
+    gets a 4xx that names it, and nothing of it is stored."""
+    from runyard.entities import ViewType
+    from runyard.server.app import create_app
+
+    app = create_app({"backend_store_uri": f"sqlite:///{tmp_path / 'runyard.db'}"})
+    client = app.test_client()
+    base = "/api/2.0/runyard/import/"
+    kept = {"experiment": {"experiment_id": "7", "name": "kept"}}
+    assert client.post(base + "experiments", json=kept).status_code == 200
+    reply = client.post(base + path, json=body)
+    assert (reply.status_code, says in reply.get_json()["message"]) == (status, True), reply.json
+    store = app.config["RUNYARD_STORE"]
+    assert sorted(e.experiment_id for e in store.search_experiments(view_type=ViewType.ALL)) == [
+        "0",
+        "7",
+    ]
+    assert store.search_runs(["7"], run_view_type=ViewType.ALL) == []
+    assert store.search_registered_models() == []
+
+
+def test_a_run_with_a_bad_point_is_not_imported_at_all(tmp_path) -> None:
+    """A database import writes a run and its history in one transaction: a point the store
+    would refuse leaves no part of the run behind."""
+    from runyard.entities import Experiment, Metric, RunInfo, RunStatus, ViewType
+    from runyard.errors import InvalidParameterValue
+    from runyard.importer.records import RunRecord
+    from runyard.importer.target_sql import SqlTarget
+    from runyard.store.sql import SqlStore
+
+    target = SqlTarget(SqlStore(f"sqlite:///{tmp_path / 'runyard.db'}", str(tmp_path / "a")))
+    try:
+        target.put_experiment(Experiment("7", "kept", "file:///tmp/a"))
+        info = RunInfo(_RUN, "7", "r", "u", RunStatus.FINISHED, 1, 2, "file:///tmp/a/r")
+        points = [Metric("loss", 0.5, 1, 0), Metric("bad\\key", 0.4, 2, 1)]
+        with pytest.raises(InvalidParameterValue, match="bad"):
+            target.put_run(RunRecord(info, {"p": "1"}), points)
+        assert target.store.search_runs(["7"], run_view_type=ViewType.ALL) == []
+    finally:
+        target.close()

@@ -7,20 +7,28 @@ fully there or absent: an import killed halfway and run again skips the runs it 
 redoes the one it was writing. Inputs and outputs go through the store's own idempotent calls.
 Over HTTP a history can exceed one request, so the server's import routes write a run in parts
 (``begin_run``, ``write_points``, ``finish_run``) and mark it pending until the last.
+
+Every record is checked before its transaction begins (``importer.checks``), and a database
+error becomes the store's own error (``translated_errors``): a record the target cannot hold is
+refused whole with a message that names it, never half-written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import sqlalchemy as sa
 
 from runyard.entities import Experiment, LifecycleStage, LoggedModel, Metric
+from runyard.errors import ResourceDoesNotExist
+from runyard.importer import checks
 from runyard.importer.records import POINT_CHUNK, ImportRefused, RegistryRecord, RunRecord
 from runyard.importer.target_registry import put_registered_model
 from runyard.store.sql import models as m
 from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.store.sql.engine import translated_errors
 from runyard.store.sql.metrics import write_points
 from runyard.store.sql.runs import _link_model_metrics
 from runyard.store.sql.store import SqlStore
@@ -34,7 +42,13 @@ class SqlTarget:
         self.store = store
         self.engine = store.engine
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        with translated_errors(), self.engine.begin() as conn:
+            yield conn
+
     def put_experiment(self, experiment: Experiment) -> None:
+        checks.check_experiment(experiment)
         experiment_id = int(experiment.experiment_id)
         values = {
             "name": experiment.name,
@@ -44,7 +58,7 @@ class SqlTarget:
             "last_update_time": experiment.last_update_time,
         }
         table = m.experiments
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             clash = conn.execute(
                 sa.select(table.c.experiment_id).where(
                     table.c.name == experiment.name, table.c.experiment_id != experiment_id
@@ -77,7 +91,9 @@ class SqlTarget:
                 )
 
     def put_logged_model(self, model: LoggedModel) -> None:
-        with self.engine.begin() as conn:
+        checks.check_logged_model(model)
+        with self._transaction() as conn:
+            _require_experiment(conn, model.experiment_id)
             insert_ignore(
                 conn,
                 m.logged_models,
@@ -108,8 +124,8 @@ class SqlTarget:
     def has_finished_run(self, record: RunRecord) -> bool:
         """The run is there with its final lifecycle stage (written last) and no mark of a
         history still being written in parts (``PENDING_TAG``)."""
-        run_id = record.info.run_id
-        with self.engine.connect() as conn:
+        run_id = checks.check_run_id(record.info.run_id)
+        with translated_errors(), self.engine.connect() as conn:
             stage = conn.execute(
                 sa.select(m.runs.c.lifecycle_stage).where(m.runs.c.run_uuid == run_id)
             ).scalar()
@@ -130,8 +146,9 @@ class SqlTarget:
     def put_run(self, record: RunRecord, points: Iterable[Metric]) -> int:
         """Write the run (if absent) and its history in one transaction; returns the points
         handed to the store."""
+        checks.check_run(record)
         written = 0
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             if self._insert_run(conn, record, pending=False):
                 iterator = iter(points)
                 while chunk := list(itertools.islice(iterator, POINT_CHUNK)):
@@ -143,23 +160,29 @@ class SqlTarget:
     # ---- a run in parts, for a target reached over HTTP (one request per part) --------------
     def begin_run(self, record: RunRecord) -> None:
         """The run with its params and tags, marked pending until ``finish_run``."""
-        with self.engine.begin() as conn:
+        checks.check_run(record)
+        with self._transaction() as conn:
             self._insert_run(conn, record, pending=True)
 
     def write_points(self, run_id: str, points: list[Metric]) -> None:
         """Points of a begun run; a part sent twice is stored once."""
-        with self.engine.begin() as conn:
+        checks.check_run_id(run_id)
+        with self._transaction() as conn:
+            _require_run(conn, run_id)
             _write_chunk(conn, run_id, points)
 
     def finish_run(self, record: RunRecord) -> None:
         """Inputs and outputs, then the final lifecycle stage: the run counts as imported."""
+        checks.check_run(record)
         info = record.info
+        with self._transaction() as conn:
+            _require_run(conn, info.run_id)
         inputs, outputs = record.inputs, record.outputs
         if inputs.dataset_inputs or inputs.model_inputs:
             self.store.log_inputs(info.run_id, inputs.dataset_inputs, inputs.model_inputs)
         if outputs.model_outputs:
             self.store.log_outputs(info.run_id, outputs.model_outputs)
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 sa.delete(m.tags).where(
                     m.tags.c.run_uuid == info.run_id, m.tags.c.key == PENDING_TAG
@@ -183,6 +206,7 @@ class SqlTarget:
         ).first()
         if exists is not None:
             return False
+        _require_experiment(conn, info.experiment_id)
         conn.execute(
             sa.insert(m.runs),
             {
@@ -205,7 +229,9 @@ class SqlTarget:
         return True
 
     def put_registered_model(self, record: RegistryRecord) -> int:
-        return put_registered_model(self.engine, record)
+        checks.check_registered_model(record)
+        with translated_errors():
+            return put_registered_model(self.engine, record)
 
     def close(self) -> None:
         self.store.close()
@@ -215,7 +241,25 @@ def _pending(run_id: str) -> sa.ColumnElement[bool]:
     return sa.and_(m.tags.c.run_uuid == run_id, m.tags.c.key == PENDING_TAG)
 
 
+def _require_experiment(conn: sa.Connection, experiment_id: str) -> None:
+    table = m.experiments
+    found = conn.execute(
+        sa.select(table.c.experiment_id).where(table.c.experiment_id == int(experiment_id))
+    ).first()
+    if found is None:
+        raise ResourceDoesNotExist(
+            f"Experiment {experiment_id} is not in the target: import the experiment first."
+        )
+
+
+def _require_run(conn: sa.Connection, run_id: str) -> None:
+    found = conn.execute(sa.select(m.runs.c.run_uuid).where(m.runs.c.run_uuid == run_id)).first()
+    if found is None:
+        raise ResourceDoesNotExist(f"Run {run_id} is not in the target: begin the run first.")
+
+
 def _write_chunk(conn: sa.Connection, run_id: str, chunk: list[Metric]) -> None:
+    checks.check_points(chunk)
     write_points(conn, run_id, chunk)
     if any(metric.model_id for metric in chunk):
         _link_model_metrics(conn, run_id, chunk)

@@ -11,6 +11,9 @@ part one transaction and safe to send twice, so an import stopped anywhere can r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
 from flask import Blueprint, Response, current_app, g
 
 from runyard import protocol as p
@@ -26,6 +29,8 @@ from runyard.registry import protocol as rp
 from runyard.server.api.common import json_body, reply
 
 bp = Blueprint("runyard_import", __name__, url_prefix=IMPORT_API)
+
+T = TypeVar("T")
 
 
 def _target() -> SqlTarget:
@@ -50,27 +55,40 @@ def _field(name: str) -> dict:
     return value
 
 
+def _parsed(what: str, parse: Callable[[Mapping[str, Any]], T], obj: Mapping[str, Any]) -> T:
+    """An entity read from the request with the client's parser, which trusts its server: a
+    field that is missing or of the wrong kind is the request's mistake, so a 400 naming it."""
+    try:
+        return parse(obj)
+    except InvalidParameterValue:
+        raise
+    except KeyError as err:
+        raise InvalidParameterValue(f"Invalid {what}: missing field {err}.") from None
+    except (ValueError, TypeError, AttributeError) as err:
+        raise InvalidParameterValue(f"Invalid {what}: {err}.") from None
+
+
 @bp.post("/experiments")
 def put_experiment() -> Response:
-    _target().put_experiment(p.experiment_from_json(_field("experiment")))
+    _target().put_experiment(_parsed("experiment", p.experiment_from_json, _field("experiment")))
     return reply({})
 
 
 @bp.post("/logged-models")
 def put_logged_model() -> Response:
-    _target().put_logged_model(p.logged_model_from_json(_field("model")))
+    _target().put_logged_model(_parsed("logged model", p.logged_model_from_json, _field("model")))
     return reply({})
 
 
 @bp.post("/runs/finished")
 def has_finished_run() -> Response:
-    record = run_record_from_json(_field("run"))
+    record = _parsed("run", run_record_from_json, _field("run"))
     return reply({"finished": _target().has_finished_run(record)})
 
 
 @bp.post("/runs/begin")
 def begin_run() -> Response:
-    _target().begin_run(run_record_from_json(_field("run")))
+    _target().begin_run(_parsed("run", run_record_from_json, _field("run")))
     return reply({})
 
 
@@ -85,14 +103,14 @@ def write_points() -> Response:
 
 @bp.post("/runs/finish")
 def finish_run() -> Response:
-    _target().finish_run(run_record_from_json(_field("run")))
+    _target().finish_run(_parsed("run", run_record_from_json, _field("run")))
     return reply({})
 
 
 @bp.post("/registered-models")
 def put_registered_model() -> Response:
     _field("registered_model")
-    record = registry_record_from_json(json_body())
+    record = _parsed("registered model", registry_record_from_json, json_body())
     versions = _target().put_registered_model(record)
     return reply(
         {"registered_model": rp.registered_model_to_json(record.model), "versions": versions}
