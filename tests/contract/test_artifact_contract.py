@@ -15,10 +15,12 @@ import io
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from runyard.artifacts.base import ArtifactRepo
+from runyard.artifacts.local import LocalArtifactRepo
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 
@@ -303,6 +305,29 @@ def test_delete_a_file_a_directory_and_everything(repo: ArtifactRepo) -> None:
     assert paths(repo.list_artifacts()) == [("dd", True, None), ("keep.txt", False, 8)]
     repo.delete_artifacts()
     assert repo.list_artifacts() == []
+
+
+def test_a_delete_racing_uploads_below_it_fails_neither(repo: ArtifactRepo) -> None:
+    """Two jobs share a run, or a cleanup runs during a sweep: uploads into a directory and
+    deletes of it, at once, all succeed. Each file is then whole or absent, and once the
+    uploads are done one more delete leaves nothing, so no upload's temporary file is left."""
+    bodies = {i: bytes([65 + i]) * 300_000 for i in range(6)}
+
+    def upload(i: int) -> None:
+        repo.write_stream(f"d/{i}/f.bin", io.BytesIO(bodies[i]))
+
+    for _ in range(3):
+        with ThreadPoolExecutor(9) as pool:
+            done = [pool.submit(upload, i) for i in range(6)]
+            done += [pool.submit(repo.delete_artifacts, "d") for _ in range(3)]
+            for call in done:
+                call.result()
+        for i, body in bodies.items():
+            assert repo.file_info(f"d/{i}/f.bin") is None or read(repo, f"d/{i}/f.bin") == body
+        repo.delete_artifacts("d")
+        assert repo.file_info("d") is None and repo.list_artifacts() == []
+    if isinstance(repo, LocalArtifactRepo):
+        assert os.listdir(repo.root) == []  # nothing hidden either
 
 
 # ---- safety -------------------------------------------------------------------------------------

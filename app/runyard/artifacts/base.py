@@ -14,6 +14,7 @@ import importlib
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from types import ModuleType
 from typing import BinaryIO
@@ -28,9 +29,23 @@ CHUNK_SIZE = 1024 * 1024
 UPLOAD_PREFIX = ".runyard-upload-"
 
 
+#: How long an upload's temporary file may go unwritten before a delete takes it for the
+#: leftover of an upload whose process died. A live upload writes to it far more often: a
+#: client that stalls longer than ``client_timeout`` is dropped and its file removed.
+ABANDONED_UPLOAD_SECONDS = 3600
+
+
 def upload_temp_name() -> str:
     """A unique name for an upload in progress, renamed to the real name when complete."""
     return f"{UPLOAD_PREFIX}{secrets.token_hex(8)}"
+
+
+def spared_by_delete(name: str, modified: float) -> bool:
+    """Whether a delete must leave the entry ``name`` (last written at ``modified``, seconds
+    since the epoch) alone: an upload is writing it. Deleting it would fail that upload, which
+    then could not move its file into place; left alone, the upload lands after the delete,
+    as if it had started after it. Its directory stays for it."""
+    return name.startswith(UPLOAD_PREFIX) and time.time() - modified < ABANDONED_UPLOAD_SECONDS
 
 
 def file_in_the_way(artifact_path: str) -> InvalidParameterValue:

@@ -18,6 +18,7 @@ keep symlinks out of the served tree (or chroot the FTP account) to confine the 
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import ftplib
 import posixpath
@@ -34,6 +35,7 @@ from runyard.artifacts.base import (
     CountingReader,
     file_in_the_way,
     listable,
+    spared_by_delete,
     upload_temp_name,
 )
 from runyard.artifacts.remote import (
@@ -221,15 +223,20 @@ class FtpArtifactRepo(ArtifactRepo):
         """Upload to ``temp``. The STOR comes first, so a file into a directory that exists
         (the common case) costs no round trips to look for it; a refused STOR that read
         nothing yet is tried again once the directory is made (which says so when the parent
-        is a file)."""
-        try:
-            _send(ftp, f"STOR {temp}", counter)
-            return
-        except ftplib.error_perm:
-            if counter.count:
-                raise
-        self._makedirs(ftp, parent, rel)
-        _send(ftp, f"STOR {temp}", counter)
+        is a file). A delete running at once may remove a directory just made; it is made
+        again then (the delete spares it once the upload's file is in it)."""
+        for attempt in range(3):
+            try:
+                _send(ftp, f"STOR {temp}", counter)
+                return
+            except ftplib.error_perm:
+                if counter.count or attempt == 2:
+                    raise
+            try:
+                self._makedirs(ftp, parent, rel)
+            except ftplib.error_perm:
+                if attempt == 1:
+                    raise
 
     def _makedirs(self, ftp: ftplib.FTP, path: str, rel: str) -> None:
         found = self._kind(ftp, path)
@@ -311,20 +318,73 @@ class FtpArtifactRepo(ArtifactRepo):
             if found is None:
                 return
             if not found.is_dir:
-                ftp.delete(full)
+                self._remove_file(ftp, full)
                 return
             self._remove_children(ftp, full)
             if rel:
-                ftp.rmd(full)
+                self._remove_dir(ftp, full)
 
     def _remove_children(self, ftp: ftplib.FTP, full: str) -> None:
-        for name, kind, _size in self._entries(ftp, full):
+        """Everything below ``full`` but uploads in progress (``spared_by_delete``). What
+        vanishes meanwhile is gone already; a directory that a concurrent upload has just
+        written into stays, with that upload's file."""
+        try:
+            entries = self._entries(ftp, full)
+        except ftplib.error_perm:
+            if self._kind(ftp, full) is None:
+                return
+            raise
+        for name, kind, _size in entries:
             child = posixpath.join(full, name)
             if kind == "dir":
                 self._remove_children(ftp, child)
-                ftp.rmd(child)
-            else:
-                ftp.delete(child)  # a file, or a symlink itself (never what it points to)
+                self._remove_dir(ftp, child)
+            elif not spared_by_delete(name, _modified(ftp, child, name)):
+                self._remove_file(ftp, child)  # a file, or a symlink itself
+
+    def _remove_file(self, ftp: ftplib.FTP, full: str) -> None:
+        """Delete ``full``; a file no longer there was deleted by someone else meanwhile."""
+        try:
+            ftp.delete(full)
+        except ftplib.error_perm:
+            if self._kind(ftp, full) is not None:
+                raise
+
+    def _remove_dir(self, ftp: ftplib.FTP, full: str) -> None:
+        """Remove the directory ``full``, unless it is gone or an upload has written into it.
+        A server that lists with ``LIST`` may hide dot files (vsftpd does, by default), so
+        there a directory that holds only an upload in progress looks empty: it is left to
+        that upload. Where ``MLSD`` shows every entry, an empty one that stays is an error."""
+        for attempt in range(3):
+            try:
+                ftp.rmd(full)
+                return
+            except ftplib.error_perm:
+                try:
+                    found = self._kind(ftp, full)
+                    if found is None or not found.is_dir or self._entries(ftp, full):
+                        return  # gone, or an upload wrote into it: left to that upload
+                except ftplib.error_perm:
+                    return  # gone while looking
+                if not self._mlsd:
+                    return  # perhaps holding an upload that LIST does not show
+                if attempt == 2:
+                    raise
+                # empty again: another delete took what an upload had just put there
+
+
+def _modified(ftp: ftplib.FTP, full: str, name: str) -> float:
+    """When an upload's temporary file was last written (``MDTM``), as seconds since the
+    epoch: now when the server cannot tell, so an upload is never cut short. Other names are
+    never spared, and cost no round trip."""
+    if not name.startswith(UPLOAD_PREFIX):
+        return 0.0
+    try:
+        reply = ftp.sendcmd(f"MDTM {full}")
+        stamp = time.strptime(reply.split()[1][:14], "%Y%m%d%H%M%S")
+        return float(calendar.timegm(stamp))
+    except (ftplib.Error, IndexError, ValueError):
+        return time.time()
 
 
 def _mlsd_kind(facts: dict[str, str]) -> str:

@@ -4,6 +4,8 @@ Every path is checked twice: textually by ``validation.safe_relative_path`` (no 
 absolute paths, no control characters), and on disk, where the path after resolving symlinks
 (``os.path.realpath``) must still lie under the root. Uploads stream to a temporary file in the
 target directory and are renamed into place, so an interrupted upload leaves nothing visible.
+A delete that runs while an upload writes below it leaves the upload's temporary file (and the
+directories that hold it) alone, so the upload lands after it (``spared_by_delete``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -22,6 +24,7 @@ from runyard.artifacts.base import (
     ArtifactRepo,
     file_in_the_way,
     listable,
+    spared_by_delete,
 )
 from runyard.entities import FileInfo
 from runyard.errors import (
@@ -72,13 +75,10 @@ class LocalArtifactRepo(ArtifactRepo):
         if os.path.isdir(full) and not os.path.islink(full):
             raise InvalidParameterValue(f"Cannot write {artifact_path!r}: it is a directory")
         directory = os.path.dirname(full)
-        try:
-            os.makedirs(directory, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise file_in_the_way(artifact_path) from None
+        _make_directory(artifact_path, directory)
         if not self._inside(full):  # a symlink appeared on the way while creating dirs
             raise InvalidParameterValue(f"Invalid path: {artifact_path!r} leaves the artifact root")
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=UPLOAD_PREFIX)
+        fd, temp = self._temp_file(artifact_path, directory)
         written = 0
         try:
             with os.fdopen(fd, "wb") as out:
@@ -92,6 +92,18 @@ class LocalArtifactRepo(ArtifactRepo):
                 os.unlink(temp)
             raise
         return written
+
+    @staticmethod
+    def _temp_file(artifact_path: str, directory: str) -> tuple[int, str]:
+        """The upload's temporary file in ``directory``. A delete running at once may remove
+        the directory between its creation and this; it is made again then (the delete
+        spares it once the temporary file is in it)."""
+        for _ in range(3):
+            try:
+                return tempfile.mkstemp(dir=directory, prefix=UPLOAD_PREFIX)
+            except FileNotFoundError:
+                _make_directory(artifact_path, directory)
+        return tempfile.mkstemp(dir=directory, prefix=UPLOAD_PREFIX)
 
     # ---- reading -----------------------------------------------------------------------------
     def open_stream(self, artifact_path: str) -> Iterator[bytes]:
@@ -139,19 +151,48 @@ class LocalArtifactRepo(ArtifactRepo):
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         rel, full = self._resolve(artifact_path)
         if not rel:
-            if os.path.isdir(full):
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 for name in os.listdir(full):
                     self._remove(os.path.join(full, name))
             return
         self._remove(full)
 
-    @staticmethod
-    def _remove(full: str) -> None:
-        """Remove a file, a symlink (never what it points to) or a directory tree."""
-        if os.path.islink(full) or os.path.isfile(full):
-            os.unlink(full)
-        elif os.path.isdir(full):
-            shutil.rmtree(full)
+    @classmethod
+    def _remove(cls, full: str) -> None:
+        """Remove a file, a symlink (never what it points to) or a directory tree, but no
+        upload in progress. What vanishes meanwhile is gone already; a directory that a
+        concurrent upload has just written into stays, with that upload's file."""
+        try:
+            found = os.lstat(full)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISDIR(found.st_mode):
+            if not spared_by_delete(os.path.basename(full), found.st_mtime):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(full)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(full):
+                cls._remove(os.path.join(full, name))
+        try:
+            os.rmdir(full)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+                raise
+
+
+def _make_directory(artifact_path: str, directory: str) -> None:
+    """``directory`` and its parents. A delete running at once may remove a parent just
+    made, before its child is; the whole chain is made again then."""
+    for attempt in range(3):
+        try:
+            os.makedirs(directory, exist_ok=True)
+            return
+        except (FileExistsError, NotADirectoryError):
+            raise file_in_the_way(artifact_path) from None
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from runyard.artifacts.base import (
     file_in_the_way,
     import_extra,
     listable,
+    spared_by_delete,
     upload_temp_name,
 )
 from runyard.artifacts.remote import (
@@ -261,16 +262,25 @@ class SftpArtifactRepo(ArtifactRepo):
         """The upload's temporary file, opened for writing. Opening comes first, so a file
         into a directory that exists (the common case) costs no round trip to look for it;
         a missing directory is made, and the path checked again (a symlink may have appeared
-        on the way), before the second try."""
-        try:
-            return _open(sftp, temp, "wb")
-        except PermissionError:
-            raise
-        except OSError:  # OpenSSH: no such file (also when the parent is a file); others vary
-            pass
-        self._makedirs(sftp, parent, rel)
-        self._checked(sftp, rel)
-        return _open(sftp, temp, "wb")
+        on the way), before the next try. A delete running at once may remove a directory just
+        made; it is made again then (the delete spares it once the upload's file is in it)."""
+        for attempt in range(3):
+            try:
+                return _open(sftp, temp, "wb")
+            except PermissionError:
+                raise
+            except OSError:  # OpenSSH: no such file (also when the parent is a file)
+                if attempt == 2:
+                    raise
+            try:
+                self._makedirs(sftp, parent, rel)
+            except PermissionError:
+                raise
+            except OSError:  # a parent just made was deleted again
+                if attempt == 1:
+                    raise
+            self._checked(sftp, rel)
+        raise AssertionError("the last attempt returns or raises")
 
     def _makedirs(self, sftp: Any, path: str, rel: str) -> None:
         found = _stat(sftp, path)
@@ -434,17 +444,31 @@ def _rename_over(sftp: Any, source: str, target: str) -> None:
 
 
 def _remove_tree(sftp: Any, path: str) -> None:
-    """Remove a file, a symlink (never what it points to) or a directory tree."""
+    """Remove a file, a symlink (never what it points to) or a directory tree, but no upload
+    in progress (``spared_by_delete``). What vanishes meanwhile is gone already; a directory
+    that a concurrent upload has just written into stays, with that upload's file."""
     try:
         found = sftp.lstat(path)
     except FileNotFoundError:
         return
-    if stat.S_ISDIR(found.st_mode):
+    if not stat.S_ISDIR(found.st_mode):
+        if not spared_by_delete(posixpath.basename(path), found.st_mtime or 0):
+            with contextlib.suppress(FileNotFoundError):
+                sftp.remove(path)
+        return
+    with contextlib.suppress(FileNotFoundError):
         for name in sftp.listdir(path):
             _remove_tree(sftp, posixpath.join(path, name))
-        sftp.rmdir(path)
-    else:
-        sftp.remove(path)
+    for attempt in range(3):
+        try:
+            sftp.rmdir(path)
+            return
+        except OSError:  # SFTP says only "Failure" for a directory that is not empty
+            if _stat(sftp, path) is None or sftp.listdir(path):
+                return  # gone, or an upload wrote into it: left to that upload
+            if attempt == 2:
+                raise
+            # empty again: another delete took what an upload had just put there
 
 
 class _sftp_errors:

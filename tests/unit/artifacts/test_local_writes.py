@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from runyard.artifacts.local import UPLOAD_PREFIX, LocalArtifactRepo
+from runyard.entities import FileInfo
 from runyard.errors import ResourceDoesNotExist
 
 
@@ -104,3 +105,28 @@ def test_delete_file_dir_and_missing(tmp_path: Path) -> None:
     assert [f.path for f in repo.list_artifacts()] == ["a"]
     repo.delete_artifacts("a")
     assert repo.list_artifacts() == []
+
+
+def test_a_delete_spares_an_upload_in_progress_but_not_a_leftover(tmp_path: Path) -> None:
+    """An upload's temporary file that is being written stays (with its directory) through a
+    delete, so the upload can still move it into place; one untouched for longer than
+    ``ABANDONED_UPLOAD_SECONDS`` is the leftover of a dead process, and goes."""
+    from runyard.artifacts.base import ABANDONED_UPLOAD_SECONDS
+
+    repo = LocalArtifactRepo(str(tmp_path))
+    repo.write_stream("live/a.txt", io.BytesIO(b"a"))
+    repo.write_stream("dead/b.txt", io.BytesIO(b"b"))
+    live = tmp_path / "live" / f"{UPLOAD_PREFIX}writing"
+    dead = tmp_path / "dead" / f"{UPLOAD_PREFIX}abandoned"
+    live.write_bytes(b"partial")
+    dead.write_bytes(b"partial")
+    old = os.path.getmtime(dead) - ABANDONED_UPLOAD_SECONDS - 60
+    os.utime(dead, (old, old))
+    repo.delete_artifacts()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "live",
+        f"live/{UPLOAD_PREFIX}writing",
+    ]
+    assert repo.list_artifacts() == [FileInfo("live", True, None)]
+    os.replace(live, tmp_path / "live" / "late.txt")  # the upload completes after the delete
+    assert repo.list_artifacts("live") == [FileInfo("live/late.txt", False, 7)]
