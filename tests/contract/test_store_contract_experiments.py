@@ -198,6 +198,36 @@ def test_of_concurrent_deletes_or_restores_one_succeeds(store: TrackingStore, un
         assert store.get_experiment(exp_id).lifecycle_stage == stage
 
 
+def test_of_concurrent_creates_or_renames_to_one_name_one_succeeds(
+    store: TrackingStore, unique: str
+) -> None:
+    """Jobs of a sweep start at once and each calls ``set_experiment(name)``: MLflow's client
+    creates the experiment, and reads it by name when the answer is RESOURCE_ALREADY_EXISTS,
+    so every loser must get exactly that error."""
+
+    def attempt(change: Callable[[], object]) -> str:
+        try:
+            change()
+            return "done"
+        except ResourceAlreadyExists:
+            return "taken"
+
+    name = f"{unique}-sweep"
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(
+            pool.map(lambda _: attempt(lambda: store.create_experiment(name)), range(8))
+        )
+    assert outcomes == ["done"] + ["taken"] * 7
+    renamed = f"{unique}-renamed"
+    ids = [store.create_experiment(f"{unique}-{i}") for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(
+            pool.map(lambda e: attempt(lambda: store.rename_experiment(e, renamed)), ids)
+        )
+    assert outcomes == ["done"] + ["taken"] * 7
+    assert store.get_experiment_by_name(renamed) is not None
+
+
 def test_delete_missing_experiment(store: TrackingStore) -> None:
     with pytest.raises(ResourceDoesNotExist):
         store.delete_experiment("999999999")

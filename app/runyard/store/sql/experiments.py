@@ -21,7 +21,7 @@ from runyard.store.base import (
 from runyard.store.sql import models as m
 from runyard.store.sql import search as sql_search
 from runyard.store.sql.common import SqlBase, experiment_int
-from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.store.sql.dialect import insert_ignore, insert_new, upsert
 
 
 def stages_for(view_type: ViewType | str) -> list[str]:
@@ -74,41 +74,34 @@ class ExperimentsMixin(SqlBase):
         if artifact_location:
             artifact_location = parse_location(artifact_location).uri
         now = now_ms()
-        try:
-            with self._write() as conn:
-                if conn.execute(
-                    sa.select(m.experiments.c.experiment_id).where(m.experiments.c.name == name)
-                ).first():
-                    raise ResourceAlreadyExists(f"Experiment(name={name}) already exists.")
-                new_id = conn.execute(
-                    sa.insert(m.experiments)
-                    .values(
-                        name=name,
-                        artifact_location=artifact_location or "",
-                        lifecycle_stage=LifecycleStage.ACTIVE.value,
-                        creation_time=now,
-                        last_update_time=now,
-                    )
-                    .returning(m.experiments.c.experiment_id)
-                ).scalar_one()
-                if not artifact_location:
-                    conn.execute(
-                        sa.update(m.experiments)
-                        .where(m.experiments.c.experiment_id == new_id)
-                        .values(artifact_location=self._artifact_location(str(new_id)))
-                    )
-                if checked_tags:
-                    upsert(
-                        conn,
-                        m.experiment_tags,
-                        [{"experiment_id": new_id, "key": k, "value": v} for k, v in checked_tags],
-                        ["experiment_id", "key"],
-                        ["value"],
-                    )
-        except ResourceAlreadyExists:
-            raise
-        except exc.IntegrityError:  # a concurrent create of the same name
-            raise ResourceAlreadyExists(f"Experiment(name={name}) already exists.") from None
+        row = {
+            "name": name,
+            "artifact_location": artifact_location or "",
+            "lifecycle_stage": LifecycleStage.ACTIVE.value,
+            "creation_time": now,
+            "last_update_time": now,
+        }
+        with self._write() as conn:
+            # A name taken, also by a concurrent create, inserts nothing: the loser answers
+            # RESOURCE_ALREADY_EXISTS, on which MLflow's set_experiment reads the winner's.
+            inserted = insert_new(conn, m.experiments, [row], [m.experiments.c.experiment_id])
+            if not inserted:
+                raise ResourceAlreadyExists(f"Experiment(name={name}) already exists.")
+            new_id = inserted[0][0]
+            if not artifact_location:
+                conn.execute(
+                    sa.update(m.experiments)
+                    .where(m.experiments.c.experiment_id == new_id)
+                    .values(artifact_location=self._artifact_location(str(new_id)))
+                )
+            if checked_tags:
+                upsert(
+                    conn,
+                    m.experiment_tags,
+                    [{"experiment_id": new_id, "key": k, "value": v} for k, v in checked_tags],
+                    ["experiment_id", "key"],
+                    ["value"],
+                )
         return str(new_id)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -180,28 +173,28 @@ class ExperimentsMixin(SqlBase):
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         validation.validate_experiment_name(new_name)
-        try:
-            with self._write() as conn:
-                row = self._experiment_row(conn, experiment_id)
-                if row.lifecycle_stage != LifecycleStage.ACTIVE:
-                    raise InvalidParameterValue(
-                        "Cannot rename a non-active experiment. "
-                        f"Current state is {row.lifecycle_stage}."
-                    )
-                if row.name == new_name:
-                    return
-                taken = conn.execute(
-                    sa.select(m.experiments.c.experiment_id).where(m.experiments.c.name == new_name)
-                ).first()
-                if taken:
-                    raise ResourceAlreadyExists(f"Experiment(name={new_name}) already exists.")
+        taken = ResourceAlreadyExists(f"Experiment(name={new_name}) already exists.")
+        with self._write() as conn:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage != LifecycleStage.ACTIVE:
+                raise InvalidParameterValue(
+                    "Cannot rename a non-active experiment. "
+                    f"Current state is {row.lifecycle_stage}."
+                )
+            if row.name == new_name:
+                return
+            if conn.execute(
+                sa.select(m.experiments.c.experiment_id).where(m.experiments.c.name == new_name)
+            ).first():
+                raise taken
+            try:
                 conn.execute(
                     sa.update(m.experiments)
                     .where(m.experiments.c.experiment_id == row.experiment_id)
                     .values(name=new_name, last_update_time=now_ms())
                 )
-        except exc.IntegrityError:
-            raise ResourceAlreadyExists(f"Experiment(name={new_name}) already exists.") from None
+            except exc.IntegrityError:  # taken by a concurrent create or rename
+                raise taken from None
 
     def _set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
         """Delete looks among the active experiments and restore among the deleted ones, as in
