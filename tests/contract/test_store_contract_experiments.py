@@ -228,6 +228,39 @@ def test_of_concurrent_creates_or_renames_to_one_name_one_succeeds(
     assert store.get_experiment_by_name(renamed) is not None
 
 
+def test_runs_created_while_their_experiment_is_deleted_are_deleted_with_it(
+    store: TrackingStore, unique: str
+) -> None:
+    """A job starts a run while someone deletes its experiment: the run is either created
+    before the delete, and deleted with the experiment, or refused. None is left active in a
+    deleted experiment, and a restore brings every one back."""
+    exp_id = store.create_experiment(f"{unique}-doomed")
+
+    def create(_: int) -> str:
+        try:
+            return new_run(store, exp_id).info.run_id
+        except (InvalidParameterValue, ResourceDoesNotExist):
+            return "refused"
+
+    def delete() -> str:
+        store.delete_experiment(exp_id)
+        return "deleted"
+
+    with ThreadPoolExecutor(8) as pool:
+        created = list(pool.map(create, range(6)))
+        deleted = pool.submit(delete)
+        created += list(pool.map(create, range(14)))
+        assert deleted.result() == "deleted"
+    made = {r for r in created if r != "refused"}
+    runs = store.search_runs([exp_id], run_view_type=ViewType.ALL, max_results=100)
+    assert {r.info.run_id for r in runs} == made
+    assert {r.info.lifecycle_stage for r in runs} <= {LifecycleStage.DELETED}
+    store.restore_experiment(exp_id)
+    runs = store.search_runs([exp_id], run_view_type=ViewType.ALL, max_results=100)
+    assert {r.info.run_id for r in runs} == made
+    assert {r.info.lifecycle_stage for r in runs} <= {LifecycleStage.ACTIVE}
+
+
 def test_delete_missing_experiment(store: TrackingStore) -> None:
     with pytest.raises(ResourceDoesNotExist):
         store.delete_experiment("999999999")

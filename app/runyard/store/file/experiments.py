@@ -213,11 +213,11 @@ class ExperimentsMixin(FileStoreBase):
     def delete_experiment(self, experiment_id: str) -> None:
         path = self._experiment_dir(str(experiment_id), ViewType.ACTIVE_ONLY)
         deleted_at = now_ms()
-        for run_dir in self._layout.run_dirs(path):
-            self._set_run_stage(run_dir, LifecycleStage.DELETED, deleted_at)
-        with locked(self._layout.root):
+        with locked(self._layout.root):  # which creating a run in it takes too
             if not os.path.isdir(path):  # deleted by another request meanwhile
                 raise experiment_not_found(experiment_id)
+            for run_dir in self._layout.run_dirs(path):
+                self._set_run_stage(run_dir, LifecycleStage.DELETED, deleted_at)
             self._rewrite_experiment_meta(path, lifecycle_stage=LifecycleStage.DELETED.value)
             target = os.path.join(self._layout.trash, str(experiment_id))
             if os.path.exists(target):  # an older trashed copy with the same id
@@ -241,8 +241,8 @@ class ExperimentsMixin(FileStoreBase):
                 raise ResourceAlreadyExists(f"Experiment(name={name}) already exists.")
             os.replace(path, target)
             self._rewrite_experiment_meta(target, lifecycle_stage=LifecycleStage.ACTIVE.value)
-        for run_dir in self._layout.run_dirs(target):
-            self._set_run_stage(run_dir, LifecycleStage.ACTIVE, None)
+            for run_dir in self._layout.run_dirs(target):
+                self._set_run_stage(run_dir, LifecycleStage.ACTIVE, None)
 
     def _active_experiment_dir(self, experiment_id: str) -> str:
         path = self._experiment_dir(str(experiment_id))

@@ -38,6 +38,7 @@ from runyard.store.file.layout import (
     dump_yaml,
     key_path,
     list_keys,
+    locked,
     read_text,
     read_values,
     read_yaml,
@@ -184,24 +185,28 @@ class RunsMixin(FileStoreBase):
         all_tags[RUN_NAME_TAG] = run_name
         # Build the run under a temporary name and rename it into place: readers see all of
         # it or nothing. A second create of the same id (an idempotent replay racing the first)
-        # finds the staging or the final directory taken, and changes nothing.
-        staging = os.path.join(exp_dir, f".{TEMP_MARK}{run_id}")
-        try:
-            os.mkdir(staging)
-        except FileExistsError:
-            raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
-        try:
-            for sub in (METRICS, PARAMS, ARTIFACTS, TAGS):
-                os.makedirs(os.path.join(staging, sub))
-            for key, value in all_tags.items():
-                write_atomic(key_path(os.path.join(staging, TAGS), key), value)
-            write_atomic(os.path.join(staging, META), dump_yaml(run_meta(info)))
-            os.rename(staging, os.path.join(exp_dir, run_id))
-        except OSError as error:
-            shutil.rmtree(staging, ignore_errors=True)
-            if os.path.isdir(os.path.join(exp_dir, run_id)):
+        # finds the staging or the final directory taken, and changes nothing. It is built
+        # under the lock that deleting or restoring the experiment takes, so the experiment
+        # cannot move to the trash halfway (which left the run in a directory made anew).
+        with locked(self._layout.root):
+            exp_dir = self._active_experiment_dir(experiment_id)
+            staging = os.path.join(exp_dir, f".{TEMP_MARK}{run_id}")
+            try:
+                os.mkdir(staging)
+            except FileExistsError:
                 raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
-            raise error
+            try:
+                for sub in (METRICS, PARAMS, ARTIFACTS, TAGS):
+                    os.makedirs(os.path.join(staging, sub))
+                for key, value in all_tags.items():
+                    write_atomic(key_path(os.path.join(staging, TAGS), key), value)
+                write_atomic(os.path.join(staging, META), dump_yaml(run_meta(info)))
+                os.rename(staging, os.path.join(exp_dir, run_id))
+            except OSError as error:
+                shutil.rmtree(staging, ignore_errors=True)
+                if os.path.isdir(os.path.join(exp_dir, run_id)):
+                    raise ResourceAlreadyExists(f"Run with id={run_id} already exists") from None
+                raise error
         return Run(info=info, data=RunData(tags=all_tags))
 
     def _rewrite_meta(self, run_dir: str, meta: dict[str, Any]) -> None:

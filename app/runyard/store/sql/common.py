@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -22,6 +23,9 @@ def experiment_int(experiment_id: str) -> int | None:
     text = str(experiment_id)
     return int(text) if text.isdigit() and len(text) < 19 else None
 
+
+#: How ``_experiment_row`` locks the row (see there).
+ExperimentLock = Literal["create", "stage"] | None
 
 class SqlBase:
     """Holds the engine and its driver, and hands out read and write transactions with errors
@@ -64,21 +68,32 @@ class SqlBase:
             )
 
     @staticmethod
-    def _experiment_row(conn: Connection, experiment_id: str) -> sa.Row:
+    def _experiment_row(
+        conn: Connection, experiment_id: str, lock: ExperimentLock = None
+    ) -> sa.Row:
+        """The experiment's row. ``lock`` holds it until the transaction ends: ``"create"``
+        while something is created in it (a delete waits for that, and then sees it),
+        ``"stage"`` while its lifecycle stage changes (creations wait, and then see the new
+        stage). PostgreSQL's ``FOR KEY SHARE`` and ``FOR UPDATE``; SQLite's writers take
+        turns anyway."""
         validation.validate_experiment_id(experiment_id)
         key = experiment_int(experiment_id)
         row = None
         if key is not None:
-            row = conn.execute(
-                sa.select(m.experiments).where(m.experiments.c.experiment_id == key)
-            ).first()
+            query = sa.select(m.experiments).where(m.experiments.c.experiment_id == key)
+            if lock == "create":
+                query = query.with_for_update(read=True, key_share=True)
+            elif lock == "stage":
+                query = query.with_for_update()
+            row = conn.execute(query).first()
         if row is None:
             raise experiment_not_found(experiment_id)
         return row
 
     def _active_experiment_key(self, conn: Connection, experiment_id: str) -> sa.Row:
-        """The experiment row, which must be active (runs and models are created in it)."""
-        row = self._experiment_row(conn, experiment_id)
+        """The experiment row, which must be active (runs and models are created in it),
+        locked until they are, so a concurrent delete cannot miss them."""
+        row = self._experiment_row(conn, experiment_id, lock="create")
         if row.lifecycle_stage != LifecycleStage.ACTIVE:
             raise InvalidParameterValue(
                 f"The experiment {experiment_id} must be in the 'active' state. "

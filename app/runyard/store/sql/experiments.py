@@ -203,7 +203,7 @@ class ExperimentsMixin(SqlBase):
         now = now_ms()
         other = LifecycleStage.ACTIVE if stage == LifecycleStage.DELETED else LifecycleStage.DELETED
         with self._write() as conn:
-            row = self._experiment_row(conn, experiment_id)
+            row = self._experiment_row(conn, experiment_id, lock="stage")
             changed = conn.execute(
                 sa.update(m.experiments)
                 .where(

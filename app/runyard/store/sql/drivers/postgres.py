@@ -37,8 +37,10 @@ class PostgresDriver(Driver):
         self, conn: Connection, values: dict[str, Any], tags: dict[str, str]
     ) -> tuple[str | None, str | None]:
         """One autocommitted statement reads the experiment, inserts the run and its tags: a
-        single statement is atomic by itself, so no BEGIN or COMMIT is sent. It goes through
-        SQLAlchemy, so a run id taken already raises its IntegrityError."""
+        single statement is atomic by itself, so no BEGIN or COMMIT is sent. The experiment's
+        row is read ``FOR KEY SHARE``, as ``_experiment_row`` does for a creation: a delete of
+        the experiment waits for the run, or the run waits for the delete and is refused. It
+        goes through SQLAlchemy, so a run id taken already raises its IntegrityError."""
         dbapi_conn = conn.connection.dbapi_connection
         was_autocommit = dbapi_conn.autocommit
         dbapi_conn.autocommit = True
@@ -158,7 +160,7 @@ _SUMMARY_UPDATE = (
 # artifacts, as the general path writes it; the tags go in only with the run.
 _CREATE_RUN = sa.text(
     "WITH e AS (SELECT experiment_id, artifact_location, lifecycle_stage FROM experiments "
-    "WHERE experiment_id = :experiment_id), "
+    "WHERE experiment_id = :experiment_id FOR KEY SHARE), "
     "r AS (INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, "
     "end_time, artifact_uri, lifecycle_stage) "
     "SELECT :run_uuid, experiment_id, :name, :user_id, :status, :start_time, NULL, "
