@@ -27,6 +27,7 @@ def experiment_int(experiment_id: str) -> int | None:
 #: How ``_experiment_row`` locks the row (see there).
 ExperimentLock = Literal["create", "stage"] | None
 
+
 class SqlBase:
     """Holds the engine and its driver, and hands out read and write transactions with errors
     translated; every part of the SQL store builds on it."""
