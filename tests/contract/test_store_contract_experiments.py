@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from runyard.entities import LifecycleStage, ViewType
+from runyard.entities import LifecycleStage, Metric, Param, RunTag, ViewType
 from runyard.errors import (
     InvalidFilter,
     InvalidParameterValue,
@@ -259,6 +260,45 @@ def test_runs_created_while_their_experiment_is_deleted_are_deleted_with_it(
     runs = store.search_runs([exp_id], run_view_type=ViewType.ALL, max_results=100)
     assert {r.info.run_id for r in runs} == made
     assert {r.info.lifecycle_stage for r in runs} <= {LifecycleStage.ACTIVE}
+
+
+def test_an_experiment_deleted_while_its_runs_log_can_be_restored(
+    store: TrackingStore, unique: str
+) -> None:
+    """Jobs keep logging while someone deletes their experiment: each write lands before the
+    delete or is refused after it, nothing is written anew where the experiment was, and a
+    restore brings the experiment back with every run."""
+    for attempt in range(3):
+        exp_id = store.create_experiment(f"{unique}-busy-{attempt}")
+        run_ids = [new_run(store, exp_id).info.run_id for _ in range(3)]
+        deleted = threading.Event()
+
+        def log(run_id: str, deleted: threading.Event) -> set[str]:
+            outcomes, step = set(), 0
+            while not deleted.is_set() or step < 40:
+                step += 1
+                try:
+                    store.log_batch(
+                        run_id,
+                        metrics=[Metric(f"m/{step % 3}", 1.0, step, step)],
+                        params=[Param(f"p{step}", "v")],
+                        tags=[RunTag(f"t/{step}", "v")],
+                    )
+                    outcomes.add("logged")
+                except (InvalidParameterValue, ResourceDoesNotExist):
+                    outcomes.add("refused")
+            return outcomes
+
+        with ThreadPoolExecutor(4) as pool:
+            loggers = [pool.submit(log, run_id, deleted) for run_id in run_ids]
+            time.sleep(0.05)
+            store.delete_experiment(exp_id)
+            deleted.set()
+            assert set().union(*(f.result() for f in loggers)) <= {"logged", "refused"}
+        store.restore_experiment(exp_id)
+        runs = store.search_runs([exp_id], run_view_type=ViewType.ALL, max_results=10)
+        assert sorted(r.info.run_id for r in runs) == sorted(run_ids)
+        assert {r.info.lifecycle_stage for r in runs} == {LifecycleStage.ACTIVE}
 
 
 def test_delete_missing_experiment(store: TrackingStore) -> None:

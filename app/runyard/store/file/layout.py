@@ -17,6 +17,7 @@ key may contain, so readers skip them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import secrets
@@ -101,8 +102,28 @@ def _temp_path(target: str) -> str:
     return os.path.join(directory, f".{TEMP_MARK}{base}.{secrets.token_hex(6)}")
 
 
-def _write_temp(target: str, data: bytes) -> str:
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+def _make_parents(target: str, within: str | None) -> None:
+    """The directories ``target`` needs. With ``within`` (a run's directory, say), only those
+    below it, one at a time: when a concurrent delete has moved ``within`` to the trash, the
+    write fails with ``FileNotFoundError`` instead of making its old place anew (which left a
+    directory without its meta.yaml in the way of a restore)."""
+    directory = os.path.dirname(target)
+    if within is None:
+        os.makedirs(directory, exist_ok=True)
+        return
+    if not os.path.isdir(within):
+        raise FileNotFoundError(errno.ENOENT, "No such directory", within)
+    path = within
+    for part in os.path.relpath(directory, within).split(os.sep):
+        if part == os.curdir:
+            continue
+        path = os.path.join(path, part)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+
+
+def _write_temp(target: str, data: bytes, within: str | None = None) -> str:
+    _make_parents(target, within)
     temp = _temp_path(target)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -117,10 +138,11 @@ def _write_temp(target: str, data: bytes) -> str:
     return temp
 
 
-def write_atomic(target: str, data: bytes | str) -> None:
-    """Replace ``target`` with ``data``; readers see the old bytes or the new, never a mix."""
+def write_atomic(target: str, data: bytes | str, within: str | None = None) -> None:
+    """Replace ``target`` with ``data``; readers see the old bytes or the new, never a mix.
+    ``within``: see ``_make_parents``."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    temp = _write_temp(target, raw)
+    temp = _write_temp(target, raw, within)
     try:
         os.replace(temp, target)
     except BaseException:
@@ -129,11 +151,11 @@ def write_atomic(target: str, data: bytes | str) -> None:
         raise
 
 
-def create_exclusive(target: str, data: bytes | str) -> bool:
+def create_exclusive(target: str, data: bytes | str, within: str | None = None) -> bool:
     """Create ``target`` with ``data`` only if it does not exist yet (atomically, via a hard
     link). Returns False, writing nothing, when something is already there."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    temp = _write_temp(target, raw)
+    temp = _write_temp(target, raw, within)
     try:
         os.link(temp, target)
         return True
@@ -143,10 +165,10 @@ def create_exclusive(target: str, data: bytes | str) -> bool:
         os.unlink(temp)
 
 
-def append_bytes(target: str, data: bytes) -> None:
+def append_bytes(target: str, data: bytes, within: str | None = None) -> None:
     """Append whole lines with one ``write`` on an ``O_APPEND`` descriptor, so concurrent
-    appenders never interleave within a line."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    appenders never interleave within a line. ``within``: see ``_make_parents``."""
+    _make_parents(target, within)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
     try:
         written = os.write(fd, data)

@@ -3,9 +3,10 @@ per metric, param and tag key."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from runyard import tags as system_tags
@@ -210,7 +211,18 @@ class RunsMixin(FileStoreBase):
         return Run(info=info, data=RunData(tags=all_tags))
 
     def _rewrite_meta(self, run_dir: str, meta: dict[str, Any]) -> None:
-        write_atomic(os.path.join(run_dir, META), dump_yaml(meta))
+        write_atomic(os.path.join(run_dir, META), dump_yaml(meta), within=run_dir)
+
+    @contextlib.contextmanager
+    def _writing_to(self, run_id: str) -> Iterator[None]:
+        """Writes to an active run, each ``within`` its directory. When the run's experiment
+        is deleted meanwhile, the directory moves to the trash under them and they fail; the
+        answer is then the one a write after the delete gets."""
+        try:
+            yield
+        except FileNotFoundError:
+            self._active_run(run_id)  # raises, the run being deleted now
+            raise
 
     def update_run_info(
         self,
@@ -224,12 +236,14 @@ class RunsMixin(FileStoreBase):
             meta["status"] = RunStatus(status).number
         if end_time is not None:
             meta["end_time"] = end_time
-        if run_name:
-            validation.validate_tag(RunTag(RUN_NAME_TAG, run_name))
-            write_atomic(key_path(os.path.join(run_dir, TAGS), RUN_NAME_TAG), run_name)
-            meta["run_name"] = run_name
-        meta.pop("deleted_time", None)
-        self._rewrite_meta(run_dir, meta)
+        with self._writing_to(run_id):
+            if run_name:
+                validation.validate_tag(RunTag(RUN_NAME_TAG, run_name))
+                name_file = key_path(os.path.join(run_dir, TAGS), RUN_NAME_TAG)
+                write_atomic(name_file, run_name, within=run_dir)
+                meta["run_name"] = run_name
+            meta.pop("deleted_time", None)
+            self._rewrite_meta(run_dir, meta)
         return info_from_meta(meta)
 
     def _set_run_stage(self, run_dir: str, stage: LifecycleStage, deleted_at: int | None) -> None:
@@ -288,12 +302,29 @@ class RunsMixin(FileStoreBase):
         model_ids = {m.model_id for m in metrics if m.model_id is not None}
         model_dirs = {mid: self._model_metrics_dir(mid) for mid in model_ids}
         file_metrics.check_line_fields(metrics)
-        # Everything is checked; now write. Params first: only they can still conflict (with
-        # a writer in another process), and then the ones this call created are taken back.
+        with self._writing_to(run_id):
+            self._write_batch(
+                run_id, run_dir, meta, new_params, metrics, tags, model_dirs, single_param
+            )
+
+    def _write_batch(
+        self,
+        run_id: str,
+        run_dir: str,
+        meta: dict[str, Any],
+        new_params: list[Param],
+        metrics: Sequence[Metric],
+        tags: Sequence[RunTag],
+        model_dirs: dict[str, str],
+        single_param: bool,
+    ) -> None:
+        """Everything is checked; now write. Params first: only they can still conflict (with
+        a writer in another process), and then the ones this call created are taken back."""
+        params_dir = os.path.join(run_dir, PARAMS)
         created: list[str] = []
         for param in new_params:
             path = key_path(params_dir, param.key)
-            if create_exclusive(path, param.value):
+            if create_exclusive(path, param.value, within=run_dir):
                 created.append(path)
                 continue
             existing = read_text(path)
@@ -304,7 +335,7 @@ class RunsMixin(FileStoreBase):
         self._append_metrics(run_dir, run_id, metrics, model_dirs)
         tags_dir = os.path.join(run_dir, TAGS)
         for tag in tags:
-            write_atomic(key_path(tags_dir, tag.key), tag.value)
+            write_atomic(key_path(tags_dir, tag.key), tag.value, within=run_dir)
         name = next((t.value for t in reversed(tags) if t.key == RUN_NAME_TAG), None)
         if name and name != meta.get("run_name"):
             meta["run_name"] = name
@@ -348,9 +379,10 @@ class RunsMixin(FileStoreBase):
             if metric.model_id is not None:
                 line = file_metrics.format_model_line(metric, run_id)
                 model_lines.setdefault((model_dirs[metric.model_id], metric.key), []).append(line)
-        targets = [(os.path.join(run_dir, METRICS), key, lines) for key, lines in run_lines.items()]
-        targets += [(d, key, lines) for (d, key), lines in model_lines.items()]
-        for directory, key, lines in targets:
+        metrics_dir = os.path.join(run_dir, METRICS)
+        targets = [(metrics_dir, key, lines, run_dir) for key, lines in run_lines.items()]
+        targets += [(d, key, lines, None) for (d, key), lines in model_lines.items()]
+        for directory, key, lines, within in targets:
             path = key_path(directory, key)
             window = max(file_metrics.DEDUP_WINDOW_BYTES, 4 * sum(map(len, lines)))
             present = set(file_metrics.read_tail_lines(path, window))
@@ -361,7 +393,7 @@ class RunsMixin(FileStoreBase):
                     present.add(bare)
                     fresh.append(line)
             if fresh:
-                append_bytes(path, "".join(fresh).encode("utf-8"))
+                append_bytes(path, "".join(fresh).encode("utf-8"), within=within)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         validation.validate_key(key, "key")
