@@ -9,7 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from runyard.entities import LifecycleStage, Metric, Param, RunTag, ViewType
+from runyard.entities import (
+    Dataset,
+    DatasetInput,
+    LifecycleStage,
+    Metric,
+    Param,
+    RunTag,
+    ViewType,
+)
 from runyard.errors import (
     InvalidFilter,
     InvalidParameterValue,
@@ -265,15 +273,15 @@ def test_runs_created_while_their_experiment_is_deleted_are_deleted_with_it(
 def test_an_experiment_deleted_while_its_runs_log_can_be_restored(
     store: TrackingStore, unique: str
 ) -> None:
-    """Jobs keep logging while someone deletes their experiment: each write lands before the
-    delete or is refused after it, nothing is written anew where the experiment was, and a
-    restore brings the experiment back with every run."""
+    """Jobs keep logging (points, params, tags, datasets, models) while someone deletes their
+    experiment: each write lands before the delete or is refused after it, nothing is written
+    anew where the experiment was, and a restore brings the experiment back with every run."""
     for attempt in range(3):
         exp_id = store.create_experiment(f"{unique}-busy-{attempt}")
         run_ids = [new_run(store, exp_id).info.run_id for _ in range(3)]
         deleted = threading.Event()
 
-        def log(run_id: str, deleted: threading.Event) -> set[str]:
+        def log(exp_id: str, run_id: str, deleted: threading.Event) -> set[str]:
             outcomes, step = set(), 0
             while not deleted.is_set() or step < 40:
                 step += 1
@@ -284,13 +292,17 @@ def test_an_experiment_deleted_while_its_runs_log_can_be_restored(
                         params=[Param(f"p{step}", "v")],
                         tags=[RunTag(f"t/{step}", "v")],
                     )
+                    if step % 5 == 0:
+                        dataset = Dataset(f"d{step}", f"digest{step}")
+                        store.log_inputs(run_id, [DatasetInput(dataset)])
+                        store.create_logged_model(exp_id, f"model-{step}", run_id)
                     outcomes.add("logged")
                 except (InvalidParameterValue, ResourceDoesNotExist):
                     outcomes.add("refused")
             return outcomes
 
         with ThreadPoolExecutor(4) as pool:
-            loggers = [pool.submit(log, run_id, deleted) for run_id in run_ids]
+            loggers = [pool.submit(log, exp_id, run_id, deleted) for run_id in run_ids]
             time.sleep(0.05)
             store.delete_experiment(exp_id)
             deleted.set()

@@ -9,7 +9,9 @@ calls but the root: several processes may use one directory at once.
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 from runyard.entities import Experiment, LifecycleStage, Run, RunInputs, RunOutputs
@@ -37,6 +39,17 @@ class FileStoreBase(abc.ABC):
     @abc.abstractmethod
     def _active_run(self, run_id: str) -> tuple[str, str, dict[str, Any]]:
         """``(experiment id, run directory, meta)`` of an active run; refuses a deleted one."""
+
+    @contextlib.contextmanager
+    def _writing_to(self, run_id: str) -> Iterator[None]:
+        """Writes to an active run, each ``within`` its directory (``layout.write_atomic``).
+        When the run's experiment is deleted meanwhile, the directory moves to the trash
+        under them and they fail; the answer is then the one a write after the delete gets."""
+        try:
+            yield
+        except FileNotFoundError:
+            self._active_run(run_id)  # raises, the run being deleted now
+            raise
 
     @abc.abstractmethod
     def _load_run(self, run_dir: str, meta: dict[str, Any]) -> Run: ...

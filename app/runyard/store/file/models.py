@@ -53,6 +53,7 @@ from runyard.store.file.layout import (
     is_temp_name,
     key_path,
     list_keys,
+    locked,
     read_values,
     read_yaml,
     remove_empty_parents,
@@ -101,62 +102,68 @@ class ModelsMixin(FileStoreBase):
             validation.validate_model_id(model.model_id)
         _, run_dir, _ = self._active_run(run_id)
         exp_dir = os.path.dirname(run_dir)
-        for item in datasets:
-            dataset = item.dataset
-            dataset_id = _md5(dataset.name, dataset.digest)
-            dataset_meta = {
-                "digest": dataset.digest,
-                "name": dataset.name,
-                "profile": dataset.profile,
-                "schema": dataset.schema,
-                "source": dataset.source,
-                "source_type": dataset.source_type,
-            }
-            self._write_once(os.path.join(exp_dir, DATASETS, dataset_id), dataset_meta)
-            self._write_once(
-                os.path.join(run_dir, INPUTS, _md5(dataset_id, run_id)),
-                {
-                    "destination_id": dataset_id,
-                    "destination_type": "RUN",
-                    "source_id": dataset_id,
-                    "source_type": "DATASET",
-                    "tags": dict(item.tags),
-                },
-            )
-        for model in models:
-            self._write_once(
-                os.path.join(run_dir, INPUTS, _md5(model.model_id, run_id)),
-                {
-                    "destination_id": model.model_id,
-                    "destination_type": "RUN",
-                    "source_id": model.model_id,
-                    "source_type": "MODEL",
-                    "tags": {},
-                },
-            )
+        with self._writing_to(run_id):
+            for item in datasets:
+                dataset = item.dataset
+                dataset_id = _md5(dataset.name, dataset.digest)
+                dataset_meta = {
+                    "digest": dataset.digest,
+                    "name": dataset.name,
+                    "profile": dataset.profile,
+                    "schema": dataset.schema,
+                    "source": dataset.source,
+                    "source_type": dataset.source_type,
+                }
+                datasets_dir = os.path.join(exp_dir, DATASETS, dataset_id)
+                self._write_once(datasets_dir, dataset_meta, exp_dir)
+                self._write_once(
+                    os.path.join(run_dir, INPUTS, _md5(dataset_id, run_id)),
+                    {
+                        "destination_id": dataset_id,
+                        "destination_type": "RUN",
+                        "source_id": dataset_id,
+                        "source_type": "DATASET",
+                        "tags": dict(item.tags),
+                    },
+                    run_dir,
+                )
+            for model in models:
+                self._write_once(
+                    os.path.join(run_dir, INPUTS, _md5(model.model_id, run_id)),
+                    {
+                        "destination_id": model.model_id,
+                        "destination_type": "RUN",
+                        "source_id": model.model_id,
+                        "source_type": "MODEL",
+                        "tags": {},
+                    },
+                    run_dir,
+                )
 
     def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
         validation.validate_run_id(run_id)
         for model in models:
             validation.validate_model_output(model)
         _, run_dir, _ = self._active_run(run_id)
-        for model in models:
-            self._write_once(
-                os.path.join(run_dir, OUTPUTS, model.model_id),
-                {
-                    "destination_id": model.model_id,
-                    "destination_type": "MODEL_OUTPUT",
-                    "source_id": model.model_id,
-                    "source_type": "RUN_OUTPUT",
-                    "step": model.step,
-                    "tags": {},
-                },
-            )
+        with self._writing_to(run_id):
+            for model in models:
+                self._write_once(
+                    os.path.join(run_dir, OUTPUTS, model.model_id),
+                    {
+                        "destination_id": model.model_id,
+                        "destination_type": "MODEL_OUTPUT",
+                        "source_id": model.model_id,
+                        "source_type": "RUN_OUTPUT",
+                        "step": model.step,
+                        "tags": {},
+                    },
+                    run_dir,
+                )
 
     @staticmethod
-    def _write_once(directory: str, meta: dict[str, Any]) -> None:
-        os.makedirs(directory, exist_ok=True)
-        create_exclusive(os.path.join(directory, META), dump_yaml(meta))
+    def _write_once(directory: str, meta: dict[str, Any], within: str) -> None:
+        """``directory``'s meta.yaml unless it has one, making directories only ``within``."""
+        create_exclusive(os.path.join(directory, META), dump_yaml(meta), within=within)
 
     @staticmethod
     def _records(directory: str) -> list[dict[str, Any]]:
@@ -224,7 +231,7 @@ class ModelsMixin(FileStoreBase):
         checked_tags = [validation.validate_tag(RunTag(k, str(v))) for k, v in tags]
         if source_run_id is not None:
             validation.validate_run_id(source_run_id)
-        exp_dir = self._active_experiment_dir(experiment_id)
+        self._active_experiment_dir(experiment_id)  # refuses a deleted one before any work
         experiment = self.get_experiment(experiment_id)
         model_id = f"m-{uuid.uuid4().hex}"
         created = now_ms()
@@ -242,16 +249,18 @@ class ModelsMixin(FileStoreBase):
             "status": LoggedModelStatus.LOGGED_MODEL_PENDING.number,
             "status_message": None,
         }
-        models_dir = os.path.join(exp_dir, MODELS)
-        staging = os.path.join(models_dir, f".{TEMP_MARK}{model_id}")
-        for sub in (METRICS, PARAMS):  # tags/ appears with the first tag, as in MLflow
-            os.makedirs(os.path.join(staging, sub))
-        for param in checked_params:
-            write_atomic(key_path(os.path.join(staging, PARAMS), param.key), param.value)
-        for tag in checked_tags:
-            write_atomic(key_path(os.path.join(staging, TAGS), tag.key), tag.value)
-        write_atomic(os.path.join(staging, META), dump_yaml(meta))
-        os.rename(staging, os.path.join(models_dir, model_id))
+        # built under the lock that deleting the experiment takes, as a run is
+        with locked(self._layout.root):
+            models_dir = os.path.join(self._active_experiment_dir(experiment_id), MODELS)
+            staging = os.path.join(models_dir, f".{TEMP_MARK}{model_id}")
+            for sub in (METRICS, PARAMS):  # tags/ appears with the first tag, as in MLflow
+                os.makedirs(os.path.join(staging, sub))
+            for param in checked_params:
+                write_atomic(key_path(os.path.join(staging, PARAMS), param.key), param.value)
+            for tag in checked_tags:
+                write_atomic(key_path(os.path.join(staging, TAGS), tag.key), tag.value)
+            write_atomic(os.path.join(staging, META), dump_yaml(meta))
+            os.rename(staging, os.path.join(models_dir, model_id))
         return self.get_logged_model(model_id)
 
     def _model_dir(self, model_id: str) -> tuple[str, dict[str, Any]]:

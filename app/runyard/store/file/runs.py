@@ -3,10 +3,9 @@ per metric, param and tag key."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from runyard import tags as system_tags
@@ -212,17 +211,6 @@ class RunsMixin(FileStoreBase):
 
     def _rewrite_meta(self, run_dir: str, meta: dict[str, Any]) -> None:
         write_atomic(os.path.join(run_dir, META), dump_yaml(meta), within=run_dir)
-
-    @contextlib.contextmanager
-    def _writing_to(self, run_id: str) -> Iterator[None]:
-        """Writes to an active run, each ``within`` its directory. When the run's experiment
-        is deleted meanwhile, the directory moves to the trash under them and they fail; the
-        answer is then the one a write after the delete gets."""
-        try:
-            yield
-        except FileNotFoundError:
-            self._active_run(run_id)  # raises, the run being deleted now
-            raise
 
     def update_run_info(
         self,
