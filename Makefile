@@ -33,13 +33,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The container images build in the background while the main suite runs (scripts/test.sh).
 test: lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not e2e and not container" tests
-	@# The image build is a step of its own, so its minutes do not count against a test's timeout.
-	@if docker info >/dev/null 2>&1; then scripts/build-image.sh --offline --standins; \
-	  else echo "No Docker engine: the container tests will skip (or fail under RUNYARD_REQUIRE=docker)."; fi
-	$(BIN)/pytest -m "container" tests
-	$(BIN)/pytest -m "e2e" tests/e2e
+	VENV=$(VENV) PYTEST_WORKERS=$(PYTEST_WORKERS) scripts/test.sh
 
 bench: venv
 	$(BIN)/python -m bench.run_all
