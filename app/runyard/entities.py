@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from runyard.errors import InvalidParameterValue
+
 T = TypeVar("T")
 
 
@@ -83,6 +85,20 @@ class LoggedModelStatus(enum.StrEnum):
         return {1: cls.LOGGED_MODEL_PENDING, 2: cls.LOGGED_MODEL_READY}.get(
             number, cls.LOGGED_MODEL_UPLOAD_FAILED
         )
+
+    @classmethod
+    def of(cls, value: LoggedModelStatus | str) -> LoggedModelStatus:
+        """A status from its wire name or the short name MLflow's Python API takes
+        (``"READY"``, ``"FAILED"``, ``"PENDING"``; ``mlflow.entities.LoggedModelStatus.READY``)."""
+        text = str(getattr(value, "value", value)).strip().upper()
+        short = {"PENDING": "LOGGED_MODEL_PENDING", "READY": "LOGGED_MODEL_READY"}
+        text = short.get(text, "LOGGED_MODEL_UPLOAD_FAILED" if text == "FAILED" else text)
+        try:
+            return cls(text)
+        except ValueError:
+            raise InvalidParameterValue(
+                f"Invalid logged model status {value!r}: use READY, FAILED or PENDING."
+            ) from None
 
 
 def _frozen(mapping: Mapping[str, T] | None) -> Mapping[str, T]:

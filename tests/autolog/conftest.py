@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from runyard import config
 from runyard.autolog.patch import patched_integrations, revert_patches
-from runyard.tracking import context, fluent
+from runyard.tracking import context, fluent, fluent_search
 from runyard.tracking.fluent_state import fresh_fluent_state
 
 
@@ -28,4 +28,4 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
 
 
 def runs_of_default_experiment() -> list:
-    return fluent.search_runs(["0"])
+    return fluent_search.search_runs(["0"])

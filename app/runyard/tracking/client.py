@@ -386,7 +386,7 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
         return self._store.get_logged_model(model_id)
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
-        return self._store.finalize_logged_model(model_id, LoggedModelStatus(status))
+        return self._store.finalize_logged_model(model_id, LoggedModelStatus.of(status))
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
         self._store.set_logged_model_tags(model_id, [(k, str(v)) for k, v in tags.items()])

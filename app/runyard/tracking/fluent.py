@@ -19,7 +19,7 @@ import logging
 import os
 import posixpath
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -30,21 +30,16 @@ from runyard.entities import (
     Experiment,
     LifecycleStage,
     Metric,
-    PagedList,
     Run,
     RunStatus,
-    ViewType,
 )
 from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
-from runyard.tracking import context, fluent_state
+from runyard.tracking import async_logging, context, fluent_state
 from runyard.tracking.client import Client, make_metric
 from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)
-
-#: Page size used when ``search_runs`` follows pages for the caller.
-_SEARCH_PAGE_SIZE = 10000
 
 
 @dataclass(frozen=True)
@@ -166,24 +161,31 @@ def delete_experiment(experiment_id: str) -> None:
     _client().delete_experiment(experiment_id)
 
 
-def search_experiments(
-    view_type: ViewType | str = ViewType.ACTIVE_ONLY,
-    max_results: int | None = None,
-    filter_string: str | None = None,
-    order_by: Sequence[str] | None = None,
-) -> list[Experiment]:
-    """All matching experiments (every page), or the first ``max_results``."""
+def _active_experiment_id() -> str:
+    """The experiment the next run would start in (MLflow's ``_get_experiment_id``)."""
+    return _resolve_experiment_id(_client())
+
+
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Tag the active experiment."""
+    _client().set_experiment_tag(_active_experiment_id(), key, value)
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    """Tag the active experiment with each of ``tags``."""
     client = _client()
-    found: list[Experiment] = []
-    token: str | None = None
-    while max_results is None or len(found) < max_results:
-        size = 1000 if max_results is None else min(1000, max_results - len(found))
-        page = client.search_experiments(view_type, size, filter_string, order_by, token)
-        found.extend(page)
-        token = page.token
-        if not token:
-            break
-    return found
+    experiment_id = _active_experiment_id()
+    for key, value in tags.items():
+        client.set_experiment_tag(experiment_id, key, value)
+
+
+def delete_experiment_tag(key: str) -> None:
+    """Remove a tag from the active experiment."""
+    _client().delete_experiment_tag(_active_experiment_id(), key)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    _client().restore_experiment(experiment_id)
 
 
 # ---- runs -----------------------------------------------------------------------------------
@@ -310,6 +312,17 @@ def delete_run(run_id: str) -> None:
     _client().delete_run(run_id)
 
 
+def restore_run(run_id: str) -> None:
+    _client().restore_run(run_id)
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    """The run that ``run_id`` was started under (``nested=True``), or None for a top run."""
+    client = _client()
+    parent_id = client.get_run(run_id).data.tags.get(context.TAG_PARENT_RUN_ID)
+    return None if parent_id is None else client.get_run(parent_id)
+
+
 # ---- logging --------------------------------------------------------------------------------
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     client, run_id = _target(None)
@@ -360,6 +373,12 @@ def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> Any:
 def delete_tag(key: str) -> None:
     client, run_id = _target(None)
     client.delete_tag(run_id, key)
+
+
+def flush_async_logging() -> None:
+    """Wait until every ``synchronous=False`` call so far has been sent, raising the first
+    error any of them met."""
+    async_logging.flush(None)
 
 
 def log_artifact(
@@ -416,66 +435,6 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     root = client.get_run(run_id).info.artifact_uri
     rel = safe_relative_path(artifact_path)
     return posixpath.join(root, rel) if rel else root
-
-
-# ---- search ---------------------------------------------------------------------------------
-def search_runs(
-    experiment_ids: Sequence[str] | str | None = None,
-    filter_string: str = "",
-    run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
-    max_results: int = 1000,
-    order_by: Sequence[str] | None = None,
-    output_format: str = "list",
-) -> Any:
-    """Matching runs of the given experiments (default: the active one), following pages up
-    to ``max_results``. ``output_format="pandas"`` gives MLflow's DataFrame (needs pandas)."""
-    if output_format not in ("list", "pandas"):
-        raise InvalidParameterValue(
-            f"Unsupported output_format {output_format!r}; use 'list' or 'pandas'."
-        )
-    client = _client()
-    if experiment_ids is None:
-        experiment_ids = [_resolve_experiment_id(client)]
-    runs: list[Run] = []
-    token: str | None = None
-    while len(runs) < max_results:
-        size = min(_SEARCH_PAGE_SIZE, max_results - len(runs))
-        page: PagedList[Run] = client.search_runs(
-            experiment_ids, filter_string, run_view_type, size, order_by, token
-        )
-        runs.extend(page)
-        token = page.token
-        if not token:
-            break
-    return _runs_to_pandas(runs) if output_format == "pandas" else runs
-
-
-def _runs_to_pandas(runs: Sequence[Run]) -> Any:
-    """MLflow's columns: run info, then ``metrics.*`` (NaN when missing), ``params.*`` and
-    ``tags.*`` (None when missing)."""
-    try:
-        import pandas as pd
-    except ImportError:
-        raise InvalidParameterValue(
-            "output_format='pandas' needs pandas; install it or use output_format='list'."
-        ) from None
-    data: dict[str, list[Any]] = {
-        "run_id": [r.info.run_id for r in runs],
-        "experiment_id": [r.info.experiment_id for r in runs],
-        "status": [str(r.info.status) for r in runs],
-        "artifact_uri": [r.info.artifact_uri for r in runs],
-        "start_time": [pd.to_datetime(r.info.start_time, unit="ms", utc=True) for r in runs],
-        "end_time": [pd.to_datetime(r.info.end_time, unit="ms", utc=True) for r in runs],
-    }
-    for prefix, missing, values in (
-        ("metrics.", float("nan"), lambda r: r.data.metrics),
-        ("params.", None, lambda r: r.data.params),
-        ("tags.", None, lambda r: r.data.tags),
-    ):
-        keys = sorted({k for r in runs for k in values(r)})
-        for key in keys:
-            data[prefix + key] = [values(r).get(key, missing) for r in runs]
-    return pd.DataFrame(data)
 
 
 # ---- interpreter exit -----------------------------------------------------------------------

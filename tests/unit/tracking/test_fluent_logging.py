@@ -118,9 +118,9 @@ def test_search_runs_list_and_pandas() -> None:
 
 
 def test_search_runs_follows_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    from runyard.tracking import fluent
+    from runyard.tracking import fluent_search
 
-    monkeypatch.setattr(fluent, "_SEARCH_PAGE_SIZE", 2)
+    monkeypatch.setattr(fluent_search, "_SEARCH_PAGE_SIZE", 2)
     made = set()
     for _ in range(5):
         with runyard.start_run() as run:

@@ -1,0 +1,103 @@
+"""MLflow's module-level calls for the model registry and logged models, on the current
+tracking URI: ``runyard.search_registered_models()`` where MLflow code says
+``mlflow.search_registered_models()``. Searches follow every page and return lists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runyard.entities import LoggedModel, LoggedModelStatus
+from runyard.registry.entities import ModelVersion, RegisteredModel
+from runyard.registry.validation import SEARCH_MODELS_MAX, SEARCH_VERSIONS_MAX
+from runyard.tracking.fluent import _active_experiment_id, _client, active_run
+from runyard.tracking.fluent_search import every_page
+
+#: Page size when ``search_logged_models`` follows pages for the caller.
+_LOGGED_MODELS_PAGE_SIZE = 1000
+
+
+def search_registered_models(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[RegisteredModel]:
+    """Every registered model matching ``filter_string`` (``name LIKE 'fraud%'``), or the
+    first ``max_results``."""
+    client = _client()
+    return every_page(
+        lambda size, token: client.search_registered_models(filter_string, size, order_by, token),
+        max_results,
+        SEARCH_MODELS_MAX,
+    )
+
+
+def search_model_versions(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[ModelVersion]:
+    """Every model version matching ``filter_string`` (``name = 'fraud'``), or the first
+    ``max_results``."""
+    client = _client()
+    return every_page(
+        lambda size, token: client.search_model_versions(filter_string, size, order_by, token),
+        max_results,
+        SEARCH_VERSIONS_MAX,
+    )
+
+
+def set_model_version_tag(name: str, version: int | str, key: str, value: Any) -> None:
+    _client().set_model_version_tag(name, version, key, value)
+
+
+def get_logged_model(model_id: str) -> LoggedModel:
+    return _client().get_logged_model(model_id)
+
+
+def search_logged_models(
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+) -> list[LoggedModel]:
+    """Logged models of the given experiments (default: the active one), newest first."""
+    client = _client()
+    ids = [str(i) for i in experiment_ids] if experiment_ids else [_active_experiment_id()]
+    return every_page(
+        lambda size, token: client.search_logged_models(ids, filter_string, size, token),
+        max_results,
+        _LOGGED_MODELS_PAGE_SIZE,
+    )
+
+
+def initialize_logged_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> LoggedModel:
+    """A new logged model in ``LOGGED_MODEL_PENDING``, to fill with files and then
+    ``finalize_logged_model``; it belongs to the active run unless ``source_run_id`` says
+    otherwise."""
+    run = active_run()
+    if source_run_id is None and run is not None:
+        source_run_id = run.info.run_id
+    if experiment_id is None:
+        experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
+    return _client().create_logged_model(
+        experiment_id, name, source_run_id, tags, params, model_type
+    )
+
+
+def finalize_logged_model(model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
+    return _client().finalize_logged_model(model_id, status)
+
+
+def set_logged_model_tags(model_id: str, tags: Mapping[str, Any]) -> None:
+    _client().set_logged_model_tags(model_id, tags)
+
+
+def delete_logged_model_tag(model_id: str, key: str) -> None:
+    _client().delete_logged_model_tag(model_id, key)

@@ -1,0 +1,123 @@
+"""The module-level calls MLflow code makes beyond runs and logging (experiment tags, restores,
+parents, dataset inputs, the registry and logged models), so switching is one import."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import runyard
+from runyard.entities import Dataset, LifecycleStage, LoggedModelStatus, PagedList
+from runyard.errors import InvalidParameterValue
+from runyard.tracking.fluent_search import every_page
+
+
+def test_experiment_tags_go_to_the_active_experiment() -> None:
+    experiment = runyard.set_experiment("tagged")
+    runyard.set_experiment_tag("team", "fraud")
+    runyard.set_experiment_tags({"stage": "dev", "owner": 7})
+    runyard.delete_experiment_tag("stage")
+    assert runyard.get_experiment(experiment.experiment_id).tags == {"team": "fraud", "owner": "7"}
+
+
+def test_restore_brings_back_a_deleted_run_and_experiment() -> None:
+    experiment_id = runyard.create_experiment("restorable")
+    with runyard.start_run(experiment_id=experiment_id) as run:
+        pass
+    runyard.delete_run(run.info.run_id)
+    runyard.restore_run(run.info.run_id)
+    assert runyard.get_run(run.info.run_id).info.lifecycle_stage == LifecycleStage.ACTIVE
+    runyard.delete_experiment(experiment_id)
+    runyard.restore_experiment(experiment_id)
+    assert runyard.get_experiment(experiment_id).lifecycle_stage == LifecycleStage.ACTIVE
+
+
+def test_get_parent_run_follows_nesting() -> None:
+    with runyard.start_run() as parent, runyard.start_run(nested=True) as child:
+        pass
+    found = runyard.get_parent_run(child.info.run_id)
+    assert found is not None and found.info.run_id == parent.info.run_id
+    assert runyard.get_parent_run(parent.info.run_id) is None
+
+
+def test_log_input_takes_an_mlflow_dataset_and_a_runyard_one() -> None:
+    mlflow_data = pytest.importorskip("mlflow.data")
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
+    from_mlflow = mlflow_data.from_pandas(frame, source="s3://data/train.csv", name="train")
+    ours = Dataset(name="eval", digest="abc123", source_type="local", source="/data/eval")
+    with runyard.start_run() as run:
+        runyard.log_input(from_mlflow, context="training", tags={"fold": 1})
+        runyard.log_inputs([ours], contexts=["eval"])
+    inputs = {i.dataset.name: i for i in runyard.get_run(run.info.run_id).inputs.dataset_inputs}
+    train = inputs["train"]
+    assert train.dataset.digest == from_mlflow.digest
+    assert train.dataset.source_type == "s3" and "train.csv" in train.dataset.source
+    assert train.dataset.profile and train.dataset.schema
+    assert dict(train.tags) == {"fold": "1", "mlflow.data.context": "training"}
+    assert dict(inputs["eval"].tags) == {"mlflow.data.context": "eval"}
+
+
+def test_log_inputs_refuses_mismatched_lists_and_logs_nothing() -> None:
+    ours = Dataset(name="d", digest="1")
+    with runyard.start_run() as run:
+        with pytest.raises(InvalidParameterValue, match="1 datasets but 2 contexts"):
+            runyard.log_inputs([ours], contexts=["a", "b"])
+        with pytest.raises(InvalidParameterValue, match="not int"):
+            runyard.log_input(5)
+    assert not runyard.get_run(run.info.run_id).inputs.dataset_inputs
+
+
+def test_flush_async_logging_waits_for_every_queued_call() -> None:
+    with runyard.start_run() as run:
+        for step in range(50):
+            runyard.log_metric("loss", 1.0 / (step + 1), step=step, synchronous=False)
+        runyard.flush_async_logging()
+        history = runyard.Client().get_metric_history(run.info.run_id, "loss")
+        assert len(history) == 50
+
+
+def test_registry_searches_return_every_match() -> None:
+    client = runyard.MlflowClient()
+    for name in ("fraud-a", "fraud-b", "churn"):
+        client.create_registered_model(name)
+    with runyard.start_run() as run:
+        runyard.log_text("x", "model/MLmodel")
+    runyard.register_model(f"runs:/{run.info.run_id}/model", "fraud-a")
+    names = [m.name for m in runyard.search_registered_models(filter_string="name LIKE 'fraud%'")]
+    assert sorted(names) == ["fraud-a", "fraud-b"]
+    assert len(runyard.search_registered_models(max_results=2)) == 2
+    runyard.set_model_version_tag("fraud-a", 1, "validated", True)
+    (version,) = runyard.search_model_versions(filter_string="name = 'fraud-a'")
+    assert version.tags == {"validated": "True"}
+
+
+def test_every_page_follows_tokens_up_to_max_results() -> None:
+    rows = list(range(7))
+    sizes: list[int] = []
+
+    def fetch(size: int, token: str | None) -> PagedList[int]:
+        sizes.append(size)
+        start = int(token or 0)
+        end = start + size
+        return PagedList(rows[start:end], str(end) if end < len(rows) else None)
+
+    assert every_page(fetch, None, 3) == rows and sizes == [3, 3, 3]
+    sizes.clear()
+    assert every_page(fetch, 5, 3) == rows[:5] and sizes == [3, 2]
+
+
+def test_logged_models_start_pending_in_the_active_run_and_finalize_by_mlflows_names() -> None:
+    runyard.set_experiment("models")
+    with runyard.start_run() as run:
+        model = runyard.initialize_logged_model(name="net", params={"layers": 3})
+    assert model.status == LoggedModelStatus.LOGGED_MODEL_PENDING
+    assert model.source_run_id == run.info.run_id
+    assert model.experiment_id == run.info.experiment_id
+    ready = runyard.finalize_logged_model(model.model_id, "READY")
+    assert ready.status == LoggedModelStatus.LOGGED_MODEL_READY
+    with pytest.raises(InvalidParameterValue, match="READY, FAILED or PENDING"):
+        runyard.finalize_logged_model(model.model_id, "DONE")
+    runyard.set_logged_model_tags(model.model_id, {"team": "vision", "tmp": "1"})
+    runyard.delete_logged_model_tag(model.model_id, "tmp")
+    assert runyard.get_logged_model(model.model_id).tags == {"team": "vision"}
+    assert [m.model_id for m in runyard.search_logged_models()] == [model.model_id]
+    assert runyard.search_logged_models(filter_string="name = 'other'") == []
