@@ -14,4 +14,5 @@ PARENT_RUN_ID = "mlflow.parentRunId"
 NOTE = "mlflow.note.content"
 DATASET_CONTEXT = "mlflow.data.context"
 LOGGED_IMAGES = "mlflow.loggedImages"
+LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"  # tables: [{"path": ..., "type": "table"}]
 AUTOLOGGING = "mlflow.autologging"

@@ -9,7 +9,7 @@ import posixpath
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runyard import images
@@ -18,6 +18,7 @@ from runyard.clock import now_ms
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue
 from runyard.store import TrackingStore
+from runyard.tracking import tables
 from runyard.validation import safe_relative_path
 
 #: Runs whose artifact repository a ``Client`` keeps (the least recently used one goes first).
@@ -164,6 +165,22 @@ class ArtifactClientMixin:
                 fh.write(data)
 
         self._log_with(run_id, artifact_file, write)
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Append ``data`` (a DataFrame or dict) to the run's table ``artifact_file`` (``.json``
+        or ``.parquet``), as MLflow does (``runyard.tracking.tables``)."""
+        tables.log_table(self, run_id, data, artifact_file)  # type: ignore[arg-type]
+
+    def load_table(
+        self,
+        experiment_id: str,
+        artifact_file: str,
+        run_ids: Sequence[str] | None = None,
+        extra_columns: Sequence[str] | None = None,
+    ) -> Any:
+        """The table ``artifact_file`` of every run of the experiment that logged it, as one
+        DataFrame."""
+        return tables.load_table(self, experiment_id, artifact_file, run_ids, extra_columns)  # type: ignore[arg-type]
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self._repo(run_id).list_artifacts(safe_relative_path(path) or None)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from runyard import config, system_metrics
+from runyard import tags as system_tags
 from runyard.batching import plan_batches
 from runyard.clock import now_ms
 from runyard.entities import (
@@ -208,6 +209,11 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
 
     def get_run(self, run_id: str) -> Run:
         return self._store.get_run(run_id)
+
+    def get_parent_run(self, run_id: str) -> Run | None:
+        """The run that ``run_id`` was started under, or None for a top-level run."""
+        parent_id = self.get_run(run_id).data.tags.get(system_tags.PARENT_RUN_ID)
+        return None if parent_id is None else self.get_run(parent_id)
 
     def update_run(
         self, run_id: str, status: RunStatus | str | None = None, name: str | None = None

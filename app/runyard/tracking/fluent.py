@@ -19,7 +19,7 @@ import logging
 import os
 import posixpath
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -318,9 +318,7 @@ def restore_run(run_id: str) -> None:
 
 def get_parent_run(run_id: str) -> Run | None:
     """The run that ``run_id`` was started under (``nested=True``), or None for a top run."""
-    client = _client()
-    parent_id = client.get_run(run_id).data.tags.get(context.TAG_PARENT_RUN_ID)
-    return None if parent_id is None else client.get_run(parent_id)
+    return _client().get_parent_run(run_id)
 
 
 # ---- logging --------------------------------------------------------------------------------
@@ -403,6 +401,22 @@ def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
 def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
     client, rid = _target(run_id)
     client.log_dict(rid, dictionary, artifact_file)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Append ``data`` (a pandas DataFrame or a dict) to the run's table ``artifact_file``."""
+    client, rid = _target(run_id)
+    client.log_table(rid, data, artifact_file)
+
+
+def load_table(
+    artifact_file: str,
+    run_ids: Sequence[str] | None = None,
+    extra_columns: Sequence[str] | None = None,
+) -> Any:
+    """The table ``artifact_file`` of every run of the active experiment that logged it."""
+    client = _client()
+    return client.load_table(_resolve_experiment_id(client), artifact_file, run_ids, extra_columns)
 
 
 def log_image(

@@ -77,10 +77,10 @@ def search_runs(
         max_results,
         _SEARCH_PAGE_SIZE,
     )
-    return _runs_to_pandas(runs) if output_format == "pandas" else runs
+    return runs_to_pandas(runs) if output_format == "pandas" else runs
 
 
-def _runs_to_pandas(runs: Sequence[Run]) -> Any:
+def runs_to_pandas(runs: Sequence[Run]) -> Any:
     """MLflow's columns: run info, then ``metrics.*`` (NaN when missing), ``params.*`` and
     ``tags.*`` (None when missing)."""
     try:
