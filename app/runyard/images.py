@@ -80,13 +80,19 @@ def parse_image_names(names: list[str]) -> dict[str, list[StepImage]]:
 
 
 # ---- conversion (Pillow and numpy imported here only) -------------------------------------------
-def to_pil(image: Any) -> Any:
-    """A ``PIL.Image`` from a PIL image, an object with ``to_pil()`` or a numpy array (H x W,
-    H x W x 1/3/4; bool, ints in [0, 255] or floats in [0, 1], rescaled when outside)."""
+def pil() -> Any:
+    """Pillow's ``PIL.Image`` module, or an install hint when it is missing."""
     try:
         from PIL import Image
     except ImportError as exc:
-        raise ImportError("Logging images needs Pillow: pip install 'runyard[images]'.") from exc
+        raise ImportError("Images need Pillow: pip install 'runyard[images]'.") from exc
+    return Image
+
+
+def to_pil(image: Any) -> Any:
+    """A ``PIL.Image`` from a PIL image, an object with ``to_pil()`` or a numpy array (H x W,
+    H x W x 1/3/4; bool, ints in [0, 255] or floats in [0, 1], rescaled when outside)."""
+    Image = pil()
     if isinstance(image, Image.Image):
         return image
     if hasattr(image, "to_pil"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runyard.artifacts import schemes as _schemes  # noqa: F401 - registers sftp, ftp(s), gs
 from runyard.artifacts.base import ArtifactRepo
@@ -53,6 +53,21 @@ def repo_for_uri(
         # parses it with the same canonicaliser and keeps it out of its root_uri
         return cls(uri)
     return cls(location.uri)
+
+
+#: MLflow's ``mlflow.artifacts`` functions, so ``runyard.artifacts.download_artifacts(...)``
+#: works where code said ``mlflow.artifacts``; loaded on first use (they need the client).
+_CLIENT_FUNCTIONS = frozenset(
+    {"download_artifacts", "list_artifacts", "load_text", "load_dict", "load_image"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _CLIENT_FUNCTIONS:
+        raise AttributeError(f"module 'runyard.artifacts' has no attribute {name!r}")
+    from runyard.tracking import fluent_artifacts
+
+    return getattr(fluent_artifacts, name)
 
 
 __all__ = ["ArtifactRepo", "repo_for_uri"]

@@ -143,11 +143,14 @@ class ArtifactRepo(abc.ABC):
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         """Delete a file or a whole directory (the root when ``artifact_path`` is None)."""
 
-    def download_artifacts(self, artifact_path: str, dst_path: str | os.PathLike[str]) -> str:
-        """Copy a file or directory into ``dst_path``; return the local path of the copy."""
+    def download_artifacts(
+        self, artifact_path: str, dst_path: str | os.PathLike[str], keep_parents: bool = True
+    ) -> str:
+        """Copy a file or directory into ``dst_path`` (under its parents' directories, unless
+        ``keep_parents`` is False); return the local path of the copy."""
         from runyard.artifacts.download import download_tree
 
-        return download_tree(self, artifact_path, os.fspath(dst_path))
+        return download_tree(self, artifact_path, os.fspath(dst_path), keep_parents)
 
 
 class CountingReader:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import posixpath
 import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,32 +17,48 @@ if TYPE_CHECKING:
     from runyard.artifacts.base import ArtifactRepo
 
 
-def download_tree(repo: ArtifactRepo, artifact_path: str, dst_dir: str) -> str:
+def download_tree(
+    repo: ArtifactRepo, artifact_path: str, dst_dir: str, keep_parents: bool = True
+) -> str:
     """Download a file or a directory tree into ``dst_dir``; return the local path. A tree's
-    directories are listed first, then its files copied a few at a time."""
+    directories are listed first, then its files copied a few at a time.
+
+    ``keep_parents``: ``a/b/c.txt`` lands at ``dst_dir/a/b/c.txt`` (a run's files, as
+    ``MlflowClient.download_artifacts`` places them); without, at ``dst_dir/c.txt`` (as
+    ``mlflow.artifacts.download_artifacts`` places what a URI names)."""
     rel = safe_relative_path(artifact_path)
     info = repo.file_info(rel) if rel else None
     if rel and info is None:
         raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
-    local = os.path.join(dst_dir, *rel.split("/")) if rel else dst_dir
+    dropped = posixpath.dirname(rel) if not keep_parents else ""
+
+    def local_path(path: str) -> str:
+        kept = path[len(dropped) + 1 :] if dropped else path
+        return os.path.join(dst_dir, *kept.split("/")) if kept else dst_dir
+
+    local = local_path(rel)
     if info is not None and not info.is_dir:
         _download_file(repo, rel, local)
         return local
     jobs: list[Callable[[], None]] = []
-    _list_tree(repo, rel, dst_dir, jobs)
+    _list_tree(repo, rel, local_path, jobs)
     run_transfers(jobs)
     return local
 
 
-def _list_tree(repo: ArtifactRepo, rel: str, dst_dir: str, jobs: list[Callable[[], None]]) -> None:
+def _list_tree(
+    repo: ArtifactRepo,
+    rel: str,
+    local_path: Callable[[str], str],
+    jobs: list[Callable[[], None]],
+) -> None:
     """Make the local directories of ``rel``'s tree and queue a copy of each of its files."""
-    os.makedirs(os.path.join(dst_dir, *rel.split("/")) if rel else dst_dir, exist_ok=True)
+    os.makedirs(local_path(rel), exist_ok=True)
     for child in repo.list_artifacts(rel or None):
         if child.is_dir:
-            _list_tree(repo, child.path, dst_dir, jobs)
+            _list_tree(repo, child.path, local_path, jobs)
         else:
-            local = os.path.join(dst_dir, *child.path.split("/"))
-            jobs.append(functools.partial(_download_file, repo, child.path, local))
+            jobs.append(functools.partial(_download_file, repo, child.path, local_path(child.path)))
 
 
 def _download_file(repo: ArtifactRepo, rel: str, local: str) -> None:

@@ -188,7 +188,10 @@ class ArtifactClientMixin:
     def download_artifacts(
         self, run_id: str, path: str, dst_path: str | os.PathLike[str] | None = None
     ) -> str:
-        """Copy a file or directory of the run's artifacts locally; returns the local path."""
+        """Copy a file or directory of the run's artifacts locally; returns the local path.
+        What ``path`` names lands directly in ``dst_path`` (``a/b.txt`` at ``dst_path/b.txt``),
+        as MLflow's client places it."""
         dst = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp()
         os.makedirs(dst, exist_ok=True)
-        return self._repo(run_id).download_artifacts(safe_relative_path(path), dst)
+        rel = safe_relative_path(path)
+        return self._repo(run_id).download_artifacts(rel, dst, keep_parents=False)

@@ -211,14 +211,15 @@ class RegistryClientMixin:
         self, artifact_uri: str, dst_path: str | os.PathLike[str] | None = None
     ) -> str:
         """Copy the files behind ``artifact_uri`` to ``dst_path`` (a new temporary directory
-        when None); returns the local path."""
+        when None); returns the local path. What the URI names lands directly in ``dst_path``
+        (``runs:/<run>/a/b.txt`` at ``dst_path/b.txt``), as MLflow places it."""
         if not isinstance(artifact_uri, str) or not artifact_uri:
             raise InvalidParameterValue("An artifact URI is required.")
         location, path = self.resolve_artifact_uri(artifact_uri)
         dst = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp()
         os.makedirs(dst, exist_ok=True)
         repo = repo_for_uri(location, tracking_uri=self._tracking_uri)
-        return repo.download_artifacts(path, dst)
+        return repo.download_artifacts(path, dst, keep_parents=False)
 
 
 def register_model(

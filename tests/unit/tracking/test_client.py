@@ -196,7 +196,11 @@ def test_artifact_helpers(client: Client, run_id: str, tmp_path: Path) -> None:
     assert listed["t.txt"].file_size == 3 and listed["folder"].is_dir
     assert [f.path for f in client.list_artifacts(run_id, "folder")] == ["folder/x.bin"]
     local = client.download_artifacts(run_id, "folder/x.bin", tmp_path / "dl")
+    assert Path(local) == tmp_path / "dl" / "x.bin"  # where MLflow's client puts it
     assert Path(local).read_bytes() == b"\x00\x01"
+    folder = client.download_artifacts(run_id, "folder", tmp_path / "dir")
+    assert Path(folder) == tmp_path / "dir" / "folder"
+    assert (Path(folder) / "x.bin").read_bytes() == b"\x00\x01"
     assert Path(client.download_artifacts(run_id, "d.yml")).read_text() == "a: 1\n"
     with pytest.raises(InvalidParameterValue, match="missing"):
         client.log_artifact(run_id, tmp_path / "missing")
