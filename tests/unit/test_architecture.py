@@ -105,6 +105,14 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {
         "`runyard users` and `tokens` manage the server's accounts (Flask-free: the auth database's"
         " location is decided in server/auth/database.py)"
     ),
+    (
+        "artifacts never import stores, tracking or the server",
+        "runyard.artifacts",
+        "runyard.tracking.fluent_artifacts",
+    ): (
+        "code written for MLflow calls `mlflow.artifacts.download_artifacts`, so the client's"
+        " functions answer under that name, imported on first use: no repository loads them"
+    ),
 }
 
 #: Modules that must import without Flask (a client-only install has none) -> why they may not

@@ -464,8 +464,11 @@ def _remove_tree(sftp: Any, path: str) -> None:
             sftp.rmdir(path)
             return
         except OSError:  # SFTP says only "Failure" for a directory that is not empty
-            if _stat(sftp, path) is None or sftp.listdir(path):
-                return  # gone, or an upload wrote into it: left to that upload
+            try:
+                if sftp.listdir(path):
+                    return  # an upload wrote into it: left to that upload
+            except FileNotFoundError:
+                return  # gone: another delete removed it
             if attempt == 2:
                 raise
             # empty again: another delete took what an upload had just put there
