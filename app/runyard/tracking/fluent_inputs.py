@@ -16,7 +16,7 @@ def log_input(
     dataset: Any = None,
     context: str | None = None,
     tags: Mapping[str, Any] | None = None,
-    model: ModelInput | str | None = None,
+    model: Any = None,
 ) -> None:
     """Record that the active run used ``dataset`` (in ``context``: training, eval, ...) and
     ``model`` (a logged model's id). The dataset is a ``runyard.Dataset`` or an MLflow dataset
@@ -33,7 +33,7 @@ def log_inputs(
     datasets: Sequence[Any] | None = None,
     contexts: Sequence[str | None] | None = None,
     tags_list: Sequence[Mapping[str, Any] | None] | None = None,
-    models: Sequence[ModelInput | str] | None = None,
+    models: Sequence[Any] | None = None,
 ) -> None:
     """Several datasets (with their contexts and tags, position by position) and logged models
     as inputs of the active run, in one call."""
@@ -52,7 +52,10 @@ def log_inputs(
         )
         for i, dataset in enumerate(datasets)
     ]
-    model_inputs = [m if isinstance(m, ModelInput) else ModelInput(str(m)) for m in models or ()]
+    model_inputs = [
+        m if isinstance(m, ModelInput) else ModelInput(str(getattr(m, "model_id", m)))
+        for m in models or ()
+    ]  # a logged model's id, or MLflow's LoggedModelInput holding one
     client, run_id = _target(None)
     client.log_inputs(run_id, inputs, model_inputs)
 

@@ -41,13 +41,18 @@ def test_get_parent_run_follows_nesting() -> None:
 
 def test_log_input_takes_an_mlflow_dataset_and_a_runyard_one() -> None:
     mlflow_data = pytest.importorskip("mlflow.data")
+    from mlflow.entities import LoggedModelInput
+
     frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
     from_mlflow = mlflow_data.from_pandas(frame, source="s3://data/train.csv", name="train")
     ours = Dataset(name="eval", digest="abc123", source_type="local", source="/data/eval")
     with runyard.start_run() as run:
+        model = runyard.initialize_logged_model(name="net")
         runyard.log_input(from_mlflow, context="training", tags={"fold": 1})
-        runyard.log_inputs([ours], contexts=["eval"])
-    inputs = {i.dataset.name: i for i in runyard.get_run(run.info.run_id).inputs.dataset_inputs}
+        runyard.log_inputs([ours], contexts=["eval"], models=[LoggedModelInput(model.model_id)])
+    stored = runyard.get_run(run.info.run_id).inputs
+    assert [m.model_id for m in stored.model_inputs] == [model.model_id]
+    inputs = {i.dataset.name: i for i in stored.dataset_inputs}
     train = inputs["train"]
     assert train.dataset.digest == from_mlflow.digest
     assert train.dataset.source_type == "s3" and "train.csv" in train.dataset.source
