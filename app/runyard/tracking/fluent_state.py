@@ -38,6 +38,10 @@ class FluentState:
         self.clients: dict[tuple[str, str | None], Client] = {}
         #: run id -> the client its run was started (or resumed) with, while it is active.
         self.run_clients: dict[str, Client] = {}
+        #: ``enable_system_metrics_logging()`` / ``disable_...``: overrides the setting.
+        self.system_metrics_enabled: bool | None = None
+        #: ``set_system_metrics_sampling_interval()``: overrides the setting.
+        self.system_metrics_interval: float | None = None
 
     def stack(self) -> list[ActiveRun]:
         """This thread's stack of active runs (innermost last)."""

@@ -126,3 +126,24 @@ def test_logged_models_start_pending_in_the_active_run_and_finalize_by_mlflows_n
     assert runyard.get_logged_model(model.model_id).tags == {"team": "vision"}
     assert [m.model_id for m in runyard.search_logged_models()] == [model.model_id]
     assert runyard.search_logged_models(filter_string="name = 'other'") == []
+
+
+def test_system_metrics_switches_apply_to_runs_started_afterwards() -> None:
+    pytest.importorskip("psutil")
+    from runyard import system_metrics
+
+    runyard.enable_system_metrics_logging()
+    runyard.set_system_metrics_sampling_interval(2.5)
+    with runyard.start_run() as run:
+        monitor = system_metrics.monitor_for(run.info.run_id)
+        assert monitor is not None and monitor.interval == 2.5
+    assert system_metrics.monitor_for(run.info.run_id) is None  # stopped with the run
+
+    runyard.disable_system_metrics_logging()
+    with runyard.start_run() as quiet:
+        assert system_metrics.monitor_for(quiet.info.run_id) is None
+    with runyard.start_run(log_system_metrics=True) as asked:  # an explicit answer wins
+        assert system_metrics.monitor_for(asked.info.run_id) is not None
+    for wrong in (0, -1, True):
+        with pytest.raises(InvalidParameterValue, match="positive number of seconds"):
+            runyard.set_system_metrics_sampling_interval(wrong)
