@@ -433,11 +433,9 @@ def _stat(sftp: Any, path: str) -> Any:
 
 def _rename_over(sftp: Any, source: str, target: str) -> None:
     """Atomic replace where the server offers it (OpenSSH's posix-rename), else remove+rename."""
-    try:
+    with contextlib.suppress(OSError):
         sftp.posix_rename(source, target)
         return
-    except OSError:
-        pass
     with contextlib.suppress(FileNotFoundError):
         sftp.remove(target)
     sftp.rename(source, target)
