@@ -61,7 +61,13 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
         "feature_importances.json",
         "feature_importances.png",
     }
-    assert artifact_paths(rid, "model") == {"model/model.pkl", "model/MLmodel"}
+    assert artifact_paths(rid, "model") == {
+        "model/model.pkl",
+        "model/MLmodel",
+        "model/requirements.txt",
+        "model/python_env.yaml",
+        "model/conda.yaml",
+    }
     local = runyard.Client().download_artifacts(rid, "", tmp_path)
     with open(os.path.join(local, "model", "model.pkl"), "rb") as fh:
         loaded = pickle.load(fh)

@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -97,26 +98,39 @@ def truncate_params(params: Mapping[str, Any]) -> dict[str, str]:
 
 def write_mlmodel(
     directory: str,
-    run_id: str,
+    run_id: str | None,
     flavor: str,
     flavor_conf: Mapping[str, Any],
     loader: str,
     data_file: str,
+    *,
+    artifact_path: str = "model",
+    model_id: str | None = None,
+    signature: Mapping[str, Any] | None = None,
+    example_info: Mapping[str, Any] | None = None,
+    with_environment: bool = False,
 ) -> None:
-    """A small ``MLmodel`` descriptor (MLflow's format) so tools can tell what the files are."""
-    descriptor = {
-        "artifact_path": "model",
-        "flavors": {
-            "python_function": {
-                "loader_module": loader,
-                "model_path": data_file,
-                "python_version": _python_version(),
-            },
-            flavor: dict(flavor_conf),
-        },
+    """The ``MLmodel`` descriptor (MLflow's format) so tools can tell what the files are and
+    MLflow's ``pyfunc`` can load them; ``with_environment``: ``conda.yaml`` and
+    ``python_env.yaml`` sit beside it (``model_files.write_environment``)."""
+    python_function: dict[str, Any] = {"loader_module": loader, "model_path": data_file}
+    if with_environment:
+        python_function["env"] = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
+        python_function["predict_fn"] = "predict"
+    python_function["python_version"] = _python_version()
+    descriptor: dict[str, Any] = {
+        "artifact_path": artifact_path,
+        "flavors": {"python_function": python_function, flavor: dict(flavor_conf)},
+        "model_uuid": uuid.uuid4().hex,
         "run_id": run_id,
         "utc_time_created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
+    if model_id is not None:
+        descriptor["model_id"] = model_id
+    if example_info is not None:
+        descriptor["saved_input_example_info"] = dict(example_info)
+    if signature is not None:
+        descriptor["signature"] = dict(signature)
     with open(os.path.join(directory, "MLmodel"), "w", encoding="utf-8") as fh:
         yaml.safe_dump(descriptor, fh, default_flow_style=False, sort_keys=False)
 

@@ -10,7 +10,9 @@ Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per 
   and ``training_roc_auc`` (with ``predict_proba``); for regressors
   ``training_mean_squared_error``, ``training_root_mean_squared_error``,
   ``training_mean_absolute_error``, ``training_r2_score``;
-* the fitted model: ``model/model.pkl`` (pickle) and ``model/MLmodel``;
+* the fitted model: ``model/model.pkl`` (pickle), ``model/MLmodel`` and its environment files
+  (``runyard.autolog.sklearn_model``, which also gives ``runyard.sklearn.log_model``,
+  ``save_model`` and ``load_model``);
 * ``feature_importances.json`` (+ ``.png`` with Pillow) from ``feature_importances_`` or
   ``coef_``.
 
@@ -23,12 +25,15 @@ from __future__ import annotations
 import inspect
 import math
 import os
-import pickle
 from collections.abc import Mapping
 from typing import Any
 
 from runyard.autolog.patch import revert_patches, safe_patch
-from runyard.autolog.record import RunLogger, write_importances, write_mlmodel
+from runyard.autolog.record import RunLogger, write_importances
+from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
+from runyard.autolog.sklearn_model import log_model as log_model
+from runyard.autolog.sklearn_model import save_model as save_model
+from runyard.autolog.sklearn_model import write_model_files
 
 FLAVOR = "sklearn"
 INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
@@ -77,7 +82,9 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
 
     def build(tmp: str) -> None:
         if _OPTIONS["log_models"]:
-            save_model(self, os.path.join(tmp, "model"), logger.run_id)
+            model_dir = os.path.join(tmp, "model")
+            os.makedirs(model_dir)
+            write_model_files(self, model_dir, None, logger.run_id, "model")
         importances = feature_importances(self)
         if importances:
             write_importances(tmp, "feature_importances", importances, f"{cls.__name__}")
@@ -209,25 +216,3 @@ def feature_importances(estimator: Any) -> dict[str, Any]:
         names = feature_names(estimator, array.shape[1])
         return dict(zip(names, array.T.tolist(), strict=True))
     return {}
-
-
-def save_model(estimator: Any, directory: str, run_id: str) -> None:
-    """``model.pkl`` (pickle) plus an ``MLmodel`` descriptor; loads back with ``pickle.load``."""
-    import sklearn
-
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "model.pkl"), "wb") as fh:
-        pickle.dump(estimator, fh, protocol=pickle.DEFAULT_PROTOCOL)
-    write_mlmodel(
-        directory,
-        run_id,
-        "sklearn",
-        {
-            "pickled_model": "model.pkl",
-            "serialization_format": "pickle",
-            "sklearn_version": sklearn.__version__,
-            "code": None,
-        },
-        loader="mlflow.sklearn",
-        data_file="model.pkl",
-    )

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.artifacts import repo_for_uri
-from runyard.entities import PagedList
+from runyard.entities import LoggedModel, PagedList
 from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
 from runyard.locations import canonical_artifact_path
 from runyard.registry.entities import ModelVersion, RegisteredModel
@@ -165,18 +165,24 @@ class RegistryClientMixin:
         if (reference := split_reference(model_uri, "runs")) is None:
             return model_uri, None, None
         run_id, path = reference
+        logged = self._logged_model_instead(run_id, path)
+        if logged is None:
+            return model_uri, run_id, None
+        return f"models:/{logged.model_id}", run_id, logged.model_id
+
+    def _logged_model_instead(self, run_id: str, path: str) -> LoggedModel | None:
+        """The newest logged model named ``path`` from the run, when the run's artifacts hold
+        nothing at ``path``: MLflow 3 logs a model there, and ``runs:/<run>/<name>`` names it."""
         run = self._store.get_run(run_id)
         repo = repo_for_uri(run.info.artifact_uri, tracking_uri=self._tracking_uri)
         if not path or repo.file_info(canonical_artifact_path(path)) is not None:
-            return model_uri, run_id, None
+            return None
+        quoted = path.replace("\\", "\\\\").replace("'", "\\'")
         found = self._store.search_logged_models(
-            [run.info.experiment_id], filter_string=f"name = '{path}'", max_results=100
+            [run.info.experiment_id], filter_string=f"name = '{quoted}'", max_results=100
         )
         logged = [m for m in found if m.source_run_id == run_id]
-        if not logged:
-            return model_uri, run_id, None
-        newest = max(logged, key=lambda m: m.creation_timestamp)
-        return f"models:/{newest.model_id}", run_id, newest.model_id
+        return max(logged, key=lambda m: m.creation_timestamp) if logged else None
 
     def resolve_artifact_uri(self, artifact_uri: str) -> tuple[str, str]:
         """``(location, path inside it)`` of a ``models:/``, ``runs:/`` or plain artifact URI."""
@@ -192,6 +198,9 @@ class RegistryClientMixin:
             return location, canonical_artifact_path(rest)
         if (reference := split_reference(artifact_uri, "runs")) is not None:
             run_id, rest = reference
+            name, _, below = canonical_artifact_path(rest).partition("/")
+            if (logged := self._logged_model_instead(run_id, name)) is not None:
+                return logged.artifact_location, below
             return self._store.get_run(run_id).info.artifact_uri, canonical_artifact_path(rest)
         return artifact_uri, ""
 

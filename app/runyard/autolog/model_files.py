@@ -1,0 +1,124 @@
+"""The files beside a saved model, in MLflow's format (recorded from ``mlflow.sklearn.save_model``
+of MLflow 3.17): the input example and its serving form, the signature inferred from it, and
+the environment files, so MLflow's ``pyfunc.load_model`` and model serving read a model saved
+by runyard as one of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from importlib import metadata
+from typing import Any
+
+import yaml
+
+from runyard.errors import InvalidParameterValue
+
+INPUT_EXAMPLE = "input_example.json"
+SERVING_INPUT_EXAMPLE = "serving_input_example.json"
+
+#: pandas dtype kind -> MLflow's column type.
+_COLUMN_TYPES = {"f8": "double", "f4": "float", "i8": "long", "i4": "integer", "b1": "boolean"}
+
+
+def save_input_example(directory: str, example: Any) -> dict[str, Any]:
+    """Write ``example`` (a pandas DataFrame or a numpy array) as MLflow does; returns the
+    ``saved_input_example_info`` of the MLmodel file."""
+    if _is_dataframe(example):
+        split = json.loads(example.to_json(orient="split", index=False, double_precision=15))
+        stored: Any = {"columns": split["columns"], "data": split["data"]}
+        serving: Any = {"dataframe_split": stored}
+        info = {"artifact_path": INPUT_EXAMPLE, "pandas_orient": "split", "type": "dataframe"}
+    elif _is_ndarray(example):
+        stored = example.tolist()
+        serving = {"inputs": stored}
+        info = {"artifact_path": INPUT_EXAMPLE, "type": "ndarray"}
+    else:
+        raise InvalidParameterValue(
+            "An input example must be a pandas DataFrame or a numpy array, "
+            f"not {type(example).__name__}."
+        )
+    with open(os.path.join(directory, INPUT_EXAMPLE), "w", encoding="utf-8") as fh:
+        json.dump(stored, fh)
+    with open(os.path.join(directory, SERVING_INPUT_EXAMPLE), "w", encoding="utf-8") as fh:
+        json.dump(serving, fh, indent=2)
+    return {**info, "serving_input_path": SERVING_INPUT_EXAMPLE}
+
+
+def infer_signature(example: Any, prediction: Any) -> dict[str, Any]:
+    """MLflow's signature of a model taking ``example`` and answering ``prediction``: columns
+    for a DataFrame, a tensor for an array; a one-dimensional answer to a DataFrame is a
+    column."""
+    if _is_dataframe(example):
+        inputs = [
+            {"type": _column_type(example[name]), "name": str(name), "required": True}
+            for name in example.columns
+        ]
+    else:
+        inputs = [_tensor(example)]
+    if _is_dataframe(example) and _is_ndarray(prediction) and prediction.ndim == 1:
+        outputs = [{"type": _column_type(prediction), "required": True}]
+    elif _is_ndarray(prediction):
+        outputs = [_tensor(prediction)]
+    else:
+        outputs = None
+    return {
+        "inputs": json.dumps(inputs),
+        "outputs": None if outputs is None else json.dumps(outputs),
+        "params": None,
+    }
+
+
+def write_environment(directory: str, packages: list[str]) -> None:
+    """``requirements.txt``, ``python_env.yaml`` and ``conda.yaml``: the installed versions of
+    ``packages`` (MLflow's loader module first, unpinned: runyard does not depend on it)."""
+    requirements = ["mlflow", *(f"{name}=={_version(name)}" for name in packages)]
+    with open(os.path.join(directory, "requirements.txt"), "w", encoding="utf-8") as fh:
+        fh.write("\n".join(requirements) + "\n")
+    python = platform.python_version()
+    env = {
+        "python": python,
+        "build_dependencies": ["pip", "setuptools", "wheel"],
+        "dependencies": ["-r requirements.txt"],
+    }
+    conda = {
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", "pip", {"pip": requirements}],
+        "name": "mlflow-env",
+    }
+    for name, content in (("python_env.yaml", env), ("conda.yaml", conda)):
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
+            yaml.safe_dump(content, fh, default_flow_style=False, sort_keys=False)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        raise InvalidParameterValue(f"{package} is not installed.") from None
+
+
+def _tensor(array: Any) -> dict[str, Any]:
+    return {
+        "type": "tensor",
+        "tensor-spec": {"dtype": str(array.dtype), "shape": [-1, *array.shape[1:]]},
+    }
+
+
+def _column_type(values: Any) -> str:
+    dtype = values.dtype
+    if dtype.kind in "OSUT" or str(dtype) in ("str", "string"):
+        return "string"
+    if dtype.kind == "M":
+        return "datetime"
+    fallback = "double" if dtype.kind == "f" else "long"
+    return _COLUMN_TYPES.get(f"{dtype.kind}{dtype.itemsize}", fallback)
+
+
+def _is_dataframe(value: Any) -> bool:
+    return type(value).__name__ == "DataFrame" and hasattr(value, "to_json")
+
+
+def _is_ndarray(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"

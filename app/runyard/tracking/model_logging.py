@@ -1,0 +1,69 @@
+"""Logging a model as MLflow 3 does: a logged model in the active experiment (linked to the
+active run as its output), its files uploaded, then marked ready, and optionally registered.
+Each flavor (``runyard.sklearn``, ...) only says how to write the files."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from runyard.entities import LoggedModelStatus, ModelOutput
+from runyard.tracking.fluent import _active_experiment_id, _client, active_run
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``log_model`` returns, with the fields of MLflow's ``ModelInfo`` that code reads."""
+
+    model_id: str
+    name: str
+    model_uri: str
+    run_id: str | None
+    artifact_path: str
+    flavors: Mapping[str, Any]
+    signature: Mapping[str, Any] | None
+    registered_model_version: int | None
+
+
+def log_model_files(
+    name: str,
+    write: Callable[[str, str, str | None], Mapping[str, Any]],
+    registered_model_name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+) -> ModelInfo:
+    """``write(directory, model_id, run_id)`` writes the model's files and returns its MLmodel
+    descriptor. A model whose files could not be written or uploaded is marked failed."""
+    client = _client()
+    run = active_run()
+    run_id = run.info.run_id if run is not None else None
+    experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
+    model = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
+    try:
+        with tempfile.TemporaryDirectory(prefix="runyard-model-") as directory:
+            descriptor = write(directory, model.model_id, run_id)
+            client.log_model_artifacts(model.model_id, directory)
+    except BaseException:
+        client.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
+        raise
+    client.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_READY)
+    if run_id is not None:
+        client.log_outputs(run_id, [ModelOutput(model.model_id, step)])
+    uri = f"models:/{model.model_id}"
+    version = None
+    if registered_model_name is not None:
+        version = int(client.register_model(uri, registered_model_name).version)
+    return ModelInfo(
+        model_id=model.model_id,
+        name=name,
+        model_uri=uri,
+        run_id=run_id,
+        artifact_path=name,
+        flavors=descriptor.get("flavors", {}),
+        signature=descriptor.get("signature"),
+        registered_model_version=version,
+    )

@@ -1,0 +1,125 @@
+"""``runyard.sklearn.log_model`` / ``save_model`` / ``load_model``: MLflow 3's logged models
+and MLflow's files (the same files ``mlflow.sklearn.save_model`` writes, example and signature
+included)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import runyard
+import yaml
+from runyard.entities import LoggedModelStatus
+from runyard.errors import InvalidParameterValue
+
+sklearn_linear = pytest.importorskip("sklearn.linear_model")
+
+FRAME = pd.DataFrame({"a": [0.1, 0.9, 0.2, 0.8], "b": [1, 2, 3, 4]})
+LABELS = [0, 1, 0, 1]
+
+
+def _fitted() -> object:
+    return sklearn_linear.LogisticRegression().fit(FRAME, LABELS)
+
+
+def _model_files(model_id: str, tmp_path: Path) -> Path:
+    destination = tmp_path / "downloaded" / model_id
+    return Path(runyard.artifacts.download_artifacts(f"models:/{model_id}", dst_path=destination))
+
+
+def test_log_model_makes_a_ready_logged_model_of_the_run_with_mlflows_files(
+    tmp_path: Path,
+) -> None:
+    model = _fitted()
+    with runyard.start_run() as run:
+        info = runyard.sklearn.log_model(
+            model, name="clf", input_example=FRAME.head(2), registered_model_name="churn"
+        )
+    logged = runyard.get_logged_model(info.model_id)
+    assert logged.status == LoggedModelStatus.LOGGED_MODEL_READY
+    assert (logged.name, logged.source_run_id) == ("clf", run.info.run_id)
+    outputs = runyard.get_run(run.info.run_id).outputs.model_outputs
+    assert [o.model_id for o in outputs] == [info.model_id]
+    assert info.model_uri == f"models:/{info.model_id}" and info.registered_model_version == 1
+
+    files = _model_files(info.model_id, tmp_path)
+    assert {p.name for p in files.iterdir()} == {
+        "MLmodel",
+        "model.pkl",
+        "input_example.json",
+        "serving_input_example.json",
+        "requirements.txt",
+        "python_env.yaml",
+        "conda.yaml",
+    }
+    descriptor = yaml.safe_load((files / "MLmodel").read_text())
+    assert descriptor["model_id"] == info.model_id and descriptor["run_id"] == run.info.run_id
+    assert descriptor["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
+    assert json.loads(descriptor["signature"]["inputs"]) == [
+        {"type": "double", "name": "a", "required": True},
+        {"type": "long", "name": "b", "required": True},
+    ]
+    assert json.loads(descriptor["signature"]["outputs"]) == [{"type": "long", "required": True}]
+    example = json.loads((files / "input_example.json").read_text())
+    assert example == {"columns": ["a", "b"], "data": [[0.1, 1], [0.9, 2]]}
+    assert info.signature == descriptor["signature"]
+
+    for uri in (info.model_uri, "models:/churn/1", f"runs:/{run.info.run_id}/clf"):
+        loaded = runyard.sklearn.load_model(uri)
+        assert loaded.predict(FRAME).tolist() == model.predict(FRAME).tolist(), uri
+
+
+def test_an_array_example_gives_a_tensor_signature(tmp_path: Path) -> None:
+    model = sklearn_linear.LogisticRegression().fit(FRAME.to_numpy(), LABELS)
+    info = runyard.sklearn.log_model(model, name="arr", input_example=FRAME.to_numpy()[:2])
+    assert info.run_id is None  # no active run: a model of the experiment alone
+    assert json.loads(info.signature["inputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 2]}}
+    ]
+    assert json.loads(info.signature["outputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}
+    ]
+    assert json.loads((_model_files(info.model_id, tmp_path) / "input_example.json").read_text())
+
+
+def test_save_and_load_a_local_directory(tmp_path: Path) -> None:
+    model = _fitted()
+    runyard.sklearn.save_model(model, tmp_path / "saved")
+    loaded = runyard.sklearn.load_model(str(tmp_path / "saved"))
+    assert loaded.predict(FRAME).tolist() == model.predict(FRAME).tolist()
+    with pytest.raises(InvalidParameterValue, match="not empty"):
+        runyard.sklearn.save_model(model, tmp_path / "saved")
+
+
+def test_a_model_that_cannot_be_written_is_marked_failed_and_not_registered() -> None:
+    with (
+        runyard.start_run() as run,
+        pytest.raises(InvalidParameterValue, match="DataFrame or a numpy array"),
+    ):
+        runyard.sklearn.log_model(
+            _fitted(), name="bad", input_example=[[1, 2]], registered_model_name="nope"
+        )
+    (model,) = runyard.search_logged_models()
+    assert model.status == LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED
+    assert runyard.get_run(run.info.run_id).outputs.model_outputs == ()
+    assert runyard.search_registered_models() == []
+
+
+def test_loading_what_is_not_an_sklearn_model_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidParameterValue, match="No MLmodel file"):
+        runyard.sklearn.load_model(str(tmp_path / "empty"))
+    with runyard.start_run() as run:
+        runyard.log_text("flavors: {python_function: {}}", "other/MLmodel")
+    with pytest.raises(InvalidParameterValue, match="no sklearn flavor"):
+        runyard.sklearn.load_model(f"runs:/{run.info.run_id}/other")
+
+
+def test_an_explicit_signature_is_kept() -> None:
+    given = {"inputs": '[{"type": "double", "name": "a"}]', "outputs": None, "params": None}
+    info = runyard.sklearn.log_model(_fitted(), name="sig", signature=given)
+    assert info.signature == given
+    with pytest.raises(InvalidParameterValue, match="ModelSignature"):
+        runyard.sklearn.log_model(_fitted(), name="sig2", signature="x")
