@@ -123,3 +123,17 @@ def test_an_explicit_signature_is_kept() -> None:
     assert info.signature == given
     with pytest.raises(InvalidParameterValue, match="ModelSignature"):
         runyard.sklearn.log_model(_fitted(), name="sig2", signature="x")
+
+
+def test_the_environment_pins_what_is_installed_and_skips_what_is_not(tmp_path: Path) -> None:
+    from importlib import metadata
+
+    from runyard.autolog.model_files import write_environment
+
+    write_environment(str(tmp_path), ["scikit-learn", "no-such-package-here"])
+    lines = (tmp_path / "requirements.txt").read_text().splitlines()
+    assert lines == ["mlflow", f"scikit-learn=={metadata.version('scikit-learn')}"]
+    env = yaml.safe_load((tmp_path / "python_env.yaml").read_text())
+    assert env["dependencies"] == ["-r requirements.txt"]
+    conda = yaml.safe_load((tmp_path / "conda.yaml").read_text())
+    assert conda["dependencies"][-1] == {"pip": lines}

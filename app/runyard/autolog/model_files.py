@@ -72,8 +72,10 @@ def infer_signature(example: Any, prediction: Any) -> dict[str, Any]:
 
 def write_environment(directory: str, packages: list[str]) -> None:
     """``requirements.txt``, ``python_env.yaml`` and ``conda.yaml``: the installed versions of
-    ``packages`` (MLflow's loader module first, unpinned: runyard does not depend on it)."""
-    requirements = ["mlflow", *(f"{name}=={_version(name)}" for name in packages)]
+    ``packages`` that are installed (MLflow's loader module first, unpinned: runyard does not
+    depend on it)."""
+    installed = [(name, _version(name)) for name in packages]
+    requirements = ["mlflow", *(f"{name}=={version}" for name, version in installed if version)]
     with open(os.path.join(directory, "requirements.txt"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(requirements) + "\n")
     python = platform.python_version()
@@ -92,11 +94,11 @@ def write_environment(directory: str, packages: list[str]) -> None:
             yaml.safe_dump(content, fh, default_flow_style=False, sort_keys=False)
 
 
-def _version(package: str) -> str:
+def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        raise InvalidParameterValue(f"{package} is not installed.") from None
+        return None
 
 
 def _tensor(array: Any) -> dict[str, Any]:

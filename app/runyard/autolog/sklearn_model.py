@@ -81,7 +81,7 @@ def write_model_files(
     if input_example is not None:
         example_info = save_input_example(directory, input_example)
     signature_dict = _signature(signature, sk_model, input_example)
-    write_environment(directory, ["scikit-learn", "numpy", "scipy", "cloudpickle"])
+    write_environment(directory, ["scikit-learn", "numpy", "scipy"])
     write_mlmodel(
         directory,
         run_id,
