@@ -51,13 +51,14 @@ def log_table(client: Client, run_id: str, data: Any, artifact_file: str) -> Non
             data = pd.DataFrame([data])
     if not isinstance(data, pd.DataFrame):
         raise InvalidParameterValue("A table's data must be a pandas DataFrame or a dict.")
-    data = _store_image_cells(client, run_id, data.copy(), path)
+    data, pictures = _image_cells(data.copy(), path)
     existing = _read_if_logged(client, run_id, path)
     if existing is not None:
         data = pd.concat([existing, data], ignore_index=True)
-
-    def write(local: str) -> None:
-        try:
+    directory, name = posixpath.split(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = os.path.join(tmp, name)
+        try:  # written first: a table that cannot be written uploads nothing, images included
             if path.endswith(".json"):
                 data.to_json(  # 15 digits: pandas keeps 10 unless told
                     local, orient="split", index=False, date_format="iso", double_precision=15
@@ -66,8 +67,10 @@ def log_table(client: Client, run_id: str, data: Any, artifact_file: str) -> Non
                 data.to_parquet(local, index=False)
         except (TypeError, ValueError, OverflowError) as error:
             raise InvalidParameterValue(f"The table cannot be written as {path}: {error}") from None
-
-    client._log_with(run_id, path, write)
+        for stem, picture in pictures:
+            client._log_with(run_id, stem + ".png", picture.save)
+            client._log_with(run_id, stem + ".webp", images.compressed_copy(picture).save)
+        client.log_artifact(run_id, local, directory or None)
     listed = _logged_artifacts(client.get_run(run_id).data.tags)
     entry = {"path": path, "type": "table"}
     if entry not in listed:
@@ -133,9 +136,16 @@ def _read_if_logged(client: Client, run_id: str, path: str) -> Any:
         return pd.read_parquet(local)
 
 
-def _store_image_cells(client: Client, run_id: str, data: Any, path: str) -> Any:
-    """Columns of images become references to PNG files (and their compressed copies), stored
-    beside the table as MLflow's UI expects."""
+def _image_cells(data: Any, path: str) -> tuple[Any, list[tuple[str, Any]]]:
+    """Columns of images become references to PNG files (and their compressed copies) beside
+    the table, as MLflow's UI expects; returns the table and the images to store."""
+    pictures: list[tuple[str, Any]] = []
+
+    def reference(picture: Any) -> dict[str, str]:
+        stem = posixpath.join(TABLE_IMAGES_DIR, os.path.splitext(path)[0], uuid.uuid4().hex)
+        pictures.append((stem, picture))
+        return {"type": "image", "filepath": stem + ".png", "compressed_filepath": stem + ".webp"}
+
     for column in data.columns:
         if data[column].dtype != object:  # only a column of Python objects can hold images
             continue
@@ -146,16 +156,8 @@ def _store_image_cells(client: Client, run_id: str, data: Any, path: str) -> Any
             raise InvalidParameterValue(
                 f"Column {column!r} mixes images and other values; a column holds one or the other."
             )
-        data[column] = data[column].map(lambda image: _store_image(client, run_id, image, path))
-    return data
-
-
-def _store_image(client: Client, run_id: str, image: Any, path: str) -> dict[str, str]:
-    stem = posixpath.join(TABLE_IMAGES_DIR, os.path.splitext(path)[0], uuid.uuid4().hex)
-    client._log_with(run_id, stem + ".png", image.save)
-    compressed = images.compressed_copy(image)
-    client._log_with(run_id, stem + ".webp", compressed.save)
-    return {"type": "image", "filepath": stem + ".png", "compressed_filepath": stem + ".webp"}
+        data[column] = data[column].map(reference)
+    return data, pictures
 
 
 def _is_image(value: Any) -> bool:

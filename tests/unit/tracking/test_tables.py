@@ -88,3 +88,13 @@ def test_loading_a_table_nobody_logged_is_not_found() -> None:
         runyard.load_table("b.json")
     with pytest.raises(InvalidParameterValue, match=r"No run column 'metrics\.nope'"):
         runyard.load_table("a.json", extra_columns=["metrics.nope"])
+
+
+def test_a_table_that_cannot_be_written_uploads_none_of_its_images() -> None:
+    pictures = [Image.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)) for _ in range(2)]
+    with (
+        runyard.start_run() as run,
+        pytest.raises(InvalidParameterValue, match="cannot be written"),
+    ):
+        runyard.log_table({"picture": pictures, "mixed": [1, "a"]}, "t.parquet")
+    assert runyard.Client().list_artifacts(run.info.run_id) == []
