@@ -97,6 +97,7 @@ _LAZY_MODULES = {
     "autolog": "runyard.autolog",
     "sklearn": "runyard.autolog.sklearn",
     "lightgbm": "runyard.autolog.lightgbm",
+    "pyfunc": "runyard.autolog.pyfunc",
 }
 
 

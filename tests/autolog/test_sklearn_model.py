@@ -137,3 +137,30 @@ def test_the_environment_pins_what_is_installed_and_skips_what_is_not(tmp_path: 
     assert env["dependencies"] == ["-r requirements.txt"]
     conda = yaml.safe_load((tmp_path / "conda.yaml").read_text())
     assert conda["dependencies"][-1] == {"pip": lines}
+
+
+def test_pyfunc_loads_a_scikit_learn_model_to_predict(tmp_path: Path) -> None:
+    model = _fitted()
+    info = runyard.sklearn.log_model(model, name="clf", registered_model_name="fraud")
+    runyard.MlflowClient().set_registered_model_alias("fraud", "champion", 1)
+    for uri in (info.model_uri, "models:/fraud@champion"):
+        loaded = runyard.pyfunc.load_model(uri)
+        assert loaded.predict(FRAME).tolist() == model.predict(FRAME).tolist()
+        assert loaded.model_id == info.model_id
+        assert type(loaded.unwrap_python_model()) is type(model)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "MLmodel").write_text(
+        "flavors:\n  python_function:\n    loader_module: mlflow.pytorch\n"
+    )
+    with pytest.raises(InvalidParameterValue, match=r"needs mlflow\.pytorch"):
+        runyard.pyfunc.load_model(str(tmp_path / "other"))
+
+
+def test_logged_models_as_a_dataframe() -> None:
+    info = runyard.sklearn.log_model(_fitted(), name="clf", params={"C": 1})
+    frame = runyard.search_logged_models(output_format="pandas")
+    assert frame["model_id"].tolist() == [info.model_id]
+    assert frame["status"].tolist() == ["LOGGED_MODEL_READY"]
+    assert frame["params"].tolist() == [{"C": "1"}]
+    with pytest.raises(InvalidParameterValue, match="output_format"):
+        runyard.search_logged_models(output_format="csv")

@@ -108,20 +108,29 @@ def load_model(model_uri: str, dst_path: str | os.PathLike[str] | None = None) -
     """The estimator behind ``model_uri`` (``models:/<id>``, ``models:/<name>@<alias>``,
     ``runs:/<run>/model``, a URI of its directory, or a local path)."""
     if os.path.isdir(os.fspath(model_uri)):
-        return _load_from(os.fspath(model_uri))
+        return load_local(os.fspath(model_uri))
     from runyard.tracking.fluent import _client
 
     with tempfile.TemporaryDirectory(prefix="runyard-model-") as tmp:
         local = _client().download_artifacts_from_uri(model_uri, dst_path or tmp)
-        return _load_from(local)
+        return load_local(local)
 
 
-def _load_from(directory: str) -> Any:
+def read_descriptor(directory: str) -> dict[str, Any]:
+    """The ``MLmodel`` file of a saved model's directory."""
     try:
         with open(os.path.join(directory, "MLmodel"), encoding="utf-8") as fh:
             descriptor = yaml.safe_load(fh) or {}
     except FileNotFoundError:
         raise InvalidParameterValue(f"No MLmodel file in {directory}: not a saved model.") from None
+    if not isinstance(descriptor, dict):
+        raise InvalidParameterValue(f"The MLmodel file in {directory} is not a mapping.")
+    return descriptor
+
+
+def load_local(directory: str) -> Any:
+    """The estimator saved in a local directory."""
+    descriptor = read_descriptor(directory)
     conf = (descriptor.get("flavors") or {}).get("sklearn")
     if not isinstance(conf, dict):
         raise InvalidParameterValue("The model has no sklearn flavor.")

@@ -4,10 +4,12 @@ tracking URI: ``runyard.search_registered_models()`` where MLflow code says
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.entities import LoggedModel, LoggedModelStatus
+from runyard.errors import InvalidParameterValue
 from runyard.registry.entities import ModelVersion, RegisteredModel
 from runyard.registry.validation import SEARCH_MODELS_MAX, SEARCH_VERSIONS_MAX
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
@@ -59,15 +61,39 @@ def search_logged_models(
     experiment_ids: Sequence[str] | None = None,
     filter_string: str | None = None,
     max_results: int | None = None,
-) -> list[LoggedModel]:
-    """Logged models of the given experiments (default: the active one), newest first."""
+    output_format: str = "list",
+) -> Any:
+    """Logged models of the given experiments (default: the active one), newest first, as a
+    list or (``output_format="pandas"``) a DataFrame with a column per field."""
+    if output_format not in ("list", "pandas"):
+        raise InvalidParameterValue(
+            f"Unsupported output_format {output_format!r}; use 'list' or 'pandas'."
+        )
     client = _client()
     ids = [str(i) for i in experiment_ids] if experiment_ids else [_active_experiment_id()]
-    return every_page(
+    models = every_page(
         lambda size, token: client.search_logged_models(ids, filter_string, size, token),
         max_results,
         _LOGGED_MODELS_PAGE_SIZE,
     )
+    if output_format == "list":
+        return models
+    import pandas as pd
+
+    rows = [
+        {f.name: _plain(getattr(model, f.name)) for f in dataclasses.fields(model)}
+        for model in models
+    ]
+    return pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(LoggedModel)])
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as pandas holds it: mappings as dicts, enums as their names."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value) if isinstance(value, LoggedModelStatus) else value
 
 
 def initialize_logged_model(

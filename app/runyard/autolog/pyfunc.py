@@ -1,0 +1,66 @@
+"""``runyard.pyfunc.load_model``: MLflow's generic loader for the flavors runyard reads.
+
+A saved model's ``MLmodel`` names the module that loads it (``python_function.loader_module``);
+for ``mlflow.sklearn`` runyard loads the estimator itself (``runyard.sklearn.load_model``) and
+wraps it so ``predict`` answers as MLflow's ``PyFuncModel`` does. A model of any other flavor
+needs MLflow's own loader, and says so."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from runyard.autolog import sklearn_model
+from runyard.errors import InvalidParameterValue
+
+#: ``python_function.loader_module`` -> how runyard loads a model directory of that flavor.
+_LOADERS = {"mlflow.sklearn": sklearn_model.load_local}
+
+
+@dataclass(frozen=True)
+class PyFuncModel:
+    """A loaded model with MLflow's ``predict(data)``; ``unwrap_python_model`` gives the
+    underlying object (the estimator)."""
+
+    model: Any
+    metadata: dict[str, Any]
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if params:
+            raise InvalidParameterValue("This model takes no inference params.")
+        return self.model.predict(data)
+
+    def unwrap_python_model(self) -> Any:
+        return self.model
+
+    @property
+    def model_id(self) -> str | None:
+        return self.metadata.get("model_id")
+
+
+def load_model(model_uri: str, dst_path: str | os.PathLike[str] | None = None) -> PyFuncModel:
+    """The model behind ``model_uri`` (``models:/<id>``, ``models:/<name>@<alias>``,
+    ``runs:/<run>/<name>``, an artifact URI or a local directory), ready to ``predict``."""
+    if os.path.isdir(os.fspath(model_uri)):
+        return _load_from(os.fspath(model_uri))
+    from runyard.tracking.fluent import _client
+
+    with tempfile.TemporaryDirectory(prefix="runyard-model-") as tmp:
+        local = _client().download_artifacts_from_uri(model_uri, dst_path or tmp)
+        return _load_from(local)
+
+
+def _load_from(directory: str) -> PyFuncModel:
+    descriptor = sklearn_model.read_descriptor(directory)
+    function = (descriptor.get("flavors") or {}).get("python_function")
+    if not isinstance(function, dict):
+        raise InvalidParameterValue("The model has no python_function flavor to predict with.")
+    loader = _LOADERS.get(str(function.get("loader_module")))
+    if loader is None:
+        raise InvalidParameterValue(
+            f"runyard loads scikit-learn models; this one needs {function.get('loader_module')}: "
+            "install mlflow and use mlflow.pyfunc.load_model."
+        )
+    return PyFuncModel(loader(directory), descriptor)
