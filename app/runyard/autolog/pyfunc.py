@@ -8,12 +8,12 @@ needs MLflow's own loader, and says so."""
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from runyard.autolog import sklearn_model
 from runyard.errors import InvalidParameterValue
+from runyard.tracking.model_logging import model_directory
 
 #: ``python_function.loader_module`` -> how runyard loads a model directory of that flavor.
 _LOADERS = {"mlflow.sklearn": sklearn_model.load_local}
@@ -43,13 +43,8 @@ class PyFuncModel:
 def load_model(model_uri: str, dst_path: str | os.PathLike[str] | None = None) -> PyFuncModel:
     """The model behind ``model_uri`` (``models:/<id>``, ``models:/<name>@<alias>``,
     ``runs:/<run>/<name>``, an artifact URI or a local directory), ready to ``predict``."""
-    if os.path.isdir(os.fspath(model_uri)):
-        return _load_from(os.fspath(model_uri))
-    from runyard.tracking.fluent import _client
-
-    with tempfile.TemporaryDirectory(prefix="runyard-model-") as tmp:
-        local = _client().download_artifacts_from_uri(model_uri, dst_path or tmp)
-        return _load_from(local)
+    with model_directory(model_uri, dst_path) as directory:
+        return _load_from(directory)
 
 
 def _load_from(directory: str) -> PyFuncModel:

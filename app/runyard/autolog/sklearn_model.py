@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ import yaml
 from runyard.autolog.model_files import infer_signature, save_input_example, write_environment
 from runyard.autolog.record import write_mlmodel
 from runyard.errors import InvalidParameterValue
-from runyard.tracking.model_logging import ModelInfo, log_model_files
+from runyard.tracking.model_logging import ModelInfo, log_model_files, model_directory
 
 INSTALL_HINT = "scikit-learn models need scikit-learn: pip install runyard[sklearn]"
 MODEL_FILE = "model.pkl"
@@ -107,13 +106,8 @@ def write_model_files(
 def load_model(model_uri: str, dst_path: str | os.PathLike[str] | None = None) -> Any:
     """The estimator behind ``model_uri`` (``models:/<id>``, ``models:/<name>@<alias>``,
     ``runs:/<run>/model``, a URI of its directory, or a local path)."""
-    if os.path.isdir(os.fspath(model_uri)):
-        return load_local(os.fspath(model_uri))
-    from runyard.tracking.fluent import _client
-
-    with tempfile.TemporaryDirectory(prefix="runyard-model-") as tmp:
-        local = _client().download_artifacts_from_uri(model_uri, dst_path or tmp)
-        return load_local(local)
+    with model_directory(model_uri, dst_path) as directory:
+        return load_local(directory)
 
 
 def read_descriptor(directory: str) -> dict[str, Any]:

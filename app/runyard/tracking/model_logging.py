@@ -4,8 +4,10 @@ Each flavor (``runyard.sklearn``, ...) only says how to write the files."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,3 +69,17 @@ def log_model_files(
         signature=descriptor.get("signature"),
         registered_model_version=version,
     )
+
+
+@contextlib.contextmanager
+def model_directory(
+    model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None
+) -> Iterator[str]:
+    """A local directory holding the model's files: ``model_uri`` itself when it is one, else
+    a download of it (into ``dst_path``, or a temporary directory removed afterwards)."""
+    local = os.fspath(model_uri)
+    if os.path.isdir(local):
+        yield local
+        return
+    with tempfile.TemporaryDirectory(prefix="runyard-model-") as tmp:
+        yield _client().download_artifacts_from_uri(local, dst_path or tmp)
