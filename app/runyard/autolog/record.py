@@ -109,10 +109,10 @@ def write_mlmodel(
     signature: Mapping[str, Any] | None = None,
     example_info: Mapping[str, Any] | None = None,
     with_environment: bool = False,
-) -> None:
+) -> dict[str, Any]:
     """The ``MLmodel`` descriptor (MLflow's format) so tools can tell what the files are and
     MLflow's ``pyfunc`` can load them; ``with_environment``: ``conda.yaml`` and
-    ``python_env.yaml`` sit beside it (``model_files.write_environment``)."""
+    ``python_env.yaml`` sit beside it (``model_files.write_environment``). Returns it."""
     python_function: dict[str, Any] = {"loader_module": loader, "model_path": data_file}
     if with_environment:
         python_function["env"] = {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}
@@ -133,6 +133,7 @@ def write_mlmodel(
         descriptor["signature"] = dict(signature)
     with open(os.path.join(directory, "MLmodel"), "w", encoding="utf-8") as fh:
         yaml.safe_dump(descriptor, fh, default_flow_style=False, sort_keys=False)
+    return descriptor
 
 
 def _python_version() -> str:

@@ -81,7 +81,7 @@ def write_model_files(
         example_info = save_input_example(directory, input_example)
     signature_dict = _signature(signature, sk_model, input_example)
     write_environment(directory, ["scikit-learn", "numpy", "scipy"])
-    write_mlmodel(
+    return write_mlmodel(
         directory,
         run_id,
         "sklearn",
@@ -99,8 +99,6 @@ def write_model_files(
         example_info=example_info,
         with_environment=True,
     )
-    with open(os.path.join(directory, "MLmodel"), encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
 
 
 def load_model(model_uri: str, dst_path: str | os.PathLike[str] | None = None) -> Any:

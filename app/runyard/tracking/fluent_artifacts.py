@@ -13,6 +13,7 @@ from runyard.artifacts import repo_for_uri
 from runyard.entities import FileInfo
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.client import Client
+from runyard.tracking.fluent import _client
 from runyard.validation import safe_relative_path
 
 
@@ -84,14 +85,8 @@ def _resolve(
         raise InvalidParameterValue("Give exactly one of 'artifact_uri' or 'run_id'.")
     if artifact_uri is not None and artifact_path is not None:
         raise InvalidParameterValue("'artifact_path' goes with 'run_id', not 'artifact_uri'.")
-    client = Client(tracking_uri) if tracking_uri is not None else _fluent_client()
+    client = Client(tracking_uri) if tracking_uri is not None else _client()
     if run_id is not None:
         artifact_uri = f"runs:/{run_id}/{safe_relative_path(artifact_path)}"
     assert artifact_uri is not None
     return client, artifact_uri
-
-
-def _fluent_client() -> Client:
-    from runyard.tracking.fluent import _client
-
-    return _client()
