@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from runyard.autolog import sklearn_model
+from runyard.autolog import saved_model, sklearn_model
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.model_logging import model_directory
 
@@ -48,7 +48,7 @@ def load_model(model_uri: str, dst_path: str | os.PathLike[str] | None = None) -
 
 
 def _load_from(directory: str) -> PyFuncModel:
-    descriptor = sklearn_model.read_descriptor(directory)
+    descriptor = saved_model.read_descriptor(directory)
     function = (descriptor.get("flavors") or {}).get("python_function")
     if not isinstance(function, dict):
         raise InvalidParameterValue("The model has no python_function flavor to predict with.")

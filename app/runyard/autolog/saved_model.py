@@ -1,0 +1,112 @@
+"""What every flavor's ``save_model``, ``log_model`` and ``load_model`` share (``runyard.sklearn``,
+``runyard.lightgbm``): the target directory's check, the name MLflow's two spellings give, the
+signature (given, or inferred from the input example), the ``MLmodel`` descriptor and the
+pickled forms MLflow writes. A flavor module only says how its model's own file is written and
+read."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import yaml
+
+from runyard.autolog.model_files import infer_signature
+from runyard.errors import InvalidParameterValue
+from runyard.tracking.model_logging import ModelInfo, log_model_files
+
+#: ``write(directory, model_id, run_id, artifact_path)``: a flavor's files, returning MLmodel.
+FlavorWriter = Callable[[str, str | None, str | None, str], Mapping[str, Any]]
+
+
+def empty_directory(path: str | os.PathLike[str]) -> str:
+    """``path`` made ready to save a model in: created, or refused when it holds files already
+    (MLflow refuses it too: a save must not mix two models' files)."""
+    directory = os.fspath(path)
+    if os.path.exists(directory) and os.listdir(directory):
+        raise InvalidParameterValue(f"Path '{directory}' already exists and is not empty.")
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+def log_flavor_model(
+    write: FlavorWriter,
+    name: str | None,
+    artifact_path: str | None,
+    registered_model_name: str | None,
+    params: Mapping[str, Any] | None,
+    tags: Mapping[str, Any] | None,
+    model_type: str | None,
+    step: int,
+) -> ModelInfo:
+    """``log_model`` of any flavor: ``name`` (or its older spelling ``artifact_path``) names the
+    logged model, whose files ``write`` produces."""
+    if name is not None and artifact_path is not None and name != artifact_path:
+        raise InvalidParameterValue("Give 'name' ('artifact_path' is its older spelling).")
+    model_name = name or artifact_path or "model"
+
+    def write_named(directory: str, model_id: str, run_id: str | None) -> Mapping[str, Any]:
+        return write(directory, model_id, run_id, model_name)
+
+    return log_model_files(
+        model_name, write_named, registered_model_name, params, tags, model_type, step
+    )
+
+
+def signature_for(
+    signature: Any, predict: Callable[[Any], Any], input_example: Any
+) -> dict[str, Any] | None:
+    """A given signature (MLflow's ``ModelSignature`` or its dict), else one inferred from the
+    input example and the model's answer to it, else none."""
+    if signature is not None:
+        as_dict = signature.to_dict() if hasattr(signature, "to_dict") else signature
+        if not isinstance(as_dict, dict) or "inputs" not in as_dict:
+            raise InvalidParameterValue("A signature is MLflow's ModelSignature or its to_dict().")
+        return dict(as_dict)
+    if input_example is None:
+        return None
+    return infer_signature(input_example, predict(input_example))
+
+
+def read_descriptor(directory: str) -> dict[str, Any]:
+    """The ``MLmodel`` file of a saved model's directory."""
+    try:
+        with open(os.path.join(directory, "MLmodel"), encoding="utf-8") as fh:
+            descriptor = yaml.safe_load(fh) or {}
+    except FileNotFoundError:
+        raise InvalidParameterValue(f"No MLmodel file in {directory}: not a saved model.") from None
+    if not isinstance(descriptor, dict):
+        raise InvalidParameterValue(f"The MLmodel file in {directory} is not a mapping.")
+    return descriptor
+
+
+def flavor_conf(directory: str, flavor: str) -> dict[str, Any]:
+    """The settings ``MLmodel`` records for ``flavor``; a model without it is refused."""
+    conf = (read_descriptor(directory).get("flavors") or {}).get(flavor)
+    if not isinstance(conf, dict):
+        raise InvalidParameterValue(f"The model has no {flavor} flavor.")
+    return conf
+
+
+def dump_pickled(model: Any, path: str) -> None:
+    """The model as a pickle, which ``pickle`` and MLflow's cloudpickle loader both read."""
+    with open(path, "wb") as fh:
+        pickle.dump(model, fh, protocol=pickle.DEFAULT_PROTOCOL)
+
+
+def load_pickled(path: str, kind: str, trusted_types: Any = None) -> Any:
+    """A model MLflow or runyard serialized as ``kind``: pickle, cloudpickle or skops."""
+    if kind in ("pickle", "cloudpickle"):
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # a model is code: load only what you trust, as in MLflow
+    if kind == "skops":
+        try:
+            from skops import io as skops_io
+        except ImportError:
+            raise InvalidParameterValue(
+                "This model was saved with skops: pip install skops to load it."
+            ) from None
+        return skops_io.load(path, trusted=trusted_types)
+    raise InvalidParameterValue(f"Unknown serialization format {kind!r} of a model.")
