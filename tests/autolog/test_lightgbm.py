@@ -65,6 +65,9 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
     local = runyard.Client().download_artifacts(rid, "", tmp_path)
     loaded = lgb.Booster(model_file=os.path.join(local, "model", "model.lgb"))
     assert (loaded.predict(Xv) == booster.predict(Xv)).all()
+    by_uri = runyard.lightgbm.load_model(f"runs:/{rid}/model")
+    assert (by_uri.predict(Xv) == booster.predict(Xv)).all()
+    assert Path(local, "model", "requirements.txt").read_text().startswith("mlflow\n")
     split = json.loads(Path(local, "feature_importance_split.json").read_text())
     assert split == dict(
         zip(booster.feature_name(), booster.feature_importance("split").tolist(), strict=True)

@@ -24,6 +24,7 @@ SCRIPT_NEEDS = {
     "sklearn_cv.py": ("sklearn",),
     "sklearn_autolog.py": ("sklearn",),
     "lightgbm_autolog.py": ("lightgbm", "sklearn"),
+    "models_interop.py": ("lightgbm", "sklearn"),
 }
 
 

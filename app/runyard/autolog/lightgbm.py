@@ -11,8 +11,12 @@ logs, per training:
   stopping);
 * ``feature_importance_gain.json`` / ``feature_importance_split.json`` (+ ``.png`` with
   Pillow);
-* the model: ``model/model.lgb`` (``Booster.save_model``; loads back with
-  ``lgb.Booster(model_file=...)``) and ``model/MLmodel``.
+* the model: ``model/`` with the files ``runyard.lightgbm.save_model`` writes (``model.lgb``
+  and MLflow's ``MLmodel`` and environment files; ``runyard.lightgbm.load_model`` and
+  ``mlflow.lightgbm.load_model`` read it).
+
+``runyard.lightgbm.log_model``, ``save_model`` and ``load_model`` are MLflow's calls of the same
+names (``runyard.autolog.lightgbm_model``).
 """
 
 from __future__ import annotations
@@ -22,8 +26,12 @@ import os
 import time
 from typing import Any
 
+from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.lightgbm.*
+from runyard.autolog.lightgbm_model import log_model as log_model
+from runyard.autolog.lightgbm_model import save_model as save_model
+from runyard.autolog.lightgbm_model import write_model_files
 from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
-from runyard.autolog.record import RunLogger, write_importances, write_mlmodel
+from runyard.autolog.record import RunLogger, write_importances
 from runyard.clock import now_ms
 from runyard.entities import Metric
 from runyard.validation import MAX_METRICS_PER_BATCH
@@ -95,27 +103,9 @@ def _write_outputs(tmp: str, booster: Any, run_id: str) -> None:
         importances = dict(zip(names, values, strict=True))
         write_importances(tmp, f"feature_importance_{kind}", importances, f"Feature {kind}")
     if _OPTIONS["log_models"]:
-        save_model(booster, os.path.join(tmp, "model"), run_id)
-
-
-def save_model(booster: Any, directory: str, run_id: str) -> None:
-    import lightgbm
-
-    os.makedirs(directory, exist_ok=True)
-    booster.save_model(os.path.join(directory, "model.lgb"))
-    write_mlmodel(
-        directory,
-        run_id,
-        "lightgbm",
-        {
-            "data": "model.lgb",
-            "lgb_version": lightgbm.__version__,
-            "model_class": f"{type(booster).__module__}.{type(booster).__qualname__}",
-            "code": None,
-        },
-        loader="mlflow.lightgbm",
-        data_file="model.lgb",
-    )
+        model_dir = os.path.join(tmp, "model")
+        os.makedirs(model_dir)
+        write_model_files(booster, model_dir, None, run_id, "model")
 
 
 class MetricsCallback:

@@ -5,6 +5,7 @@ by runyard as one of their own."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -94,6 +95,7 @@ def write_environment(directory: str, packages: list[str]) -> None:
             yaml.safe_dump(content, fh, default_flow_style=False, sort_keys=False)
 
 
+@functools.cache  # installed versions do not change while a process runs; lookups scan
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)

@@ -1,9 +1,10 @@
 """``runyard.pyfunc.load_model``: MLflow's generic loader for the flavors runyard reads.
 
 A saved model's ``MLmodel`` names the module that loads it (``python_function.loader_module``);
-for ``mlflow.sklearn`` runyard loads the estimator itself (``runyard.sklearn.load_model``) and
-wraps it so ``predict`` answers as MLflow's ``PyFuncModel`` does. A model of any other flavor
-needs MLflow's own loader, and says so."""
+for ``mlflow.sklearn`` and ``mlflow.lightgbm`` runyard loads the model itself
+(``runyard.sklearn.load_model``, ``runyard.lightgbm.load_model``) and wraps it so ``predict``
+answers as MLflow's ``PyFuncModel`` does. A model of any other flavor needs MLflow's own
+loader, and says so."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from runyard.autolog import saved_model, sklearn_model
+from runyard.autolog import lightgbm_model, saved_model, sklearn_model
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.model_logging import model_directory
 
 #: ``python_function.loader_module`` -> how runyard loads a model directory of that flavor.
-_LOADERS = {"mlflow.sklearn": sklearn_model.load_local}
+_LOADERS = {
+    "mlflow.sklearn": sklearn_model.load_local,
+    "mlflow.lightgbm": lightgbm_model.load_local,
+}
 
 
 @dataclass(frozen=True)
 class PyFuncModel:
     """A loaded model with MLflow's ``predict(data)``; ``unwrap_python_model`` gives the
-    underlying object (the estimator)."""
+    underlying object (the estimator or booster)."""
 
     model: Any
     metadata: dict[str, Any]
@@ -55,7 +59,7 @@ def _load_from(directory: str) -> PyFuncModel:
     loader = _LOADERS.get(str(function.get("loader_module")))
     if loader is None:
         raise InvalidParameterValue(
-            f"runyard loads scikit-learn models; this one needs {function.get('loader_module')}: "
-            "install mlflow and use mlflow.pyfunc.load_model."
+            "runyard loads scikit-learn and LightGBM models; this one needs "
+            f"{function.get('loader_module')}: install mlflow and use mlflow.pyfunc.load_model."
         )
     return PyFuncModel(loader(directory), descriptor)

@@ -1,9 +1,12 @@
-"""Models both ways: load the model runyard's client logged, log one with MLflow."""
+"""Models both ways: load the models runyard's client logged (scikit-learn and LightGBM), log
+one of each with MLflow."""
 
 import json
 import os
 
+import lightgbm as lgb
 import mlflow
+import mlflow.lightgbm
 import mlflow.pyfunc
 import mlflow.sklearn
 import pandas as pd
@@ -13,19 +16,28 @@ frame = pd.DataFrame(json.loads(os.environ["MODEL_FRAME"]))
 by_id = mlflow.pyfunc.load_model(f"models:/{os.environ['MODEL_ID']}")
 by_version = mlflow.sklearn.load_model(f"models:/{os.environ['MODEL_NAME']}/1")
 info = mlflow.models.get_model_info(f"models:/{os.environ['MODEL_ID']}")
+booster = mlflow.lightgbm.load_model(f"models:/{os.environ['GBM_ID']}")
+gbm_pyfunc = mlflow.pyfunc.load_model(f"models:/{os.environ['GBM_ID']}")
 mlflow.set_experiment(experiment_id=os.environ["MODEL_EXPERIMENT_ID"])
 with mlflow.start_run() as run:
-    theirs = LogisticRegression().fit(frame, [1, 0, 1, 0])
+    theirs = LogisticRegression().fit(frame, [1, 0, 1, 0] * (len(frame) // 4))
     logged = mlflow.sklearn.log_model(theirs, name="theirs", input_example=frame.head(2))
+    params = {"objective": "binary", "num_leaves": 3, "min_data_in_leaf": 1, "verbose": -1}
+    their_booster = lgb.train(params, lgb.Dataset(frame, [0, 0, 1, 1] * (len(frame) // 4)), 4)
+    their_gbm = mlflow.lightgbm.log_model(their_booster, name="their_gbm")
 print(
     json.dumps(
         {
             "by_id": by_id.predict(frame).tolist(),
             "by_version": by_version.predict(frame).tolist(),
             "signature_inputs": info.signature.inputs.input_names(),
+            "gbm": booster.predict(frame).tolist(),
+            "gbm_pyfunc": gbm_pyfunc.predict(frame).tolist(),
             "their_model_uri": logged.model_uri,
             "their_run_id": run.info.run_id,
             "their_predictions": theirs.predict(frame).tolist(),
+            "their_gbm_uri": their_gbm.model_uri,
+            "their_gbm_predictions": their_booster.predict(frame).tolist(),
         }
     )
 )
