@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import runyard
+import yaml
 
 from tests.requirements import import_or_skip
 
@@ -56,18 +57,28 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
     assert got.data.metrics["test_score"] == 0.75
     names = {f.path for f in runyard.Client().list_artifacts(rid)}
     assert names == {
-        "model",
         "feature_importance_gain.json",
         "feature_importance_gain.png",
         "feature_importance_split.json",
         "feature_importance_split.png",
     }
     local = runyard.Client().download_artifacts(rid, "", tmp_path)
-    loaded = lgb.Booster(model_file=os.path.join(local, "model", "model.lgb"))
+    # The model is MLflow 3's logged model, the run's output, reached by its id or the run.
+    (model,) = runyard.search_logged_models()
+    assert (model.name, model.source_run_id) == ("model", rid)
+    assert [o.model_id for o in got.outputs.model_outputs] == [model.model_id]
+    files = runyard.artifacts.download_artifacts(
+        f"models:/{model.model_id}", dst_path=tmp_path / "m"
+    )
+    loaded = lgb.Booster(model_file=os.path.join(files, "model.lgb"))
     assert (loaded.predict(Xv) == booster.predict(Xv)).all()
     by_uri = runyard.lightgbm.load_model(f"runs:/{rid}/model")
     assert (by_uri.predict(Xv) == booster.predict(Xv)).all()
-    assert Path(local, "model", "requirements.txt").read_text().startswith("mlflow\n")
+    assert Path(files, "requirements.txt").read_text().startswith("mlflow\n")
+    signature = yaml.safe_load(Path(files, "MLmodel").read_text())["signature"]
+    assert json.loads(signature["inputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, X.shape[1]]}}
+    ]
     split = json.loads(Path(local, "feature_importance_split.json").read_text())
     assert split == dict(
         zip(booster.feature_name(), booster.feature_importance("split").tolist(), strict=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
 from pathlib import Path
 
@@ -56,28 +55,51 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
     assert dict(run.data.params) == {k: str(v) for k, v in model.get_params(deep=True).items()}
     assert set(run.data.metrics) == CLASSIFIER_METRICS
     assert run.data.metrics["training_score"] == pytest.approx(model.score(X, y))
-    assert artifact_paths(rid) == {
-        "model",
-        "feature_importances.json",
-        "feature_importances.png",
+    assert artifact_paths(rid) == {"feature_importances.json", "feature_importances.png"}
+    # The model is MLflow 3's logged model, the run's output, reached by its id or the run.
+    (logged,) = runyard.search_logged_models()
+    assert (logged.name, logged.source_run_id) == ("model", rid)
+    assert [o.model_id for o in run.outputs.model_outputs] == [logged.model_id]
+    files = Path(
+        runyard.artifacts.download_artifacts(
+            f"models:/{logged.model_id}", dst_path=tmp_path / "model"
+        )
+    )
+    assert {p.name for p in files.iterdir()} == {
+        "model.pkl",
+        "MLmodel",
+        "requirements.txt",
+        "python_env.yaml",
+        "conda.yaml",
     }
-    assert artifact_paths(rid, "model") == {
-        "model/model.pkl",
-        "model/MLmodel",
-        "model/requirements.txt",
-        "model/python_env.yaml",
-        "model/conda.yaml",
-    }
-    local = runyard.Client().download_artifacts(rid, "", tmp_path)
-    with open(os.path.join(local, "model", "model.pkl"), "rb") as fh:
+    with open(files / "model.pkl", "rb") as fh:
         loaded = pickle.load(fh)
     assert (loaded.predict(X) == model.predict(X)).all()
-    descriptor = yaml.safe_load(Path(local, "model", "MLmodel").read_text())
-    assert descriptor["run_id"] == rid
+    by_run = runyard.sklearn.load_model(f"runs:/{rid}/model")
+    assert (by_run.predict(X) == model.predict(X)).all()
+    descriptor = yaml.safe_load((files / "MLmodel").read_text())
+    assert descriptor["run_id"] == rid and descriptor["model_id"] == logged.model_id
+    inputs = json.loads(descriptor["signature"]["inputs"])  # from the training data, as MLflow
+    assert [column["name"] for column in inputs] == list(X.columns)
     assert descriptor["flavors"]["sklearn"]["pickled_model"] == "model.pkl"
+    local = runyard.Client().download_artifacts(rid, "", tmp_path / "run")
     importances = json.loads(Path(local, "feature_importances.json").read_text())
     assert list(importances) == list(X.columns)
     assert importances["mean radius"] == pytest.approx(model.feature_importances_[0])
+
+
+def test_each_autologged_model_is_registered_as_a_new_version_when_asked(data) -> None:
+    X, y = data
+    runyard.sklearn.autolog(registered_model_name="cancer")
+    first = LinearRegression().fit(X, y)
+    LinearRegression(fit_intercept=False).fit(X, y)
+    versions = sorted(
+        runyard.search_model_versions(filter_string="name='cancer'"), key=lambda v: int(v.version)
+    )
+    assert [int(v.version) for v in versions] == [1, 2]
+    loaded = runyard.sklearn.load_model("models:/cancer/1")
+    assert loaded.predict(X).tolist() == first.predict(X).tolist()
+    runyard.sklearn.autolog(log_models=False)  # the name is not kept for a later call
 
 
 def test_coef_importances_and_user_metric_in_the_same_run(data) -> None:

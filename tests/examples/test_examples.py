@@ -108,7 +108,12 @@ def test_lightgbm_autolog(tracking_uri: str, tmp_path: Path) -> None:
         run.data.metrics
     )
     assert run.data.metrics["test_score"] > 0.9
-    assert artifacts(tracking_uri, run.info.run_id, "model") == {"model/model.lgb", "model/MLmodel"}
+    assert "model" not in artifacts(tracking_uri, run.info.run_id)  # a logged model, as MLflow 3
+    (output,) = run.outputs.model_outputs
+    model = runyard.Client(tracking_uri).get_logged_model(output.model_id)
+    assert (model.name, model.source_run_id) == ("model", run.info.run_id)
+    files = runyard.artifacts.list_artifacts(f"models:/{model.model_id}", tracking_uri=tracking_uri)
+    assert {"model.lgb", "MLmodel", "requirements.txt"} <= {f.path for f in files}
 
 
 def test_custom_autolog(tracking_uri: str, tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ logs, per training:
   stopping);
 * ``feature_importance_gain.json`` / ``feature_importance_split.json`` (+ ``.png`` with
   Pillow);
-* the model: ``model/`` with the files ``runyard.lightgbm.save_model`` writes (``model.lgb``
-  and MLflow's ``MLmodel`` and environment files; ``runyard.lightgbm.load_model`` and
-  ``mlflow.lightgbm.load_model`` read it).
+* the model, as MLflow 3 logs it: a logged model named ``model``, the run's output
+  (``runs:/<run>/model`` and ``models:/<id>`` both load it), with the files
+  ``runyard.lightgbm.save_model`` writes (``model.lgb`` and MLflow's ``MLmodel`` and
+  environment files), registered when ``registered_model_name`` is given.
 
 ``runyard.lightgbm.log_model``, ``save_model`` and ``load_model`` are MLflow's calls of the same
 names (``runyard.autolog.lightgbm_model``).
@@ -22,16 +23,16 @@ names (``runyard.autolog.lightgbm_model``).
 from __future__ import annotations
 
 import inspect
-import os
 import time
 from typing import Any
 
 from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.lightgbm.*
 from runyard.autolog.lightgbm_model import log_model as log_model
 from runyard.autolog.lightgbm_model import save_model as save_model
-from runyard.autolog.lightgbm_model import write_model_files
+from runyard.autolog.model_files import is_example
 from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, write_importances
+from runyard.autolog.saved_model import SIGNATURE_ROWS, training_signature
 from runyard.clock import now_ms
 from runyard.entities import Metric
 from runyard.validation import MAX_METRICS_PER_BATCH
@@ -44,7 +45,7 @@ _NOT_PARAMS = frozenset({"params", "train_set", "valid_sets", "callbacks"})
 #: Seconds between metric batches during training (so a live view updates).
 FLUSH_SECONDS = 5.0
 
-_OPTIONS: dict[str, Any] = {"log_models": True}
+_OPTIONS: dict[str, Any] = {"log_models": True, "registered_model_name": None}
 
 
 def _import_lightgbm() -> Any:
@@ -64,13 +65,15 @@ def _targets() -> list[tuple[Any, str]]:
     return [(lgb, "train"), (lightgbm.engine, "train"), (lightgbm.sklearn, "train")]
 
 
-def autolog(disable: bool = False, log_models: bool = True) -> None:
+def autolog(
+    disable: bool = False, log_models: bool = True, registered_model_name: str | None = None
+) -> None:
     """Log every LightGBM training from now on; ``disable=True`` restores the originals."""
     targets = _targets()
     if disable:
         revert_patches(FLAVOR)
         return
-    _OPTIONS.update(log_models=log_models)
+    _OPTIONS.update(log_models=log_models, registered_model_name=registered_model_name)
     for owner, name in targets:
         safe_patch(owner, name, _log_train, integration=FLAVOR)
 
@@ -83,6 +86,10 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     settings = {k: v for k, v in shown.arguments.items() if k not in _NOT_PARAMS and v is not None}
     settings.update(dict(shown.arguments.get("params") or {}))
     logger.params(settings)
+    train_set = bound.arguments.get("train_set")
+    # Taken before training: LightGBM frees a dataset's raw data once it is constructed.
+    sample = getattr(train_set, "data", None)
+    sample = sample[:SIGNATURE_ROWS] if is_example(sample) else None
     callback = MetricsCallback(logger)
     bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
     booster = original(*bound.args, **bound.kwargs)
@@ -92,20 +99,23 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     if getattr(booster, "best_iteration", 0) > 0:
         summary["best_iteration"] = booster.best_iteration
     logger.metrics(summary)
-    logger.directory(lambda tmp: _write_outputs(tmp, booster, logger.run_id))
+    logger.directory(lambda tmp: _write_importances(tmp, booster))
+    if _OPTIONS["log_models"]:
+        log_model(
+            booster,
+            name="model",
+            signature=training_signature(booster.predict, sample),
+            registered_model_name=_OPTIONS["registered_model_name"],
+        )
     return booster
 
 
-def _write_outputs(tmp: str, booster: Any, run_id: str) -> None:
+def _write_importances(tmp: str, booster: Any) -> None:
     names = booster.feature_name()
     for kind in ("gain", "split"):
         values = booster.feature_importance(importance_type=kind).tolist()
         importances = dict(zip(names, values, strict=True))
         write_importances(tmp, f"feature_importance_{kind}", importances, f"Feature {kind}")
-    if _OPTIONS["log_models"]:
-        model_dir = os.path.join(tmp, "model")
-        os.makedirs(model_dir)
-        write_model_files(booster, model_dir, None, run_id, "model")
 
 
 class MetricsCallback:

@@ -120,6 +120,11 @@ def _column_type(values: Any) -> str:
     return _COLUMN_TYPES.get(f"{dtype.kind}{dtype.itemsize}", fallback)
 
 
+def is_example(value: Any) -> bool:
+    """True for what an input example can be: a pandas DataFrame or a numpy array."""
+    return _is_dataframe(value) or _is_ndarray(value)
+
+
 def _is_dataframe(value: Any) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "to_json")
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
 
-from runyard.autolog.model_files import infer_signature
+from runyard.autolog.model_files import infer_signature, is_example
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.model_logging import ModelInfo, log_model_files
 
+#: Rows of the training data autologging infers a signature from, as MLflow's autologging does.
+SIGNATURE_ROWS = 5
 #: ``write(directory, model_id, run_id, artifact_path)``: a flavor's files, returning MLmodel.
 FlavorWriter = Callable[[str, str | None, str | None, str], Mapping[str, Any]]
 
@@ -68,6 +71,20 @@ def signature_for(
     if input_example is None:
         return None
     return infer_signature(input_example, predict(input_example))
+
+
+def training_signature(predict: Callable[[Any], Any], data: Any) -> dict[str, Any] | None:
+    """The signature MLflow's autologging gives a model: inferred from the model's answer to the
+    first rows of its training data, when those are a DataFrame or an array. A model that
+    cannot answer them is still logged, without a signature, and a warning says why."""
+    if not is_example(data):
+        return None
+    sample = data[:SIGNATURE_ROWS]
+    try:
+        return infer_signature(sample, predict(sample))
+    except Exception as error:  # the model's own predict: anything it raises
+        warnings.warn(f"No signature for the autologged model: {error}", stacklevel=2)
+        return None
 
 
 def read_descriptor(directory: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per 
   and ``training_roc_auc`` (with ``predict_proba``); for regressors
   ``training_mean_squared_error``, ``training_root_mean_squared_error``,
   ``training_mean_absolute_error``, ``training_r2_score``;
-* the fitted model: ``model/model.pkl`` (pickle), ``model/MLmodel`` and its environment files
-  (``runyard.autolog.sklearn_model``, which also gives ``runyard.sklearn.log_model``,
-  ``save_model`` and ``load_model``);
+* the fitted model, as MLflow 3 logs it: a logged model named ``model``, the run's output
+  (``runs:/<run>/model`` and ``models:/<id>`` both load it), with ``model.pkl`` (pickle),
+  ``MLmodel`` and its environment files, registered when ``registered_model_name`` is given
+  (``runyard.sklearn.log_model``, ``runyard.autolog.sklearn_model``);
 * ``feature_importances.json`` (+ ``.png`` with Pillow) from ``feature_importances_`` or
   ``coef_``.
 
@@ -24,21 +25,24 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from runyard.autolog.patch import revert_patches, safe_patch
 from runyard.autolog.record import RunLogger, write_importances
+from runyard.autolog.saved_model import training_signature
 from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
 from runyard.autolog.sklearn_model import log_model as log_model
 from runyard.autolog.sklearn_model import save_model as save_model
-from runyard.autolog.sklearn_model import write_model_files
 
 FLAVOR = "sklearn"
 INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
 
-_OPTIONS: dict[str, Any] = {"log_models": True, "log_training_metrics": True}
+_OPTIONS: dict[str, Any] = {
+    "log_models": True,
+    "log_training_metrics": True,
+    "registered_model_name": None,
+}
 
 
 def _import_sklearn() -> Any:
@@ -58,14 +62,21 @@ def estimator_classes() -> list[type]:
 
 
 def autolog(
-    disable: bool = False, log_models: bool = True, log_training_metrics: bool = True
+    disable: bool = False,
+    log_models: bool = True,
+    log_training_metrics: bool = True,
+    registered_model_name: str | None = None,
 ) -> None:
     """Log every scikit-learn ``fit`` from now on; ``disable=True`` restores the originals."""
     _import_sklearn()
     if disable:
         revert_patches(FLAVOR)
         return
-    _OPTIONS.update(log_models=log_models, log_training_metrics=log_training_metrics)
+    _OPTIONS.update(
+        log_models=log_models,
+        log_training_metrics=log_training_metrics,
+        registered_model_name=registered_model_name,
+    )
     for cls in estimator_classes():
         safe_patch(cls, "fit", _log_fit, integration=FLAVOR)
 
@@ -80,16 +91,19 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     if _OPTIONS["log_training_metrics"] and X is not None:
         logger.metrics(training_metrics(self, X, y, sample_weight))
 
-    def build(tmp: str) -> None:
-        if _OPTIONS["log_models"]:
-            model_dir = os.path.join(tmp, "model")
-            os.makedirs(model_dir)
-            write_model_files(self, model_dir, None, logger.run_id, "model")
-        importances = feature_importances(self)
-        if importances:
-            write_importances(tmp, "feature_importances", importances, f"{cls.__name__}")
-
-    logger.directory(build)
+    importances = feature_importances(self)
+    if importances:
+        title = cls.__name__
+        logger.directory(
+            lambda tmp: write_importances(tmp, "feature_importances", importances, title)
+        )
+    if _OPTIONS["log_models"]:
+        log_model(
+            self,
+            name="model",
+            signature=training_signature(self.predict, X) if hasattr(self, "predict") else None,
+            registered_model_name=_OPTIONS["registered_model_name"],
+        )
     return fitted
 
 
