@@ -48,6 +48,7 @@ def test_a_booster_is_logged_with_mlflows_files_and_loads_back_by_every_uri(
         info.model_id
     ]
     assert info.registered_model_version == 1
+    assert runyard.last_logged_model().model_id == info.model_id
 
     files = _model_files(info.model_id, tmp_path)
     assert {p.name for p in files.iterdir()} == {

@@ -394,6 +394,13 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus | str) -> LoggedModel:
         return self._store.finalize_logged_model(model_id, LoggedModelStatus.of(status))
 
+    def log_model_params(self, model_id: str, params: Mapping[str, Any]) -> None:
+        """Add params to a logged model; a key logged again takes the new value."""
+        self._store.log_logged_model_params(model_id, [(k, str(v)) for k, v in params.items()])
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._store.delete_logged_model(model_id)
+
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
         self._store.set_logged_model_tags(model_id, [(k, str(v)) for k, v in tags.items()])
 

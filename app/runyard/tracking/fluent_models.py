@@ -5,6 +5,7 @@ tracking URI: ``runyard.search_registered_models()`` where MLflow code says
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,9 +13,12 @@ from runyard.entities import LoggedModel, LoggedModelStatus
 from runyard.errors import InvalidParameterValue
 from runyard.registry.entities import ModelVersion, RegisteredModel
 from runyard.registry.validation import SEARCH_MODELS_MAX, SEARCH_VERSIONS_MAX
+from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
 from runyard.tracking.fluent_search import every_page
 
+#: The environment variable MLflow reads the active model's id from.
+ACTIVE_MODEL_ID_ENV = "MLFLOW_ACTIVE_MODEL_ID"
 #: Page size when ``search_logged_models`` follows pages for the caller.
 _LOGGED_MODELS_PAGE_SIZE = 1000
 
@@ -112,9 +116,29 @@ def initialize_logged_model(
         source_run_id = run.info.run_id
     if experiment_id is None:
         experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
-    return _client().create_logged_model(
+    model = _client().create_logged_model(
         experiment_id, name, source_run_id, tags, params, model_type
     )
+    fluent_state.current().last_logged_model_id = model.model_id
+    return model
+
+
+def last_logged_model() -> LoggedModel | None:
+    """The model this thread logged last (``log_model`` of any flavor, or
+    ``initialize_logged_model``), read afresh; None before the first."""
+    model_id = fluent_state.current().last_logged_model_id
+    return None if model_id is None else _client().get_logged_model(model_id)
+
+
+def log_model_params(params: Mapping[str, Any], model_id: str | None = None) -> None:
+    """Add params to a logged model: ``model_id``, else MLflow's ``MLFLOW_ACTIVE_MODEL_ID``."""
+    model_id = model_id or os.environ.get(ACTIVE_MODEL_ID_ENV)
+    if not model_id:
+        raise InvalidParameterValue(
+            f"Which model? Give model_id (or set {ACTIVE_MODEL_ID_ENV}); "
+            "runyard.last_logged_model() is the one logged last."
+        )
+    _client().log_model_params(model_id, params)
 
 
 def finalize_logged_model(model_id: str, status: LoggedModelStatus | str) -> LoggedModel:

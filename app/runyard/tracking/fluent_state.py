@@ -52,6 +52,15 @@ class FluentState:
                 self.all_stacks.append(stack)
         return stack
 
+    @property
+    def last_logged_model_id(self) -> str | None:
+        """The model this thread logged last (``last_logged_model()``), as in MLflow."""
+        return getattr(self.local, "last_logged_model_id", None)
+
+    @last_logged_model_id.setter
+    def last_logged_model_id(self, model_id: str | None) -> None:
+        self.local.last_logged_model_id = model_id
+
     def client(self) -> Client:
         """The client for the current tracking URI (one per URI and, for relative URIs,
         working directory)."""

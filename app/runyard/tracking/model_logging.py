@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runyard.entities import LoggedModelStatus, ModelOutput
+from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
 
 
@@ -45,6 +46,7 @@ def log_model_files(
     run_id = run.info.run_id if run is not None else None
     experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
     model = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
+    fluent_state.current().last_logged_model_id = model.model_id
     try:
         with tempfile.TemporaryDirectory(prefix="runyard-model-") as directory:
             descriptor = write(directory, model.model_id, run_id)

@@ -128,6 +128,24 @@ def test_logged_models_start_pending_in_the_active_run_and_finalize_by_mlflows_n
     assert runyard.search_logged_models(filter_string="name = 'other'") == []
 
 
+def test_last_logged_model_and_its_params_by_mlflows_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert runyard.last_logged_model() is None
+    first = runyard.initialize_logged_model(name="first", params={"lr": 0.1})
+    second = runyard.initialize_logged_model(name="second")
+    assert runyard.last_logged_model().model_id == second.model_id
+    runyard.log_model_params({"lr": 0.2, "depth": 4}, model_id=first.model_id)
+    assert runyard.get_logged_model(first.model_id).params == {"lr": "0.2", "depth": "4"}
+    with pytest.raises(InvalidParameterValue, match="Give model_id"):
+        runyard.log_model_params({"lr": 0.3})
+    monkeypatch.setenv("MLFLOW_ACTIVE_MODEL_ID", second.model_id)
+    runyard.log_model_params({"epochs": 2})
+    assert runyard.get_logged_model(second.model_id).params == {"epochs": "2"}
+    runyard.MlflowClient().delete_logged_model(first.model_id)
+    assert [m.model_id for m in runyard.search_logged_models()] == [second.model_id]
+
+
 def test_system_metrics_switches_apply_to_runs_started_afterwards() -> None:
     pytest.importorskip("psutil")
     from runyard import system_metrics
