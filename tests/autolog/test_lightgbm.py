@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import runyard
 import yaml
+from runyard.entities import LoggedModelStatus
 
 from tests.requirements import import_or_skip
 
@@ -66,6 +67,11 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
     # The model is MLflow 3's logged model, the run's output, reached by its id or the run.
     (model,) = runyard.search_logged_models()
     assert (model.name, model.source_run_id) == ("model", rid)
+    assert model.status == LoggedModelStatus.LOGGED_MODEL_READY
+    # Created before training, so every iteration's metric is the model's too, as in MLflow 3.
+    model_points = [m for m in model.metrics if m.key == "valid_0-binary_logloss"]
+    assert {m.key for m in model.metrics} == {"valid_0-binary_logloss", "stopped_iteration"}
+    assert model_points and all(m.run_id == rid for m in model_points)
     assert [o.model_id for o in got.outputs.model_outputs] == [model.model_id]
     files = runyard.artifacts.download_artifacts(
         f"models:/{model.model_id}", dst_path=tmp_path / "m"
@@ -83,6 +89,15 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
     assert split == dict(
         zip(booster.feature_name(), booster.feature_importance("split").tolist(), strict=True)
     )
+
+
+def test_a_training_that_fails_leaves_its_model_marked_failed(datasets) -> None:
+    X, y, _, _ = datasets
+    runyard.lightgbm.autolog()
+    with pytest.raises(lgb.basic.LightGBMError), runyard.start_run():
+        lgb.train({**PARAMS, "objective": "no-such-objective"}, lgb.Dataset(X, y), 5)
+    (model,) = runyard.search_logged_models()
+    assert model.status == LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED
 
 
 def test_early_stopping_logs_best_and_stopped_iteration(datasets) -> None:

@@ -121,3 +121,15 @@ def test_a_model_that_cannot_be_written_is_marked_failed() -> None:
         runyard.lightgbm.log_model(_booster(), name="bad", input_example=[[1.0, 2.0]])
     (model,) = runyard.search_logged_models()
     assert model.status == LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED
+
+
+def test_log_model_fills_a_model_initialized_beforehand() -> None:
+    pending = runyard.initialize_logged_model(name="gbm", params={"rounds": 5})
+    info = runyard.lightgbm.log_model(_booster(), name="gbm", model_id=pending.model_id)
+    assert info.model_id == pending.model_id
+    (model,) = runyard.search_logged_models()
+    assert model.status == LoggedModelStatus.LOGGED_MODEL_READY
+    assert model.params == {"rounds": "5"}
+    assert runyard.lightgbm.load_model(info.model_uri).predict(FRAME).tolist() == (
+        _booster().predict(FRAME).tolist()
+    )

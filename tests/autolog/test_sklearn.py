@@ -59,6 +59,9 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
     # The model is MLflow 3's logged model, the run's output, reached by its id or the run.
     (logged,) = runyard.search_logged_models()
     assert (logged.name, logged.source_run_id) == ("model", rid)
+    # As MLflow 3: the model carries the estimator's params, and the training metrics are its.
+    assert logged.params == dict(run.data.params)
+    assert {m.key for m in logged.metrics} == CLASSIFIER_METRICS
     assert [o.model_id for o in run.outputs.model_outputs] == [logged.model_id]
     files = Path(
         runyard.artifacts.download_artifacts(

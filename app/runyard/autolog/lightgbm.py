@@ -34,7 +34,8 @@ from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failu
 from runyard.autolog.record import RunLogger, write_importances
 from runyard.autolog.saved_model import SIGNATURE_ROWS, training_signature
 from runyard.clock import now_ms
-from runyard.entities import Metric
+from runyard.entities import LoggedModelStatus, Metric
+from runyard.tracking.fluent_models import finalize_logged_model, initialize_logged_model
 from runyard.validation import MAX_METRICS_PER_BATCH
 
 FLAVOR = "lightgbm"
@@ -90,24 +91,41 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     # Taken before training: LightGBM frees a dataset's raw data once it is constructed.
     sample = getattr(train_set, "data", None)
     sample = sample[:SIGNATURE_ROWS] if is_example(sample) else None
-    callback = MetricsCallback(logger)
+    # As MLflow 3 does, the model exists before training, so each iteration's metrics are its
+    # metrics too; its files follow once training is done.
+    model_id = initialize_logged_model("model").model_id if _OPTIONS["log_models"] else None
+    callback = MetricsCallback(logger, model_id)
     bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
-    booster = original(*bound.args, **bound.kwargs)
+    try:
+        booster = original(*bound.args, **bound.kwargs)
+    except BaseException:
+        if model_id is not None:
+            _mark_failed(model_id)
+        raise
     callback.flush()
     # Iterations actually run: after early stopping the booster keeps only the best ones.
     summary = {"stopped_iteration": callback.iterations or booster.current_iteration()}
     if getattr(booster, "best_iteration", 0) > 0:
         summary["best_iteration"] = booster.best_iteration
-    logger.metrics(summary)
+    logger.metrics(summary, model_id=model_id)
     logger.directory(lambda tmp: _write_importances(tmp, booster))
-    if _OPTIONS["log_models"]:
+    if model_id is not None:
         log_model(
             booster,
             name="model",
             signature=training_signature(booster.predict, sample),
             registered_model_name=_OPTIONS["registered_model_name"],
+            model_id=model_id,
         )
     return booster
+
+
+def _mark_failed(model_id: str) -> None:
+    """A training that failed leaves its model marked so, not pending forever."""
+    try:
+        finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
+    except Exception as error:
+        warn_logging_failure(FLAVOR, error)
 
 
 def _write_importances(tmp: str, booster: Any) -> None:
@@ -126,8 +144,9 @@ class MetricsCallback:
     order = 20
     before_iteration = False
 
-    def __init__(self, logger: RunLogger) -> None:
+    def __init__(self, logger: RunLogger, model_id: str | None = None) -> None:
         self.logger = logger
+        self.model_id = model_id
         self.points: list[Metric] = []
         self.last_flush = time.monotonic()
         self.failed = False
@@ -140,7 +159,8 @@ class MetricsCallback:
         ts = now_ms()
         for item in env.evaluation_result_list or ():
             data_name, eval_name, value = item[0], item[1], item[2]
-            self.points.append(Metric(f"{data_name}-{eval_name}", float(value), ts, env.iteration))
+            key = f"{data_name}-{eval_name}"
+            self.points.append(Metric(key, float(value), ts, env.iteration, model_id=self.model_id))
         if (
             len(self.points) >= MAX_METRICS_PER_BATCH
             or time.monotonic() - self.last_flush >= FLUSH_SECONDS

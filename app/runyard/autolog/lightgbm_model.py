@@ -47,9 +47,11 @@ def log_model(
     tags: Mapping[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    model_id: str | None = None,
 ) -> ModelInfo:
     """Log the model as a logged model of the active experiment (the output of the active run,
-    if any), and register it as a new version of ``registered_model_name`` when given."""
+    if any), and register it as a new version of ``registered_model_name`` when given;
+    ``model_id``: a logged model created beforehand to fill instead of a new one."""
 
     def write(
         directory: str, model_id: str | None, run_id: str | None, model_name: str
@@ -59,7 +61,7 @@ def log_model(
         )
 
     return saved_model.log_flavor_model(
-        write, name, artifact_path, registered_model_name, params, tags, model_type, step
+        write, name, artifact_path, registered_model_name, params, tags, model_type, step, model_id
     )
 
 

@@ -49,9 +49,12 @@ class RunLogger:
         clean = {k[:MAX_KEY_LENGTH]: str(v)[:MAX_TAG_VALUE_LENGTH] for k, v in tags.items()}
         self.client.log_batch(self.run_id, tags=clean, synchronous=True)
 
-    def metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+    def metrics(
+        self, metrics: Mapping[str, float], step: int = 0, model_id: str | None = None
+    ) -> None:
+        """Log ``metrics`` at ``step``; with ``model_id`` they are the logged model's too."""
         ts = now_ms()
-        points = [Metric(k, float(v), ts, step) for k, v in metrics.items()]
+        points = [Metric(k, float(v), ts, step, model_id=model_id) for k, v in metrics.items()]
         self.metric_points(points)
 
     def metric_points(self, points: Sequence[Metric]) -> None:

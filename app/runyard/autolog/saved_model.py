@@ -43,9 +43,10 @@ def log_flavor_model(
     tags: Mapping[str, Any] | None,
     model_type: str | None,
     step: int,
+    model_id: str | None = None,
 ) -> ModelInfo:
     """``log_model`` of any flavor: ``name`` (or its older spelling ``artifact_path``) names the
-    logged model, whose files ``write`` produces."""
+    logged model, whose files ``write`` produces; ``model_id``: an existing one to fill."""
     if name is not None and artifact_path is not None and name != artifact_path:
         raise InvalidParameterValue("Give 'name' ('artifact_path' is its older spelling).")
     model_name = name or artifact_path or "model"
@@ -54,7 +55,7 @@ def log_flavor_model(
         return write(directory, model_id, run_id, model_name)
 
     return log_model_files(
-        model_name, write_named, registered_model_name, params, tags, model_type, step
+        model_name, write_named, registered_model_name, params, tags, model_type, step, model_id
     )
 
 

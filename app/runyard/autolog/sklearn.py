@@ -28,8 +28,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runyard.autolog.patch import revert_patches, safe_patch
-from runyard.autolog.record import RunLogger, write_importances
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.record import RunLogger, truncate_params, write_importances
 from runyard.autolog.saved_model import training_signature
 from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
 from runyard.autolog.sklearn_model import log_model as log_model
@@ -88,8 +88,9 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     logger.tags({"estimator_name": cls.__name__, "estimator_class": _class_path(cls)})
     fitted = original(self, *args, **kwargs)
     X, y, sample_weight = _fit_data(original, self, args, kwargs)
+    model_id = _log_fitted_model(self, X) if _OPTIONS["log_models"] else None
     if _OPTIONS["log_training_metrics"] and X is not None:
-        logger.metrics(training_metrics(self, X, y, sample_weight))
+        logger.metrics(training_metrics(self, X, y, sample_weight), model_id=model_id)
 
     importances = feature_importances(self)
     if importances:
@@ -97,14 +98,28 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
         logger.directory(
             lambda tmp: write_importances(tmp, "feature_importances", importances, title)
         )
-    if _OPTIONS["log_models"]:
-        log_model(
-            self,
-            name="model",
-            signature=training_signature(self.predict, X) if hasattr(self, "predict") else None,
-            registered_model_name=_OPTIONS["registered_model_name"],
-        )
     return fitted
+
+
+def _log_fitted_model(estimator: Any, X: Any) -> str | None:
+    """The fitted estimator as MLflow 3's autologging logs it: a logged model named ``model``
+    with the estimator's params, so the training metrics can be the model's too. A model that
+    cannot be logged (one that does not pickle, say) is warned about; the metrics still go to
+    the run."""
+    try:
+        info = log_model(
+            estimator,
+            name="model",
+            signature=training_signature(estimator.predict, X)
+            if hasattr(estimator, "predict")
+            else None,
+            registered_model_name=_OPTIONS["registered_model_name"],
+            params=truncate_params(estimator.get_params(deep=True)),
+        )
+    except Exception as error:
+        warn_logging_failure(FLAVOR, error)
+        return None
+    return info.model_id
 
 
 def _class_path(cls: type) -> str:

@@ -38,14 +38,24 @@ def log_model_files(
     tags: Mapping[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
+    model_id: str | None = None,
 ) -> ModelInfo:
     """``write(directory, model_id, run_id)`` writes the model's files and returns its MLmodel
-    descriptor. A model whose files could not be written or uploaded is marked failed."""
+    descriptor. A model whose files could not be written or uploaded is marked failed.
+    ``model_id`` names a logged model created beforehand (``initialize_logged_model``, as
+    autologging does to link metrics to it while training) to fill instead of a new one."""
     client = _client()
     run = active_run()
     run_id = run.info.run_id if run is not None else None
     experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
-    model = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
+    if model_id is not None:
+        model = client.get_logged_model(model_id)
+        if params:
+            client.log_model_params(model_id, params)
+        if tags:
+            client.set_logged_model_tags(model_id, tags)
+    else:
+        model = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
     fluent_state.current().last_logged_model_id = model.model_id
     try:
         with tempfile.TemporaryDirectory(prefix="runyard-model-") as directory:
