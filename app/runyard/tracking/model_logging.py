@@ -48,31 +48,31 @@ def log_model_files(
     run = active_run()
     run_id = run.info.run_id if run is not None else None
     experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
-    if model_id is not None:
-        model = client.get_logged_model(model_id)
+    if model_id is not None:  # an unknown id is refused by the first call that uses it
         if params:
             client.log_model_params(model_id, params)
         if tags:
             client.set_logged_model_tags(model_id, tags)
     else:
-        model = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
-    fluent_state.current().last_logged_model_id = model.model_id
+        created = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
+        model_id = created.model_id
+    fluent_state.current().last_logged_model_id = model_id
     try:
         with tempfile.TemporaryDirectory(prefix="runyard-model-") as directory:
-            descriptor = write(directory, model.model_id, run_id)
-            client.log_model_artifacts(model.model_id, directory)
+            descriptor = write(directory, model_id, run_id)
+            client.log_model_artifacts(model_id, directory)
     except BaseException:
-        client.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
+        client.finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
         raise
-    client.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_READY)
+    client.finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_READY)
     if run_id is not None:
-        client.log_outputs(run_id, [ModelOutput(model.model_id, step)])
-    uri = f"models:/{model.model_id}"
+        client.log_outputs(run_id, [ModelOutput(model_id, step)])
+    uri = f"models:/{model_id}"
     version = None
     if registered_model_name is not None:
         version = int(client.register_model(uri, registered_model_name).version)
     return ModelInfo(
-        model_id=model.model_id,
+        model_id=model_id,
         name=name,
         model_uri=uri,
         run_id=run_id,
