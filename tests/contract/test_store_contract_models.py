@@ -204,6 +204,51 @@ def test_search_logged_models_by_dataset(store: TrackingStore, experiment_id: st
         assert sorted(m.name for m in found) == expected, datasets
 
 
+def test_search_logged_models_by_metrics_params_tags_and_attributes(
+    store: TrackingStore, experiment_id: str
+) -> None:
+    run_id = new_run(store, experiment_id).info.run_id
+    good = store.create_logged_model(
+        experiment_id, name="good", tags=[("team", "vision")], params=[("lr", "0.1")]
+    )
+    bad = store.create_logged_model(experiment_id, name="bad", params=[("lr", "0.5")])
+    store.log_batch(
+        run_id,
+        metrics=[
+            Metric("acc", 0.91, 1000, 0, run_id, good.model_id, "eval", "d1"),
+            Metric("acc", 0.40, 1000, 1, run_id, good.model_id, "train", "d2"),
+            Metric("acc", 0.60, 1000, 0, run_id, bad.model_id),
+            Metric("loss", float("nan"), 1000, 0, run_id, bad.model_id),
+        ],
+    )
+    store.finalize_logged_model(good.model_id, LoggedModelStatus.LOGGED_MODEL_READY)
+    for filter_string, datasets, expected in (
+        ("metrics.acc > 0.9", None, ["good"]),
+        ("metrics.acc < 0.5", None, ["good"]),  # any point of the metric, as in MLflow
+        ("metrics.acc >= 0.6", None, ["bad", "good"]),
+        ("metrics.loss > 0 OR metrics.loss <= 0", None, []),  # NaN satisfies no comparison
+        ("params.lr = '0.1'", None, ["good"]),
+        ("params.lr != '0.1'", None, ["bad"]),
+        ("params.lr IN ('0.1', '0.5')", None, ["bad", "good"]),
+        ("tags.team = 'vision'", None, ["good"]),
+        ("tags.team IS NULL", None, ["bad"]),
+        ("metrics.acc > 0.5 AND params.lr = '0.5'", None, ["bad"]),
+        ("status = 'READY'", None, ["good"]),  # the short name and the full one
+        ("status != 'LOGGED_MODEL_READY'", None, ["bad"]),
+        ("creation_timestamp > 0 AND name LIKE '%oo%'", None, ["good"]),
+        ("name = 'good' OR name = 'bad'", None, ["bad", "good"]),
+        ("metrics.acc < 0.5", [("eval", "d1")], []),  # its low point is on another dataset
+        ("metrics.acc > 0.9", [("eval", "d1")], ["good"]),
+    ):
+        found = store.search_logged_models(
+            [experiment_id], filter_string=filter_string, datasets=datasets
+        )
+        assert sorted(m.name for m in found) == expected, (filter_string, datasets)
+    for bad_filter in ("metrics.acc = 'x'", "bogus.x = '1'", "metrics.acc LIKE '1%'"):
+        with pytest.raises(InvalidParameterValue):
+            store.search_logged_models([experiment_id], filter_string=bad_filter)
+
+
 def test_missing_model(store: TrackingStore) -> None:
     with pytest.raises(ResourceDoesNotExist, match="m-0000"):
         store.get_logged_model("m-00000000000000000000000000000000")

@@ -30,6 +30,9 @@ REGISTERED_MODEL_STRING_ATTRIBUTES = ("name",)
 MODEL_VERSION_STRING_ATTRIBUTES = ("name", "run_id", "source_path")
 REGISTRY_NUMERIC_ATTRIBUTES = ("creation_timestamp", "last_updated_timestamp")
 MODEL_VERSION_NUMERIC_ATTRIBUTES = ("version_number", *REGISTRY_NUMERIC_ATTRIBUTES)
+#: Logged model attributes for ``search_logged_models``.
+LOGGED_MODEL_STRING_ATTRIBUTES = ("name", "model_id", "source_run_id", "status", "model_type")
+LOGGED_MODEL_NUMERIC_ATTRIBUTES = REGISTRY_NUMERIC_ATTRIBUTES
 
 
 @dataclass(frozen=True, slots=True)

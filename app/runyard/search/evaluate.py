@@ -104,23 +104,24 @@ def _order_after(a: tuple[int, int, float], b: tuple[int, int, float]) -> bool:
 
 def matches(expr: Expr | None, run: Run) -> bool:
     """Whether ``run`` satisfies the parsed ``search_runs`` filter (None matches all)."""
-    return _evaluate(expr, lambda comp: _run_comparison(comp, run, _lazy_metrics(run)))
+    return evaluate_tree(expr, lambda comp: _run_comparison(comp, run, _lazy_metrics(run)))
 
 
 def matches_experiment(expr: Expr | None, exp: Experiment) -> bool:
     """Whether ``exp`` satisfies the parsed ``search_experiments`` filter."""
-    return _evaluate(expr, lambda comp: _compare(comp, _experiment_value(exp, comp.ident)))
+    return evaluate_tree(expr, lambda comp: compare_value(comp, _experiment_value(exp, comp.ident)))
 
 
-def _evaluate(expr: Expr | None, leaf: Callable[[Comparison], bool]) -> bool:
+def evaluate_tree(expr: Expr | None, leaf: Callable[[Comparison], bool]) -> bool:
+    """``expr``'s truth, with ``leaf`` deciding each comparison (None is true)."""
     if expr is None:
         return True
     if isinstance(expr, Comparison):
         return leaf(expr)
     if isinstance(expr, And):
-        return all(_evaluate(item, leaf) for item in expr.items)
+        return all(evaluate_tree(item, leaf) for item in expr.items)
     if isinstance(expr, Or):
-        return any(_evaluate(item, leaf) for item in expr.items)
+        return any(evaluate_tree(item, leaf) for item in expr.items)
     raise TypeError(f"not a filter node: {expr!r}")
 
 
@@ -131,13 +132,14 @@ def _lazy_metrics(run: Run) -> Callable[[], dict[str, float]]:
 def _run_comparison(comp: Comparison, run: Run, metrics: Callable[[], dict[str, float]]) -> bool:
     ident = comp.ident
     if ident.entity == "dataset":
-        return any(_compare(comp, value) for value in _dataset_values(run, ident.key))
+        return any(compare_value(comp, value) for value in _dataset_values(run, ident.key))
     if ident.entity == "metric":
-        return _compare(comp, metrics().get(ident.key))
-    return _compare(comp, _run_value(run, ident))
+        return compare_value(comp, metrics().get(ident.key))
+    return compare_value(comp, _run_value(run, ident))
 
 
-def _compare(comp: Comparison, value: Any) -> bool:
+def compare_value(comp: Comparison, value: Any) -> bool:
+    """Whether ``value`` (None: the entity has none) satisfies one comparison."""
     if comp.op == "IS NULL":
         return value is None
     if comp.op == "IS NOT NULL":
@@ -184,12 +186,14 @@ def _experiment_value(exp: Experiment, ident: Identifier) -> Any:
 
 def matches_registered_model(expr: Expr | None, model: Any) -> bool:
     """Whether a ``RegisteredModel`` satisfies a ``search_registered_models`` filter."""
-    return _evaluate(expr, lambda comp: _compare(comp, _registry_value(model, comp.ident)))
+    return evaluate_tree(expr, lambda comp: compare_value(comp, _registry_value(model, comp.ident)))
 
 
 def matches_model_version(expr: Expr | None, version: Any) -> bool:
     """Whether a ``ModelVersion`` satisfies a ``search_model_versions`` filter."""
-    return _evaluate(expr, lambda comp: _compare(comp, _registry_value(version, comp.ident)))
+    return evaluate_tree(
+        expr, lambda comp: compare_value(comp, _registry_value(version, comp.ident))
+    )
 
 
 def _registry_value(entity: Any, ident: Identifier) -> Any:

@@ -28,6 +28,7 @@ from runyard.search.lexer import Token, fail, tokenize
 from runyard.search.schema import (
     EXPERIMENTS,
     LIST_COMPARATORS,
+    LOGGED_MODELS,
     MODEL_VERSIONS,
     NULL_COMPARATORS,
     REGISTERED_MODELS,
@@ -40,6 +41,7 @@ __all__ = [
     "parse_experiment_filter",
     "parse_experiment_order_by",
     "parse_filter",
+    "parse_logged_model_filter",
     "parse_model_version_filter",
     "parse_model_version_order_by",
     "parse_order_by",
@@ -82,6 +84,11 @@ def parse_registered_model_filter(text: str | None) -> Expr | None:
 
 def parse_registered_model_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
     return _order_keys(clauses, REGISTERED_MODELS)
+
+
+def parse_logged_model_filter(text: str | None) -> Expr | None:
+    """The tree of a ``search_logged_models`` filter; None when there is no filter."""
+    return _parse(text, LOGGED_MODELS)
 
 
 def parse_model_version_filter(text: str | None) -> Expr | None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from runyard.search.ast import (
     EXPERIMENT_NUMERIC_ATTRIBUTES,
     EXPERIMENT_STRING_ATTRIBUTES,
+    LOGGED_MODEL_NUMERIC_ATTRIBUTES,
+    LOGGED_MODEL_STRING_ATTRIBUTES,
     MODEL_VERSION_NUMERIC_ATTRIBUTES,
     MODEL_VERSION_STRING_ATTRIBUTES,
     REGISTERED_MODEL_STRING_ATTRIBUTES,
@@ -177,4 +179,32 @@ MODEL_VERSIONS = Schema(
     dataset_keys=frozenset(),
     order_entities=frozenset({"attribute"}),
     null_message=_REGISTRY_NULL,
+)
+
+#: ``search_logged_models``: MLflow 3's attributes, metrics (any logged point), params, tags.
+LOGGED_MODELS = Schema(
+    entities={
+        "attribute": "attribute",
+        "attributes": "attribute",
+        "metric": "metric",
+        "metrics": "metric",
+        "param": "param",
+        "params": "param",
+        "tag": "tag",
+        "tags": "tag",
+    },
+    entities_shown="Valid entity types are ('attributes', 'metrics', 'params', 'tags')",
+    attributes=_aliases(
+        LOGGED_MODEL_STRING_ATTRIBUTES + LOGGED_MODEL_NUMERIC_ATTRIBUTES,
+        {
+            "creation_time": "creation_timestamp",
+            "last_updated_time": "last_updated_timestamp",
+            "run_id": "source_run_id",
+        },
+    ),
+    numeric_attributes=frozenset(LOGGED_MODEL_NUMERIC_ATTRIBUTES),
+    dataset_keys=frozenset(),
+    order_entities=frozenset({"attribute"}),
+    null_message="IS NULL / IS NOT NULL is only supported for tags and params, not for '{entity}' "
+    "'{key}'",
 )

@@ -36,6 +36,8 @@ from runyard.entities import (
 )
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.names import generate_run_name
+from runyard.search.logged_models import matches_logged_model, on_datasets
+from runyard.search.parser import parse_logged_model_filter
 from runyard.store.file import metrics as file_metrics
 from runyard.store.file.base import FileStoreBase
 from runyard.store.file.layout import (
@@ -59,7 +61,6 @@ from runyard.store.file.layout import (
     remove_empty_parents,
     write_atomic,
 )
-from runyard.store.file.model_filter import model_matches, parse_model_filter
 from runyard.store.file.queries import page_of
 
 _MODEL_NAME_BAD_CHARS = ("/", ":", ".", "%", '"', "'")
@@ -354,7 +355,7 @@ class ModelsMixin(FileStoreBase):
         from runyard.search.paging import decode_offset_token
 
         ordering = validation.validate_model_order_by(order_by)
-        clauses = parse_model_filter(filter_string)
+        expr = parse_logged_model_filter(filter_string)
         validation.validate_max_results(max_results, MAX_RESULTS_LOGGED_MODELS)
         offset = decode_offset_token(page_token)
         ids = [validation.validate_experiment_id(e) for e in experiment_ids]
@@ -369,7 +370,7 @@ class ModelsMixin(FileStoreBase):
                 if str(meta.get("experiment_id")) != experiment_id:
                     continue
                 model = self._model_from_dir(model_dir, meta)
-                if model_matches(clauses, model) and _on_datasets(model, datasets):
+                if matches_logged_model(expr, model, datasets) and _on_datasets(model, datasets):
                     found.append(model)
         found.sort(key=lambda m: m.model_id)
         found.sort(key=lambda m: m.creation_timestamp, reverse=True)
@@ -404,10 +405,4 @@ def _model_attribute(model: LoggedModel, field: str) -> Any:
 def _on_datasets(model: LoggedModel, datasets: Sequence[tuple[str, str | None]] | None) -> bool:
     """Whether the model has a metric logged on one of ``datasets`` (name and digest both
     match, as in MLflow); all models when no datasets are given."""
-    if not datasets:
-        return True
-    return any(
-        metric.dataset_name == name and metric.dataset_digest == digest
-        for metric in model.metrics
-        for name, digest in datasets
-    )
+    return not datasets or any(on_datasets(metric, datasets) for metric in model.metrics)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,24 +21,15 @@ from runyard.entities import (
     ModelOutput,
     PagedList,
 )
-from runyard.errors import InvalidFilter, ResourceDoesNotExist
+from runyard.errors import ResourceDoesNotExist
 from runyard.names import generate_run_name
+from runyard.search.parser import parse_logged_model_filter
 from runyard.store.sql import models as m
 from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, upsert
-from runyard.store.sql.search import compare
+from runyard.store.sql.logged_model_search import dataset_filter, model_filter
 
 _LM = m.logged_models.c
-_FILTER_COLUMNS = {
-    "name": _LM.name,
-    "source_run_id": _LM.source_run_id,
-    "status": _LM.status,
-    "model_type": _LM.model_type,
-    "model_id": _LM.model_id,
-}
-_CLAUSE = re.compile(
-    r"^\s*(?:attributes?\.)?(\w+)\s*(=|!=|(?i:i?like))\s*(?:'([^']*)'|\"([^\"]*)\")\s*$"
-)
 
 
 class LoggedModelsMixin(SqlBase):
@@ -227,8 +217,8 @@ class LoggedModelsMixin(SqlBase):
             .where(
                 _LM.experiment_id.in_([k for k in keys if k is not None]),
                 _LM.lifecycle_stage == LifecycleStage.ACTIVE.value,
-                *_model_filter(filter_string),
-                *_dataset_filter(datasets),
+                model_filter(parse_logged_model_filter(filter_string), datasets),
+                *dataset_filter(datasets),
             )
             .order_by(*ordering, _LM.creation_timestamp.desc(), _LM.model_id)
             .limit(max_results + 1)
@@ -318,38 +308,6 @@ def _put(conn: Connection, table: sa.Table, model_id: str, items: Sequence[tuple
         ["model_id", "key"],
         ["value"],
     )
-
-
-def _dataset_filter(
-    datasets: Sequence[tuple[str, str | None]] | None,
-) -> list[sa.ColumnElement[bool]]:
-    """Models with a metric logged on one of ``datasets``; as in MLflow, name and digest must
-    both match (a digest of None matches metrics logged without one)."""
-    if not datasets:
-        return []
-    metrics = m.logged_model_metrics.c
-    matches = [
-        sa.and_(metrics.dataset_name == name, metrics.dataset_digest == digest)
-        for name, digest in datasets
-    ]
-    return [sa.exists().where(metrics.model_id == _LM.model_id, sa.or_(*matches))]
-
-
-def _model_filter(filter_string: str | None) -> list[sa.ColumnElement[bool]]:
-    """``name``, ``source_run_id``, ``status``, ``model_type`` with = != LIKE ILIKE, AND-ed."""
-    if not filter_string or not filter_string.strip():
-        return []
-    clauses = []
-    for part in re.split(
-        r"\s+AND\s+(?=(?:[^'\"]|'[^']*'|\"[^\"]*\")*$)", filter_string, flags=re.I
-    ):
-        match = _CLAUSE.match(part)
-        if match is None or match.group(1) not in _FILTER_COLUMNS:
-            raise InvalidFilter(f"Invalid logged model filter clause: {part.strip()!r}")
-        name, op, single, double = match.groups()
-        value = single if single is not None else double
-        clauses.append(compare(_FILTER_COLUMNS[name], op.upper(), value))
-    return clauses
 
 
 def _dataset_id(conn: Connection, experiment_id: int, item: DatasetInput) -> str:
