@@ -1,4 +1,5 @@
-"""``mlflow.sklearn.autolog()``: params, training metrics, a logged model that loads back."""
+"""``mlflow.sklearn.autolog()``: params, training metrics, a logged model that loads back and
+that MLflow's client finds by its metrics and params."""
 
 import json
 
@@ -16,6 +17,17 @@ with mlflow.start_run() as run:
     model = LogisticRegression(max_iter=200, C=0.5).fit(X, y)
 models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
 assert len(models) == 1, models
+filtered = mlflow.search_logged_models(
+    experiment_ids=[run.info.experiment_id],
+    filter_string="metrics.training_accuracy_score > 0.5 AND params.C = '0.5'",
+    output_format="list",
+)
+assert [m.model_id for m in filtered] == [models[0].model_id], filtered
+assert not mlflow.search_logged_models(
+    experiment_ids=[run.info.experiment_id],
+    filter_string="metrics.training_accuracy_score > 1.5",
+    output_format="list",
+)
 loaded = mlflow.sklearn.load_model(f"models:/{models[0].model_id}")
 assert np.array_equal(loaded.predict(X), model.predict(X))
 print(
