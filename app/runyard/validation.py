@@ -323,18 +323,25 @@ def validate_max_results(max_results: object, limit: int, what: str = "max_resul
 
 #: Logged-model fields ``search_logged_models`` can order by (MLflow's attribute names).
 LOGGED_MODEL_ORDER_FIELDS = ("name", "model_id", "creation_timestamp", "last_updated_timestamp")
+#: ``metrics.<key>`` orders logged models by their latest value of that metric.
+METRIC_ORDER_PREFIX = "metrics."
 
 
 def validate_model_order_by(
     order_by: Sequence[tuple[str, bool]] | None,
 ) -> list[tuple[str, bool]]:
-    """``[(field, ascending), ...]`` for logged-model search; metrics are not orderable here."""
+    """``[(field, ascending), ...]`` for logged-model search: an attribute, or
+    ``metrics.<key>`` (the model's latest value of that metric, as MLflow orders)."""
     checked = []
     for field_name, ascending in order_by or ():
-        if field_name not in LOGGED_MODEL_ORDER_FIELDS:
+        if field_name not in LOGGED_MODEL_ORDER_FIELDS and not (
+            isinstance(field_name, str)
+            and field_name.startswith(METRIC_ORDER_PREFIX)
+            and len(field_name) > len(METRIC_ORDER_PREFIX)
+        ):
             raise InvalidParameterValue(
                 f"Invalid order_by field_name {field_name!r} for logged models: it must be one "
-                f"of {', '.join(LOGGED_MODEL_ORDER_FIELDS)}."
+                f"of {', '.join(LOGGED_MODEL_ORDER_FIELDS)} or {METRIC_ORDER_PREFIX}<key>."
             )
         checked.append((field_name, bool(ascending)))
     return checked

@@ -184,7 +184,7 @@ def test_search_logged_models_order_by(store: TrackingStore, experiment_id: str)
     )
     assert [m.name for m in (*paged, *rest)] == ["a", "b", "c"]
     with pytest.raises(InvalidParameterValue, match="field_name"):
-        store.search_logged_models([experiment_id], order_by=[("metrics.acc", True)])
+        store.search_logged_models([experiment_id], order_by=[("params.lr", True)])
 
 
 def test_search_logged_models_by_dataset(store: TrackingStore, experiment_id: str) -> None:
@@ -247,6 +247,35 @@ def test_search_logged_models_by_metrics_params_tags_and_attributes(
     for bad_filter in ("metrics.acc = 'x'", "bogus.x = '1'", "metrics.acc LIKE '1%'"):
         with pytest.raises(InvalidParameterValue):
             store.search_logged_models([experiment_id], filter_string=bad_filter)
+
+
+def test_search_logged_models_ordered_by_a_metric(store: TrackingStore, experiment_id: str) -> None:
+    run_id = new_run(store, experiment_id).info.run_id
+    models = {n: store.create_logged_model(experiment_id, name=n) for n in "abcd"}
+
+    def point(name: str, value: float, timestamp: int, step: int) -> Metric:
+        return Metric("acc", value, timestamp, step, run_id, models[name].model_id)
+
+    store.log_batch(
+        run_id,
+        metrics=[
+            point("a", 0.9, 1000, 0),
+            point("a", 0.2, 1000, 1),  # a's latest: the highest step at the newest time
+            point("b", 0.5, 2000, 0),
+            point("b", 0.99, 1000, 5),  # older than b's 0.5, whatever its step
+            point("c", float("nan"), 1000, 0),  # NaN sorts with the models that have none
+        ],
+    )
+
+    def names(ascending: bool, extra: list[tuple[str, bool]] | None = None) -> list[str]:
+        order = [("metrics.acc", ascending), *(extra or [])]
+        return [m.name for m in store.search_logged_models([experiment_id], order_by=order)]
+
+    assert names(True, [("name", True)]) == ["a", "b", "c", "d"]
+    assert names(False, [("name", True)]) == ["b", "a", "c", "d"]  # none last either way
+    for bad in ("metrics.", "params.lr", "bogus"):
+        with pytest.raises(InvalidParameterValue):
+            store.search_logged_models([experiment_id], order_by=[(bad, True)])
 
 
 def test_missing_model(store: TrackingStore) -> None:

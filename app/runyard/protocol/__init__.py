@@ -38,6 +38,8 @@ from runyard.protocol.resources import (
     file_info_to_json,
     logged_model_from_json,
     logged_model_to_json,
+    model_dataset_from_json,
+    model_order_from_json,
     page_to_json,
 )
 from runyard.protocol.runs import (
@@ -72,6 +74,8 @@ __all__ = [
     "metric_from_json",
     "metric_to_json",
     "missing_message",
+    "model_dataset_from_json",
+    "model_order_from_json",
     "object_list",
     "optional_int",
     "optional_string",

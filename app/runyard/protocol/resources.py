@@ -12,13 +12,17 @@ from runyard.entities import (
     LoggedModel,
     PagedList,
 )
+from runyard.errors import InvalidParameterValue
 from runyard.protocol.fields import (
     Json,
     _drop_empty,
     key_values_from_json,
     key_values_to_json,
     optional_int,
+    optional_string,
     parse_model_status,
+    parse_string,
+    require_field,
 )
 from runyard.protocol.runs import (
     metric_from_json,
@@ -116,6 +120,29 @@ def logged_model_from_json(obj: Mapping[str, Any]) -> LoggedModel:
             metric_from_json(m, f"metrics[{i}].") for i, m in enumerate(data.get("metrics", []))
         ),
     )
+
+
+def model_order_from_json(item: Mapping[str, Any], index: int = 0) -> tuple[str, bool]:
+    """One ``logged-models/search`` order_by entry (``{"field_name": ..., "ascending": ...}``)
+    as ``(field, ascending)``. Ordering by a metric's value on one dataset (MLflow's
+    ``dataset_name`` in an entry) is refused, rather than ordered on every dataset."""
+    if not isinstance(item, Mapping):
+        raise InvalidParameterValue(f"order_by[{index}] must be an object, not {item!r}.")
+    if item.get("dataset_name") or item.get("dataset_digest"):
+        raise InvalidParameterValue(
+            f"order_by[{index}]: ordering by a metric on one dataset is not supported; "
+            "filter with 'datasets' and order by the metric instead."
+        )
+    field = parse_string(require_field(item, "field_name"), f"order_by[{index}].field_name")
+    return field, item.get("ascending") is not False
+
+
+def model_dataset_from_json(item: Mapping[str, Any], index: int = 0) -> tuple[str, str | None]:
+    """One ``logged-models/search`` datasets entry as ``(dataset_name, dataset_digest)``."""
+    if not isinstance(item, Mapping):
+        raise InvalidParameterValue(f"datasets[{index}] must be an object, not {item!r}.")
+    name = parse_string(require_field(item, "dataset_name"), f"datasets[{index}].dataset_name")
+    return name, optional_string(item, "dataset_digest") or None
 
 
 # ---- pages --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ both stores compare one form.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 from runyard.entities import LoggedModel, LoggedModelStatus, Metric
@@ -79,3 +80,14 @@ def _model_comparison(comp: Comparison, model: LoggedModel, datasets: Datasets |
     if isinstance(value, LoggedModelStatus):
         value = value.value
     return compare_value(comp, value)
+
+
+def latest_metric_value(model: LoggedModel, key: str) -> float | None:
+    """What ordering by ``metrics.<key>`` sorts on, as MLflow does: the value of the model's
+    latest point of the metric (newest timestamp, then highest step, then first run id); None
+    when it has none, or when that point is NaN (such models sort last either way)."""
+    points = [p for p in model.metrics if p.key == key]
+    if not points:
+        return None
+    latest = min(points, key=lambda p: (-p.timestamp, -p.step, p.run_id or ""))
+    return None if math.isnan(latest.value) else latest.value

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from runyard import config, system_metrics
+from runyard import config, protocol, system_metrics
 from runyard import tags as system_tags
 from runyard.batching import plan_batches
 from runyard.clock import now_ms
@@ -411,9 +411,23 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
         self,
         experiment_ids: Sequence[str],
         filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
         max_results: int = 100,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
+        """One page of logged models, in MLflow's form: ``datasets`` as
+        ``[{"dataset_name": ..., "dataset_digest": ...}]``, ``order_by`` as
+        ``[{"field_name": "metrics.accuracy", "ascending": False}]``."""
         return self._store.search_logged_models(
-            [str(i) for i in experiment_ids], filter_string, max_results, page_token
+            [str(i) for i in experiment_ids],
+            filter_string,
+            max_results,
+            page_token,
+            order_by=[
+                protocol.model_order_from_json(item, i) for i, item in enumerate(order_by or ())
+            ],
+            datasets=[
+                protocol.model_dataset_from_json(item, i) for i, item in enumerate(datasets or ())
+            ],
         )

@@ -37,6 +37,7 @@ from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
 from runyard.tracking import async_logging, context, fluent_state
 from runyard.tracking.client import Client, make_metric
+from runyard.tracking.values import dataset_keys
 from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)
@@ -364,9 +365,14 @@ def log_metric(
     synchronous: bool | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> Any:
+    """One point; with ``model_id`` (and the ``dataset`` it was measured on) it is that logged
+    model's metric too, as in MLflow 3."""
     client, rid = _target(run_id)
-    return client.log_metric(rid, key, value, timestamp, step, synchronous=synchronous)
+    name, digest = dataset_keys(dataset)
+    return client.log_metric(rid, key, value, timestamp, step, synchronous, model_id, name, digest)
 
 
 def log_metrics(
@@ -375,11 +381,17 @@ def log_metrics(
     synchronous: bool | None = None,
     run_id: str | None = None,
     timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> Any:
-    """Log several metrics at one step and one timestamp, in one request."""
+    """Log several metrics at one step and one timestamp, in one request (``model_id`` and
+    ``dataset`` as for ``log_metric``)."""
     client, rid = _target(run_id)
     ts = now_ms() if timestamp is None else timestamp
-    points: list[Metric] = [make_metric(k, v, ts, step, rid) for k, v in metrics.items()]
+    name, digest = dataset_keys(dataset)
+    points: list[Metric] = [
+        make_metric(k, v, ts, step, rid, model_id, name, digest) for k, v in metrics.items()
+    ]
     return client.log_batch(rid, metrics=points, synchronous=synchronous)
 
 

@@ -64,11 +64,15 @@ def get_logged_model(model_id: str) -> LoggedModel:
 def search_logged_models(
     experiment_ids: Sequence[str] | None = None,
     filter_string: str | None = None,
+    datasets: Sequence[Mapping[str, Any]] | None = None,
     max_results: int | None = None,
+    order_by: Sequence[Mapping[str, Any]] | None = None,
     output_format: str = "list",
 ) -> Any:
-    """Logged models of the given experiments (default: the active one), newest first, as a
-    list or (``output_format="pandas"``) a DataFrame with a column per field."""
+    """Logged models of the given experiments (default: the active one), newest first unless
+    ``order_by`` says otherwise (``[{"field_name": "metrics.accuracy", "ascending": False}]``),
+    as a list or (``output_format="pandas"``) a DataFrame with a column per field; MLflow's
+    arguments, in MLflow's order."""
     if output_format not in ("list", "pandas"):
         raise InvalidParameterValue(
             f"Unsupported output_format {output_format!r}; use 'list' or 'pandas'."
@@ -76,7 +80,9 @@ def search_logged_models(
     client = _client()
     ids = [str(i) for i in experiment_ids] if experiment_ids else [_active_experiment_id()]
     models = every_page(
-        lambda size, token: client.search_logged_models(ids, filter_string, size, token),
+        lambda size, token: client.search_logged_models(
+            ids, filter_string, datasets, size, order_by, token
+        ),
         max_results,
         _LOGGED_MODELS_PAGE_SIZE,
     )

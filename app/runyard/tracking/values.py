@@ -74,6 +74,12 @@ def make_metric(
     )
 
 
+def dataset_keys(dataset: Any) -> tuple[str | None, str | None]:
+    """``(name, digest)`` of the dataset a metric was measured on (a runyard or an MLflow
+    dataset), or ``(None, None)`` for none."""
+    return (None, None) if dataset is None else (dataset.name, dataset.digest)
+
+
 def coerce_metric(metric: Metric) -> Metric:
     return make_metric(
         metric.key,

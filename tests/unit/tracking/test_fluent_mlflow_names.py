@@ -146,6 +146,35 @@ def test_last_logged_model_and_its_params_by_mlflows_names(
     assert [m.model_id for m in runyard.search_logged_models()] == [second.model_id]
 
 
+def test_model_metrics_and_the_logged_model_search_take_mlflows_arguments() -> None:
+    evaluation = Dataset(name="eval", digest="d1", source_type="local", source="eval.csv")
+    with runyard.start_run():
+        low = runyard.initialize_logged_model(name="low")
+        high = runyard.initialize_logged_model(name="high")
+        runyard.initialize_logged_model(name="none")
+        runyard.log_metric("acc", 0.2, model_id=low.model_id, dataset=evaluation)
+        runyard.log_metrics({"acc": 0.9, "f1": 0.8}, model_id=high.model_id)
+    assert [(m.key, m.dataset_name) for m in runyard.get_logged_model(low.model_id).metrics] == [
+        ("acc", "eval")
+    ]
+    best_first = runyard.search_logged_models(
+        order_by=[{"field_name": "metrics.acc", "ascending": False}], output_format="list"
+    )
+    assert [m.name for m in best_first] == ["high", "low", "none"]
+    on_eval = runyard.search_logged_models(
+        datasets=[{"dataset_name": "eval", "dataset_digest": "d1"}], output_format="list"
+    )
+    assert [m.name for m in on_eval] == ["low"]
+    found = runyard.MlflowClient().search_logged_models(
+        [best_first[0].experiment_id], filter_string="metrics.f1 > 0.5", max_results=10
+    )
+    assert [m.name for m in found] == ["high"]
+    with pytest.raises(InvalidParameterValue, match="on one dataset"):
+        runyard.search_logged_models(
+            order_by=[{"field_name": "metrics.acc", "dataset_name": "eval"}]
+        )
+
+
 def test_system_metrics_switches_apply_to_runs_started_afterwards() -> None:
     pytest.importorskip("psutil")
     from runyard import system_metrics

@@ -90,17 +90,10 @@ def search_logged_models() -> Response:
     max_results = SEARCH_DEFAULT_MAX_RESULTS if max_results is None else max_results
     validate_max_results(max_results, SEARCH_MAX_RESULTS)
     order_by = [
-        (
-            p.parse_string(p.require_field(item, "field_name"), f"order_by[{i}].field_name"),
-            item.get("ascending") is not False,
-        )
-        for i, item in enumerate(p.object_list(fields, "order_by"))
+        p.model_order_from_json(item, i) for i, item in enumerate(p.object_list(fields, "order_by"))
     ]
     datasets = [
-        (
-            p.parse_string(p.require_field(item, "dataset_name"), f"datasets[{i}].dataset_name"),
-            p.optional_string(item, "dataset_digest") or None,
-        )
+        p.model_dataset_from_json(item, i)
         for i, item in enumerate(p.object_list(fields, "datasets"))
     ]
     page = store().search_logged_models(

@@ -36,7 +36,7 @@ from runyard.entities import (
 )
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.names import generate_run_name
-from runyard.search.logged_models import matches_logged_model, on_datasets
+from runyard.search.logged_models import latest_metric_value, matches_logged_model, on_datasets
 from runyard.search.parser import parse_logged_model_filter
 from runyard.store.file import metrics as file_metrics
 from runyard.store.file.base import FileStoreBase
@@ -375,7 +375,11 @@ class ModelsMixin(FileStoreBase):
         found.sort(key=lambda m: m.model_id)
         found.sort(key=lambda m: m.creation_timestamp, reverse=True)
         for field, ascending in reversed(ordering):  # stable sorts: the first key sorts last
-            found.sort(key=lambda m, f=field: _model_attribute(m, f), reverse=not ascending)
+            if field.startswith(validation.METRIC_ORDER_PREFIX):
+                key = field.removeprefix(validation.METRIC_ORDER_PREFIX)
+                found.sort(key=lambda m, k=key, a=ascending: _metric_order(m, k, a))
+            else:
+                found.sort(key=lambda m, f=field: _model_attribute(m, f), reverse=not ascending)
         return page_of(found, offset, max_results)
 
     @staticmethod
@@ -395,6 +399,14 @@ class ModelsMixin(FileStoreBase):
 
 
 __all__ = ["ModelsMixin"]
+
+
+def _metric_order(model: LoggedModel, key: str, ascending: bool) -> tuple[bool, float]:
+    """Models by their latest value of ``key``; those without one last, in either direction."""
+    value = latest_metric_value(model, key)
+    if value is None:
+        return (True, 0.0)
+    return (False, value if ascending else -value)
 
 
 def _model_attribute(model: LoggedModel, field: str) -> Any:

@@ -1,13 +1,15 @@
-"""``search_logged_models`` filters as SQL: the tree ``parse_logged_model_filter`` gives (the
-same the file store evaluates, ``runyard.search.logged_models``) over the logged model's row,
-and ``EXISTS`` probes of its metrics, params and tags. A metric clause holds when any logged
-point of the metric satisfies it, on one of the searched datasets when some are given."""
+"""``search_logged_models`` filters and orders as SQL: the tree ``parse_logged_model_filter``
+gives (the same the file store evaluates, ``runyard.search.logged_models``) over the logged
+model's row, and ``EXISTS`` probes of its metrics, params and tags. A metric clause holds when
+any logged point of the metric satisfies it, on one of the searched datasets when some are
+given; ordering by a metric sorts on the model's latest value of it."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from runyard import validation
 from runyard.search.ast import And, Comparison, Expr, Or
 from runyard.search.logged_models import Datasets, with_full_statuses
 from runyard.store.sql import models as m
@@ -82,3 +84,26 @@ def _comparison(comp: Comparison, datasets: Datasets | None) -> ColumnElement[bo
             return sa.exists().where(*keyed)
         return sa.exists().where(*keyed, compare(table.value, comp.op, comp.value))
     return compare(_ATTRIBUTE_COLUMNS[ident.key], comp.op, comp.value)
+
+
+def model_order(field: str, ascending: bool) -> list[ColumnElement]:
+    """ORDER BY terms for one ``order_by`` entry: an attribute's column, or for
+    ``metrics.<key>`` the model's latest value of the metric (newest timestamp, then highest
+    step, then first run, as MLflow), models without one (or whose latest is NaN) last."""
+    if not field.startswith(validation.METRIC_ORDER_PREFIX):
+        column = _LM[field]
+        return [column.asc() if ascending else column.desc()]
+    latest = (
+        sa.select(sa.case((_METRICS.is_nan, None), else_=_METRICS.value))
+        .where(
+            _METRICS.model_id == _LM.model_id,
+            _METRICS.key == field.removeprefix(validation.METRIC_ORDER_PREFIX),
+        )
+        .order_by(_METRICS.timestamp.desc(), _METRICS.step.desc(), _METRICS.run_uuid.asc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return [
+        sa.case((latest.is_(None), 1), else_=0).asc(),
+        latest.asc() if ascending else latest.desc(),
+    ]

@@ -27,7 +27,7 @@ from runyard.search.parser import parse_logged_model_filter
 from runyard.store.sql import models as m
 from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, upsert
-from runyard.store.sql.logged_model_search import dataset_filter, model_filter
+from runyard.store.sql.logged_model_search import dataset_filter, model_filter, model_order
 
 _LM = m.logged_models.c
 
@@ -207,8 +207,9 @@ class LoggedModelsMixin(SqlBase):
 
         validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
         ordering = [
-            _LM[field].asc() if ascending else _LM[field].desc()
+            term
             for field, ascending in validation.validate_model_order_by(order_by)
+            for term in model_order(field, ascending)
         ]
         keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
         offset = paging.decode_offset_token(page_token)
