@@ -1,6 +1,6 @@
 """``search_logged_models`` filters: MLflow 3's language over a logged model's attributes,
 metrics, params and tags, parsed once (``parse_logged_model_filter``) and evaluated here for
-the file store; the SQL store turns the same tree into SQL (``store/sql/logged_models.py``).
+the file store; the SQL store turns the same tree into SQL (``store/sql/logged_model_search.py``).
 
 As in MLflow, a metric clause holds when any logged point of that metric satisfies it, on one
 of the searched datasets when some are given. A status is written in full
