@@ -71,8 +71,10 @@ from runyard.tracking.fluent import (
 )
 from runyard.tracking.fluent_inputs import log_input, log_inputs
 from runyard.tracking.fluent_models import (
+    clear_active_model,
     delete_logged_model_tag,
     finalize_logged_model,
+    get_active_model_id,
     get_logged_model,
     initialize_logged_model,
     last_logged_model,
@@ -80,6 +82,7 @@ from runyard.tracking.fluent_models import (
     search_logged_models,
     search_model_versions,
     search_registered_models,
+    set_active_model,
     set_logged_model_tags,
     set_model_version_tag,
 )
@@ -130,6 +133,7 @@ __all__ = [
     "ViewType",
     "__version__",
     "active_run",
+    "clear_active_model",
     "create_experiment",
     "delete_experiment",
     "delete_experiment_tag",
@@ -142,6 +146,7 @@ __all__ = [
     "end_run",
     "finalize_logged_model",
     "flush_async_logging",
+    "get_active_model_id",
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
@@ -175,6 +180,7 @@ __all__ = [
     "search_model_versions",
     "search_registered_models",
     "search_runs",
+    "set_active_model",
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",

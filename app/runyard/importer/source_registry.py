@@ -19,6 +19,7 @@ from runyard.registry.entities import (
     ModelVersion,
     RegisteredModel,
 )
+from runyard.search.render import quote_string
 from runyard.store.file.registry import FileRegistryMixin
 from runyard.store.registry_base import RegistryStore
 
@@ -125,10 +126,9 @@ def registry_from_store(store: RegistryStore) -> Iterator[RegistryRecord]:
 
 
 def _all_versions(store: RegistryStore, name: str) -> list[ModelVersion]:
-    quoted = name.replace("'", "\\'")
     found, token = [], None
     while True:
-        page = store.search_model_versions(f"name = '{quoted}'", 10_000, None, token)
+        page = store.search_model_versions(f"name = {quote_string(name)}", 10_000, None, token)
         found += [mv for mv in page if mv.current_stage != STAGE_DELETED]
         token = page.token
         if not token:

@@ -37,7 +37,6 @@ from runyard.errors import InvalidParameterValue, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
 from runyard.tracking import async_logging, context, fluent_state
 from runyard.tracking.client import Client, make_metric
-from runyard.tracking.values import dataset_keys
 from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)
@@ -368,10 +367,10 @@ def log_metric(
     model_id: str | None = None,
     dataset: Any = None,
 ) -> Any:
-    """One point; with ``model_id`` (and the ``dataset`` it was measured on) it is that logged
-    model's metric too, as in MLflow 3."""
+    """One point; with ``model_id`` (else the active model) and the ``dataset`` it was measured
+    on, it is that logged model's metric too, as in MLflow 3."""
     client, rid = _target(run_id)
-    name, digest = dataset_keys(dataset)
+    model_id, name, digest = fluent_state.current().metric_links(model_id, dataset)
     return client.log_metric(rid, key, value, timestamp, step, synchronous, model_id, name, digest)
 
 
@@ -388,7 +387,7 @@ def log_metrics(
     ``dataset`` as for ``log_metric``)."""
     client, rid = _target(run_id)
     ts = now_ms() if timestamp is None else timestamp
-    name, digest = dataset_keys(dataset)
+    model_id, name, digest = fluent_state.current().metric_links(model_id, dataset)
     points: list[Metric] = [
         make_metric(k, v, ts, step, rid, model_id, name, digest) for k, v in metrics.items()
     ]

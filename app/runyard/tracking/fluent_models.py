@@ -5,7 +5,6 @@ tracking URI: ``runyard.search_registered_models()`` where MLflow code says
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,12 +12,11 @@ from runyard.entities import LoggedModel, LoggedModelStatus
 from runyard.errors import InvalidParameterValue
 from runyard.registry.entities import ModelVersion, RegisteredModel
 from runyard.registry.validation import SEARCH_MODELS_MAX, SEARCH_VERSIONS_MAX
+from runyard.search.render import quote_string
 from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
 from runyard.tracking.fluent_search import every_page
 
-#: The environment variable MLflow reads the active model's id from.
-ACTIVE_MODEL_ID_ENV = "MLFLOW_ACTIVE_MODEL_ID"
 #: Page size when ``search_logged_models`` follows pages for the caller.
 _LOGGED_MODELS_PAGE_SIZE = 1000
 
@@ -137,14 +135,72 @@ def last_logged_model() -> LoggedModel | None:
 
 
 def log_model_params(params: Mapping[str, Any], model_id: str | None = None) -> None:
-    """Add params to a logged model: ``model_id``, else MLflow's ``MLFLOW_ACTIVE_MODEL_ID``."""
-    model_id = model_id or os.environ.get(ACTIVE_MODEL_ID_ENV)
+    """Add params to a logged model: ``model_id``, else the active model."""
+    model_id = model_id or get_active_model_id()
     if not model_id:
         raise InvalidParameterValue(
-            f"Which model? Give model_id (or set {ACTIVE_MODEL_ID_ENV}); "
+            "Which model? Give model_id, or set_active_model() first; "
             "runyard.last_logged_model() is the one logged last."
         )
     _client().log_model_params(model_id, params)
+
+
+class ActiveModel:
+    """What ``set_active_model`` returns: the logged model (its fields read through), and a
+    context manager that puts the previously active model back on exit, as MLflow's does."""
+
+    def __init__(self, model: LoggedModel, previous: str | None) -> None:
+        self.logged_model = model
+        self._previous = previous
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.logged_model, name)
+
+    def __enter__(self) -> ActiveModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fluent_state.current().active_model_id = self._previous
+
+
+def set_active_model(*, name: str | None = None, model_id: str | None = None) -> ActiveModel:
+    """Make a logged model this thread's active one: metrics logged without a ``model_id``
+    become its metrics too. By ``model_id``, or by ``name``: the newest model of that name in
+    the active experiment, created (with no files, ready) when there is none."""
+    if (name is None) == (model_id is None):
+        raise InvalidParameterValue("Give either name or model_id to set_active_model.")
+    client = _client()
+    if model_id is not None:
+        model = client.get_logged_model(model_id)
+    else:
+        experiment_id = _active_experiment_id()
+        newest = client.search_logged_models(
+            [experiment_id],
+            filter_string=f"name = {quote_string(str(name))}",
+            max_results=1,
+            order_by=[{"field_name": "creation_timestamp", "ascending": False}],
+        )
+        if newest:
+            model = newest[0]
+        else:
+            created = client.create_logged_model(experiment_id, name)
+            model = client.finalize_logged_model(
+                created.model_id, LoggedModelStatus.LOGGED_MODEL_READY
+            )
+    state = fluent_state.current()
+    previous = state.active_model_id
+    state.active_model_id = model.model_id
+    return ActiveModel(model, previous)
+
+
+def get_active_model_id() -> str | None:
+    """This thread's active model, else MLflow's ``MLFLOW_ACTIVE_MODEL_ID``; None if neither."""
+    return fluent_state.current().active_model_id
+
+
+def clear_active_model() -> None:
+    """No active model on this thread from now on (the environment's included)."""
+    fluent_state.current().active_model_id = None
 
 
 def finalize_logged_model(model_id: str, status: LoggedModelStatus | str) -> LoggedModel:

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runyard import system_metrics
 from runyard.entities import RunStatus
 from runyard.tracking import context
 from runyard.tracking.client import Client, store_key
+from runyard.tracking.values import dataset_keys
 
 if TYPE_CHECKING:
     from runyard.tracking.fluent import ActiveRun
 
 _logger = logging.getLogger(__name__)
+#: The environment variable MLflow reads the active model's id from.
+ACTIVE_MODEL_ID_ENV = "MLFLOW_ACTIVE_MODEL_ID"
+_FROM_ENVIRONMENT = object()
 
 
 class FluentState:
@@ -60,6 +65,24 @@ class FluentState:
     @last_logged_model_id.setter
     def last_logged_model_id(self, model_id: str | None) -> None:
         self.local.last_logged_model_id = model_id
+
+    @property
+    def active_model_id(self) -> str | None:
+        """This thread's active model (``set_active_model``), else MLflow's
+        ``MLFLOW_ACTIVE_MODEL_ID``; None after ``clear_active_model``."""
+        chosen = getattr(self.local, "active_model_id", _FROM_ENVIRONMENT)
+        if chosen is _FROM_ENVIRONMENT:
+            return os.environ.get(ACTIVE_MODEL_ID_ENV) or None
+        return chosen
+
+    @active_model_id.setter
+    def active_model_id(self, model_id: str | None) -> None:
+        self.local.active_model_id = model_id
+
+    def metric_links(self, model_id: str | None, dataset: Any) -> tuple[str | None, ...]:
+        """``(model_id, dataset_name, dataset_digest)`` of a point logged through the module:
+        the model given, else the active one, as in MLflow 3."""
+        return (model_id or self.active_model_id, *dataset_keys(dataset))
 
     def client(self) -> Client:
         """The client for the current tracking URI (one per URI and, for relative URIs,

@@ -27,6 +27,7 @@ from runyard.registry.validation import (
     SEARCH_VERSIONS_DEFAULT,
     canonical_stage,
 )
+from runyard.search.render import quote_string
 
 _MODELS_URI = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ref>[^/]+))(?P<rest>/.*)?$"
@@ -177,9 +178,8 @@ class RegistryClientMixin:
         repo = repo_for_uri(run.info.artifact_uri, tracking_uri=self._tracking_uri)
         if not path or repo.file_info(canonical_artifact_path(path)) is not None:
             return None
-        quoted = path.replace("\\", "\\\\").replace("'", "\\'")
         found = self._store.search_logged_models(
-            [run.info.experiment_id], filter_string=f"name = '{quoted}'", max_results=100
+            [run.info.experiment_id], filter_string=f"name = {quote_string(path)}", max_results=100
         )
         logged = [m for m in found if m.source_run_id == run_id]
         return max(logged, key=lambda m: m.creation_timestamp) if logged else None

@@ -139,6 +139,7 @@ def test_last_logged_model_and_its_params_by_mlflows_names(
     assert runyard.get_logged_model(first.model_id).params == {"lr": "0.2", "depth": "4"}
     with pytest.raises(InvalidParameterValue, match="Give model_id"):
         runyard.log_model_params({"lr": 0.3})
+    monkeypatch.delenv("MLFLOW_ACTIVE_MODEL_ID", raising=False)
     monkeypatch.setenv("MLFLOW_ACTIVE_MODEL_ID", second.model_id)
     runyard.log_model_params({"epochs": 2})
     assert runyard.get_logged_model(second.model_id).params == {"epochs": "2"}
@@ -173,6 +174,35 @@ def test_model_metrics_and_the_logged_model_search_take_mlflows_arguments() -> N
         runyard.search_logged_models(
             order_by=[{"field_name": "metrics.acc", "dataset_name": "eval"}]
         )
+
+
+def test_the_active_model_takes_metrics_and_params_logged_without_a_model_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MLFLOW_ACTIVE_MODEL_ID", raising=False)
+    assert runyard.get_active_model_id() is None
+    with runyard.start_run():
+        with runyard.set_active_model(name="agent") as active:
+            assert active.name == "agent" and active.status == LoggedModelStatus.LOGGED_MODEL_READY
+            assert runyard.get_active_model_id() == active.model_id
+            runyard.log_metric("latency", 1.5)
+            runyard.log_metrics({"quality": 0.7})
+            runyard.log_model_params({"prompt": "v2"})
+            again = runyard.set_active_model(name="agent")  # the newest of that name
+            assert again.model_id == active.model_id
+        assert runyard.get_active_model_id() is None  # the previous one, none, is back
+        runyard.log_metric("untracked", 1.0)
+    model = runyard.get_logged_model(active.model_id)
+    assert sorted(m.key for m in model.metrics) == ["latency", "quality"]
+    assert model.params == {"prompt": "v2"}
+    assert [m.name for m in runyard.search_logged_models()] == ["agent"]
+    runyard.set_active_model(model_id=active.model_id)
+    assert runyard.get_active_model_id() == active.model_id
+    runyard.clear_active_model()
+    monkeypatch.setenv("MLFLOW_ACTIVE_MODEL_ID", "m-from-the-environment")
+    assert runyard.get_active_model_id() is None  # cleared wins over the environment
+    with pytest.raises(InvalidParameterValue, match="either name or model_id"):
+        runyard.set_active_model()
 
 
 def test_system_metrics_switches_apply_to_runs_started_afterwards() -> None:

@@ -24,6 +24,7 @@ from runyard.entities import (
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.protocol import format_double
 from runyard.search.evaluate import DATASET_CONTEXT_TAG
+from runyard.search.render import quote_string
 from runyard.store.base import TrackingStore
 
 Json = dict[str, Any]
@@ -82,8 +83,7 @@ def name_filter(query: str) -> str | None:
     query = query.strip()
     if not query:
         return None
-    escaped = query.replace("\\", "\\\\").replace("'", "\\'")
-    return f"name ILIKE '%{escaped}%'"
+    return f"name ILIKE {quote_string(f'%{query}%')}"
 
 
 def list_experiments(
