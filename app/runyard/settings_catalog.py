@@ -49,6 +49,13 @@ CLIENT: tuple[Setting, ...] = (
         "run_id", None, "Run that start_run() resumes when no run_id is passed.", "MLFLOW_RUN_ID"
     ),
     Setting(
+        "active_model_id",
+        None,
+        "Logged model that metrics and model params logged without a model_id go to, until "
+        "set_active_model() or clear_active_model() says otherwise.",
+        "MLFLOW_ACTIVE_MODEL_ID",
+    ),
+    Setting(
         "http_timeout",
         "120",
         "Seconds before an HTTP request to a server times out.",

@@ -194,12 +194,13 @@ def set_active_model(*, name: str | None = None, model_id: str | None = None) ->
 
 
 def get_active_model_id() -> str | None:
-    """This thread's active model, else MLflow's ``MLFLOW_ACTIVE_MODEL_ID``; None if neither."""
+    """This thread's active model, else ``RUNYARD_ACTIVE_MODEL_ID`` (MLflow's
+    ``MLFLOW_ACTIVE_MODEL_ID``); None if neither."""
     return fluent_state.current().active_model_id
 
 
 def clear_active_model() -> None:
-    """No active model on this thread from now on (the environment's included)."""
+    """No active model on this thread from now on (the setting's included)."""
     fluent_state.current().active_model_id = None
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from runyard import system_metrics
+from runyard import config, system_metrics
 from runyard.entities import RunStatus
 from runyard.tracking import context
 from runyard.tracking.client import Client, store_key
@@ -25,9 +24,7 @@ if TYPE_CHECKING:
     from runyard.tracking.fluent import ActiveRun
 
 _logger = logging.getLogger(__name__)
-#: The environment variable MLflow reads the active model's id from.
-ACTIVE_MODEL_ID_ENV = "MLFLOW_ACTIVE_MODEL_ID"
-_FROM_ENVIRONMENT = object()
+_FROM_SETTINGS = object()
 
 
 class FluentState:
@@ -68,11 +65,11 @@ class FluentState:
 
     @property
     def active_model_id(self) -> str | None:
-        """This thread's active model (``set_active_model``), else MLflow's
-        ``MLFLOW_ACTIVE_MODEL_ID``; None after ``clear_active_model``."""
-        chosen = getattr(self.local, "active_model_id", _FROM_ENVIRONMENT)
-        if chosen is _FROM_ENVIRONMENT:
-            return os.environ.get(ACTIVE_MODEL_ID_ENV) or None
+        """This thread's active model (``set_active_model``), else the ``active_model_id``
+        setting (MLflow's ``MLFLOW_ACTIVE_MODEL_ID``); None after ``clear_active_model``."""
+        chosen = getattr(self.local, "active_model_id", _FROM_SETTINGS)
+        if chosen is _FROM_SETTINGS:
+            return config.get("active_model_id") or None
         return chosen
 
     @active_model_id.setter
