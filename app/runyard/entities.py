@@ -341,6 +341,11 @@ class LoggedModel:
         object.__setattr__(self, "params", _frozen(self.params))
         object.__setattr__(self, "metrics", tuple(self.metrics))
 
+    @property
+    def model_uri(self) -> str:
+        """``models:/<id>``, the URI that loads and registers this model (as MLflow's)."""
+        return f"models:/{self.model_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class FileInfo:

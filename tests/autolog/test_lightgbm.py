@@ -91,6 +91,16 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
     )
 
 
+def test_the_input_example_is_the_first_rows_of_the_training_data(datasets, tmp_path) -> None:
+    X, y, _, _ = datasets
+    runyard.lightgbm.autolog(log_input_examples=True)
+    with runyard.start_run():
+        lgb.train(PARAMS, lgb.Dataset(X, y), 3)
+    (model,) = runyard.search_logged_models()
+    files = runyard.artifacts.download_artifacts(model.model_uri, dst_path=tmp_path / "m")
+    assert json.loads(Path(files, "input_example.json").read_text()) == X[:5].tolist()
+
+
 def test_a_training_that_fails_leaves_its_model_marked_failed(datasets) -> None:
     X, y, _, _ = datasets
     runyard.lightgbm.autolog()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 
 import pytest
 import runyard
 import yaml
+from runyard.autolog.patch import AutologgingWarning
 
 from tests.requirements import import_or_skip
 
@@ -103,6 +105,34 @@ def test_each_autologged_model_is_registered_as_a_new_version_when_asked(data) -
     loaded = runyard.sklearn.load_model("models:/cancer/1")
     assert loaded.predict(X).tolist() == first.predict(X).tolist()
     runyard.sklearn.autolog(log_models=False)  # the name is not kept for a later call
+
+
+def test_mlflows_autolog_options_shape_the_model_and_the_run(data, tmp_path) -> None:
+    X, y = data
+    runyard.autolog(
+        log_input_examples=True,
+        log_model_signatures=False,
+        extra_tags={"team": "vision"},
+        silent=True,
+    )
+    LinearRegression().fit(X, y)
+    (run,) = runs_of_default_experiment()
+    assert run.data.tags["team"] == "vision" and run.data.tags["mlflow.autologging"] == "sklearn"
+    (model,) = runyard.search_logged_models()
+    files = Path(runyard.artifacts.download_artifacts(model.model_uri, dst_path=tmp_path / "m"))
+    descriptor = yaml.safe_load((files / "MLmodel").read_text())
+    assert "signature" not in descriptor
+    example = json.loads((files / "input_example.json").read_text())
+    assert example["columns"] == list(X.columns) and len(example["data"]) == 5
+
+    unpicklable = LinearRegression()
+    unpicklable.hook = lambda: None  # the model cannot be logged: silent says nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unpicklable.fit(X, y)
+    runyard.sklearn.autolog()  # not silent any more
+    with pytest.warns(AutologgingWarning, match="autologging failed"):
+        unpicklable.fit(X, y)
 
 
 def test_coef_importances_and_user_metric_in_the_same_run(data) -> None:

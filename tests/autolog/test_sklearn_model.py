@@ -123,6 +123,8 @@ def test_an_explicit_signature_is_kept() -> None:
     assert info.signature == given
     with pytest.raises(InvalidParameterValue, match="ModelSignature"):
         runyard.sklearn.log_model(_fitted(), name="sig2", signature="x")
+    none = runyard.sklearn.log_model(_fitted(), name="sig3", input_example=FRAME, signature=False)
+    assert none.signature is None  # False: not even inferred from the example, as in MLflow
 
 
 def test_the_environment_pins_what_is_installed_and_skips_what_is_not(tmp_path: Path) -> None:

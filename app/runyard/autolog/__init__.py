@@ -20,6 +20,8 @@ import importlib.util
 import sys
 import types
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 #: library module -> runyard integration module
 INTEGRATIONS: dict[str, str] = {
@@ -28,16 +30,32 @@ INTEGRATIONS: dict[str, str] = {
 }
 
 
-def autolog(disable: bool = False, log_models: bool = True) -> list[str]:
-    """Turn autologging on (or off) for each supported library that is installed; returns
-    the names of the libraries it was applied to."""
+def autolog(
+    disable: bool = False,
+    log_models: bool = True,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    extra_tags: Mapping[str, Any] | None = None,
+    silent: bool = False,
+) -> list[str]:
+    """Turn autologging on (or off) for each supported library that is installed, with
+    MLflow's options (see ``runyard.sklearn.autolog``); returns the names of the libraries it
+    was applied to."""
+    options = {
+        "disable": disable,
+        "log_models": log_models,
+        "log_input_examples": log_input_examples,
+        "log_model_signatures": log_model_signatures,
+        "extra_tags": extra_tags,
+        "silent": silent,
+    }
     applied = []
     for library, module_name in INTEGRATIONS.items():
         if importlib.util.find_spec(library) is None:
             continue
         module = importlib.import_module(module_name)
         try:
-            module.autolog(disable=disable, log_models=log_models)
+            module.autolog(**options)
         except ImportError as error:  # installed but broken: say so, keep the others
             warnings.warn(f"{library} autologging unavailable: {error}", stacklevel=2)
             continue
@@ -48,8 +66,8 @@ def autolog(disable: bool = False, log_models: bool = True) -> list[str]:
 class _CallableModule(types.ModuleType):
     """This package's module type: ``runyard.autolog(...)`` is ``runyard.autolog.autolog(...)``."""
 
-    def __call__(self, disable: bool = False, log_models: bool = True) -> list[str]:
-        return autolog(disable=disable, log_models=log_models)
+    def __call__(self, *args: Any, **kwargs: Any) -> list[str]:
+        return autolog(*args, **kwargs)
 
 
 sys.modules[__name__].__class__ = _CallableModule

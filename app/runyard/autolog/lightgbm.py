@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.lightgbm.*
 from runyard.autolog.lightgbm_model import log_model as log_model
 from runyard.autolog.lightgbm_model import save_model as save_model
-from runyard.autolog.model_files import is_example
-from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.patch import configure, revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, write_importances
-from runyard.autolog.saved_model import SIGNATURE_ROWS, training_signature
+from runyard.autolog.saved_model import training_sample, training_signature
 from runyard.clock import now_ms
 from runyard.entities import LoggedModelStatus, Metric
 from runyard.tracking.fluent_models import finalize_logged_model, initialize_logged_model
@@ -46,7 +46,12 @@ _NOT_PARAMS = frozenset({"params", "train_set", "valid_sets", "callbacks"})
 #: Seconds between metric batches during training (so a live view updates).
 FLUSH_SECONDS = 5.0
 
-_OPTIONS: dict[str, Any] = {"log_models": True, "registered_model_name": None}
+_OPTIONS: dict[str, Any] = {
+    "log_models": True,
+    "registered_model_name": None,
+    "log_input_examples": False,
+    "log_model_signatures": True,
+}
 
 
 def _import_lightgbm() -> Any:
@@ -67,14 +72,28 @@ def _targets() -> list[tuple[Any, str]]:
 
 
 def autolog(
-    disable: bool = False, log_models: bool = True, registered_model_name: str | None = None
+    disable: bool = False,
+    log_models: bool = True,
+    registered_model_name: str | None = None,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    extra_tags: Mapping[str, Any] | None = None,
+    silent: bool = False,
 ) -> None:
-    """Log every LightGBM training from now on; ``disable=True`` restores the originals."""
+    """Log every LightGBM training from now on; ``disable=True`` restores the originals.
+    The options are MLflow's: the model's input example (the first rows of the training data)
+    and signature, tags for the runs autologging starts, and no warnings when ``silent``."""
     targets = _targets()
     if disable:
         revert_patches(FLAVOR)
         return
-    _OPTIONS.update(log_models=log_models, registered_model_name=registered_model_name)
+    _OPTIONS.update(
+        log_models=log_models,
+        registered_model_name=registered_model_name,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+    )
+    configure(FLAVOR, extra_tags, silent)
     for owner, name in targets:
         safe_patch(owner, name, _log_train, integration=FLAVOR)
 
@@ -89,8 +108,7 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     logger.params(settings)
     train_set = bound.arguments.get("train_set")
     # Taken before training: LightGBM frees a dataset's raw data once it is constructed.
-    sample = getattr(train_set, "data", None)
-    sample = sample[:SIGNATURE_ROWS] if is_example(sample) else None
+    sample = training_sample(getattr(train_set, "data", None))
     # As MLflow 3 does, the model exists before training, so each iteration's metrics are its
     # metrics too; its files follow once training is done.
     model_id = initialize_logged_model("model").model_id if _OPTIONS["log_models"] else None
@@ -113,7 +131,10 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         log_model(
             booster,
             name="model",
-            signature=training_signature(booster.predict, sample),
+            input_example=sample if _OPTIONS["log_input_examples"] else None,
+            signature=training_signature(booster.predict, sample)
+            if _OPTIONS["log_model_signatures"]
+            else False,
             registered_model_name=_OPTIONS["registered_model_name"],
             model_id=model_id,
         )

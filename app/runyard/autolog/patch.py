@@ -41,7 +41,7 @@ import functools
 import inspect
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,10 @@ class _Patch:
 _LOCK = threading.RLock()
 _PATCHES: dict[str, list[_Patch]] = {}
 _STATE = threading.local()
+#: integration -> tags for the runs its autologging starts (MLflow's ``extra_tags``).
+_RUN_TAGS: dict[str, dict[str, str]] = {}
+#: Integrations whose autologging warns about nothing (MLflow's ``silent``).
+_SILENT: set[str] = set()
 
 
 class AutologgingWarning(UserWarning):
@@ -128,7 +132,22 @@ def patched_integrations() -> list[str]:
         return [name for name, patches in _PATCHES.items() if patches]
 
 
+def configure(
+    integration: str, extra_tags: Mapping[str, Any] | None = None, silent: bool = False
+) -> None:
+    """What an ``autolog()`` call asks of every patched call of ``integration``: ``extra_tags``
+    on the runs it starts, and ``silent``: no autologging warnings."""
+    with _LOCK:
+        _RUN_TAGS[integration] = {str(k): str(v) for k, v in (extra_tags or {}).items()}
+        if silent:
+            _SILENT.add(integration)
+        else:
+            _SILENT.discard(integration)
+
+
 def warn_logging_failure(integration: str, error: BaseException) -> None:
+    if integration in _SILENT:
+        return
     warnings.warn(
         f"runyard {integration} autologging failed and was skipped for this call "
         f"(training itself was not affected): {type(error).__name__}: {error}",
@@ -227,7 +246,7 @@ def _start_run_if_none(integration: str) -> bool:
 
     if fluent.active_run() is not None:
         return False
-    fluent.start_run(tags={AUTOLOGGING_TAG: integration})
+    fluent.start_run(tags={**_RUN_TAGS.get(integration, {}), AUTOLOGGING_TAG: integration})
     return True
 
 

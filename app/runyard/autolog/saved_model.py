@@ -63,7 +63,9 @@ def signature_for(
     signature: Any, predict: Callable[[Any], Any], input_example: Any
 ) -> dict[str, Any] | None:
     """A given signature (MLflow's ``ModelSignature`` or its dict), else one inferred from the
-    input example and the model's answer to it, else none."""
+    input example and the model's answer to it, else none; ``False`` (as in MLflow): none."""
+    if signature is False:
+        return None
     if signature is not None:
         as_dict = signature.to_dict() if hasattr(signature, "to_dict") else signature
         if not isinstance(as_dict, dict) or "inputs" not in as_dict:
@@ -74,13 +76,19 @@ def signature_for(
     return infer_signature(input_example, predict(input_example))
 
 
+def training_sample(data: Any) -> Any:
+    """The first rows of the training data, which autologging infers a signature from and
+    logs as the input example when asked; None when the data is not a DataFrame or array."""
+    return data[:SIGNATURE_ROWS] if is_example(data) else None
+
+
 def training_signature(predict: Callable[[Any], Any], data: Any) -> dict[str, Any] | None:
     """The signature MLflow's autologging gives a model: inferred from the model's answer to the
     first rows of its training data, when those are a DataFrame or an array. A model that
     cannot answer them is still logged, without a signature, and a warning says why."""
-    if not is_example(data):
+    sample = training_sample(data)
+    if sample is None:
         return None
-    sample = data[:SIGNATURE_ROWS]
     try:
         return infer_signature(sample, predict(sample))
     except Exception as error:  # the model's own predict: anything it raises

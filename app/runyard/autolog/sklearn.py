@@ -28,9 +28,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.patch import configure, revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, truncate_params, write_importances
-from runyard.autolog.saved_model import training_signature
+from runyard.autolog.saved_model import training_sample, training_signature
 from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
 from runyard.autolog.sklearn_model import log_model as log_model
 from runyard.autolog.sklearn_model import save_model as save_model
@@ -42,6 +42,8 @@ _OPTIONS: dict[str, Any] = {
     "log_models": True,
     "log_training_metrics": True,
     "registered_model_name": None,
+    "log_input_examples": False,
+    "log_model_signatures": True,
 }
 
 
@@ -66,8 +68,14 @@ def autolog(
     log_models: bool = True,
     log_training_metrics: bool = True,
     registered_model_name: str | None = None,
+    log_input_examples: bool = False,
+    log_model_signatures: bool = True,
+    extra_tags: Mapping[str, Any] | None = None,
+    silent: bool = False,
 ) -> None:
-    """Log every scikit-learn ``fit`` from now on; ``disable=True`` restores the originals."""
+    """Log every scikit-learn ``fit`` from now on; ``disable=True`` restores the originals.
+    The options are MLflow's: the model's input example (the first rows of the training data)
+    and signature, tags for the runs autologging starts, and no warnings when ``silent``."""
     _import_sklearn()
     if disable:
         revert_patches(FLAVOR)
@@ -76,7 +84,10 @@ def autolog(
         log_models=log_models,
         log_training_metrics=log_training_metrics,
         registered_model_name=registered_model_name,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
     )
+    configure(FLAVOR, extra_tags, silent)
     for cls in estimator_classes():
         safe_patch(cls, "fit", _log_fit, integration=FLAVOR)
 
@@ -110,9 +121,8 @@ def _log_fitted_model(estimator: Any, X: Any) -> str | None:
         info = log_model(
             estimator,
             name="model",
-            signature=training_signature(estimator.predict, X)
-            if hasattr(estimator, "predict")
-            else None,
+            input_example=training_sample(X) if _OPTIONS["log_input_examples"] else None,
+            signature=_signature(estimator, X),
             registered_model_name=_OPTIONS["registered_model_name"],
             params=truncate_params(estimator.get_params(deep=True)),
         )
@@ -120,6 +130,14 @@ def _log_fitted_model(estimator: Any, X: Any) -> str | None:
         warn_logging_failure(FLAVOR, error)
         return None
     return info.model_id
+
+
+def _signature(estimator: Any, X: Any) -> dict[str, Any] | bool | None:
+    """The autologged model's signature: inferred from the training data, or none at all
+    (``False``: not even from the input example) when signatures are off."""
+    if not _OPTIONS["log_model_signatures"]:
+        return False
+    return training_signature(estimator.predict, X) if hasattr(estimator, "predict") else None
 
 
 def _class_path(cls: type) -> str:
