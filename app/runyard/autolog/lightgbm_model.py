@@ -32,8 +32,7 @@ def save_model(
     signature: Any = None,
 ) -> None:
     """Write the model's files to ``path``, a directory that must not exist or be empty."""
-    directory = saved_model.empty_directory(path)
-    write_model_files(lgb_model, directory, None, None, "model", input_example, signature)
+    saved_model.save_flavor_model(write_model_files, lgb_model, path, input_example, signature)
 
 
 def log_model(
@@ -52,16 +51,19 @@ def log_model(
     """Log the model as a logged model of the active experiment (the output of the active run,
     if any), and register it as a new version of ``registered_model_name`` when given;
     ``model_id``: a logged model created beforehand to fill instead of a new one."""
-
-    def write(
-        directory: str, model_id: str | None, run_id: str | None, model_name: str
-    ) -> Mapping[str, Any]:
-        return write_model_files(
-            lgb_model, directory, model_id, run_id, model_name, input_example, signature
-        )
-
     return saved_model.log_flavor_model(
-        write, name, artifact_path, registered_model_name, params, tags, model_type, step, model_id
+        write_model_files,
+        lgb_model,
+        input_example,
+        signature,
+        name,
+        artifact_path,
+        registered_model_name,
+        params,
+        tags,
+        model_type,
+        step,
+        model_id,
     )
 
 

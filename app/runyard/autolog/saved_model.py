@@ -20,22 +20,32 @@ from runyard.tracking.model_logging import ModelInfo, log_model_files
 
 #: Rows of the training data autologging infers a signature from, as MLflow's autologging does.
 SIGNATURE_ROWS = 5
-#: ``write(directory, model_id, run_id, artifact_path)``: a flavor's files, returning MLmodel.
-FlavorWriter = Callable[[str, str | None, str | None, str], Mapping[str, Any]]
+#: A flavor's ``write_model_files(model, directory, model_id, run_id, artifact_path,
+#: input_example, signature)``: the model's files in ``directory``; returns the MLmodel.
+FlavorFiles = Callable[[Any, str, str | None, str | None, str, Any, Any], Mapping[str, Any]]
 
 
-def empty_directory(path: str | os.PathLike[str]) -> str:
-    """``path`` made ready to save a model in: created, or refused when it holds files already
-    (MLflow refuses it too: a save must not mix two models' files)."""
+def save_flavor_model(
+    write_files: FlavorFiles,
+    model: Any,
+    path: str | os.PathLike[str],
+    input_example: Any,
+    signature: Any,
+) -> None:
+    """``save_model`` of any flavor: the files in ``path``, a directory that must not exist or
+    be empty (MLflow refuses it too: a save must not mix two models' files)."""
     directory = os.fspath(path)
     if os.path.exists(directory) and os.listdir(directory):
         raise InvalidParameterValue(f"Path '{directory}' already exists and is not empty.")
     os.makedirs(directory, exist_ok=True)
-    return directory
+    write_files(model, directory, None, None, "model", input_example, signature)
 
 
 def log_flavor_model(
-    write: FlavorWriter,
+    write_files: FlavorFiles,
+    model: Any,
+    input_example: Any,
+    signature: Any,
     name: str | None,
     artifact_path: str | None,
     registered_model_name: str | None,
@@ -43,19 +53,19 @@ def log_flavor_model(
     tags: Mapping[str, Any] | None,
     model_type: str | None,
     step: int,
-    model_id: str | None = None,
+    model_id: str | None,
 ) -> ModelInfo:
     """``log_model`` of any flavor: ``name`` (or its older spelling ``artifact_path``) names the
-    logged model, whose files ``write`` produces; ``model_id``: an existing one to fill."""
+    logged model, whose files ``write_files`` produces; ``model_id``: an existing one to fill."""
     if name is not None and artifact_path is not None and name != artifact_path:
         raise InvalidParameterValue("Give 'name' ('artifact_path' is its older spelling).")
     model_name = name or artifact_path or "model"
 
-    def write_named(directory: str, model_id: str, run_id: str | None) -> Mapping[str, Any]:
-        return write(directory, model_id, run_id, model_name)
+    def write(directory: str, model_id: str, run_id: str | None) -> Mapping[str, Any]:
+        return write_files(model, directory, model_id, run_id, model_name, input_example, signature)
 
     return log_model_files(
-        model_name, write_named, registered_model_name, params, tags, model_type, step, model_id
+        model_name, write, registered_model_name, params, tags, model_type, step, model_id
     )
 
 
