@@ -4,8 +4,8 @@ the file store; the SQL store turns the same tree into SQL (``store/sql/logged_m
 
 As in MLflow, a metric clause holds when any logged point of that metric satisfies it, on one
 of the searched datasets when some are given. A status is written in full
-(``LOGGED_MODEL_READY``) or short (``READY``); ``with_full_statuses`` makes every one full, so
-both stores compare one form.
+(``LOGGED_MODEL_READY``) or short (``READY``); the parser makes every one full
+(``with_full_statuses``), so both stores compare one form.
 """
 
 from __future__ import annotations
@@ -56,10 +56,8 @@ def on_datasets(point: Metric, datasets: Datasets | None) -> bool:
 def matches_logged_model(
     expr: Expr | None, model: LoggedModel, datasets: Datasets | None = None
 ) -> bool:
-    """Whether ``model`` satisfies the filter (see the module's docstring)."""
-    return evaluate_tree(
-        with_full_statuses(expr), lambda comp: _model_comparison(comp, model, datasets)
-    )
+    """Whether ``model`` satisfies the parsed filter (see the module's docstring)."""
+    return evaluate_tree(expr, lambda comp: _model_comparison(comp, model, datasets))
 
 
 def _model_comparison(comp: Comparison, model: LoggedModel, datasets: Datasets | None) -> bool:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from runyard.errors import InvalidFilter
 from runyard.search.ast import And, Comparison, Entity, Expr, Identifier, Or, OrderKey
 from runyard.search.lexer import Token, fail, tokenize
+from runyard.search.logged_models import with_full_statuses
 from runyard.search.schema import (
     EXPERIMENTS,
     LIST_COMPARATORS,
@@ -87,8 +88,9 @@ def parse_registered_model_order_by(clauses: Sequence[str] | None) -> list[Order
 
 
 def parse_logged_model_filter(text: str | None) -> Expr | None:
-    """The tree of a ``search_logged_models`` filter; None when there is no filter."""
-    return _parse(text, LOGGED_MODELS)
+    """The tree of a ``search_logged_models`` filter, statuses named in full; None when there
+    is no filter."""
+    return with_full_statuses(_parse(text, LOGGED_MODELS))
 
 
 def parse_model_version_filter(text: str | None) -> Expr | None:

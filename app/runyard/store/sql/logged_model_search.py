@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from runyard import validation
 from runyard.search.ast import And, Comparison, Expr, Or
-from runyard.search.logged_models import Datasets, with_full_statuses
+from runyard.search.logged_models import Datasets
 from runyard.store.sql import models as m
 from runyard.store.sql.search import compare
 
@@ -49,7 +49,6 @@ def _on_datasets(datasets: Datasets) -> ColumnElement[bool]:
 
 def model_filter(expr: Expr | None, datasets: Datasets | None = None) -> ColumnElement[bool]:
     """The filter's condition on ``logged_models`` rows (true when there is no filter)."""
-    expr = with_full_statuses(expr)
     if expr is None:
         return sa.true()
     return _condition(expr, datasets)
