@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from runyard import config
+from runyard import config, wire_json
 from runyard.errors import RunyardError, TemporarilyUnavailable, error_code_for_status
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -60,7 +60,7 @@ def error_from_response(response: requests.Response) -> RunyardError:
     """
     status = response.status_code
     try:
-        body = response.json()
+        body = wire_json.loads(response.content)
     except ValueError:
         body = None
     if isinstance(body, dict) and body.get("error_code"):
@@ -189,7 +189,7 @@ class HttpClient:
         if not response.content:
             return {}
         try:
-            payload = response.json()
+            payload = wire_json.loads(response.content)
         except ValueError as exc:
             raise RunyardError(
                 f"{method} {response.url} returned a body that is not JSON: {response.text[:200]!r}"

@@ -137,7 +137,9 @@ def _int_check(kind: str) -> Check:
             number = int(value)
         else:
             return _fail(value, parent, key)
-        if not low <= number <= high:
+        # A float this large is no exact integer: the body's parser reads an integer literal
+        # beyond 64 bits as one (wire_json), and -(2**63)-1 would round into range.
+        if not low <= number <= high or (type(value) is float and abs(value) >= 2**63):
             _fail(value, parent, key, f" It must fit in a {sign}{bits}-bit integer.")
 
     return check

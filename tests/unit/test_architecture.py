@@ -36,6 +36,7 @@ FOUNDATION = (
     "runyard.uris",
     "runyard.validation",
     "runyard.version",
+    "runyard.wire_json",
     "runyard.wire_schema",
     "runyard.wire_types",
 )
