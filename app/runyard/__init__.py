@@ -72,6 +72,7 @@ from runyard.tracking.fluent import (
 from runyard.tracking.fluent_inputs import log_input, log_inputs
 from runyard.tracking.fluent_models import (
     clear_active_model,
+    create_external_model,
     delete_logged_model_tag,
     finalize_logged_model,
     get_active_model_id,
@@ -135,6 +136,7 @@ __all__ = [
     "active_run",
     "clear_active_model",
     "create_experiment",
+    "create_external_model",
     "delete_experiment",
     "delete_experiment_tag",
     "delete_logged_model_tag",

@@ -16,3 +16,4 @@ DATASET_CONTEXT = "mlflow.data.context"
 LOGGED_IMAGES = "mlflow.loggedImages"
 LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"  # tables: [{"path": ..., "type": "table"}]
 AUTOLOGGING = "mlflow.autologging"
+MODEL_IS_EXTERNAL = "mlflow.model.isExternal"  # a logged model whose files live elsewhere

@@ -1,6 +1,6 @@
 """Models logged by runyard's client are loaded by MLflow's (``pyfunc``, ``sklearn`` and
 ``lightgbm`` flavors, by id and by registered version), and MLflow 3's models by runyard's,
-through one runyard server."""
+through one runyard server; external models (``set_active_model(name=...)``) pass both ways."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def test_models_pass_between_runyard_and_mlflow(served: Served) -> None:
                 ours, name="ours", input_example=frame.head(2), registered_model_name=name
             )
             gbm = runyard.lightgbm.log_model(our_booster, name="gbm", input_example=frame.head(2))
+        agent = f"agent-{served.backend_uri[:6]}"
+        with runyard.set_active_model(name=agent) as active:  # created, as an external model
+            runyard.log_metric("latency", 1.5)
         out = served.run_script(
             "models_interop.py",
             env={
@@ -37,6 +40,7 @@ def test_models_pass_between_runyard_and_mlflow(served: Served) -> None:
                 "MODEL_NAME": name,
                 "MODEL_EXPERIMENT_ID": experiment.experiment_id,
                 "GBM_ID": gbm.model_id,
+                "AGENT_NAME": agent,
             },
         )
         expected = ours.predict(frame).tolist()
@@ -52,3 +56,10 @@ def test_models_pass_between_runyard_and_mlflow(served: Served) -> None:
         assert their_gbm.predict(frame).tolist() == out["their_gbm_predictions"]
         served_gbm = runyard.pyfunc.load_model(f"runs:/{out['their_run_id']}/their_gbm")
         assert served_gbm.predict(frame).tolist() == out["their_gbm_predictions"]
+
+        assert out["agent_id"] == active.model_id  # MLflow's set_active_model found ours
+        assert out["agent_metadata"] == {"mlflow.model.isExternal": True}
+        assert out["agent_version"] == "1"
+        theirs_external = runyard.set_active_model(name=f"{agent}-theirs")
+        assert theirs_external.model_id == out["their_agent_id"]
+        assert theirs_external.tags["mlflow.model.isExternal"] == "true"

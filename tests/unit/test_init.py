@@ -29,6 +29,7 @@ PUBLIC_NAMES = [
     "active_run",
     "clear_active_model",
     "create_experiment",
+    "create_external_model",
     "delete_experiment",
     "delete_experiment_tag",
     "delete_logged_model_tag",

@@ -6,7 +6,6 @@ identically, and so each integration module only says what to log, not how.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import tempfile
@@ -21,6 +20,7 @@ from runyard.autolog.plots import horizontal_bars
 from runyard.clock import now_ms
 from runyard.entities import Metric
 from runyard.tracking.client import Client
+from runyard.tracking.model_logging import mlmodel_time
 from runyard.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 
 
@@ -126,7 +126,7 @@ def write_mlmodel(
         "flavors": {"python_function": python_function, flavor: dict(flavor_conf)},
         "model_uuid": uuid.uuid4().hex,
         "run_id": run_id,
-        "utc_time_created": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "utc_time_created": mlmodel_time(),
     }
     if model_id is not None:
         descriptor["model_id"] = model_id

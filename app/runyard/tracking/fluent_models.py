@@ -5,6 +5,7 @@ tracking URI: ``runyard.search_registered_models()`` where MLflow code says
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,9 +14,11 @@ from runyard.errors import InvalidParameterValue
 from runyard.registry.entities import ModelVersion, RegisteredModel
 from runyard.registry.validation import SEARCH_MODELS_MAX, SEARCH_VERSIONS_MAX
 from runyard.search.render import quote_string
+from runyard.tags import MODEL_IS_EXTERNAL
 from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
 from runyard.tracking.fluent_search import every_page
+from runyard.tracking.model_logging import write_external_mlmodel
 
 #: Page size when ``search_logged_models`` follows pages for the caller.
 _LOGGED_MODELS_PAGE_SIZE = 1000
@@ -127,6 +130,37 @@ def initialize_logged_model(
     return model
 
 
+def create_external_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> LoggedModel:
+    """A logged model whose files live elsewhere (an agent, a service, a model packaged by
+    other tools), ready at once, so its metrics, params and tags can be tracked here. As in
+    MLflow, it is tagged external and gets an ``MLmodel`` file saying so, with no flavor and a
+    placeholder signature, so that the registry takes it as a version."""
+    model = initialize_logged_model(
+        name,
+        source_run_id,
+        {**(tags or {}), MODEL_IS_EXTERNAL: "true"},
+        params,
+        model_type,
+        experiment_id,
+    )
+    client = _client()
+    try:
+        with tempfile.TemporaryDirectory(prefix="runyard-model-") as directory:
+            write_external_mlmodel(directory, model)
+            client.log_model_artifacts(model.model_id, directory)
+    except BaseException:
+        client.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
+        raise
+    return client.finalize_logged_model(model.model_id, LoggedModelStatus.LOGGED_MODEL_READY)
+
+
 def last_logged_model() -> LoggedModel | None:
     """The model this thread logged last (``log_model`` of any flavor, or
     ``initialize_logged_model``), read afresh; None before the first."""
@@ -165,13 +199,18 @@ class ActiveModel:
 
 def set_active_model(*, name: str | None = None, model_id: str | None = None) -> ActiveModel:
     """Make a logged model this thread's active one: metrics logged without a ``model_id``
-    become its metrics too. By ``model_id``, or by ``name``: the newest model of that name in
-    the active experiment, created (with no files, ready) when there is none."""
-    if (name is None) == (model_id is None):
+    become its metrics too. By ``model_id`` (whose name must then match ``name``, if given), or
+    by ``name``: the newest model of that name in the active experiment, created as an external
+    model (``create_external_model``) when there is none."""
+    if name is None and model_id is None:
         raise InvalidParameterValue("Give either name or model_id to set_active_model.")
     client = _client()
     if model_id is not None:
         model = client.get_logged_model(model_id)
+        if name is not None and model.name != name:
+            raise InvalidParameterValue(
+                f"Logged model {model_id!r} is named {model.name!r}, not {name!r}."
+            )
     else:
         experiment_id = _active_experiment_id()
         newest = client.search_logged_models(
@@ -183,10 +222,7 @@ def set_active_model(*, name: str | None = None, model_id: str | None = None) ->
         if newest:
             model = newest[0]
         else:
-            created = client.create_logged_model(experiment_id, name)
-            model = client.finalize_logged_model(
-                created.model_id, LoggedModelStatus.LOGGED_MODEL_READY
-            )
+            model = create_external_model(name=name, experiment_id=experiment_id)
     state = fluent_state.current()
     previous = state.active_model_id
     state.active_model_id = model.model_id

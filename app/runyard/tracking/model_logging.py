@@ -5,13 +5,17 @@ Each flavor (``runyard.sklearn``, ...) only says how to write the files."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from runyard.entities import LoggedModelStatus, ModelOutput
+import yaml
+
+from runyard.entities import LoggedModel, LoggedModelStatus, ModelOutput
+from runyard.tags import MODEL_IS_EXTERNAL
 from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
 
@@ -81,6 +85,36 @@ def log_model_files(
         signature=descriptor.get("signature"),
         registered_model_version=version,
     )
+
+
+#: MLflow's placeholder signature for an external model, one boolean in and one out: some
+#: registries take no version without a signature.
+_EXTERNAL_SIGNATURE = '[{"type": "boolean", "required": true}]'
+
+
+def mlmodel_time() -> str:
+    """``utc_time_created`` of an ``MLmodel`` file, in MLflow's format."""
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def write_external_mlmodel(directory: str, model: LoggedModel) -> None:
+    """The ``MLmodel`` file MLflow writes for an external model: no flavors, marked external."""
+    descriptor = {
+        "artifact_path": model.artifact_location,
+        "flavors": {},
+        "metadata": {MODEL_IS_EXTERNAL: True},
+        "model_id": model.model_id,
+        "model_uuid": model.model_id,
+        "run_id": model.source_run_id,
+        "signature": {
+            "inputs": _EXTERNAL_SIGNATURE,
+            "outputs": _EXTERNAL_SIGNATURE,
+            "params": None,
+        },
+        "utc_time_created": mlmodel_time(),
+    }
+    with open(os.path.join(directory, "MLmodel"), "w", encoding="utf-8") as fh:
+        yaml.safe_dump(descriptor, fh, default_flow_style=False, sort_keys=False)
 
 
 @contextlib.contextmanager

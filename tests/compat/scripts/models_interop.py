@@ -1,5 +1,5 @@
 """Models both ways: load the models runyard's client logged (scikit-learn and LightGBM), log
-one of each with MLflow."""
+one of each with MLflow; external models both ways."""
 
 import json
 import os
@@ -25,6 +25,11 @@ with mlflow.start_run() as run:
     params = {"objective": "binary", "num_leaves": 3, "min_data_in_leaf": 1, "verbose": -1}
     their_booster = lgb.train(params, lgb.Dataset(frame, [0, 0, 1, 1] * (len(frame) // 4)), 4)
     their_gbm = mlflow.lightgbm.log_model(their_booster, name="their_gbm")
+# An external model runyard created, found by name, read and registered; and one of MLflow's.
+agent = mlflow.set_active_model(name=os.environ["AGENT_NAME"])
+agent_info = mlflow.models.get_model_info(f"models:/{agent.model_id}")
+agent_version = mlflow.register_model(f"models:/{agent.model_id}", os.environ["AGENT_NAME"])
+their_agent = mlflow.create_external_model(name=os.environ["AGENT_NAME"] + "-theirs")
 print(
     json.dumps(
         {
@@ -38,6 +43,10 @@ print(
             "their_predictions": theirs.predict(frame).tolist(),
             "their_gbm_uri": their_gbm.model_uri,
             "their_gbm_predictions": their_booster.predict(frame).tolist(),
+            "agent_id": agent.model_id,
+            "agent_metadata": agent_info.metadata,
+            "agent_version": str(agent_version.version),
+            "their_agent_id": their_agent.model_id,
         }
     )
 )

@@ -3,9 +3,13 @@ parents, dataset inputs, the registry and logged models), so switching is one im
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import runyard
+import yaml
 from runyard.entities import Dataset, LifecycleStage, LoggedModelStatus, PagedList
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.fluent_search import every_page
@@ -203,6 +207,35 @@ def test_the_active_model_takes_metrics_and_params_logged_without_a_model_id(
     assert runyard.get_active_model_id() is None  # cleared wins over the environment
     with pytest.raises(InvalidParameterValue, match="either name or model_id"):
         runyard.set_active_model()
+    with pytest.raises(InvalidParameterValue, match="is named 'agent', not 'other'"):
+        runyard.set_active_model(name="other", model_id=active.model_id)
+    assert runyard.set_active_model(name="agent", model_id=active.model_id).name == "agent"
+
+
+def test_an_external_model_is_ready_tagged_and_registrable(tmp_path) -> None:
+    """As MLflow's ``create_external_model``: no files of its own, but an ``MLmodel`` that says
+    it is external, so a registry takes it as a version."""
+    with runyard.start_run() as run:
+        model = runyard.create_external_model(
+            name="agent", tags={"team": "search"}, params={"prompt": "v1"}, model_type="agent"
+        )
+    assert model.status == LoggedModelStatus.LOGGED_MODEL_READY
+    assert model.tags == {"team": "search", "mlflow.model.isExternal": "true"}
+    assert model.params == {"prompt": "v1"} and model.model_type == "agent"
+    assert model.source_run_id == run.info.run_id
+    assert runyard.last_logged_model().model_id == model.model_id
+    local = runyard.download_artifacts(f"models:/{model.model_id}", dst_path=tmp_path)
+    descriptor = yaml.safe_load((Path(local) / "MLmodel").read_text())
+    assert descriptor["flavors"] == {} and descriptor["model_id"] == model.model_id
+    assert descriptor["metadata"] == {"mlflow.model.isExternal": True}
+    assert descriptor["run_id"] == run.info.run_id
+    assert json.loads(descriptor["signature"]["inputs"]) == [{"type": "boolean", "required": True}]
+    version = runyard.register_model(f"models:/{model.model_id}", "agent")
+    assert int(version.version) == 1 and version.model_id == model.model_id
+    # set_active_model(name=...) creates one when the name is new
+    created = runyard.set_active_model(name="fresh-agent")
+    assert created.tags == {"mlflow.model.isExternal": "true"}
+    assert created.status == LoggedModelStatus.LOGGED_MODEL_READY
 
 
 def test_system_metrics_switches_apply_to_runs_started_afterwards() -> None:
