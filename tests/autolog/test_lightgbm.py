@@ -158,3 +158,16 @@ def test_missing_lightgbm_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "lightgbm", None)
     with pytest.raises(ImportError, match=r"pip install runyard\[lightgbm\]"):
         integration.autolog()
+
+
+def test_exclusive_trains_without_logging_into_the_users_run(datasets) -> None:
+    X, y, _, _ = datasets
+    with pytest.warns(UserWarning, match="does not act on log_datasets"):
+        runyard.lightgbm.autolog(exclusive=True, log_models=False, log_datasets=True)
+    with runyard.start_run() as mine:
+        lgb.train(PARAMS, lgb.Dataset(X, y), num_boost_round=3)
+    assert runyard.get_run(mine.info.run_id).data.params == {}
+    lgb.train(PARAMS, lgb.Dataset(X, y), num_boost_round=3)  # autologging's own run
+    (own,) = [r for r in runs_of_default_experiment() if r.info.run_id != mine.info.run_id]
+    assert own.data.tags["mlflow.autologging"] == "lightgbm"
+    assert own.data.params["num_leaves"] == "7"

@@ -19,7 +19,8 @@ import_or_skip("sklearn", "sklearn")
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: E402
-from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from tests.autolog.conftest import runs_of_default_experiment  # noqa: E402
 
@@ -167,13 +168,11 @@ def test_regressor_metrics(data) -> None:
 def test_meta_estimator_logs_once(data) -> None:
     X, y = data
     runyard.sklearn.autolog(log_models=False)
-    search = GridSearchCV(
-        RandomForestClassifier(n_estimators=5, random_state=0), {"max_depth": [2, 3]}, cv=2
-    )
-    search.fit(X, y)
+    pipeline = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5))
+    pipeline.fit(X, y)
     (run,) = runs_of_default_experiment()
-    assert run.data.tags["estimator_name"] == "GridSearchCV"
-    assert run.data.params["estimator__n_estimators"] == "5"
+    assert run.data.tags["estimator_name"] == "Pipeline"
+    assert run.data.params["randomforestclassifier__n_estimators"] == "5"
 
 
 class Verbose(LogisticRegression):

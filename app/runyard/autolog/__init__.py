@@ -20,8 +20,10 @@ import importlib.util
 import sys
 import types
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from runyard.autolog.patch import patched_integrations
 
 #: library module -> runyard integration module
 INTEGRATIONS: dict[str, str] = {
@@ -31,27 +33,37 @@ INTEGRATIONS: dict[str, str] = {
 
 
 def autolog(
-    disable: bool = False,
-    log_models: bool = True,
     log_input_examples: bool = False,
     log_model_signatures: bool = True,
-    extra_tags: Mapping[str, Any] | None = None,
+    log_models: bool = True,
+    log_datasets: bool | None = None,
+    log_traces: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
     silent: bool = False,
+    extra_tags: Mapping[str, Any] | None = None,
+    exclude_flavors: Sequence[str] | None = None,
 ) -> list[str]:
-    """Turn autologging on (or off) for each supported library that is installed, with
-    MLflow's options (see ``runyard.sklearn.autolog``); returns the names of the libraries it
-    was applied to."""
+    """Turn autologging on (or off) for each supported library that is installed, except
+    ``exclude_flavors``, with MLflow's options in MLflow's order (see
+    ``runyard.sklearn.autolog``); returns the names of the libraries it was applied to.
+    ``log_traces`` changes nothing: neither integration traces, in MLflow either."""
     options = {
         "disable": disable,
         "log_models": log_models,
         "log_input_examples": log_input_examples,
         "log_model_signatures": log_model_signatures,
+        "log_datasets": log_datasets,
+        "exclusive": exclusive,
+        "disable_for_unsupported_versions": disable_for_unsupported_versions,
         "extra_tags": extra_tags,
         "silent": silent,
     }
+    excluded = set(exclude_flavors or ())
     applied = []
     for library, module_name in INTEGRATIONS.items():
-        if importlib.util.find_spec(library) is None:
+        if library in excluded or importlib.util.find_spec(library) is None:
             continue
         module = importlib.import_module(module_name)
         try:
@@ -59,7 +71,8 @@ def autolog(
         except ImportError as error:  # installed but broken: say so, keep the others
             warnings.warn(f"{library} autologging unavailable: {error}", stacklevel=2)
             continue
-        applied.append(library)
+        if disable or library in patched_integrations():  # not when its version is refused
+            applied.append(library)
     return applied
 
 

@@ -30,7 +30,8 @@ from typing import Any
 from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.lightgbm.*
 from runyard.autolog.lightgbm_model import log_model as log_model
 from runyard.autolog.lightgbm_model import save_model as save_model
-from runyard.autolog.patch import configure, revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.options import apply_common
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, write_importances
 from runyard.autolog.saved_model import training_sample, training_signature
 from runyard.clock import now_ms
@@ -79,13 +80,28 @@ def autolog(
     log_model_signatures: bool = True,
     extra_tags: Mapping[str, Any] | None = None,
     silent: bool = False,
+    log_datasets: bool | None = None,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
 ) -> None:
     """Log every LightGBM training from now on; ``disable=True`` restores the originals.
     The options are MLflow's: the model's input example (the first rows of the training data)
-    and signature, tags for the runs autologging starts, and no warnings when ``silent``."""
+    and signature, tags for the runs autologging starts, no warnings when ``silent``, and with
+    ``exclusive`` nothing logged to runs the user started. ``log_datasets`` is accepted but
+    not acted on (asking for it warns)."""
     targets = _targets()
     if disable:
         revert_patches(FLAVOR)
+        return
+    if not apply_common(
+        FLAVOR,
+        _import_lightgbm().__version__,
+        extra_tags=extra_tags,
+        silent=silent,
+        exclusive=exclusive,
+        disable_for_unsupported_versions=disable_for_unsupported_versions,
+        asked={"log_datasets": log_datasets},
+    ):
         return
     _OPTIONS.update(
         log_models=log_models,
@@ -93,7 +109,6 @@ def autolog(
         log_input_examples=log_input_examples,
         log_model_signatures=log_model_signatures,
     )
-    configure(FLAVOR, extra_tags, silent)
     for owner, name in targets:
         safe_patch(owner, name, _log_train, integration=FLAVOR)
 

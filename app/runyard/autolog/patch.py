@@ -67,6 +67,8 @@ _STATE = threading.local()
 _RUN_TAGS: dict[str, dict[str, str]] = {}
 #: Integrations whose autologging warns about nothing (MLflow's ``silent``).
 _SILENT: set[str] = set()
+#: Integrations that log only to runs they start, never to the user's (MLflow's ``exclusive``).
+_EXCLUSIVE: set[str] = set()
 
 
 class AutologgingWarning(UserWarning):
@@ -133,16 +135,21 @@ def patched_integrations() -> list[str]:
 
 
 def configure(
-    integration: str, extra_tags: Mapping[str, Any] | None = None, silent: bool = False
+    integration: str,
+    extra_tags: Mapping[str, Any] | None = None,
+    silent: bool = False,
+    exclusive: bool = False,
 ) -> None:
     """What an ``autolog()`` call asks of every patched call of ``integration``: ``extra_tags``
-    on the runs it starts, and ``silent``: no autologging warnings."""
+    on the runs it starts, ``silent``: no autologging warnings, and ``exclusive``: a call made
+    while the user's own run is active trains without logging."""
     with _LOCK:
         _RUN_TAGS[integration] = {str(k): str(v) for k, v in (extra_tags or {}).items()}
-        if silent:
-            _SILENT.add(integration)
-        else:
-            _SILENT.discard(integration)
+        for flag, members in ((silent, _SILENT), (exclusive, _EXCLUSIVE)):
+            if flag:
+                members.add(integration)
+            else:
+                members.discard(integration)
 
 
 def warn_logging_failure(integration: str, error: BaseException) -> None:
@@ -191,7 +198,7 @@ def _make_safe(
 ) -> Callable[..., Any]:
     @functools.wraps(original)
     def patched(*args: Any, **kwargs: Any) -> Any:
-        if in_patched_call():
+        if in_patched_call() or _left_to_the_user(integration, manage_run):
             return original(*args, **kwargs)
         _STATE.depth = getattr(_STATE, "depth", 0) + 1
         try:
@@ -239,6 +246,19 @@ def _run_logged(
     if started:
         _end_run(integration, "FINISHED")
     return call.result
+
+
+def _left_to_the_user(integration: str, manage_run: bool) -> bool:
+    """Whether an ``exclusive`` integration meets a run of the user's: it logs nothing then."""
+    if not manage_run or integration not in _EXCLUSIVE:
+        return False
+    from runyard.tracking import fluent
+
+    try:
+        return fluent.active_run() is not None
+    except Exception as error:  # never let the check break training
+        warn_logging_failure(integration, error)
+        return True
 
 
 def _start_run_if_none(integration: str) -> bool:

@@ -18,7 +18,9 @@ Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per 
   ``coef_``.
 
 A ``fit`` that calls other estimators' ``fit`` (pipelines, searches, ensembles) logs once, for
-the outer estimator.
+the outer estimator. A parameter search adds what MLflow logs for one: its best params and
+score, ``cv_results.csv``, the best estimator, and child runs for its best candidates
+(``runyard.autolog.sklearn_search``).
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from runyard.autolog.patch import configure, revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.options import apply_common
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, truncate_params, write_importances
 from runyard.autolog.saved_model import training_sample, training_signature
+from runyard.autolog.sklearn_model import PICKLE, check_format
 from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
 from runyard.autolog.sklearn_model import log_model as log_model
 from runyard.autolog.sklearn_model import save_model as save_model
+from runyard.autolog.sklearn_search import check_max_tuning_runs, is_parameter_search, log_search
 
 FLAVOR = "sklearn"
 INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
@@ -44,6 +49,9 @@ _OPTIONS: dict[str, Any] = {
     "registered_model_name": None,
     "log_input_examples": False,
     "log_model_signatures": True,
+    "max_tuning_runs": 5,
+    "serialization_format": PICKLE,
+    "pos_label": None,
 }
 
 
@@ -72,13 +80,41 @@ def autolog(
     log_model_signatures: bool = True,
     extra_tags: Mapping[str, Any] | None = None,
     silent: bool = False,
+    log_datasets: bool | None = None,
+    exclusive: bool = False,
+    disable_for_unsupported_versions: bool = False,
+    max_tuning_runs: int | None = 5,
+    log_post_training_metrics: bool | None = None,
+    serialization_format: str = PICKLE,
+    pos_label: Any = None,
 ) -> None:
     """Log every scikit-learn ``fit`` from now on; ``disable=True`` restores the originals.
+
     The options are MLflow's: the model's input example (the first rows of the training data)
-    and signature, tags for the runs autologging starts, and no warnings when ``silent``."""
-    _import_sklearn()
+    and signature, tags for the runs autologging starts, no warnings when ``silent``; with
+    ``exclusive``, nothing is logged to runs the user started; ``max_tuning_runs`` child runs
+    for a parameter search's best candidates (None: all); the model's ``serialization_format``
+    (``pickle``, ``cloudpickle`` or ``skops``); ``pos_label``: precision, recall and F1 of that
+    class alone (binary), not weighted over classes. ``log_datasets`` and
+    ``log_post_training_metrics`` are accepted but not acted on (asking for them warns)."""
+    sklearn = _import_sklearn()
     if disable:
         revert_patches(FLAVOR)
+        return
+    check_max_tuning_runs(max_tuning_runs)
+    check_format(serialization_format)
+    if not apply_common(
+        FLAVOR,
+        sklearn.__version__,
+        extra_tags=extra_tags,
+        silent=silent,
+        exclusive=exclusive,
+        disable_for_unsupported_versions=disable_for_unsupported_versions,
+        asked={
+            "log_datasets": log_datasets,
+            "log_post_training_metrics": log_post_training_metrics,
+        },
+    ):
         return
     _OPTIONS.update(
         log_models=log_models,
@@ -86,22 +122,37 @@ def autolog(
         registered_model_name=registered_model_name,
         log_input_examples=log_input_examples,
         log_model_signatures=log_model_signatures,
+        max_tuning_runs=max_tuning_runs,
+        serialization_format=serialization_format,
+        pos_label=pos_label,
     )
-    configure(FLAVOR, extra_tags, silent)
     for cls in estimator_classes():
         safe_patch(cls, "fit", _log_fit, integration=FLAVOR)
 
 
 def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     logger = RunLogger.for_active_run()
-    logger.params(self.get_params(deep=True))
+    search = is_parameter_search(self)
+    params = self.get_params(deep=not search)  # a search's estimator is in its child runs
+    logger.params(params)
     cls = type(self)
     logger.tags({"estimator_name": cls.__name__, "estimator_class": _class_path(cls)})
     fitted = original(self, *args, **kwargs)
     X, y, sample_weight = _fit_data(original, self, args, kwargs)
-    model_id = _log_fitted_model(self, X) if _OPTIONS["log_models"] else None
+    model_id = None
+    if _OPTIONS["log_models"]:
+        best = {f"best_{k}": v for k, v in getattr(self, "best_params_", {}).items()}
+        model_id = _log_fitted_model(self, X, "model", {**params, **best})
     if _OPTIONS["log_training_metrics"] and X is not None:
-        logger.metrics(training_metrics(self, X, y, sample_weight), model_id=model_id)
+        scores = training_metrics(self, X, y, sample_weight, _OPTIONS["pos_label"])
+        logger.metrics(scores, model_id=model_id)
+    if search:
+        best_model = (
+            (lambda best: _log_fitted_model(best, X, "best_estimator", best.get_params(deep=True)))
+            if _OPTIONS["log_models"]
+            else None
+        )
+        log_search(logger, self, _OPTIONS["max_tuning_runs"], best_model)
 
     importances = feature_importances(self)
     if importances:
@@ -112,19 +163,20 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     return fitted
 
 
-def _log_fitted_model(estimator: Any, X: Any) -> str | None:
-    """The fitted estimator as MLflow 3's autologging logs it: a logged model named ``model``
-    with the estimator's params, so the training metrics can be the model's too. A model that
-    cannot be logged (one that does not pickle, say) is warned about; the metrics still go to
-    the run."""
+def _log_fitted_model(estimator: Any, X: Any, name: str, params: Mapping[str, Any]) -> str | None:
+    """The fitted estimator as MLflow 3's autologging logs it: a logged model (``model``, or a
+    search's ``best_estimator``) with the estimator's params, so the training metrics can be
+    the model's too. Only ``model`` is registered. A model that cannot be logged (one that
+    does not pickle, say) is warned about; the metrics still go to the run."""
     try:
         info = log_model(
             estimator,
-            name="model",
+            name=name,
             input_example=training_sample(X) if _OPTIONS["log_input_examples"] else None,
             signature=_signature(estimator, X),
-            registered_model_name=_OPTIONS["registered_model_name"],
-            params=truncate_params(estimator.get_params(deep=True)),
+            registered_model_name=_OPTIONS["registered_model_name"] if name == "model" else None,
+            params=truncate_params(params),
+            serialization_format=_OPTIONS["serialization_format"],
         )
     except Exception as error:
         warn_logging_failure(FLAVOR, error)
@@ -160,9 +212,12 @@ def _fit_data(
     return X, y, sample_weight
 
 
-def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
+def training_metrics(
+    estimator: Any, X: Any, y: Any, sample_weight: Any = None, pos_label: Any = None
+) -> dict[str, float]:
     """The training metrics that apply to ``estimator``; ones that cannot be computed for it
-    (no labels, no ``predict_proba``, a clusterer...) are left out."""
+    (no labels, no ``predict_proba``, a clusterer...) are left out. Precision, recall and F1
+    are weighted over the classes, or with ``pos_label`` that class's alone, as in MLflow."""
     from sklearn import metrics as skm
     from sklearn.base import is_classifier, is_regressor
 
@@ -182,6 +237,9 @@ def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None) 
     if y is None:
         return out
     if is_classifier(estimator):
+        averaging: dict[str, Any] = {"average": "weighted", "zero_division": 0, **weights}
+        if pos_label is not None:
+            averaging.update(average="binary", pos_label=pos_label)
         predicted = _safe(lambda: estimator.predict(X))
         if predicted is not None:
             put("training_accuracy_score", lambda: skm.accuracy_score(y, predicted, **weights))
@@ -190,10 +248,7 @@ def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None) 
                 ("recall", skm.recall_score),
                 ("f1", skm.f1_score),
             ):
-                put(
-                    f"training_{name}_score",
-                    lambda fn=fn: fn(y, predicted, average="weighted", zero_division=0, **weights),
-                )
+                put(f"training_{name}_score", lambda fn=fn: fn(y, predicted, **averaging))
         proba = (
             _safe(lambda: estimator.predict_proba(X))
             if hasattr(estimator, "predict_proba")
