@@ -162,8 +162,7 @@ def test_missing_lightgbm_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch)
 
 def test_exclusive_trains_without_logging_into_the_users_run(datasets) -> None:
     X, y, _, _ = datasets
-    with pytest.warns(UserWarning, match="does not act on log_datasets"):
-        runyard.lightgbm.autolog(exclusive=True, log_models=False, log_datasets=True)
+    runyard.lightgbm.autolog(exclusive=True, log_models=False)
     with runyard.start_run() as mine:
         lgb.train(PARAMS, lgb.Dataset(X, y), num_boost_round=3)
     assert runyard.get_run(mine.info.run_id).data.params == {}
@@ -171,3 +170,22 @@ def test_exclusive_trains_without_logging_into_the_users_run(datasets) -> None:
     (own,) = [r for r in runs_of_default_experiment() if r.info.run_id != mine.info.run_id]
     assert own.data.tags["mlflow.autologging"] == "lightgbm"
     assert own.data.params["num_leaves"] == "7"
+
+
+def test_the_training_and_validation_sets_are_dataset_inputs(datasets) -> None:
+    X, y, Xv, yv = datasets
+    runyard.lightgbm.autolog(log_models=False)
+    train = lgb.Dataset(X, y)
+    lgb.train(
+        PARAMS,
+        train,
+        num_boost_round=3,
+        valid_sets=[train, lgb.Dataset(Xv, yv)],
+        valid_names=["train", "holdout"],
+    )
+    (run,) = runs_of_default_experiment()
+    used = [(d.dataset.name, d.tags["mlflow.data.context"]) for d in run.inputs.dataset_inputs]
+    assert sorted(used) == [("dataset", "train"), ("holdout", "eval"), ("train", "eval")]
+    profile = {d.dataset.name: json.loads(d.dataset.profile) for d in run.inputs.dataset_inputs}
+    assert profile["holdout"]["features_shape"] == list(Xv.shape)
+    assert profile["dataset"]["targets_shape"] == [len(y)]

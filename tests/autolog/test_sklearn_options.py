@@ -5,6 +5,7 @@ versions, the options accepted but not acted on, and ``exclude_flavors``."""
 from __future__ import annotations
 
 import csv
+import json
 import warnings
 from pathlib import Path
 
@@ -56,7 +57,9 @@ def test_a_parameter_search_logs_its_best_candidates_as_child_runs(data, tmp_pat
     best_two = sorted(range(3), key=lambda i: results["rank_test_score"][i])[:2]
     expected_depths = sorted(str(results["params"][i]["max_depth"]) for i in best_two)
     assert sorted(c.data.params["max_depth"] for c in children) == expected_depths
+    (train,) = parent.inputs.dataset_inputs
     for child in children:
+        assert [d.dataset.digest for d in child.inputs.dataset_inputs] == [train.dataset.digest]
         assert child.info.status == "FINISHED"
         assert child.data.params["n_estimators"] == "5"  # the seed's params, then the candidate's
         assert child.data.tags["estimator_name"] == "RandomForestClassifier"
@@ -158,15 +161,32 @@ def test_an_untested_version_warns_and_with_the_option_stays_off(data, monkeypat
     assert len(runs_of_default_experiment()) == 1
 
 
-def test_options_not_acted_on_warn_only_when_asked_for() -> None:
-    with pytest.warns(UserWarning, match="does not act on log_datasets"):
-        runyard.sklearn.autolog(log_datasets=True)
+def test_an_option_not_acted_on_warns_only_when_asked_for() -> None:
     with pytest.warns(UserWarning, match="does not act on log_post_training_metrics"):
         runyard.sklearn.autolog(log_post_training_metrics=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        runyard.sklearn.autolog(log_datasets=False, log_post_training_metrics=False)
-        runyard.sklearn.autolog(log_datasets=True, silent=True)
+        runyard.sklearn.autolog(log_post_training_metrics=False)
+        runyard.sklearn.autolog(log_post_training_metrics=True, silent=True)
+
+
+def test_the_training_data_is_a_dataset_input_the_metrics_name(data) -> None:
+    X, y = data
+    runyard.sklearn.autolog(log_models=False)
+    LogisticRegression(solver="liblinear").fit(X, y)
+    (run,) = runs_of_default_experiment()
+    (used,) = run.inputs.dataset_inputs
+    assert used.tags == {"mlflow.data.context": "train"}
+    assert used.dataset.name == "dataset" and used.dataset.source_type == "code"
+    assert json.loads(used.dataset.profile) == {"num_rows": len(X), "num_elements": X.size}
+    history = runyard.Client().get_metric_history(run.info.run_id, "training_score")
+    assert [(p.dataset_name, p.dataset_digest) for p in history] == [
+        ("dataset", used.dataset.digest)
+    ]
+    runyard.sklearn.autolog(log_models=False, log_datasets=False)
+    LogisticRegression(solver="liblinear").fit(X.values, y.values)
+    latest = max(runs_of_default_experiment(), key=lambda r: r.info.start_time)
+    assert latest.info.run_id != run.info.run_id and not latest.inputs.dataset_inputs
 
 
 def test_mlflows_autolog_takes_every_option_and_excludes_flavors() -> None:

@@ -36,7 +36,7 @@ def autolog(
     log_input_examples: bool = False,
     log_model_signatures: bool = True,
     log_models: bool = True,
-    log_datasets: bool | None = None,
+    log_datasets: bool = True,
     log_traces: bool = True,
     disable: bool = False,
     exclusive: bool = False,

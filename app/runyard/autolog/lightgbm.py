@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from runyard.autolog.datasets import log_data
 from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.lightgbm.*
 from runyard.autolog.lightgbm_model import log_model as log_model
 from runyard.autolog.lightgbm_model import save_model as save_model
@@ -52,6 +53,7 @@ _OPTIONS: dict[str, Any] = {
     "registered_model_name": None,
     "log_input_examples": False,
     "log_model_signatures": True,
+    "log_datasets": True,
 }
 
 
@@ -80,15 +82,15 @@ def autolog(
     log_model_signatures: bool = True,
     extra_tags: Mapping[str, Any] | None = None,
     silent: bool = False,
-    log_datasets: bool | None = None,
+    log_datasets: bool = True,
     exclusive: bool = False,
     disable_for_unsupported_versions: bool = False,
 ) -> None:
     """Log every LightGBM training from now on; ``disable=True`` restores the originals.
     The options are MLflow's: the model's input example (the first rows of the training data)
     and signature, tags for the runs autologging starts, no warnings when ``silent``, and with
-    ``exclusive`` nothing logged to runs the user started. ``log_datasets`` is accepted but
-    not acted on (asking for it warns)."""
+    ``exclusive`` nothing logged to runs the user started; ``log_datasets``: the training and
+    validation sets are dataset inputs of the run (``runyard.autolog.datasets``)."""
     targets = _targets()
     if disable:
         revert_patches(FLAVOR)
@@ -100,7 +102,7 @@ def autolog(
         silent=silent,
         exclusive=exclusive,
         disable_for_unsupported_versions=disable_for_unsupported_versions,
-        asked={"log_datasets": log_datasets},
+        asked={},
     ):
         return
     _OPTIONS.update(
@@ -108,6 +110,7 @@ def autolog(
         registered_model_name=registered_model_name,
         log_input_examples=log_input_examples,
         log_model_signatures=log_model_signatures,
+        log_datasets=log_datasets,
     )
     for owner, name in targets:
         safe_patch(owner, name, _log_train, integration=FLAVOR)
@@ -124,6 +127,8 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     train_set = bound.arguments.get("train_set")
     # Taken before training: LightGBM frees a dataset's raw data once it is constructed.
     sample = training_sample(getattr(train_set, "data", None))
+    if _OPTIONS["log_datasets"]:
+        log_data(logger, FLAVOR, _data_of(train_set, shown.arguments))
     # As MLflow 3 does, the model exists before training, so each iteration's metrics are its
     # metrics too; its files follow once training is done.
     model_id = initialize_logged_model("model").model_id if _OPTIONS["log_models"] else None
@@ -154,6 +159,19 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
             model_id=model_id,
         )
     return booster
+
+
+def _data_of(train_set: Any, arguments: Mapping[str, Any]) -> list[tuple[Any, Any, Any, str]]:
+    """The training set and each validation set (named by ``valid_names``, as MLflow names
+    them) as ``log_data`` entries."""
+    entries = []
+    if train_set is not None:
+        entries.append((train_set.data, train_set.label, None, "train"))
+    names = list(arguments.get("valid_names") or [])
+    for index, valid in enumerate(arguments.get("valid_sets") or []):
+        name = names[index] if index < len(names) else None
+        entries.append((valid.data, valid.label, name, "eval"))
+    return entries
 
 
 def _mark_failed(model_id: str) -> None:

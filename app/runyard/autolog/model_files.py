@@ -26,12 +26,12 @@ _COLUMN_TYPES = {"f8": "double", "f4": "float", "i8": "long", "i4": "integer", "
 def save_input_example(directory: str, example: Any) -> dict[str, Any]:
     """Write ``example`` (a pandas DataFrame or a numpy array) as MLflow does; returns the
     ``saved_input_example_info`` of the MLmodel file."""
-    if _is_dataframe(example):
+    if is_dataframe(example):
         split = json.loads(example.to_json(orient="split", index=False, double_precision=15))
         stored: Any = {"columns": split["columns"], "data": split["data"]}
         serving: Any = {"dataframe_split": stored}
         info = {"artifact_path": INPUT_EXAMPLE, "pandas_orient": "split", "type": "dataframe"}
-    elif _is_ndarray(example):
+    elif is_ndarray(example):
         stored = example.tolist()
         serving = {"inputs": stored}
         info = {"artifact_path": INPUT_EXAMPLE, "type": "ndarray"}
@@ -51,17 +51,11 @@ def infer_signature(example: Any, prediction: Any) -> dict[str, Any]:
     """MLflow's signature of a model taking ``example`` and answering ``prediction``: columns
     for a DataFrame, a tensor for an array; a one-dimensional answer to a DataFrame is a
     column."""
-    if _is_dataframe(example):
-        inputs = [
-            {"type": _column_type(example[name]), "name": str(name), "required": True}
-            for name in example.columns
-        ]
-    else:
-        inputs = [_tensor(example)]
-    if _is_dataframe(example) and _is_ndarray(prediction) and prediction.ndim == 1:
+    inputs = column_specs(example) if is_dataframe(example) else [tensor_spec(example)]
+    if is_dataframe(example) and is_ndarray(prediction) and prediction.ndim == 1:
         outputs = [{"type": _column_type(prediction), "required": True}]
-    elif _is_ndarray(prediction):
-        outputs = [_tensor(prediction)]
+    elif is_ndarray(prediction):
+        outputs = [tensor_spec(prediction)]
     else:
         outputs = None
     return {
@@ -103,7 +97,21 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _tensor(array: Any) -> dict[str, Any]:
+def column_specs(frame: Any) -> list[dict[str, Any]]:
+    """MLflow's column specs of a DataFrame: each column's name and type, required unless it
+    holds a missing value."""
+    return [
+        {
+            "type": _column_type(frame[name]),
+            "name": str(name),
+            "required": not bool(frame[name].isna().any()),
+        }
+        for name in frame.columns
+    ]
+
+
+def tensor_spec(array: Any) -> dict[str, Any]:
+    """MLflow's tensor spec of an array: its dtype and shape, any number of rows."""
     return {
         "type": "tensor",
         "tensor-spec": {"dtype": str(array.dtype), "shape": [-1, *array.shape[1:]]},
@@ -122,12 +130,12 @@ def _column_type(values: Any) -> str:
 
 def is_example(value: Any) -> bool:
     """True for what an input example can be: a pandas DataFrame or a numpy array."""
-    return _is_dataframe(value) or _is_ndarray(value)
+    return is_dataframe(value) or is_ndarray(value)
 
 
-def _is_dataframe(value: Any) -> bool:
+def is_dataframe(value: Any) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "to_json")
 
 
-def _is_ndarray(value: Any) -> bool:
+def is_ndarray(value: Any) -> bool:
     return type(value).__module__ == "numpy" and type(value).__name__ == "ndarray"

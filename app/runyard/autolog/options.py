@@ -19,7 +19,6 @@ SUPPORTED_VERSIONS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
 }
 #: MLflow options that runyard's autologging does not act on: what it would take.
 NOT_YET = {
-    "log_datasets": "the training data is not logged as a dataset input",
     "log_post_training_metrics": "metrics computed after training are not logged",
 }
 

@@ -18,7 +18,8 @@ import yaml
 
 from runyard.autolog.plots import horizontal_bars
 from runyard.clock import now_ms
-from runyard.entities import Metric
+from runyard.entities import Dataset, DatasetInput, Metric
+from runyard.tags import DATASET_CONTEXT
 from runyard.tracking.client import Client
 from runyard.tracking.model_logging import mlmodel_time
 from runyard.validation import MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
@@ -50,12 +51,27 @@ class RunLogger:
         self.client.log_batch(self.run_id, tags=clean, synchronous=True)
 
     def metrics(
-        self, metrics: Mapping[str, float], step: int = 0, model_id: str | None = None
+        self,
+        metrics: Mapping[str, float],
+        step: int = 0,
+        model_id: str | None = None,
+        dataset: Dataset | None = None,
     ) -> None:
-        """Log ``metrics`` at ``step``; with ``model_id`` they are the logged model's too."""
+        """Log ``metrics`` at ``step``; with ``model_id`` they are the logged model's too, and
+        with ``dataset`` they say they were computed on it."""
         ts = now_ms()
-        points = [Metric(k, float(v), ts, step, model_id=model_id) for k, v in metrics.items()]
+        name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+        points = [
+            Metric(k, float(v), ts, step, None, model_id, name, digest) for k, v in metrics.items()
+        ]
         self.metric_points(points)
+
+    def datasets(self, datasets: Sequence[tuple[Dataset, str]]) -> None:
+        """``(dataset, context)`` pairs as inputs of the run."""
+        if datasets:
+            self.client.log_inputs(
+                self.run_id, [DatasetInput(d, {DATASET_CONTEXT: c}) for d, c in datasets]
+            )
 
     def metric_points(self, points: Sequence[Metric]) -> None:
         if points:

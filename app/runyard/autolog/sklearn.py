@@ -16,6 +16,8 @@ Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per 
   (``runyard.sklearn.log_model``, ``runyard.autolog.sklearn_model``);
 * ``feature_importances.json`` (+ ``.png`` with Pillow) from ``feature_importances_`` or
   ``coef_``.
+* the training data as the run's dataset input (context ``train``), which the training metrics
+  name (``runyard.autolog.datasets``).
 
 A ``fit`` that calls other estimators' ``fit`` (pipelines, searches, ensembles) logs once, for
 the outer estimator. A parameter search adds what MLflow logs for one: its best params and
@@ -30,6 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from runyard.autolog.datasets import log_data
 from runyard.autolog.options import apply_common
 from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, truncate_params, write_importances
@@ -50,6 +53,7 @@ _OPTIONS: dict[str, Any] = {
     "log_input_examples": False,
     "log_model_signatures": True,
     "max_tuning_runs": 5,
+    "log_datasets": True,
     "serialization_format": PICKLE,
     "pos_label": None,
 }
@@ -80,7 +84,7 @@ def autolog(
     log_model_signatures: bool = True,
     extra_tags: Mapping[str, Any] | None = None,
     silent: bool = False,
-    log_datasets: bool | None = None,
+    log_datasets: bool = True,
     exclusive: bool = False,
     disable_for_unsupported_versions: bool = False,
     max_tuning_runs: int | None = 5,
@@ -95,8 +99,9 @@ def autolog(
     ``exclusive``, nothing is logged to runs the user started; ``max_tuning_runs`` child runs
     for a parameter search's best candidates (None: all); the model's ``serialization_format``
     (``pickle``, ``cloudpickle`` or ``skops``); ``pos_label``: precision, recall and F1 of that
-    class alone (binary), not weighted over classes. ``log_datasets`` and
-    ``log_post_training_metrics`` are accepted but not acted on (asking for them warns)."""
+    class alone (binary), not weighted over classes; ``log_datasets``: the training data is a
+    dataset input of the run (``runyard.autolog.datasets``), which the training metrics name.
+    ``log_post_training_metrics`` is accepted but not acted on (asking for it warns)."""
     sklearn = _import_sklearn()
     if disable:
         revert_patches(FLAVOR)
@@ -110,10 +115,7 @@ def autolog(
         silent=silent,
         exclusive=exclusive,
         disable_for_unsupported_versions=disable_for_unsupported_versions,
-        asked={
-            "log_datasets": log_datasets,
-            "log_post_training_metrics": log_post_training_metrics,
-        },
+        asked={"log_post_training_metrics": log_post_training_metrics},
     ):
         return
     _OPTIONS.update(
@@ -123,6 +125,7 @@ def autolog(
         log_input_examples=log_input_examples,
         log_model_signatures=log_model_signatures,
         max_tuning_runs=max_tuning_runs,
+        log_datasets=log_datasets,
         serialization_format=serialization_format,
         pos_label=pos_label,
     )
@@ -137,22 +140,25 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     logger.params(params)
     cls = type(self)
     logger.tags({"estimator_name": cls.__name__, "estimator_class": _class_path(cls)})
-    fitted = original(self, *args, **kwargs)
     X, y, sample_weight = _fit_data(original, self, args, kwargs)
+    train = None
+    if _OPTIONS["log_datasets"]:
+        train = next(iter(log_data(logger, FLAVOR, [(X, y, None, "train")])), None)
+    fitted = original(self, *args, **kwargs)
     model_id = None
     if _OPTIONS["log_models"]:
         best = {f"best_{k}": v for k, v in getattr(self, "best_params_", {}).items()}
         model_id = _log_fitted_model(self, X, "model", {**params, **best})
     if _OPTIONS["log_training_metrics"] and X is not None:
         scores = training_metrics(self, X, y, sample_weight, _OPTIONS["pos_label"])
-        logger.metrics(scores, model_id=model_id)
+        logger.metrics(scores, model_id=model_id, dataset=train)
     if search:
         best_model = (
             (lambda best: _log_fitted_model(best, X, "best_estimator", best.get_params(deep=True)))
             if _OPTIONS["log_models"]
             else None
         )
-        log_search(logger, self, _OPTIONS["max_tuning_runs"], best_model)
+        log_search(logger, self, _OPTIONS["max_tuning_runs"], best_model, train)
 
     importances = feature_importances(self)
     if importances:

@@ -22,7 +22,7 @@ from runyard import tags as system_tags
 from runyard.autolog.patch import AUTOLOGGING_TAG
 from runyard.autolog.record import RunLogger, truncate_params
 from runyard.clock import now_ms
-from runyard.entities import Metric, RunStatus
+from runyard.entities import Dataset, Metric, RunStatus
 
 #: ``cv_results_`` columns that are not a candidate's aggregate score.
 _NOT_SCORES = ("param", "split")
@@ -50,22 +50,24 @@ def log_search(
     search: Any,
     max_tuning_runs: int | None,
     log_best_model: Callable[[Any], str | None] | None,
+    train: Dataset | None = None,
 ) -> None:
     """What a fitted search adds to its run (``logger``'s); ``log_best_model`` logs the best
-    estimator and returns its model id (None: not logged)."""
+    estimator and returns its model id (None: not logged); ``train``: the training data's
+    dataset, which the scores name and the child runs take as their input too."""
     best_model_id = None
     best_params: dict[str, Any] | None = None
     if hasattr(search, "best_estimator_") and log_best_model is not None:
         best_params = search.best_estimator_.get_params(deep=True)
         best_model_id = log_best_model(search.best_estimator_)
     if hasattr(search, "best_score_") and _is_number(search.best_score_):
-        logger.metrics({"best_cv_score": float(search.best_score_)})
+        logger.metrics({"best_cv_score": float(search.best_score_)}, dataset=train)
     if hasattr(search, "best_params_"):
         logger.params({f"best_{k}": v for k, v in search.best_params_.items()})
     results = getattr(search, "cv_results_", None)
     if results is None:
         return
-    _log_candidates(logger, search, results, max_tuning_runs, best_params, best_model_id)
+    _log_candidates(logger, search, results, max_tuning_runs, best_params, best_model_id, train)
     logger.directory(lambda tmp: _write_results(results, os.path.join(tmp, "cv_results.csv")))
 
 
@@ -76,6 +78,7 @@ def _log_candidates(
     max_tuning_runs: int | None,
     best_params: Mapping[str, Any] | None,
     best_model_id: str | None,
+    train: Dataset | None,
 ) -> None:
     """One finished child run per candidate kept, started when the search's run started (when
     each candidate was tried is not known)."""
@@ -94,6 +97,7 @@ def _log_candidates(
         "estimator_class": f"{cls.__module__}.{cls.__qualname__}",
     }
     ended = now_ms()
+    dataset_link = (train.name, train.digest) if train is not None else (None, None)
     for index in kept:
         child = client.create_run(
             parent.info.experiment_id, start_time=parent.info.start_time, tags=tags
@@ -102,12 +106,14 @@ def _log_candidates(
         candidate = candidates[index]
         model_id = best_model_id if _is_best(candidate, best_params) else None
         points = [
-            Metric(key, float(values[index]), ended, 0, model_id=model_id)
+            Metric(key, float(values[index]), ended, 0, None, model_id, *dataset_link)
             for key, values in results.items()
             if not key.startswith(_NOT_SCORES) and _is_number(values[index])
         ]
         params = truncate_params({**base_params, **candidate})
         client.log_batch(run_id, metrics=points, params=params, synchronous=True)
+        if train is not None:
+            RunLogger(client, run_id).datasets([(train, "train")])
         client.set_terminated(run_id, RunStatus.FINISHED, end_time=ended)
 
 
