@@ -11,7 +11,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from runyard.errors import InvalidParameterValue
 
@@ -69,6 +69,17 @@ class ViewType(enum.StrEnum):
             return True
         wanted = LifecycleStage.ACTIVE if self is ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
         return stage == wanted
+
+
+class ModelOrder(NamedTuple):
+    """One ``order_by`` entry of a logged-model search: an attribute, or ``metrics.<key>``
+    (the model's latest value of it), then on ``dataset_name`` and ``dataset_digest`` alone
+    when given, as MLflow orders."""
+
+    field: str
+    ascending: bool = True
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class LoggedModelStatus(enum.StrEnum):

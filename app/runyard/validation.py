@@ -11,9 +11,10 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from runyard import tags as system_tags
-from runyard.entities import DatasetInput, Metric, ModelOutput, Param, RunTag
+from runyard.entities import DatasetInput, Metric, ModelOrder, ModelOutput, Param, RunTag
 from runyard.errors import InvalidParameterValue
 from runyard.wire_types import INT_RANGES
 
@@ -327,23 +328,29 @@ LOGGED_MODEL_ORDER_FIELDS = ("name", "model_id", "creation_timestamp", "last_upd
 METRIC_ORDER_PREFIX = "metrics."
 
 
-def validate_model_order_by(
-    order_by: Sequence[tuple[str, bool]] | None,
-) -> list[tuple[str, bool]]:
-    """``[(field, ascending), ...]`` for logged-model search: an attribute, or
-    ``metrics.<key>`` (the model's latest value of that metric, as MLflow orders)."""
+def validate_model_order_by(order_by: Sequence[Sequence[Any]] | None) -> list[ModelOrder]:
+    """``ModelOrder`` entries (or plain ``(field, ascending)`` pairs) for logged-model search:
+    an attribute, or ``metrics.<key>`` (the model's latest value of that metric, as MLflow
+    orders), which alone may name a dataset."""
     checked = []
-    for field_name, ascending in order_by or ():
-        if field_name not in LOGGED_MODEL_ORDER_FIELDS and not (
+    for entry in order_by or ():
+        order = ModelOrder(*entry)
+        field_name = order.field
+        is_metric = (
             isinstance(field_name, str)
             and field_name.startswith(METRIC_ORDER_PREFIX)
             and len(field_name) > len(METRIC_ORDER_PREFIX)
-        ):
+        )
+        if field_name not in LOGGED_MODEL_ORDER_FIELDS and not is_metric:
             raise InvalidParameterValue(
                 f"Invalid order_by field_name {field_name!r} for logged models: it must be one "
                 f"of {', '.join(LOGGED_MODEL_ORDER_FIELDS)} or {METRIC_ORDER_PREFIX}<key>."
             )
-        checked.append((field_name, bool(ascending)))
+        if not is_metric and (order.dataset_name or order.dataset_digest):
+            raise InvalidParameterValue(
+                f"order_by {field_name!r} names a dataset: only a metric is measured on one."
+            )
+        checked.append(order._replace(ascending=bool(order.ascending)))
     return checked
 
 

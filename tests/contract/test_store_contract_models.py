@@ -13,6 +13,7 @@ from runyard.entities import (
     LoggedModelStatus,
     Metric,
     ModelInput,
+    ModelOrder,
     ModelOutput,
 )
 from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
@@ -276,6 +277,41 @@ def test_search_logged_models_ordered_by_a_metric(store: TrackingStore, experime
     for bad in ("metrics.", "params.lr", "bogus"):
         with pytest.raises(InvalidParameterValue):
             store.search_logged_models([experiment_id], order_by=[(bad, True)])
+
+
+def test_search_logged_models_ordered_by_a_metric_on_one_dataset(
+    store: TrackingStore, experiment_id: str
+) -> None:
+    """As MLflow: the latest point of the metric among those on the dataset named (name,
+    digest, or both); a model with no point there sorts last."""
+    run_id = new_run(store, experiment_id).info.run_id
+    models = {n: store.create_logged_model(experiment_id, name=n) for n in "abc"}
+
+    def point(name: str, value: float, timestamp: int, dataset: str, digest: str) -> Metric:
+        model_id = models[name].model_id
+        return Metric("acc", value, timestamp, 0, run_id, model_id, dataset, digest)
+
+    store.log_batch(
+        run_id,
+        metrics=[
+            point("a", 0.9, 1000, "eval", "d1"),
+            point("a", 0.1, 2000, "train", "d0"),  # a's latest overall, not on eval
+            point("b", 0.5, 1000, "eval", "d1"),
+            point("b", 0.95, 3000, "train", "d0"),
+            point("c", 0.7, 1000, "eval", "d2"),  # eval, but another digest
+        ],
+    )
+
+    def names(*order: ModelOrder) -> list[str]:
+        return [m.name for m in store.search_logged_models([experiment_id], order_by=order)]
+
+    by_name = ModelOrder("name", True)
+    assert names(ModelOrder("metrics.acc", False), by_name) == ["b", "c", "a"]
+    assert names(ModelOrder("metrics.acc", False, "eval"), by_name) == ["a", "c", "b"]
+    assert names(ModelOrder("metrics.acc", False, "eval", "d1"), by_name) == ["a", "b", "c"]
+    assert names(ModelOrder("metrics.acc", True, None, "d2"), by_name) == ["c", "a", "b"]
+    with pytest.raises(InvalidParameterValue, match="only a metric"):
+        store.search_logged_models([experiment_id], order_by=[ModelOrder("name", True, "eval")])
 
 
 def test_missing_model(store: TrackingStore) -> None:

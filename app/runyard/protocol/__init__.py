@@ -40,6 +40,7 @@ from runyard.protocol.resources import (
     logged_model_to_json,
     model_dataset_from_json,
     model_order_from_json,
+    model_order_to_json,
     page_to_json,
 )
 from runyard.protocol.runs import (
@@ -76,6 +77,7 @@ __all__ = [
     "missing_message",
     "model_dataset_from_json",
     "model_order_from_json",
+    "model_order_to_json",
     "object_list",
     "optional_int",
     "optional_string",

@@ -10,6 +10,7 @@ from runyard.entities import (
     FileInfo,
     LifecycleStage,
     LoggedModel,
+    ModelOrder,
     PagedList,
 )
 from runyard.errors import InvalidParameterValue
@@ -122,19 +123,28 @@ def logged_model_from_json(obj: Mapping[str, Any]) -> LoggedModel:
     )
 
 
-def model_order_from_json(item: Mapping[str, Any], index: int = 0) -> tuple[str, bool]:
-    """One ``logged-models/search`` order_by entry (``{"field_name": ..., "ascending": ...}``)
-    as ``(field, ascending)``. Ordering by a metric's value on one dataset (MLflow's
-    ``dataset_name`` in an entry) is refused, rather than ordered on every dataset."""
+def model_order_from_json(item: Mapping[str, Any], index: int = 0) -> ModelOrder:
+    """One ``logged-models/search`` order_by entry (``{"field_name": ..., "ascending": ...,
+    "dataset_name": ..., "dataset_digest": ...}``); ascending unless it says otherwise."""
     if not isinstance(item, Mapping):
         raise InvalidParameterValue(f"order_by[{index}] must be an object, not {item!r}.")
-    if item.get("dataset_name") or item.get("dataset_digest"):
-        raise InvalidParameterValue(
-            f"order_by[{index}]: ordering by a metric on one dataset is not supported; "
-            "filter with 'datasets' and order by the metric instead."
-        )
     field = parse_string(require_field(item, "field_name"), f"order_by[{index}].field_name")
-    return field, item.get("ascending") is not False
+    return ModelOrder(
+        field,
+        item.get("ascending") is not False,
+        optional_string(item, "dataset_name") or None,
+        optional_string(item, "dataset_digest") or None,
+    )
+
+
+def model_order_to_json(order: ModelOrder) -> Json:
+    """A ``ModelOrder`` as the ``order_by`` entry MLflow's client sends."""
+    entry: Json = {"field_name": order.field, "ascending": order.ascending}
+    if order.dataset_name:
+        entry["dataset_name"] = order.dataset_name
+    if order.dataset_digest:
+        entry["dataset_digest"] = order.dataset_digest
+    return entry
 
 
 def model_dataset_from_json(item: Mapping[str, Any], index: int = 0) -> tuple[str, str | None]:

@@ -80,11 +80,23 @@ def _model_comparison(comp: Comparison, model: LoggedModel, datasets: Datasets |
     return compare_value(comp, value)
 
 
-def latest_metric_value(model: LoggedModel, key: str) -> float | None:
+def latest_metric_value(
+    model: LoggedModel,
+    key: str,
+    dataset_name: str | None = None,
+    dataset_digest: str | None = None,
+) -> float | None:
     """What ordering by ``metrics.<key>`` sorts on, as MLflow does: the value of the model's
-    latest point of the metric (newest timestamp, then highest step, then first run id); None
-    when it has none, or when that point is NaN (such models sort last either way)."""
-    points = [p for p in model.metrics if p.key == key]
+    latest point of the metric (newest timestamp, then highest step, then first run id), among
+    the points on the dataset named (by name, by digest, or both) when one is; None when it has
+    none, or when that point is NaN (such models sort last either way)."""
+    points = [
+        p
+        for p in model.metrics
+        if p.key == key
+        and (not dataset_name or p.dataset_name == dataset_name)
+        and (not dataset_digest or p.dataset_digest == dataset_digest)
+    ]
     if not points:
         return None
     latest = min(points, key=lambda p: (-p.timestamp, -p.step, p.run_id or ""))

@@ -12,6 +12,7 @@ import abc
 import re
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from runyard.entities import (
     DatasetInput,
@@ -315,12 +316,14 @@ class TrackingStore(abc.ABC):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
-        order_by: Sequence[tuple[str, bool]] | None = None,
+        order_by: Sequence[Sequence[Any]] | None = None,
         datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         """Filter supports ``name``, ``source_run_id``, ``status``, ``model_type`` with ``=``,
-        ``!=``, ``LIKE``, joined by AND. ``order_by`` is ``[(field, ascending), ...]`` over
-        ``validation.LOGGED_MODEL_ORDER_FIELDS``, then newest first, then model id.
+        ``!=``, ``LIKE``, joined by AND. ``order_by`` is ``ModelOrder`` entries (or
+        ``(field, ascending)`` pairs) over ``validation.LOGGED_MODEL_ORDER_FIELDS`` or
+        ``metrics.<key>``, on one dataset when an entry names it; then newest first, then model
+        id.
         ``datasets`` (``[(name, digest or None), ...]``) keeps only models with a metric
         logged on one of them, name and digest both matching, as MLflow does."""
 

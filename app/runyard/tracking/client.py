@@ -418,7 +418,8 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
     ) -> PagedList[LoggedModel]:
         """One page of logged models, in MLflow's form: ``datasets`` as
         ``[{"dataset_name": ..., "dataset_digest": ...}]``, ``order_by`` as
-        ``[{"field_name": "metrics.accuracy", "ascending": False}]``."""
+        ``[{"field_name": "metrics.accuracy", "ascending": False}]``, with ``"dataset_name"``
+        (and ``"dataset_digest"``) to order by the metric on that dataset alone."""
         return self._store.search_logged_models(
             [str(i) for i in experiment_ids],
             filter_string,

@@ -28,6 +28,22 @@ assert not mlflow.search_logged_models(
     filter_string="metrics.training_accuracy_score > 1.5",
     output_format="list",
 )
+# MLflow's autolog links the training metrics to its training dataset: order by them there
+run_inputs = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
+train_dataset = run_inputs[0].dataset
+on_training_data = mlflow.search_logged_models(
+    experiment_ids=[run.info.experiment_id],
+    order_by=[
+        {
+            "field_name": "metrics.training_accuracy_score",
+            "ascending": False,
+            "dataset_name": train_dataset.name,
+            "dataset_digest": train_dataset.digest,
+        }
+    ],
+    output_format="list",
+)
+assert [m.model_id for m in on_training_data] == [models[0].model_id], on_training_data
 loaded = mlflow.sklearn.load_model(f"models:/{models[0].model_id}")
 assert np.array_equal(loaded.predict(X), model.predict(X))
 print(

@@ -26,6 +26,7 @@ from runyard.entities import (
     LoggedModelStatus,
     Metric,
     ModelInput,
+    ModelOrder,
     ModelOutput,
     PagedList,
     Param,
@@ -349,7 +350,7 @@ class ModelsMixin(FileStoreBase):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
-        order_by: Sequence[tuple[str, bool]] | None = None,
+        order_by: Sequence[Sequence[Any]] | None = None,
         datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         from runyard.search.paging import decode_offset_token
@@ -374,12 +375,14 @@ class ModelsMixin(FileStoreBase):
                     found.append(model)
         found.sort(key=lambda m: m.model_id)
         found.sort(key=lambda m: m.creation_timestamp, reverse=True)
-        for field, ascending in reversed(ordering):  # stable sorts: the first key sorts last
-            if field.startswith(validation.METRIC_ORDER_PREFIX):
-                key = field.removeprefix(validation.METRIC_ORDER_PREFIX)
-                found.sort(key=lambda m, k=key, a=ascending: _metric_order(m, k, a))
+        for order in reversed(ordering):  # stable sorts: the first key sorts last
+            if order.field.startswith(validation.METRIC_ORDER_PREFIX):
+                found.sort(key=lambda m, o=order: _metric_order(m, o))
             else:
-                found.sort(key=lambda m, f=field: _model_attribute(m, f), reverse=not ascending)
+                found.sort(
+                    key=lambda m, f=order.field: _model_attribute(m, f),
+                    reverse=not order.ascending,
+                )
         return page_of(found, offset, max_results)
 
     @staticmethod
@@ -401,12 +404,14 @@ class ModelsMixin(FileStoreBase):
 __all__ = ["ModelsMixin"]
 
 
-def _metric_order(model: LoggedModel, key: str, ascending: bool) -> tuple[bool, float]:
-    """Models by their latest value of ``key``; those without one last, in either direction."""
-    value = latest_metric_value(model, key)
+def _metric_order(model: LoggedModel, order: ModelOrder) -> tuple[bool, float]:
+    """Models by their latest value of the metric (on the order's dataset, when it names one);
+    those without one last, in either direction."""
+    key = order.field.removeprefix(validation.METRIC_ORDER_PREFIX)
+    value = latest_metric_value(model, key, order.dataset_name, order.dataset_digest)
     if value is None:
         return (True, 0.0)
-    return (False, value if ascending else -value)
+    return (False, value if order.ascending else -value)
 
 
 def _model_attribute(model: LoggedModel, field: str) -> Any:

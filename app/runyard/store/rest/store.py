@@ -36,7 +36,11 @@ from runyard.http import HttpClient, error_from_response
 from runyard.idempotency import IDEMPOTENCY_HEADER, new_key
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT, TrackingStore
 from runyard.store.rest.registry import RestRegistryMixin
-from runyard.validation import MAX_RESULTS_GET_METRIC_HISTORY, validate_batch
+from runyard.validation import (
+    MAX_RESULTS_GET_METRIC_HISTORY,
+    validate_batch,
+    validate_model_order_by,
+)
 
 API = "/api/2.0/mlflow"
 #: Page size used when following metric history pages (MLflow's client uses the same).
@@ -394,7 +398,7 @@ class RestStore(RestRegistryMixin, TrackingStore):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
-        order_by: Sequence[tuple[str, bool]] | None = None,
+        order_by: Sequence[Sequence[Any]] | None = None,
         datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         reply = self._post(
@@ -403,7 +407,10 @@ class RestStore(RestRegistryMixin, TrackingStore):
             filter=filter_string or None,
             max_results=max_results,
             page_token=page_token or None,
-            order_by=[{"field_name": f, "ascending": a} for f, a in order_by or ()] or None,
+            order_by=[
+                protocol.model_order_to_json(order) for order in validate_model_order_by(order_by)
+            ]
+            or None,
             datasets=[
                 {"dataset_name": n, **({"dataset_digest": d} if d else {})}
                 for n, d in datasets or ()

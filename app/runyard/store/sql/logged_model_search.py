@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from runyard import validation
+from runyard.entities import ModelOrder
 from runyard.search.ast import And, Comparison, Expr, Or
 from runyard.search.logged_models import Datasets
 from runyard.store.sql import models as m
@@ -85,18 +86,26 @@ def _comparison(comp: Comparison, datasets: Datasets | None) -> ColumnElement[bo
     return compare(_ATTRIBUTE_COLUMNS[ident.key], comp.op, comp.value)
 
 
-def model_order(field: str, ascending: bool) -> list[ColumnElement]:
+def model_order(order: ModelOrder) -> list[ColumnElement]:
     """ORDER BY terms for one ``order_by`` entry: an attribute's column, or for
     ``metrics.<key>`` the model's latest value of the metric (newest timestamp, then highest
-    step, then first run, as MLflow), models without one (or whose latest is NaN) last."""
+    step, then first run, as MLflow), among its points on the entry's dataset when it names
+    one; models without one (or whose latest is NaN) last."""
+    field, ascending = order.field, order.ascending
     if not field.startswith(validation.METRIC_ORDER_PREFIX):
         column = _LM[field]
         return [column.asc() if ascending else column.desc()]
+    on_dataset = []
+    if order.dataset_name:
+        on_dataset.append(_METRICS.dataset_name == order.dataset_name)
+    if order.dataset_digest:
+        on_dataset.append(_METRICS.dataset_digest == order.dataset_digest)
     latest = (
         sa.select(sa.case((_METRICS.is_nan, None), else_=_METRICS.value))
         .where(
             _METRICS.model_id == _LM.model_id,
             _METRICS.key == field.removeprefix(validation.METRIC_ORDER_PREFIX),
+            *on_dataset,
         )
         .order_by(_METRICS.timestamp.desc(), _METRICS.step.desc(), _METRICS.run_uuid.asc())
         .limit(1)

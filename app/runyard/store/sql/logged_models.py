@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -200,7 +201,7 @@ class LoggedModelsMixin(SqlBase):
         filter_string: str | None = None,
         max_results: int = 100,
         page_token: str | None = None,
-        order_by: Sequence[tuple[str, bool]] | None = None,
+        order_by: Sequence[Sequence[Any]] | None = None,
         datasets: Sequence[tuple[str, str | None]] | None = None,
     ) -> PagedList[LoggedModel]:
         from runyard.search import paging
@@ -208,8 +209,8 @@ class LoggedModelsMixin(SqlBase):
         validation.validate_max_results(max_results, validation.MAX_RESULTS_SEARCH_RUNS)
         ordering = [
             term
-            for field, ascending in validation.validate_model_order_by(order_by)
-            for term in model_order(field, ascending)
+            for order in validation.validate_model_order_by(order_by)
+            for term in model_order(order)
         ]
         keys = [experiment_int(validation.validate_experiment_id(e)) for e in experiment_ids]
         offset = paging.decode_offset_token(page_token)
