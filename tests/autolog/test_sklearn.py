@@ -49,6 +49,8 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
     runyard.sklearn.autolog()
     model = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)
     assert model.fit(X, y) is model
+    score = model.score(X, y)  # after training: a post-training metric, as in MLflow
+    after_training = {"RandomForestClassifier_score_X"}
     (run,) = runs_of_default_experiment()
     rid = run.info.run_id
     assert run.info.status == "FINISHED"
@@ -56,15 +58,20 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
     assert run.data.tags["estimator_name"] == "RandomForestClassifier"
     assert run.data.tags["estimator_class"] == "sklearn.ensemble._forest.RandomForestClassifier"
     assert dict(run.data.params) == {k: str(v) for k, v in model.get_params(deep=True).items()}
-    assert set(run.data.metrics) == CLASSIFIER_METRICS
-    assert run.data.metrics["training_score"] == pytest.approx(model.score(X, y))
-    assert artifact_paths(rid) == {"feature_importances.json", "feature_importances.png"}
+    assert set(run.data.metrics) == CLASSIFIER_METRICS | after_training
+    assert run.data.metrics["training_score"] == pytest.approx(score)
+    assert run.data.metrics["RandomForestClassifier_score_X"] == pytest.approx(score)
+    assert artifact_paths(rid) == {
+        "feature_importances.json",
+        "feature_importances.png",
+        "metric_info.json",
+    }
     # The model is MLflow 3's logged model, the run's output, reached by its id or the run.
     (logged,) = runyard.search_logged_models()
     assert (logged.name, logged.source_run_id) == ("model", rid)
     # As MLflow 3: the model carries the estimator's params, and the training metrics are its.
     assert logged.params == dict(run.data.params)
-    assert {m.key for m in logged.metrics} == CLASSIFIER_METRICS
+    assert {m.key for m in logged.metrics} == CLASSIFIER_METRICS | after_training
     assert [o.model_id for o in run.outputs.model_outputs] == [logged.model_id]
     files = Path(
         runyard.artifacts.download_artifacts(

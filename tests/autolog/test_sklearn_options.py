@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -161,15 +160,6 @@ def test_an_untested_version_warns_and_with_the_option_stays_off(data, monkeypat
     assert len(runs_of_default_experiment()) == 1
 
 
-def test_an_option_not_acted_on_warns_only_when_asked_for() -> None:
-    with pytest.warns(UserWarning, match="does not act on log_post_training_metrics"):
-        runyard.sklearn.autolog(log_post_training_metrics=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        runyard.sklearn.autolog(log_post_training_metrics=False)
-        runyard.sklearn.autolog(log_post_training_metrics=True, silent=True)
-
-
 def test_the_training_data_is_a_dataset_input_the_metrics_name(data) -> None:
     X, y = data
     runyard.sklearn.autolog(log_models=False)
@@ -203,3 +193,50 @@ def test_mlflows_autolog_takes_every_option_and_excludes_flavors() -> None:
         exclude_flavors=["lightgbm"],
     )
     assert applied == ["sklearn"]
+
+
+def test_metrics_computed_after_training_are_logged_as_mlflow_names_them(data, tmp_path) -> None:
+    import sklearn.metrics
+
+    X, y = data
+    X_train, X_test, y_train, y_test = X[:400], X[400:], y[:400], y[400:]
+    runyard.sklearn.autolog()
+    model = LogisticRegression(solver="liblinear").fit(X_train, y_train)
+    predictions = model.predict(X_test)
+    accuracy = sklearn.metrics.accuracy_score(y_test, predictions)
+    sklearn.metrics.accuracy_score(y_test, predictions, normalize=False)  # a second call
+    score = model.score(X_test, y_test)
+    unfollowed = LogisticRegression(solver="liblinear")
+    with runyard.start_run() as mine:  # fitted while autologging was off: not followed
+        runyard.sklearn.autolog(disable=True)
+        unfollowed.fit(X_train, y_train)
+    runyard.sklearn.autolog()
+    sklearn.metrics.f1_score(y_test, unfollowed.predict(X_test))
+
+    (run,) = [r for r in runs_of_default_experiment() if r.info.run_id != mine.info.run_id]
+    metrics = run.data.metrics
+    assert metrics["accuracy_score_X_test"] == pytest.approx(accuracy)
+    assert metrics["accuracy_score-2_X_test"] == pytest.approx(accuracy * len(X_test))
+    assert metrics["LogisticRegression_score_X_test"] == pytest.approx(score)
+    assert not any(key.startswith("f1_score") for key in metrics)
+    assert runyard.get_run(mine.info.run_id).data.metrics == {}
+    info = runyard.artifacts.load_dict(f"runs:/{run.info.run_id}/metric_info.json")
+    assert info["accuracy_score_X_test"] == "accuracy_score(y_true=y_test, y_pred=predictions)"
+    assert info["LogisticRegression_score_X_test"] == (
+        "LogisticRegression.score(X=X_test, y=y_test)"
+    )
+    (logged,) = runyard.search_logged_models()
+    model_metrics = {m.key for m in runyard.get_logged_model(logged.model_id).metrics}
+    assert {"accuracy_score_X_test", "LogisticRegression_score_X_test"} <= model_metrics
+
+
+def test_post_training_metrics_can_be_turned_off(data) -> None:
+    import sklearn.metrics
+
+    X, y = data
+    runyard.sklearn.autolog(log_post_training_metrics=False, log_models=False)
+    model = LogisticRegression(solver="liblinear").fit(X, y)
+    sklearn.metrics.accuracy_score(y, model.predict(X))
+    model.score(X, y)
+    (run,) = runs_of_default_experiment()
+    assert not any(key.endswith("_X") for key in run.data.metrics)

@@ -102,7 +102,6 @@ def autolog(
         silent=silent,
         exclusive=exclusive,
         disable_for_unsupported_versions=disable_for_unsupported_versions,
-        asked={},
     ):
         return
     _OPTIONS.update(

@@ -1,6 +1,6 @@
 """The options every form of MLflow's ``autolog()`` takes, applied in one place for each
-integration: ``extra_tags``, ``silent``, ``exclusive``, ``disable_for_unsupported_versions``,
-and the options runyard accepts so MLflow code runs unchanged but does not act on yet."""
+integration: ``extra_tags``, ``silent``, ``exclusive`` and
+``disable_for_unsupported_versions``."""
 
 from __future__ import annotations
 
@@ -16,10 +16,6 @@ from runyard.autolog.patch import configure
 SUPPORTED_VERSIONS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "sklearn": ((1, 3), (2, 0)),
     "lightgbm": ((4, 0), (5, 0)),
-}
-#: MLflow options that runyard's autologging does not act on: what it would take.
-NOT_YET = {
-    "log_post_training_metrics": "metrics computed after training are not logged",
 }
 
 
@@ -48,12 +44,9 @@ def apply_common(
     silent: bool,
     exclusive: bool,
     disable_for_unsupported_versions: bool,
-    asked: Mapping[str, bool | None],
 ) -> bool:
     """Configure ``integration``'s patched calls; False when autologging must stay off (an
-    untested library version, with ``disable_for_unsupported_versions``). ``asked``: the
-    ``NOT_YET`` options as given (None: left at MLflow's default); asking for one is warned
-    about, so nobody counts on what is not logged."""
+    untested library version, with ``disable_for_unsupported_versions``)."""
     if not version_supported(integration, library_version):
         low, high = SUPPORTED_VERSIONS[integration]
         tested = f">={low[0]}.{low[1]},<{high[0]}.{high[1]}"
@@ -71,14 +64,6 @@ def apply_common(
                 f"{integration} {library_version} is outside the versions runyard's "
                 f"autologging is tested with ({tested}); it may fail to log.",
                 UnsupportedVersionWarning,
-                stacklevel=3,
-            )
-    for option, value in asked.items():
-        if value and not silent:
-            warnings.warn(
-                f"runyard's {integration} autologging does not act on {option} yet: "
-                f"{NOT_YET[option]}.",
-                UserWarning,
                 stacklevel=3,
             )
     configure(integration, extra_tags, silent, exclusive)

@@ -32,6 +32,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from runyard.autolog import sklearn_post_training as post_training
 from runyard.autolog.datasets import log_data
 from runyard.autolog.options import apply_common
 from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
@@ -88,7 +89,7 @@ def autolog(
     exclusive: bool = False,
     disable_for_unsupported_versions: bool = False,
     max_tuning_runs: int | None = 5,
-    log_post_training_metrics: bool | None = None,
+    log_post_training_metrics: bool = True,
     serialization_format: str = PICKLE,
     pos_label: Any = None,
 ) -> None:
@@ -100,8 +101,10 @@ def autolog(
     for a parameter search's best candidates (None: all); the model's ``serialization_format``
     (``pickle``, ``cloudpickle`` or ``skops``); ``pos_label``: precision, recall and F1 of that
     class alone (binary), not weighted over classes; ``log_datasets``: the training data is a
-    dataset input of the run (``runyard.autolog.datasets``), which the training metrics name.
-    ``log_post_training_metrics`` is accepted but not acted on (asking for it warns)."""
+    dataset input of the run (``runyard.autolog.datasets``), which the training metrics name;
+    ``log_post_training_metrics``: ``sklearn.metrics`` computed on a fitted estimator's
+    predictions, and its ``score``, are logged to its run
+    (``runyard.autolog.sklearn_post_training``)."""
     sklearn = _import_sklearn()
     if disable:
         revert_patches(FLAVOR)
@@ -115,7 +118,6 @@ def autolog(
         silent=silent,
         exclusive=exclusive,
         disable_for_unsupported_versions=disable_for_unsupported_versions,
-        asked={"log_post_training_metrics": log_post_training_metrics},
     ):
         return
     _OPTIONS.update(
@@ -129,8 +131,12 @@ def autolog(
         serialization_format=serialization_format,
         pos_label=pos_label,
     )
-    for cls in estimator_classes():
+    classes = estimator_classes()
+    for cls in classes:
         safe_patch(cls, "fit", _log_fit, integration=FLAVOR)
+    post_training.enable(log_post_training_metrics)
+    if log_post_training_metrics:
+        post_training.patch(classes)
 
 
 def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -152,6 +158,7 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     if _OPTIONS["log_training_metrics"] and X is not None:
         scores = training_metrics(self, X, y, sample_weight, _OPTIONS["pos_label"])
         logger.metrics(scores, model_id=model_id, dataset=train)
+    post_training.register(self, logger.run_id, model_id)
     if search:
         best_model = (
             (lambda best: _log_fitted_model(best, X, "best_estimator", best.get_params(deep=True)))

@@ -1,0 +1,227 @@
+"""Metrics computed after training, logged as MLflow's scikit-learn autologging logs them
+(``log_post_training_metrics``).
+
+Once an autologged estimator is fitted, its predictions are remembered (by object identity,
+forgotten when the prediction is), and so is the name of the variable the data came in (as
+MLflow finds it, in the caller's frames). A ``sklearn.metrics`` function called on such a
+prediction, or the estimator's ``score``, is then logged to the estimator's run, and to its
+logged model: ``accuracy_score_X_test``, ``LogisticRegression_score_X_test``; a second call of
+the same function on the run gets ``-2`` (``accuracy_score-2_X_test``), a second data set of
+the same variable name too (``X_test-2``). ``metric_info.json`` on the run says which call
+produced each key. Calls made while fitting, or inside another patched call, log nothing.
+Scorers (``get_scorer``, ``cross_val_score``) are not followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import threading
+import weakref
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from runyard.autolog.patch import safe_patch, warn_logging_failure
+from runyard.tracking.client import Client
+
+FLAVOR = "sklearn"
+#: Inference methods whose results metrics are computed on, as MLflow patches them.
+INFERENCE = ("predict", "predict_proba", "transform", "predict_log_proba")
+#: ``sklearn.metrics`` callables that compute no metric.
+_NOT_METRICS = frozenset({"check_scoring", "get_scorer", "make_scorer", "get_scorer_names"})
+_OWNER = "_runyard_autolog_run"  # on a fitted estimator: (run id, logged model id or None)
+#: Modules whose frames are passed over when looking for the caller's variable name.
+_LIBRARIES = ("runyard.", "sklearn.")
+#: Set while autologging asks for post-training metrics (patches stay until reverted).
+_ENABLED = threading.Event()
+
+_lock = threading.Lock()
+#: id(prediction) -> (run id, data set name, model id), while the prediction lives.
+_predictions: dict[int, tuple[str, str, str | None]] = {}
+#: run id -> data set variable name -> ids of the objects seen under that name.
+_data_names: defaultdict[str, defaultdict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+#: run id -> metric name -> [(key, call)], for the keys' indexes and metric_info.json.
+_calls: defaultdict[str, defaultdict[str, list[tuple[str, str]]]] = defaultdict(
+    lambda: defaultdict(list)
+)
+
+
+def enable(on: bool) -> None:
+    """Whether predictions of fitted estimators are followed: off, the patches pass through."""
+    if on:
+        _ENABLED.set()
+    else:
+        _ENABLED.clear()
+
+
+def patch(estimator_classes: list[type]) -> None:
+    """Follow predictions of every estimator class, and the metric functions of
+    ``sklearn.metrics``, from now on (``revert_patches("sklearn")`` undoes it)."""
+    import sklearn.metrics
+
+    for cls in estimator_classes:
+        for name in INFERENCE:
+            if callable(getattr(cls, name, None)):
+                safe_patch(cls, name, _remember_prediction, integration=FLAVOR, manage_run=False)
+        if callable(getattr(cls, "score", None)):
+            safe_patch(cls, "score", _log_score, integration=FLAVOR, manage_run=False)
+    for name in sklearn.metrics.__all__:
+        function = getattr(sklearn.metrics, name)
+        if name in _NOT_METRICS or inspect.isclass(function) or not callable(function):
+            continue
+        if name.startswith("plot_"):
+            continue
+        safe_patch(sklearn.metrics, name, _log_metric_call, integration=FLAVOR, manage_run=False)
+
+
+def register(estimator: Any, run_id: str, model_id: str | None) -> None:
+    """``estimator`` was fitted in ``run_id`` (and logged as ``model_id``): metrics computed
+    on its predictions go there."""
+    with contextlib.suppress(AttributeError):  # an estimator with __slots__: not followed
+        setattr(estimator, _OWNER, (run_id, model_id))
+
+
+def _owner(estimator: Any) -> tuple[str, str | None] | None:
+    return getattr(estimator, _OWNER, None) if _ENABLED.is_set() else None
+
+
+def _remember_prediction(original: Callable[..., Any], self: Any, *args: Any, **kw: Any) -> Any:
+    result = original(self, *args, **kw)
+    owner = _owner(self)
+    if owner is not None:
+        name = _data_name(owner[0], _first_argument(original, args, kw))
+        with contextlib.suppress(TypeError):  # a result with no weak reference: not followed
+            _remember(result, (owner[0], name, owner[1]))
+    return result
+
+
+def _log_score(original: Callable[..., Any], self: Any, *args: Any, **kw: Any) -> Any:
+    value = original(self, *args, **kw)
+    owner = _owner(self)
+    if owner is not None and _is_metric_value(value):
+        data = _data_name(owner[0], _first_argument(original, args, kw))
+        call = _call_text(f"{type(self).__name__}.score", original, args, kw, skip_self=True)
+        _log(owner[0], owner[1], f"{type(self).__name__}_score", data, call, value)
+    return value
+
+
+def _log_metric_call(original: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    value = original(*args, **kw)
+    if not _is_metric_value(value):
+        return value
+    with _lock:
+        found = next(
+            (_predictions[id(a)] for a in (*args, *kw.values()) if id(a) in _predictions), None
+        )
+    if found is not None and _ENABLED.is_set():
+        run_id, data, model_id = found
+        name = inspect.unwrap(original).__name__  # the metric function's own name
+        call = _call_text(name, original, args, kw, skip_self=False)
+        _log(run_id, model_id, name, data, call, value)
+    return value
+
+
+def _remember(result: Any, value: tuple[str, str, str | None]) -> None:
+    key = id(result)
+    weakref.finalize(result, _forget, key)
+    with _lock:
+        _predictions[key] = value
+
+
+def _forget(key: int) -> None:
+    with _lock:
+        _predictions.pop(key, None)
+
+
+def _data_name(run_id: str, data: Any) -> str:
+    """The data's variable name, with ``-2``, ``-3``... for other objects of the same name."""
+    name = _variable_name(data, "unknown_dataset")
+    with _lock:
+        seen = _data_names[run_id][name]
+        if id(data) not in seen:
+            seen.append(id(data))
+        index = seen.index(id(data))
+    return name if index == 0 else f"{name}-{index + 1}"
+
+
+def _log(run_id: str, model_id: str | None, metric: str, data: str, call: str, value: Any) -> None:
+    """Log ``{metric}[-n]_{data}`` and rewrite the run's ``metric_info.json``."""
+    try:
+        with _lock:
+            calls = _calls[run_id][metric]
+            suffix = "" if not calls else f"-{len(calls) + 1}"
+            key = f"{metric}{suffix}_{data}"
+            calls.append((key, call))
+            info = dict(sorted(kc for each in _calls[run_id].values() for kc in each))
+        client = Client()
+        client.log_metric(run_id, key, float(value), model_id=model_id)
+        client.log_dict(run_id, info, "metric_info.json")
+    except Exception as error:
+        warn_logging_failure(FLAVOR, error)
+
+
+def _is_metric_value(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool | complex)
+
+
+def _first_argument(function: Callable[..., Any], args: tuple[Any, ...], kw: dict) -> Any:
+    """The data an inference method or ``score`` was given: its first argument after self."""
+    if args:
+        return args[0]
+    try:
+        names = list(inspect.signature(function).parameters)[1:]
+    except (TypeError, ValueError):
+        return None
+    return kw.get(names[0]) if names else None
+
+
+def _call_text(
+    name: str, function: Callable[..., Any], args: tuple[Any, ...], kw: dict, skip_self: bool
+) -> str:
+    """``accuracy_score(y_true=y_test, y_pred=predictions)``, as MLflow writes the call."""
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        names = []
+    if skip_self and names:
+        names = names[1:]
+    parts = [f"{n}={_argument_text(a)}" for n, a in zip(names, args, strict=False)]
+    parts += [f"{n}={_argument_text(a)}" for n, a in kw.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _argument_text(value: Any) -> str:
+    if value is None or isinstance(value, str | numbers.Number | bool):
+        if isinstance(value, str) and len(value) > 32:
+            return repr(value[:32] + "...")
+        return repr(value)
+    return _variable_name(value, f"<{type(value).__name__}>")
+
+
+def _variable_name(value: Any, fallback: str) -> str:
+    """The name the outermost caller gave ``value``: the first frame, walking out, where it is
+    a local variable and not one of the frame's arguments (MLflow's inspection)."""
+    if value is None:
+        return fallback
+    try:
+        frame = inspect.currentframe()
+        while frame is not None:
+            info = inspect.getargvalues(frame)
+            passed = [info.locals[name] for name in info.args]
+            if info.varargs:
+                passed.extend(info.locals[info.varargs])
+            if info.keywords:
+                passed.extend(info.locals[info.keywords].values())
+            module = str(frame.f_globals.get("__name__", ""))
+            if any(value is arg for arg in passed) or module.startswith(_LIBRARIES):
+                frame = frame.f_back
+                continue
+            for name, local in frame.f_locals.items():
+                if local is value:
+                    return str(name)
+            return fallback
+        return fallback
+    except Exception:
+        return fallback
