@@ -88,12 +88,22 @@ def _frame_digest(frame: Any) -> str:
     import pandas as pd
 
     head = frame.head(DIGEST_ROWS)
-    per_cell = frame.map if hasattr(frame, "map") else frame.applymap  # pandas before 2.1
-    strings = head.columns[per_cell(lambda value: type(value) is str).all(axis=0)]
+    strings = head.columns[[_all_strings(frame.iloc[:, i]) for i in range(frame.shape[1])]]
     numbers = head.select_dtypes(include=[np.number]).columns
     hashed = head[strings.union(numbers)]
     parts = [pd.util.hash_pandas_object(hashed).values, np.int64(len(frame))]
     return _md5([*parts, *(str(column).encode() for column in frame.columns)])
+
+
+def _all_strings(column: Any) -> bool:
+    """Whether every cell of the column is a ``str``, as MLflow asks of each cell: a column of
+    numbers, booleans or dates holds none (and is not walked cell by cell); an empty column
+    passes, as in MLflow."""
+    if not len(column):
+        return True
+    if column.dtype.kind in "biufcmM":
+        return False
+    return bool(column.map(lambda value: type(value) is str).all())
 
 
 def _arrays_digest(features: Any, targets: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from runyard.autolog.patch import configure
 
 #: integration -> (lowest, first unsupported) library version (major, minor): the lowest is
-#: what runyard's extras require; releases up to the next major are tested.
+#: what runyard's extras require; the next major release is one autologging has not met.
 SUPPORTED_VERSIONS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "sklearn": ((1, 3), (2, 0)),
     "lightgbm": ((4, 0), (5, 0)),
