@@ -129,10 +129,13 @@ def _best_first(results: Mapping[str, Any], count: int) -> list[int]:
 
 def _is_best(candidate: Mapping[str, Any], best_params: Mapping[str, Any] | None) -> bool:
     """Whether the candidate's params are the best estimator's (its metrics are then the best
-    model's too, as in MLflow)."""
-    return bool(best_params) and all(
-        k in best_params and best_params[k] == v for k, v in candidate.items()
-    )
+    model's too, as in MLflow). A value that cannot be compared (an array) does not match."""
+    if not best_params:
+        return False
+    try:
+        return all(k in best_params and bool(best_params[k] == v) for k, v in candidate.items())
+    except (TypeError, ValueError):
+        return False
 
 
 def _is_number(value: Any) -> bool:

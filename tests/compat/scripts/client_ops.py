@@ -29,6 +29,10 @@ found = client.search_runs(
     [experiment_id], filter_string="params.kind = 'even'", order_by=["metrics.loss DESC"]
 )
 assert [r.info.run_id for r in found] == [run_ids[2], run_ids[0]], found
+# Text beyond ASCII comes back whole from a search page (the server writes it as UTF-8)
+client.set_tag(run_ids[0], "note", "caf\u00e9 \u2603 \U0001f680")
+(noted,) = client.search_runs([experiment_id], filter_string="tags.note LIKE 'caf%'")
+assert noted.data.tags["note"] == "caf\u00e9 \u2603 \U0001f680", noted.data.tags
 assert client.get_run(run_ids[1]).data.metrics["loss"] == 0.1
 history = client.get_metric_history(run_ids[2], "loss")
 assert [(m.step, m.value) for m in history] == [(0, 1.0 / 3), (1, 0.2)]
