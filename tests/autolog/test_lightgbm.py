@@ -144,12 +144,33 @@ def test_sklearn_api_routes_through_train(datasets) -> None:
 
 
 def test_disable_restores_train() -> None:
-    original = lgb.train
+    original, fit = lgb.train, lgb.LGBMModel.fit
     runyard.lightgbm.autolog()
-    assert lgb.train is not original
+    assert lgb.train is not original and lgb.LGBMModel.fit is not fit
     runyard.lightgbm.autolog(disable=True)
     assert lgb.train is original
     assert lgb.sklearn.train is original
+    assert lgb.LGBMModel.fit is fit
+
+
+def test_a_scikit_learn_api_model_is_logged_as_itself(datasets, tmp_path) -> None:
+    """As MLflow: loading the autologged model gives back the LGBMClassifier, whose predict
+    answers classes, with the training's params and per-iteration metrics on the run."""
+    X, y, Xv, yv = datasets
+    runyard.lightgbm.autolog()
+    classifier = lgb.LGBMClassifier(n_estimators=5, verbose=-1)
+    classifier.fit(X, y, eval_set=[(Xv, yv)])
+    (run,) = runs_of_default_experiment()
+    assert run.data.params["num_boost_round"] == "5"
+    assert len(runyard.Client().get_metric_history(run.info.run_id, "valid_0-binary_logloss")) == 5
+    (logged,) = runyard.search_logged_models()
+    assert logged.status == LoggedModelStatus.LOGGED_MODEL_READY
+    assert "valid_0-binary_logloss" in {m.key for m in logged.metrics}
+    loaded = runyard.lightgbm.load_model(logged.model_uri)
+    assert isinstance(loaded, lgb.LGBMClassifier)
+    assert loaded.predict(Xv).tolist() == classifier.predict(Xv).tolist()
+    files = Path(runyard.artifacts.download_artifacts(logged.model_uri, dst_path=tmp_path))
+    assert (files / "model.pkl").is_file() and not (files / "model.lgb").exists()
 
 
 def test_missing_lightgbm_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import runyard
 from runyard.autolog.patch import (
     AUTOLOGGING_TAG,
     AutologgingWarning,
+    nested_logging,
     revert_patches,
     safe_patch,
 )
@@ -151,3 +152,24 @@ def test_nested_patched_calls_log_once() -> None:
     assert Outer().fit(5) == "outer"
     assert logged == ["Outer"]
     assert len(runs_of_default_experiment()) == 1
+
+
+def test_nested_logging_lets_one_inner_call_log_in_the_same_run() -> None:
+    logged = []
+
+    def record(original, self, *args, **kwargs):
+        logged.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    def outer_allows(original, self, *args, **kwargs):
+        logged.append("outer")
+        with nested_logging():
+            result = original(self, *args, **kwargs)
+        Model.fit(self, 6)  # after the block: plain again
+        return result
+
+    safe_patch(Model, "fit", record, integration="t")
+    safe_patch(Outer, "fit", outer_allows, integration="t")
+    assert Outer().fit(5) == "outer"
+    assert logged == ["outer", "Outer"]  # the inner Model.fit logged once, as Outer's self
+    assert len(runs_of_default_experiment()) == 1  # it joined the outer call's run

@@ -14,7 +14,8 @@ logs, per training:
 * the model, as MLflow 3 logs it: a logged model named ``model``, the run's output
   (``runs:/<run>/model`` and ``models:/<id>`` both load it), with the files
   ``runyard.lightgbm.save_model`` writes (``model.lgb`` and MLflow's ``MLmodel`` and
-  environment files), registered when ``registered_model_name`` is given.
+  environment files), registered when ``registered_model_name`` is given. A scikit-learn API
+  model (``LGBMClassifier().fit``) is logged as itself (pickled), as MLflow logs it.
 
 ``runyard.lightgbm.log_model``, ``save_model`` and ``load_model`` are MLflow's calls of the same
 names (``runyard.autolog.lightgbm_model``).
@@ -23,6 +24,7 @@ names (``runyard.autolog.lightgbm_model``).
 from __future__ import annotations
 
 import inspect
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +34,12 @@ from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.l
 from runyard.autolog.lightgbm_model import log_model as log_model
 from runyard.autolog.lightgbm_model import save_model as save_model
 from runyard.autolog.options import apply_common
-from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.patch import (
+    nested_logging,
+    revert_patches,
+    safe_patch,
+    warn_logging_failure,
+)
 from runyard.autolog.record import RunLogger, write_importances
 from runyard.autolog.saved_model import training_sample, training_signature
 from runyard.clock import now_ms
@@ -48,6 +55,8 @@ _NOT_PARAMS = frozenset({"params", "train_set", "valid_sets", "callbacks"})
 #: Seconds between metric batches during training (so a live view updates).
 FLUSH_SECONDS = 5.0
 
+#: The scikit-learn API fit running on this thread, if any, and the model its train created.
+_ESTIMATOR_FIT = threading.local()
 _OPTIONS: dict[str, Any] = {
     "log_models": True,
     "registered_model_name": None,
@@ -113,6 +122,36 @@ def autolog(
     )
     for owner, name in targets:
         safe_patch(owner, name, _log_train, integration=FLAVOR)
+    import lightgbm.sklearn
+
+    safe_patch(lightgbm.sklearn.LGBMModel, "fit", _log_estimator_fit, integration=FLAVOR)
+
+
+def _log_estimator_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
+    """A scikit-learn API ``fit`` (``LGBMClassifier``, ...): its ``train`` logs as any training
+    does, and the model logged is the estimator itself, as MLflow logs it, so loading it gives
+    back an ``LGBMClassifier`` (classes from ``predict``), not its booster."""
+    X = args[0] if args else kwargs.get("X")
+    sample = training_sample(X)
+    _ESTIMATOR_FIT.active, _ESTIMATOR_FIT.model_id = True, None
+    try:
+        with nested_logging():
+            fitted = original(self, *args, **kwargs)
+    finally:
+        _ESTIMATOR_FIT.active = False
+    model_id = _ESTIMATOR_FIT.model_id
+    if model_id is not None:
+        log_model(
+            self,
+            name="model",
+            input_example=sample if _OPTIONS["log_input_examples"] else None,
+            signature=training_signature(self.predict, sample)
+            if _OPTIONS["log_model_signatures"]
+            else False,
+            registered_model_name=_OPTIONS["registered_model_name"],
+            model_id=model_id,
+        )
+    return fitted
 
 
 def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
@@ -131,6 +170,9 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     # As MLflow 3 does, the model exists before training, so each iteration's metrics are its
     # metrics too; its files follow once training is done.
     model_id = initialize_logged_model("model").model_id if _OPTIONS["log_models"] else None
+    for_estimator = getattr(_ESTIMATOR_FIT, "active", False)
+    if for_estimator:  # the estimator's fit logs the model's files once it is done
+        _ESTIMATOR_FIT.model_id = model_id
     callback = MetricsCallback(logger, model_id)
     bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
     try:
@@ -146,7 +188,7 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         summary["best_iteration"] = booster.best_iteration
     logger.metrics(summary, model_id=model_id)
     logger.directory(lambda tmp: _write_importances(tmp, booster))
-    if model_id is not None:
+    if model_id is not None and not for_estimator:
         log_model(
             booster,
             name="model",

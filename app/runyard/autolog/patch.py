@@ -37,11 +37,12 @@ Autologging your own class::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,6 +169,25 @@ def in_patched_call() -> bool:
     return getattr(_STATE, "depth", 0) > 0
 
 
+@contextlib.contextmanager
+def nested_logging() -> Iterator[None]:
+    """Inside a patched call's wrapper: the next patched call it makes logs as a call of its
+    own (and joins the run), where it would otherwise run plain; calls inside that one run
+    plain again. A scikit-learn API ``fit`` that trains through a patched ``train`` uses it."""
+    _STATE.nested = True
+    try:
+        yield
+    finally:
+        _STATE.nested = False
+
+
+def _take_nested_allowance() -> bool:
+    if getattr(_STATE, "nested", False):
+        _STATE.nested = False
+        return True
+    return False
+
+
 class _Call:
     """One call of the original, guarded so that it happens at most once."""
 
@@ -198,7 +218,10 @@ def _make_safe(
 ) -> Callable[..., Any]:
     @functools.wraps(original)
     def patched(*args: Any, **kwargs: Any) -> Any:
-        if in_patched_call() or _left_to_the_user(integration, manage_run):
+        if in_patched_call():
+            if not _take_nested_allowance():
+                return original(*args, **kwargs)
+        elif _left_to_the_user(integration, manage_run):  # a run the outer call started is not
             return original(*args, **kwargs)
         _STATE.depth = getattr(_STATE, "depth", 0) + 1
         try:
