@@ -207,12 +207,16 @@ def _data_of(train_set: Any, arguments: Mapping[str, Any]) -> list[tuple[Any, An
     them) as ``log_data`` entries."""
     entries = []
     if train_set is not None:
-        entries.append((train_set.data, train_set.label, None, "train"))
+        entries.append(_entry(train_set, None, "train"))
     names = list(arguments.get("valid_names") or [])
     for index, valid in enumerate(arguments.get("valid_sets") or []):
-        name = names[index] if index < len(names) else None
-        entries.append((valid.data, valid.label, name, "eval"))
+        entries.append(_entry(valid, names[index] if index < len(names) else None, "eval"))
     return entries
+
+
+def _entry(dataset: Any, name: str | None, context: str) -> tuple[Any, Any, Any, str]:
+    """A LightGBM ``Dataset``'s raw data (None once LightGBM freed it: then it is skipped)."""
+    return (getattr(dataset, "data", None), getattr(dataset, "label", None), name, context)
 
 
 def _mark_failed(model_id: str) -> None:
