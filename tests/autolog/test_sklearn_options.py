@@ -240,3 +240,23 @@ def test_post_training_metrics_can_be_turned_off(data) -> None:
     model.score(X, y)
     (run,) = runs_of_default_experiment()
     assert not any(key.endswith("_X") for key in run.data.metrics)
+
+
+def test_patching_keeps_methods_that_exist_only_sometimes_absent(data) -> None:
+    """scikit-learn's code asks hasattr(estimator, "predict_proba") to choose how to score:
+    autologging must not make a method appear that the instance does not have."""
+    import sklearn.metrics
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    X, y = data
+    runyard.sklearn.autolog(log_models=False)
+    assert not hasattr(SVC(), "predict_proba") and hasattr(SVC(probability=True), "predict_proba")
+    assert not hasattr(make_pipeline(StandardScaler()), "predict")
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(solver="liblinear")).fit(X, y)
+    X_check = X.head(50)
+    sklearn.metrics.accuracy_score(y.head(50), pipeline.predict(X_check))  # through the descriptor
+    (run,) = runs_of_default_experiment()
+    assert run.data.tags["estimator_name"] == "Pipeline"
+    assert "accuracy_score_X_check" in run.data.metrics

@@ -35,9 +35,10 @@ from typing import Any
 from runyard.autolog import sklearn_post_training as post_training
 from runyard.autolog.datasets import log_data
 from runyard.autolog.options import apply_common
-from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
+from runyard.autolog.patch import revert_patches, warn_logging_failure
 from runyard.autolog.record import RunLogger, truncate_params, write_importances
 from runyard.autolog.saved_model import training_sample, training_signature
+from runyard.autolog.sklearn_methods import patch_method
 from runyard.autolog.sklearn_model import PICKLE, check_format
 from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
 from runyard.autolog.sklearn_model import log_model as log_model
@@ -133,7 +134,7 @@ def autolog(
     )
     classes = estimator_classes()
     for cls in classes:
-        safe_patch(cls, "fit", _log_fit, integration=FLAVOR)
+        patch_method(cls, "fit", _log_fit, FLAVOR)
     post_training.enable(log_post_training_metrics)
     if log_post_training_metrics:
         post_training.patch(classes)

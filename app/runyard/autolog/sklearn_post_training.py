@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runyard.autolog.patch import safe_patch, warn_logging_failure
+from runyard.autolog.sklearn_methods import patch_method
 from runyard.tracking.client import Client
 
 FLAVOR = "sklearn"
@@ -63,10 +64,8 @@ def patch(estimator_classes: list[type]) -> None:
 
     for cls in estimator_classes:
         for name in INFERENCE:
-            if callable(getattr(cls, name, None)):
-                safe_patch(cls, name, _remember_prediction, integration=FLAVOR, manage_run=False)
-        if callable(getattr(cls, "score", None)):
-            safe_patch(cls, "score", _log_score, integration=FLAVOR, manage_run=False)
+            patch_method(cls, name, _remember_prediction, FLAVOR, manage_run=False)
+        patch_method(cls, "score", _log_score, FLAVOR, manage_run=False)
     for name in sklearn.metrics.__all__:
         function = getattr(sklearn.metrics, name)
         if name in _NOT_METRICS or inspect.isclass(function) or not callable(function):
