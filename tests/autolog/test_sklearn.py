@@ -220,3 +220,19 @@ def test_autolog_applies_to_installed_frameworks() -> None:
     assert hasattr(lightgbm.train, "__runyard_original__")
     assert runyard.autolog.autolog(disable=True) == ["sklearn", "lightgbm"]
     assert not hasattr(lightgbm.train, "__runyard_original__")
+
+
+def test_fit_transform_and_fit_predict_log_the_outer_estimator_once(data) -> None:
+    """A pipeline's fit_transform calls its steps' fit_transform, not its own fit: it is a
+    training of its own, as MLflow patches it."""
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    X, _ = data
+    runyard.sklearn.autolog(log_models=False)
+    reduced = make_pipeline(StandardScaler(), PCA(2)).fit_transform(X)
+    assert reduced.shape == (len(X), 2)
+    labels = KMeans(n_clusters=2, n_init=1, random_state=0).fit_predict(X)
+    assert len(labels) == len(X)
+    names = sorted(r.data.tags["estimator_name"] for r in runs_of_default_experiment())
+    assert names == ["KMeans", "Pipeline"]

@@ -1,6 +1,7 @@
 """scikit-learn autologging: ``runyard.sklearn.autolog()``.
 
-Every public estimator's ``fit`` (``sklearn.utils.all_estimators()``) logs, per training:
+Every public estimator's ``fit``, ``fit_transform`` and ``fit_predict``
+(``sklearn.utils.all_estimators()``) logs, per training:
 
 * params: ``get_params(deep=True)``, stringified (over-long keys/values cut, with a warning);
 * tags ``estimator_name`` (``RandomForestClassifier``) and ``estimator_class`` (its full path);
@@ -46,6 +47,9 @@ from runyard.autolog.sklearn_model import save_model as save_model
 from runyard.autolog.sklearn_search import check_max_tuning_runs, is_parameter_search, log_search
 
 FLAVOR = "sklearn"
+#: The methods that train, as MLflow patches them: ``fit_transform`` and ``fit_predict`` need
+#: not call ``fit`` (a pipeline's calls its steps'), so each is logged as a training of its own.
+TRAINING_METHODS = ("fit", "fit_transform", "fit_predict")
 INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
 
 _OPTIONS: dict[str, Any] = {
@@ -134,7 +138,8 @@ def autolog(
     )
     classes = estimator_classes()
     for cls in classes:
-        patch_method(cls, "fit", _log_fit, FLAVOR)
+        for method in TRAINING_METHODS:
+            patch_method(cls, method, _log_fit, FLAVOR)
     post_training.enable(log_post_training_metrics)
     if log_post_training_metrics:
         post_training.patch(classes)
