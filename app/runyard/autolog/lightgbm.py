@@ -139,19 +139,24 @@ def _log_estimator_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> A
             fitted = original(self, *args, **kwargs)
     finally:
         _ESTIMATOR_FIT.active = False
-    model_id = _ESTIMATOR_FIT.model_id
-    if model_id is not None:
-        log_model(
-            self,
-            name="model",
-            input_example=sample if _OPTIONS["log_input_examples"] else None,
-            signature=training_signature(self.predict, sample)
-            if _OPTIONS["log_model_signatures"]
-            else False,
-            registered_model_name=_OPTIONS["registered_model_name"],
-            model_id=model_id,
-        )
+    if _ESTIMATOR_FIT.model_id is not None:
+        _fill_logged_model(_ESTIMATOR_FIT.model_id, self, sample)
     return fitted
+
+
+def _fill_logged_model(model_id: str, model: Any, sample: Any) -> None:
+    """The trained model (a booster, or a scikit-learn API estimator) as the files of the
+    logged model its training created, with the example and signature the options ask for."""
+    log_model(
+        model,
+        name="model",
+        input_example=sample if _OPTIONS["log_input_examples"] else None,
+        signature=training_signature(model.predict, sample)
+        if _OPTIONS["log_model_signatures"]
+        else False,
+        registered_model_name=_OPTIONS["registered_model_name"],
+        model_id=model_id,
+    )
 
 
 def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
@@ -189,16 +194,7 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     logger.metrics(summary, model_id=model_id)
     logger.directory(lambda tmp: _write_importances(tmp, booster))
     if model_id is not None and not for_estimator:
-        log_model(
-            booster,
-            name="model",
-            input_example=sample if _OPTIONS["log_input_examples"] else None,
-            signature=training_signature(booster.predict, sample)
-            if _OPTIONS["log_model_signatures"]
-            else False,
-            registered_model_name=_OPTIONS["registered_model_name"],
-            model_id=model_id,
-        )
+        _fill_logged_model(model_id, booster, sample)
     return booster
 
 
