@@ -260,3 +260,31 @@ def test_patching_keeps_methods_that_exist_only_sometimes_absent(data) -> None:
     (run,) = runs_of_default_experiment()
     assert run.data.tags["estimator_name"] == "Pipeline"
     assert "accuracy_score_X_check" in run.data.metrics
+
+
+def test_model_selection_helpers_log_nothing_as_in_mlflow(data) -> None:
+    """cross_val_score and its kin fit copies of an estimator on folds: those fits, and the
+    scores computed on them, are not the user's trainings and must not overwrite the run's
+    params and metrics or leave runs behind."""
+    from sklearn import model_selection
+
+    X, y = data
+    runyard.sklearn.autolog()
+    estimator = LogisticRegression(solver="liblinear")
+    with runyard.start_run() as mine:
+        scores = model_selection.cross_val_score(estimator, X, y, cv=2)
+        model_selection.cross_validate(estimator, X, y, cv=2, return_estimator=True)
+        model_selection.cross_val_predict(estimator, X, y, cv=2)
+        model_selection.learning_curve(estimator, X, y, cv=2, train_sizes=[0.5, 1.0])
+        model_selection.validation_curve(
+            estimator, X, y, param_name="C", param_range=[0.1, 1.0], cv=2
+        )
+        model_selection.permutation_test_score(estimator, X, y, cv=2, n_permutations=2)
+    assert len(scores) == 2
+    (run,) = runs_of_default_experiment()
+    assert run.info.run_id == mine.info.run_id
+    assert run.data.params == {} and run.data.metrics == {}
+    assert runyard.search_logged_models() == []
+    estimator.fit(X, y)  # a training of the user's own is still logged
+    (trained,) = [r for r in runs_of_default_experiment() if r.info.run_id != mine.info.run_id]
+    assert trained.data.params["C"] == "1.0"

@@ -1,7 +1,8 @@
 """scikit-learn autologging: ``runyard.sklearn.autolog()``.
 
 Every public estimator's ``fit``, ``fit_transform`` and ``fit_predict``
-(``sklearn.utils.all_estimators()``) logs, per training:
+(``sklearn.utils.all_estimators()``, less data preparation: scalers, encoders, imputers, feature
+extraction and selection, as in MLflow) logs, per training:
 
 * params: ``get_params(deep=True)``, stringified (over-long keys/values cut, with a warning);
 * tags ``estimator_name`` (``RandomForestClassifier``) and ``estimator_class`` (its full path);
@@ -21,9 +22,11 @@ Every public estimator's ``fit``, ``fit_transform`` and ``fit_predict``
   name (``runyard.autolog.datasets``).
 
 A ``fit`` that calls other estimators' ``fit`` (pipelines, searches, ensembles) logs once, for
-the outer estimator. A parameter search adds what MLflow logs for one: its best params and
-score, ``cv_results.csv``, the best estimator, and child runs for its best candidates
-(``runyard.autolog.sklearn_search``).
+the outer estimator. Inside ``sklearn.model_selection``'s evaluation helpers
+(``cross_val_score``, ``cross_validate``, ``learning_curve``, …) nothing is logged, as in
+MLflow: their fits are trials on folds, not the user's trainings. A parameter search adds
+what MLflow logs for one: its best params and score, ``cv_results.csv``, the best estimator,
+and child runs for its best candidates (``runyard.autolog.sklearn_search``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any
 from runyard.autolog import sklearn_post_training as post_training
 from runyard.autolog.datasets import log_data
 from runyard.autolog.options import apply_common
-from runyard.autolog.patch import revert_patches, warn_logging_failure
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, truncate_params, write_importances
 from runyard.autolog.saved_model import training_sample, training_signature
 from runyard.autolog.sklearn_methods import patch_method
@@ -50,6 +53,25 @@ FLAVOR = "sklearn"
 #: The methods that train, as MLflow patches them: ``fit_transform`` and ``fit_predict`` need
 #: not call ``fit`` (a pipeline's calls its steps'), so each is logged as a training of its own.
 TRAINING_METHODS = ("fit", "fit_transform", "fit_predict")
+#: ``sklearn.model_selection`` functions inside which autologging logs nothing (MLflow's list):
+#: each fits copies of an estimator on folds, and its own result is the user's to log.
+UNLOGGED_HELPERS = (
+    "cross_validate",
+    "cross_val_predict",
+    "cross_val_score",
+    "learning_curve",
+    "permutation_test_score",
+    "validation_curve",
+)
+#: Estimators that prepare data rather than learn a model, not autologged on their own (MLflow's
+#: lists): ``StandardScaler().fit(X)`` or a ``LabelEncoder`` a scorer fits start no run.
+DATA_PREPARATION_MODULES = (
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.feature_extraction",
+    "sklearn.feature_selection",
+)
+DATA_PREPARATION_CLASSES = frozenset({"sklearn.compose._column_transformer.ColumnTransformer"})
 INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
 
 _OPTIONS: dict[str, Any] = {
@@ -74,11 +96,20 @@ def _import_sklearn() -> Any:
 
 
 def estimator_classes() -> list[type]:
-    """The public estimator classes that have a ``fit``."""
+    """The public estimator classes with a ``fit`` that autologging follows, as MLflow
+    chooses them: data preparation (scaling, encoding, imputing, feature extraction and
+    selection, ``ColumnTransformer``) is left out, so a scaler fitted on its own starts no run;
+    inside a pipeline it is part of the pipeline's training."""
     _import_sklearn()
     from sklearn.utils import all_estimators
 
-    return [cls for _name, cls in all_estimators() if callable(getattr(cls, "fit", None))]
+    return [
+        cls
+        for _name, cls in all_estimators()
+        if callable(getattr(cls, "fit", None))
+        and not cls.__module__.startswith(DATA_PREPARATION_MODULES)
+        and f"{cls.__module__}.{cls.__qualname__}" not in DATA_PREPARATION_CLASSES
+    ]
 
 
 def autolog(
@@ -140,9 +171,19 @@ def autolog(
     for cls in classes:
         for method in TRAINING_METHODS:
             patch_method(cls, method, _log_fit, FLAVOR)
+    import sklearn.model_selection as model_selection
+
+    for name in UNLOGGED_HELPERS:
+        if hasattr(model_selection, name):
+            safe_patch(model_selection, name, _unlogged, integration=FLAVOR, manage_run=False)
     post_training.enable(log_post_training_metrics)
     if log_post_training_metrics:
         post_training.patch(classes)
+
+
+def _unlogged(original: Any, *args: Any, **kwargs: Any) -> Any:
+    """A patched call that logs nothing itself: the patched calls inside it run plain."""
+    return original(*args, **kwargs)
 
 
 def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:

@@ -9,7 +9,8 @@ logged model: ``accuracy_score_X_test``, ``LogisticRegression_score_X_test``; a 
 the same function on the run gets ``-2`` (``accuracy_score-2_X_test``), a second data set of
 the same variable name too (``X_test-2``). ``metric_info.json`` on the run says which call
 produced each key. Calls made while fitting, or inside another patched call, log nothing.
-Scorers (``get_scorer``, ``cross_val_score``) are not followed.
+Scorers (``get_scorer``, ``make_scorer``) call the metric functions directly and are not
+followed, in MLflow 3.17 either; inside ``cross_val_score`` and its kin nothing is logged.
 """
 
 from __future__ import annotations
