@@ -166,3 +166,33 @@ def test_logged_models_as_a_dataframe() -> None:
     assert frame["params"].tolist() == [{"C": "1"}]
     with pytest.raises(InvalidParameterValue, match="output_format"):
         runyard.search_logged_models(output_format="csv")
+
+
+@pytest.mark.parametrize("store", ["file", "sqlite"])
+def test_a_logged_model_takes_its_runs_params_and_the_metrics_at_its_step(
+    tmp_path: Path, store: str
+) -> None:
+    """As MLflow 3 links them, so ``search_logged_models`` filters models by what the run
+    logged before ``log_model``; the run's own history gains no point."""
+    if store == "sqlite":
+        runyard.set_tracking_uri(f"sqlite:///{tmp_path / 'runs.db'}")
+    with runyard.start_run() as run:
+        runyard.log_param("alpha", "0.5")
+        runyard.log_metric("rmse", 0.7)
+        runyard.log_metric("rmse", 0.6, step=3)
+        runyard.log_metric("mae", 0.1, step=3)
+        first = runyard.sklearn.log_model(_fitted(), name="first", params={"alpha": "9"})
+        later = runyard.sklearn.log_model(_fitted(), name="later", step=3, params={"extra": 1})
+    first_model = runyard.get_logged_model(first.model_id)
+    assert dict(first_model.params) == {"alpha": "0.5"}  # the run's value wins, as in MLflow
+    assert [(m.key, m.value, m.step) for m in first_model.metrics] == [("rmse", 0.7, 0)]
+    later_model = runyard.get_logged_model(later.model_id)
+    assert dict(later_model.params) == {"alpha": "0.5", "extra": "1"}
+    assert sorted((m.key, m.value, m.step) for m in later_model.metrics) == [
+        ("mae", 0.1, 3),
+        ("rmse", 0.6, 3),
+    ]
+    found = runyard.search_logged_models(filter_string="metrics.rmse < 0.65")
+    assert [m.model_id for m in found] == [later.model_id]
+    history = runyard.Client().get_metric_history(run.info.run_id, "rmse")
+    assert sorted((p.value, p.step) for p in history) == [(0.6, 3), (0.7, 0)]

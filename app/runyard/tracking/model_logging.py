@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from runyard.entities import LoggedModel, LoggedModelStatus, ModelOutput
+from runyard.entities import LoggedModel, LoggedModelStatus, Metric, ModelOutput, Run
 from runyard.tags import MODEL_IS_EXTERNAL
 from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
@@ -52,13 +52,16 @@ def log_model_files(
     run = active_run()
     run_id = run.info.run_id if run is not None else None
     experiment_id = run.info.experiment_id if run is not None else _active_experiment_id()
+    source = client.get_run(run_id) if run_id is not None else None  # as stored now
     if model_id is not None:  # an unknown id is refused by the first call that uses it
         if params:
             client.log_model_params(model_id, params)
         if tags:
             client.set_logged_model_tags(model_id, tags)
     else:
-        created = client.create_logged_model(experiment_id, name, run_id, tags, params, model_type)
+        # As MLflow: a new model carries its run's params (the run's win over ``params``).
+        merged = {**(params or {}), **(source.data.params if source is not None else {})}
+        created = client.create_logged_model(experiment_id, name, run_id, tags, merged, model_type)
         model_id = created.model_id
     fluent_state.current().last_logged_model_id = model_id
     try:
@@ -69,8 +72,9 @@ def log_model_files(
         client.finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
         raise
     client.finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_READY)
-    if run_id is not None:
-        client.log_outputs(run_id, [ModelOutput(model_id, step)])
+    if source is not None:
+        client.log_outputs(source.info.run_id, [ModelOutput(model_id, step)])
+        _link_run_metrics(client, source, model_id, step)
     uri = f"models:/{model_id}"
     version = None
     if registered_model_name is not None:
@@ -85,6 +89,33 @@ def log_model_files(
         signature=descriptor.get("signature"),
         registered_model_version=version,
     )
+
+
+def _link_run_metrics(client: Any, run: Run, model_id: str, step: int) -> None:
+    """The run's points at the model's ``step`` that belong to no model become the model's
+    too, as MLflow links them: ``rmse`` logged before ``log_model`` is the model's ``rmse``,
+    which ``search_logged_models`` filters and orders by. The run's history gains no point
+    (the stores keep one copy of an identical point)."""
+    points = []
+    for latest in run.data.metric_list:
+        if latest.step < step:  # the latest point has the greatest step: none at ``step``
+            continue
+        points += [
+            Metric(
+                p.key,
+                p.value,
+                p.timestamp,
+                p.step,
+                None,
+                model_id,
+                p.dataset_name,
+                p.dataset_digest,
+            )
+            for p in client.get_metric_history(run.info.run_id, latest.key)
+            if p.step == step and p.model_id is None
+        ]
+    if points:
+        client.log_batch(run.info.run_id, metrics=points, synchronous=True)
 
 
 #: MLflow's placeholder signature for an external model, one boolean in and one out: some
