@@ -51,8 +51,8 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
         "num_boost_round": "15",
         "keep_training_booster": "False",
     }
-    assert set(got.data.metrics) == {"valid_0-binary_logloss", "stopped_iteration", "test_score"}
-    assert got.data.metrics["stopped_iteration"] == 15
+    # No early stopping: no stopped_iteration, as in MLflow.
+    assert set(got.data.metrics) == {"valid_0-binary_logloss", "test_score"}
     history = runyard.Client().get_metric_history(rid, "valid_0-binary_logloss")
     assert sorted(m.step for m in history) == list(range(15))
     assert got.data.metrics["test_score"] == 0.75
@@ -70,7 +70,7 @@ def test_train_logs_params_metrics_importances_and_model(datasets, tmp_path) -> 
     assert model.status == LoggedModelStatus.LOGGED_MODEL_READY
     # Created before training, so every iteration's metric is the model's too, as in MLflow 3.
     model_points = [m for m in model.metrics if m.key == "valid_0-binary_logloss"]
-    assert {m.key for m in model.metrics} == {"valid_0-binary_logloss", "stopped_iteration"}
+    assert {m.key for m in model.metrics} == {"valid_0-binary_logloss"}
     assert model_points and all(m.run_id == rid for m in model_points)
     assert [o.model_id for o in got.outputs.model_outputs] == [model.model_id]
     files = runyard.artifacts.download_artifacts(
@@ -125,10 +125,15 @@ def test_early_stopping_logs_best_and_stopped_iteration(datasets) -> None:
     assert run.data.tags["mlflow.autologging"] == "lightgbm"
     assert run.data.metrics["best_iteration"] == booster.best_iteration
     history = runyard.Client().get_metric_history(run.info.run_id, "valid-binary_logloss")
-    stopped = run.data.metrics["stopped_iteration"]
+    stopped = int(run.data.metrics["stopped_iteration"])
     assert stopped == booster.best_iteration + 3  # patience 3
-    assert sorted(m.step for m in history) == list(range(int(stopped)))
+    # As MLflow: the best iteration's results again at step stopped_iteration, the latest.
+    assert sorted(m.step for m in history) == [*range(stopped), stopped]
+    by_step = {m.step: m.value for m in history}
+    assert by_step[stopped] == by_step[booster.best_iteration - 1]
+    assert run.data.metrics["valid-binary_logloss"] == by_step[booster.best_iteration - 1]
     assert {"train-binary_logloss", "valid-binary_logloss"} <= set(run.data.metrics)
+    assert not {"valid_names", "callbacks", "feval", "init_model"} & set(run.data.params)
 
 
 def test_sklearn_api_routes_through_train(datasets) -> None:
@@ -137,7 +142,7 @@ def test_sklearn_api_routes_through_train(datasets) -> None:
     lgb.LGBMClassifier(n_estimators=7, verbose=-1).fit(X, y, eval_set=[(X, y)])
     (run,) = runs_of_default_experiment()
     assert run.data.params["num_boost_round"] == "7"
-    assert run.data.metrics["stopped_iteration"] == 7
+    assert "stopped_iteration" not in run.data.metrics and "feval" not in run.data.params
     # LightGBM names an evaluation set that is the training set "training".
     history = runyard.Client().get_metric_history(run.info.run_id, "training-binary_logloss")
     assert len(history) == 7

@@ -1,6 +1,6 @@
-"""The same scikit-learn script under ``mlflow.sklearn.autolog()`` and under runyard's logs the
-same runs, params and metrics: a user switching the import sees no difference in what a
-training, data preparation, an evaluation helper or a scorer leaves behind."""
+"""The same script under MLflow's autologging and under runyard's logs the same runs, params,
+metrics and logged models: a user switching the import sees no difference in what a
+training, data preparation, an evaluation helper, a scorer or early stopping leaves behind."""
 
 from __future__ import annotations
 
@@ -61,11 +61,61 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _logged_by(library: str, store: Path) -> dict:
+LIGHTGBM_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    if sys.argv[1] == "mlflow":
+        import mlflow as lib
+    else:
+        import runyard as lib
+    lib.set_tracking_uri(sys.argv[2])
+    import lightgbm as lgb
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_valid, y_train, y_valid = X[:400], X[400:], y[:400], y[400:]
+    lib.lightgbm.autolog()
+    params = {"objective": "binary", "verbose": -1, "num_leaves": 7, "learning_rate": 0.9}
+    booster = lgb.train(
+        params,
+        lgb.Dataset(X_train, y_train),
+        200,
+        valid_sets=[lgb.Dataset(X_valid, y_valid)],
+        valid_names=["valid"],
+        callbacks=[lgb.early_stopping(3, verbose=False)],
+    )
+    stopped_early = lib.last_active_run().info.run_id
+    estimator = lgb.LGBMClassifier(n_estimators=20, verbose=-1)
+    estimator.fit(X_train, y_train, eval_set=[(X_valid, y_valid)])
+    scikit_api = lib.last_active_run().info.run_id
+    client = lib.MlflowClient()
+
+    def data(run_id, key):
+        run = client.get_run(run_id)
+        (output,) = run.outputs.model_outputs
+        model = client.get_logged_model(output.model_id)
+        history = client.get_metric_history(run_id, key)
+        return {
+            "params": dict(run.data.params),
+            "metrics": sorted(run.data.metrics),
+            "tail": sorted((p.step, round(p.value, 9)) for p in history)[-3:],
+            "model_params": sorted(model.params),
+            "model_metrics": sorted({m.key for m in model.metrics}),
+        }
+
+    print(json.dumps({
+        "stopped_early": data(stopped_early, "valid-binary_logloss"),
+        "scikit_api": data(scikit_api, "valid_0-binary_logloss"),
+    }))
+    """
+)
+
+
+def _logged_by(library: str, store: Path, script: str = SCRIPT) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
     env["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 deprecates its file store, still has it
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, library, store.as_uri()],
+        [sys.executable, "-c", script, library, store.as_uri()],
         capture_output=True,
         text=True,
         env=env,
@@ -91,3 +141,21 @@ def test_runyard_logs_what_mlflow_logs_for_trainings_helpers_and_scorers(tmp_pat
     assert {"accuracy_score_X_test", "LogisticRegression_score_X_test"} <= set(
         theirs["trained"]["metrics"]
     )
+
+
+@pytest.mark.slow
+def test_lightgbm_logs_what_mlflow_logs_with_early_stopping_and_the_scikit_learn_api(
+    tmp_path: Path,
+) -> None:
+    installed_or_skip("mlflow", "mlflow")
+    installed_or_skip("lightgbm", "lightgbm")
+    (tmp_path / "mlflow").mkdir()
+    (tmp_path / "runyard").mkdir()
+    theirs = _logged_by("mlflow", tmp_path / "mlflow" / "mlruns", LIGHTGBM_SCRIPT)
+    ours = _logged_by("runyard", tmp_path / "runyard" / "mlruns", LIGHTGBM_SCRIPT)
+    assert ours == theirs
+    stopped = theirs["stopped_early"]
+    assert {"stopped_iteration", "best_iteration"} <= set(stopped["metrics"])
+    assert "valid_names" not in stopped["params"] and stopped["model_params"] == []
+    assert "stopped_iteration" not in theirs["scikit_api"]["metrics"]
+    assert "num_leaves" in theirs["scikit_api"]["model_params"]
