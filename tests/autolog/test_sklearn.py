@@ -62,6 +62,7 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
     assert run.data.metrics["training_score"] == pytest.approx(score)
     assert run.data.metrics["RandomForestClassifier_score_X"] == pytest.approx(score)
     assert artifact_paths(rid) == {
+        "estimator.html",
         "feature_importances.json",
         "feature_importances.png",
         "metric_info.json",
@@ -96,6 +97,8 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
     assert [column["name"] for column in inputs] == list(X.columns)
     assert descriptor["flavors"]["sklearn"]["pickled_model"] == "model.pkl"
     local = runyard.Client().download_artifacts(rid, "", tmp_path / "run")
+    page = Path(local, "estimator.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "RandomForestClassifier" in page
     importances = json.loads(Path(local, "feature_importances.json").read_text())
     assert list(importances) == list(X.columns)
     assert importances["mean radius"] == pytest.approx(model.feature_importances_[0])
@@ -153,6 +156,7 @@ def test_coef_importances_and_user_metric_in_the_same_run(data) -> None:
     assert got.data.metrics["test_score"] == 0.9
     assert set(got.data.metrics) >= CLASSIFIER_METRICS
     assert artifact_paths(run.info.run_id) == {
+        "estimator.html",
         "feature_importances.json",
         "feature_importances.png",
     }

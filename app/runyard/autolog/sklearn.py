@@ -16,6 +16,7 @@ extraction and selection, as in MLflow) logs, per training:
   (``runs:/<run>/model`` and ``models:/<id>`` both load it), with ``model.pkl`` (pickle),
   ``MLmodel`` and its environment files, registered when ``registered_model_name`` is given
   (``runyard.sklearn.log_model``, ``runyard.autolog.sklearn_model``);
+* ``estimator.html``, scikit-learn's view of the estimator, as MLflow logs it;
 * ``feature_importances.json`` (+ ``.png`` with Pillow) from ``feature_importances_`` or
   ``coef_``.
 * the training data as the run's dataset input (context ``train``), which the training metrics
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,6 +74,17 @@ DATA_PREPARATION_MODULES = (
     "sklearn.feature_selection",
 )
 DATA_PREPARATION_CLASSES = frozenset({"sklearn.compose._column_transformer.ColumnTransformer"})
+#: The page around scikit-learn's HTML view; the charset keeps its toggle arrows readable.
+ESTIMATOR_PAGE = """<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8"/>
+  </head>
+  <body>
+    {body}
+  </body>
+</html>
+"""
 INSTALL_HINT = "scikit-learn autologging needs scikit-learn: pip install runyard[sklearn]"
 
 _OPTIONS: dict[str, Any] = {
@@ -176,7 +189,7 @@ def autolog(
     for name in UNLOGGED_HELPERS:
         if hasattr(model_selection, name):
             safe_patch(model_selection, name, _unlogged, integration=FLAVOR, manage_run=False)
-    post_training.enable(log_post_training_metrics)
+    post_training.enable(log_post_training_metrics, log_datasets)
     if log_post_training_metrics:
         post_training.patch(classes)
 
@@ -202,25 +215,37 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     if _OPTIONS["log_models"]:
         best = {f"best_{k}": v for k, v in getattr(self, "best_params_", {}).items()}
         model_id = _log_fitted_model(self, X, "model", {**params, **best})
-    if _OPTIONS["log_training_metrics"] and X is not None:
-        scores = training_metrics(self, X, y, sample_weight, _OPTIONS["pos_label"])
-        logger.metrics(scores, model_id=model_id, dataset=train)
-    post_training.register(self, logger.run_id, model_id)
-    if search:
+    if search:  # first: a model logged later would take the run's training metrics too
         best_model = (
             (lambda best: _log_fitted_model(best, X, "best_estimator", best.get_params(deep=True)))
             if _OPTIONS["log_models"]
             else None
         )
-        log_search(logger, self, _OPTIONS["max_tuning_runs"], best_model, train)
+        log_search(logger, self, _OPTIONS["max_tuning_runs"], best_model, train, model_id)
+    if _OPTIONS["log_training_metrics"] and X is not None:
+        scores = training_metrics(self, X, y, sample_weight, _OPTIONS["pos_label"])
+        logger.metrics(scores, model_id=model_id, dataset=train)
+    post_training.register(self, logger.run_id, model_id)
 
     importances = feature_importances(self)
-    if importances:
-        title = cls.__name__
-        logger.directory(
-            lambda tmp: write_importances(tmp, "feature_importances", importances, title)
-        )
+    logger.directory(lambda tmp: _write_artifacts(tmp, self, importances))
     return fitted
+
+
+def _write_artifacts(directory: str, estimator: Any, importances: Mapping[str, Any]) -> None:
+    """``estimator.html`` (scikit-learn's view of the estimator, steps and params, as MLflow
+    logs it) and the feature importances, uploaded together."""
+    try:
+        from sklearn.utils import estimator_html_repr
+
+        page = ESTIMATOR_PAGE.format(body=estimator_html_repr(estimator))
+        with open(os.path.join(directory, "estimator.html"), "w", encoding="utf-8") as fh:
+            fh.write(page)
+    except Exception as error:  # the view is optional; the importances still go
+        warn_logging_failure(FLAVOR, error)
+    if importances:
+        title = type(estimator).__name__
+        write_importances(directory, "feature_importances", importances, title)
 
 
 def _log_fitted_model(estimator: Any, X: Any, name: str, params: Mapping[str, Any]) -> str | None:

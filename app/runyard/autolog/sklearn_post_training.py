@@ -24,7 +24,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from runyard.autolog.datasets import log_data
 from runyard.autolog.patch import safe_patch, warn_logging_failure
+from runyard.autolog.record import RunLogger
 from runyard.autolog.sklearn_methods import patch_method
 from runyard.tracking.client import Client
 
@@ -38,6 +40,8 @@ _OWNER = "_runyard_autolog_run"  # on a fitted estimator: (run id, logged model 
 _LIBRARIES = ("runyard.", "sklearn.")
 #: Set while autologging asks for post-training metrics (patches stay until reverted).
 _ENABLED = threading.Event()
+#: Set while predictions' inputs are logged as evaluation datasets (MLflow's ``log_datasets``).
+_LOG_DATASETS = threading.Event()
 
 _lock = threading.Lock()
 #: id(prediction) -> (run id, data set name, model id), while the prediction lives.
@@ -50,12 +54,14 @@ _calls: defaultdict[str, defaultdict[str, list[tuple[str, str]]]] = defaultdict(
 )
 
 
-def enable(on: bool) -> None:
-    """Whether predictions of fitted estimators are followed: off, the patches pass through."""
-    if on:
-        _ENABLED.set()
-    else:
-        _ENABLED.clear()
+def enable(on: bool, log_datasets: bool = True) -> None:
+    """Whether predictions of fitted estimators are followed: off, the patches pass through;
+    ``log_datasets``: each prediction's input is logged to the run as an ``eval`` dataset."""
+    for flag, event in ((on, _ENABLED), (on and log_datasets, _LOG_DATASETS)):
+        if flag:
+            event.set()
+        else:
+            event.clear()
 
 
 def patch(estimator_classes: list[type]) -> None:
@@ -91,9 +97,12 @@ def _remember_prediction(original: Callable[..., Any], self: Any, *args: Any, **
     result = original(self, *args, **kw)
     owner = _owner(self)
     if owner is not None:
-        name = _data_name(owner[0], _first_argument(original, args, kw))
+        data = _first_argument(original, args, kw)
+        name = _data_name(owner[0], data)
         with contextlib.suppress(TypeError):  # a result with no weak reference: not followed
             _remember(result, (owner[0], name, owner[1]))
+        if _LOG_DATASETS.is_set():  # as MLflow: what was predicted on is an eval dataset
+            log_data(RunLogger(Client(), owner[0]), FLAVOR, [(data, None, None, "eval")])
     return result
 
 

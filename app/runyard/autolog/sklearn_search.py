@@ -51,17 +51,20 @@ def log_search(
     max_tuning_runs: int | None,
     log_best_model: Callable[[Any], str | None] | None,
     train: Dataset | None = None,
+    model_id: str | None = None,
 ) -> None:
     """What a fitted search adds to its run (``logger``'s); ``log_best_model`` logs the best
     estimator and returns its model id (None: not logged); ``train``: the training data's
-    dataset, which the scores name and the child runs take as their input too."""
+    dataset, which the scores name and the child runs take as their input too; ``model_id``:
+    the search's own logged model, whose metric ``best_cv_score`` is too."""
     best_model_id = None
     best_params: dict[str, Any] | None = None
     if hasattr(search, "best_estimator_") and log_best_model is not None:
         best_params = search.best_estimator_.get_params(deep=True)
         best_model_id = log_best_model(search.best_estimator_)
     if hasattr(search, "best_score_") and _is_number(search.best_score_):
-        logger.metrics({"best_cv_score": float(search.best_score_)}, dataset=train)
+        score = {"best_cv_score": float(search.best_score_)}
+        logger.metrics(score, model_id=model_id, dataset=train)
     if hasattr(search, "best_params_"):
         logger.params({f"best_{k}": v for k, v in search.best_params_.items()})
     results = getattr(search, "cv_results_", None)
