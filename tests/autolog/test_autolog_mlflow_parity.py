@@ -82,9 +82,8 @@ SEARCH_SCRIPT = textwrap.dedent(
     metrics.accuracy_score(y_test, search.predict(X_test))
     client = lib.MlflowClient()
     experiment_id = lib.last_active_run().info.experiment_id
-    #: Drawn with matplotlib by MLflow only (runyard draws importances instead): not compared.
-    charts = ("training_confusion_matrix.png", "training_precision_recall_curve.png",
-              "training_roc_curve.png", "feature_importances.json", "feature_importances.png")
+    #: Logged by runyard only: not compared.
+    charts = ("feature_importances.json", "feature_importances.png")
 
     def run_data(run):
         inputs = sorted(
@@ -220,8 +219,8 @@ def test_lightgbm_logs_what_mlflow_logs_with_early_stopping_and_the_scikit_learn
 
 @pytest.mark.slow
 def test_a_parameter_search_logs_what_mlflow_logs(tmp_path: Path) -> None:
-    """Runs, child runs, params, metrics, dataset inputs (digests included), artifacts and
-    logged models, but for the charts MLflow draws with matplotlib."""
+    """Runs, child runs, params, metrics, dataset inputs (digests included), artifacts (the
+    classifier's charts among them) and logged models, but for runyard's importances."""
     installed_or_skip("mlflow", "mlflow")
     installed_or_skip("sklearn", "sklearn")
     (tmp_path / "mlflow").mkdir()
@@ -230,7 +229,9 @@ def test_a_parameter_search_logs_what_mlflow_logs(tmp_path: Path) -> None:
     ours = _logged_by("runyard", tmp_path / "runyard" / "mlruns", SEARCH_SCRIPT)
     assert ours == theirs
     (parent,) = [r for r in theirs["runs"] if not r["child"]]
-    assert {"estimator.html", "cv_results.csv"} <= set(parent["artifacts"])
+    assert {"estimator.html", "cv_results.csv", "training_roc_curve.png"} <= set(
+        parent["artifacts"]
+    )
     assert sorted(c for *_, c in parent["inputs"]) == [["eval"], ["train"]]
     by_name = {m["name"]: m for m in theirs["models"]}
     assert ["best_cv_score", "dataset"] in by_name["model"]["metrics"]

@@ -35,6 +35,14 @@ CLASSIFIER_METRICS = {
 }
 
 
+#: A binary classifier's charts, as MLflow names them.
+BINARY_CHARTS = {
+    "training_confusion_matrix.png",
+    "training_roc_curve.png",
+    "training_precision_recall_curve.png",
+}
+
+
 @pytest.fixture(scope="module")
 def data():
     return load_breast_cancer(return_X_y=True, as_frame=True)
@@ -66,6 +74,7 @@ def test_random_forest_logs_params_tags_metrics_model_and_importances(data, tmp_
         "feature_importances.json",
         "feature_importances.png",
         "metric_info.json",
+        *BINARY_CHARTS,
     }
     # The model is MLflow 3's logged model, the run's output, reached by its id or the run.
     (logged,) = runyard.search_logged_models()
@@ -159,6 +168,7 @@ def test_coef_importances_and_user_metric_in_the_same_run(data) -> None:
         "estimator.html",
         "feature_importances.json",
         "feature_importances.png",
+        *BINARY_CHARTS,
     }
 
 

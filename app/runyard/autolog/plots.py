@@ -1,4 +1,5 @@
-"""Autologging's bar charts, drawn with Pillow: a feature-importance chart in milliseconds.
+"""Autologging's charts, drawn with Pillow: a feature-importance chart in milliseconds, and a
+classifier's confusion matrix, ROC and precision-recall curves.
 
 matplotlib took about 0.2 s per chart (text layout, ``tight_layout``, the Agg renderer), more
 than the rest of autologging a 1,000-round LightGBM training together. A horizontal bar chart
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 BAR = "#3b82f6"
 INK = "#1f2937"
@@ -74,4 +76,127 @@ def horizontal_bars(path: str, items: Sequence[tuple[str, float]], title: str) -
         draw.rectangle([(left, y + 4), (max(right_edge, left + 1), y + _ROW - 4)], fill=BAR)
     draw.line([(zero, top), (zero, axis_y)], fill=INK)
     image.save(path, format="PNG", compress_level=1)  # fast; a chart is small either way
+    return True
+
+
+def _fonts() -> tuple[Any, Any]:
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=12), ImageFont.load_default(size=14)
+
+
+def _blend(share: float) -> tuple[int, int, int]:
+    """White to the bar blue, by ``share`` in [0, 1] (a confusion matrix cell's shade)."""
+    share = min(1.0, max(0.0, share))
+    end = (0x1D, 0x4E, 0xD8)
+    return tuple(round(255 + (e - 255) * share) for e in end)  # type: ignore[return-value]
+
+
+def heatmap(
+    path: str, matrix: Sequence[Sequence[float]], labels: Sequence[str], title: str
+) -> bool:
+    """A PNG of a square matrix of shares (a normalized confusion matrix: rows are the true
+    label, columns the predicted one), each cell shaded and, when there is room, its value
+    written in it; False when Pillow is missing."""
+    try:
+        from PIL import Image, ImageDraw
+    except ImportError:
+        return False
+    font, title_font = _fonts()
+    count = len(labels)
+    cell = max(8, min(64, 512 // max(count, 1)))
+    names = [str(label)[:20] for label in labels]
+    label_width = max(int(font.getlength(n)) for n in names) + 12 if names else 12
+    left, top = label_width + 24, 40
+    width = max(left + cell * count + 24, 360)
+    left = max(left, (width - cell * count) // 2)  # centred under the title when narrow
+    height = top + cell * count + label_width + 30
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((width // 2, 10), title, fill=INK, font=title_font, anchor="mt")
+
+    def fits(text: str) -> bool:
+        return cell >= 20 and font.getlength(text) <= cell - 6
+
+    for row, values in enumerate(matrix):
+        for col, value in enumerate(values):
+            x, y = left + col * cell, top + row * cell
+            draw.rectangle([(x, y), (x + cell - 1, y + cell - 1)], fill=_blend(value))
+            text = next((t for t in (f"{value:.2g}", f"{value:.2f}") if fits(t)), None)
+            if text is not None:
+                ink = "white" if value > 0.5 else INK
+                draw.text((x + cell // 2, y + cell // 2), text, fill=ink, font=font, anchor="mm")
+    for index, name in enumerate(names):
+        middle = left + index * cell + cell // 2
+        draw.text(
+            (left - 6, top + index * cell + cell // 2), name, fill=INK, font=font, anchor="rm"
+        )
+        column = Image.new("RGB", (label_width, 16), "white")
+        ImageDraw.Draw(column).text((label_width, 8), name, fill=INK, font=font, anchor="rm")
+        image.paste(column.rotate(90, expand=True), (middle - 8, top + cell * count + 4))
+    draw.text(
+        (left + cell * count // 2, height - 4), "Predicted label", fill=INK, font=font, anchor="mb"
+    )
+    side = Image.new("RGB", (cell * count, 16), "white")
+    ImageDraw.Draw(side).text(
+        (cell * count // 2, 8), "True label", fill=INK, font=font, anchor="mm"
+    )
+    image.paste(side.rotate(90, expand=True), (2, top))
+    image.save(path, format="PNG", compress_level=1)
+    return True
+
+
+#: Points drawn of a curve at most: a polyline of more cannot be told apart at this size.
+MAX_CURVE_POINTS = 2000
+
+
+def curve(
+    path: str,
+    xs: Sequence[float],
+    ys: Sequence[float],
+    axes: tuple[str, str],
+    title: str,
+    legend: str,
+    diagonal: bool = False,
+) -> bool:
+    """A PNG of one curve in the unit square (a ROC or precision-recall curve), with its
+    ``legend`` (``AUC = 0.97``) and, with ``diagonal``, the chance line; False when Pillow is
+    missing."""
+    try:
+        from PIL import Image, ImageDraw
+    except ImportError:
+        return False
+    font, title_font = _fonts()
+    size, left, top, bottom = 400, 56, 40, 44
+    width, height = left + size + 24, top + size + bottom
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((width // 2, 10), title, fill=INK, font=title_font, anchor="mt")
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return left + x * size, top + (1.0 - y) * size
+
+    for i in range(6):
+        tick = i / 5
+        x, y = at(tick, tick)
+        draw.line([(x, top), (x, top + size)], fill=GRID)
+        draw.line([(left, y), (left + size, y)], fill=GRID)
+        draw.text((x, top + size + 4), f"{tick:.1f}", fill=INK, font=font, anchor="mt")
+        draw.text((left - 6, y), f"{tick:.1f}", fill=INK, font=font, anchor="rm")
+    draw.rectangle([(left, top), (left + size, top + size)], outline=INK)
+    if diagonal:
+        for i in range(0, size, 8):  # dashed
+            draw.line([at(i / size, i / size), at((i + 4) / size, (i + 4) / size)], fill=INK)
+    stride = max(1, math.ceil(len(xs) / MAX_CURVE_POINTS))
+    points = [at(x, y) for x, y in zip(xs[::stride], ys[::stride], strict=True)]
+    if len(xs) and (len(xs) - 1) % stride:
+        points.append(at(xs[-1], ys[-1]))
+    if len(points) > 1:
+        draw.line(points, fill=BAR, width=2)
+    draw.text((left + size - 8, top + size - 8), legend, fill=INK, font=font, anchor="rb")
+    draw.text((left + size // 2, height - 4), axes[0], fill=INK, font=font, anchor="mb")
+    side = Image.new("RGB", (size, 16), "white")
+    ImageDraw.Draw(side).text((size // 2, 8), axes[1], fill=INK, font=font, anchor="mm")
+    image.paste(side.rotate(90, expand=True), (2, top))
+    image.save(path, format="PNG", compress_level=1)
     return True

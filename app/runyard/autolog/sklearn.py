@@ -17,6 +17,9 @@ extraction and selection, as in MLflow) logs, per training:
   ``MLmodel`` and its environment files, registered when ``registered_model_name`` is given
   (``runyard.sklearn.log_model``, ``runyard.autolog.sklearn_model``);
 * ``estimator.html``, scikit-learn's view of the estimator, as MLflow logs it;
+* for a classifier, as MLflow: ``training_confusion_matrix.png`` and, binary,
+  ``training_roc_curve.png`` and ``training_precision_recall_curve.png``
+  (``runyard.autolog.sklearn_charts``);
 * ``feature_importances.json`` (+ ``.png`` with Pillow) from ``feature_importances_`` or
   ``coef_``.
 * the training data as the run's dataset input (context ``train``), which the training metrics
@@ -44,6 +47,7 @@ from runyard.autolog.options import apply_common
 from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, truncate_params, write_importances
 from runyard.autolog.saved_model import training_sample, training_signature
+from runyard.autolog.sklearn_charts import write_classifier_charts
 from runyard.autolog.sklearn_methods import patch_method
 from runyard.autolog.sklearn_model import PICKLE, check_format
 from runyard.autolog.sklearn_model import load_model as load_model  # runyard.sklearn.load_model
@@ -228,21 +232,41 @@ def _log_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     post_training.register(self, logger.run_id, model_id)
 
     importances = feature_importances(self)
-    logger.directory(lambda tmp: _write_artifacts(tmp, self, importances))
+    charted = (X, y, sample_weight) if _charts_apply(self, X, y) else None
+    logger.directory(lambda tmp: _write_artifacts(tmp, self, importances, charted))
     return fitted
 
 
-def _write_artifacts(directory: str, estimator: Any, importances: Mapping[str, Any]) -> None:
+def _charts_apply(estimator: Any, X: Any, y: Any) -> bool:
+    """Whether a training gets classifier charts: as MLflow, with its training metrics."""
+    from sklearn.base import is_classifier
+
+    return bool(_OPTIONS["log_training_metrics"]) and X is not None and is_classifier(estimator)
+
+
+def _write_artifacts(
+    directory: str,
+    estimator: Any,
+    importances: Mapping[str, Any],
+    charted: tuple[Any, Any, Any] | None,
+) -> None:
     """``estimator.html`` (scikit-learn's view of the estimator, steps and params, as MLflow
-    logs it) and the feature importances, uploaded together."""
+    logs it), a classifier's charts on its training data (``charted``: X, y, sample weights)
+    and the feature importances, uploaded together. Each is optional: one that fails is
+    warned about and the others still go."""
     try:
         from sklearn.utils import estimator_html_repr
 
         page = ESTIMATOR_PAGE.format(body=estimator_html_repr(estimator))
         with open(os.path.join(directory, "estimator.html"), "w", encoding="utf-8") as fh:
             fh.write(page)
-    except Exception as error:  # the view is optional; the importances still go
+    except Exception as error:
         warn_logging_failure(FLAVOR, error)
+    if charted is not None:
+        try:
+            write_classifier_charts(directory, estimator, *charted)
+        except Exception as error:
+            warn_logging_failure(FLAVOR, error)
     if importances:
         title = type(estimator).__name__
         write_importances(directory, "feature_importances", importances, title)
