@@ -100,6 +100,15 @@ class RunyardError(Exception):
     def __str__(self) -> str:
         return f"{self.error_code}: {self.message}"
 
+    def get_http_status_code(self) -> int:
+        """MLflow's name for ``http_status``."""
+        return self.http_status
+
+
+#: MLflow's name for the base error, so ``except mlflow.MlflowException`` keeps working when
+#: the import says runyard.
+MlflowException = RunyardError
+
 
 class InvalidParameterValue(RunyardError):
     error_code = "INVALID_PARAMETER_VALUE"

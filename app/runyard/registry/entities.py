@@ -14,7 +14,11 @@ STAGES = (STAGE_NONE, "Staging", "Production", STAGE_ARCHIVED)
 #: A deleted version keeps its record under this stage, so its number is never reused; it is
 #: invisible to every read (MLflow's stores do the same).
 STAGE_DELETED = "Deleted_Internal"
+#: A version's registration states, as MLflow names them: runyard's stores make versions
+#: ready at once; a client still waits out the others, which other servers may report.
 STATUS_READY = "READY"
+STATUS_PENDING = "PENDING_REGISTRATION"
+STATUS_FAILED = "FAILED_REGISTRATION"
 
 
 def _frozen(mapping: Mapping[str, object] | None) -> Mapping:

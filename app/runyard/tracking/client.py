@@ -36,7 +36,7 @@ from runyard.entities import (
     RunTag,
     ViewType,
 )
-from runyard.errors import InvalidParameterValue
+from runyard.errors import InvalidParameterValue, NotImplementedByBackend
 from runyard.store import TrackingStore, store_for_uri
 from runyard.store.base import SEARCH_MAX_RESULTS_DEFAULT
 from runyard.tracking import context
@@ -130,10 +130,19 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
     """Experiments, runs, metrics and artifacts of one tracking server or store, and its model
     registry (``RegistryClientMixin``); the artifact calls are ``ArtifactClientMixin``'s."""
 
-    def __init__(self, tracking_uri: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str | os.PathLike[str] | None = None,
+        registry_uri: str | None = None,
+    ) -> None:
         self._tracking_uri = (
             os.fspath(tracking_uri) if tracking_uri is not None else context.get_tracking_uri()
         )
+        if registry_uri is not None and registry_uri != self._tracking_uri:
+            raise NotImplementedByBackend(
+                "runyard keeps the model registry in the tracking store: a registry_uri other "
+                "than the tracking URI is not supported."
+            )
         self._store = _store_for(self._tracking_uri)
         ArtifactClientMixin.__init__(self)
 

@@ -43,6 +43,13 @@ def get_tracking_uri() -> str:
     return explicit or config.get("tracking_uri") or DEFAULT_TRACKING_URI
 
 
+def is_tracking_uri_set() -> bool:
+    """Whether a tracking URI was set in code or in the environment (else the default)."""
+    with _lock:
+        explicit = _tracking_uri
+    return bool(explicit or config.get("tracking_uri"))
+
+
 def current_user() -> str:
     """The operating-system user, or ``unknown`` where none can be found (some containers)."""
     try:

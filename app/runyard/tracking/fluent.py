@@ -17,9 +17,8 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import posixpath
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -33,11 +32,10 @@ from runyard.entities import (
     Run,
     RunStatus,
 )
-from runyard.errors import InvalidParameterValue, RunyardError
+from runyard.errors import InvalidParameterValue, NotImplementedByBackend, RunyardError
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
 from runyard.tracking import async_logging, context, fluent_state
 from runyard.tracking.client import Client, make_metric
-from runyard.validation import safe_relative_path
 
 _logger = logging.getLogger(__name__)
 
@@ -98,6 +96,25 @@ def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
 
 def get_tracking_uri() -> str:
     return context.get_tracking_uri()
+
+
+def is_tracking_uri_set() -> bool:
+    return context.is_tracking_uri_set()
+
+
+def get_registry_uri() -> str:
+    """The registry's URI: runyard keeps the registry in the tracking store."""
+    return context.get_tracking_uri()
+
+
+def set_registry_uri(uri: str) -> None:
+    """Accepted when ``uri`` is the tracking URI; a registry elsewhere is refused, since
+    runyard keeps the registry in the tracking store."""
+    if os.fspath(uri) != context.get_tracking_uri():
+        raise NotImplementedByBackend(
+            "runyard keeps the model registry in the tracking store: set the tracking URI "
+            "instead of a separate registry URI."
+        )
 
 
 def set_experiment(
@@ -194,14 +211,17 @@ def start_run(
     experiment_id: str | None = None,
     run_name: str | None = None,
     nested: bool = False,
+    parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
     log_system_metrics: bool | None = None,
 ) -> ActiveRun:
     """Start a run (or resume ``run_id``) and make it the active one of this thread.
 
-    ``log_system_metrics`` samples CPU, memory, disk and network into the run until it ends;
-    None follows the ``enable_system_metrics_logging`` setting."""
+    A new run is the child of ``parent_run_id`` (an existing run that is not deleted; with an
+    active run, only that one), else of the active run when ``nested``. ``log_system_metrics``
+    samples CPU, memory, disk and network into the run until it ends; None follows the
+    ``enable_system_metrics_logging`` setting."""
     stack = _stack()
     if stack and not nested:
         raise RunyardError(
@@ -218,8 +238,9 @@ def start_run(
         run = _resume(client, resume_id, experiment_id, run_name, user_tags)
     else:
         run_tags = {**context.system_tags(), **user_tags}
-        if nested and stack:
-            run_tags[context.TAG_PARENT_RUN_ID] = stack[-1].info.run_id
+        parent = _parent_of_new_run(client, stack, parent_run_id)
+        if parent is not None:
+            run_tags[context.TAG_PARENT_RUN_ID] = parent
         exp_id = str(experiment_id) if experiment_id is not None else _resolve_experiment_id(client)
         run = client.create_run(exp_id, tags=run_tags, run_name=run_name)
     active = ActiveRun(run.info, run.data, run.inputs, run.outputs)
@@ -233,6 +254,27 @@ def start_run(
     if log_system_metrics:
         _start_system_metrics(client, active.info.run_id, state.system_metrics_interval)
     return active
+
+
+def _parent_of_new_run(client: Client, stack: list[Any], parent_run_id: str | None) -> str | None:
+    """The run a new run is the child of: ``parent_run_id``, checked as MLflow checks it, else
+    the active run (``start_run`` refused an active run without ``nested`` already)."""
+    if parent_run_id is None:
+        return stack[-1].info.run_id if stack else None
+    if stack and parent_run_id != stack[-1].info.run_id:
+        raise InvalidParameterValue(
+            f"Current run with UUID {stack[-1].info.run_id} does not match the specified "
+            f"parent_run_id {parent_run_id}. To start a new nested run under the parent run "
+            f"with UUID {stack[-1].info.run_id}, first end the current run with "
+            "runyard.end_run()."
+        )
+    parent = client.get_run(parent_run_id)  # refuses a malformed or unknown id
+    if parent.info.lifecycle_stage == "deleted":
+        raise InvalidParameterValue(
+            f"Cannot start run under parent run with ID {parent_run_id} because it is in the "
+            "deleted state."
+        )
+    return parent_run_id
 
 
 def _start_system_metrics(client: Client, run_id: str, interval: float | None) -> None:
@@ -352,8 +394,10 @@ def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     return client.log_param(run_id, key, value, synchronous=synchronous)
 
 
-def log_params(params: Mapping[str, Any], synchronous: bool | None = None) -> Any:
-    client, run_id = _target(None)
+def log_params(
+    params: Mapping[str, Any], synchronous: bool | None = None, run_id: str | None = None
+) -> Any:
+    client, run_id = _target(run_id)
     return client.log_batch(run_id, params=params, synchronous=synchronous)
 
 
@@ -413,78 +457,6 @@ def flush_async_logging() -> None:
     """Wait until every ``synchronous=False`` call so far has been sent, raising the first
     error any of them met."""
     async_logging.flush(None)
-
-
-def log_artifact(
-    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    client, rid = _target(run_id)
-    client.log_artifact(rid, local_path, artifact_path)
-
-
-def log_artifacts(
-    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    client, rid = _target(run_id)
-    client.log_artifacts(rid, local_dir, artifact_path)
-
-
-def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    client, rid = _target(run_id)
-    client.log_text(rid, text, artifact_file)
-
-
-def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    client, rid = _target(run_id)
-    client.log_dict(rid, dictionary, artifact_file)
-
-
-def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Append ``data`` (a pandas DataFrame or a dict) to the run's table ``artifact_file``."""
-    client, rid = _target(run_id)
-    client.log_table(rid, data, artifact_file)
-
-
-def load_table(
-    artifact_file: str,
-    run_ids: Sequence[str] | None = None,
-    extra_columns: Sequence[str] | None = None,
-) -> Any:
-    """The table ``artifact_file`` of every run of the active experiment that logged it."""
-    client = _client()
-    return client.load_table(_resolve_experiment_id(client), artifact_file, run_ids, extra_columns)
-
-
-def log_image(
-    image: Any,
-    artifact_file: str | None = None,
-    key: str | None = None,
-    step: int | None = None,
-    timestamp: int | None = None,
-    synchronous: bool | None = None,
-    run_id: str | None = None,
-) -> None:
-    client, rid = _target(run_id)
-    client.log_image(rid, image, artifact_file, key, step, timestamp, synchronous)
-
-
-def log_figure(
-    figure: Any,
-    artifact_file: str,
-    *,
-    save_kwargs: dict[str, Any] | None = None,
-    run_id: str | None = None,
-) -> None:
-    client, rid = _target(run_id)
-    client.log_figure(rid, figure, artifact_file, save_kwargs=save_kwargs)
-
-
-def get_artifact_uri(artifact_path: str | None = None) -> str:
-    """The artifact URI of the active run (started if needed), or of a path inside it."""
-    client, run_id = _target(None)
-    root = client.get_run(run_id).info.artifact_uri
-    rel = safe_relative_path(artifact_path)
-    return posixpath.join(root, rel) if rel else root
 
 
 # ---- interpreter exit -----------------------------------------------------------------------

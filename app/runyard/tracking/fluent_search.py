@@ -3,6 +3,7 @@ as MLflow's module-level searches return, where ``Client`` returns one page at a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from runyard.errors import InvalidParameterValue
 from runyard.tracking.fluent import _client, _resolve_experiment_id
 
 #: Page size used when ``search_runs`` follows pages for the caller.
+_logger = logging.getLogger(__name__)
 _SEARCH_PAGE_SIZE = 10000
 #: Page size used when ``search_experiments`` follows pages for the caller.
 _EXPERIMENTS_PAGE_SIZE = 1000
@@ -52,6 +54,32 @@ def search_experiments(
     )
 
 
+def _experiments_to_search(
+    client: Any,
+    experiment_ids: Sequence[str] | str | None,
+    experiment_names: Sequence[str] | None,
+    search_all_experiments: bool,
+) -> Sequence[str] | str:
+    if experiment_ids and experiment_names:
+        raise InvalidParameterValue(
+            "Only experiment_ids or experiment_names can be used, but not both."
+        )
+    if experiment_ids:
+        return experiment_ids
+    if experiment_names:
+        found = []
+        for name in experiment_names:
+            experiment = client.get_experiment_by_name(name) if name is not None else None
+            if experiment is None:
+                _logger.warning("No experiment is named %r; it is not searched.", name)
+            else:
+                found.append(experiment.experiment_id)
+        return found
+    if search_all_experiments:
+        return [e.experiment_id for e in search_experiments(ViewType.ACTIVE_ONLY)]
+    return [_resolve_experiment_id(client)]
+
+
 def search_runs(
     experiment_ids: Sequence[str] | str | None = None,
     filter_string: str = "",
@@ -59,17 +87,22 @@ def search_runs(
     max_results: int = 1000,
     order_by: Sequence[str] | None = None,
     output_format: str = "list",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
 ) -> Any:
-    """Matching runs of the given experiments (default: the active one), following pages up
-    to ``max_results``. ``output_format="pandas"`` gives MLflow's DataFrame (needs pandas)."""
+    """Matching runs of the given experiments, by id or by name (not both), following pages
+    up to ``max_results``; with neither, the active experiment, or every active experiment
+    with ``search_all_experiments``. Names that match no experiment are passed over (with a
+    warning), as in MLflow. ``output_format="pandas"`` gives MLflow's DataFrame (needs
+    pandas)."""
     if output_format not in ("list", "pandas"):
         raise InvalidParameterValue(
             f"Unsupported output_format {output_format!r}; use 'list' or 'pandas'."
         )
     client = _client()
-    if experiment_ids is None:
-        experiment_ids = [_resolve_experiment_id(client)]
-    ids = experiment_ids
+    ids = _experiments_to_search(client, experiment_ids, experiment_names, search_all_experiments)
+    if not ids:
+        return runs_to_pandas([]) if output_format == "pandas" else []
     runs = every_page(
         lambda size, token: client.search_runs(
             ids, filter_string, run_view_type, size, order_by, token

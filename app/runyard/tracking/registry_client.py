@@ -13,14 +13,26 @@ import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.artifacts import repo_for_uri
 from runyard.entities import LoggedModel, PagedList
-from runyard.errors import InvalidParameterValue, ResourceAlreadyExists, ResourceDoesNotExist
+from runyard.errors import (
+    InvalidParameterValue,
+    NotImplementedByBackend,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+    RunyardError,
+)
 from runyard.locations import canonical_artifact_path
-from runyard.registry.entities import ModelVersion, RegisteredModel
+from runyard.registry.entities import (
+    STATUS_FAILED,
+    STATUS_PENDING,
+    ModelVersion,
+    RegisteredModel,
+)
 from runyard.registry.sources import logged_model_reference, split_reference
 from runyard.registry.validation import (
     SEARCH_MODELS_DEFAULT,
@@ -32,6 +44,11 @@ from runyard.search.render import quote_string
 _MODELS_URI = re.compile(
     r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ref>[^/]+))(?P<rest>/.*)?$"
 )
+
+
+#: MLflow's default wait for a new model version to be ready, and how often it looks.
+DEFAULT_AWAIT_SECONDS = 300
+AWAIT_POLL_SECONDS = 1.0
 
 
 def _pairs(tags: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -103,11 +120,34 @@ class RegistryClientMixin:
         tags: Mapping[str, Any] | None = None,
         run_link: str | None = None,
         description: str | None = None,
+        await_creation_for: int | None = DEFAULT_AWAIT_SECONDS,
         model_id: str | None = None,
     ) -> ModelVersion:
-        return self._store.create_model_version(
+        """A new version of ``name``; waits up to ``await_creation_for`` seconds for it to be
+        ready, as MLflow does (a runyard server's versions are ready when created)."""
+        created = self._store.create_model_version(
             name, source, run_id, _pairs(tags), run_link, description, model_id
         )
+        return self._await_ready(created, await_creation_for)
+
+    def _await_ready(self, version: ModelVersion, seconds: int | None) -> ModelVersion:
+        """``version`` once its registration is over: ready, or a clear error when it failed
+        or did not finish in ``seconds`` (0 or None: not waited for)."""
+        deadline = time.monotonic() + (seconds or 0)
+        while version.status == STATUS_PENDING and seconds and time.monotonic() < deadline:
+            time.sleep(AWAIT_POLL_SECONDS)
+            version = self._store.get_model_version(version.name, version.version)
+        if version.status == STATUS_FAILED:
+            raise RunyardError(
+                f"Registration of model {version.name!r} version {version.version} failed: "
+                f"{version.status_message or 'no reason given'}"
+            )
+        if version.status == STATUS_PENDING and seconds:
+            raise RunyardError(
+                f"Model {version.name!r} version {version.version} was not ready after "
+                f"{seconds} seconds."
+            )
+        return version
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         return self._store.get_model_version(name, version)
@@ -147,16 +187,21 @@ class RegistryClientMixin:
 
     # ---- registering and resolving URIs ------------------------------------------------------
     def register_model(
-        self, model_uri: str, name: str, tags: Mapping[str, Any] | None = None
+        self,
+        model_uri: str,
+        name: str,
+        tags: Mapping[str, Any] | None = None,
+        await_registration_for: int | None = DEFAULT_AWAIT_SECONDS,
     ) -> ModelVersion:
         """Create ``name`` if needed and add a version from ``model_uri`` (``runs:/...``,
         ``models:/<model_id>`` or a location inside a run's artifacts), like MLflow's."""
         with contextlib.suppress(ResourceAlreadyExists):
             self._store.create_registered_model(name)
         source, run_id, model_id = self._registration_source(model_uri)
-        return self._store.create_model_version(
+        created = self._store.create_model_version(
             name, source, run_id, _pairs(tags), None, None, model_id
         )
+        return self._await_ready(created, await_registration_for)
 
     def _registration_source(self, model_uri: str) -> tuple[str, str | None, str | None]:
         """For ``runs:/<run>/<path>`` with no files at ``path`` but a logged model of that
@@ -232,13 +277,22 @@ class RegistryClientMixin:
 
 
 def register_model(
-    model_uri: str, name: str, tags: Mapping[str, Any] | None = None
+    model_uri: str,
+    name: str,
+    await_registration_for: int | None = DEFAULT_AWAIT_SECONDS,
+    *,
+    tags: Mapping[str, Any] | None = None,
+    env_pack: Any = None,
 ) -> ModelVersion:
     """``mlflow.register_model``: a new version of ``name`` (created if needed) from
-    ``model_uri``, on the current tracking URI."""
+    ``model_uri``, on the current tracking URI, waited for up to ``await_registration_for``
+    seconds. ``env_pack`` (packing an environment for a hosted serving platform) is not
+    offered."""
     from runyard.tracking.fluent import _client
 
-    return _client().register_model(model_uri, name, tags)
+    if env_pack is not None:
+        raise NotImplementedByBackend("register_model(env_pack=...) is not supported.")
+    return _client().register_model(model_uri, name, tags, await_registration_for)
 
 
 def download_artifacts(artifact_uri: str, dst_path: str | os.PathLike[str] | None = None) -> str:

@@ -1,0 +1,168 @@
+"""MLflow's call signatures, kept: every fluent function runyard shares with ``mlflow`` takes
+MLflow's parameters in MLflow's order (a script passing them by position or by name runs
+unchanged), and the parameters behind the latest gaps do what MLflow's do."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import runyard
+from runyard.errors import (
+    InvalidParameterValue,
+    NotImplementedByBackend,
+    ResourceDoesNotExist,
+    RunyardError,
+)
+from runyard.registry.entities import STATUS_FAILED, STATUS_PENDING, STATUS_READY
+from runyard.tracking.registry_client import RegistryClientMixin
+
+from tests.requirements import import_or_skip
+
+#: MLflow parameters runyard does not take, and why: they place traces, which runyard does not
+#: record.
+NOT_TAKEN = {("create_experiment", "trace_location"), ("set_experiment", "trace_location")}
+
+
+def test_shared_functions_take_mlflows_parameters_in_mlflows_order() -> None:
+    mlflow = import_or_skip("mlflow", "mlflow")
+    checked = 0
+    for name in runyard.__all__:
+        ours, theirs = getattr(runyard, name), getattr(mlflow, name, None)
+        if theirs is None or not inspect.isfunction(ours) or not callable(theirs):
+            continue
+        wanted = [
+            p
+            for p in inspect.signature(theirs).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and (name, p.name) not in NOT_TAKEN
+        ]
+        taken = inspect.signature(ours).parameters
+        assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], name
+        positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert [n for n in taken if n in positional] == positional, name
+        checked += 1
+    assert checked > 40
+
+
+def test_search_runs_by_experiment_names_or_across_all() -> None:
+    first = runyard.create_experiment("first")
+    second = runyard.create_experiment("second")
+    for experiment_id in (first, second):
+        with runyard.start_run(experiment_id=experiment_id):
+            pass
+    by_name = runyard.search_runs(experiment_names=["first", "no-such-experiment"])
+    assert [r.info.experiment_id for r in by_name] == [first]
+    everywhere = runyard.search_runs(search_all_experiments=True)
+    assert {r.info.experiment_id for r in everywhere} == {first, second}
+    assert runyard.search_runs(experiment_names=["no-such-experiment"]) == []
+    frame = runyard.search_runs(experiment_names=["nothing"], output_format="pandas")
+    assert len(frame) == 0
+    with pytest.raises(InvalidParameterValue, match="not both"):
+        runyard.search_runs([first], experiment_names=["first"])
+
+
+def test_start_run_under_a_parent_given_by_id() -> None:
+    with runyard.start_run() as parent:
+        pass
+    with runyard.start_run(parent_run_id=parent.info.run_id) as child:
+        runyard.log_params({"lr": 0.1}, run_id=parent.info.run_id)
+    assert runyard.get_parent_run(child.info.run_id).info.run_id == parent.info.run_id
+    assert runyard.get_run(parent.info.run_id).data.params == {"lr": "0.1"}
+    with runyard.start_run() as other:  # with an active run, only that one can be the parent
+        with pytest.raises(InvalidParameterValue, match="does not match"):
+            runyard.start_run(nested=True, parent_run_id=parent.info.run_id)
+        with runyard.start_run(nested=True, parent_run_id=other.info.run_id) as nested:
+            pass
+    assert runyard.get_parent_run(nested.info.run_id).info.run_id == other.info.run_id
+    runyard.delete_run(parent.info.run_id)
+    with pytest.raises(InvalidParameterValue, match="deleted"):
+        runyard.start_run(parent_run_id=parent.info.run_id)
+    with pytest.raises(ResourceDoesNotExist):
+        runyard.start_run(parent_run_id="0" * 32)
+    assert runyard.active_run() is None
+
+
+def test_register_model_takes_mlflows_wait_by_position(tmp_path) -> None:
+    with runyard.start_run() as run:
+        runyard.log_text("weights", "model/weights.txt")
+    version = runyard.register_model(f"runs:/{run.info.run_id}/model", "churn", 0, tags={"a": 1})
+    assert (version.version, version.status, version.tags) == (1, STATUS_READY, {"a": "1"})
+    with pytest.raises(NotImplementedByBackend):
+        runyard.register_model(f"runs:/{run.info.run_id}/model", "churn", env_pack="serving")
+    client = runyard.MlflowClient()
+    made = client.create_model_version("churn", version.source, await_creation_for=0)
+    assert made.version == 2
+
+
+class _SlowRegistry:
+    """A server whose versions become ready (or fail) after a few reads: not what runyard's
+    stores do, which is why it is stood in for here."""
+
+    def __init__(self, statuses: list[str]) -> None:
+        self.statuses = statuses
+
+    def get_model_version(self, name: str, version: int) -> object:
+        return _version(self.statuses.pop(0))
+
+
+def _version(status: str) -> object:
+    from runyard.registry.entities import ModelVersion
+
+    return ModelVersion(
+        name="m",
+        version=1,
+        creation_timestamp=0,
+        last_updated_timestamp=0,
+        source="models:/m-1",
+        status=status,
+        status_message="disk full",
+    )
+
+
+@pytest.mark.parametrize(
+    ("later", "seconds", "outcome"),
+    [
+        ([STATUS_PENDING, STATUS_READY], 30, STATUS_READY),
+        ([STATUS_FAILED], 30, "failed: disk full"),
+        ([STATUS_PENDING] * 50, 1, "not ready after 1 seconds"),
+        ([], 0, STATUS_PENDING),  # not waited for
+    ],
+)
+def test_a_pending_version_is_waited_for(monkeypatch, later, seconds, outcome) -> None:
+    monkeypatch.setattr("runyard.tracking.registry_client.AWAIT_POLL_SECONDS", 0.05)
+    client = RegistryClientMixin()
+    client._store = _SlowRegistry(list(later))
+    if outcome in (STATUS_READY, STATUS_PENDING):
+        assert client._await_ready(_version(STATUS_PENDING), seconds).status == outcome
+    else:
+        with pytest.raises(RunyardError, match=outcome):
+            client._await_ready(_version(STATUS_PENDING), seconds)
+
+
+def test_mlflows_exception_and_registry_names(tracking_uri: str) -> None:
+    from runyard.exceptions import MlflowException
+
+    assert MlflowException is runyard.MlflowException is RunyardError
+    try:
+        runyard.get_run("0" * 32)
+    except runyard.MlflowException as error:
+        assert error.get_http_status_code() == 404
+    assert runyard.is_tracking_uri_set()
+    assert runyard.get_registry_uri() == tracking_uri
+    runyard.set_registry_uri(tracking_uri)  # the same store: accepted
+    with pytest.raises(NotImplementedByBackend, match="tracking store"):
+        runyard.set_registry_uri("sqlite:///elsewhere.db")
+    assert runyard.MlflowClient(tracking_uri, registry_uri=tracking_uri).tracking_uri == (
+        tracking_uri
+    )
+    with pytest.raises(NotImplementedByBackend):
+        runyard.MlflowClient(tracking_uri, registry_uri="sqlite:///elsewhere.db")
+
+
+def test_no_tracking_uri_is_set_by_default(monkeypatch) -> None:
+    from runyard.tracking import context
+
+    context.set_tracking_uri(None)
+    assert not runyard.is_tracking_uri_set()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///x.db")
+    assert runyard.is_tracking_uri_set()
