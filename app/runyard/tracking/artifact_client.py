@@ -166,15 +166,18 @@ class ArtifactClientMixin:
 
         self._log_with(run_id, artifact_file, write)
 
-    def log_model_artifacts(self, model_id: str, local_dir: str | os.PathLike[str]) -> None:
-        """Upload a directory's files into a logged model's artifacts."""
+    def log_model_artifacts(
+        self, model_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload a directory's files into a logged model's artifacts (under
+        ``artifact_path`` inside them, when given)."""
         local = os.fspath(local_dir)
         if not os.path.isdir(local):
             raise InvalidParameterValue(f"No such directory to log: '{local}'")
         location = self._store.get_logged_model(model_id).artifact_location
         http = getattr(self._store, "http", None)
         repo = repo_for_uri(location, tracking_uri=self._tracking_uri, http=http)
-        repo.log_artifacts(local, None)
+        repo.log_artifacts(local, artifact_path)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """Append ``data`` (a DataFrame or dict) to the run's table ``artifact_file`` (``.json``

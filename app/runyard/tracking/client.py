@@ -258,9 +258,9 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool | None = None,
-        model_id: str | None = None,
         dataset_name: str | None = None,
         dataset_digest: str | None = None,
+        model_id: str | None = None,
     ) -> Any:
         """Log one point. The hot path of training loops, so it skips batch splitting: the
         point is checked once (``make_metric``) and goes straight to the queue or the store."""

@@ -415,7 +415,9 @@ def log_metric(
     on, it is that logged model's metric too, as in MLflow 3."""
     client, rid = _target(run_id)
     model_id, name, digest = fluent_state.current().metric_links(model_id, dataset)
-    return client.log_metric(rid, key, value, timestamp, step, synchronous, model_id, name, digest)
+    return client.log_metric(
+        rid, key, value, timestamp, step, synchronous, name, digest, model_id=model_id
+    )
 
 
 def log_metrics(

@@ -54,8 +54,14 @@ def search_model_versions(
     )
 
 
-def set_model_version_tag(name: str, version: int | str, key: str, value: Any) -> None:
-    _client().set_model_version_tag(name, version, key, value)
+def set_model_version_tag(
+    name: str,
+    version: int | str | None = None,
+    key: str | None = None,
+    value: Any = None,
+    stage: str | None = None,
+) -> None:
+    _client().set_model_version_tag(name, version, key, value, stage)
 
 
 def get_logged_model(model_id: str) -> LoggedModel:

@@ -51,6 +51,12 @@ DEFAULT_AWAIT_SECONDS = 300
 AWAIT_POLL_SECONDS = 1.0
 
 
+def _required_key(key: str | None) -> str:
+    if key is None:
+        raise InvalidParameterValue("A tag key is required.")
+    return key
+
+
 def _pairs(tags: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return [(str(k), str(v)) for k, v in (tags or {}).items()]
 
@@ -172,11 +178,40 @@ class RegistryClientMixin:
     def get_model_version_download_uri(self, name: str, version: int | str) -> str:
         return self._store.get_model_version_download_uri(name, version)
 
-    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
-        self._store.set_model_version_tag(name, version, key, str(value))
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        """Tag a version, given by number or (MLflow's deprecated form) as the latest version
+        in ``stage``."""
+        chosen = self._version_or_stage(name, version, stage)
+        self._store.set_model_version_tag(name, chosen, _required_key(key), str(value))
 
-    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
-        self._store.delete_model_version_tag(name, version, key)
+    def delete_model_version_tag(
+        self,
+        name: str,
+        version: int | str | None = None,
+        key: str | None = None,
+        stage: str | None = None,
+    ) -> None:
+        chosen = self._version_or_stage(name, version, stage)
+        self._store.delete_model_version_tag(name, chosen, _required_key(key))
+
+    def _version_or_stage(self, name: str, version: int | str | None, stage: str | None) -> Any:
+        """The version a tag call names: exactly one of a number and a stage, as MLflow asks."""
+        if (version is None) == (stage is None):
+            raise InvalidParameterValue("Exactly one of version or stage must be given.")
+        if version is not None:
+            return version
+        assert stage is not None
+        latest = self._store.get_latest_versions(name, [canonical_stage(stage)])
+        if not latest:
+            raise ResourceDoesNotExist(f"Model {name!r} has no version in stage {stage!r}.")
+        return max(v.version for v in latest)
 
     def transition_model_version_stage(
         self, name: str, version: int | str, stage: str, archive_existing_versions: bool = False

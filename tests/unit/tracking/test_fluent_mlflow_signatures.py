@@ -44,6 +44,61 @@ def test_shared_functions_take_mlflows_parameters_in_mlflows_order() -> None:
     assert checked > 40
 
 
+#: MlflowClient parameters runyard's client does not take: a hosted platform's deployment jobs
+#: and workspaces.
+CLIENT_NOT_TAKEN = {
+    ("__init__", "workspace_store_uri"),
+    ("create_registered_model", "deployment_job_id"),
+    ("update_registered_model", "deployment_job_id"),
+}
+
+
+def test_client_methods_take_mlflows_parameters_in_mlflows_order() -> None:
+    mlflow = import_or_skip("mlflow", "mlflow")
+    checked = 0
+    for name in ["__init__", *(n for n in dir(runyard.Client) if not n.startswith("_"))]:
+        ours, theirs = getattr(runyard.Client, name), getattr(mlflow.MlflowClient, name, None)
+        if theirs is None or not inspect.isfunction(ours):
+            continue
+        wanted = [
+            p
+            for p in inspect.signature(theirs).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            and (name, p.name) not in CLIENT_NOT_TAKEN
+        ]
+        taken = inspect.signature(ours).parameters
+        assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], name
+        positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert [n for n in taken if n in positional] == positional, name
+        checked += 1
+    assert checked > 60
+
+
+def test_client_calls_by_mlflows_positions_and_stages(tmp_path) -> None:
+    client = runyard.MlflowClient()
+    with runyard.start_run() as run:
+        pass
+    client.log_metric(run.info.run_id, "loss", 0.5, 1, 0, None, "train", "abc123")
+    (point,) = client.get_metric_history(run.info.run_id, "loss")
+    assert (point.dataset_name, point.dataset_digest) == ("train", "abc123")
+    model = runyard.initialize_logged_model("model")
+    client.create_registered_model("churn")
+    client.create_model_version("churn", f"models:/{model.model_id}", await_creation_for=0)
+    client.transition_model_version_stage("churn", 1, "Production")
+    client.set_model_version_tag("churn", key="approved", value="yes", stage="production")
+    assert client.get_model_version("churn", 1).tags == {"approved": "yes"}
+    client.delete_model_version_tag("churn", key="approved", stage="Production")
+    assert client.get_model_version("churn", 1).tags == {}
+    with pytest.raises(InvalidParameterValue, match="Exactly one"):
+        client.set_model_version_tag("churn", 1, "k", "v", stage="Production")
+    with pytest.raises(ResourceDoesNotExist, match="Staging"):
+        client.set_model_version_tag("churn", key="k", value="v", stage="Staging")
+    (tmp_path / "weights.txt").write_text("w")
+    client.log_model_artifacts(model.model_id, tmp_path, "inner")
+    files = runyard.artifacts.list_artifacts(f"models:/{model.model_id}")
+    assert [f.path for f in files] == ["inner"]
+
+
 def test_search_runs_by_experiment_names_or_across_all() -> None:
     first = runyard.create_experiment("first")
     second = runyard.create_experiment("second")
