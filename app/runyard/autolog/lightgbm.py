@@ -215,7 +215,7 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         logger.metrics(callback.results.get(best - 1, {}), step=stopped, model_id=model_id)
     # The charts are drawn and uploaded while the model's files are written: Pillow's encoder
     # and LightGBM's save leave the GIL, so on a second core this hides most of the charts'
-    # cost (a 1,000-round training's overhead went from about 1.6x to 1.4x of plain).
+    # cost (about 20 ms of a 1,000-round training's 70 ms of autologging, in interleaved runs).
     with ThreadPoolExecutor(max_workers=1) as pool:
         charts = pool.submit(logger.directory, lambda tmp: _write_importances(tmp, booster))
         if model_id is not None and not for_estimator:
