@@ -8,10 +8,10 @@ MLflow reads the same against runyard.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from runyard.errors import InvalidParameterValue
 
@@ -182,6 +182,19 @@ class Metric:
         """MLflow's "latest" order: the greatest (step, timestamp, value) is the latest value."""
         return (self.step, self.timestamp, self.value)
 
+    def to_dictionary(self) -> dict[str, Any]:
+        """MLflow's form of the point."""
+        return {
+            "key": self.key,
+            "value": self.value,
+            "timestamp": self.timestamp,
+            "step": self.step,
+            "model_id": self.model_id,
+            "dataset_name": self.dataset_name,
+            "dataset_digest": self.dataset_digest,
+            "run_id": self.run_id,
+        }
+
 
 _set_key = Metric.key.__set__  # type: ignore[attr-defined]
 _set_value = Metric.value.__set__  # type: ignore[attr-defined]
@@ -216,6 +229,13 @@ class MetricSummary:
     count: int
 
 
+def _pairs(entity: Any) -> Iterator[tuple[str, Any]]:
+    """``(name, value)`` for each field: MLflow's entities iterate so, and code writes
+    ``dict(run.info)``."""
+    for item in fields(entity):
+        yield item.name, getattr(entity, item.name)
+
+
 @dataclass(frozen=True)
 class Experiment:
     experiment_id: str
@@ -228,6 +248,9 @@ class Experiment:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tags", _frozen(self.tags))
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return _pairs(self)
 
 
 @dataclass(frozen=True)
@@ -246,6 +269,9 @@ class RunInfo:
     def run_uuid(self) -> str:
         return self.run_id
 
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return _pairs(self)
+
 
 @dataclass(frozen=True)
 class RunData:
@@ -263,6 +289,9 @@ class RunData:
     @property
     def metrics(self) -> Mapping[str, float]:
         return MappingProxyType({m.key: m.value for m in self.metric_list})
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"metrics": dict(self.metrics), "params": dict(self.params), "tags": dict(self.tags)}
 
     @classmethod
     def owned(
@@ -289,6 +318,9 @@ class Dataset:
     schema: str | None = None
     profile: str | None = None
 
+    def to_dictionary(self) -> dict[str, Any]:
+        return dict(_pairs(self))
+
 
 @dataclass(frozen=True)
 class DatasetInput:
@@ -297,6 +329,9 @@ class DatasetInput:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tags", _frozen(self.tags))
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"dataset": self.dataset.to_dictionary(), "tags": dict(self.tags)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,16 +344,28 @@ class ModelOutput:
     model_id: str
     step: int = 0
 
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "step": self.step}
+
 
 @dataclass(frozen=True)
 class RunInputs:
     dataset_inputs: tuple[DatasetInput, ...] = ()
     model_inputs: tuple[ModelInput, ...] = ()
 
+    def to_dictionary(self) -> dict[str, Any]:
+        return {
+            "model_inputs": list(self.model_inputs),
+            "dataset_inputs": [d.to_dictionary() for d in self.dataset_inputs],
+        }
+
 
 @dataclass(frozen=True)
 class RunOutputs:
     model_outputs: tuple[ModelOutput, ...] = ()
+
+    def to_dictionary(self) -> dict[str, Any]:
+        return {"model_outputs": [m.to_dictionary() for m in self.model_outputs]}
 
 
 @dataclass(frozen=True)
@@ -327,6 +374,15 @@ class Run:
     data: RunData = field(default_factory=RunData)
     inputs: RunInputs = field(default_factory=RunInputs)
     outputs: RunOutputs = field(default_factory=RunOutputs)
+
+    def to_dictionary(self) -> dict[str, Any]:
+        """MLflow's plain-dict form of the run (``json.dumps`` takes it)."""
+        return {
+            "info": dict(self.info),
+            "data": self.data.to_dictionary(),
+            "inputs": self.inputs.to_dictionary(),
+            "outputs": self.outputs.to_dictionary(),
+        }
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ unchanged), and the parameters behind the latest gaps do what MLflow's do."""
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 import runyard
@@ -221,3 +222,53 @@ def test_no_tracking_uri_is_set_by_default(monkeypatch) -> None:
     assert not runyard.is_tracking_uri_set()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///x.db")
     assert runyard.is_tracking_uri_set()
+
+
+def test_entities_turn_into_mlflows_dictionaries(tmp_path, monkeypatch) -> None:
+    """``run.to_dictionary()`` and ``dict(run.info)`` / ``dict(experiment)``, which scripts use
+    to dump runs as JSON, have MLflow's keys (runyard's experiment lacks only tracing's)."""
+    mlflow = import_or_skip("mlflow", "mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+
+    def shapes(lib, client, run_id: str) -> dict:
+        run = client.get_run(run_id)
+        whole = run.to_dictionary()
+        json.dumps(whole)  # plain data
+        return {
+            "run": sorted(whole),
+            "info": sorted(whole["info"]),
+            "data": sorted(whole["data"]),
+            "inputs": sorted(whole["inputs"]),
+            "dataset": sorted(whole["inputs"]["dataset_inputs"][0]),
+            "outputs": sorted(whole["outputs"]),
+            "metric": sorted(client.get_metric_history(run_id, "m")[0].to_dictionary()),
+            "experiment": set(dict(client.get_experiment(run.info.experiment_id))),
+        }
+
+    found = {}
+    for lib in (mlflow, runyard):
+        client = lib.MlflowClient(tracking_uri=(tmp_path / lib.__name__).as_uri())
+        experiment_id = client.create_experiment("shapes")
+        run = client.create_run(experiment_id)
+        client.log_metric(run.info.run_id, "m", 1.0)
+        client.log_param(run.info.run_id, "p", "1")
+        dataset = runyard.Dataset("d", "abc") if lib is runyard else None
+        if lib is mlflow:
+            from mlflow.entities import Dataset, DatasetInput, InputTag
+
+            entry = DatasetInput(Dataset("d", "abc", "code", "{}"), [InputTag("c", "train")])
+        else:
+            from runyard.entities import DatasetInput
+
+            entry = DatasetInput(dataset, {"c": "train"})
+        client.log_inputs(run.info.run_id, [entry])
+        found[lib.__name__] = shapes(lib, client, run.info.run_id)
+    theirs, ours = found["mlflow"], found["runyard"]
+    assert ours["experiment"] <= theirs["experiment"]
+    assert theirs["experiment"] - ours["experiment"] <= {
+        "trace_location",
+        "workspace",
+        "effective_trace_archival_retention",
+    }
+    del ours["experiment"], theirs["experiment"]
+    assert ours == theirs
