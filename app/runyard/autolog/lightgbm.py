@@ -29,7 +29,6 @@ import inspect
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runyard.autolog.datasets import log_data
@@ -213,14 +212,9 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
         stopped = callback.iterations
         logger.metrics({"stopped_iteration": stopped, "best_iteration": best}, model_id=model_id)
         logger.metrics(callback.results.get(best - 1, {}), step=stopped, model_id=model_id)
-    # The charts are drawn and uploaded while the model's files are written: Pillow's encoder
-    # and LightGBM's save leave the GIL, so on a second core this hides most of the charts'
-    # cost (about 20 ms of a 1,000-round training's 70 ms of autologging, in interleaved runs).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        charts = pool.submit(logger.directory, lambda tmp: _write_importances(tmp, booster))
-        if model_id is not None and not for_estimator:
-            _fill_logged_model(model_id, booster, sample)
-    charts.result()
+    logger.directory(lambda tmp: _write_importances(tmp, booster))
+    if model_id is not None and not for_estimator:
+        _fill_logged_model(model_id, booster, sample)
     return booster
 
 
