@@ -87,6 +87,24 @@ def parse_model_line(key: str, line: str, model_id: str) -> Metric:
     )
 
 
+def latest_model_points(key: str, lines: Sequence[str], model_id: str) -> list[Metric]:
+    """The latest point of ``key`` on each dataset of a model's metric file: what
+    ``parse_model_line`` and ``latest`` give per dataset, with a ``Metric`` built only for the
+    winners (a model's file holds every training iteration)."""
+    best: dict[tuple[str | None, str | None], tuple[tuple[int, int, float], list[str]]] = {}
+    for line in lines:
+        parts = line.strip().split(" ")
+        if len(parts) not in (4, 6):
+            parse_model_line(key, line, model_id)  # raises, naming the malformed line
+        value = float(parts[1])
+        order = (int(parts[2]), int(parts[0]), -math.inf if math.isnan(value) else value)
+        group = (parts[4], parts[5]) if len(parts) == 6 else (None, None)
+        found = best.get(group)
+        if found is None or order > found[0]:
+            best[group] = (order, parts)
+    return [parse_model_line(key, " ".join(parts), model_id) for _, parts in best.values()]
+
+
 def read_lines(path: str) -> list[str]:
     """Complete lines of a metric file ("" if it is missing). A last line without its
     newline is still being written by another process and is not yet a point."""

@@ -280,11 +280,7 @@ class ModelsMixin(FileStoreBase):
         metrics: list[Metric] = []
         for key in list_keys(metrics_dir):
             lines = file_metrics.read_lines(key_path(metrics_dir, key))
-            groups: dict[tuple[str | None, str | None], list[Metric]] = {}
-            for line in lines:
-                point = file_metrics.parse_model_line(key, line, model_id)
-                groups.setdefault((point.dataset_name, point.dataset_digest), []).append(point)
-            metrics.extend(file_metrics.latest(group) for group in groups.values())
+            metrics.extend(file_metrics.latest_model_points(key, lines, model_id))
         return LoggedModel(
             model_id=model_id,
             experiment_id=str(meta["experiment_id"]),
