@@ -87,6 +87,23 @@ def parse_model_line(key: str, line: str, model_id: str) -> Metric:
     )
 
 
+def latest_run_point(key: str, lines: Sequence[str], run_id: str | None) -> Metric | None:
+    """The latest point of a run's metric file (None when it has none): ``latest`` over
+    ``parse_run_line``, with a ``Metric`` built for the winner only (a run's file holds every
+    step of a training; a run page reads every key's)."""
+    best: tuple[tuple[int, int, float], str] | None = None
+    for line in lines:
+        parts = line.strip().split(" ")
+        if len(parts) not in (2, 3, 5):
+            parse_run_line(key, line, run_id)  # raises, naming the malformed line
+        value = float(parts[1])
+        step = int(parts[2]) if len(parts) >= 3 else 0
+        order = (step, int(parts[0]), -math.inf if math.isnan(value) else value)
+        if best is None or order > best[0]:
+            best = (order, line)
+    return None if best is None else parse_run_line(key, best[1], run_id)
+
+
 def latest_model_points(key: str, lines: Sequence[str], model_id: str) -> list[Metric]:
     """The latest point of ``key`` on each dataset of a model's metric file: what
     ``parse_model_line`` and ``latest`` give per dataset, with a ``Metric`` built only for the

@@ -126,9 +126,10 @@ class RunsMixin(FileStoreBase):
         metrics_dir = os.path.join(run_dir, METRICS)
         latest = []
         for key in list_keys(metrics_dir):
-            points = file_metrics.read_run_metric(key_path(metrics_dir, key), key, run_id)
-            if points:
-                latest.append(file_metrics.latest(points))
+            lines = file_metrics.read_lines(key_path(metrics_dir, key))
+            point = file_metrics.latest_run_point(key, lines, run_id)
+            if point is not None:
+                latest.append(point)
         data = RunData(
             metric_list=latest, params=read_values(os.path.join(run_dir, PARAMS)), tags=tags
         )
