@@ -84,7 +84,7 @@ def search_runs(
     experiment_ids: Sequence[str] | str | None = None,
     filter_string: str = "",
     run_view_type: ViewType | str = ViewType.ACTIVE_ONLY,
-    max_results: int = 1000,
+    max_results: int = 100_000,
     order_by: Sequence[str] | None = None,
     output_format: str = "list",
     search_all_experiments: bool = False,

@@ -100,6 +100,45 @@ def test_client_calls_by_mlflows_positions_and_stages(tmp_path) -> None:
     assert [f.path for f in files] == ["inner"]
 
 
+#: Defaults that differ from MLflow's on purpose: searches return lists (README says so), the
+#: view type is runyard's enum for the same value, and None means the same as MLflow's value.
+DEFAULTS_KEPT = {
+    ("search_runs", "output_format"),
+    ("search_logged_models", "output_format"),
+    ("search_runs", "run_view_type"),
+    ("search_experiments", "view_type"),
+    ("log_image", "synchronous"),  # None: the async-logging setting, off unless set
+    ("Client.search_runs", "run_view_type"),
+    ("Client.search_experiments", "view_type"),
+    ("Client.search_logged_models", "max_results"),  # a page of 100, MLflow's server default
+    ("Client.set_terminated", "status"),  # FINISHED, what MLflow's None means
+}
+
+
+def test_defaults_are_mlflows() -> None:
+    """A default that differs changes what the same call does: ``search_runs()`` returned
+    1,000 runs where MLflow returns up to 100,000."""
+    mlflow = import_or_skip("mlflow", "mlflow")
+    pairs = [(n, getattr(runyard, n), getattr(mlflow, n, None)) for n in runyard.__all__]
+    pairs += [
+        (f"Client.{n}", getattr(runyard.Client, n), getattr(mlflow.MlflowClient, n, None))
+        for n in ["__init__", *(n for n in dir(runyard.Client) if not n.startswith("_"))]
+    ]
+    differing = []
+    for name, ours, theirs in pairs:
+        if theirs is None or not inspect.isfunction(ours) or not callable(theirs):
+            continue
+        taken = inspect.signature(ours).parameters
+        for param in inspect.signature(theirs).parameters.values():
+            if param.name not in taken or param.default is inspect.Parameter.empty:
+                continue
+            if taken[param.name].default != param.default and (
+                (name, param.name) not in DEFAULTS_KEPT
+            ):
+                differing.append((name, param.name, param.default, taken[param.name].default))
+    assert differing == []
+
+
 def test_search_runs_by_experiment_names_or_across_all() -> None:
     first = runyard.create_experiment("first")
     second = runyard.create_experiment("second")
