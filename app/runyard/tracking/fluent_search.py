@@ -11,8 +11,8 @@ from runyard.entities import Experiment, PagedList, Run, ViewType
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.fluent import _client, _resolve_experiment_id
 
-#: Page size used when ``search_runs`` follows pages for the caller.
 _logger = logging.getLogger(__name__)
+#: Page size used when ``search_runs`` follows pages for the caller.
 _SEARCH_PAGE_SIZE = 10000
 #: Page size used when ``search_experiments`` follows pages for the caller.
 _EXPERIMENTS_PAGE_SIZE = 1000
@@ -60,6 +60,7 @@ def _experiments_to_search(
     experiment_names: Sequence[str] | None,
     search_all_experiments: bool,
 ) -> Sequence[str] | str:
+    """The experiments a ``search_runs`` call names, as MLflow resolves its arguments."""
     if experiment_ids and experiment_names:
         raise InvalidParameterValue(
             "Only experiment_ids or experiment_names can be used, but not both."
