@@ -133,3 +133,18 @@ def test_log_model_fills_a_model_initialized_beforehand() -> None:
     assert runyard.lightgbm.load_model(info.model_uri).predict(FRAME).tolist() == (
         _booster().predict(FRAME).tolist()
     )
+
+
+def test_save_model_takes_mlflows_environment_and_metadata(tmp_path: Path) -> None:
+    runyard.lightgbm.save_model(
+        _booster(),
+        tmp_path / "saved",
+        extra_pip_requirements=["pyarrow"],
+        metadata={"source": "nightly"},
+    )
+    lines = (tmp_path / "saved" / "requirements.txt").read_text().splitlines()
+    assert lines[0] == "mlflow" and lines[-1] == "pyarrow"
+    assert any(line.startswith("lightgbm==") for line in lines)
+    descriptor = yaml.safe_load((tmp_path / "saved" / "MLmodel").read_text())
+    assert descriptor["metadata"] == {"source": "nightly"}
+    assert runyard.lightgbm.load_model(str(tmp_path / "saved")).num_trees() > 0

@@ -196,3 +196,65 @@ def test_a_logged_model_takes_its_runs_params_and_the_metrics_at_its_step(
     assert [m.model_id for m in found] == [later.model_id]
     history = runyard.Client().get_metric_history(run.info.run_id, "rmse")
     assert sorted((p.value, p.step) for p in history) == [(0.6, 3), (0.7, 0)]
+
+
+def test_environment_metadata_and_predict_fn_as_mlflows_arguments(tmp_path: Path) -> None:
+    """pip_requirements, extra_pip_requirements and conda_env rewrite the environment files,
+    metadata lands in MLmodel and pyfunc_predict_fn chooses the method pyfunc calls."""
+    listed = tmp_path / "reqs.txt"
+    listed.write_text("# pinned for serving\nscikit-learn==1.5.0\n\npandas\n")
+    with runyard.start_run():
+        exact = runyard.sklearn.log_model(
+            _fitted(),
+            name="exact",
+            pip_requirements=str(listed),
+            metadata={"owner": "fraud-team"},
+            pyfunc_predict_fn="predict_proba",
+        )
+        extra = runyard.sklearn.log_model(
+            _fitted(), name="extra", extra_pip_requirements=["xgboost>=2"]
+        )
+        conda = runyard.sklearn.log_model(
+            _fitted(),
+            name="conda",
+            conda_env={"name": "env", "dependencies": ["python=3.11", {"pip": ["numpy"]}]},
+        )
+    exact_dir = _model_files(exact.model_id, tmp_path)
+    assert (exact_dir / "requirements.txt").read_text().splitlines() == [
+        "mlflow",
+        "scikit-learn==1.5.0",
+        "pandas",
+    ]
+    descriptor = yaml.safe_load((exact_dir / "MLmodel").read_text())
+    assert descriptor["metadata"] == {"owner": "fraud-team"}
+    assert descriptor["flavors"]["python_function"]["predict_fn"] == "predict_proba"
+    probabilities = runyard.pyfunc.load_model(f"models:/{exact.model_id}").predict(FRAME)
+    assert probabilities.shape == (4, 2)
+    extra_lines = (_model_files(extra.model_id, tmp_path) / "requirements.txt").read_text()
+    assert extra_lines.splitlines()[0] == "mlflow" and extra_lines.splitlines()[-1] == "xgboost>=2"
+    assert any(line.startswith("scikit-learn==") for line in extra_lines.splitlines())
+    conda_dir = _model_files(conda.model_id, tmp_path)
+    env = yaml.safe_load((conda_dir / "conda.yaml").read_text())
+    assert env["name"] == "env" and env["dependencies"][-1] == {"pip": ["mlflow", "numpy"]}
+    assert (conda_dir / "requirements.txt").read_text().splitlines() == ["mlflow", "numpy"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"pip_requirements": ["a"], "extra_pip_requirements": ["b"]}, "Only one of"),
+        ({"pip_requirements": ["-r other.txt"]}, "names another file"),
+        ({"pip_requirements": 3}, "list of strings"),
+        ({"conda_env": "no/such/env.yaml"}, "Cannot read conda environment"),
+        ({"code_paths": ["src"]}, "code_paths"),
+    ],
+)
+def test_refused_model_arguments_write_nothing(tmp_path: Path, arguments, message) -> None:
+    from runyard.errors import RunyardError
+
+    with pytest.raises(RunyardError, match=message):
+        runyard.sklearn.save_model(_fitted(), tmp_path / "model", **arguments)
+    assert not (tmp_path / "model").exists()
+    with runyard.start_run(), pytest.raises(RunyardError, match=message):
+        runyard.sklearn.log_model(_fitted(), name="refused", **arguments)
+    assert runyard.search_logged_models() == []

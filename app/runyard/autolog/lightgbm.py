@@ -98,16 +98,16 @@ def _targets() -> list[tuple[Any, str]]:
 
 
 def autolog(
-    disable: bool = False,
-    log_models: bool = True,
-    registered_model_name: str | None = None,
     log_input_examples: bool = False,
     log_model_signatures: bool = True,
-    extra_tags: Mapping[str, Any] | None = None,
-    silent: bool = False,
+    log_models: bool = True,
     log_datasets: bool = True,
+    disable: bool = False,
     exclusive: bool = False,
     disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
+    registered_model_name: str | None = None,
+    extra_tags: Mapping[str, Any] | None = None,
 ) -> None:
     """Log every LightGBM training from now on; ``disable=True`` restores the originals.
     The options are MLflow's: the model's input example (the first rows of the training data)

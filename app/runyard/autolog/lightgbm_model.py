@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from runyard.autolog import saved_model
+from runyard.autolog.model_environment import EnvironmentRequest
 from runyard.autolog.model_files import save_input_example, write_environment
 from runyard.autolog.record import write_mlmodel
 from runyard.tracking.model_logging import ModelInfo, model_directory
+from runyard.tracking.registry_client import DEFAULT_AWAIT_SECONDS
 
 INSTALL_HINT = "LightGBM models need lightgbm: pip install runyard[lightgbm]"
 BOOSTER_CLASS = "lightgbm.basic.Booster"
@@ -28,20 +30,45 @@ PICKLED_FILE = "model.pkl"
 def save_model(
     lgb_model: Any,
     path: str | os.PathLike[str],
-    input_example: Any = None,
+    conda_env: Any = None,
+    code_paths: Any = None,
+    mlflow_model: Any = None,
     signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    extra_files: Any = None,
 ) -> None:
-    """Write the model's files to ``path``, a directory that must not exist or be empty."""
-    saved_model.save_flavor_model(write_model_files, lgb_model, path, input_example, signature)
+    """Write the model's files to ``path``, a directory that must not exist or be empty, with
+    MLflow's arguments in MLflow's order (``saved_model.ModelOptions`` says which are
+    refused)."""
+    options = saved_model.ModelOptions(
+        EnvironmentRequest(conda_env, pip_requirements, extra_pip_requirements),
+        metadata,
+        code_paths=code_paths,
+        extra_files=extra_files,
+        mlflow_model=mlflow_model,
+    )
+    saved_model.save_flavor_model(
+        write_model_files, lgb_model, path, input_example, signature, options
+    )
 
 
 def log_model(
     lgb_model: Any,
-    name: str | None = None,
     artifact_path: str | None = None,
-    input_example: Any = None,
-    signature: Any = None,
+    conda_env: Any = None,
+    code_paths: Any = None,
     registered_model_name: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    await_registration_for: int | None = DEFAULT_AWAIT_SECONDS,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    extra_files: Any = None,
+    name: str | None = None,
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     model_type: str | None = None,
@@ -50,7 +77,15 @@ def log_model(
 ) -> ModelInfo:
     """Log the model as a logged model of the active experiment (the output of the active run,
     if any), and register it as a new version of ``registered_model_name`` when given;
-    ``model_id``: a logged model created beforehand to fill instead of a new one."""
+    ``model_id``: a logged model created beforehand to fill instead of a new one. MLflow's
+    arguments, in MLflow's order (a scikit-learn API model is pickled: MLflow's
+    ``serialization_format`` for it is not taken)."""
+    options = saved_model.ModelOptions(
+        EnvironmentRequest(conda_env, pip_requirements, extra_pip_requirements),
+        metadata,
+        code_paths=code_paths,
+        extra_files=extra_files,
+    )
     return saved_model.log_flavor_model(
         write_model_files,
         lgb_model,
@@ -64,6 +99,8 @@ def log_model(
         model_type,
         step,
         model_id,
+        options,
+        await_registration_for,
     )
 
 

@@ -32,9 +32,17 @@ class PyFuncModel:
     metadata: dict[str, Any]
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """The model's answer through the method its ``MLmodel`` names (``predict_fn``, as
+        ``pyfunc_predict_fn`` saved it: ``predict`` unless it said ``predict_proba``, ...)."""
         if params:
             raise InvalidParameterValue("This model takes no inference params.")
-        return self.model.predict(data)
+        function = (self.metadata.get("flavors") or {}).get("python_function") or {}
+        method = getattr(self.model, str(function.get("predict_fn") or "predict"), None)
+        if method is None:
+            raise InvalidParameterValue(
+                f"The model has no method {function.get('predict_fn')!r} to predict with."
+            )
+        return method(data)
 
     def unwrap_python_model(self) -> Any:
         return self.model

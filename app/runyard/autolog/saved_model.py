@@ -10,13 +10,17 @@ import os
 import pickle
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from runyard.autolog import model_environment
+from runyard.autolog.model_environment import EnvironmentRequest
 from runyard.autolog.model_files import infer_signature, is_example
-from runyard.errors import InvalidParameterValue
+from runyard.errors import InvalidParameterValue, NotImplementedByBackend
 from runyard.tracking.model_logging import ModelInfo, log_model_files
+from runyard.tracking.registry_client import DEFAULT_AWAIT_SECONDS
 
 #: Rows of the training data autologging infers a signature from, as MLflow's autologging does.
 SIGNATURE_ROWS = 5
@@ -25,20 +29,70 @@ SIGNATURE_ROWS = 5
 FlavorFiles = Callable[[Any, str, str | None, str | None, str, Any, Any], Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class ModelOptions:
+    """MLflow's ``save_model``/``log_model`` arguments every flavor shares beyond the model:
+    its environment, ``metadata`` (kept in ``MLmodel``) and, for flavors that have one,
+    ``pyfunc_predict_fn`` (the method ``pyfunc``'s ``predict`` calls). ``code_paths``,
+    ``extra_files`` and ``mlflow_model`` are refused when given: runyard's loaders would not
+    use them."""
+
+    environment: EnvironmentRequest = field(default_factory=EnvironmentRequest)
+    metadata: Mapping[str, Any] | None = None
+    pyfunc_predict_fn: str | None = None
+    code_paths: Any = None
+    extra_files: Any = None
+    mlflow_model: Any = None
+
+    def check(self) -> None:
+        """Everything refused before a file is written."""
+        for name in ("code_paths", "extra_files", "mlflow_model"):
+            if getattr(self, name) is not None:
+                raise NotImplementedByBackend(f"runyard does not save models with {name}.")
+        self.environment.check()
+        if self.metadata is not None and not isinstance(self.metadata, Mapping):
+            raise InvalidParameterValue("metadata is a mapping.")
+        if self.pyfunc_predict_fn is not None and not isinstance(self.pyfunc_predict_fn, str):
+            raise InvalidParameterValue("pyfunc_predict_fn is the name of a method.")
+
+    def finish(self, directory: str, descriptor: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The flavor's files in ``directory`` as the options ask; returns the MLmodel."""
+        model_environment.apply(directory, self.environment)
+        if self.metadata is None and self.pyfunc_predict_fn is None:
+            return descriptor
+        updated = dict(descriptor)
+        if self.metadata is not None:
+            updated["metadata"] = dict(self.metadata)
+        if self.pyfunc_predict_fn is not None:
+            flavors = dict(updated.get("flavors") or {})
+            flavors["python_function"] = {
+                **(flavors.get("python_function") or {}),
+                "predict_fn": self.pyfunc_predict_fn,
+            }
+            updated["flavors"] = flavors
+        with open(os.path.join(directory, "MLmodel"), "w", encoding="utf-8") as fh:
+            yaml.safe_dump(updated, fh, default_flow_style=False, sort_keys=False)
+        return updated
+
+
 def save_flavor_model(
     write_files: FlavorFiles,
     model: Any,
     path: str | os.PathLike[str],
     input_example: Any,
     signature: Any,
+    options: ModelOptions | None = None,
 ) -> None:
     """``save_model`` of any flavor: the files in ``path``, a directory that must not exist or
     be empty (MLflow refuses it too: a save must not mix two models' files)."""
+    chosen = options or ModelOptions()
+    chosen.check()
     directory = os.fspath(path)
     if os.path.exists(directory) and os.listdir(directory):
         raise InvalidParameterValue(f"Path '{directory}' already exists and is not empty.")
     os.makedirs(directory, exist_ok=True)
-    write_files(model, directory, None, None, "model", input_example, signature)
+    descriptor = write_files(model, directory, None, None, "model", input_example, signature)
+    chosen.finish(directory, descriptor)
 
 
 def log_flavor_model(
@@ -54,18 +108,33 @@ def log_flavor_model(
     model_type: str | None,
     step: int,
     model_id: str | None,
+    options: ModelOptions | None = None,
+    await_registration_for: int | None = DEFAULT_AWAIT_SECONDS,
 ) -> ModelInfo:
     """``log_model`` of any flavor: ``name`` (or its older spelling ``artifact_path``) names the
     logged model, whose files ``write_files`` produces; ``model_id``: an existing one to fill."""
     if name is not None and artifact_path is not None and name != artifact_path:
         raise InvalidParameterValue("Give 'name' ('artifact_path' is its older spelling).")
     model_name = name or artifact_path or "model"
+    chosen = options or ModelOptions()
+    chosen.check()
 
     def write(directory: str, model_id: str, run_id: str | None) -> Mapping[str, Any]:
-        return write_files(model, directory, model_id, run_id, model_name, input_example, signature)
+        descriptor = write_files(
+            model, directory, model_id, run_id, model_name, input_example, signature
+        )
+        return chosen.finish(directory, descriptor)
 
     return log_model_files(
-        model_name, write, registered_model_name, params, tags, model_type, step, model_id
+        model_name,
+        write,
+        registered_model_name,
+        params,
+        tags,
+        model_type,
+        step,
+        model_id,
+        await_registration_for,
     )
 
 

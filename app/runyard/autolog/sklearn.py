@@ -130,21 +130,21 @@ def estimator_classes() -> list[type]:
 
 
 def autolog(
-    disable: bool = False,
-    log_models: bool = True,
-    log_training_metrics: bool = True,
-    registered_model_name: str | None = None,
     log_input_examples: bool = False,
     log_model_signatures: bool = True,
-    extra_tags: Mapping[str, Any] | None = None,
-    silent: bool = False,
+    log_models: bool = True,
     log_datasets: bool = True,
+    disable: bool = False,
     exclusive: bool = False,
     disable_for_unsupported_versions: bool = False,
+    silent: bool = False,
     max_tuning_runs: int | None = 5,
     log_post_training_metrics: bool = True,
     serialization_format: str = PICKLE,
+    registered_model_name: str | None = None,
     pos_label: Any = None,
+    extra_tags: Mapping[str, Any] | None = None,
+    log_training_metrics: bool = True,
 ) -> None:
     """Log every scikit-learn ``fit`` from now on; ``disable=True`` restores the originals.
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from runyard.autolog import saved_model
+from runyard.autolog.model_environment import EnvironmentRequest
 from runyard.autolog.model_files import save_input_example, write_environment
 from runyard.autolog.record import write_mlmodel
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.model_logging import ModelInfo, model_directory
+from runyard.tracking.registry_client import DEFAULT_AWAIT_SECONDS
 
 INSTALL_HINT = "scikit-learn models need scikit-learn: pip install runyard[sklearn]"
 MODEL_FILE = "model.pkl"
@@ -29,36 +32,63 @@ FORMATS = (PICKLE, CLOUDPICKLE, SKOPS)
 def save_model(
     sk_model: Any,
     path: str | os.PathLike[str],
-    input_example: Any = None,
-    signature: Any = None,
+    conda_env: Any = None,
+    code_paths: Any = None,
+    mlflow_model: Any = None,
     serialization_format: str = PICKLE,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    pyfunc_predict_fn: str = "predict",
+    metadata: Mapping[str, Any] | None = None,
     skops_trusted_types: Sequence[str] | None = None,
+    extra_files: Any = None,
 ) -> None:
-    """Write the model's files to ``path``, a directory that must not exist or be empty.
+    """Write the model's files to ``path``, a directory that must not exist or be empty, with
+    MLflow's arguments in MLflow's order (``saved_model.ModelOptions`` says which are refused).
     ``serialization_format``: ``pickle`` (the default), ``cloudpickle`` or ``skops``."""
     write = _writer(serialization_format, skops_trusted_types)
-    saved_model.save_flavor_model(write, sk_model, path, input_example, signature)
+    options = _options(
+        conda_env, pip_requirements, extra_pip_requirements, metadata, pyfunc_predict_fn
+    )
+    options = replace(options, code_paths=code_paths, extra_files=extra_files)
+    options = replace(options, mlflow_model=mlflow_model)
+    saved_model.save_flavor_model(write, sk_model, path, input_example, signature, options)
 
 
 def log_model(
     sk_model: Any,
-    name: str | None = None,
     artifact_path: str | None = None,
-    input_example: Any = None,
-    signature: Any = None,
+    conda_env: Any = None,
+    code_paths: Any = None,
+    serialization_format: str = PICKLE,
     registered_model_name: str | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    await_registration_for: int | None = DEFAULT_AWAIT_SECONDS,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    pyfunc_predict_fn: str = "predict",
+    metadata: Mapping[str, Any] | None = None,
+    extra_files: Any = None,
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, Any] | None = None,
     model_type: str | None = None,
     step: int = 0,
     model_id: str | None = None,
-    serialization_format: str = PICKLE,
+    name: str | None = None,
     skops_trusted_types: Sequence[str] | None = None,
 ) -> ModelInfo:
     """Log the model as a logged model of the active experiment (the output of the active run,
     if any), and register it as a new version of ``registered_model_name`` when given;
     ``model_id``: a logged model created beforehand to fill instead of a new one;
-    ``serialization_format``: ``pickle`` (the default), ``cloudpickle`` or ``skops``."""
+    ``serialization_format``: ``pickle`` (the default), ``cloudpickle`` or ``skops``. MLflow's
+    arguments, in MLflow's order."""
+    options = _options(
+        conda_env, pip_requirements, extra_pip_requirements, metadata, pyfunc_predict_fn
+    )
+    options = replace(options, code_paths=code_paths, extra_files=extra_files)
     return saved_model.log_flavor_model(
         _writer(serialization_format, skops_trusted_types),
         sk_model,
@@ -72,7 +102,21 @@ def log_model(
         model_type,
         step,
         model_id,
+        options,
+        await_registration_for,
     )
+
+
+def _options(
+    conda_env: Any,
+    pip_requirements: Any,
+    extra_pip_requirements: Any,
+    metadata: Mapping[str, Any] | None,
+    pyfunc_predict_fn: str,
+) -> saved_model.ModelOptions:
+    environment = EnvironmentRequest(conda_env, pip_requirements, extra_pip_requirements)
+    method = None if pyfunc_predict_fn == "predict" else pyfunc_predict_fn  # written already
+    return saved_model.ModelOptions(environment, metadata, method)
 
 
 def check_format(kind: str) -> None:

@@ -18,6 +18,7 @@ from runyard.entities import LoggedModel, LoggedModelStatus, Metric, ModelOutput
 from runyard.tags import MODEL_IS_EXTERNAL
 from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
+from runyard.tracking.registry_client import DEFAULT_AWAIT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ def log_model_files(
     model_type: str | None = None,
     step: int = 0,
     model_id: str | None = None,
+    await_registration_for: int | None = DEFAULT_AWAIT_SECONDS,
 ) -> ModelInfo:
     """``write(directory, model_id, run_id)`` writes the model's files and returns its MLmodel
     descriptor. A model whose files could not be written or uploaded is marked failed.
@@ -78,7 +80,10 @@ def log_model_files(
     uri = f"models:/{model_id}"
     version = None
     if registered_model_name is not None:
-        version = int(client.register_model(uri, registered_model_name).version)
+        registered = client.register_model(
+            uri, registered_model_name, await_registration_for=await_registration_for
+        )
+        version = int(registered.version)
     return ModelInfo(
         model_id=model_id,
         name=name,

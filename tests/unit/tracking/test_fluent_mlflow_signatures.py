@@ -139,6 +139,37 @@ def test_defaults_are_mlflows() -> None:
     assert differing == []
 
 
+#: Flavor arguments not taken: a LightGBM scikit-learn API model is always pickled.
+FLAVOR_NOT_TAKEN = {
+    ("lightgbm.log_model", "serialization_format"),
+    ("lightgbm.log_model", "skops_trusted_types"),
+    ("lightgbm.save_model", "serialization_format"),
+    ("lightgbm.save_model", "skops_trusted_types"),
+}
+
+
+@pytest.mark.parametrize("flavor", ["sklearn", "lightgbm"])
+def test_flavor_calls_take_mlflows_parameters_in_mlflows_order(flavor: str) -> None:
+    import_or_skip("mlflow", "mlflow")
+    import_or_skip(flavor, flavor)
+    import importlib
+
+    theirs_module = importlib.import_module(f"mlflow.{flavor}")
+    ours_module = getattr(runyard, flavor)
+    for name in ("autolog", "log_model", "save_model", "load_model"):
+        ours, theirs = getattr(ours_module, name), getattr(theirs_module, name)
+        wanted = [
+            p
+            for p in inspect.signature(theirs).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            and (f"{flavor}.{name}", p.name) not in FLAVOR_NOT_TAKEN
+        ]
+        taken = inspect.signature(ours).parameters
+        assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], name
+        positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert [n for n in taken if n in positional] == positional, name
+
+
 def test_search_runs_by_experiment_names_or_across_all() -> None:
     first = runyard.create_experiment("first")
     second = runyard.create_experiment("second")
