@@ -247,6 +247,7 @@ def test_environment_metadata_and_predict_fn_as_mlflows_arguments(tmp_path: Path
         ({"pip_requirements": 3}, "list of strings"),
         ({"conda_env": "no/such/env.yaml"}, "Cannot read conda environment"),
         ({"code_paths": ["src"]}, "code_paths"),
+        ({"metadata": {"when": object()}}, "cannot be written to MLmodel"),
     ],
 )
 def test_refused_model_arguments_write_nothing(tmp_path: Path, arguments, message) -> None:

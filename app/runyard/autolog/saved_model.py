@@ -50,8 +50,14 @@ class ModelOptions:
             if getattr(self, name) is not None:
                 raise NotImplementedByBackend(f"runyard does not save models with {name}.")
         self.environment.check()
-        if self.metadata is not None and not isinstance(self.metadata, Mapping):
-            raise InvalidParameterValue("metadata is a mapping.")
+        if self.metadata is not None:
+            if not isinstance(self.metadata, Mapping):
+                raise InvalidParameterValue("metadata is a mapping.")
+            try:
+                yaml.safe_dump(dict(self.metadata))
+            except yaml.YAMLError as error:
+                message = f"metadata cannot be written to MLmodel: {error}"
+                raise InvalidParameterValue(message) from None
         if self.pyfunc_predict_fn is not None and not isinstance(self.pyfunc_predict_fn, str):
             raise InvalidParameterValue("pyfunc_predict_fn is the name of a method.")
 
