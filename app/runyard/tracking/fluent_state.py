@@ -66,10 +66,13 @@ class FluentState:
     @property
     def active_model_id(self) -> str | None:
         """This thread's active model (``set_active_model``), else the ``active_model_id``
-        setting (MLflow's ``MLFLOW_ACTIVE_MODEL_ID``); None after ``clear_active_model``."""
+        setting (MLflow's ``MLFLOW_ACTIVE_MODEL_ID``); None after ``clear_active_model``.
+        The setting is read once per thread, when the thread first asks, as MLflow reads it:
+        every module-level ``log_metric`` asks, and two environment lookups were half of
+        its cost."""
         chosen = getattr(self.local, "active_model_id", _FROM_SETTINGS)
         if chosen is _FROM_SETTINGS:
-            return config.get("active_model_id") or None
+            chosen = self.local.active_model_id = config.get("active_model_id") or None
         return chosen
 
     @active_model_id.setter

@@ -4,6 +4,7 @@ parents, dataset inputs, the registry and logged models), so switching is one im
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -143,9 +144,13 @@ def test_last_logged_model_and_its_params_by_mlflows_names(
     assert runyard.get_logged_model(first.model_id).params == {"lr": "0.2", "depth": "4"}
     with pytest.raises(InvalidParameterValue, match="Give model_id"):
         runyard.log_model_params({"lr": 0.3})
-    monkeypatch.delenv("MLFLOW_ACTIVE_MODEL_ID", raising=False)
+    # The environment's active model is read once per thread, when it first asks (as MLflow's
+    # is): this thread asked above, so a thread started now sees the variable.
     monkeypatch.setenv("MLFLOW_ACTIVE_MODEL_ID", second.model_id)
-    runyard.log_model_params({"epochs": 2})
+    assert runyard.get_active_model_id() is None
+    worker = threading.Thread(target=runyard.log_model_params, args=({"epochs": 2},))
+    worker.start()
+    worker.join()
     assert runyard.get_logged_model(second.model_id).params == {"epochs": "2"}
     runyard.MlflowClient().delete_logged_model(first.model_id)
     assert [m.model_id for m in runyard.search_logged_models()] == [second.model_id]
