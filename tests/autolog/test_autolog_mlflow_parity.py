@@ -183,14 +183,20 @@ def _logged_by(library: str, store: Path, script: str = SCRIPT) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _logged_by_both(tmp_path: Path, script: str) -> tuple[dict, dict]:
+    """What ``script`` logged under mlflow, then under runyard, each to a fresh file store."""
+    found = []
+    for library in ("mlflow", "runyard"):
+        (tmp_path / library).mkdir()
+        found.append(_logged_by(library, tmp_path / library / "mlruns", script))
+    return found[0], found[1]
+
+
 @pytest.mark.slow
 def test_runyard_logs_what_mlflow_logs_for_trainings_helpers_and_scorers(tmp_path: Path) -> None:
     installed_or_skip("mlflow", "mlflow")
     installed_or_skip("sklearn", "sklearn")
-    (tmp_path / "mlflow").mkdir()
-    (tmp_path / "runyard").mkdir()
-    theirs = _logged_by("mlflow", tmp_path / "mlflow" / "mlruns")
-    ours = _logged_by("runyard", tmp_path / "runyard" / "mlruns")
+    theirs, ours = _logged_by_both(tmp_path, SCRIPT)
     assert ours == theirs
     assert theirs["runs"] == 2 and theirs["evaluated"] == {"params": [], "metrics": []}
     assert "C" in theirs["trained"]["params"]
@@ -205,10 +211,7 @@ def test_lightgbm_logs_what_mlflow_logs_with_early_stopping_and_the_scikit_learn
 ) -> None:
     installed_or_skip("mlflow", "mlflow")
     installed_or_skip("lightgbm", "lightgbm")
-    (tmp_path / "mlflow").mkdir()
-    (tmp_path / "runyard").mkdir()
-    theirs = _logged_by("mlflow", tmp_path / "mlflow" / "mlruns", LIGHTGBM_SCRIPT)
-    ours = _logged_by("runyard", tmp_path / "runyard" / "mlruns", LIGHTGBM_SCRIPT)
+    theirs, ours = _logged_by_both(tmp_path, LIGHTGBM_SCRIPT)
     assert ours == theirs
     stopped = theirs["stopped_early"]
     assert {"stopped_iteration", "best_iteration"} <= set(stopped["metrics"])
@@ -223,10 +226,7 @@ def test_a_parameter_search_logs_what_mlflow_logs(tmp_path: Path) -> None:
     classifier's charts among them) and logged models, but for runyard's importances."""
     installed_or_skip("mlflow", "mlflow")
     installed_or_skip("sklearn", "sklearn")
-    (tmp_path / "mlflow").mkdir()
-    (tmp_path / "runyard").mkdir()
-    theirs = _logged_by("mlflow", tmp_path / "mlflow" / "mlruns", SEARCH_SCRIPT)
-    ours = _logged_by("runyard", tmp_path / "runyard" / "mlruns", SEARCH_SCRIPT)
+    theirs, ours = _logged_by_both(tmp_path, SEARCH_SCRIPT)
     assert ours == theirs
     (parent,) = [r for r in theirs["runs"] if not r["child"]]
     assert {"estimator.html", "cv_results.csv", "training_roc_curve.png"} <= set(

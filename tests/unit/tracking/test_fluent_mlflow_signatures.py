@@ -25,6 +25,26 @@ from tests.requirements import import_or_skip
 NOT_TAKEN = {("create_experiment", "trace_location"), ("set_experiment", "trace_location")}
 
 
+def _assert_takes_mlflows_parameters(
+    label: str, ours: object, theirs: object, not_taken: set[str]
+) -> None:
+    """``ours`` takes every parameter of ``theirs`` (but ``not_taken``) in the same order, and
+    the positional ones at MLflow's positions."""
+    wanted = [
+        p
+        for p in inspect.signature(theirs).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in not_taken
+    ]
+    taken = inspect.signature(ours).parameters
+    assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], label
+    positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert [n for n in taken if n in positional] == positional, label
+
+
+def _left_out(pairs: set[tuple[str, str]], name: str) -> set[str]:
+    return {parameter for owner, parameter in pairs if owner == name}
+
+
 def test_shared_functions_take_mlflows_parameters_in_mlflows_order() -> None:
     mlflow = import_or_skip("mlflow", "mlflow")
     checked = 0
@@ -32,15 +52,7 @@ def test_shared_functions_take_mlflows_parameters_in_mlflows_order() -> None:
         ours, theirs = getattr(runyard, name), getattr(mlflow, name, None)
         if theirs is None or not inspect.isfunction(ours) or not callable(theirs):
             continue
-        wanted = [
-            p
-            for p in inspect.signature(theirs).parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and (name, p.name) not in NOT_TAKEN
-        ]
-        taken = inspect.signature(ours).parameters
-        assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], name
-        positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
-        assert [n for n in taken if n in positional] == positional, name
+        _assert_takes_mlflows_parameters(name, ours, theirs, _left_out(NOT_TAKEN, name))
         checked += 1
     assert checked > 40
 
@@ -61,16 +73,7 @@ def test_client_methods_take_mlflows_parameters_in_mlflows_order() -> None:
         ours, theirs = getattr(runyard.Client, name), getattr(mlflow.MlflowClient, name, None)
         if theirs is None or not inspect.isfunction(ours):
             continue
-        wanted = [
-            p
-            for p in inspect.signature(theirs).parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-            and (name, p.name) not in CLIENT_NOT_TAKEN
-        ]
-        taken = inspect.signature(ours).parameters
-        assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], name
-        positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
-        assert [n for n in taken if n in positional] == positional, name
+        _assert_takes_mlflows_parameters(name, ours, theirs, _left_out(CLIENT_NOT_TAKEN, name))
         checked += 1
     assert checked > 60
 
@@ -157,17 +160,9 @@ def test_flavor_calls_take_mlflows_parameters_in_mlflows_order(flavor: str) -> N
     theirs_module = importlib.import_module(f"mlflow.{flavor}")
     ours_module = getattr(runyard, flavor)
     for name in ("autolog", "log_model", "save_model", "load_model"):
+        label = f"{flavor}.{name}"
         ours, theirs = getattr(ours_module, name), getattr(theirs_module, name)
-        wanted = [
-            p
-            for p in inspect.signature(theirs).parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-            and (f"{flavor}.{name}", p.name) not in FLAVOR_NOT_TAKEN
-        ]
-        taken = inspect.signature(ours).parameters
-        assert [p.name for p in wanted if p.name in taken] == [p.name for p in wanted], name
-        positional = [p.name for p in wanted if p.kind is p.POSITIONAL_OR_KEYWORD]
-        assert [n for n in taken if n in positional] == positional, name
+        _assert_takes_mlflows_parameters(label, ours, theirs, _left_out(FLAVOR_NOT_TAKEN, label))
 
 
 def test_search_runs_by_experiment_names_or_across_all() -> None:
