@@ -166,6 +166,12 @@ class ArtifactClientMixin:
 
         self._log_with(run_id, artifact_file, write)
 
+    def _model_repo(self, model_id: str) -> ArtifactRepo:
+        """The artifact repository of a logged model's files."""
+        location = self._store.get_logged_model(model_id).artifact_location
+        http = getattr(self._store, "http", None)
+        return repo_for_uri(location, tracking_uri=self._tracking_uri, http=http)
+
     def log_model_artifacts(
         self, model_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
@@ -174,10 +180,21 @@ class ArtifactClientMixin:
         local = os.fspath(local_dir)
         if not os.path.isdir(local):
             raise InvalidParameterValue(f"No such directory to log: '{local}'")
-        location = self._store.get_logged_model(model_id).artifact_location
-        http = getattr(self._store, "http", None)
-        repo = repo_for_uri(location, tracking_uri=self._tracking_uri, http=http)
-        repo.log_artifacts(local, artifact_path)
+        self._model_repo(model_id).log_artifacts(local, artifact_path)
+
+    def log_model_artifact(
+        self, model_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload one file into a logged model's artifacts (into ``artifact_path`` inside
+        them, when given)."""
+        local = os.fspath(local_path)
+        if not os.path.isfile(local):
+            raise InvalidParameterValue(f"No such file to log: '{local}'")
+        self._model_repo(model_id).log_artifact(local, artifact_path)
+
+    def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and directories directly under ``path`` in a logged model's artifacts."""
+        return self._model_repo(model_id).list_artifacts(safe_relative_path(path) or None)
 
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """Append ``data`` (a DataFrame or dict) to the run's table ``artifact_file`` (``.json``

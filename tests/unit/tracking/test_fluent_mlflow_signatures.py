@@ -97,10 +97,22 @@ def test_client_calls_by_mlflows_positions_and_stages(tmp_path) -> None:
         client.set_model_version_tag("churn", 1, "k", "v", stage="Production")
     with pytest.raises(ResourceDoesNotExist, match="Staging"):
         client.set_model_version_tag("churn", key="k", value="v", stage="Staging")
-    (tmp_path / "weights.txt").write_text("w")
-    client.log_model_artifacts(model.model_id, tmp_path, "inner")
+    local = tmp_path / "files"
+    local.mkdir()
+    (local / "weights.txt").write_text("w")
+    client.log_model_artifacts(model.model_id, local, "inner")
     files = runyard.artifacts.list_artifacts(f"models:/{model.model_id}")
     assert [f.path for f in files] == ["inner"]
+    client.log_model_artifact(model.model_id, local / "weights.txt")
+    client.log_model_artifact(model.model_id, local / "weights.txt", "inner/deeper")
+    listed = client.list_logged_model_artifacts(model.model_id)
+    assert [(f.path, f.is_dir) for f in listed] == [("inner", True), ("weights.txt", False)]
+    inner = client.list_logged_model_artifacts(model.model_id, "inner")
+    assert sorted(f.path for f in inner) == ["inner/deeper", "inner/weights.txt"]
+    with pytest.raises(InvalidParameterValue, match="No such file"):
+        client.log_model_artifact(model.model_id, local / "missing.txt")
+    with pytest.raises(InvalidParameterValue):
+        client.list_logged_model_artifacts(model.model_id, "../outside")
 
 
 #: Defaults that differ from MLflow's on purpose: searches return lists (README says so), the
@@ -151,7 +163,7 @@ FLAVOR_NOT_TAKEN = {
 }
 
 
-@pytest.mark.parametrize("flavor", ["sklearn", "lightgbm"])
+@pytest.mark.parametrize("flavor", ["sklearn", "lightgbm", "xgboost"])
 def test_flavor_calls_take_mlflows_parameters_in_mlflows_order(flavor: str) -> None:
     import_or_skip("mlflow", "mlflow")
     import_or_skip(flavor, flavor)
