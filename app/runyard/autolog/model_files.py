@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import platform
+import sys
 from importlib import metadata
 from typing import Any
 
@@ -91,10 +92,14 @@ def write_environment(directory: str, packages: list[str]) -> None:
 
 @functools.cache  # installed versions do not change while a process runs; lookups scan
 def _version(package: str) -> str | None:
+    """The installed distribution's version; else, for a library installed under another
+    distribution's name (``xgboost`` from ``xgboost-cpu``), its imported module's version."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return None
+        module = sys.modules.get(package)
+        version = getattr(module, "__version__", None)
+        return version if isinstance(version, str) else None
 
 
 def column_specs(frame: Any) -> list[dict[str, Any]]:

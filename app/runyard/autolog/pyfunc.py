@@ -1,18 +1,19 @@
 """``runyard.pyfunc.load_model``: MLflow's generic loader for the flavors runyard reads.
 
 A saved model's ``MLmodel`` names the module that loads it (``python_function.loader_module``);
-for ``mlflow.sklearn`` and ``mlflow.lightgbm`` runyard loads the model itself
-(``runyard.sklearn.load_model``, ``runyard.lightgbm.load_model``) and wraps it so ``predict``
-answers as MLflow's ``PyFuncModel`` does. A model of any other flavor needs MLflow's own
+for ``mlflow.sklearn``, ``mlflow.lightgbm`` and ``mlflow.xgboost`` runyard loads the model
+itself (``runyard.sklearn.load_model``, ...) and wraps it so ``predict`` answers as MLflow's
+``PyFuncModel`` does. A model of any other flavor needs MLflow's own
 loader, and says so."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runyard.autolog import lightgbm_model, saved_model, sklearn_model
+from runyard.autolog import lightgbm_model, saved_model, sklearn_model, xgboost_model
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.model_logging import model_directory
 
@@ -20,7 +21,11 @@ from runyard.tracking.model_logging import model_directory
 _LOADERS = {
     "mlflow.sklearn": sklearn_model.load_local,
     "mlflow.lightgbm": lightgbm_model.load_local,
+    "mlflow.xgboost": xgboost_model.load_local,
 }
+#: ``loader_module`` -> how its models ``predict``, where calling the method is not enough (an
+#: XGBoost ``Booster`` reads a ``DMatrix``, not the DataFrame or array ``pyfunc`` is given).
+_PREDICTORS: dict[str, Callable[[Any, Any], Any]] = {"mlflow.xgboost": xgboost_model.predict}
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,11 @@ class PyFuncModel:
         if params:
             raise InvalidParameterValue("This model takes no inference params.")
         function = (self.metadata.get("flavors") or {}).get("python_function") or {}
-        method = getattr(self.model, str(function.get("predict_fn") or "predict"), None)
+        name = str(function.get("predict_fn") or "predict")
+        predictor = _PREDICTORS.get(str(function.get("loader_module")))
+        if predictor is not None and name == "predict":
+            return predictor(self.model, data)
+        method = getattr(self.model, name, None)
         if method is None:
             raise InvalidParameterValue(
                 f"The model has no method {function.get('predict_fn')!r} to predict with."
@@ -67,7 +76,7 @@ def _load_from(directory: str) -> PyFuncModel:
     loader = _LOADERS.get(str(function.get("loader_module")))
     if loader is None:
         raise InvalidParameterValue(
-            "runyard loads scikit-learn and LightGBM models; this one needs "
+            "runyard loads scikit-learn, LightGBM and XGBoost models; this one needs "
             f"{function.get('loader_module')}: install mlflow and use mlflow.pyfunc.load_model."
         )
     return PyFuncModel(loader(directory), descriptor)
