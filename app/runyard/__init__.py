@@ -2,8 +2,8 @@
 
 ``import runyard`` gives the fluent API (``runyard.start_run()``, ``runyard.log_metric()`` ...),
 ``runyard.Client`` and the entities. The autologging modules (``runyard.autolog``, callable like
-``mlflow.autolog()``, ``runyard.sklearn``, ``runyard.lightgbm``) load on first use, so importing
-runyard stays fast and does not need scikit-learn or LightGBM.
+``mlflow.autolog()``, ``runyard.sklearn``, ``runyard.lightgbm``, ``runyard.xgboost``) load on
+first use, so importing runyard stays fast and needs none of those libraries.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ _LAZY_MODULES = {
     "autolog": "runyard.autolog",
     "sklearn": "runyard.autolog.sklearn",
     "lightgbm": "runyard.autolog.lightgbm",
+    "xgboost": "runyard.autolog.xgboost",
     "pyfunc": "runyard.autolog.pyfunc",
 }
 

@@ -14,23 +14,24 @@ from runyard.autolog.patch import patched_integrations
 
 from tests.requirements import import_or_skip
 
-# every test here expects both integrations to be installed and patched
+# every test here expects all three integrations to be installed and patched
 import_or_skip("sklearn", "sklearn")
 import_or_skip("lightgbm", "lightgbm")
+import_or_skip("xgboost", "xgboost")
 
 
 def test_calling_the_package_turns_every_installed_library_on_and_off() -> None:
     assert isinstance(runyard.autolog, types.ModuleType)
     assert callable(runyard.autolog)
     applied = runyard.autolog(log_models=False)
-    assert applied == ["sklearn", "lightgbm"]
-    assert sorted(patched_integrations()) == ["lightgbm", "sklearn"]
-    assert runyard.autolog(disable=True) == ["sklearn", "lightgbm"]
+    assert applied == ["sklearn", "lightgbm", "xgboost"]
+    assert sorted(patched_integrations()) == ["lightgbm", "sklearn", "xgboost"]
+    assert runyard.autolog(disable=True) == ["sklearn", "lightgbm", "xgboost"]
     assert patched_integrations() == []
 
 
 def test_the_function_and_the_submodules_are_still_there() -> None:
-    assert runyard.autolog.autolog(log_models=False) == ["sklearn", "lightgbm"]
+    assert runyard.autolog.autolog(log_models=False) == ["sklearn", "lightgbm", "xgboost"]
     runyard.autolog.autolog(disable=True)
     assert patched_integrations() == []
     assert importlib.import_module("runyard.autolog.patch") is runyard.autolog.patch
@@ -54,4 +55,4 @@ def test_a_fresh_interpreter_can_call_it_straight_after_import_runyard() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['sklearn', 'lightgbm']"
+    assert done.stdout.strip() == "['sklearn', 'lightgbm', 'xgboost']"

@@ -166,6 +166,69 @@ LIGHTGBM_SCRIPT = textwrap.dedent(
     """
 )
 
+XGBOOST_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from urllib.parse import urlparse
+    if sys.argv[1] == "mlflow":
+        import mlflow as lib
+    else:
+        import runyard as lib
+    # SQLite, not the file store: MLflow's file store leaves out of a history the point that
+    # names its dataset (the best iteration's, after early stopping)
+    lib.set_tracking_uri("sqlite:///" + urlparse(sys.argv[2]).path + ".db")
+    import xgboost as xgb
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X_train, X_valid, y_train, y_valid = X[:400], X[400:], y[:400], y[400:]
+    lib.xgboost.autolog()
+    params = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.9,
+              "eval_metric": ["logloss", "auc"]}
+    train = xgb.DMatrix(X_train, y_train)
+    valid = xgb.DMatrix(X_valid, y_valid)
+    xgb.train(params, train, 200, evals=[(train, "train"), (valid, "valid")],
+              early_stopping_rounds=3, verbose_eval=False)
+    stopped_early = lib.last_active_run().info.run_id
+    xgb.train({"max_depth": 2}, xgb.DMatrix(X_train.values, y_train.values), 5)
+    plain = lib.last_active_run().info.run_id
+    estimator = xgb.XGBClassifier(n_estimators=20, max_depth=2)
+    estimator.fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)
+    scikit_api = lib.last_active_run().info.run_id
+    from sklearn import metrics
+    metrics.accuracy_score(y_valid, estimator.predict(X_valid))  # after training: followed
+    estimator.score(X_valid, y_valid)
+    client = lib.MlflowClient()
+
+    def data(run_id, key):
+        run = client.get_run(run_id)
+        (output,) = run.outputs.model_outputs
+        model = client.get_logged_model(output.model_id)
+        history = client.get_metric_history(run_id, key) if key else []
+        inputs = [(i.dataset.name, i.dataset.digest, [t.value for t in i.tags]
+                   if isinstance(i.tags, list) else sorted(i.tags.values()))
+                  for i in run.inputs.dataset_inputs]
+        return {
+            "params": dict(run.data.params),
+            "metrics": sorted(run.data.metrics),
+            "tail": sorted((p.step, round(p.value, 9)) for p in history)[-3:],
+            "artifacts": sorted(f.path for f in client.list_artifacts(run_id)),
+            "inputs": sorted(inputs),
+            "model_params": sorted(model.params),
+            "model_metrics": sorted({m.key for m in model.metrics or []}),
+            "model_files": sorted(
+                f.path for f in client.list_logged_model_artifacts(model.model_id)
+            ),
+        }
+
+    print(json.dumps({
+        "stopped_early": data(stopped_early, "valid-logloss"),
+        "plain": data(plain, None),
+        "scikit_api": data(scikit_api, "validation_0-logloss"),
+    }))
+    """
+)
+
 
 def _logged_by(library: str, store: Path, script: str = SCRIPT) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
@@ -235,3 +298,28 @@ def test_a_parameter_search_logs_what_mlflow_logs(tmp_path: Path) -> None:
     assert sorted(c for *_, c in parent["inputs"]) == [["eval"], ["train"]]
     by_name = {m["name"]: m for m in theirs["models"]}
     assert ["best_cv_score", "dataset"] in by_name["model"]["metrics"]
+
+
+@pytest.mark.slow
+def test_xgboost_logs_what_mlflow_logs_with_early_stopping_and_the_scikit_learn_api(
+    tmp_path: Path,
+) -> None:
+    """Params with values, metrics and the tail of a history after early stopping, artifacts,
+    dataset inputs with digests, and logged models with their params, metrics and files."""
+    installed_or_skip("mlflow", "mlflow")
+    installed_or_skip("xgboost", "xgboost")
+    theirs, ours = _logged_by_both(tmp_path, XGBOOST_SCRIPT)
+    assert ours == theirs
+    stopped = theirs["stopped_early"]
+    assert {"stopped_iteration", "best_iteration"} <= set(stopped["metrics"])
+    assert stopped["params"]["early_stopping_rounds"] == "3"
+    assert stopped["artifacts"] == [
+        "feature_importance_weight.json",
+        "feature_importance_weight.png",
+    ]
+    assert "model.ubj" in stopped["model_files"]
+    assert sorted(name for name, *_ in stopped["inputs"]) == ["dataset", "train", "valid"]
+    scikit_api = theirs["scikit_api"]
+    assert "max_depth" in scikit_api["model_params"]
+    assert {"accuracy_score_X_valid", "XGBClassifier_score_X_valid"} <= set(scikit_api["metrics"])
+    assert ["eval"] in [contexts for *_, contexts in scikit_api["inputs"]]

@@ -228,11 +228,11 @@ def test_disable_restores_the_original_fit() -> None:
 def test_autolog_applies_to_installed_frameworks() -> None:
     import runyard.autolog
 
-    assert runyard.autolog.autolog() == ["sklearn", "lightgbm"]
+    assert runyard.autolog.autolog() == ["sklearn", "lightgbm", "xgboost"]
     import lightgbm
 
     assert hasattr(lightgbm.train, "__runyard_original__")
-    assert runyard.autolog.autolog(disable=True) == ["sklearn", "lightgbm"]
+    assert runyard.autolog.autolog(disable=True) == ["sklearn", "lightgbm", "xgboost"]
     assert not hasattr(lightgbm.train, "__runyard_original__")
 
 

@@ -190,7 +190,7 @@ def test_mlflows_autolog_takes_every_option_and_excludes_flavors() -> None:
         disable_for_unsupported_versions=False,
         silent=False,
         extra_tags={"team": "a"},
-        exclude_flavors=["lightgbm"],
+        exclude_flavors=["lightgbm", "xgboost"],
     )
     assert applied == ["sklearn"]
 

@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("framework", ["sklearn", "lightgbm"])
+@pytest.mark.parametrize("framework", ["sklearn", "lightgbm", "xgboost"])
 def test_both_import_forms_work(framework: str) -> None:
     pytest.importorskip(framework)
     dotted = importlib.import_module(f"runyard.{framework}")

@@ -129,6 +129,7 @@ def test_client_and_errors_are_the_real_ones() -> None:
         ("autolog", "runyard.autolog"),
         ("sklearn", "runyard.autolog.sklearn"),
         ("lightgbm", "runyard.autolog.lightgbm"),
+        ("xgboost", "runyard.autolog.xgboost"),
     ],
 )
 def test_autolog_modules_load_lazily(name: str, module: str) -> None:

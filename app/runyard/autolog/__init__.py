@@ -3,14 +3,15 @@
 Turn on every supported library that is installed, as with ``mlflow.autolog()``::
 
     import runyard
-    runyard.autolog()              # scikit-learn and LightGBM, whichever are installed
+    runyard.autolog()              # scikit-learn, LightGBM and XGBoost, whichever are installed
     runyard.autolog(disable=True)  # put the libraries back exactly as they were
 
-or one library: ``runyard.sklearn.autolog()``, ``runyard.lightgbm.autolog()``. ``runyard.autolog``
-is this package, made callable (calling it calls ``runyard.autolog.autolog``) so that MLflow
-code moves over unchanged while ``runyard.autolog.patch`` and the integrations stay importable
-submodules. Patching is done by ``runyard.autolog.patch``, which guarantees that training runs
-exactly as it would without autologging, whatever the logging does.
+or one library: ``runyard.sklearn.autolog()``, ``runyard.lightgbm.autolog()``,
+``runyard.xgboost.autolog()``. ``runyard.autolog`` is this package, made callable (calling it
+calls ``runyard.autolog.autolog``) so that MLflow code moves over unchanged while
+``runyard.autolog.patch`` and the integrations stay importable submodules. Patching is done by
+``runyard.autolog.patch``, which guarantees that training runs exactly as it would without
+autologging, whatever the logging does.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from runyard.autolog.patch import patched_integrations
 INTEGRATIONS: dict[str, str] = {
     "sklearn": "runyard.autolog.sklearn",
     "lightgbm": "runyard.autolog.lightgbm",
+    "xgboost": "runyard.autolog.xgboost",
 }
 
 
@@ -48,7 +50,7 @@ def autolog(
     """Turn autologging on (or off) for each supported library that is installed, except
     ``exclude_flavors``, with MLflow's options in MLflow's order (see
     ``runyard.sklearn.autolog``); returns the names of the libraries it was applied to.
-    ``log_traces`` changes nothing: neither integration traces, in MLflow either."""
+    ``log_traces`` changes nothing: no integration traces, in MLflow either."""
     options = {
         "disable": disable,
         "log_models": log_models,

@@ -16,6 +16,7 @@ from runyard.autolog.patch import configure
 SUPPORTED_VERSIONS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "sklearn": ((1, 3), (2, 0)),
     "lightgbm": ((4, 0), (5, 0)),
+    "xgboost": ((2, 0), (4, 0)),
 }
 
 

@@ -11,6 +11,9 @@ the same variable name too (``X_test-2``). ``metric_info.json`` on the run says 
 produced each key. Calls made while fitting, or inside another patched call, log nothing.
 Scorers (``get_scorer``, ``make_scorer``) call the metric functions directly and are not
 followed, in MLflow 3.17 either; inside ``cross_val_score`` and its kin nothing is logged.
+
+XGBoost's autologging follows its scikit-learn API models the same way, as MLflow's does; each
+integration turns its own following on and off.
 """
 
 from __future__ import annotations
@@ -35,17 +38,18 @@ FLAVOR = "sklearn"
 INFERENCE = ("predict", "predict_proba", "transform", "predict_log_proba")
 #: ``sklearn.metrics`` callables that compute no metric.
 _NOT_METRICS = frozenset({"check_scoring", "get_scorer", "make_scorer", "get_scorer_names"})
-_OWNER = "_runyard_autolog_run"  # on a fitted estimator: (run id, logged model id or None)
+#: On a fitted estimator: (run id, logged model id or None, the integration that fitted it).
+_OWNER = "_runyard_autolog_run"
 #: Modules whose frames are passed over when looking for the caller's variable name.
 _LIBRARIES = ("runyard.", "sklearn.")
-#: Set while autologging asks for post-training metrics (patches stay until reverted).
-_ENABLED = threading.Event()
-#: Set while predictions' inputs are logged as evaluation datasets (MLflow's ``log_datasets``).
-_LOG_DATASETS = threading.Event()
+#: Integrations whose autologging asks for post-training metrics (patches stay until reverted).
+_ENABLED: set[str] = set()
+#: Integrations whose predictions' inputs are logged as evaluation datasets (``log_datasets``).
+_LOG_DATASETS: set[str] = set()
 
 _lock = threading.Lock()
-#: id(prediction) -> (run id, data set name, model id), while the prediction lives.
-_predictions: dict[int, tuple[str, str, str | None]] = {}
+#: id(prediction) -> (the estimator's owner, data set name), while the prediction lives.
+_predictions: dict[int, tuple[tuple[str, str | None, str], str]] = {}
 #: run id -> data set variable name -> ids of the objects seen under that name.
 _data_names: defaultdict[str, defaultdict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
 #: run id -> metric name -> [(key, call)], for the keys' indexes and metric_info.json.
@@ -54,43 +58,47 @@ _calls: defaultdict[str, defaultdict[str, list[tuple[str, str]]]] = defaultdict(
 )
 
 
-def enable(on: bool, log_datasets: bool = True) -> None:
-    """Whether predictions of fitted estimators are followed: off, the patches pass through;
-    ``log_datasets``: each prediction's input is logged to the run as an ``eval`` dataset."""
-    for flag, event in ((on, _ENABLED), (on and log_datasets, _LOG_DATASETS)):
+def enable(on: bool, log_datasets: bool = True, integration: str = FLAVOR) -> None:
+    """Whether predictions of the estimators ``integration`` fitted are followed: off, the
+    patches pass through; ``log_datasets``: each prediction's input is logged to the run as an
+    ``eval`` dataset."""
+    for flag, enabled in ((on, _ENABLED), (on and log_datasets, _LOG_DATASETS)):
         if flag:
-            event.set()
+            enabled.add(integration)
         else:
-            event.clear()
+            enabled.discard(integration)
 
 
-def patch(estimator_classes: list[type]) -> None:
+def patch(estimator_classes: list[type], integration: str = FLAVOR) -> None:
     """Follow predictions of every estimator class, and the metric functions of
-    ``sklearn.metrics``, from now on (``revert_patches("sklearn")`` undoes it)."""
+    ``sklearn.metrics``, from now on (``revert_patches(integration)`` undoes it)."""
     import sklearn.metrics
 
     for cls in estimator_classes:
         for name in INFERENCE:
-            patch_method(cls, name, _remember_prediction, FLAVOR, manage_run=False)
-        patch_method(cls, "score", _log_score, FLAVOR, manage_run=False)
+            patch_method(cls, name, _remember_prediction, integration, manage_run=False)
+        patch_method(cls, "score", _log_score, integration, manage_run=False)
     for name in sklearn.metrics.__all__:
         function = getattr(sklearn.metrics, name)
         if name in _NOT_METRICS or inspect.isclass(function) or not callable(function):
             continue
         if name.startswith("plot_"):
             continue
-        safe_patch(sklearn.metrics, name, _log_metric_call, integration=FLAVOR, manage_run=False)
+        safe_patch(
+            sklearn.metrics, name, _log_metric_call, integration=integration, manage_run=False
+        )
 
 
-def register(estimator: Any, run_id: str, model_id: str | None) -> None:
-    """``estimator`` was fitted in ``run_id`` (and logged as ``model_id``): metrics computed
-    on its predictions go there."""
+def register(estimator: Any, run_id: str, model_id: str | None, integration: str = FLAVOR) -> None:
+    """``estimator`` was fitted in ``run_id`` (and logged as ``model_id``) by
+    ``integration``'s autologging: metrics computed on its predictions go there."""
     with contextlib.suppress(AttributeError):  # an estimator with __slots__: not followed
-        setattr(estimator, _OWNER, (run_id, model_id))
+        setattr(estimator, _OWNER, (run_id, model_id, integration))
 
 
-def _owner(estimator: Any) -> tuple[str, str | None] | None:
-    return getattr(estimator, _OWNER, None) if _ENABLED.is_set() else None
+def _owner(estimator: Any) -> tuple[str, str | None, str] | None:
+    owner = getattr(estimator, _OWNER, None)
+    return owner if owner is not None and owner[2] in _ENABLED else None
 
 
 def _remember_prediction(original: Callable[..., Any], self: Any, *args: Any, **kw: Any) -> Any:
@@ -100,9 +108,9 @@ def _remember_prediction(original: Callable[..., Any], self: Any, *args: Any, **
         data = _first_argument(original, args, kw)
         name = _data_name(owner[0], data)
         with contextlib.suppress(TypeError):  # a result with no weak reference: not followed
-            _remember(result, (owner[0], name, owner[1]))
-        if _LOG_DATASETS.is_set():  # as MLflow: what was predicted on is an eval dataset
-            log_data(RunLogger(Client(), owner[0]), FLAVOR, [(data, None, None, "eval")])
+            _remember(result, owner, name)
+        if owner[2] in _LOG_DATASETS:  # as MLflow: what was predicted on is an eval dataset
+            log_data(RunLogger(Client(), owner[0]), owner[2], [(data, None, None, "eval")])
     return result
 
 
@@ -112,7 +120,7 @@ def _log_score(original: Callable[..., Any], self: Any, *args: Any, **kw: Any) -
     if owner is not None and _is_metric_value(value):
         data = _data_name(owner[0], _first_argument(original, args, kw))
         call = _call_text(f"{type(self).__name__}.score", original, args, kw, skip_self=True)
-        _log(owner[0], owner[1], f"{type(self).__name__}_score", data, call, value)
+        _log(owner, f"{type(self).__name__}_score", data, call, value)
     return value
 
 
@@ -124,19 +132,19 @@ def _log_metric_call(original: Callable[..., Any], *args: Any, **kw: Any) -> Any
         found = next(
             (_predictions[id(a)] for a in (*args, *kw.values()) if id(a) in _predictions), None
         )
-    if found is not None and _ENABLED.is_set():
-        run_id, data, model_id = found
+    if found is not None and found[0][2] in _ENABLED:
+        owner, data = found
         name = inspect.unwrap(original).__name__  # the metric function's own name
         call = _call_text(name, original, args, kw, skip_self=False)
-        _log(run_id, model_id, name, data, call, value)
+        _log(owner, name, data, call, value)
     return value
 
 
-def _remember(result: Any, value: tuple[str, str, str | None]) -> None:
+def _remember(result: Any, owner: tuple[str, str | None, str], data: str) -> None:
     key = id(result)
     weakref.finalize(result, _forget, key)
     with _lock:
-        _predictions[key] = value
+        _predictions[key] = (owner, data)
 
 
 def _forget(key: int) -> None:
@@ -155,8 +163,10 @@ def _data_name(run_id: str, data: Any) -> str:
     return name if index == 0 else f"{name}-{index + 1}"
 
 
-def _log(run_id: str, model_id: str | None, metric: str, data: str, call: str, value: Any) -> None:
-    """Log ``{metric}[-n]_{data}`` and rewrite the run's ``metric_info.json``."""
+def _log(owner: tuple[str, str | None, str], metric: str, data: str, call: str, value: Any) -> None:
+    """Log ``{metric}[-n]_{data}`` to the owner's run and model and rewrite the run's
+    ``metric_info.json``."""
+    run_id, model_id, integration = owner
     try:
         with _lock:
             calls = _calls[run_id][metric]
@@ -168,7 +178,7 @@ def _log(run_id: str, model_id: str | None, metric: str, data: str, call: str, v
         client.log_metric(run_id, key, float(value), model_id=model_id)
         client.log_dict(run_id, info, "metric_info.json")
     except Exception as error:
-        warn_logging_failure(FLAVOR, error)
+        warn_logging_failure(integration, error)
 
 
 def _is_metric_value(value: Any) -> bool:
