@@ -74,7 +74,7 @@ from runyard.tracking.fluent_artifact_logging import (
     log_table,
     log_text,
 )
-from runyard.tracking.fluent_inputs import log_input, log_inputs
+from runyard.tracking.fluent_inputs import log_input, log_inputs, log_outputs
 from runyard.tracking.fluent_models import (
     clear_active_model,
     create_external_model,
@@ -179,6 +179,7 @@ __all__ = [
     "log_metric",
     "log_metrics",
     "log_model_params",
+    "log_outputs",
     "log_param",
     "log_params",
     "log_table",

@@ -66,6 +66,7 @@ PUBLIC_NAMES = [
     "log_metric",
     "log_metrics",
     "log_model_params",
+    "log_outputs",
     "log_param",
     "log_params",
     "log_table",

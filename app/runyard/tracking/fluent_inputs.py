@@ -1,5 +1,6 @@
-"""Dataset and model inputs of the active run: ``log_input`` takes a ``runyard.Dataset`` or a
-dataset built with ``mlflow.data``, so code that builds datasets with MLflow keeps working."""
+"""Dataset and model inputs, and model outputs, of the active run: ``log_input`` takes a
+``runyard.Dataset`` or a dataset built with ``mlflow.data``, and ``log_outputs`` a
+``ModelOutput`` or MLflow's ``LoggedModelOutput``, so code written for MLflow keeps working."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard import tags as system_tags
-from runyard.entities import Dataset, DatasetInput, ModelInput
+from runyard.entities import Dataset, DatasetInput, ModelInput, ModelOutput
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.fluent import _target
 
@@ -81,3 +82,19 @@ def _dataset_input(
     if context is not None:
         input_tags[system_tags.DATASET_CONTEXT] = context
     return DatasetInput(record, input_tags)
+
+
+def log_outputs(models: Sequence[Any] | None = None) -> None:
+    """Logged models as outputs of the active run (started if there is none), each at its
+    ``step``: ``runyard.entities.ModelOutput`` or MLflow's ``LoggedModelOutput``."""
+    outputs = []
+    for i, model in enumerate(models or ()):
+        model_id, step = getattr(model, "model_id", None), getattr(model, "step", 0)
+        if not isinstance(model_id, str) or not isinstance(step, int) or isinstance(step, bool):
+            raise InvalidParameterValue(
+                f"models[{i}] is a ModelOutput (a logged model's id and an integer step)."
+            )
+        outputs.append(ModelOutput(model_id, step))
+    client, run_id = _target(None)
+    if outputs:
+        client.log_outputs(run_id, outputs)

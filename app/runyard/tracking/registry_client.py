@@ -28,6 +28,7 @@ from runyard.errors import (
 )
 from runyard.locations import canonical_artifact_path
 from runyard.registry.entities import (
+    STAGES,
     STATUS_FAILED,
     STATUS_PENDING,
     ModelVersion,
@@ -157,6 +158,36 @@ class RegistryClientMixin:
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         return self._store.get_model_version(name, version)
+
+    def get_model_version_stages(self, name: str, version: int | str) -> list[str]:
+        """The stages a version can be moved to: the same for every version, as in MLflow."""
+        return list(STAGES)
+
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
+        """A new version of ``dst_name`` (created if needed) copying the registered version
+        that ``src_model_uri`` names (``models:/<name>/<version>``, ``@<alias>`` or a stage):
+        its source is that version, and it keeps its run, logged model, tags and description,
+        as MLflow's copy does (promoting a model from one registered name to another)."""
+        match = _MODELS_URI.match(src_model_uri)
+        if match is None or match.group("rest"):
+            raise InvalidParameterValue(
+                f"Unsupported source model URI: '{src_model_uri}'. copy_model_version copies "
+                "a registered version: models:/<name>/<version>, @<alias> or a stage."
+            )
+        name = match.group("name")
+        version = self._model_uri_version(name, match.group("alias"), match.group("ref"))
+        src = self._store.get_model_version(name, version)
+        with contextlib.suppress(ResourceAlreadyExists):
+            self._store.create_registered_model(dst_name)
+        return self._store.create_model_version(
+            dst_name,
+            f"models:/{src.name}/{src.version}",
+            src.run_id or None,
+            list(src.tags.items()),
+            src.run_link or None,
+            src.description or None,
+            src.model_id,
+        )
 
     def update_model_version(
         self, name: str, version: int | str, description: str | None = None

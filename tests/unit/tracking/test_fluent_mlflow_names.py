@@ -76,6 +76,24 @@ def test_log_inputs_refuses_mismatched_lists_and_logs_nothing() -> None:
     assert not runyard.get_run(run.info.run_id).inputs.dataset_inputs
 
 
+def test_log_outputs_takes_runyards_and_mlflows_model_outputs() -> None:
+    from runyard.entities import ModelOutput
+
+    first = runyard.initialize_logged_model("first")
+    second = runyard.initialize_logged_model("second")
+    mlflow_entities = pytest.importorskip("mlflow.entities")
+    with runyard.start_run() as run:
+        runyard.log_outputs(
+            [ModelOutput(first.model_id, 3), mlflow_entities.LoggedModelOutput(second.model_id, 7)]
+        )
+        with pytest.raises(InvalidParameterValue, match=r"models\[0\] is a ModelOutput"):
+            runyard.log_outputs([first.model_id])
+    outputs = runyard.get_run(run.info.run_id).outputs.model_outputs
+    assert sorted((o.model_id, o.step) for o in outputs) == sorted(
+        [(first.model_id, 3), (second.model_id, 7)]
+    )
+
+
 def test_flush_async_logging_waits_for_every_queued_call() -> None:
     with runyard.start_run() as run:
         for step in range(50):

@@ -349,3 +349,40 @@ def test_entities_turn_into_mlflows_dictionaries(tmp_path, monkeypatch) -> None:
     }
     del ours["experiment"], theirs["experiment"]
     assert ours == theirs
+
+
+def test_copy_model_version_promotes_a_version_under_another_name() -> None:
+    client = runyard.Client()
+    with runyard.start_run() as run:
+        model = runyard.initialize_logged_model("model")
+    client.create_registered_model("churn-staging")
+    client.create_model_version(
+        "churn-staging",
+        f"models:/{model.model_id}",
+        run.info.run_id,
+        tags={"owner": "ml"},
+        description="nightly",
+        model_id=model.model_id,
+    )
+    client.set_registered_model_alias("churn-staging", "candidate", 1)
+    copied = client.copy_model_version("models:/churn-staging@candidate", "churn-prod")
+    assert (copied.name, copied.version, copied.source) == (
+        "churn-prod",
+        1,
+        "models:/churn-staging/1",
+    )
+    assert (copied.run_id, copied.model_id) == (run.info.run_id, model.model_id)
+    assert (copied.tags, copied.description) == ({"owner": "ml"}, "nightly")
+    again = client.copy_model_version("models:/churn-staging/1", "churn-prod")
+    assert again.version == 2  # the registered model exists now: a new version of it
+    assert client.get_model_version_stages("churn-prod", 2) == [
+        "None",
+        "Staging",
+        "Production",
+        "Archived",
+    ]
+    for uri in (f"runs:/{run.info.run_id}/model", "models:/churn-staging/1/MLmodel"):
+        with pytest.raises(InvalidParameterValue, match="Unsupported source model URI"):
+            client.copy_model_version(uri, "churn-prod")
+    with pytest.raises(ResourceDoesNotExist):
+        client.copy_model_version("models:/churn-staging/7", "churn-prod")
