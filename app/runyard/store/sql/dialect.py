@@ -42,9 +42,26 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict]) -> None
 
 
 def insert_ignore(conn: Connection, table: sa.Table, rows: Sequence[dict]) -> None:
-    """Insert rows, silently skipping those that would violate a unique constraint."""
+    """Insert rows, silently skipping those that would violate a unique constraint.
+
+    Written as SQL text and sent to the driver as it is: SQLAlchemy compiles a multi-row
+    VALUES construct afresh for every row count, about 0.3 ms a row (a 1,000-point batch of a
+    logged model's metrics spent 300 ms there), where the text costs microseconds. Every
+    row has the first row's columns, whose names come from ``table``."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    unknown = [name for name in columns if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no columns {unknown}")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    one_row = "(" + ", ".join([mark] * len(columns)) + ")"
+    names = ", ".join(f'"{name}"' for name in columns)  # checked against the table above
+    head = f"INSERT INTO {table.name} ({names}) VALUES "
     for chunk in row_chunks(rows):
-        conn.execute(insert_for(conn, table).values(chunk).on_conflict_do_nothing())
+        values = [row[name] for row in chunk for name in columns]
+        sql = head + ", ".join([one_row] * len(chunk)) + " ON CONFLICT DO NOTHING"
+        conn.exec_driver_sql(sql, tuple(values))
 
 
 def insert_new(
