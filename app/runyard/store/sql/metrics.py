@@ -18,7 +18,7 @@ from runyard.entities import HistoryRow, Metric, MetricSummary
 from runyard.errors import InvalidParameterValue
 from runyard.search import paging
 from runyard.store.sql import models as m
-from runyard.store.sql.dialect import insert_new
+from runyard.store.sql.dialect import Computed, insert_new
 from runyard.store.sql.drivers import driver_of
 
 _NAN = float("nan")
@@ -107,8 +107,10 @@ def series_ids(
     if missing:
         empty = {"value": 0.0, "is_nan": False, "step": 0, "timestamp": 0, "count": 0}
         empty["in_time_order"] = True  # no points: nothing out of order
-        experiment = sa.select(m.runs.c.experiment_id).where(m.runs.c.run_uuid == run_id)
-        empty["experiment_id"] = experiment.scalar_subquery()  # read in the same statement
+        # read in the same statement
+        empty["experiment_id"] = Computed(
+            "SELECT experiment_id FROM runs WHERE run_uuid = ?", (run_id,)
+        )
         rows = [{"run_uuid": run_id, "key": key, **empty} for key in sorted(missing)]
         found.update(insert_new(conn, m.metric_summaries, rows, (_S.key, _S.series_id)))
         if keys.difference(found):  # another writer created some meanwhile
