@@ -32,7 +32,8 @@ def row_chunks(rows: Sequence[dict]) -> Iterator[list[dict]]:
     """``rows`` in slices small enough for one multi-row VALUES statement each."""
     if not rows:
         return
-    per_chunk = max(1, MAX_BOUND_VALUES // max(1, len(rows[0])))
+    width = sum(len(v.args) if isinstance(v, Computed) else 1 for v in rows[0].values())
+    per_chunk = max(1, MAX_BOUND_VALUES // max(1, width))
     for start in range(0, len(rows), per_chunk):
         yield list(rows[start : start + per_chunk])
 
@@ -96,8 +97,7 @@ def _insert(conn: Connection, table: sa.Table, rows: Sequence[dict], tail: str) 
 
 def _values(chunk: list[dict], columns: list[str], mark: str) -> tuple[str, tuple[Any, ...]]:
     """The VALUES list's text and its parameters, ``Computed`` values written in place."""
-    first = chunk[0]
-    if not any(isinstance(first[name], Computed) for name in columns):
+    if not any(isinstance(value, Computed) for row in chunk for value in row.values()):
         one_row = "(" + ", ".join([mark] * len(columns)) + ")"
         return ", ".join([one_row] * len(chunk)), tuple(
             row[name] for row in chunk for name in columns

@@ -9,7 +9,13 @@ import pytest
 import sqlalchemy as sa
 from runyard.store.sql import SqlStore
 from runyard.store.sql import models as m
-from runyard.store.sql.dialect import MAX_BOUND_VALUES, insert_ignore
+from runyard.store.sql.dialect import (
+    MAX_BOUND_VALUES,
+    Computed,
+    insert_ignore,
+    insert_new,
+    row_chunks,
+)
 
 
 def _point(model_id: str, run_id: str, step: int, value: float) -> dict:
@@ -65,3 +71,36 @@ def test_many_rows_go_in_slices_and_unknown_columns_are_refused(sql_store: SqlSt
         assert total == count
         with pytest.raises(ValueError, match="no columns"):
             insert_ignore(conn, table, [{"model_id": model.model_id, 'key" --': "x"}])
+
+
+def test_a_computed_value_is_read_in_the_same_statement(sql_store: SqlStore) -> None:
+    experiment_id = sql_store.create_experiment("computed")
+    run_id = sql_store.create_run(experiment_id, "u", 0, [], "r").info.run_id
+    rows = [
+        {
+            "run_uuid": run_id,
+            "key": key,
+            "value": 0.0,
+            "is_nan": False,
+            "step": 0,
+            "timestamp": 0,
+            "count": 0,
+            "in_time_order": True,
+            "experiment_id": Computed(
+                "SELECT experiment_id FROM runs WHERE run_uuid = ?", (run_id,)
+            ),
+        }
+        for key in ("a", "b")
+    ]
+    s = m.metric_summaries.c
+    with sql_store.engine.begin() as conn:
+        made = insert_new(conn, m.metric_summaries, rows, (s.key,))
+        again = insert_new(conn, m.metric_summaries, rows, (s.key,))
+        stored = conn.execute(sa.select(s.key, s.experiment_id).where(s.run_uuid == run_id)).all()
+    assert sorted(made) == [("a",), ("b",)] and again == []
+    assert sorted(tuple(row) for row in stored) == [
+        ("a", int(experiment_id)),
+        ("b", int(experiment_id)),
+    ]
+    per_slice = MAX_BOUND_VALUES // 9  # 8 values and the subquery's run id a row
+    assert len(list(row_chunks(rows * 20_000))) == math.ceil(40_000 / per_slice)
