@@ -89,51 +89,50 @@ def load_runs(conn: Connection, rows: Sequence[Sequence]) -> list[Run]:
     ]
 
 
+#: A page's inputs with their datasets, then its outputs: SQL text, not SQLAlchemy constructs,
+#: which cost more to build and compile per page than the database takes to answer.
+_INPUTS = (
+    "SELECT i.run_uuid, i.input_type, i.input_id, d.name, d.digest, d.source_type, d.source, "
+    'd."schema", d.profile FROM run_inputs i '
+    "LEFT JOIN datasets d ON d.dataset_uuid = i.input_id "
+    "WHERE i.run_uuid {runs} ORDER BY i.run_uuid, i.position"
+)
+_INPUT_TAGS = "SELECT run_uuid, input_id, key, value FROM run_input_tags WHERE run_uuid {runs}"
+_OUTPUTS = (
+    "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid {runs} "
+    "ORDER BY run_uuid, model_id"
+)
+
+
 def _inputs_outputs(
     conn: Connection, run_ids: list[str]
 ) -> tuple[dict[str, RunInputs], dict[str, RunOutputs]]:
-    ri, d = m.run_inputs, m.datasets
-    stmt = (
-        sa.select(ri.c.run_uuid, ri.c.input_type, ri.c.input_id, d)
-        .select_from(ri.outerjoin(d, d.c.dataset_uuid == ri.c.input_id))
-        .where(ri.c.run_uuid.in_(run_ids))
-        .order_by(ri.c.run_uuid, ri.c.position)
-    )
-    rows = conn.execute(stmt).all()
+    driver = driver_of(conn)
+    rows = driver.fetch_for_runs(conn, _INPUTS, run_ids)
     input_tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    if any(row.input_type == "dataset" for row in rows):
-        t = m.run_input_tags.c
-        for run_id, input_id, key, value in conn.execute(
-            sa.select(t.run_uuid, t.input_id, t.key, t.value).where(t.run_uuid.in_(run_ids))
-        ):
+    if any(row[1] == "dataset" for row in rows):
+        for run_id, input_id, key, value in driver.fetch_for_runs(conn, _INPUT_TAGS, run_ids):
             input_tags[(run_id, input_id)][key] = value
     datasets: dict[str, list[DatasetInput]] = defaultdict(list)
     models: dict[str, list[ModelInput]] = defaultdict(list)
-    for row in rows:
-        if row.input_type == "model":
-            models[row.run_uuid].append(ModelInput(row.input_id))
-        elif row.name is not None:
+    for run_id, kind, input_id, name, digest, source_type, source, schema, profile in rows:
+        if kind == "model":
+            models[run_id].append(ModelInput(input_id))
+        elif name is not None:
             dataset = Dataset(
-                name=row.name,
-                digest=row.digest,
-                source_type=row.source_type,
-                source=row.source,
-                schema=row.schema,
-                profile=row.profile,
+                name=name,
+                digest=digest,
+                source_type=source_type,
+                source=source,
+                schema=schema,
+                profile=profile,
             )
-            datasets[row.run_uuid].append(
-                DatasetInput(dataset, input_tags.get((row.run_uuid, row.input_id), {}))
-            )
+            datasets[run_id].append(DatasetInput(dataset, input_tags.get((run_id, input_id), {})))
     inputs = {
         run_id: RunInputs(tuple(datasets.get(run_id, ())), tuple(models.get(run_id, ())))
         for run_id in set(datasets) | set(models)
     }
-    o = m.run_outputs.c
     outputs: dict[str, list[ModelOutput]] = defaultdict(list)
-    for run_id, model_id, step in conn.execute(
-        sa.select(o.run_uuid, o.model_id, o.step)
-        .where(o.run_uuid.in_(run_ids))
-        .order_by(o.run_uuid, o.model_id)
-    ):
+    for run_id, model_id, step in driver.fetch_for_runs(conn, _OUTPUTS, run_ids):
         outputs[run_id].append(ModelOutput(model_id, step))
     return inputs, {run_id: RunOutputs(tuple(items)) for run_id, items in outputs.items()}
