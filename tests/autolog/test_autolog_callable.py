@@ -25,7 +25,7 @@ def test_calling_the_package_turns_every_installed_library_on_and_off() -> None:
     assert callable(runyard.autolog)
     applied = runyard.autolog(log_models=False)
     assert applied == ["sklearn", "lightgbm", "xgboost"]
-    assert sorted(patched_integrations()) == ["lightgbm", "sklearn", "xgboost"]
+    assert sorted(patched_integrations()) == ["lightgbm", "sklearn", "sklearn.metrics", "xgboost"]
     assert runyard.autolog(disable=True) == ["sklearn", "lightgbm", "xgboost"]
     assert patched_integrations() == []
 

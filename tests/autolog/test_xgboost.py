@@ -208,3 +208,26 @@ def test_metrics_after_training_go_to_the_estimators_run_whatever_scikit_learn_i
     metrics.accuracy_score(yv, classifier.predict(Xv))  # followed no more
     classifier.score(Xv, yv)
     assert set(runyard.get_run(run.info.run_id).data.metrics) == {"accuracy_score_Xv"}
+
+
+def test_either_integration_can_be_turned_off_first(data) -> None:
+    """Both follow metric functions; turning scikit-learn's off leaves XGBoost's on, and once
+    both are off the functions are scikit-learn's own again."""
+    from sklearn import metrics
+
+    X, y, Xv, yv = data
+    original = metrics.accuracy_score
+    runyard.sklearn.autolog()
+    runyard.xgboost.autolog()
+    runyard.sklearn.autolog(disable=True)
+    classifier = xgb.XGBClassifier(n_estimators=4, max_depth=2).fit(X, y)
+    metrics.accuracy_score(yv, classifier.predict(Xv))
+    (run,) = runs_of_default_experiment()
+    assert "accuracy_score_Xv" in run.data.metrics
+    runyard.xgboost.autolog(disable=True)
+    assert metrics.accuracy_score is original
+    runyard.xgboost.autolog()
+    runyard.sklearn.autolog()
+    runyard.xgboost.autolog(disable=True)
+    runyard.sklearn.autolog(disable=True)
+    assert metrics.accuracy_score is original

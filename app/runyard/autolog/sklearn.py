@@ -161,6 +161,7 @@ def autolog(
     sklearn = _import_sklearn()
     if disable:
         revert_patches(FLAVOR)
+        post_training.enable(False)
         return
     check_max_tuning_runs(max_tuning_runs)
     check_format(serialization_format)

@@ -13,7 +13,9 @@ Scorers (``get_scorer``, ``make_scorer``) call the metric functions directly and
 followed, in MLflow 3.17 either; inside ``cross_val_score`` and its kin nothing is logged.
 
 XGBoost's autologging follows its scikit-learn API models the same way, as MLflow's does; each
-integration turns its own following on and off.
+integration turns its own following on and off. The metric functions are patched once, for
+every integration that follows predictions (``METRICS``), and put back when none does: two
+integrations' wrappers stacked on one function could not be taken off in any order.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from collections.abc import Callable
 from typing import Any
 
 from runyard.autolog.datasets import log_data
-from runyard.autolog.patch import safe_patch, warn_logging_failure
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger
 from runyard.autolog.sklearn_methods import patch_method
 from runyard.tracking.client import Client
 
 FLAVOR = "sklearn"
+#: The integration name the ``sklearn.metrics`` patches are kept under.
+METRICS = "sklearn.metrics"
 #: Inference methods whose results metrics are computed on, as MLflow patches them.
 INFERENCE = ("predict", "predict_proba", "transform", "predict_log_proba")
 #: ``sklearn.metrics`` callables that compute no metric.
@@ -67,11 +71,13 @@ def enable(on: bool, log_datasets: bool = True, integration: str = FLAVOR) -> No
             enabled.add(integration)
         else:
             enabled.discard(integration)
+    if not _ENABLED:
+        revert_patches(METRICS)
 
 
 def patch(estimator_classes: list[type], integration: str = FLAVOR) -> None:
-    """Follow predictions of every estimator class, and the metric functions of
-    ``sklearn.metrics``, from now on (``revert_patches(integration)`` undoes it)."""
+    """Follow predictions of every estimator class (``revert_patches(integration)`` undoes
+    it), and the metric functions of ``sklearn.metrics`` (until no integration follows)."""
     import sklearn.metrics
 
     for cls in estimator_classes:
@@ -84,9 +90,7 @@ def patch(estimator_classes: list[type], integration: str = FLAVOR) -> None:
             continue
         if name.startswith("plot_"):
             continue
-        safe_patch(
-            sklearn.metrics, name, _log_metric_call, integration=integration, manage_run=False
-        )
+        safe_patch(sklearn.metrics, name, _log_metric_call, integration=METRICS, manage_run=False)
 
 
 def register(estimator: Any, run_id: str, model_id: str | None, integration: str = FLAVOR) -> None:
