@@ -120,7 +120,9 @@ ASYNC_SCRIPT = textwrap.dedent(
 )
 
 
-def _python(code: str, *args: str) -> str:
+def _python(code: str, *args: str, cwd: str | None = None) -> str:
+    """The last line ``code`` prints, run with ``args`` in a fresh interpreter (in ``cwd``:
+    a store's default artifact root, ``./mlruns``, is relative to it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
     env["RUNYARD_ASYNC_LOGGING_QUEUE_SIZE"] = "10000000"
     env["MLFLOW_ALLOW_FILE_STORE"] = "true"
@@ -129,6 +131,7 @@ def _python(code: str, *args: str) -> str:
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=1800,
         check=False,
     )
@@ -168,7 +171,7 @@ def bench_xgboost_autolog(rounds: int, repeats: int) -> dict[str, Any]:
         for mode in timings:
             with tempfile.TemporaryDirectory() as tmp:
                 uri = "sqlite:///" + os.path.join(tmp, "runs.db")
-                elapsed, logged = _python(XGBOOST_SCRIPT, mode, str(rounds), uri).split()
+                elapsed, logged = _python(XGBOOST_SCRIPT, mode, str(rounds), uri, cwd=tmp).split()
             if mode != "plain" and int(logged) < rounds:
                 raise RuntimeError(f"{mode} autologging logged {logged} of {rounds} points")
             timings[mode].append(float(elapsed))
