@@ -170,10 +170,11 @@ def test_logged_models_as_a_dataframe() -> None:
 
 @pytest.mark.parametrize("store", ["file", "sqlite"])
 def test_a_logged_model_takes_its_runs_params_and_the_metrics_at_its_step(
-    tmp_path: Path, store: str
+    tmp_path: Path, store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As MLflow 3 links them, so ``search_logged_models`` filters models by what the run
     logged before ``log_model``; the run's own history gains no point."""
+    monkeypatch.chdir(tmp_path)  # SQLite's default artifact root, ./mlruns, is relative
     if store == "sqlite":
         runyard.set_tracking_uri(f"sqlite:///{tmp_path / 'runs.db'}")
     with runyard.start_run() as run:
