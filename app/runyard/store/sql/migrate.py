@@ -23,7 +23,12 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
 from runyard.errors import InvalidParameterValue, RunyardError, SchemaTooNew
-from runyard.store.sql.engine import create_engine, sqlite_file, translated_errors
+from runyard.store.sql.engine import (
+    WRITE_OPTION,
+    create_engine,
+    sqlite_file,
+    translated_errors,
+)
 
 _HERE = Path(__file__).resolve().parent
 #: A fixed 64-bit key, so every runyard process takes the same Postgres advisory lock.
@@ -120,7 +125,13 @@ def upgrade_engine(engine: Engine, chain: MigrationChain = TRACKING_CHAIN) -> No
             conn.rollback()
         if at_head:
             return
-        with engine.connect() as conn, _migration_lock(conn):
+        # On SQLite every transaction of the migration takes the write lock at BEGIN: one that
+        # reads first cannot write once another process has committed a write meanwhile (a
+        # first administrator, a default experiment), and SQLite fails it without waiting.
+        with (
+            engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
+            _migration_lock(conn),
+        ):
             if current_revision(conn, chain) == head:
                 return
             conn.rollback()

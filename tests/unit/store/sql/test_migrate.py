@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,42 @@ def test_concurrent_start_on_fresh_sqlite(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'race.db'}"
     assert _start_many(uri, str(tmp_path)) == ["Default"] * PROCESSES
     assert _revisions(uri) == [head_revision()]
+
+
+def test_writes_landing_while_a_sqlite_migration_checks_its_tables_do_not_fail_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other processes' writes (a default experiment, a first administrator, another chain's
+    tables) landing between the migration's check for its version table and the table's
+    creation. In WAL, a transaction that read before such a write may not write after it, and
+    SQLite fails it at once ("database is locked") instead of waiting: one of two server
+    workers starting on a fresh database died so. The migration holds the write lock from its
+    first statement, so the other writers wait instead (here they give up at once: they run on
+    the migration's thread)."""
+    from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+
+    path = tmp_path / "raced.db"
+    with contextlib.closing(sqlite3.connect(path)) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+    original = SQLiteDialect.has_table
+    attempts: list[str] = []
+
+    def checked_then_a_write(self, connection, table_name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        found = original(self, connection, table_name, *args, **kwargs)
+        if table_name == "alembic_version":
+            with contextlib.closing(sqlite3.connect(path, timeout=0.2)) as other:
+                try:
+                    other.execute(f"CREATE TABLE written_meanwhile_{len(attempts)} (x INTEGER)")
+                    attempts.append("written")
+                except sqlite3.OperationalError as error:
+                    attempts.append(str(error))
+        return found
+
+    monkeypatch.setattr(SQLiteDialect, "has_table", checked_then_a_write)
+    upgrade_database(f"sqlite:///{path}")
+    assert "database is locked" in attempts  # the other writer waited on the migration
+    monkeypatch.undo()
+    assert _revisions(f"sqlite:///{path}") == [head_revision()]
 
 
 @pytest.mark.postgres
