@@ -26,28 +26,24 @@ names (``runyard.autolog.lightgbm_model``).
 from __future__ import annotations
 
 import inspect
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from runyard.autolog.boosting import (
+    EstimatorFits,
+    MetricBatches,
+    failed_model_on_error,
+    fill_logged_model,
+    start_logged_model,
+)
 from runyard.autolog.datasets import log_data
 from runyard.autolog.lightgbm_model import load_model as load_model  # runyard.lightgbm.*
 from runyard.autolog.lightgbm_model import log_model as log_model
 from runyard.autolog.lightgbm_model import save_model as save_model
 from runyard.autolog.options import apply_common
-from runyard.autolog.patch import (
-    nested_logging,
-    revert_patches,
-    safe_patch,
-    warn_logging_failure,
-)
+from runyard.autolog.patch import revert_patches, safe_patch
 from runyard.autolog.record import RunLogger, write_importances
-from runyard.autolog.saved_model import training_sample, training_signature
-from runyard.clock import now_ms
-from runyard.entities import LoggedModelStatus, Metric
-from runyard.tracking.fluent_models import finalize_logged_model, initialize_logged_model
-from runyard.validation import MAX_METRICS_PER_BATCH
+from runyard.autolog.saved_model import training_sample
 
 FLAVOR = "lightgbm"
 INSTALL_HINT = "LightGBM autologging needs lightgbm: pip install runyard[lightgbm]"
@@ -66,11 +62,7 @@ _NOT_PARAMS = frozenset(
         "callbacks",
     }
 )
-#: Seconds between metric batches during training (so a live view updates).
-FLUSH_SECONDS = 5.0
-
-#: The scikit-learn API fit running on this thread, if any, and the model its train created.
-_ESTIMATOR_FIT = threading.local()
+_ESTIMATOR_FITS = EstimatorFits()
 _OPTIONS: dict[str, Any] = {
     "log_models": True,
     "registered_model_name": None,
@@ -145,38 +137,19 @@ def _log_estimator_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> A
     """A scikit-learn API ``fit`` (``LGBMClassifier``, ...): its ``train`` logs as any training
     does, and the model logged is the estimator itself, as MLflow logs it, so loading it gives
     back an ``LGBMClassifier`` (classes from ``predict``), not its booster."""
-    X = args[0] if args else kwargs.get("X")
-    sample = training_sample(X)
-    _ESTIMATOR_FIT.active, _ESTIMATOR_FIT.model_id = True, None
-    try:
-        with nested_logging():
-            fitted = original(self, *args, **kwargs)
-    finally:
-        _ESTIMATOR_FIT.active = False
-    if _ESTIMATOR_FIT.model_id is not None:
+    fitted, sample, model_id = _ESTIMATOR_FITS.run(original, self, args, kwargs)
+    if model_id is not None:
         # MLflow logs this model once training is done, so it carries the run's params.
         logger = RunLogger.for_active_run()
         params = logger.client.get_run(logger.run_id).data.params
-        _fill_logged_model(_ESTIMATOR_FIT.model_id, self, sample, params)
+        _fill_logged_model(model_id, self, sample, params)
     return fitted
 
 
 def _fill_logged_model(
     model_id: str, model: Any, sample: Any, params: Mapping[str, str] | None = None
 ) -> None:
-    """The trained model (a booster, or a scikit-learn API estimator) as the files of the
-    logged model its training created, with the example and signature the options ask for."""
-    log_model(
-        model,
-        name="model",
-        input_example=sample if _OPTIONS["log_input_examples"] else None,
-        signature=training_signature(model.predict, sample)
-        if _OPTIONS["log_model_signatures"]
-        else False,
-        registered_model_name=_OPTIONS["registered_model_name"],
-        params=params,
-        model_id=model_id,
-    )
+    fill_logged_model(log_model, _OPTIONS, model_id, model, sample, model.predict, params)
 
 
 def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
@@ -192,21 +165,14 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     sample = training_sample(getattr(train_set, "data", None))
     if _OPTIONS["log_datasets"]:
         log_data(logger, FLAVOR, _data_of(train_set, shown.arguments))
-    # As MLflow 3 does, the model exists before training, so each iteration's metrics are its
-    # metrics too; its files follow once training is done.
-    model_id = initialize_logged_model("model").model_id if _OPTIONS["log_models"] else None
-    for_estimator = getattr(_ESTIMATOR_FIT, "active", False)
-    if for_estimator:  # the estimator's fit logs the model's files once it is done
-        _ESTIMATOR_FIT.model_id = model_id
+    model_id = start_logged_model(_OPTIONS)
+    # Under the estimator's fit, the fit logs the model's files once it is done.
+    for_estimator = _ESTIMATOR_FITS.claim(model_id)
     callback = MetricsCallback(logger, model_id)
     bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
-    try:
+    with failed_model_on_error(FLAVOR, model_id):
         booster = original(*bound.args, **bound.kwargs)
-    except BaseException:
-        if model_id is not None:
-            _mark_failed(model_id)
-        raise
-    callback.flush()
+    callback.batches.flush()
     best = getattr(booster, "best_iteration", 0)
     if best > 0:  # early stopping: what MLflow logs for it
         stopped = callback.iterations
@@ -235,14 +201,6 @@ def _entry(dataset: Any, name: str | None, context: str) -> tuple[Any, Any, Any,
     return (getattr(dataset, "data", None), getattr(dataset, "label", None), name, context)
 
 
-def _mark_failed(model_id: str) -> None:
-    """A training that failed leaves its model marked so, not pending forever."""
-    try:
-        finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
-    except Exception as error:
-        warn_logging_failure(FLAVOR, error)
-
-
 def _write_importances(tmp: str, booster: Any) -> None:
     names = booster.feature_name()
     for kind in ("gain", "split"):
@@ -252,47 +210,21 @@ def _write_importances(tmp: str, booster: Any) -> None:
 
 
 class MetricsCallback:
-    """Collects each iteration's evaluation results and logs them in batches. A logging
-    failure is warned about once and stops this callback; training goes on."""
+    """A LightGBM callback: each iteration's evaluation results, logged in batches."""
 
     #: Before early stopping (30), so the last iteration's results are collected too.
     order = 20
     before_iteration = False
 
     def __init__(self, logger: RunLogger, model_id: str | None = None) -> None:
-        self.logger = logger
-        self.model_id = model_id
-        self.points: list[Metric] = []
-        self.last_flush = time.monotonic()
-        self.failed = False
+        self.batches = MetricBatches(FLAVOR, logger, model_id)
         self.iterations = 0
         #: iteration -> its results, for the best one's after early stopping.
         self.results: dict[int, dict[str, float]] = {}
 
     def __call__(self, env: Any) -> None:
         self.iterations = env.iteration + 1 - env.begin_iteration
-        if self.failed:
-            return
-        ts = now_ms()
         results = self.results[env.iteration] = {}
         for item in env.evaluation_result_list or ():
-            data_name, eval_name, value = item[0], item[1], float(item[2])
-            key = f"{data_name}-{eval_name}"
-            results[key] = value
-            self.points.append(Metric(key, value, ts, env.iteration, model_id=self.model_id))
-        if (
-            len(self.points) >= MAX_METRICS_PER_BATCH
-            or time.monotonic() - self.last_flush >= FLUSH_SECONDS
-        ):
-            self.flush()
-
-    def flush(self) -> None:
-        if self.failed or not self.points:
-            return
-        points, self.points = self.points, []
-        self.last_flush = time.monotonic()
-        try:
-            self.logger.metric_points(points)  # the client packs them into requests
-        except Exception as error:
-            self.failed = True
-            warn_logging_failure(FLAVOR, error)
+            results[f"{item[0]}-{item[1]}"] = float(item[2])
+        self.batches.add(results, env.iteration)

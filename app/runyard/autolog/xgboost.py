@@ -31,31 +31,27 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.autolog import sklearn_post_training as post_training
+from runyard.autolog.boosting import (
+    EstimatorFits,
+    MetricBatches,
+    failed_model_on_error,
+    fill_logged_model,
+    start_logged_model,
+)
 from runyard.autolog.datasets import log_data
 from runyard.autolog.options import apply_common
-from runyard.autolog.patch import (
-    nested_logging,
-    revert_patches,
-    safe_patch,
-    warn_logging_failure,
-)
+from runyard.autolog.patch import revert_patches, safe_patch, warn_logging_failure
 from runyard.autolog.record import RunLogger, write_importances
-from runyard.autolog.saved_model import training_sample, training_signature
-from runyard.autolog.xgboost_model import DEFAULT_FORMAT, MODEL_FORMATS, predict
+from runyard.autolog.saved_model import training_sample
+from runyard.autolog.xgboost_model import DEFAULT_FORMAT, check_model_format, predict
 from runyard.autolog.xgboost_model import load_model as load_model  # runyard.xgboost.*
 from runyard.autolog.xgboost_model import log_model as log_model
 from runyard.autolog.xgboost_model import save_model as save_model
-from runyard.clock import now_ms
-from runyard.entities import Dataset, LoggedModelStatus, Metric
-from runyard.errors import InvalidParameterValue
-from runyard.tracking.fluent_models import finalize_logged_model, initialize_logged_model
-from runyard.validation import MAX_METRICS_PER_BATCH
+from runyard.entities import Dataset
 
 FLAVOR = "xgboost"
 INSTALL_HINT = "XGBoost autologging needs xgboost: pip install runyard[xgboost]"
@@ -74,13 +70,10 @@ _NOT_PARAMS = frozenset(
         "learning_rates",
     }
 )
-#: Seconds between metric batches during training (so a live view updates).
-FLUSH_SECONDS = 5.0
 #: Where a ``DMatrix`` keeps the first rows of the data it was built from (see ``_keep_sample``).
 _SAMPLE = "_runyard_training_sample"
 
-#: The scikit-learn API fit running on this thread, if any, and the model its train created.
-_ESTIMATOR_FIT = threading.local()
+_ESTIMATOR_FITS = EstimatorFits()
 _OPTIONS: dict[str, Any] = {
     "importance_types": ("weight",),
     "log_models": True,
@@ -124,9 +117,7 @@ def autolog(
         revert_patches(FLAVOR)
         post_training.enable(False, integration=FLAVOR)
         return
-    if model_format not in MODEL_FORMATS:
-        allowed = ", ".join(MODEL_FORMATS)
-        raise InvalidParameterValue(f"model_format is one of {allowed}, not {model_format!r}.")
+    check_model_format(model_format)
     if not apply_common(
         FLAVOR,
         xgb.__version__,
@@ -178,38 +169,27 @@ def _keep_sample(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:
 def _log_estimator_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     """A scikit-learn API ``fit``: its ``train`` logs as any training does, and the model
     logged is the estimator itself, with the run's params, as MLflow logs it."""
-    X = args[0] if args else kwargs.get("X")
-    sample = training_sample(X)
-    _ESTIMATOR_FIT.active, _ESTIMATOR_FIT.model_id = True, None
-    try:
-        with nested_logging():
-            fitted = original(self, *args, **kwargs)
-    finally:
-        _ESTIMATOR_FIT.active = False
+    fitted, sample, model_id = _ESTIMATOR_FITS.run(original, self, args, kwargs)
     logger = RunLogger.for_active_run()
-    if _ESTIMATOR_FIT.model_id is not None:
+    if model_id is not None:
         params = logger.client.get_run(logger.run_id).data.params
-        _fill_logged_model(_ESTIMATOR_FIT.model_id, self, sample, params)
-    post_training.register(self, logger.run_id, _ESTIMATOR_FIT.model_id, FLAVOR)
+        _fill_logged_model(model_id, self, sample, params)
+    post_training.register(self, logger.run_id, model_id, FLAVOR)
     return fitted
 
 
 def _fill_logged_model(
     model_id: str, model: Any, sample: Any, params: Mapping[str, str] | None = None
 ) -> None:
-    """The trained model as the files of the logged model its training created, with the
-    example and signature the options ask for."""
-    log_model(
+    fill_logged_model(
+        log_model,
+        _OPTIONS,
+        model_id,
         model,
-        name="model",
-        input_example=sample if _OPTIONS["log_input_examples"] else None,
-        signature=training_signature(functools.partial(predict, model), sample)
-        if _OPTIONS["log_model_signatures"]
-        else False,
-        registered_model_name=_OPTIONS["registered_model_name"],
+        sample,
+        functools.partial(predict, model),
+        params,
         model_format=_OPTIONS["model_format"],
-        params=params,
-        model_id=model_id,
     )
 
 
@@ -224,21 +204,14 @@ def _log_train(original: Any, *args: Any, **kwargs: Any) -> Any:
     dtrain = bound.arguments.get("dtrain")
     evals = list(bound.arguments.get("evals") or ())
     train_dataset = _log_datasets(logger, dtrain, evals) if _OPTIONS["log_datasets"] else None
-    # As MLflow 3 does, the model exists before training, so each iteration's metrics are its
-    # metrics too; its files follow once training is done.
-    model_id = initialize_logged_model("model").model_id if _OPTIONS["log_models"] else None
-    for_estimator = getattr(_ESTIMATOR_FIT, "active", False)
-    if for_estimator:  # the estimator's fit logs the model's files once it is done
-        _ESTIMATOR_FIT.model_id = model_id
+    model_id = start_logged_model(_OPTIONS)
+    # Under the estimator's fit, the fit logs the model's files once it is done.
+    for_estimator = _ESTIMATOR_FITS.claim(model_id)
     callback = _callback_class()(logger, model_id)
     bound.arguments["callbacks"] = [*(bound.arguments.get("callbacks") or []), callback]
-    try:
+    with failed_model_on_error(FLAVOR, model_id):
         booster = original(*bound.args, **bound.kwargs)
-    except BaseException:
-        if model_id is not None:
-            _mark_failed(model_id)
-        raise
-    callback.flush()
+    callback.batches.flush()
     if bound.arguments.get("early_stopping_rounds"):  # what MLflow logs for early stopping
         extra_step = len(callback.results)
         stops = {"stopped_iteration": extra_step - 1, "best_iteration": booster.best_iteration}
@@ -269,14 +242,6 @@ def _data_of(matrix: Any) -> Any:
         return None
 
 
-def _mark_failed(model_id: str) -> None:
-    """A training that failed leaves its model marked so, not pending forever."""
-    try:
-        finalize_logged_model(model_id, LoggedModelStatus.LOGGED_MODEL_UPLOAD_FAILED)
-    except Exception as error:
-        warn_logging_failure(FLAVOR, error)
-
-
 def _write_importances(tmp: str, booster: Any) -> None:
     for kind in _OPTIONS["importance_types"]:
         try:
@@ -294,16 +259,11 @@ def _callback_class() -> type:
     xgb = _import_xgboost()
 
     class MetricsCallback(xgb.callback.TrainingCallback):  # type: ignore[misc,name-defined]
-        """Collects each iteration's evaluation results and logs them in batches. A logging
-        failure is warned about once and stops this callback; training goes on."""
+        """Each iteration's evaluation results, logged in batches."""
 
         def __init__(self, logger: RunLogger, model_id: str | None = None) -> None:
             super().__init__()
-            self.logger = logger
-            self.model_id = model_id
-            self.points: list[Metric] = []
-            self.last_flush = time.monotonic()
-            self.failed = False
+            self.batches = MetricBatches(FLAVOR, logger, model_id)
             #: each iteration's results, for the best one's after early stopping.
             self.results: list[dict[str, float]] = []
 
@@ -315,26 +275,7 @@ def _callback_class() -> type:
                     last = values[-1]
                     results[key] = float(last[0] if isinstance(last, tuple) else last)
             self.results.append(results)
-            if not self.failed:
-                ts = now_ms()
-                for key, value in results.items():
-                    self.points.append(Metric(key, value, ts, epoch, model_id=self.model_id))
-                if (
-                    len(self.points) >= MAX_METRICS_PER_BATCH
-                    or time.monotonic() - self.last_flush >= FLUSH_SECONDS
-                ):
-                    self.flush()
+            self.batches.add(results, epoch)
             return False  # never stops training
-
-        def flush(self) -> None:
-            if self.failed or not self.points:
-                return
-            points, self.points = self.points, []
-            self.last_flush = time.monotonic()
-            try:
-                self.logger.metric_points(points)  # the client packs them into requests
-            except Exception as error:
-                self.failed = True
-                warn_logging_failure(FLAVOR, error)
 
     return MetricsCallback

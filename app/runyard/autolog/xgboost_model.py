@@ -111,11 +111,16 @@ def log_model(
     )
 
 
-def _files_writer(model_format: str, save_kwargs: Mapping[str, Any]) -> saved_model.FlavorFiles:
-    """``write_model_files`` for one format, checked before any file is written."""
+def check_model_format(model_format: str) -> None:
+    """Refuse a format XGBoost cannot save to, before anything is trained or written."""
     if model_format not in MODEL_FORMATS:
         allowed = ", ".join(MODEL_FORMATS)
         raise InvalidParameterValue(f"model_format is one of {allowed}, not {model_format!r}.")
+
+
+def _files_writer(model_format: str, save_kwargs: Mapping[str, Any]) -> saved_model.FlavorFiles:
+    """``write_model_files`` for one format, checked before any file is written."""
+    check_model_format(model_format)
 
     def write(model: Any, directory: str, *rest: Any) -> Mapping[str, Any]:
         return write_model_files(model, directory, *rest, model_format, save_kwargs)
