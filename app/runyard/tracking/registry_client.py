@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from runyard.artifacts import repo_for_uri
 from runyard.entities import LoggedModel, PagedList
@@ -336,10 +337,27 @@ class RegistryClientMixin:
         if not isinstance(artifact_uri, str) or not artifact_uri:
             raise InvalidParameterValue("An artifact URI is required.")
         location, path = self.resolve_artifact_uri(artifact_uri)
+        if location == artifact_uri:  # a plain URI: what it names lands in dst_path by name
+            location, path = _parent_and_name(artifact_uri)
         dst = os.fspath(dst_path) if dst_path is not None else tempfile.mkdtemp()
         os.makedirs(dst, exist_ok=True)
         repo = repo_for_uri(location, tracking_uri=self._tracking_uri)
         return repo.download_artifacts(path, dst, keep_parents=False)
+
+
+def _parent_and_name(uri: str) -> tuple[str, str]:
+    """A plain artifact URI (``s3://b/a/f.txt``, ``/data/f.txt``) as the repository of its
+    parent and its last name, so a file downloads as ``dst_path/f.txt`` and a directory as
+    ``dst_path/<name>/...``, as MLflow places them; a bucket's or a volume's root stays whole."""
+    parsed = urlsplit(uri)
+    parent, _, name = parsed.path.rstrip("/").rpartition("/")
+    if not name:
+        return uri, ""
+    if not parsed.scheme:  # a local path, not percent-encoded
+        return parent or (os.sep if parsed.path.startswith("/") else "."), canonical_artifact_path(
+            name
+        )
+    return urlunsplit(parsed._replace(path=parent)), canonical_artifact_path(unquote(name))
 
 
 def register_model(

@@ -34,6 +34,22 @@ def test_download_by_run_and_path_or_by_uri(run_id: str, tmp_path: Path) -> None
     assert Path(one) == tmp_path / "out" / "c.txt" and Path(one).read_text() == "hé"
 
 
+@pytest.mark.parametrize("form", ["path", "file URI", "file URI of a directory"])
+def test_a_plain_uri_downloads_what_it_names_by_name(
+    run_id: str, tmp_path: Path, form: str
+) -> None:
+    """As MLflow: ``artifact_uri=<location>/c.txt`` gives ``dst_path/c.txt``, a directory
+    ``dst_path/<its name>/...``; not the file's content laid out as a directory."""
+    location = Path(runyard.get_run(run_id).info.artifact_uri.removeprefix("file://"))
+    named = location / "dir" / "a" / "b" / ("" if form.endswith("directory") else "c.txt")
+    uri = str(named) if form == "path" else named.as_uri() + ("/" if named.is_dir() else "")
+    local = Path(runyard.artifacts.download_artifacts(uri, dst_path=tmp_path / "out"))
+    if named.is_dir():
+        assert local == tmp_path / "out" / "b" and (local / "c.txt").read_text() == "hé"
+    else:
+        assert local == tmp_path / "out" / "c.txt" and local.read_text() == "hé"
+
+
 def test_list_and_load(run_id: str) -> None:
     listed = runyard.artifacts.list_artifacts(run_id=run_id)
     assert {(f.path, f.is_dir) for f in listed} == {
