@@ -110,6 +110,8 @@ _LAZY_MODULES = {
     "lightgbm": "runyard.autolog.lightgbm",
     "xgboost": "runyard.autolog.xgboost",
     "pyfunc": "runyard.autolog.pyfunc",
+    "models": "runyard.models",
+    "data": "runyard.data",
 }
 
 

@@ -32,7 +32,7 @@ def dataset_of(features: Any, targets: Any = None, name: str | None = None) -> D
     """The dataset of a DataFrame (its targets, if any, are not part of it, as in MLflow) or
     of arrays (sparse ones made dense); None for data of another kind."""
     if is_dataframe(features):
-        return _from_frame(features, name or DEFAULT_NAME)
+        return from_frame(features, name or DEFAULT_NAME)
     features = _dense(features)
     if not is_ndarray(features):
         return None
@@ -40,10 +40,10 @@ def dataset_of(features: Any, targets: Any = None, name: str | None = None) -> D
         import numpy as np
 
         targets = np.asarray(_dense(targets))
-    return _from_arrays(features, targets, name or DEFAULT_NAME)
+    return from_arrays(features, targets, name or DEFAULT_NAME)
 
 
-def _from_frame(frame: Any, name: str) -> Dataset:
+def from_frame(frame: Any, name: str) -> Dataset:
     profile = {"num_rows": len(frame), "num_elements": int(frame.size)}
     return Dataset(
         name=name,
@@ -55,7 +55,7 @@ def _from_frame(frame: Any, name: str) -> Dataset:
     )
 
 
-def _from_arrays(features: Any, targets: Any, name: str) -> Dataset:
+def from_arrays(features: Any, targets: Any, name: str) -> Dataset:
     specs = {"features": json.dumps([tensor_spec(features)]), "targets": None}
     profile = _array_profile("features", features)
     if targets is not None:

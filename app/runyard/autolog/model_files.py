@@ -54,7 +54,7 @@ def infer_signature(example: Any, prediction: Any) -> dict[str, Any]:
     column."""
     inputs = column_specs(example) if is_dataframe(example) else [tensor_spec(example)]
     if is_dataframe(example) and is_ndarray(prediction) and prediction.ndim == 1:
-        outputs = [{"type": _column_type(prediction), "required": True}]
+        outputs = [{"type": column_type(prediction), "required": True}]
     elif is_ndarray(prediction):
         outputs = [tensor_spec(prediction)]
     else:
@@ -107,7 +107,7 @@ def column_specs(frame: Any) -> list[dict[str, Any]]:
     holds a missing value."""
     return [
         {
-            "type": _column_type(frame[name]),
+            "type": column_type(frame[name]),
             "name": str(name),
             "required": not bool(frame[name].isna().any()),
         }
@@ -123,7 +123,7 @@ def tensor_spec(array: Any) -> dict[str, Any]:
     }
 
 
-def _column_type(values: Any) -> str:
+def column_type(values: Any) -> str:
     dtype = values.dtype
     if dtype.kind in "OSUT" or str(dtype) in ("str", "string"):
         return "string"

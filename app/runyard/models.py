@@ -1,0 +1,127 @@
+"""``runyard.models``: MLflow's ``infer_signature`` and ``ModelSignature``, so model code written
+``from mlflow.models import infer_signature`` switches with its import alone.
+
+The signature is MLflow's JSON form (what ``ModelSignature.to_dict()`` gives and the ``MLmodel``
+file holds): column specs for a DataFrame or Series, tensor specs for a numpy array, and a
+param schema for inference params. ``log_model(signature=...)`` of every flavor takes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from runyard.autolog.model_files import (
+    column_specs,
+    column_type,
+    is_dataframe,
+    is_ndarray,
+    tensor_spec,
+)
+from runyard.errors import InvalidParameterValue
+
+_SIGNATURE_KEYS = ("inputs", "outputs", "params")
+
+
+class ModelSignature:
+    """A model's inputs, outputs and params, each a list of MLflow's specs (or None)."""
+
+    def __init__(
+        self,
+        inputs: list[dict[str, Any]] | None = None,
+        outputs: list[dict[str, Any]] | None = None,
+        params: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.inputs = inputs
+        self.outputs = outputs
+        self.params = params
+
+    def to_dict(self) -> dict[str, str | None]:
+        """MLflow's form: each part as a JSON string, None where there is none."""
+        return {key: _json_or_none(getattr(self, key)) for key in _SIGNATURE_KEYS}
+
+    @classmethod
+    def from_dict(cls, signature: Mapping[str, Any]) -> ModelSignature:
+        """From ``to_dict()``'s form (an ``MLmodel`` file's ``signature``)."""
+        if not isinstance(signature, Mapping) or "inputs" not in signature:
+            raise InvalidParameterValue("A signature dict holds 'inputs' (and 'outputs').")
+        parts = {key: signature.get(key) for key in _SIGNATURE_KEYS}
+        return cls(**{key: json.loads(v) if isinstance(v, str) else v for key, v in parts.items()})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModelSignature) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.to_dict().values()))
+
+    def __repr__(self) -> str:
+        return f"ModelSignature({self.to_dict()!r})"
+
+
+def infer_signature(
+    model_input: Any, model_output: Any = None, params: Mapping[str, Any] | None = None
+) -> ModelSignature:
+    """The signature of a model taking ``model_input`` and answering ``model_output``, as
+    MLflow's ``infer_signature`` gives it: a DataFrame's columns (required unless a value is
+    missing), an array's dtype and shape (any number of rows), a Series as one column, and
+    ``params`` (scalars, or lists of them) with their values as defaults."""
+    return ModelSignature(
+        _schema(model_input, "model_input"),
+        None if model_output is None else _schema(model_output, "model_output"),
+        None if params is None else _param_schema(params),
+    )
+
+
+def _schema(data: Any, what: str) -> list[dict[str, Any]]:
+    if is_dataframe(data):
+        return column_specs(data)
+    if is_ndarray(data):
+        return [tensor_spec(data)]
+    if type(data).__name__ == "Series" and hasattr(data, "isna"):
+        spec: dict[str, Any] = {"type": column_type(data)}
+        if data.name is not None:
+            spec["name"] = str(data.name)
+        spec["required"] = not bool(data.isna().any())
+        return [spec]
+    raise InvalidParameterValue(
+        f"{what} must be a pandas DataFrame or Series or a numpy array, not {type(data).__name__}."
+    )
+
+
+def _param_schema(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if not isinstance(params, Mapping):
+        raise InvalidParameterValue("params is a dict of parameter names to default values.")
+    specs = []
+    for name, default in params.items():
+        values = default if isinstance(default, list) else [default]
+        types = {_param_type(name, value) for value in values}
+        if len(types) != 1:
+            raise InvalidParameterValue(
+                f"Param {name!r}: a list default needs values of one type, and at least one."
+            )
+        shape = [-1] if isinstance(default, list) else None
+        specs.append({"name": str(name), "default": default, "shape": shape, "type": types.pop()})
+    return specs
+
+
+def _param_type(name: str, value: Any) -> str:
+    if isinstance(value, bool):  # before int: a bool is an int to Python
+        return "boolean"
+    if isinstance(value, int):
+        return "long"
+    if isinstance(value, float):
+        return "double"
+    if isinstance(value, str):
+        return "string"
+    raise InvalidParameterValue(
+        f"Param {name!r}: a default is a bool, int, float or str (or a list of one of them), "
+        f"not {type(value).__name__}."
+    )
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+__all__ = ["ModelSignature", "infer_signature"]
