@@ -442,3 +442,13 @@ class PagedList(list[T], Generic[T]):
     def __init__(self, items: list[T] | tuple[T, ...] = (), token: str | None = None) -> None:
         super().__init__(items)
         self.token = token
+
+
+# MLflow's names for the same shapes, so ``from mlflow.entities import LoggedModelInput`` and
+# the like switch with the import alone. A key and a value are a tag or a param wherever they
+# are attached; MLflow names each place's class apart.
+ExperimentTag = RunTag
+LoggedModelTag = RunTag
+LoggedModelParameter = Param
+LoggedModelInput = ModelInput
+LoggedModelOutput = ModelOutput

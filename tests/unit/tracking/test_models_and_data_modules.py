@@ -160,3 +160,23 @@ def test_mlflows_module_import_forms_have_runyards() -> None:
     assert from_client is from_tracking is runyard.MlflowClient is runyard.Client
     assert runyard.models.infer_signature is infer_signature
     assert runyard.data.from_pandas is from_pandas
+
+
+def test_mlflows_entity_names_are_runyards_entities() -> None:
+    mlflow_entities = import_or_skip("mlflow.entities", "mlflow")
+    import runyard.entities as ours
+
+    for name in ("ExperimentTag", "LoggedModelTag", "LoggedModelParameter"):
+        theirs = getattr(mlflow_entities, name)("k", "v")
+        mine = getattr(ours, name)("k", "v")
+        assert (mine.key, mine.value) == (theirs.key, theirs.value)
+    assert ours.LoggedModelInput("m-1").model_id == mlflow_entities.LoggedModelInput("m-1").model_id
+    output = ours.LoggedModelOutput("m-1", 3)
+    assert (output.model_id, output.step) == ("m-1", 3)
+    with runyard.start_run() as run:
+        model = runyard.initialize_logged_model(name="net")
+        runyard.log_inputs(models=[ours.LoggedModelInput(model.model_id)])
+        runyard.log_outputs([ours.LoggedModelOutput(model.model_id, 2)])
+    stored = runyard.get_run(run.info.run_id)
+    assert [m.model_id for m in stored.inputs.model_inputs] == [model.model_id]
+    assert [(m.model_id, m.step) for m in stored.outputs.model_outputs] == [(model.model_id, 2)]
