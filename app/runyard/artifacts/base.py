@@ -35,6 +35,13 @@ UPLOAD_PREFIX = ".runyard-upload-"
 ABANDONED_UPLOAD_SECONDS = 3600
 
 
+#: Tries to open an upload's temporary file while deletes running at once keep removing the
+#: directory just made for it. One delete's pass removes that directory at most once, so a few
+#: tries outlast the deletes of a cleanup sweep; the bound keeps a delete loop from holding an
+#: upload forever.
+DIRECTORY_RACE_ATTEMPTS = 5
+
+
 def upload_temp_name() -> str:
     """A unique name for an upload in progress, renamed to the real name when complete."""
     return f"{UPLOAD_PREFIX}{secrets.token_hex(8)}"

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from runyard import config
 from runyard.artifacts.base import (
     CHUNK_SIZE,
+    DIRECTORY_RACE_ATTEMPTS,
     UPLOAD_PREFIX,
     ArtifactRepo,
     CountingReader,
@@ -225,17 +226,18 @@ class FtpArtifactRepo(ArtifactRepo):
         nothing yet is tried again once the directory is made (which says so when the parent
         is a file). A delete running at once may remove a directory just made; it is made
         again then (the delete spares it once the upload's file is in it)."""
-        for attempt in range(3):
+        last = DIRECTORY_RACE_ATTEMPTS - 1
+        for attempt in range(DIRECTORY_RACE_ATTEMPTS):
             try:
                 _send(ftp, f"STOR {temp}", counter)
                 return
             except ftplib.error_perm:
-                if counter.count or attempt == 2:
+                if counter.count or attempt == last:
                     raise
             try:
                 self._makedirs(ftp, parent, rel)
             except ftplib.error_perm:
-                if attempt == 1:
+                if attempt == last - 1:
                     raise
 
     def _makedirs(self, ftp: ftplib.FTP, path: str, rel: str) -> None:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from runyard.artifacts.base import (
     CHUNK_SIZE,
+    DIRECTORY_RACE_ATTEMPTS,
     UPLOAD_PREFIX,
     ArtifactRepo,
     file_in_the_way,
@@ -98,7 +99,7 @@ class LocalArtifactRepo(ArtifactRepo):
         """The upload's temporary file in ``directory``. A delete running at once may remove
         the directory between its creation and this; it is made again then (the delete
         spares it once the temporary file is in it)."""
-        for _ in range(3):
+        for _ in range(DIRECTORY_RACE_ATTEMPTS - 1):
             try:
                 return tempfile.mkstemp(dir=directory, prefix=UPLOAD_PREFIX)
             except FileNotFoundError:
@@ -184,14 +185,14 @@ class LocalArtifactRepo(ArtifactRepo):
 def _make_directory(artifact_path: str, directory: str) -> None:
     """``directory`` and its parents. A delete running at once may remove a parent just
     made, before its child is; the whole chain is made again then."""
-    for attempt in range(3):
+    for attempt in range(DIRECTORY_RACE_ATTEMPTS):
         try:
             os.makedirs(directory, exist_ok=True)
             return
         except (FileExistsError, NotADirectoryError):
             raise file_in_the_way(artifact_path) from None
         except FileNotFoundError:
-            if attempt == 2:
+            if attempt == DIRECTORY_RACE_ATTEMPTS - 1:
                 raise
 
 

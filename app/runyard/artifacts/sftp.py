@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 from runyard import config
 from runyard.artifacts.base import (
     CHUNK_SIZE,
+    DIRECTORY_RACE_ATTEMPTS,
     UPLOAD_PREFIX,
     ArtifactRepo,
     file_in_the_way,
@@ -264,20 +265,17 @@ class SftpArtifactRepo(ArtifactRepo):
         a missing directory is made, and the path checked again (a symlink may have appeared
         on the way), before the next try. A delete running at once may remove a directory just
         made; it is made again then (the delete spares it once the upload's file is in it)."""
-        for attempt in range(3):
+        last = DIRECTORY_RACE_ATTEMPTS - 1
+        for attempt in range(DIRECTORY_RACE_ATTEMPTS):
             try:
                 return _open(sftp, temp, "wb")
-            except PermissionError:
-                raise
-            except OSError:  # OpenSSH: no such file (also when the parent is a file)
-                if attempt == 2:
+            except OSError as error:  # OpenSSH: no such file (also when the parent is a file)
+                if isinstance(error, PermissionError) or attempt == last:
                     raise
             try:
                 self._makedirs(sftp, parent, rel)
-            except PermissionError:
-                raise
-            except OSError:  # a parent just made was deleted again
-                if attempt == 1:
+            except OSError as error:  # a parent just made was deleted again
+                if isinstance(error, PermissionError) or attempt == last - 1:
                     raise
             self._checked(sftp, rel)
         raise AssertionError("the last attempt returns or raises")
