@@ -24,8 +24,30 @@ from runyard.errors import InvalidParameterValue
 _SIGNATURE_KEYS = ("inputs", "outputs", "params")
 
 
+class Schema(list):
+    """A signature's inputs or outputs: MLflow's specs (``{"type": ..., "name": ...}`` for a
+    column, ``{"type": "tensor", "tensor-spec": ...}`` for a tensor), with the calls of MLflow's
+    ``Schema`` that code reads a signature by."""
+
+    def has_input_names(self) -> bool:
+        return bool(self) and all("name" in spec for spec in self)
+
+    def input_names(self) -> list[str | int]:
+        """Each column's name; positions where they have none (tensors, unnamed columns)."""
+        return [spec.get("name", index) for index, spec in enumerate(self)]
+
+    def is_tensor_spec(self) -> bool:
+        return bool(self) and all(spec.get("type") == "tensor" for spec in self)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [dict(spec) for spec in self]
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
 class ModelSignature:
-    """A model's inputs, outputs and params, each a list of MLflow's specs (or None)."""
+    """A model's inputs, outputs and params, each MLflow's specs (or None)."""
 
     def __init__(
         self,
@@ -33,8 +55,8 @@ class ModelSignature:
         outputs: list[dict[str, Any]] | None = None,
         params: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.inputs = inputs
-        self.outputs = outputs
+        self.inputs = None if inputs is None else Schema(inputs)
+        self.outputs = None if outputs is None else Schema(outputs)
         self.params = params
 
     def to_dict(self) -> dict[str, str | None]:
@@ -70,6 +92,40 @@ def infer_signature(
         _schema(model_input, "model_input"),
         None if model_output is None else _schema(model_output, "model_output"),
         None if params is None else _param_schema(params),
+    )
+
+
+def get_model_info(model_uri: str) -> Any:
+    """The ``ModelInfo`` of the model at ``model_uri`` (``models:/<id>``, ``models:/<name>/<v>``,
+    ``runs:/<run>/<path>``, or a model's directory URI), read from its ``MLmodel`` file, as
+    MLflow's ``get_model_info`` gives it: ``model_uri`` as given, ``registered_model_version``
+    None."""
+    import yaml
+
+    from runyard.tracking.fluent import _client
+    from runyard.tracking.fluent_artifacts import load_text
+    from runyard.tracking.model_logging import ModelInfo
+
+    if not isinstance(model_uri, str) or not model_uri:
+        raise InvalidParameterValue("A model URI is required.")
+    # The model's own location: "models:/<id>/MLmodel" would read as a registered model's stage.
+    location, path = _client().resolve_artifact_uri(model_uri)
+    files = location.rstrip("/") + (f"/{path.strip('/')}" if path else "")
+    descriptor = yaml.safe_load(load_text(f"{files}/MLmodel"))
+    if not isinstance(descriptor, Mapping) or not isinstance(descriptor.get("flavors"), Mapping):
+        raise InvalidParameterValue(f"{model_uri} holds no model: its MLmodel has no flavors.")
+    signature = descriptor.get("signature")
+    model_id = descriptor.get("model_id")
+    artifact_path = str(descriptor.get("artifact_path") or "")
+    return ModelInfo(
+        model_id=model_id,
+        name=str(descriptor.get("name") or artifact_path),
+        model_uri=model_uri,
+        run_id=descriptor.get("run_id"),
+        artifact_path=artifact_path,
+        flavors=descriptor["flavors"],
+        signature=None if signature is None else ModelSignature.from_dict(signature),
+        registered_model_version=None,
     )
 
 
@@ -124,4 +180,4 @@ def _json_or_none(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
 
-__all__ = ["ModelSignature", "infer_signature"]
+__all__ = ["ModelSignature", "Schema", "get_model_info", "infer_signature"]

@@ -64,7 +64,9 @@ def test_log_model_makes_a_ready_logged_model_of_the_run_with_mlflows_files(
     assert json.loads(descriptor["signature"]["outputs"]) == [{"type": "long", "required": True}]
     example = json.loads((files / "input_example.json").read_text())
     assert example == {"columns": ["a", "b"], "data": [[0.1, 1], [0.9, 2]]}
-    assert info.signature == descriptor["signature"]
+    assert info.signature.to_dict() == descriptor["signature"]
+    assert info.signature.inputs.input_names() == ["a", "b"]  # MLflow's Schema calls
+    assert info.signature.inputs.has_input_names() and not info.signature.inputs.is_tensor_spec()
 
     for uri in (info.model_uri, "models:/churn/1", f"runs:/{run.info.run_id}/clf"):
         loaded = runyard.sklearn.load_model(uri)
@@ -75,10 +77,11 @@ def test_an_array_example_gives_a_tensor_signature(tmp_path: Path) -> None:
     model = sklearn_linear.LogisticRegression().fit(FRAME.to_numpy(), LABELS)
     info = runyard.sklearn.log_model(model, name="arr", input_example=FRAME.to_numpy()[:2])
     assert info.run_id is None  # no active run: a model of the experiment alone
-    assert json.loads(info.signature["inputs"]) == [
+    assert info.signature.inputs == [
         {"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 2]}}
     ]
-    assert json.loads(info.signature["outputs"]) == [
+    assert info.signature.inputs.is_tensor_spec() and info.signature.inputs.input_names() == [0]
+    assert json.loads(info.signature.to_dict()["outputs"]) == [
         {"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}
     ]
     assert json.loads((_model_files(info.model_id, tmp_path) / "input_example.json").read_text())
@@ -120,7 +123,7 @@ def test_loading_what_is_not_an_sklearn_model_says_so(tmp_path: Path) -> None:
 def test_an_explicit_signature_is_kept() -> None:
     given = {"inputs": '[{"type": "double", "name": "a"}]', "outputs": None, "params": None}
     info = runyard.sklearn.log_model(_fitted(), name="sig", signature=given)
-    assert info.signature == given
+    assert info.signature.to_dict() == given
     with pytest.raises(InvalidParameterValue, match="ModelSignature"):
         runyard.sklearn.log_model(_fitted(), name="sig2", signature="x")
     none = runyard.sklearn.log_model(_fitted(), name="sig3", input_example=FRAME, signature=False)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from runyard.entities import LoggedModel, LoggedModelStatus, Metric, ModelOutput, Run
+from runyard.models import ModelSignature
 from runyard.tags import MODEL_IS_EXTERNAL
 from runyard.tracking import fluent_state
 from runyard.tracking.fluent import _active_experiment_id, _client, active_run
@@ -31,7 +32,8 @@ class ModelInfo:
     run_id: str | None
     artifact_path: str
     flavors: Mapping[str, Any]
-    signature: Mapping[str, Any] | None
+    #: ``runyard.models.ModelSignature``, as MLflow's; ``to_dict()`` is the ``MLmodel`` form.
+    signature: ModelSignature | None
     registered_model_version: int | None
 
 
@@ -91,9 +93,13 @@ def log_model_files(
         run_id=run_id,
         artifact_path=name,
         flavors=descriptor.get("flavors", {}),
-        signature=descriptor.get("signature"),
+        signature=_signature(descriptor.get("signature")),
         registered_model_version=version,
     )
+
+
+def _signature(written: Mapping[str, Any] | None) -> ModelSignature | None:
+    return None if written is None else ModelSignature.from_dict(written)
 
 
 def _link_run_metrics(client: Any, run: Run, model_id: str, step: int) -> None:

@@ -18,7 +18,7 @@ import pytest
 import runyard
 import yaml
 from runyard.data import from_numpy, from_pandas
-from runyard.errors import InvalidParameterValue
+from runyard.errors import InvalidParameterValue, ResourceDoesNotExist
 from runyard.models import ModelSignature, infer_signature
 
 from tests.requirements import import_or_skip
@@ -92,6 +92,25 @@ def test_a_model_logged_with_an_inferred_signature_carries_it() -> None:
     path = runyard.download_artifacts(artifact_uri=f"{location}/MLmodel")
     with open(path, encoding="utf-8") as fh:
         assert yaml.safe_load(fh)["signature"] == signature.to_dict()
+
+
+def test_get_model_info_reads_a_logged_model_by_any_of_its_uris() -> None:
+    sklearn = import_or_skip("sklearn.linear_model", "sklearn")
+    X, y = FRAME[["a"]], FRAME["label"]
+    model = sklearn.LogisticRegression().fit(X, y)
+    with runyard.start_run() as run:
+        logged = runyard.sklearn.log_model(model, name="clf", input_example=X)
+    for uri in (logged.model_uri, f"runs:/{run.info.run_id}/clf"):
+        info = runyard.models.get_model_info(uri)
+        assert (info.model_id, info.run_id, info.artifact_path) == (
+            logged.model_id,
+            run.info.run_id,
+            "clf",
+        )
+        assert info.model_uri == uri and set(info.flavors) == {"python_function", "sklearn"}
+        assert info.signature == logged.signature and info.signature.inputs.input_names() == ["a"]
+    with pytest.raises(ResourceDoesNotExist):
+        runyard.models.get_model_info(f"runs:/{run.info.run_id}/nothing")
 
 
 DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
