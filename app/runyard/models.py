@@ -68,8 +68,16 @@ class ModelSignature:
         """From ``to_dict()``'s form (an ``MLmodel`` file's ``signature``)."""
         if not isinstance(signature, Mapping) or "inputs" not in signature:
             raise InvalidParameterValue("A signature dict holds 'inputs' (and 'outputs').")
-        parts = {key: signature.get(key) for key in _SIGNATURE_KEYS}
-        return cls(**{key: json.loads(v) if isinstance(v, str) else v for key, v in parts.items()})
+        parts = {}
+        for key in _SIGNATURE_KEYS:
+            value = signature.get(key)
+            try:
+                parts[key] = json.loads(value) if isinstance(value, str) else value
+            except ValueError:
+                raise InvalidParameterValue(f"The signature's {key} is not JSON.") from None
+            if parts[key] is not None and not isinstance(parts[key], list):
+                raise InvalidParameterValue(f"The signature's {key} is a list of specs.")
+        return cls(**parts)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ModelSignature) and self.to_dict() == other.to_dict()

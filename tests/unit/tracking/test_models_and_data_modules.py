@@ -81,6 +81,20 @@ def test_infer_signature_refuses_what_it_cannot_describe(
         infer_signature(model_input, model_output, params)
 
 
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        ({"outputs": None}, "holds 'inputs'"),
+        ({"inputs": "[{not json"}, "inputs is not JSON"),
+        ({"inputs": '{"type": "long"}'}, "inputs is a list"),
+        ("inputs", "holds 'inputs'"),
+    ],
+)
+def test_a_signature_dict_that_is_not_one_is_refused(written: Any, says: str) -> None:
+    with pytest.raises(InvalidParameterValue, match=says):
+        ModelSignature.from_dict(written)
+
+
 def test_a_model_logged_with_an_inferred_signature_carries_it() -> None:
     sklearn = import_or_skip("sklearn.linear_model", "sklearn")
     X, y = FRAME[["a"]], FRAME["label"]
