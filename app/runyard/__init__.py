@@ -35,8 +35,6 @@ from runyard.tracking.fluent import (
     delete_experiment_tag,
     delete_run,
     delete_tag,
-    disable_system_metrics_logging,
-    enable_system_metrics_logging,
     end_run,
     flush_async_logging,
     get_experiment,
@@ -57,7 +55,6 @@ from runyard.tracking.fluent import (
     set_experiment_tag,
     set_experiment_tags,
     set_registry_uri,
-    set_system_metrics_sampling_interval,
     set_tag,
     set_tags,
     set_tracking_uri,
@@ -93,6 +90,13 @@ from runyard.tracking.fluent_models import (
     set_model_version_tag,
 )
 from runyard.tracking.fluent_search import search_experiments, search_runs
+from runyard.tracking.fluent_system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    set_system_metrics_node_id,
+    set_system_metrics_samples_before_logging,
+    set_system_metrics_sampling_interval,
+)
 from runyard.tracking.registry_client import download_artifacts, register_model
 
 #: MLflow's name for the client, so ``from runyard import MlflowClient`` works unchanged.
@@ -201,6 +205,8 @@ __all__ = [
     "set_logged_model_tags",
     "set_model_version_tag",
     "set_registry_uri",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
     "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",

@@ -208,6 +208,19 @@ LOGGING: tuple[Setting, ...] = (
         "Seconds between two samples of system metrics (start_run(log_system_metrics=True)).",
         "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
     ),
+    Setting(
+        "system_metrics_samples_before_logging",
+        "1",
+        "System metrics samples averaged into each logged point.",
+        "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING",
+    ),
+    Setting(
+        "system_metrics_node_id",
+        None,
+        "Names this machine in its system metrics (system/<node id>/cpu_...), so the nodes of a "
+        "distributed training log apart.",
+        "MLFLOW_SYSTEM_METRICS_NODE_ID",
+    ),
 )
 
 #: The offline spool of writes to a tracking server that cannot be reached.

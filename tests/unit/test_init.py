@@ -86,6 +86,8 @@ PUBLIC_NAMES = [
     "set_logged_model_tags",
     "set_model_version_tag",
     "set_registry_uri",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
     "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",

@@ -36,6 +36,7 @@ from runyard.errors import InvalidParameterValue, NotImplementedByBackend, Runya
 from runyard.store.base import DEFAULT_EXPERIMENT_ID
 from runyard.tracking import async_logging, context, fluent_state
 from runyard.tracking.client import Client, make_metric
+from runyard.tracking.fluent_system_metrics import start_system_metrics
 
 _logger = logging.getLogger(__name__)
 
@@ -252,7 +253,8 @@ def start_run(
     if log_system_metrics is None:
         log_system_metrics = config.get_bool("enable_system_metrics_logging")
     if log_system_metrics:
-        _start_system_metrics(client, active.info.run_id, state.system_metrics_interval)
+        first_step = system_metrics.next_step(run.data.metric_list) if resume_id else 0
+        start_system_metrics(client, active.info.run_id, state, first_step)
     return active
 
 
@@ -275,36 +277,6 @@ def _parent_of_new_run(client: Client, stack: list[Any], parent_run_id: str | No
             "deleted state."
         )
     return parent_run_id
-
-
-def _start_system_metrics(client: Client, run_id: str, interval: float | None) -> None:
-    """Like MLflow: a missing psutil costs the run its system metrics, not the run."""
-    try:
-        system_metrics.start_for_run(client, run_id, interval)
-    except ImportError as error:
-        _logger.warning("System metrics for run %s are not logged: %s", run_id, error)
-
-
-def enable_system_metrics_logging() -> None:
-    """Log system metrics for every run started from now on without an explicit
-    ``log_system_metrics`` (this process's override of the setting)."""
-    fluent_state.current().system_metrics_enabled = True
-
-
-def disable_system_metrics_logging() -> None:
-    """Log no system metrics for runs started from now on without an explicit
-    ``log_system_metrics``."""
-    fluent_state.current().system_metrics_enabled = False
-
-
-def set_system_metrics_sampling_interval(interval: float | None) -> None:
-    """Seconds between two samples for runs started from now on; None goes back to the
-    ``system_metrics_interval`` setting."""
-    if interval is not None and (isinstance(interval, bool) or not interval > 0):
-        raise InvalidParameterValue(
-            f"The sampling interval must be a positive number of seconds, not {interval!r}."
-        )
-    fluent_state.current().system_metrics_interval = interval
 
 
 def _resume(

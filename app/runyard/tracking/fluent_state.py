@@ -44,6 +44,10 @@ class FluentState:
         self.system_metrics_enabled: bool | None = None
         #: ``set_system_metrics_sampling_interval()``: overrides the setting.
         self.system_metrics_interval: float | None = None
+        #: ``set_system_metrics_samples_before_logging()``: overrides the setting.
+        self.system_metrics_samples: int | None = None
+        #: ``set_system_metrics_node_id()``: overrides the setting.
+        self.system_metrics_node_id: str | None = None
 
     def stack(self) -> list[ActiveRun]:
         """This thread's stack of active runs (innermost last)."""
