@@ -119,8 +119,12 @@ def _with_source(record: Dataset, source: str | None, digest: str | None) -> Dat
     if source is not None:
         if not isinstance(source, str):
             raise InvalidParameterValue("A dataset's source is a path or a URI string.")
-        scheme = urlparse(source).scheme.lower()
-        known = _SOURCE_TYPES.get(scheme)
+        parsed = urlparse(source)
+        if parsed.password is not None:  # recorded with the run and shown to every reader
+            raise InvalidParameterValue(
+                "A dataset's source is stored and shown with the run: give it without a password."
+            )
+        known = _SOURCE_TYPES.get(parsed.scheme.lower())
         if known is None:
             allowed = ", ".join(f"{s}://" for s in sorted(_SOURCE_TYPES) if s)
             raise InvalidParameterValue(

@@ -165,9 +165,10 @@ def test_from_numpy_records_what_mlflows_records_and_code_is_the_default_source(
         (lambda: from_pandas(FRAME, targets="nope"), "targets column 'nope'"),
         (lambda: from_pandas(FRAME, source="runs:/abc/data"), "Unsupported dataset source"),
         (lambda: from_numpy([1, 2]), "numpy arrays"),
+        (lambda: from_pandas(FRAME, source="https://u:secret@h/t.csv"), "without a password"),
     ],
 )
-def test_datasets_refuse_what_mlflow_refuses(call: Any, says: str) -> None:
+def test_datasets_refuse_what_cannot_be_recorded(call: Any, says: str) -> None:
     with pytest.raises(InvalidParameterValue, match=says):
         call()
 
