@@ -33,7 +33,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The container images build after the main suite, then the container and e2e suites run (scripts/test.sh).
+# The container images build in the background while the main suite runs (scripts/test.sh).
 test: lint
 	VENV=$(VENV) PYTEST_WORKERS=$(PYTEST_WORKERS) scripts/test.sh
 
