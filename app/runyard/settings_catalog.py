@@ -179,6 +179,12 @@ CLIENT: tuple[Setting, ...] = (
         "~/.ssh/config",
         "ssh_config file whose Host entries sftp:// locations honour.",
     ),
+    Setting(
+        "sftp_client",
+        "auto",
+        "How sftp:// connections are made: openssh (the ssh program, as OpenSSH's sftp does), "
+        "paramiko, or auto (ssh when it is installed and no password is needed, else paramiko).",
+    ),
 )
 
 #: Background logging (``synchronous=False``) and system metrics of a run.

@@ -10,6 +10,7 @@ import io
 import os
 import secrets
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,9 +45,16 @@ def use(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(key, value)
 
 
+@pytest.fixture(params=["openssh", "paramiko"])
+def sftp_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each SFTP guarantee holds for both ways of connecting (setting ``sftp_client``)."""
+    monkeypatch.setenv("RUNYARD_SFTP_CLIENT", request.param)
+    return str(request.param)
+
+
 # ---- SFTP symlinks ------------------------------------------------------------------------------
 def test_sftp_symlinks_never_lead_out_of_the_root(
-    sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch
+    sftp_server: SftpServer, sftp_client: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use(monkeypatch, sftp_server.env())
     unique = secrets.token_hex(6)
@@ -83,14 +91,43 @@ def test_sftp_symlinks_never_lead_out_of_the_root(
 
 # ---- refusing to talk to the wrong server -------------------------------------------------------
 def test_sftp_refuses_a_host_key_not_in_known_hosts(
-    sftp_server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sftp_server: SftpServer, sftp_client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use(monkeypatch, sftp_server.env())
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     monkeypatch.setenv("RUNYARD_SFTP_KNOWN_HOSTS", str(empty))
-    with pytest.raises(PermissionDenied, match="known_hosts"):
+    with pytest.raises(PermissionDenied, match="is not in known_hosts"):
         repo_for_uri(sftp_server.uri("refused")).list_artifacts()
+
+
+def test_sftp_refuses_a_host_key_that_changed(
+    sftp_server: SftpServer, sftp_client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, sftp_server.env())
+    other = tmp_path / "other_host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    changed = tmp_path / "known_hosts"
+    public = other.with_suffix(".pub").read_text().split()
+    changed.write_text(f"[127.0.0.1]:{sftp_server.port} {public[0]} {public[1]}\n")
+    monkeypatch.setenv("RUNYARD_SFTP_KNOWN_HOSTS", str(changed))
+    with pytest.raises(PermissionDenied, match="does not match known_hosts"):
+        repo_for_uri(sftp_server.uri("refused")).list_artifacts()
+
+
+def test_sftp_refuses_a_key_the_server_does_not_accept(
+    sftp_server: SftpServer, sftp_client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, sftp_server.env())
+    stranger = tmp_path / "stranger_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    monkeypatch.setenv("RUNYARD_SFTP_IDENTITY_FILE", str(stranger))
+    monkeypatch.setenv("RUNYARD_ARTIFACT_CONNECT_ATTEMPTS", "3")
+    started = time.monotonic()
+    with pytest.raises(PermissionDenied, match="refused") as caught:
+        repo_for_uri(sftp_server.uri("refused")).list_artifacts()
+    assert time.monotonic() - started < 5, "a refused login is not retried"
+    assert str(stranger) not in str(caught.value)
 
 
 def test_ftps_refuses_an_untrusted_certificate_and_ftp_a_wrong_password(
@@ -203,12 +240,13 @@ def _recorded(monkeypatch: pytest.MonkeyPatch, target: Any, name: str, note: Cal
 
 
 def test_an_sftp_upload_into_an_existing_directory_takes_six_requests(
-    sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch
+    sftp_server: SftpServer, sftp_client: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small files are bound by round trips: checking the path, looking for what is there,
     open, write, close and rename; nothing more where the directory already exists."""
     repo, session = _after_a_first_upload(sftp_server, monkeypatch)
-    sent = _recorded(monkeypatch, session.sftp, "_async_request", lambda *args: args[:2])
+    sending = "_request" if sftp_client == "openssh" else "_async_request"
+    sent = _recorded(monkeypatch, session.sftp, sending, lambda *args: args[:2])
     repo.write_stream("d/second.txt", io.BytesIO(b"second"))
     assert len(sent) == 6, sent
     assert read(repo, "d/second.txt") == b"second"
@@ -231,17 +269,19 @@ def test_an_ftp_upload_into_an_existing_directory_sends_no_lookups_for_it(
 
 # ---- unreachable servers ------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "uri",
+    ("uri", "sftp_client"),
     [
-        lambda port: f"sftp://nobody@127.0.0.1:{port}/srv",
-        lambda port: f"ftp://nobody:pw@127.0.0.1:{port}/srv",
-        lambda port: f"ftps://nobody@127.0.0.1:{port}/srv",
+        (lambda port: f"sftp://nobody@127.0.0.1:{port}/srv", "openssh"),
+        (lambda port: f"sftp://nobody@127.0.0.1:{port}/srv", "paramiko"),
+        (lambda port: f"ftp://nobody:pw@127.0.0.1:{port}/srv", "auto"),
+        (lambda port: f"ftps://nobody@127.0.0.1:{port}/srv", "auto"),
     ],
-    ids=["sftp", "ftp", "ftps"],
+    ids=["sftp-openssh", "sftp-paramiko", "ftp", "ftps"],
 )
 def test_an_unreachable_server_is_temporarily_unavailable_after_bounded_attempts(
-    uri: Callable[[int], str], monkeypatch: pytest.MonkeyPatch
+    uri: Callable[[int], str], sftp_client: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RUNYARD_SFTP_CLIENT", sftp_client)
     monkeypatch.setenv("RUNYARD_ARTIFACT_CONNECT_ATTEMPTS", "2")
     monkeypatch.setenv("RUNYARD_ARTIFACT_TIMEOUT", "2")
     started = time.monotonic()

@@ -16,6 +16,7 @@ def test_the_connection_negotiates_aes_gcm_with_openssh(
 ) -> None:
     for key, value in sftp_server.env().items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RUNYARD_SFTP_CLIENT", "paramiko")  # OpenSSH's ssh picks its own
     repo = repo_for_uri(sftp_server.uri("cipher"))
     repo.write_stream("a.txt", io.BytesIO(b"x"))
     with repo._pool.lease() as session:  # type: ignore[attr-defined]

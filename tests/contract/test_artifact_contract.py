@@ -1,7 +1,8 @@
 """One contract for every artifact repository: local, S3, SFTP, FTP, FTPS, Google Cloud Storage,
 and the server's proxy with each of those (but FTPS) as its destination.
 
-Each backend is real: a directory, a ``moto_server`` process speaking S3, OpenSSH's ``sshd``,
+Each backend is real: a directory, a ``moto_server`` process speaking S3, OpenSSH's ``sshd``
+(reached through OpenSSH's ``ssh``, the default here, and through paramiko),
 ``vsftpd`` (plain and explicit TLS), ``pyftpdlib`` (an FTP server that lists with MLSD),
 ``gcp-storage-emulator``, and ``runyard server`` processes
 (gunicorn) in front of them. Whatever the backend, the same calls give the same
@@ -35,6 +36,7 @@ BACKENDS = (
     "local",
     "s3",
     "sftp",
+    "sftp-paramiko",
     "ftp",
     "ftps",
     "ftp-mlsd",
@@ -109,7 +111,7 @@ def _direct_repo(kind: str, unique: str, request: pytest.FixtureRequest) -> Arti
     way a user would (the caller has applied ``env()`` of the server)."""
     from runyard.artifacts import repo_for_uri
 
-    if kind == "sftp":
+    if kind in ("sftp", "sftp-paramiko"):
         server: SftpServer = request.getfixturevalue("sftp_server")
         return repo_for_uri(server.uri(f"direct/{unique}"))
     if kind in ("ftp", "ftps"):
@@ -138,12 +140,15 @@ def repo(
         from runyard.artifacts.s3 import S3ArtifactRepo
 
         return S3ArtifactRepo(f"s3://{BUCKET}/direct/{unique}")
-    if kind in ("sftp", "ftp", "ftps", "ftp-mlsd", "gcs"):
-        server_fixture = {"ftps": "ftp_server", "ftp-mlsd": "mlsd_ftp_server"}.get(
-            kind, f"{kind}_server"
-        )
+    if kind in ("sftp", "sftp-paramiko", "ftp", "ftps", "ftp-mlsd", "gcs"):
+        server_fixture = {
+            "ftps": "ftp_server",
+            "ftp-mlsd": "mlsd_ftp_server",
+            "sftp-paramiko": "sftp_server",
+        }.get(kind, f"{kind}_server")
         for key, value in request.getfixturevalue(server_fixture).env().items():
             monkeypatch.setenv(key, value)
+        monkeypatch.setenv("RUNYARD_SFTP_CLIENT", "paramiko" if kind == "sftp-paramiko" else "auto")
         return _direct_repo(kind, unique, request)
     from runyard.artifacts.proxy import ProxyArtifactRepo
 
@@ -378,7 +383,17 @@ def test_large_file_streams_in_bounded_memory(repo: ArtifactRepo) -> None:
 
 #: Stores whose paths are directories. On S3 and GCS keys are flat: ``a.txt`` and
 #: ``a.txt/b.txt`` can both be objects, as with MLflow's repositories.
-DIRECTORIES = ("local", "sftp", "ftp", "ftps", "ftp-mlsd", "proxy-local", "proxy-sftp", "proxy-ftp")
+DIRECTORIES = (
+    "local",
+    "sftp",
+    "sftp-paramiko",
+    "ftp",
+    "ftps",
+    "ftp-mlsd",
+    "proxy-local",
+    "proxy-sftp",
+    "proxy-ftp",
+)
 
 
 @pytest.mark.parametrize("repo", DIRECTORIES, indirect=True)

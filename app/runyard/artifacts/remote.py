@@ -140,9 +140,11 @@ def shared_pool(
     alive: Callable[[C], bool],
     close: Callable[[C], None],
 ) -> ConnectionPool[C]:
-    """The pool of one server, login and connection settings (``key``), shared by every
-    repository of this process that uses them: clients build a repository per call, so
-    per-repository connections would be opened for every file and never reused."""
+    """The pool of one server, login and connection settings (``key``, to which the timeout
+    its connections were opened with is added), shared by every repository of this process
+    that uses them: clients build a repository per call, so per-repository connections would
+    be opened for every file and never reused."""
+    key = (*key, timeout_seconds())
     with _SHARED_LOCK:
         pool = _SHARED.get(key)
         if pool is None:

@@ -1,11 +1,10 @@
 """``SftpArtifactRepo``: artifacts in a directory on an SSH server (``sftp://user@host/path``).
 
-Connects like OpenSSH would: ``~/.ssh/config`` (``sftp_ssh_config``) maps the host to its real
-name, port, user, keys and ProxyCommand; keys come from the SSH agent and ``~/.ssh`` (or only
-``sftp_identity_file``); the server's host key must be in ``known_hosts`` (``sftp_known_hosts``),
-otherwise the connection is refused. A password, if the server wants one, comes from the netrc
-file. The URI's path is the root directory on the server, as in MLflow (``sftp://h/srv/x`` is
-``/srv/x``).
+Connections go through OpenSSH's ``ssh`` program where it can make them (``sftp_openssh``),
+else through paramiko (``sftp_paramiko``); both read the user's SSH setup the way OpenSSH
+does, verify the server's host key against ``known_hosts`` and refuse unknown hosts. A
+password, if the server wants one, comes from the netrc file. The URI's path is the root
+directory on the server, as in MLflow (``sftp://h/srv/x`` is ``/srv/x``).
 
 Uploads go to a hidden temporary name beside the target and are renamed over it
 (``posix-rename``), so an interrupted upload never shows a partial file. Every path is checked
@@ -16,12 +15,10 @@ the root is read, written, listed or deleted, whatever the symlinks under the ro
 from __future__ import annotations
 
 import contextlib
-import getpass
-import os
 import posixpath
 import stat
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from runyard import config
 from runyard.artifacts.base import (
@@ -38,11 +35,9 @@ from runyard.artifacts.base import (
 from runyard.artifacts.remote import (
     ConnectionPool,
     ServerLocation,
-    connect_with_retries,
     parse_server_uri,
     password_for,
     shared_pool,
-    timeout_seconds,
 )
 from runyard.entities import FileInfo
 from runyard.errors import (
@@ -54,31 +49,11 @@ from runyard.errors import (
 from runyard.validation import safe_relative_path
 
 #: Settings that change how a connection is made; connections are shared only when they match.
-SETTINGS = ("sftp_identity_file", "sftp_known_hosts", "sftp_ssh_config", "netrc")
+SETTINGS = ("sftp_identity_file", "sftp_known_hosts", "sftp_ssh_config", "netrc", "sftp_client")
 #: Downloads keep READ_AHEAD bytes requested ahead (pipelined reads of the file's request size)
 #: and hand each reply out as it is, so memory stays bounded by READ_AHEAD.
 READ_AHEAD = 16 * CHUNK_SIZE
-#: Bytes per SFTP read or write request to an OpenSSH server, whose sftp-server takes messages
-#: up to 256 KiB; paramiko's own 32 KiB (what any SFTP server must take) is kept for others,
-#: which may answer a larger read short. Python's cost is per request and per SSH packet, so
-#: with the SSH window and packet sizes below, 128 MiB on loopback went from 120 to 200 MB/s
-#: up and from 65 to 200 MB/s down (OpenSSH's sftp: 180 and 210 MB/s).
-OPENSSH_REQUEST_SIZE = 250 * 1024
-SSH_WINDOW_SIZE = 64 * 1024 * 1024
-SSH_MAX_PACKET_SIZE = 256 * 1024
-
-
-def _aead_first(transport: Any) -> Any:
-    """Offer AES-GCM before paramiko's default AES-CTR: an AEAD cipher authenticates each packet
-    in the same call into OpenSSL, where CTR adds a separate HMAC, and paramiko pays Python's
-    cost per packet for each. On loopback a 256 MiB upload took 25 % less client CPU (0.73
-    against 0.99 s) and went 20 % faster. A server without GCM gets the rest of the list."""
-    options = transport.get_security_options()
-    ciphers = tuple(options.ciphers)
-    options.ciphers = tuple(c for c in ciphers if "-gcm" in c) + tuple(
-        c for c in ciphers if "-gcm" not in c
-    )
-    return transport
+CLIENTS = ("auto", "openssh", "paramiko")
 
 
 def parse_sftp_uri(uri: str) -> ServerLocation:
@@ -86,21 +61,15 @@ def parse_sftp_uri(uri: str) -> ServerLocation:
     return parse_server_uri(uri, ("sftp",))
 
 
-class _Session:
-    """One SSH connection and its SFTP channel."""
+class SftpSession(Protocol):
+    """A connection of either kind (``sftp_openssh``, ``sftp_paramiko``): its SFTP client
+    answers the same calls."""
 
-    def __init__(self, client: Any, sftp: Any) -> None:
-        self.client = client
-        self.sftp = sftp
+    sftp: Any
 
-    def alive(self) -> bool:
-        transport = self.client.get_transport()
-        return transport is not None and transport.is_active()
+    def alive(self) -> bool: ...
 
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.sftp.close()
-        self.client.close()
+    def close(self) -> None: ...
 
 
 class SftpArtifactRepo(ArtifactRepo):
@@ -110,84 +79,25 @@ class SftpArtifactRepo(ArtifactRepo):
         self.location = parse_sftp_uri(root_uri)
         super().__init__(self.location.uri)
         self._paramiko = import_extra("paramiko", "sftp", "sftp")
+        self._openssh = uses_openssh(self.location)
         settings = tuple(config.get(n) for n in SETTINGS)
-        self._pool: ConnectionPool[_Session] = shared_pool(
-            (*self.location.login, settings),
+        self._pool: ConnectionPool[SftpSession] = shared_pool(
+            (*self.location.login, settings, self._openssh),
             self._connect,
-            _Session.alive,
-            _Session.close,
+            lambda session: session.alive(),
+            lambda session: session.close(),
         )
         self._real_root: str | None = None
 
-    # ---- connecting --------------------------------------------------------------------------
-    def _host_config(self) -> dict[str, Any]:
-        path = config.get_path("sftp_ssh_config")
-        if not os.path.isfile(path):
-            return {}
-        return dict(self._paramiko.SSHConfig.from_path(path).lookup(self.location.host))
+    def _connect(self) -> SftpSession:
+        """A new connection, by OpenSSH's ``ssh`` where ``uses_openssh`` says so."""
+        if self._openssh:
+            from runyard.artifacts.sftp_openssh import connect_openssh
 
-    def _connect(self) -> _Session:
-        paramiko = self._paramiko
-        host = self._host_config()
-        hostname = host.get("hostname", self.location.host)
-        port = self.location.port or int(host.get("port", 22))
-        user = self.location.user or host.get("user") or getpass.getuser()
-        identity = config.get("sftp_identity_file")
-        keys = (
-            [identity]
-            if identity
-            else [os.path.expanduser(k) for k in host.get("identityfile", [])]
-        )
-        where = f"the SFTP server {self.location.server}"
-        timeout = timeout_seconds()
+            return connect_openssh(self.location)
+        from runyard.artifacts.sftp_paramiko import connect_paramiko
 
-        def attempt() -> _Session:
-            client = paramiko.SSHClient()
-            self._load_host_keys(client)
-            client.set_missing_host_key_policy(paramiko.RejectPolicy())
-            proxy = host.get("proxycommand")
-            try:
-                client.connect(
-                    hostname,
-                    port=port,
-                    username=user,
-                    password=password_for(self.location),
-                    key_filename=[k for k in keys if os.path.isfile(k)] or None,
-                    allow_agent=not identity,
-                    look_for_keys=not identity,
-                    timeout=timeout,
-                    banner_timeout=timeout,
-                    auth_timeout=timeout,
-                    sock=paramiko.ProxyCommand(proxy) if proxy else None,
-                    transport_factory=lambda *a, **kw: _aead_first(paramiko.Transport(*a, **kw)),
-                )
-            except paramiko.AuthenticationException as exc:
-                client.close()
-                raise PermissionDenied(f"{where} refused to log in {user!r}: {exc}") from None
-            except paramiko.BadHostKeyException:
-                client.close()
-                raise PermissionDenied(
-                    f"The host key of {where} does not match known_hosts: refusing to connect"
-                ) from None
-            except paramiko.SSHException as exc:
-                client.close()
-                if "known_hosts" in str(exc):
-                    raise PermissionDenied(
-                        f"The host key of {where} is not in known_hosts (setting "
-                        "sftp_known_hosts); connect once with ssh or add it with ssh-keyscan"
-                    ) from None
-                raise
-            sftp = _sftp_client(client.get_transport())
-            sftp.get_channel().settimeout(timeout)
-            return _Session(client, sftp)
-
-        return connect_with_retries(attempt, where, (paramiko.SSHException, EOFError))
-
-    @staticmethod
-    def _load_host_keys(client: Any) -> None:
-        path = config.get_path("sftp_known_hosts")
-        if os.path.isfile(path):
-            client.load_host_keys(path)
+        return connect_paramiko(self._paramiko, self.location)
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[Any]:
@@ -268,7 +178,7 @@ class SftpArtifactRepo(ArtifactRepo):
         last = DIRECTORY_RACE_ATTEMPTS - 1
         for attempt in range(DIRECTORY_RACE_ATTEMPTS):
             try:
-                return _open(sftp, temp, "wb")
+                return sftp.open(temp, "wb")
             except OSError as error:  # OpenSSH: no such file (also when the parent is a file)
                 if isinstance(error, PermissionError) or attempt == last:
                     raise
@@ -307,13 +217,13 @@ class SftpArtifactRepo(ArtifactRepo):
                 found = _stat(session.sftp, full)
                 if found is None or not stat.S_ISREG(found.st_mode):
                     raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
-                remote = _open(session.sftp, full, "rb")
+                remote = session.sftp.open(full, "rb")
         except BaseException:
             self._pool.give_back(session)
             raise
         return self._chunks(session, remote, found.st_size or 0)
 
-    def _chunks(self, session: _Session, remote: Any, size: int) -> Iterator[bytes]:
+    def _chunks(self, session: SftpSession, remote: Any, size: int) -> Iterator[bytes]:
         """The file in pieces of one read request each, READ_AHEAD bytes requested ahead:
         bounded memory, a busy link. A piece the size of a request comes out of paramiko's
         prefetch as received; a larger one is built by concatenating replies (with a 1 MiB
@@ -398,27 +308,24 @@ class SftpArtifactRepo(ArtifactRepo):
             _remove_tree(sftp, full)
 
 
-def _sftp_client(transport: Any) -> Any:
-    """An SFTP session over a channel whose received bytes sit in a :class:`ChunkPipe` (set
-    before the subsystem starts, so no byte has arrived yet)."""
-    import paramiko
+def uses_openssh(location: ServerLocation) -> bool:
+    """Whether connections to ``location`` go through OpenSSH's ``ssh`` (setting
+    ``sftp_client``): in ``auto``, when it is installed and no password is at hand for the
+    host, since ``ssh`` in batch mode takes none."""
+    from runyard.artifacts.sftp_openssh import ssh_program
 
-    from runyard.artifacts.ssh_pipe import ChunkPipe
-
-    channel = transport.open_session(
-        window_size=SSH_WINDOW_SIZE, max_packet_size=SSH_MAX_PACKET_SIZE
-    )
-    channel.in_buffer = ChunkPipe()
-    channel.invoke_subsystem("sftp")
-    return paramiko.SFTPClient(channel)
-
-
-def _open(sftp: Any, path: str, mode: str) -> Any:
-    """A remote file whose reads and writes go in requests as large as the server takes."""
-    remote = sftp.open(path, mode)
-    if "OpenSSH" in sftp.get_channel().get_transport().remote_version:
-        remote.MAX_REQUEST_SIZE = OPENSSH_REQUEST_SIZE
-    return remote
+    choice = (config.get("sftp_client") or "auto").strip().lower()
+    if choice not in CLIENTS:
+        raise InvalidParameterValue(
+            f"Invalid sftp_client {choice!r}: expected one of {', '.join(CLIENTS)}"
+        )
+    if choice == "paramiko":
+        return False
+    if ssh_program() is None:
+        if choice == "openssh":
+            raise InvalidParameterValue("sftp_client is openssh, but ssh is not installed")
+        return False
+    return choice == "openssh" or password_for(location) is None
 
 
 def _stat(sftp: Any, path: str) -> Any:
