@@ -45,8 +45,9 @@ MIN_REQUEST_SIZE = 32 * 1024
 MAX_REQUEST_SIZE = 250 * 1024
 #: Requests of one transfer kept in flight.
 MAX_IN_FLIGHT = 64
-#: Bytes asked of the pipe per read: several replies at once when they are waiting.
-PIPE_READ_SIZE = 1024 * 1024
+#: The largest message taken from a server (OpenSSH's own limit is 256 KiB): anything larger
+#: is a broken stream, not a reason to allocate.
+MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
@@ -72,10 +73,11 @@ def _string(value: bytes | str) -> bytes:
 
 
 class _Reader:
-    """Fields of one received message, in order."""
+    """Fields of one received message, in order (``raw``: the body as received)."""
 
-    def __init__(self, data: memoryview) -> None:
-        self.data = data
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.data = memoryview(raw)
         self.pos = 0
 
     def u32(self) -> int:
@@ -137,10 +139,8 @@ class SftpPipeClient:
         self._readable.register(read_fd, select.POLLIN)
         self._writable = select.poll()
         self._writable.register(write_fd, select.POLLOUT)
-        self._buffer = bytearray()
-        self._pos = 0
         self._next_id = 0
-        self._stash: dict[int, tuple[int, memoryview]] = {}  # replies not yet awaited
+        self._stash: dict[int, tuple[int, bytes]] = {}  # replies not yet awaited
         self.extensions: dict[str, bytes] = {}
         self.max_read = self.max_write = MIN_REQUEST_SIZE
 
@@ -166,34 +166,34 @@ class SftpPipeClient:
                     views[0] = views[0][sent:]
                     sent = 0
 
-    def _fill(self, need: int) -> None:
-        """Read until ``need`` unread bytes are buffered."""
-        while len(self._buffer) - self._pos < need:
-            if self._pos and self._pos * 2 >= len(self._buffer):
-                del self._buffer[: self._pos]
-                self._pos = 0
+    def _read_exact(self, size: int) -> bytes:
+        """``size`` bytes from the pipe. Each read asks for just what is still due, so data
+        that arrives at once lands in the returned object directly: a read reply's data is
+        copied once on its way from the kernel to the caller."""
+        parts: list[bytes] = []
+        while size:
             self._wait(self._readable, "answering")
-            missing = need - (len(self._buffer) - self._pos)
-            chunk = os.read(self._read_fd, max(missing, PIPE_READ_SIZE))
+            chunk = os.read(self._read_fd, size)
             if not chunk:
                 raise EOFError("The SFTP connection closed")
-            self._buffer += chunk
+            parts.append(chunk)
+            size -= len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def _receive_any(self) -> tuple[int, int, memoryview]:
-        """The next message: (type, request id, body after the id)."""
-        self._fill(4)
-        (length,) = _U32.unpack_from(self._buffer, self._pos)
-        if length < 5:
-            raise EOFError("The SFTP server sent a malformed message")
-        self._fill(4 + length)
-        start = self._pos
-        self._pos += 4 + length
-        kind = self._buffer[start + 4]
-        body = memoryview(bytes(self._buffer[start + 5 : start + 4 + length]))
-        if kind == VERSION:
-            return kind, 0, body
-        (request,) = _U32.unpack_from(body, 0)
-        return kind, request, body[4:]
+    def _receive_any(self) -> tuple[int, int, bytes]:
+        """The next message: (type, request id, body after the id); a read reply's body is
+        its data alone."""
+        length, kind, request = _HEADER.unpack(self._read_exact(_HEADER.size))
+        if not _HEADER.size - 4 <= length <= MAX_MESSAGE_SIZE:
+            raise EOFError(f"The SFTP server sent a malformed message ({length} bytes)")
+        if kind == VERSION:  # no request id: the version stands where it would be
+            return kind, 0, _U32.pack(request) + self._read_exact(length - 5)
+        if kind == DATA:
+            (size,) = _U32.unpack(self._read_exact(4))
+            if size != length - 9:
+                raise EOFError("The SFTP server sent a malformed read reply")
+            return kind, request, self._read_exact(size)
+        return kind, request, self._read_exact(length - 5)
 
     def _receive(self, request: int) -> tuple[int, _Reader]:
         """The reply to ``request`` (replies to others that arrive first are kept)."""
@@ -365,14 +365,14 @@ class SftpPipeFile:
                     continue
                 raise status_error(code, reader.text(), self._path)
             client._expect(reply, DATA)
-            size = reader.u32()
-            data = reader.data[reader.pos : reader.pos + size]
+            data = reader.raw  # the data alone (``_receive_any``)
+            size = len(data)
             if 0 < size < length:  # the rest is asked for now and awaited next
                 rest = (start + size, length - size)
                 request = client._request(READ, handle, _U64.pack(rest[0]), _U32.pack(rest[1]))
                 flight.appendleft((request, *rest))
             if size:
-                yield bytes(data)
+                yield data
 
     def write(self, data: bytes) -> None:
         client = self._client
