@@ -17,34 +17,31 @@ writes ``bench-output/artifacts.json``. The files (inputs, the servers' roots, t
 brought back) live on ``/dev/shm`` when it has room, so the disk's writeback does not decide the
 figures. Do not run the full size on a shared machine.
 
-Last measured at full size with the files on ``/dev/shm`` (1 GiB five times, every copier in
-turn; 10,000 files of 10 KiB; 2 cores, loopback), as runyard's median throughput over the
-native client's, direct / through the proxy. Single transfers still swing, FTP's most (the
-spread column: 298-1,058 MB/s for runyard's direct upload, 414-1,561 for its direct download):
+Last measured at full size (1 GiB five times, every copier in turn, each round starting with
+the next; 10,000 files of 10 KiB; 2 cores, loopback), as runyard's median throughput over the
+native client's, direct / through the proxy. Until this run the servers' roots were on the
+disk, not on ``/dev/shm`` as meant, so earlier figures carried the disk's writeback too.
 
-* SFTP one file: up 0.92 / 0.74, down 0.49 / 0.49 (runyard 284 and 258 MB/s direct, OpenSSH's
-  sftp 310 and 526). runyard offers AES-GCM first (25 % less client CPU per byte than AES-CTR
-  with HMAC), reads and writes in 250 KiB requests over a 64 MiB SSH window, keeps 16 MiB of a
-  download requested ahead, hands each reply out as received and keeps the channel's packets
-  without moving them (``artifacts/ssh_pipe.py``): 224-249 MB/s down became 286-340 in
-  interleaved runs of 512 MiB. What is left is paramiko's Python work per SSH packet (OpenSSH's
-  server sends 32 KiB packets) and its copies of each, in its transport thread, next to
-  OpenSSH's C. Small files: 715 files/s up and 937 down direct (0.38 and 0.47 of ``sftp -r``,
-  which pipelines files; runyard does stat, mkdir check, open, write, close and rename per
-  file, each a round trip, four files at a time), 488 and 488 through the proxy. Since then
-  an upload into an existing directory skips the mkdir check and a second path check (six
-  requests instead of eight): 2,000 files up went from 469-527 to 541-603 files/s in
-  interleaved runs.
-* FTP one file: up 1.09 / 0.38, down 0.72 / 0.92 (runyard 886 and 836 MB/s direct, curl 816
-  and 1,168). Through the proxy an upload crosses three processes on two cores (client, server,
-  vsftpd) where curl's crosses two. The server reads the body straight from the socket
-  (``server/socket_body.py``; gunicorn's own reader had 78 % of the worker's samples); alone,
-  a 1 GiB proxied upload to fresh names ran at 640-800 MB/s in a separate script (curl: 816
-  in this run), while this benchmark's interleaved rounds, overwriting the same file after the
-  other copiers' transfers, measured 291-419; the gap is not explained yet. Small files:
-  1,167 files/s up and 2,025 down direct (1.27 and 1.29 of curl), 531 and 621 through the
-  proxy. Since then an upload sends no TYPE and no SIZE/CWD of its directory (six commands
-  instead of nine): 2,000 files up went from 781-794 to 809-881 files/s in interleaved runs.
+* SFTP one file: up 0.90 / 0.69, down 0.81 / 0.77 (runyard 293 and 322 MB/s direct, OpenSSH's
+  sftp 326 and 399). runyard now runs OpenSSH's ``ssh`` and speaks SFTP over its pipe, as
+  ``sftp`` itself does (``artifacts/sftp_openssh.py``, ``artifacts/sftp_wire.py``), so the
+  transport is OpenSSH's C on both sides; through paramiko the figures were 0.92 / 0.74 up and
+  0.49 / 0.49 down, bound by paramiko's Python work per SSH packet. Outside this benchmark,
+  six interleaved 1 GiB downloads gave medians of 413 MB/s for runyard and 403 for ``sftp``.
+  Through the proxy a transfer crosses four processes on two cores (client, server, ``ssh``,
+  sshd) where ``sftp``'s crosses three. Small files: 1,486 files/s up and 1,982 down direct
+  (0.74 and 1.15 of ``sftp -r``; paramiko: 715 and 937), 608 and 556 through the proxy, where
+  each file is also an HTTP request to the server.
+* FTP one file: up 0.50 / 0.63, down 1.45 / 0.69 (runyard 616 and 1,278 MB/s direct, curl
+  1,233 and 883). FTP's single transfers swing most (runyard's direct upload 323-1,124 MB/s
+  against curl's 1,101-1,308 in this run); a second run that printed every transfer had one
+  upload or download of the 1 GiB take about 3 s instead of about 1 s in each of the first
+  three rounds, falling on a different copier each time. Alone, eight rounds in one process gave runyard's direct upload
+  839-1,261 MB/s and its download 1,177-1,573, so the ratios above measure the swings as much
+  as the code. Through the proxy an upload crosses three processes on two cores (client,
+  server, vsftpd) where curl's crosses two; the server reads the body straight from the socket
+  (``server/socket_body.py``). Small files: 1,504 files/s up and 1,600 down direct (1.39 and
+  1.24 of curl), 563 and 550 through the proxy.
 * GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
   8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
   request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
@@ -52,9 +49,9 @@ spread column: 298-1,058 MB/s for runyard's direct upload, 414-1,561 for its dir
 
 At ``--quick`` size (64 MiB, 300 small files) the ratios differ because the native clients'
 start-up and runyard's four connections' logins are a large part of the time: judge by the
-full size. At full size the large-file target (0.8x) is met for the direct uploads of both
-protocols and FTP's proxied download, and missed for SFTP's downloads, FTP's direct download
-in this run (its spread reaches past curl's) and the proxied uploads.
+full size. At full size the large-file target (0.8x) is met for SFTP's direct transfers and
+FTP's direct download, and missed through the proxy (both protocols) and for FTP's direct
+upload in this run.
 """
 
 from __future__ import annotations
@@ -282,11 +279,15 @@ def measure(
 ) -> dict[str, dict[str, list[float]]]:
     """Seconds per workload and copier. The large file goes up and down ``repeats`` times,
     every copier in turn each round, so a slow spell of the machine (loopback throughput here
-    swings by 2x from one transfer to the next) falls on all of them alike; the many small
+    swings by 2x from one transfer to the next) falls on all of them alike; each round starts
+    with the next copier, so none always follows the same one (the one after the native
+    client's transfers measured up to 20 % slower than in other places); the many small
     files once."""
     seconds: dict[str, dict[str, list[float]]] = {name: {} for name in copiers}
-    for _ in range(repeats):
-        for name, copier in copiers.items():
+    names = list(copiers)
+    for round_ in range(repeats):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            copier = copiers[name]
             up = timed(lambda c=copier: c.one_file_up(big))
             down = timed(copier.one_file_down)
             seconds[name].setdefault("one_file_up", []).append(up)
@@ -383,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     size = QUICK if args.quick else FULL
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test servers' helpers
     parent = args.workdir or in_memory_parent(size)
+    tempfile.tempdir = parent  # the servers' roots too (``served_directory``), not only ours
     work = Path(tempfile.mkdtemp(prefix="runyard-bench-artifacts-", dir=parent))
     print(f"files under {work}", file=sys.stderr)
     try:
