@@ -134,3 +134,21 @@ def test_reads_answered_short_are_asked_again_for_the_rest(sftp_env: SftpServer)
     finally:
         session.close()
     assert not session.alive()
+
+
+def test_a_forked_child_does_not_hold_a_closed_connection_open(sftp_env: SftpServer) -> None:
+    """A server worker forked while its parent holds a connection: when the parent closes
+    it, ``ssh`` sees its input end and exits by itself, not killed after the grace period."""
+    location = repo_for_uri(sftp_env.uri("fork")).location  # type: ignore[attr-defined]
+    session = connect_openssh(location)
+    child = os.fork()
+    if child == 0:  # the child outlives the parent's close by far, then leaves quietly
+        time.sleep(10)
+        os._exit(0)
+    try:
+        session.close()
+        assert session.process.returncode is not None
+        assert session.process.returncode >= 0, "ssh was killed: the child kept its input open"
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import weakref
 from typing import IO
 
 from runyard import config
@@ -43,6 +44,7 @@ class OpenSshSession:
     def __init__(self, process: subprocess.Popen[bytes], sftp: SftpPipeClient) -> None:
         self.process = process
         self.sftp = sftp
+        _OPEN.add(self)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -59,6 +61,25 @@ class OpenSshSession:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+#: Sessions of this process, for the fork hook below.
+_OPEN: weakref.WeakSet[OpenSshSession] = weakref.WeakSet()
+
+
+def _close_inherited_pipes() -> None:
+    """A forked child (a server worker) closes its copies of the parent's pipes to ``ssh``:
+    otherwise, when the parent closes a session, ``ssh`` keeps waiting for the child's copy
+    of its input to close too. The pool never hands a parent's connection to a child."""
+    for session in list(_OPEN):
+        for stream in (session.process.stdin, session.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+    _OPEN.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_pipes)
 
 
 def ssh_command(location: ServerLocation, timeout: float) -> list[str]:
