@@ -36,12 +36,12 @@ disk, not on ``/dev/shm`` as meant, so earlier figures carried the disk's writeb
   1,233 and 883). FTP's single transfers swing most (runyard's direct upload 323-1,124 MB/s
   against curl's 1,101-1,308 in this run); a second run that printed every transfer had one
   upload or download of the 1 GiB take about 3 s instead of about 1 s in each of the first
-  three rounds, falling on a different copier each time. Alone, eight rounds in one process gave runyard's direct upload
-  839-1,261 MB/s and its download 1,177-1,573, so the ratios above measure the swings as much
-  as the code. Through the proxy an upload crosses three processes on two cores (client,
-  server, vsftpd) where curl's crosses two; the server reads the body straight from the socket
-  (``server/socket_body.py``). Small files: 1,504 files/s up and 1,600 down direct (1.39 and
-  1.24 of curl), 563 and 550 through the proxy.
+  three rounds, falling on a different copier each time. Alone, eight rounds in one process
+  gave runyard's direct upload 839-1,261 MB/s and its download 1,177-1,573, so the ratios
+  above measure the swings as much as the code. Through the proxy an upload crosses three
+  processes on two cores (client, server, vsftpd) where curl's crosses two; the server reads
+  the body straight from the socket (``server/socket_body.py``). Small files: 1,504 files/s
+  up and 1,600 down direct (1.39 and 1.24 of curl), 563 and 550 through the proxy.
 * GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
   8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
   request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
