@@ -90,28 +90,32 @@ def test_sftp_symlinks_never_lead_out_of_the_root(
 
 
 # ---- refusing to talk to the wrong server -------------------------------------------------------
-def test_sftp_refuses_a_host_key_not_in_known_hosts(
-    sftp_server: SftpServer, sftp_client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use(monkeypatch, sftp_server.env())
-    empty = tmp_path / "known_hosts"
-    empty.write_text("")
-    monkeypatch.setenv("RUNYARD_SFTP_KNOWN_HOSTS", str(empty))
-    with pytest.raises(PermissionDenied, match="is not in known_hosts"):
-        repo_for_uri(sftp_server.uri("refused")).list_artifacts()
+def _new_key(path: Path) -> Path:
+    """A fresh ed25519 key pair at ``path`` (and ``path.pub``)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
 
 
-def test_sftp_refuses_a_host_key_that_changed(
-    sftp_server: SftpServer, sftp_client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("known", "refusal"),
+    [("nothing", "is not in known_hosts"), ("another key", "does not match known_hosts")],
+)
+def test_sftp_refuses_a_host_key_it_cannot_verify(
+    sftp_server: SftpServer,
+    sftp_client: str,
+    known: str,
+    refusal: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     use(monkeypatch, sftp_server.env())
-    other = tmp_path / "other_host_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
-    changed = tmp_path / "known_hosts"
-    public = other.with_suffix(".pub").read_text().split()
-    changed.write_text(f"[127.0.0.1]:{sftp_server.port} {public[0]} {public[1]}\n")
-    monkeypatch.setenv("RUNYARD_SFTP_KNOWN_HOSTS", str(changed))
-    with pytest.raises(PermissionDenied, match="does not match known_hosts"):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    if known == "another key":
+        kind, key = _new_key(tmp_path / "other").with_suffix(".pub").read_text().split()[:2]
+        known_hosts.write_text(f"[127.0.0.1]:{sftp_server.port} {kind} {key}\n")
+    monkeypatch.setenv("RUNYARD_SFTP_KNOWN_HOSTS", str(known_hosts))
+    with pytest.raises(PermissionDenied, match=refusal):
         repo_for_uri(sftp_server.uri("refused")).list_artifacts()
 
 
@@ -119,8 +123,7 @@ def test_sftp_refuses_a_key_the_server_does_not_accept(
     sftp_server: SftpServer, sftp_client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use(monkeypatch, sftp_server.env())
-    stranger = tmp_path / "stranger_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    stranger = _new_key(tmp_path / "stranger_key")
     monkeypatch.setenv("RUNYARD_SFTP_IDENTITY_FILE", str(stranger))
     monkeypatch.setenv("RUNYARD_ARTIFACT_CONNECT_ATTEMPTS", "3")
     started = time.monotonic()

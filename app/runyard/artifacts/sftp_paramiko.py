@@ -22,14 +22,14 @@ from runyard.artifacts.remote import (
     timeout_seconds,
 )
 from runyard.artifacts.sftp_openssh import host_key_changed, host_key_unknown
+from runyard.artifacts.sftp_wire import MAX_REQUEST_SIZE
 from runyard.errors import PermissionDenied
 
-#: Bytes per SFTP read or write request to an OpenSSH server, whose sftp-server takes messages
-#: up to 256 KiB; paramiko's own 32 KiB (what any SFTP server must take) is kept for others,
-#: which may answer a larger read short. Python's cost is per request and per SSH packet, so
-#: with the SSH window and packet sizes below, 128 MiB on loopback went from 120 to 200 MB/s
-#: up and from 65 to 200 MB/s down (OpenSSH's sftp: 180 and 210 MB/s).
-OPENSSH_REQUEST_SIZE = 250 * 1024
+#: Files on an OpenSSH server read and write in requests of ``MAX_REQUEST_SIZE`` (its
+#: sftp-server takes messages up to 256 KiB); paramiko's own 32 KiB (what any SFTP server must
+#: take) is kept for others, which may answer a larger read short. Python's cost is per request
+#: and per SSH packet, so with the SSH window and packet sizes below, 128 MiB on loopback went
+#: from 120 to 200 MB/s up and from 65 to 200 MB/s down (OpenSSH's sftp: 180 and 210 MB/s).
 SSH_WINDOW_SIZE = 64 * 1024 * 1024
 SSH_MAX_PACKET_SIZE = 256 * 1024
 
@@ -140,7 +140,7 @@ def _sftp_client(paramiko: Any, transport: Any) -> Any:
 
         def open_large(path: str, mode: str = "r", bufsize: int = -1) -> Any:
             remote = open_file(path, mode, bufsize)
-            remote.MAX_REQUEST_SIZE = OPENSSH_REQUEST_SIZE
+            remote.MAX_REQUEST_SIZE = MAX_REQUEST_SIZE
             return remote
 
         sftp.open = open_large
