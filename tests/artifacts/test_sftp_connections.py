@@ -77,6 +77,17 @@ def test_the_ssh_config_host_alias_gives_host_port_and_user(
     assert (sftp_env.root / "alias" / unique / "a.txt").read_bytes() == b"through the alias"
 
 
+@pytest.mark.parametrize("client", ["openssh", "paramiko"])
+def test_no_ssh_config_file_is_no_error(
+    sftp_env: SftpServer, client: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_SFTP_CLIENT", client)
+    monkeypatch.setenv("RUNYARD_SFTP_SSH_CONFIG", str(tmp_path / "absent"))
+    repo = repo_for_uri(sftp_env.uri(f"no-config/{secrets.token_hex(4)}"))
+    repo.write_stream("a.txt", io.BytesIO(b"no config"))
+    assert b"".join(repo.open_stream("a.txt")) == b"no config"
+
+
 @contextlib.contextmanager
 def _sftp_sessions_stopped(server: SftpServer) -> Iterator[None]:
     """Every SFTP session process of ``server`` stopped (SIGSTOP): connections stay open and

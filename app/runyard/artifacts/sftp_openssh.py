@@ -89,7 +89,7 @@ def ssh_command(location: ServerLocation, timeout: float) -> list[str]:
     command = [
         ssh_program() or "ssh",
         "-F",
-        ssh_config if os.path.isfile(ssh_config) else "none",
+        ssh_config if os.path.isfile(ssh_config) else os.devnull,  # not the system-wide one
         "-o", "BatchMode=yes",
         "-o", "StrictHostKeyChecking=yes",
         "-o", f"UserKnownHostsFile={config.get_path('sftp_known_hosts')}",
