@@ -163,3 +163,22 @@ def test_a_forked_child_does_not_hold_a_closed_connection_open(sftp_env: SftpSer
     finally:
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
+
+
+def test_a_login_script_that_prints_is_a_clear_error_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text printed by the account's shell start-up lands in the SFTP stream (OpenSSH's own
+    sftp fails the same way); here an ``ssh`` on the PATH plays that server."""
+    fake = tmp_path / "bin" / "ssh"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'Welcome! Today is a good day.'\nexec sleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("RUNYARD_SFTP_CLIENT", "openssh")
+    monkeypatch.setenv("RUNYARD_ARTIFACT_CONNECT_ATTEMPTS", "1")
+    started = time.monotonic()
+    with pytest.raises(TemporarilyUnavailable, match="login script") as caught:
+        repo_for_uri("sftp://someone@127.0.0.1:2222/srv").list_artifacts()
+    assert time.monotonic() - started < 10
+    assert "Welcome" not in str(caught.value)

@@ -185,7 +185,10 @@ class SftpPipeClient:
         its data alone."""
         length, kind, request = _HEADER.unpack(self._read_exact(_HEADER.size))
         if not _HEADER.size - 4 <= length <= MAX_MESSAGE_SIZE:
-            raise EOFError(f"The SFTP server sent a malformed message ({length} bytes)")
+            raise EOFError(
+                f"The SFTP server sent a malformed message ({length} bytes); a login script "
+                "of the account that prints text breaks SFTP"
+            )
         if kind == VERSION:  # no request id: the version stands where it would be
             return kind, 0, _U32.pack(request) + self._read_exact(length - 5)
         if kind == DATA:
