@@ -118,9 +118,9 @@ class SftpArtifactRepo(ArtifactRepo):
         while True:
             try:
                 return posixpath.join(sftp.normalize(current), *reversed(missing))
-            except OSError:
+            except OSError as error:  # not there (servers say so in different words)
                 parent = posixpath.dirname(current) or "."
-                if parent == current:
+                if parent == current or connection_lost(error):
                     raise
                 missing.append(posixpath.basename(current))
                 current = parent
@@ -155,19 +155,26 @@ class SftpArtifactRepo(ArtifactRepo):
                 raise InvalidParameterValue(f"Cannot write {rel!r}: it is a directory")
             parent = posixpath.dirname(full)
             temp = posixpath.join(parent, upload_temp_name())
-            written = 0
+            source = _Source(stream)
             try:
-                with self._open_upload(sftp, rel, parent, temp) as remote:
+                remote = self._open_upload(sftp, rel, parent, temp)
+                try:
                     remote.set_pipelined(True)
-                    while chunk := stream.read(CHUNK_SIZE):
+                    while chunk := source.read():
                         remote.write(chunk)
-                        written += len(chunk)
+                except BaseException as exc:
+                    if not source.server_lost(exc):  # else each request waits the timeout out
+                        with contextlib.suppress(Exception):
+                            remote.close()
+                    raise
+                remote.close()
                 _rename_over(sftp, temp, full)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    sftp.remove(temp)
+            except BaseException as exc:
+                if not source.server_lost(exc):  # else a delete takes it once it is abandoned
+                    with contextlib.suppress(Exception):
+                        sftp.remove(temp)
                 raise
-        return written
+        return source.count
 
     def _open_upload(self, sftp: Any, rel: str, parent: str, temp: str) -> Any:
         """The upload's temporary file, opened for writing. Opening comes first, so a file
@@ -218,6 +225,9 @@ class SftpArtifactRepo(ArtifactRepo):
                 if found is None or not stat.S_ISREG(found.st_mode):
                     raise ResourceDoesNotExist(f"No such artifact: '{artifact_path}'")
                 remote = session.sftp.open(full, "rb")
+        except TemporarilyUnavailable:
+            self._pool.discard(session)
+            raise
         except BaseException:
             self._pool.give_back(session)
             raise
@@ -377,6 +387,36 @@ def _remove_tree(sftp: Any, path: str) -> None:
             # empty again: another delete took what an upload had just put there
 
 
+class _Source:
+    """An upload's input, read in chunks; it tells the input's failures (a client that went
+    away mid-upload) from the server's, whose connection may be lost."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.count = 0
+        self.failed = False
+
+    def read(self) -> bytes:
+        try:
+            chunk = self._stream.read(CHUNK_SIZE)
+        except BaseException:
+            self.failed = True
+            raise
+        self.count += len(chunk)
+        return chunk
+
+    def server_lost(self, exc: BaseException) -> bool:
+        return not self.failed and connection_lost(exc)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection dropped or stopped answering (either client)."""
+    return isinstance(exc, TimeoutError | EOFError | ConnectionError) or type(exc).__name__ in (
+        "SSHException",
+        "ChannelException",
+    )
+
+
 class _sftp_errors:
     """Dropped connections and timeouts become 503s that name the server (not its password);
     permission problems on the server become 403s."""
@@ -392,10 +432,7 @@ class _sftp_errors:
             return False
         if isinstance(exc, PermissionError):
             raise PermissionDenied(f"The SFTP server {self.where} refused access: {exc}") from None
-        if isinstance(exc, TimeoutError | EOFError | ConnectionError) or type(exc).__name__ in (
-            "SSHException",
-            "ChannelException",
-        ):
+        if connection_lost(exc):
             raise TemporarilyUnavailable(
                 f"The SFTP server {self.where} stopped answering: {exc or type(exc).__name__}"
             ) from None

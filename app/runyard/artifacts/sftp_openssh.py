@@ -47,17 +47,18 @@ class OpenSshSession:
         _OPEN.add(self)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.sftp.broken is None and self.process.poll() is None
 
     def close(self) -> None:
-        """Closing the pipe ends the server's subsystem and ``ssh`` with it."""
+        """Closing the pipe ends the server's subsystem and ``ssh`` with it; a connection
+        that stopped answering is not waited for."""
         process = self.process
         for stream in (process.stdin, process.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
         try:
-            process.wait(EXIT_GRACE_SECONDS)
+            process.wait(0 if self.sftp.broken is not None else EXIT_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -118,14 +118,12 @@ class _Reader:
 
 def status_error(code: int, message: str, path: str = "") -> OSError:
     """The exception paramiko raises for a failed status, so callers handle both alike."""
-    text = f"{message}: {path}" if path else message
     if code == NO_SUCH_FILE:
         return FileNotFoundError(2, message or "No such file", path)
     if code == PERMISSION_DENIED:
         return PermissionError(13, message or "Permission denied", path)
-    if code == EOF:
-        return EOFError(text)  # type: ignore[return-value]  # only where EOF is unexpected
-    return OSError(text or f"SFTP status {code}")
+    text = message or f"SFTP status {code}"
+    return OSError(f"{text}: {path}" if path else text)
 
 
 class SftpPipeClient:
@@ -134,6 +132,7 @@ class SftpPipeClient:
     def __init__(self, read_fd: int, write_fd: int, timeout: float | None) -> None:
         self._read_fd = read_fd
         self._write_fd = write_fd
+        os.set_blocking(write_fd, False)  # a full pipe must not outwait the timeout
         self.timeout = timeout
         self._readable = select.poll()  # poll, not select: a server's descriptors pass 1024
         self._readable.register(read_fd, select.POLLIN)
@@ -141,13 +140,20 @@ class SftpPipeClient:
         self._writable.register(write_fd, select.POLLOUT)
         self._next_id = 0
         self._stash: dict[int, tuple[int, bytes]] = {}  # replies not yet awaited
+        self.broken: Exception | None = None  # why the connection is unusable, once it is
         self.extensions: dict[str, bytes] = {}
         self.max_read = self.max_write = MIN_REQUEST_SIZE
 
     # ---- the pipe ----------------------------------------------------------------------------
     def _wait(self, poller: select.poll, what: str) -> None:
+        """Wait for the pipe. After a timeout or a closed pipe every later call fails at once:
+        the stream is out of step (a reply may still come, a request be half sent), so the
+        cleanup that follows a failure does not wait out the timeout again."""
+        if self.broken is not None:
+            raise self.broken
         if self.timeout is not None and not poller.poll(self.timeout * 1000):
-            raise TimeoutError(f"The SFTP server stopped {what}")
+            self.broken = TimeoutError(f"The SFTP server stopped {what}")
+            raise self.broken
 
     def _send(self, parts: list[bytes | memoryview]) -> None:
         """One message, its length first; the parts go out as they are, without joining."""
@@ -157,8 +163,11 @@ class SftpPipeClient:
             self._wait(self._writable, "taking requests")
             try:
                 sent = os.writev(self._write_fd, views)
+            except BlockingIOError:
+                continue  # filled up since the poll: wait again
             except (BrokenPipeError, ConnectionResetError):
-                raise EOFError("The SFTP connection closed") from None
+                self.broken = EOFError("The SFTP connection closed")
+                raise self.broken from None
             while sent:
                 if sent >= len(views[0]):
                     sent -= len(views.pop(0))
@@ -175,7 +184,8 @@ class SftpPipeClient:
             self._wait(self._readable, "answering")
             chunk = os.read(self._read_fd, size)
             if not chunk:
-                raise EOFError("The SFTP connection closed")
+                self.broken = EOFError("The SFTP connection closed")
+                raise self.broken
             parts.append(chunk)
             size -= len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -185,16 +195,18 @@ class SftpPipeClient:
         its data alone."""
         length, kind, request = _HEADER.unpack(self._read_exact(_HEADER.size))
         if not _HEADER.size - 4 <= length <= MAX_MESSAGE_SIZE:
-            raise EOFError(
+            self.broken = EOFError(
                 f"The SFTP server sent a malformed message ({length} bytes); a login script "
                 "of the account that prints text breaks SFTP"
             )
+            raise self.broken
         if kind == VERSION:  # no request id: the version stands where it would be
             return kind, 0, _U32.pack(request) + self._read_exact(length - 5)
         if kind == DATA:
             (size,) = _U32.unpack(self._read_exact(4))
             if size != length - 9:
-                raise EOFError("The SFTP server sent a malformed read reply")
+                self.broken = EOFError("The SFTP server sent a malformed read reply")
+                raise self.broken
             return kind, request, self._read_exact(size)
         return kind, request, self._read_exact(length - 5)
 
