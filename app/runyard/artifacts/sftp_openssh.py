@@ -27,7 +27,9 @@ from runyard.artifacts.remote import ServerLocation, connect_with_retries, timeo
 from runyard.artifacts.sftp_wire import SftpPipeClient
 from runyard.errors import PermissionDenied
 
-#: Linux's fcntl to resize a pipe; a 1 MiB pipe holds several read replies.
+#: Linux's fcntl to resize a pipe: 1 MiB holds several read replies or write requests, so
+#: a request goes out in one write (the pipe does not block, ``sftp_wire``) where a 64 KiB
+#: pipe took four or more, each after a poll.
 F_SETPIPE_SZ = 1031
 PIPE_SIZE = 1024 * 1024
 #: Seconds ``ssh`` is given to exit when its connection is closed.
@@ -132,8 +134,9 @@ def _start(command: list[str], timeout: float, where: str) -> OpenSshSession:
             start_new_session=True,  # a Ctrl-C meant for the caller does not cut the transfer
         )
         assert process.stdin is not None and process.stdout is not None
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(process.stdout.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(pipe.fileno(), F_SETPIPE_SZ, PIPE_SIZE)
         sftp = SftpPipeClient(process.stdout.fileno(), process.stdin.fileno(), timeout)
         session = OpenSshSession(process, sftp)
         try:

@@ -132,7 +132,8 @@ class SftpPipeClient:
     def __init__(self, read_fd: int, write_fd: int, timeout: float | None) -> None:
         self._read_fd = read_fd
         self._write_fd = write_fd
-        os.set_blocking(write_fd, False)  # a full pipe must not outwait the timeout
+        os.set_blocking(write_fd, False)  # a full or empty pipe must not outwait the timeout:
+        os.set_blocking(read_fd, False)  # each call tries at once and polls only if it must
         self.timeout = timeout
         self._readable = select.poll()  # poll, not select: a server's descriptors pass 1024
         self._readable.register(read_fd, select.POLLIN)
@@ -159,12 +160,14 @@ class SftpPipeClient:
         """One message, its length first; the parts go out as they are, without joining."""
         views = [memoryview(_U32.pack(sum(len(part) for part in parts)))]
         views += [memoryview(part) for part in parts if len(part)]
+        if self.broken is not None:
+            raise self.broken
         while views:
-            self._wait(self._writable, "taking requests")
             try:
                 sent = os.writev(self._write_fd, views)
-            except BlockingIOError:
-                continue  # filled up since the poll: wait again
+            except BlockingIOError:  # the pipe is full
+                self._wait(self._writable, "taking requests")
+                continue
             except (BrokenPipeError, ConnectionResetError):
                 self.broken = EOFError("The SFTP connection closed")
                 raise self.broken from None
@@ -179,10 +182,15 @@ class SftpPipeClient:
         """``size`` bytes from the pipe. Each read asks for just what is still due, so data
         that arrives at once lands in the returned object directly: a read reply's data is
         copied once on its way from the kernel to the caller."""
+        if self.broken is not None:
+            raise self.broken
         parts: list[bytes] = []
         while size:
-            self._wait(self._readable, "answering")
-            chunk = os.read(self._read_fd, size)
+            try:
+                chunk = os.read(self._read_fd, size)
+            except BlockingIOError:  # nothing yet
+                self._wait(self._readable, "answering")
+                continue
             if not chunk:
                 self.broken = EOFError("The SFTP connection closed")
                 raise self.broken
