@@ -13,7 +13,6 @@ paramiko connection, which takes it from netrc (``sftp.uses_openssh`` decides).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import math
 import os
 import shutil
@@ -37,7 +36,8 @@ EXIT_GRACE_SECONDS = 2.0
 
 
 def ssh_program() -> str | None:
-    return shutil.which("ssh")
+    """OpenSSH's ``ssh``, where the pipe to it can be driven as here (POSIX systems)."""
+    return shutil.which("ssh") if os.name == "posix" else None
 
 
 class OpenSshSession:
@@ -124,6 +124,8 @@ def connect_openssh(location: ServerLocation) -> OpenSshSession:
 
 def _start(command: list[str], timeout: float, where: str) -> OpenSshSession:
     """One start of ``ssh``; its error output goes to a temporary file, read if it fails."""
+    import fcntl  # POSIX only, as is this way of connecting (``ssh_program``)
+
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(
             command,
