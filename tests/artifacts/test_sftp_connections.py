@@ -1,7 +1,9 @@
 """How sftp:// connections are made, against the test suite's real sshd: OpenSSH's ``ssh`` by
 default, paramiko when a password is needed or asked for (setting ``sftp_client``); either way
-``ssh_config`` is honoured, a server that stops answering is a clear 503, and the lean SFTP
-client reads files whole whatever sizes the server answers reads with."""
+``ssh_config`` is honoured and a server that stops answering is a clear 503 after one timeout.
+The lean SFTP client reads files whole whatever sizes the server answers reads with, a forked
+child does not keep its parent's ``ssh`` alive, and text printed by a login script is a clear
+error."""
 
 from __future__ import annotations
 
