@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 from runyard.errors import InvalidParameterValue
 from runyard.tracking.client import Client
 
-from tests.requirements import require
 from tests.s3_server import start_s3_server
 from tests.server.conftest import Api
+from tests.tiny_disk import tiny_disk
 
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 
@@ -80,23 +79,6 @@ def test_deeply_nested_json_is_400_quickly_on_every_json_endpoint(make_client) -
         else:
             assert response.status_code == 400, (method, path, response.data[:200])
         assert time.monotonic() - started < 2.0, (method, path)
-
-
-@contextlib.contextmanager
-def tiny_disk(mountpoint: Path, size: str = "1m") -> Iterator[Path]:
-    """A real, small file system (tmpfs) that fills up; skipped where mounting is impossible."""
-    mountpoint.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        require("mount", f"cannot mount a tmpfs: {result.stderr.strip()}")
-    try:
-        yield mountpoint
-    finally:
-        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
 def test_full_artifact_disk_is_507_keeps_data_and_recovers(make_client, tmp_path: Path) -> None:

@@ -39,8 +39,10 @@ from runyard.artifacts.remote import (
     password_for,
     shared_pool,
 )
+from runyard.artifacts.sftp_wire import SftpPipeClient
 from runyard.entities import FileInfo
 from runyard.errors import (
+    InsufficientStorage,
     InvalidParameterValue,
     PermissionDenied,
     ResourceDoesNotExist,
@@ -166,8 +168,13 @@ class SftpArtifactRepo(ArtifactRepo):
                     if not source.server_lost(exc):  # else each request waits the timeout out
                         with contextlib.suppress(Exception):
                             remote.close()
-                    raise
-                remote.close()
+                    raise _not_stored(exc, rel) from None
+                try:
+                    remote.close()
+                except OSError as exc:
+                    raise _not_stored(exc, rel) from None
+                if not isinstance(sftp, SftpPipeClient):  # it reports every refused write
+                    _check_stored(sftp, temp, rel, source.count)
                 _rename_over(sftp, temp, full)
             except BaseException as exc:
                 if not source.server_lost(exc):  # else a delete takes it once it is abandoned
@@ -385,6 +392,30 @@ def _remove_tree(sftp: Any, path: str) -> None:
             if attempt == 2:
                 raise
             # empty again: another delete took what an upload had just put there
+
+
+def _not_stored(exc: BaseException, rel: str) -> BaseException:
+    """A write the server refused: SFTP says only "Failure", which for a write is nearly
+    always a full disk or quota (a 507 that clears once space is freed, as on local disk);
+    lost connections, refusals of access and the input's own errors stay what they are."""
+    if not isinstance(exc, OSError) or isinstance(exc, PermissionError) or connection_lost(exc):
+        return exc
+    return InsufficientStorage(  # the server's words name its own paths: not repeated
+        f"The SFTP server refused to store {rel!r}; its disk may be full. Nothing was "
+        "replaced. Retry once space is freed."
+    )
+
+
+def _check_stored(sftp: Any, temp: str, rel: str, size: int) -> None:
+    """The uploaded file holds every byte sent. paramiko does not report pipelined writes the
+    server refused (their answers are read and dropped), so a full disk left a short file
+    that was then renamed into place; this one request catches that."""
+    stored = _stat(sftp, temp)
+    if stored is None or stored.st_size != size:
+        raise InsufficientStorage(
+            f"The SFTP server stored {0 if stored is None else stored.st_size} of {size} bytes "
+            f"of {rel!r}; its disk may be full. Nothing was replaced. Retry once space is freed."
+        )
 
 
 class _Source:
