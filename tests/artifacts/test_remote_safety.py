@@ -6,6 +6,7 @@ also through the server's proxy."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import secrets
@@ -399,3 +400,30 @@ def test_a_full_sftp_disk_is_507_and_replaces_nothing(
         assert sorted(os.listdir(disk)) == ["model.bin"]
         repo.write_stream("model.bin", io.BytesIO(b"version 2" * 1000))
         assert read(repo, "model.bin") == b"version 2" * 1000
+
+
+class _BrokenInput(io.RawIOBase):
+    """An upload's input that fails after its first mebibyte, as a local disk might."""
+
+    def __init__(self) -> None:
+        self._calls = 0
+
+    def read(self, size: int = -1) -> bytes:
+        self._calls += 1
+        if self._calls > 1:
+            raise OSError(errno.EIO, "the input broke")
+        return b"x" * (1024 * 1024)
+
+
+def test_an_sftp_upload_whose_input_fails_reports_the_input(
+    sftp_server: SftpServer, sftp_client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The input's own error is the error, not a full disk on the server, and the upload's
+    temporary file is removed (the connection is fine)."""
+    use(monkeypatch, sftp_server.env())
+    unique = secrets.token_hex(4)
+    repo = repo_for_uri(sftp_server.uri(f"broken-input/{unique}"))
+    repo.write_stream("d/kept.txt", io.BytesIO(b"kept"))
+    with pytest.raises(OSError, match="the input broke"):
+        repo.write_stream("d/model.bin", _BrokenInput())  # type: ignore[arg-type]
+    assert os.listdir(sftp_server.root / "broken-input" / unique / "d") == ["kept.txt"]

@@ -168,11 +168,11 @@ class SftpArtifactRepo(ArtifactRepo):
                     if not source.server_lost(exc):  # else each request waits the timeout out
                         with contextlib.suppress(Exception):
                             remote.close()
-                    raise _not_stored(exc, rel) from None
+                    raise _not_stored(exc, rel, source) from None
                 try:
                     remote.close()
                 except OSError as exc:
-                    raise _not_stored(exc, rel) from None
+                    raise _not_stored(exc, rel, source) from None
                 if not isinstance(sftp, SftpPipeClient):  # it reports every refused write
                     _check_stored(sftp, temp, rel, source.count)
                 _rename_over(sftp, temp, full)
@@ -394,11 +394,16 @@ def _remove_tree(sftp: Any, path: str) -> None:
             # empty again: another delete took what an upload had just put there
 
 
-def _not_stored(exc: BaseException, rel: str) -> BaseException:
+def _not_stored(exc: BaseException, rel: str, source: _Source) -> BaseException:
     """A write the server refused: SFTP says only "Failure", which for a write is nearly
     always a full disk or quota (a 507 that clears once space is freed, as on local disk);
     lost connections, refusals of access and the input's own errors stay what they are."""
-    if not isinstance(exc, OSError) or isinstance(exc, PermissionError) or connection_lost(exc):
+    if (
+        source.failed
+        or not isinstance(exc, OSError)
+        or isinstance(exc, PermissionError)
+        or connection_lost(exc)
+    ):
         return exc
     return InsufficientStorage(  # the server's words name its own paths: not repeated
         f"The SFTP server refused to store {rel!r}; its disk may be full. Nothing was "
