@@ -427,3 +427,21 @@ def test_an_sftp_upload_whose_input_fails_reports_the_input(
     with pytest.raises(OSError, match="the input broke"):
         repo.write_stream("d/model.bin", _BrokenInput())  # type: ignore[arg-type]
     assert os.listdir(sftp_server.root / "broken-input" / unique / "d") == ["kept.txt"]
+
+
+def test_a_full_ftp_disk_is_507_and_replaces_nothing(
+    ftp_server: FtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vsftpd drops the data connection when its disk fills and answers 451: a 507, not a
+    dropped connection; the previous version stays and nothing half-written is left."""
+    use(monkeypatch, ftp_server.env())
+    with tiny_disk(ftp_server.root / f"disk-{secrets.token_hex(4)}") as disk:
+        shutil.chown(disk, ftp_server.user)
+        repo = repo_for_uri(ftp_server.uri(disk.name))
+        repo.write_stream("model.bin", io.BytesIO(b"version 1"))
+        with pytest.raises(InsufficientStorage, match="disk may be full"):
+            repo.write_stream("model.bin", io.BytesIO(b"x" * (2 * 1024 * 1024)))
+        assert read(repo, "model.bin") == b"version 1"
+        assert sorted(os.listdir(disk)) == ["model.bin"]
+        repo.write_stream("model.bin", io.BytesIO(b"version 2"))
+        assert read(repo, "model.bin") == b"version 2"

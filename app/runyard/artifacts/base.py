@@ -20,7 +20,12 @@ from types import ModuleType
 from typing import BinaryIO
 
 from runyard.entities import FileInfo
-from runyard.errors import InvalidParameterValue, NotImplementedByBackend, ResourceDoesNotExist
+from runyard.errors import (
+    InsufficientStorage,
+    InvalidParameterValue,
+    NotImplementedByBackend,
+    ResourceDoesNotExist,
+)
 from runyard.locations import canonical_artifact_path
 from runyard.validation import safe_relative_path
 
@@ -60,6 +65,14 @@ def file_in_the_way(artifact_path: str) -> InvalidParameterValue:
     stores whose paths are directories, naming the artifact's path, never the store's."""
     return InvalidParameterValue(
         f"Cannot write {artifact_path!r}: a file stands where one of its directories would be"
+    )
+
+
+def not_stored(what: str) -> InsufficientStorage:
+    """A file server that could not store an upload, most likely for lack of space (SFTP and
+    FTP do not say): a 507 that clears once space is freed, as on local disk."""
+    return InsufficientStorage(
+        f"{what}; its disk may be full. Nothing was replaced. Retry once space is freed."
     )
 
 

@@ -36,6 +36,7 @@ from runyard.artifacts.base import (
     CountingReader,
     file_in_the_way,
     listable,
+    not_stored,
     spared_by_delete,
     upload_temp_name,
 )
@@ -229,7 +230,7 @@ class FtpArtifactRepo(ArtifactRepo):
         last = DIRECTORY_RACE_ATTEMPTS - 1
         for attempt in range(DIRECTORY_RACE_ATTEMPTS):
             try:
-                _send(ftp, f"STOR {temp}", counter)
+                _send(ftp, f"STOR {temp}", counter, rel)
                 return
             except ftplib.error_perm:
                 if counter.count or attempt == last:
@@ -413,14 +414,31 @@ def _binary_lines(ftp: ftplib.FTP, command: str) -> list[str]:
     return [stripped for line in lines if (stripped := line.removesuffix("\r"))]
 
 
-def _send(ftp: ftplib.FTP, command: str, reader: CountingReader) -> None:
-    """``command`` (a STOR) with ``reader``'s bytes on its data connection."""
+def _send(ftp: ftplib.FTP, command: str, reader: CountingReader, rel: str) -> None:
+    """``command`` (a STOR) with ``reader``'s bytes on its data connection. A server that
+    cannot write them drops that connection and says why: 451 (vsftpd's "Failure writing to
+    local file") or 452 (no storage) is a full disk; its words may name its paths: not shown."""
     with ftp.transfercmd(command) as conn:
         while chunk := reader.read(CHUNK_SIZE):
-            conn.sendall(chunk)
+            try:
+                conn.sendall(chunk)
+            except (ConnectionResetError, BrokenPipeError):
+                if _reply_code(ftp) in ("451", "452"):
+                    raise not_stored(f"The FTP server refused to store {rel!r}") from None
+                raise
         if isinstance(conn, ssl.SSLSocket):
             conn.unwrap()
     ftp.voidresp()
+
+
+def _reply_code(ftp: ftplib.FTP) -> str | None:
+    """The code of the reply the server sends after dropping a transfer, if one comes."""
+    try:
+        return ftp.getresp()[:3]
+    except ftplib.Error as reply:
+        return str(reply)[:3]
+    except (OSError, EOFError):
+        return None
 
 
 def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:

@@ -29,6 +29,7 @@ from runyard.artifacts.base import (
     file_in_the_way,
     import_extra,
     listable,
+    not_stored,
     spared_by_delete,
     upload_temp_name,
 )
@@ -42,7 +43,6 @@ from runyard.artifacts.remote import (
 from runyard.artifacts.sftp_wire import SftpPipeClient
 from runyard.entities import FileInfo
 from runyard.errors import (
-    InsufficientStorage,
     InvalidParameterValue,
     PermissionDenied,
     ResourceDoesNotExist,
@@ -405,10 +405,7 @@ def _not_stored(exc: BaseException, rel: str, source: _Source) -> BaseException:
         or connection_lost(exc)
     ):
         return exc
-    return InsufficientStorage(  # the server's words name its own paths: not repeated
-        f"The SFTP server refused to store {rel!r}; its disk may be full. Nothing was "
-        "replaced. Retry once space is freed."
-    )
+    return not_stored(f"The SFTP server refused to store {rel!r}")  # its words name its paths
 
 
 def _check_stored(sftp: Any, temp: str, rel: str, size: int) -> None:
@@ -417,10 +414,8 @@ def _check_stored(sftp: Any, temp: str, rel: str, size: int) -> None:
     that was then renamed into place; this one request catches that."""
     stored = _stat(sftp, temp)
     if stored is None or stored.st_size != size:
-        raise InsufficientStorage(
-            f"The SFTP server stored {0 if stored is None else stored.st_size} of {size} bytes "
-            f"of {rel!r}; its disk may be full. Nothing was replaced. Retry once space is freed."
-        )
+        got = 0 if stored is None else stored.st_size
+        raise not_stored(f"The SFTP server stored {got} of {size} bytes of {rel!r}")
 
 
 class _Source:
