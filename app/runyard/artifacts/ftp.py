@@ -1,7 +1,7 @@
 """``FtpArtifactRepo``: artifacts in a directory on an FTP server (``ftp://`` and ``ftps://``).
 
 Standard library only (``ftplib``), passive mode, binary transfers: a connection is put in
-binary mode once and never leaves it, listings included (see ``_binary_lines``). ``ftps://``
+binary mode once and never leaves it, listings included (see ``ftp_wire``). ``ftps://``
 (or the ``ftp_tls`` setting) upgrades the control and data connections with explicit TLS
 (``AUTH TLS``, ``PROT P``), verifying the server's certificate against the system's CAs or
 ``ftp_ca_bundle``.
@@ -36,9 +36,15 @@ from runyard.artifacts.base import (
     CountingReader,
     file_in_the_way,
     listable,
-    not_stored,
     spared_by_delete,
     upload_temp_name,
+)
+from runyard.artifacts.ftp_wire import (
+    binary_lines,
+    mlsd_kind,
+    parse_list_line,
+    parse_mlsd_line,
+    send_file,
 )
 from runyard.artifacts.remote import (
     ConnectionPool,
@@ -186,8 +192,8 @@ class FtpArtifactRepo(ArtifactRepo):
             try:
                 ftp.sendcmd("OPTS MLST type;size;")
                 return [
-                    (name, _mlsd_kind(facts), int(facts.get("size", 0) or 0))
-                    for name, facts in map(_parse_mlsd_line, _binary_lines(ftp, f"MLSD {full}"))
+                    (name, mlsd_kind(facts), int(facts.get("size", 0) or 0))
+                    for name, facts in map(parse_mlsd_line, binary_lines(ftp, f"MLSD {full}"))
                     if facts.get("type") not in ("cdir", "pdir")
                 ]
             except ftplib.error_perm as exc:
@@ -195,8 +201,8 @@ class FtpArtifactRepo(ArtifactRepo):
                     raise
                 self._mlsd = False  # an older server: parse LIST instead
         ftp.cwd(full)
-        lines = _binary_lines(ftp, "LIST -a")
-        return [entry for line in lines if (entry := _parse_list_line(line)) is not None]
+        lines = binary_lines(ftp, "LIST -a")
+        return [entry for line in lines if (entry := parse_list_line(line)) is not None]
 
     # ---- writing -----------------------------------------------------------------------------
     def write_stream(self, artifact_path: str, stream: BinaryIO) -> int:
@@ -230,7 +236,7 @@ class FtpArtifactRepo(ArtifactRepo):
         last = DIRECTORY_RACE_ATTEMPTS - 1
         for attempt in range(DIRECTORY_RACE_ATTEMPTS):
             try:
-                _send(ftp, f"STOR {temp}", counter, rel)
+                send_file(ftp, f"STOR {temp}", counter, rel)
                 return
             except ftplib.error_perm:
                 if counter.count or attempt == last:
@@ -388,82 +394,6 @@ def _modified(ftp: ftplib.FTP, full: str, name: str) -> float:
         return float(calendar.timegm(stamp))
     except (ftplib.Error, IndexError, ValueError):
         return time.time()
-
-
-def _mlsd_kind(facts: dict[str, str]) -> str:
-    kind = facts.get("type", "").lower()
-    if kind == "dir":
-        return "dir"
-    return "link" if "slink" in kind or kind == "os.unix=symlink" else "file"
-
-
-# ---- transfers: binary mode only ----------------------------------------------------------------
-# A session is put in binary mode (TYPE I) once, when it connects, and stays there. ftplib's
-# retrlines (and so its mlsd) switches to ASCII mode and leaves it there: a server that honours
-# ASCII mode would then turn LF into CRLF in the session's next download, and some refuse SIZE.
-# Its storbinary sends TYPE I before every file: a round trip each.
-def _binary_lines(ftp: ftplib.FTP, command: str) -> list[str]:
-    """The lines a listing command sends over the data connection, read in binary mode."""
-    with ftp.transfercmd(command) as conn:
-        with conn.makefile("rb") as reader:
-            raw = reader.read()
-        if isinstance(conn, ssl.SSLSocket):
-            conn.unwrap()
-    ftp.voidresp()
-    lines = raw.decode(ftp.encoding).split("\n")
-    return [stripped for line in lines if (stripped := line.removesuffix("\r"))]
-
-
-def _send(ftp: ftplib.FTP, command: str, reader: CountingReader, rel: str) -> None:
-    """``command`` (a STOR) with ``reader``'s bytes on its data connection. A server that
-    cannot write them drops that connection and says why: 451 (vsftpd's "Failure writing to
-    local file") or 452 (no storage) is a full disk; its words may name its paths: not shown."""
-    with ftp.transfercmd(command) as conn:
-        while chunk := reader.read(CHUNK_SIZE):
-            try:
-                conn.sendall(chunk)
-            except (ConnectionResetError, BrokenPipeError):
-                if _reply_code(ftp) in ("451", "452"):
-                    raise not_stored(f"The FTP server refused to store {rel!r}") from None
-                raise
-        if isinstance(conn, ssl.SSLSocket):
-            conn.unwrap()
-    ftp.voidresp()
-
-
-def _reply_code(ftp: ftplib.FTP) -> str | None:
-    """The code of the reply the server sends after dropping a transfer, if one comes."""
-    try:
-        return ftp.getresp()[:3]
-    except ftplib.Error as reply:
-        return str(reply)[:3]
-    except (OSError, EOFError):
-        return None
-
-
-def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:
-    """One MLSD line, ``type=file;size=5; name``: the name and its facts (keys lowercased)."""
-    found, _, name = line.partition(" ")
-    facts = {}
-    for fact in found.rstrip(";").split(";"):
-        key, _, value = fact.partition("=")
-        facts[key.lower()] = value
-    return name, facts
-
-
-def _parse_list_line(line: str) -> tuple[str, str, int] | None:
-    """One ``ls -l`` style line of LIST: ``-rw-r--r-- 1 u g 5 Jan 01 00:00 name``."""
-    parts = line.split(None, 8)
-    if len(parts) < 9 or parts[8] in (".", ".."):
-        return None
-    kind = {"d": "dir", "-": "file", "l": "link"}.get(parts[0][:1])
-    if kind is None:
-        return None
-    try:
-        size = int(parts[4])
-    except ValueError:
-        return None
-    return parts[8], kind, size
 
 
 def _rename_over(ftp: ftplib.FTP, source: str, target: str) -> None:
