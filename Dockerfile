@@ -10,6 +10,9 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS build
+# The extras the server runs with: every artifact store runyard supports, so one image fronts
+# any of them (scripts/offline/wheelhouse.sh reads this line).
+ARG SERVER_EXTRAS=server,postgres,s3,sftp,gcs
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -27,17 +30,24 @@ RUN if compgen -G '/wheelhouse/*.whl' >/dev/null; then \
         offline=(); \
     fi \
     && python3 -m venv /opt/build \
-    && /opt/build/bin/pip wheel "${offline[@]}" --wheel-dir /wheels ".[server,postgres,s3]" \
+    && /opt/build/bin/pip wheel "${offline[@]}" --wheel-dir /wheels ".[${SERVER_EXTRAS}]" \
     && python3 -m venv --without-pip /opt/runyard \
     && /opt/build/bin/pip --python /opt/runyard/bin/python3 install --no-index \
-        --find-links /wheels "runyard[server,postgres,s3]" \
+        --find-links /wheels "runyard[${SERVER_EXTRAS}]" \
     && find /opt/runyard -type d -name tests -path '*/site-packages/*/tests' -prune \
         -exec rm -rf {} + \
     && /opt/runyard/bin/runyard --version
 
 FROM ${BASE_IMAGE} AS runtime
-# A fixed non-root UID so Kubernetes can check runAsNonRoot and volumes can be pre-owned.
-RUN groupadd --system --gid 10001 runyard \
+# OpenSSH's client: SFTP artifact stores go through its `ssh`, as OpenSSH's `sftp` does (the
+# offline base has it already). A fixed non-root UID so Kubernetes can check runAsNonRoot and
+# volumes can be pre-owned; `ssh` also needs the UID to have a passwd entry.
+RUN if ! command -v ssh >/dev/null; then \
+        apt-get update -qq \
+        && apt-get install -y -qq --no-install-recommends openssh-client \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && groupadd --system --gid 10001 runyard \
     && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin runyard \
     && mkdir -p /data \

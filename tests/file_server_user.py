@@ -76,20 +76,22 @@ def served_directory(account: Account, label: str) -> Iterator[Path]:
         shutil.rmtree(outer, ignore_errors=True)
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 20.0) -> str | None:
-    """None once something accepts connections on ``port``; otherwise why not."""
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], seconds: float = 20.0, host: str = "127.0.0.1"
+) -> str | None:
+    """None once something accepts connections on ``host:port``; otherwise why not."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return f"exited with code {process.returncode}"
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            with socket.create_connection((host, port), timeout=1):
                 return None
         except OSError:
             time.sleep(0.05)

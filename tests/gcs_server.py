@@ -42,25 +42,28 @@ class GcsServer:
 
 
 @contextlib.contextmanager
-def start_gcs_server(state: Path, buckets: tuple[str, ...] = ("runyard",)) -> Iterator[GcsServer]:
-    """Start the emulator with its data under ``state``, create ``buckets``, stop it on exit."""
+def start_gcs_server(
+    state: Path, buckets: tuple[str, ...] = ("runyard",), host: str = "127.0.0.1"
+) -> Iterator[GcsServer]:
+    """Start the emulator on ``host`` with its data under ``state``, create ``buckets``, stop
+    it on exit."""
     emulator = shutil.which("gcp-storage-emulator", path=str(Path(sys.executable).parent))
     if emulator is None:
         require("gcs", "gcp-storage-emulator is not installed (pip install gcp-storage-emulator)")
         raise AssertionError("unreachable")
     state.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = free_port(host)
     process = subprocess.Popen(
-        [emulator, "-d", str(state), "start", "--host", "127.0.0.1", "--port", str(port), "-q"],
+        [emulator, "-d", str(state), "start", "--host", host, "--port", str(port), "-q"],
         stdout=subprocess.DEVNULL,
         stderr=open(state / "emulator.log", "wb"),  # noqa: SIM115 - owned by the child
         cwd=state,
     )
     try:
-        problem = wait_for_port(port, process)
+        problem = wait_for_port(port, process, host=host)
         if problem:
             require("gcs", f"gcp-storage-emulator {problem}")
-        server = GcsServer(endpoint=f"http://127.0.0.1:{port}")
+        server = GcsServer(endpoint=f"http://{host}:{port}")
         for bucket in buckets:
             server.client().create_bucket(bucket)
         yield server

@@ -1,4 +1,4 @@
-"""A real OpenSSH ``sshd`` on a loopback port, for the SFTP tests.
+"""A real OpenSSH ``sshd`` on a loopback port (or another local address), for the SFTP tests.
 
 It has a throwaway host key and accepts only a throwaway client key for the test account
 (``tests/file_server_user.py``), so nothing of the machine's own SSH setup is used: the tests
@@ -37,9 +37,10 @@ class SftpServer:
     known_hosts: Path
     identity_file: Path
     ssh_config: Path
+    host: str = "127.0.0.1"
 
     def uri(self, path: str) -> str:
-        return f"sftp://{self.user}@127.0.0.1:{self.port}{self.root}/{path.strip('/')}"
+        return f"sftp://{self.user}@{self.host}:{self.port}{self.root}/{path.strip('/')}"
 
     def env(self) -> dict[str, str]:
         """Settings that make runyard (and only runyard) trust and log in to this server."""
@@ -58,13 +59,15 @@ def _keygen(path: Path, kind: str = "ed25519") -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-def _sshd_config(state: Path, port: int, account: Account, authorized_keys: Path) -> Path:
+def _sshd_config(
+    state: Path, host: str, port: int, account: Account, authorized_keys: Path
+) -> Path:
     config = state / "sshd_config"
     config.write_text(
         "\n".join(
             [
                 f"Port {port}",
-                "ListenAddress 127.0.0.1",
+                f"ListenAddress {host}",
                 f"HostKey {state / 'host_key'}",
                 f"PidFile {state / 'sshd.pid'}",
                 f"AuthorizedKeysFile {authorized_keys}",
@@ -84,8 +87,8 @@ def _sshd_config(state: Path, port: int, account: Account, authorized_keys: Path
 
 
 @contextlib.contextmanager
-def start_sftp_server(state: Path) -> Iterator[SftpServer]:
-    """Start sshd with its keys and files under ``state``; stop it on exit."""
+def start_sftp_server(state: Path, host: str = "127.0.0.1") -> Iterator[SftpServer]:
+    """Start sshd on ``host`` with its keys and files under ``state``; stop it on exit."""
     if not os.path.exists(SSHD):
         require("sftp", "sshd is not installed (apt-get install openssh-server)")
     account = ensure_test_account()
@@ -98,22 +101,23 @@ def start_sftp_server(state: Path) -> Iterator[SftpServer]:
     host_public = _keygen(state / "host_key")
     # RSA: MLflow's SFTP client (pysftp) loads only RSA and DSA key files
     client_public = _keygen(state / "client_key", "rsa")
-    port = free_port()
-    (state / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_public}\n")
+    port = free_port(host)
+    (state / "known_hosts").write_text(f"[{host}]:{port} {host_public}\n")
     (state / "ssh_config").write_text(
-        f"Host {HOST_ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n  User {account.name}\n"
+        f"Host {HOST_ALIAS}\n  HostName {host}\n  Port {port}\n  User {account.name}\n"
     )
     with served_directory(account, "sftp") as root:
         # sshd reads it as the user, who cannot enter ``state`` (pytest's tmp is private)
         authorized_keys = root.parent / "authorized_keys"
         authorized_keys.write_text(client_public + "\n")
+        config = _sshd_config(state, host, port, account, authorized_keys)
         process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(_sshd_config(state, port, account, authorized_keys))],
+            [SSHD, "-D", "-e", "-f", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=open(state / "sshd.log", "wb"),  # noqa: SIM115 - owned by the child
         )
         try:
-            problem = wait_for_port(port, process)
+            problem = wait_for_port(port, process, host=host)
             if problem:
                 require("sftp", f"sshd {problem}: {(state / 'sshd.log').read_text()[-500:]}")
             yield SftpServer(
@@ -123,6 +127,7 @@ def start_sftp_server(state: Path) -> Iterator[SftpServer]:
                 known_hosts=state / "known_hosts",
                 identity_file=state / "client_key",
                 ssh_config=state / "ssh_config",
+                host=host,
             )
         finally:
             stop(process)

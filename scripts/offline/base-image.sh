@@ -11,7 +11,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 tag="${1:-runyard-base:bookworm}"
 shift || true
-packages="python3,python3-venv,ca-certificates,tzdata${*:+,$(IFS=,; echo "$*")}"
+# openssh-client: the server's SFTP artifact stores run OpenSSH's `ssh` (see the Dockerfile).
+packages="python3,python3-venv,ca-certificates,tzdata,openssh-client${*:+,$(IFS=,; echo "$*")}"
 inputs="$(fingerprint "$here/base-image.sh" "$packages")"
 
 if [ "$(image_label "$tag" io.runyard.inputs)" = "$inputs" ]; then

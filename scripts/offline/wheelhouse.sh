@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fill a wheelhouse with wheels of runyard's dependencies (server, postgres and s3 extras) plus
+# Fill a wheelhouse with wheels of runyard's dependencies (the Dockerfile's SERVER_EXTRAS) plus
 # the build backend, so the image build installs with --no-index. The wheels are built inside
 # the base image the server image is built on, so they fit its Python whatever the host runs.
 # Usage: scripts/offline/wheelhouse.sh [dir] [base-image]
@@ -12,7 +12,9 @@ root="$(cd "$here/../.." && pwd)"
 
 dir="${1:-$root/wheelhouse}"
 base="${2:-runyard-base:bookworm}"
-inputs="$(fingerprint "$here/wheelhouse.sh" "$here/common.sh" "$root/pyproject.toml" \
+extras="$(sed -n 's/^ARG SERVER_EXTRAS=//p' "$root/Dockerfile")"
+[ -n "$extras" ] || { echo "no ARG SERVER_EXTRAS in $root/Dockerfile" >&2; exit 1; }
+inputs="$(fingerprint "$here/wheelhouse.sh" "$here/common.sh" "$root/pyproject.toml" "$extras" \
   "$(docker image inspect --format '{{.Id}}' "$base")")"
 
 if [ -f "$dir/.inputs" ] && [ "$(cat "$dir/.inputs")" = "$inputs" ]; then
@@ -22,7 +24,7 @@ fi
 log "building wheelhouse in $dir with the Python of $base"
 rm -rf "$dir"
 mkdir -p "$dir"
-wheels_in_image "$base" "$dir" "setuptools>=77" wheel ".[server,postgres,s3]" >"$dir/.log" 2>&1 || {
+wheels_in_image "$base" "$dir" "setuptools>=77" wheel ".[$extras]" >"$dir/.log" 2>&1 || {
   tail -n 30 "$dir/.log" >&2
   exit 1
 }
