@@ -117,8 +117,14 @@ def _vsftpd_config(state: Path, port: int, passive_from: int, anonymous: Path) -
 
 
 def _passive_range_start(port: int) -> int:
-    """A passive port range unlikely to clash with another test process's server."""
-    return 20000 + (port * 7919) % 20000
+    """A passive port range below the kernel's ephemeral ports, which every client socket
+    (and every other test server's ``free_port``) is bound to: vsftpd picks one of the range
+    at random and gives up (``500 OOPS: vsf_sysutil_bind``) after a few taken ones, which
+    thousands of small transfers made happen. Spread by ``port`` so two test processes'
+    servers rarely share one."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    lowest = 10000
+    return lowest + (port * 7919) % max(ephemeral_low - lowest - PASSIVE_PORTS, 1)
 
 
 @contextlib.contextmanager
