@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from runyard import config, wire_json
 from runyard.errors import RunyardError, TemporarilyUnavailable, error_code_for_status
@@ -29,6 +30,18 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Never sleep longer than this between two tries, whatever Retry-After or the backoff says.
 MAX_BACKOFF_SECONDS = 60.0
 USER_AGENT = "runyard-python-client"
+#: Writes of a streamed request body (an uploaded artifact): urllib3's 16 KiB blocks cost an
+#: upload through the artifact proxy a fifth more of the client's CPU and of the server's.
+BODY_BLOCK_SIZE = 1024 * 1024
+
+
+class _LargeBlockAdapter(HTTPAdapter):
+    """requests' adapter with connections that send a streamed body in ``BODY_BLOCK_SIZE``
+    writes."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("blocksize", BODY_BLOCK_SIZE)
+        super().init_poolmanager(*args, **kwargs)
 
 
 def backoff_delay(attempt: int, factor: float, rng: Callable[[], float] = random.random) -> float:
@@ -104,6 +117,8 @@ class HttpClient:
         self.backoff_factor = 0.5 if backoff_factor is None else backoff_factor
         self.sleep = sleep
         self.session = session or requests.Session()
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, _LargeBlockAdapter())
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
         token = config.get("tracking_token")
