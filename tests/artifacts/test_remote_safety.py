@@ -26,6 +26,7 @@ from runyard.errors import (
     InsufficientStorage,
     InvalidParameterValue,
     PermissionDenied,
+    ResourceDoesNotExist,
     TemporarilyUnavailable,
 )
 
@@ -380,6 +381,41 @@ def test_gcs_without_credentials_says_how_to_provide_them(
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     with pytest.raises(PermissionDenied, match="GOOGLE_APPLICATION_CREDENTIALS"):
         repo_for_uri("gs://runyard/x").list_artifacts()
+
+
+def test_a_gcs_object_deleted_before_its_download_is_not_found(
+    gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The download starts when the first chunk is asked for: an object gone by then is a
+    404 raised from the download thread, not a hang or an empty file."""
+    use(monkeypatch, gcs_server.env())
+    repo = repo_for_uri(f"gs://runyard/gone-{secrets.token_hex(4)}")
+    repo.write_stream("model.bin", io.BytesIO(b"weights"))
+    chunks = repo.open_stream("model.bin")
+    repo.delete_artifacts("model.bin")
+    with pytest.raises(ResourceDoesNotExist):
+        b"".join(chunks)
+
+
+class _ReplacedBlob:
+    """What real GCS answers when a download resumes after the object was replaced (412);
+    the emulator ignores the generation condition, so this one case is played."""
+
+    generation = 7
+
+    def download_to_file(self, into: io.RawIOBase, **kwargs: object) -> None:
+        from google.api_core.exceptions import PreconditionFailed
+
+        assert kwargs["if_generation_match"] == 7
+        into.write(b"first half")
+        raise PreconditionFailed("conditionNotMet")
+
+
+def test_a_gcs_object_replaced_mid_download_is_read_again() -> None:
+    from runyard.artifacts.gcs import GcsArtifactRepo
+
+    with pytest.raises(TemporarilyUnavailable, match="replaced while it was being read"):
+        b"".join(GcsArtifactRepo._chunks(_ReplacedBlob(), "model.bin"))
 
 
 def test_a_full_sftp_disk_is_507_and_replaces_nothing(
