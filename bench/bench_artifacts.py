@@ -18,50 +18,52 @@ brought back) live on ``/dev/shm`` when it has room, so the disk's writeback doe
 figures. Do not run the full size on a shared machine.
 
 Last measured at full size (1 GiB five times, every copier in turn, each round starting with
-the next; 10,000 files of 10 KiB; 2 cores, loopback), as runyard's median throughput over the
-native client's, direct / through the proxy (SFTP from ``--only sftp``, FTP from the run
-before it, ``--only sftp,ftp``; FTP's code did not change between them). Until these runs the
-servers' roots were on the disk, not on ``/dev/shm`` as meant, so earlier figures carried the
-disk's writeback too.
+the next, each copier deleting its copies after its turn; 10,000 files of 10 KiB; 2 cores,
+loopback), two runs of ``--only sftp,ftp`` on the same code, as runyard's median throughput
+over the native client's, direct / through the proxy:
 
-* SFTP one file: up 0.89 / 0.82, down 0.89 / 0.80 (runyard 288 and 341 MB/s direct, OpenSSH's
-  sftp 323 and 383; through the proxy the download's ratio was 0.797, short of 0.8). runyard
-  now runs OpenSSH's ``ssh`` and speaks SFTP over its pipe, as ``sftp`` itself does
-  (``artifacts/sftp_openssh.py``, ``artifacts/sftp_wire.py``), so the transport is OpenSSH's
-  C on both sides; through paramiko the figures were 0.92 / 0.74 up and 0.49 / 0.49 down,
-  bound by paramiko's Python work per SSH packet. Outside this benchmark, six interleaved
-  1 GiB downloads gave medians of 455 MB/s for runyard and 426 for ``sftp``. Through the
-  proxy a transfer crosses four processes on two cores (client, server, ``ssh``, sshd) where
-  ``sftp``'s crosses three. Small files: 1,578 files/s up and 1,580 down direct (0.77 and
-  0.93 of ``sftp -r``; paramiko: 715 and 937), 616 and 549 through the proxy, where each
-  file is also an HTTP request to the server. (A run before the last change to the pipe's
-  reads and writes: 0.90 / 0.69 up, 0.81 / 0.77 down.)
-* FTP one file: up 0.50 / 0.63, down 1.45 / 0.69 (runyard 616 and 1,278 MB/s direct, curl
-  1,233 and 883). FTP's single transfers swing most (runyard's direct upload 323-1,124 MB/s
-  against curl's 1,101-1,308 in that run); a second run that printed every transfer had one
-  upload or download of the 1 GiB take about 3 s instead of about 1 s in each of the first
-  three rounds, falling on a different copier each time. Alone, eight rounds in one process
-  gave runyard's direct upload 839-1,261 MB/s and its download 1,177-1,573, so the ratios
-  above measure the swings as much as the code. Through the proxy an upload crosses three
-  processes on two cores (client, server, vsftpd) where curl's crosses two; the server reads
-  the body straight from the socket (``server/socket_body.py``). Small files: 1,504 files/s
-  up and 1,600 down direct (1.39 and 1.24 of curl), 563 and 550 through the proxy.
-* GCS (``--quick`` only): 0.22-0.39. The emulator rewrites everything received so far for each
-  8 MiB chunk of runyard's resumable upload, while the native call sends the file in one
-  request; its downloads are whole-object, runyard's are 8 MiB ranges. Not a figure for real
-  GCS.
+* SFTP one file: up 1.03 and 1.14 / 0.87 and 0.95, down 1.25 and 1.15 / 0.90 and 0.82
+  (runyard direct 333-355 MB/s up and 477-488 down, OpenSSH's ``sftp`` 310-322 and 382-426).
+  runyard runs OpenSSH's ``ssh`` and speaks SFTP over its pipe, as ``sftp`` itself does
+  (``artifacts/sftp_openssh.py``, ``artifacts/sftp_wire.py``), so the transport is OpenSSH's C
+  on both sides. Through the proxy a transfer crosses four processes on two cores (client,
+  server, ``ssh``, sshd) where ``sftp``'s crosses three. Small files: 1,349-1,485 files/s up
+  and 1,383-2,138 down direct (0.61-0.79 and 0.90-1.12 of ``sftp -r``), 505-532 and 464-506
+  through the proxy, where each file is also an HTTP request to the server: about 0.3 of
+  ``sftp -r``.
+* FTP one file: up 1.20 and 1.11 / 0.82 and 0.69, down 1.44 and 1.28 / 0.83 and 0.78 (runyard
+  direct 1,540-1,728 MB/s up and 1,567-1,643 down; curl 1,286-1,556 and 1,085-1,284). Through
+  the proxy runyard moved 1,050-1,066 MB/s up and 899-1,004 down in both runs; the ratio
+  moved with curl's own figure. There three processes copy every byte on two cores (client,
+  server, vsftpd), and CPU is the bound: per GiB the client used 0.55 s, the server 0.55 s
+  up and 0.75 s down, where curl's transfer is two processes. Small files: 1,344-1,413
+  files/s up and 1,689-1,766 down direct (0.94-2.22 and 1.74-2.02 of curl), 496-505 and
+  516-541 through the proxy.
+* GCS (``--quick`` only, against the emulator): download 0.77-1.02 direct and 0.83-0.95
+  through the proxy, since a download is one streamed request as the client's own is; upload
+  0.4-0.5: the emulator rewrites everything received so far for each 16 MiB chunk of
+  runyard's resumable upload (bounded memory needs chunks), while the native call sends the
+  file in one request. Not a figure for real GCS.
+
+Before each copier deleted its copies, every copier's 1 GiB copies stayed on ``/dev/shm``
+(8 GiB), and a random third of all transfers ran at about 265 MB/s: on this virtual machine,
+memory a few GiB past what was recently used is backed by the host page by page as it is first
+written. runyard's uploads and downloads, which write a temporary name and rename it, met that
+more often than curl's overwrite in place, which reuses the pages it has just freed; the FTP
+ratios then read 0.50 and 0.20 for an upload that runs at 1,500 MB/s.
 
 At ``--quick`` size (64 MiB, 300 small files) the ratios differ because the native clients'
 start-up and runyard's four connections' logins are a large part of the time: judge by the
-full size. At full size the large-file target (0.8x) is met for SFTP's direct transfers and
-proxied upload, and FTP's direct download; SFTP's proxied download sits on it (0.797 and 0.77
-in two runs); it is missed through FTP's proxy and for FTP's direct upload in these runs.
+full size. At full size the large-file target (0.8x) is met for every direct transfer and for
+SFTP through the proxy; FTP through the proxy met it in one run (0.82 up, 0.83 down) and missed
+it in the other (0.69, 0.78).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import filecmp
 import os
 import secrets
 import shutil
@@ -244,6 +246,9 @@ class Runyard:
     def __init__(self, repo: Any, out: Path) -> None:
         self.repo, self.out = repo, out
 
+    def brought_back(self, big: Path) -> Path:
+        return self.out / "one" / "one" / big.name
+
     def clear(self) -> None:
         self.repo.delete_artifacts("one")
         shutil.rmtree(self.out / "one", ignore_errors=True)
@@ -272,6 +277,9 @@ class Native:
         self.server_copy = repo_for_uri(target.uri(self.prefix))  # to delete it, untimed
         (out / "one").mkdir(parents=True)
 
+    def brought_back(self, big: Path) -> Path:
+        return self.out / "one" / "big.bin"
+
     def clear(self) -> None:
         self.server_copy.delete_artifacts("big.bin")
         (self.out / "one/big.bin").unlink(missing_ok=True)
@@ -295,7 +303,8 @@ def measure(
     """Seconds per workload and copier. The large file goes up and down ``repeats`` times,
     every copier in turn each round, so a slow spell of the machine falls on all of them alike;
     each round starts with the next copier, so none always follows the same one; the many
-    small files once. After its turn a copier deletes both copies (untimed): every transfer
+    small files once. After its turn a copier checks the copy it brought back and deletes both
+    copies (untimed): every transfer
     writes a file that does not exist yet, as a new artifact is, and the files held never
     outgrow the memory this machine keeps ready (see ``SHM``)."""
     seconds: dict[str, dict[str, list[float]]] = {name: {} for name in copiers}
@@ -305,6 +314,8 @@ def measure(
             copier = copiers[name]
             up = timed(lambda c=copier: c.one_file_up(big))
             down = timed(copier.one_file_down)
+            if not filecmp.cmp(big, copier.brought_back(big), shallow=False):
+                raise AssertionError(f"{name} brought back other bytes than it sent")
             copier.clear()
             seconds[name].setdefault("one_file_up", []).append(up)
             seconds[name].setdefault("one_file_down", []).append(down)
