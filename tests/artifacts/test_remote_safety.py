@@ -397,25 +397,44 @@ def test_a_gcs_object_deleted_before_its_download_is_not_found(
         b"".join(chunks)
 
 
-class _ReplacedBlob:
-    """What real GCS answers when a download resumes after the object was replaced (412);
-    the emulator ignores the generation condition, so this one case is played."""
+class _FailingBlob:
+    """A download that breaks off the way real GCS and its client break one off: the object
+    replaced when the download resumed (412), or bytes whose checksum differs. The emulator
+    neither honours the generation condition nor sends damaged bytes, so these are played."""
 
     generation = 7
 
-    def download_to_file(self, into: io.RawIOBase, **kwargs: object) -> None:
-        from google.api_core.exceptions import PreconditionFailed
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
+    def download_to_file(self, into: io.RawIOBase, **kwargs: object) -> None:
         assert kwargs["if_generation_match"] == 7
         into.write(b"first half")
-        raise PreconditionFailed("conditionNotMet")
+        raise self.error
 
 
-def test_a_gcs_object_replaced_mid_download_is_read_again() -> None:
+def _replaced() -> Exception:
+    from google.api_core.exceptions import PreconditionFailed
+
+    return PreconditionFailed("conditionNotMet")
+
+
+def _damaged() -> Exception:
+    from google.resumable_media.common import DataCorruption
+
+    return DataCorruption(None, "Checksum mismatch while downloading")
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [(_replaced, "replaced while it was being read"), (_damaged, "arrived damaged")],
+    ids=["replaced", "damaged"],
+)
+def test_a_gcs_download_broken_off_is_read_again(error: Any, message: str) -> None:
     from runyard.artifacts.gcs import GcsArtifactRepo
 
-    with pytest.raises(TemporarilyUnavailable, match="replaced while it was being read"):
-        b"".join(GcsArtifactRepo._chunks(_ReplacedBlob(), "model.bin"))
+    with pytest.raises(TemporarilyUnavailable, match=message):
+        b"".join(GcsArtifactRepo._chunks(_FailingBlob(error()), "model.bin"))
 
 
 def test_a_full_sftp_disk_is_507_and_replaces_nothing(

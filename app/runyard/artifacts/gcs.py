@@ -217,7 +217,8 @@ class _Rejoined(io.RawIOBase):
 class _gcs_errors:
     """Google's exceptions as runyard errors: missing -> 404, refused or no credentials ->
     403, unavailable or unreachable -> 503, and an object replaced while a download resumed
-    (the generation it started with is gone) -> 503, so the client reads it again."""
+    (the generation it started with is gone) or one that arrived damaged (its checksum
+    differs) -> 503, so the client reads it again."""
 
     def __init__(self, rel: str) -> None:
         self.rel = rel
@@ -231,6 +232,7 @@ class _gcs_errors:
         import requests
         from google.api_core import exceptions as api
         from google.auth.exceptions import DefaultCredentialsError
+        from google.resumable_media.common import DataCorruption
 
         if isinstance(exc, api.NotFound):
             raise ResourceDoesNotExist(f"No such artifact: '{self.rel}' ({exc.message})") from None
@@ -239,6 +241,10 @@ class _gcs_errors:
         if isinstance(exc, api.PreconditionFailed):
             raise TemporarilyUnavailable(
                 f"'{self.rel}' was replaced while it was being read; read it again"
+            ) from None
+        if isinstance(exc, DataCorruption):
+            raise TemporarilyUnavailable(
+                f"'{self.rel}' arrived damaged (its checksum differs); read it again"
             ) from None
         if isinstance(exc, DefaultCredentialsError):
             raise PermissionDenied(
