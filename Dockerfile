@@ -41,7 +41,9 @@ RUN if compgen -G '/wheelhouse/*.whl' >/dev/null; then \
 FROM ${BASE_IMAGE} AS runtime
 # OpenSSH's client: SFTP artifact stores go through its `ssh`, as OpenSSH's `sftp` does (the
 # offline base has it already). A fixed non-root UID so Kubernetes can check runAsNonRoot and
-# volumes can be pre-owned; `ssh` also needs the UID to have a passwd entry.
+# volumes can be pre-owned; `ssh` also needs the UID to have a passwd entry. The base's own
+# Debian release decides openssh-client's version (and its security updates): not pinned.
+# hadolint ignore=DL3008
 RUN if ! command -v ssh >/dev/null; then \
         apt-get update -qq \
         && apt-get install -y -qq --no-install-recommends openssh-client \
