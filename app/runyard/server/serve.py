@@ -17,6 +17,7 @@ from typing import Any
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from runyard.errors import InvalidParameterValue
+from runyard.server import chunk_framing
 from runyard.server.chunked_body import MALFORMED
 from runyard.server.limits import GUNICORN_LIMIT_REQUEST_LINE
 from runyard.server.settings import ServerConfig
@@ -26,7 +27,8 @@ from runyard.store import is_sql_uri
 
 class DrainingThreadWorker(ThreadWorker):
     """gthread, but on SIGTERM idle keep-alive connections are closed at once, and a request
-    already read ahead is answered at once.
+    already read ahead is answered at once. Chunked answers go out without a copy of each
+    chunk (``chunk_framing``).
 
     Stock gthread waits up to ``graceful_timeout`` for idle connections although no request is
     in flight, so every rolling update would stall for the whole grace period. And it puts a
@@ -38,6 +40,10 @@ class DrainingThreadWorker(ThreadWorker):
 
     #: Seconds a read waits for the client (``client_timeout``), set before the workers start.
     client_timeout: float = 120.0
+
+    def init_process(self) -> None:
+        chunk_framing.install()  # before gunicorn's own setup, which ends by serving
+        super().init_process()
 
     def handle(self, conn: Any) -> Any:
         if type(conn) is TConn:
