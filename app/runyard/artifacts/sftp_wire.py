@@ -410,9 +410,10 @@ class SftpPipeFile:
             self._write_offset += len(piece)
             self._writes.append(request)
             if len(self._writes) >= MAX_IN_FLIGHT:
-                self._check_write(self._writes.popleft())
+                self._check_status(self._writes.popleft())
 
-    def _check_write(self, request: int) -> None:
+    def _check_status(self, request: int) -> None:
+        """The answer to ``request`` (a write or the close): a status, raised unless OK."""
         reply, reader = self._client._receive(request)
         self._client._expect(reply, STATUS)
         code = reader.u32()
@@ -432,20 +433,20 @@ class SftpPipeFile:
         try:
             for request in self._writes:
                 try:
-                    self._check_write(request)
+                    self._check_status(request)
                 except (TimeoutError, EOFError):
                     raise
                 except OSError as error:  # the rest and the close are still to be read
                     failed = failed or error
         finally:
             self._writes.clear()
-        reply, reader = client._receive(closing)
-        client._expect(reply, STATUS)
-        code = reader.u32()
+        try:
+            self._check_status(closing)
+        except OSError as error:
+            if failed is None or isinstance(error, TimeoutError | EOFError):
+                raise
         if failed is not None:
             raise failed
-        if code != OK:
-            raise status_error(code, reader.text(), self._path)
 
     def __enter__(self) -> SftpPipeFile:
         return self
