@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from runyard.store.sql import SqlStore
 from runyard.store.sql import models as m
+from runyard.store.sql.drivers.postgres import PostgresDriver
 from runyard.store.sql.engine import create_engine
+from runyard.store.sql.loading import load_runs
 
 from tests.postgres import fresh_postgres_database
 from tests.unit.store.sql.test_migrate import _downgrade_to, _upgrade_to
@@ -128,6 +130,34 @@ def test_a_rare_value_reads_its_few_matches_through_the_index(store: SqlStore) -
     assert found == 1
     indexes = {node.get("Index Name") for node in nodes(plan_of(store, sql)["Plan"])}
     assert "ix_params_key_value_md5" in indexes, indexes
+
+
+@pytest.mark.parametrize("table", ["params", "tags", "metric_summaries"])
+def test_a_page_of_some_hundred_runs_is_loaded_through_the_index(
+    store: SqlStore, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's params, tags and latest metrics are read by run id through each table's key,
+    also for a page of a few hundred runs: seen one by one, that many ids once made the
+    planner read the whole table instead."""
+    page = [f"{i:032x}" for i in range(0, RUNS, RUNS // 600)]
+    sent: list[str] = []
+    real_rows = PostgresDriver.rows
+
+    def capture(driver, conn, sql, args=()):  # type: ignore[no-untyped-def]
+        cursor = conn.connection.cursor()
+        sent.append(cursor.mogrify(sql, args).decode())
+        cursor.close()
+        return real_rows(driver, conn, sql, args)
+
+    monkeypatch.setattr(PostgresDriver, "rows", capture)
+    with store.engine.connect() as conn:
+        runs = load_runs(conn, [(run_id, *["x"] * 8) for run_id in page])
+    assert [len(run.data.params) for run in runs] == [3] * len(page)
+    sql = next(sql for sql in sent if f"FROM {table} " in sql)
+    seen = list(nodes(plan_of(store, sql)["Plan"]))
+    assert not [node for node in seen if node["Node Type"] == "Seq Scan"], sql[:200]
+    keys = {f"{table}_pkey", "uq_metric_summaries_run_key"}
+    assert {node.get("Index Name") for node in seen} & keys, sql[:200]
 
 
 def test_the_migration_can_be_undone() -> None:
