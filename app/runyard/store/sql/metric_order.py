@@ -17,7 +17,7 @@ order keys pages go by offset, and a page past a whole part counts that part onc
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -121,9 +121,11 @@ def parts(
     first: OrderKey,
     rest: Sequence[OrderKey],
     after: Seek | None = None,
-) -> list[sa.Select]:
+) -> Iterator[sa.Select]:
     """The finite values, the NaNs and the runs without the metric, each ordered; the part
-    ``after`` names starts after the row it names."""
+    ``after`` names starts after the row it names. Each is built when it is asked for: most
+    pages end in the first, and building a statement costs more than the database takes to
+    answer it."""
     s = m.metric_summaries.alias("first_metric")
     has_metric = [s.c.experiment_id.in_(experiment_ids), s.c.key == first.ident.key]
     joined = s.join(m.runs, _R.run_uuid == s.c.run_uuid)
@@ -146,14 +148,11 @@ def parts(
             seek[FINITE] = [within, sa.or_(beyond, sa.and_(s.c.value == last_value, tie))]
         else:
             seek[part] = [tie]
+    yield ordered(FINITE, joined, [*has_metric, s.c.is_nan == sa.false(), *seek[FINITE]], [value])
+    yield ordered(NAN, joined, [*has_metric, s.c.is_nan == sa.true(), *seek[NAN]], [])
     other = m.metric_summaries.alias("any_metric")
     without = ~sa.exists().where(other.c.run_uuid == _R.run_uuid, other.c.key == first.ident.key)
-    finite = [*has_metric, s.c.is_nan == sa.false(), *seek[FINITE]]
-    return [
-        ordered(FINITE, joined, finite, [value]),
-        ordered(NAN, joined, [*has_metric, s.c.is_nan == sa.true(), *seek[NAN]], []),
-        ordered(MISSING, m.runs, [without, *seek[MISSING]], []),
-    ]
+    yield ordered(MISSING, m.runs, [without, *seek[MISSING]], [])
 
 
 __all__ = ["after_of", "applies", "parse_after", "parts", "search_page", "seeks"]

@@ -123,7 +123,7 @@ def first_part_sql(conn: sa.Connection, experiment_id: str) -> str:
         m.runs.c.experiment_id.in_([int(experiment_id)]),
         m.runs.c.lifecycle_stage.in_(["active"]),
     ]
-    finite = metric_order.parts(RUN_COLUMNS, where, [int(experiment_id)], keys[0], keys[1:])[0]
+    finite = next(metric_order.parts(RUN_COLUMNS, where, [int(experiment_id)], keys[0], keys[1:]))
     stmt = finite.limit(101)
     return str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
@@ -237,7 +237,7 @@ def test_a_seek_in_the_finite_part_is_an_index_range(store: SqlStore) -> None:
     keys = parser.parse_order_by(["metrics.m0 DESC"])
     where = [m.runs.c.experiment_id.in_([1]), m.runs.c.lifecycle_stage.in_(["active"])]
     after = (metric_order.FINITE, 0.5, 100, "0" * 32)
-    finite = metric_order.parts(RUN_COLUMNS, where, [1], keys[0], keys[1:], after)[0]
+    finite = next(metric_order.parts(RUN_COLUMNS, where, [1], keys[0], keys[1:], after))
     with store.engine.begin() as conn:
         sql = str(
             finite.limit(101).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
