@@ -42,6 +42,13 @@ def test_a_runyard_server_on_postgres_counted_per_operation(tmp_path: Path) -> N
         sample = probe.stop()
         small = w.counted_operations(server.url, w.QUICK, lambda: counter.count)
         large = w.counted_operations(server.url, big, lambda: counter.count)
+        populated = w.populate(server.url, w.Size(**{**w.QUICK.__dict__, "runs": 120}))
+        searched = w.counted_operations(
+            server.url, w.QUICK, lambda: counter.count, populated["experiment_id"]
+        )
     assert small["single_calls"] == 1, small
     assert small["populate"] == large["populate"], (small, large)
+    # A page of 100 runs ordered by a metric all of them have: the page, then its params,
+    # tags, latest metrics, inputs and outputs.
+    assert searched["search_order"] == 6, searched
     assert sample.load1 >= 0 and sample.others_cpu >= 0
