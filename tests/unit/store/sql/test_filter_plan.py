@@ -137,8 +137,8 @@ def test_a_page_of_some_hundred_runs_is_loaded_through_the_index(
     store: SqlStore, table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A page's params, tags and latest metrics are read by run id through each table's key,
-    also for a page of a few hundred runs: seen one by one, that many ids once made the
-    planner read the whole table instead."""
+    also for a page of a few hundred runs: given as a constant array, that many ids once made
+    the planner choose a scan of the whole table instead."""
     page = [f"{i:032x}" for i in range(0, RUNS, RUNS // 600)]
     sent: list[str] = []
     real_rows = PostgresDriver.rows
