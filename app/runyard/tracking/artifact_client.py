@@ -21,7 +21,8 @@ from runyard.store import TrackingStore
 from runyard.tracking import tables
 from runyard.validation import safe_relative_path
 
-#: Runs whose artifact repository a ``Client`` keeps (the least recently used one goes first).
+#: Runs and logged models whose artifact repository a ``Client`` keeps (the least recently
+#: used one goes first).
 ARTIFACT_REPOS_REMEMBERED = 128
 
 
@@ -32,7 +33,7 @@ class ArtifactClientMixin:
     _tracking_uri: str
 
     def __init__(self) -> None:
-        self._artifact_repos: OrderedDict[str, ArtifactRepo] = OrderedDict()
+        self._artifact_repos: OrderedDict[tuple[str, str], ArtifactRepo] = OrderedDict()
         self._artifact_repos_lock = threading.Lock()
 
     if TYPE_CHECKING:
@@ -42,19 +43,29 @@ class ArtifactClientMixin:
         ) -> Any: ...
 
     def _repo(self, run_id: str) -> ArtifactRepo:
-        """The run's artifact repository, remembered: a run's artifact URI never changes, so
-        only the first artifact call on a run asks the store, and a proxied repository
-        shares the tracking server's HTTP session (``getattr``: only a REST store has one)."""
+        """The run's artifact repository (see ``_remembered_repo``)."""
+        return self._remembered_repo(
+            ("run", run_id), lambda: self._store.get_run(run_id).info.artifact_uri
+        )
+
+    def _forget_repo(self, key: tuple[str, str]) -> None:
         with self._artifact_repos_lock:
-            repo = self._artifact_repos.get(run_id)
+            self._artifact_repos.pop(key, None)
+
+    def _remembered_repo(self, key: tuple[str, str], location: Callable[[], str]) -> ArtifactRepo:
+        """The artifact repository of a run or a logged model, remembered: neither's artifact
+        location ever changes, so only the first artifact call on one asks the store for it
+        (``location``), and a proxied repository shares the tracking server's HTTP session
+        (``getattr``: only a REST store has one)."""
+        with self._artifact_repos_lock:
+            repo = self._artifact_repos.get(key)
             if repo is not None:
-                self._artifact_repos.move_to_end(run_id)
+                self._artifact_repos.move_to_end(key)
                 return repo
-        artifact_uri = self._store.get_run(run_id).info.artifact_uri
         http = getattr(self._store, "http", None)
-        repo = repo_for_uri(artifact_uri, tracking_uri=self._tracking_uri, http=http)
+        repo = repo_for_uri(location(), tracking_uri=self._tracking_uri, http=http)
         with self._artifact_repos_lock:
-            self._artifact_repos[run_id] = repo
+            self._artifact_repos[key] = repo
             while len(self._artifact_repos) > ARTIFACT_REPOS_REMEMBERED:
                 self._artifact_repos.popitem(last=False)
         return repo
@@ -167,10 +178,12 @@ class ArtifactClientMixin:
         self._log_with(run_id, artifact_file, write)
 
     def _model_repo(self, model_id: str) -> ArtifactRepo:
-        """The artifact repository of a logged model's files."""
-        location = self._store.get_logged_model(model_id).artifact_location
-        http = getattr(self._store, "http", None)
-        return repo_for_uri(location, tracking_uri=self._tracking_uri, http=http)
+        """The artifact repository of a logged model's files (see ``_remembered_repo``): the
+        model is read once, not for each file logged, which also spares reading every metric
+        point linked to it (an autologged training's thousands)."""
+        return self._remembered_repo(
+            ("model", model_id), lambda: self._store.get_logged_model(model_id).artifact_location
+        )
 
     def log_model_artifacts(
         self, model_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None

@@ -409,6 +409,7 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
 
     def delete_logged_model(self, model_id: str) -> None:
         self._store.delete_logged_model(model_id)
+        self._forget_repo(("model", model_id))  # its artifact calls now find it gone
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
         self._store.set_logged_model_tags(model_id, [(k, str(v)) for k, v in tags.items()])

@@ -1,13 +1,15 @@
-"""``Client`` artifact calls against a server: the run's artifact location is asked for once,
-and every request travels on the tracking store's one HTTP session."""
+"""``Client`` artifact calls against a server: the artifact location of a run or a logged model
+is asked for once, and every request travels on the tracking store's one HTTP session."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
 import requests
 from runyard import Client
+from runyard.errors import ResourceDoesNotExist
 
 from tests.live_server import start_live_server
 
@@ -33,3 +35,29 @@ def test_artifact_calls_reuse_the_run_lookup_and_the_session(tmp_path: Path) -> 
         uploads = [path for method, path in seen if method == "PUT"]
         assert len(lookups) == 1, seen
         assert len(uploads) == 3, seen  # the uploads went through the store's session
+
+
+def test_model_artifact_calls_read_the_model_once(tmp_path: Path) -> None:
+    """The model is read for its artifact location at the first call only (reading it loads
+    every metric point linked to it); deleting it through the client forgets that."""
+    with start_live_server(f"sqlite:///{tmp_path / 'server.db'}") as server:
+        client = Client(server.url)
+        model_id = client.create_logged_model("0", name="m").model_id
+        seen: list[tuple[str, str]] = []
+
+        def note(response: requests.Response, *_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+            seen.append((response.request.method or "", urlparse(response.url).path))
+
+        client.store.http.session.hooks["response"].append(note)
+        for i in range(3):
+            local = tmp_path / f"f{i}.txt"
+            local.write_text(f"file {i}")
+            client.log_model_artifact(model_id, local, "files")
+        names = sorted(f.path for f in client.list_logged_model_artifacts(model_id, "files"))
+        reads = [p for m, p in seen if m == "GET" and p.endswith(f"/logged-models/{model_id}")]
+        assert names == ["files/f0.txt", "files/f1.txt", "files/f2.txt"]
+        assert len(reads) == 1, seen
+
+        client.delete_logged_model(model_id)
+        with pytest.raises(ResourceDoesNotExist):
+            client.list_logged_model_artifacts(model_id)
