@@ -33,7 +33,8 @@ class ArtifactClientMixin:
     _tracking_uri: str
 
     def __init__(self) -> None:
-        self._artifact_repos: OrderedDict[tuple[str, str], ArtifactRepo] = OrderedDict()
+        # Each run or model's repository, or only its location until its first artifact call.
+        self._artifact_repos: OrderedDict[tuple[str, str], ArtifactRepo | str] = OrderedDict()
         self._artifact_repos_lock = threading.Lock()
 
     if TYPE_CHECKING:
@@ -52,23 +53,35 @@ class ArtifactClientMixin:
         with self._artifact_repos_lock:
             self._artifact_repos.pop(key, None)
 
+    def _remember_location(self, key: tuple[str, str], location: str) -> None:
+        """Note the artifact location of a run or logged model this client has just created,
+        so that its first artifact call need not read it back; the repository itself is made
+        at that call (a run may never log a file)."""
+        self._remember(key, location)
+
     def _remembered_repo(self, key: tuple[str, str], location: Callable[[], str]) -> ArtifactRepo:
         """The artifact repository of a run or a logged model, remembered: neither's artifact
         location ever changes, so only the first artifact call on one asks the store for it
-        (``location``), and a proxied repository shares the tracking server's HTTP session
-        (``getattr``: only a REST store has one)."""
+        (``location``), unless this client created it, and a proxied repository shares the
+        tracking server's HTTP session (``getattr``: only a REST store has one)."""
         with self._artifact_repos_lock:
-            repo = self._artifact_repos.get(key)
-            if repo is not None:
+            known = self._artifact_repos.get(key)
+            if known is not None:
                 self._artifact_repos.move_to_end(key)
-                return repo
+        if isinstance(known, ArtifactRepo):
+            return known
         http = getattr(self._store, "http", None)
-        repo = repo_for_uri(location(), tracking_uri=self._tracking_uri, http=http)
+        uri = known if known is not None else location()
+        repo = repo_for_uri(uri, tracking_uri=self._tracking_uri, http=http)
+        self._remember(key, repo)
+        return repo
+
+    def _remember(self, key: tuple[str, str], value: ArtifactRepo | str) -> None:
         with self._artifact_repos_lock:
-            self._artifact_repos[key] = repo
+            self._artifact_repos[key] = value
+            self._artifact_repos.move_to_end(key)
             while len(self._artifact_repos) > ARTIFACT_REPOS_REMEMBERED:
                 self._artifact_repos.popitem(last=False)
-        return repo
 
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None

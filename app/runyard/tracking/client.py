@@ -214,7 +214,9 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
         user_id = by_key.get(context.TAG_USER) or context.current_user()
         run_name = check_run_name(run_name, run_tags)
         start = now_ms() if start_time is None else int(start_time)
-        return self._store.create_run(str(experiment_id), user_id, start, run_tags, run_name)
+        run = self._store.create_run(str(experiment_id), user_id, start, run_tags, run_name)
+        self._remember_location(("run", run.info.run_id), run.info.artifact_uri)
+        return run
 
     def get_run(self, run_id: str) -> Run:
         return self._store.get_run(run_id)
@@ -388,7 +390,7 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
         params: Mapping[str, Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
-        return self._store.create_logged_model(
+        model = self._store.create_logged_model(
             str(experiment_id),
             name,
             source_run_id,
@@ -396,6 +398,8 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
             [(k, str(v)) for k, v in (params or {}).items()],
             model_type,
         )
+        self._remember_location(("model", model.model_id), model.artifact_location)
+        return model
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         return self._store.get_logged_model(model_id)
