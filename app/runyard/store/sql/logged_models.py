@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from runyard.search.parser import parse_logged_model_filter
 from runyard.store.sql import models as m
 from runyard.store.sql.common import SqlBase, experiment_int
 from runyard.store.sql.dialect import insert_ignore, upsert
+from runyard.store.sql.drivers import driver_of
 from runyard.store.sql.logged_model_search import dataset_filter, model_filter, model_order
 
 _LM = m.logged_models.c
@@ -262,24 +264,12 @@ class LoggedModelsMixin(SqlBase):
             ):
                 target[model_id][key] = value
         metrics: dict[str, list[Metric]] = defaultdict(list)
-        mm = m.logged_model_metrics.c
-        for row in conn.execute(
-            sa.select(m.logged_model_metrics)
-            .where(mm.model_id.in_(model_ids))
-            .order_by(mm.model_id, mm.key, mm.step, mm.timestamp)
+        for model_id, key, value, is_nan, timestamp, step, run_id, name, digest in _metric_rows(
+            conn, model_ids
         ):
-            metrics[row.model_id].append(
-                Metric(
-                    row.key,
-                    float("nan") if row.is_nan else row.value,
-                    row.timestamp,
-                    row.step,
-                    row.run_uuid,
-                    row.model_id,
-                    row.dataset_name,
-                    row.dataset_digest,
-                )
-            )
+            value = math.nan if is_nan else value
+            point = Metric(key, value, timestamp, step, run_id, model_id, name, digest)
+            metrics[model_id].append(point)
         return [
             LoggedModel(
                 model_id=row.model_id,
@@ -337,3 +327,18 @@ def _dataset_id(conn: Connection, experiment_id: int, item: DatasetInput) -> str
         ],
     )
     return conn.execute(sa.select(d.dataset_uuid).where(*where)).scalar_one()
+
+
+def _metric_rows(conn: Connection, model_ids: list[str]) -> list[tuple]:
+    """Every metric point linked to the models, in (model, key, step, timestamp) order: the
+    primary key's. Read as plain rows: an autologged model holds a point per training round
+    and metric, thousands of them, and SQLAlchemy's row objects cost several times the
+    query."""
+    driver = driver_of(conn)
+    marks = ",".join([driver.mark] * len(model_ids))
+    sql = (
+        "SELECT model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, "
+        f"dataset_digest FROM logged_model_metrics WHERE model_id IN ({marks}) "
+        "ORDER BY model_id, key, step, timestamp"
+    )
+    return driver.rows(conn, sql, model_ids)
