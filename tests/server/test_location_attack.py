@@ -157,13 +157,14 @@ def test_a_stored_location_no_longer_allowed_is_refused_on_use(
 
 def test_the_client_never_writes_outside_the_root(tmp_path: Path) -> None:
     store_uri = f"sqlite:///{tmp_path / 'client.db'}"
-    client = Client(store_uri)
+    creator = Client(store_uri)
     root = tmp_path / "artifacts" / "deep" / "er"
-    experiment_id = client.create_experiment("e", artifact_location=str(root))
-    run_id = client.create_run(experiment_id).info.run_id
+    experiment_id = creator.create_experiment("e", artifact_location=str(root))
+    run_id = creator.create_run(experiment_id).info.run_id
     _plant(store_uri, experiment_id, f"file://{root}/%2e%2e/%2e%2e")
     local = tmp_path / "model.txt"
     local.write_text("weights")
+    client = Client(store_uri)  # a later process, which reads the run's location stored
     with pytest.raises(InvalidParameterValue, match=r"'\.\.'"):
         client.log_artifact(run_id, str(local))
     written = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / "artifacts") for f in files]
