@@ -49,10 +49,12 @@ def test_models_page_model_page_and_version_page(live_ui, registered, page):
     row = page.locator("#models-table tr", has_text="churn")
     assert "@champion → v1" in row.inner_text() and "team=growth" in row.inner_text()
     page.fill("#models-q", "fra")
-    page.click("form[role=search] button")
+    with page.expect_navigation():  # the search is a form GET: read the page it loads
+        page.click("form[role=search] button")
     assert page.locator("#models-table td.name").all_inner_texts() == ["fraud"]
     page.fill("#models-q", "bogus = 'x'")
-    page.click("form[role=search] button")
+    with page.expect_navigation():
+        page.click("form[role=search] button")
     assert "Invalid attribute key" in page.locator("#models-error").inner_text()
 
     page.goto(live_ui.url + "/models")
