@@ -62,8 +62,8 @@ def run_info(row: Sequence) -> RunInfo:
 
 def _key_values(conn: Connection, table: sa.Table, run_ids: list[str]) -> dict[str, dict]:
     found: dict[str, dict] = {run_id: {} for run_id in run_ids}
-    sql = f"SELECT run_uuid, key, value FROM {table.name} WHERE run_uuid {{runs}}"
-    for run_id, key, value in driver_of(conn).fetch_for_runs(conn, sql, run_ids):
+    sql = f"SELECT run_uuid, key, value FROM {table.name} WHERE run_uuid {{ids}}"
+    for run_id, key, value in driver_of(conn).fetch_for_ids(conn, sql, run_ids):
         found[run_id][key] = value
     return found
 
@@ -95,11 +95,11 @@ _INPUTS = (
     "SELECT i.run_uuid, i.input_type, i.input_id, d.name, d.digest, d.source_type, d.source, "
     'd."schema", d.profile FROM run_inputs i '
     "LEFT JOIN datasets d ON d.dataset_uuid = i.input_id "
-    "WHERE i.run_uuid {runs} ORDER BY i.run_uuid, i.position"
+    "WHERE i.run_uuid {ids} ORDER BY i.run_uuid, i.position"
 )
-_INPUT_TAGS = "SELECT run_uuid, input_id, key, value FROM run_input_tags WHERE run_uuid {runs}"
+_INPUT_TAGS = "SELECT run_uuid, input_id, key, value FROM run_input_tags WHERE run_uuid {ids}"
 _OUTPUTS = (
-    "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid {runs} "
+    "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid {ids} "
     "ORDER BY run_uuid, model_id"
 )
 
@@ -108,10 +108,10 @@ def _inputs_outputs(
     conn: Connection, run_ids: list[str]
 ) -> tuple[dict[str, RunInputs], dict[str, RunOutputs]]:
     driver = driver_of(conn)
-    rows = driver.fetch_for_runs(conn, _INPUTS, run_ids)
+    rows = driver.fetch_for_ids(conn, _INPUTS, run_ids)
     input_tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     if any(row[1] == "dataset" for row in rows):
-        for run_id, input_id, key, value in driver.fetch_for_runs(conn, _INPUT_TAGS, run_ids):
+        for run_id, input_id, key, value in driver.fetch_for_ids(conn, _INPUT_TAGS, run_ids):
             input_tags[(run_id, input_id)][key] = value
     datasets: dict[str, list[DatasetInput]] = defaultdict(list)
     models: dict[str, list[ModelInput]] = defaultdict(list)
@@ -133,6 +133,6 @@ def _inputs_outputs(
         for run_id in set(datasets) | set(models)
     }
     outputs: dict[str, list[ModelOutput]] = defaultdict(list)
-    for run_id, model_id, step in driver.fetch_for_runs(conn, _OUTPUTS, run_ids):
+    for run_id, model_id, step in driver.fetch_for_ids(conn, _OUTPUTS, run_ids):
         outputs[run_id].append(ModelOutput(model_id, step))
     return inputs, {run_id: RunOutputs(tuple(items)) for run_id, items in outputs.items()}

@@ -264,9 +264,8 @@ class LoggedModelsMixin(SqlBase):
             ):
                 target[model_id][key] = value
         metrics: dict[str, list[Metric]] = defaultdict(list)
-        for model_id, key, value, is_nan, timestamp, step, run_id, name, digest in _metric_rows(
-            conn, model_ids
-        ):
+        rows_of_metrics = driver_of(conn).fetch_for_ids(conn, _METRIC_ROWS, model_ids)
+        for model_id, key, value, is_nan, timestamp, step, run_id, name, digest in rows_of_metrics:
             value = math.nan if is_nan else value
             point = Metric(key, value, timestamp, step, run_id, model_id, name, digest)
             metrics[model_id].append(point)
@@ -329,16 +328,11 @@ def _dataset_id(conn: Connection, experiment_id: int, item: DatasetInput) -> str
     return conn.execute(sa.select(d.dataset_uuid).where(*where)).scalar_one()
 
 
-def _metric_rows(conn: Connection, model_ids: list[str]) -> list[tuple]:
-    """Every metric point linked to the models, in (model, key, step, timestamp) order: the
-    primary key's. Read as plain rows: an autologged model holds a point per training round
-    and metric, thousands of them, and SQLAlchemy's row objects cost several times the
-    query."""
-    driver = driver_of(conn)
-    marks = ",".join([driver.mark] * len(model_ids))
-    sql = (
-        "SELECT model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, "
-        f"dataset_digest FROM logged_model_metrics WHERE model_id IN ({marks}) "
-        "ORDER BY model_id, key, step, timestamp"
-    )
-    return driver.rows(conn, sql, model_ids)
+#: Every metric point linked to the models, in each model's (key, step, timestamp) order: the
+#: primary key's. Read as plain rows: an autologged model holds a point per training round and
+#: metric, thousands of them, and SQLAlchemy's row objects cost several times the query.
+_METRIC_ROWS = (
+    "SELECT model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, "
+    "dataset_digest FROM logged_model_metrics WHERE model_id {ids} "
+    "ORDER BY model_id, key, step, timestamp"
+)

@@ -191,9 +191,9 @@ def latest_metrics(conn: Connection, run_ids: Sequence[str]) -> dict[str, list[M
         return found
     sql = (
         "SELECT run_uuid, key, value, is_nan, timestamp, step FROM metric_summaries "
-        "WHERE count > 0 AND run_uuid {runs}"
+        "WHERE count > 0 AND run_uuid {ids}"
     )
-    rows = driver_of(conn).fetch_for_runs(conn, sql, run_ids)
+    rows = driver_of(conn).fetch_for_ids(conn, sql, run_ids)
     for run_id, key, value, is_nan, timestamp, step in rows:
         found[run_id].append(Metric(key, _NAN if is_nan else value, timestamp, step, run_id))
     return found

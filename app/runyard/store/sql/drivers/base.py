@@ -84,8 +84,9 @@ class Driver(ABC):
             cursor.close()
 
     @abstractmethod
-    def fetch_for_runs(self, conn: Connection, sql: str, run_ids: Sequence[str]) -> list[tuple]:
-        """Rows of ``sql``, whose ``{runs}`` placeholder stands for "run_uuid is in run_ids"."""
+    def fetch_for_ids(self, conn: Connection, sql: str, ids: Sequence[str]) -> list[tuple]:
+        """Rows of ``sql``, whose ``{ids}`` placeholder follows a column and stands for "is
+        one of ``ids``" (a page's run ids, a page's logged model ids)."""
 
     @abstractmethod
     def insert_points(self, conn: Connection, rows: Sequence[tuple]) -> list[tuple]:

@@ -31,13 +31,13 @@ class PostgresDriver(Driver):
     lock_run_row = " FOR NO KEY UPDATE OF r"
     one_statement_create_run = True
 
-    def fetch_for_runs(self, conn: Connection, sql: str, run_ids: Sequence[str]) -> list[tuple]:
+    def fetch_for_ids(self, conn: Connection, sql: str, ids: Sequence[str]) -> list[tuple]:
         """The ids go in as a one-row subquery's value, which the planner cannot see into. Given
         them as a constant, it estimates each one's rows: for a page of a few hundred runs it
         then priced the index probes above a scan of the whole table and read params and
         metric summaries by sequential scan (240 runs of 5,000: 7.7 ms for params, 3.5 through
         the index). Unseen, it plans for a handful of ids and probes the index."""
-        return self.rows(conn, sql.format(runs=_ANY_OF_OPAQUE), (list(run_ids),))
+        return self.rows(conn, sql.format(ids=_ANY_OF_OPAQUE), (list(ids),))
 
     def create_run(
         self, conn: Connection, values: dict[str, Any], tags: dict[str, str]

@@ -17,7 +17,7 @@ from runyard.store.sql.drivers.base import (
     set_clause,
 )
 
-#: SQLite's default limit on bound values is 32,766: run ids per IN list stay well under it.
+#: SQLite's default limit on bound values is 32,766: ids per IN list stay well under it.
 _IN_CHUNK = 10_000
 #: Series per summary UPDATE: 12 values each stays below the same limit.
 _SUMMARY_CHUNK = 1000
@@ -28,11 +28,11 @@ class SqliteDriver(Driver):
     mark = "?"
     no_limit = -1
 
-    def fetch_for_runs(self, conn: Connection, sql: str, run_ids: Sequence[str]) -> list[tuple]:
+    def fetch_for_ids(self, conn: Connection, sql: str, ids: Sequence[str]) -> list[tuple]:
         rows: list[tuple] = []
-        for start in range(0, len(run_ids), _IN_CHUNK):
-            chunk = list(run_ids[start : start + _IN_CHUNK])
-            rows += self.rows(conn, sql.format(runs=f"IN ({','.join('?' * len(chunk))})"), chunk)
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            rows += self.rows(conn, sql.format(ids=f"IN ({','.join('?' * len(chunk))})"), chunk)
         return rows
 
     def insert_points(self, conn: Connection, rows: Sequence[tuple]) -> list[tuple]:
