@@ -53,12 +53,6 @@ class ArtifactClientMixin:
         with self._artifact_repos_lock:
             self._artifact_repos.pop(key, None)
 
-    def _remember_location(self, key: tuple[str, str], location: str) -> None:
-        """Note the artifact location of a run or logged model this client has just created,
-        so that its first artifact call need not read it back; the repository itself is made
-        at that call (a run may never log a file)."""
-        self._remember(key, location)
-
     def _remembered_repo(self, key: tuple[str, str], location: Callable[[], str]) -> ArtifactRepo:
         """The artifact repository of a run or a logged model, remembered: neither's artifact
         location ever changes, so only the first artifact call on one asks the store for it
@@ -77,6 +71,9 @@ class ArtifactClientMixin:
         return repo
 
     def _remember(self, key: tuple[str, str], value: ArtifactRepo | str) -> None:
+        """Keep a run or logged model's repository, or only its artifact location: the client
+        notes that of each one it creates, so that its first artifact call need not read it
+        back, and makes the repository at that call (a run may never log a file)."""
         with self._artifact_repos_lock:
             self._artifact_repos[key] = value
             self._artifact_repos.move_to_end(key)

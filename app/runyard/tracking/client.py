@@ -215,7 +215,7 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
         run_name = check_run_name(run_name, run_tags)
         start = now_ms() if start_time is None else int(start_time)
         run = self._store.create_run(str(experiment_id), user_id, start, run_tags, run_name)
-        self._remember_location(("run", run.info.run_id), run.info.artifact_uri)
+        self._remember(("run", run.info.run_id), run.info.artifact_uri)
         return run
 
     def get_run(self, run_id: str) -> Run:
@@ -398,7 +398,7 @@ class Client(RegistryClientMixin, ArtifactClientMixin):
             [(k, str(v)) for k, v in (params or {}).items()],
             model_type,
         )
-        self._remember_location(("model", model.model_id), model.artifact_location)
+        self._remember(("model", model.model_id), model.artifact_location)
         return model
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
