@@ -3,7 +3,9 @@
 Runs ``bench.bench_stores``, ``bench.bench_growth`` (search time from 1,000 to 1,000,000 runs),
 ``bench.bench_stored_points`` (ingest, single calls, history and charts with 0 to 100,000,000
 metric points stored, Postgres),
-``bench.bench_server``, ``bench.bench_scale`` (1, 2 and 4 server containers behind nginx),
+``bench.bench_server``, ``bench.server_spy`` (py-spy's profile of a live server in each of
+its workloads: what bounds the targets it misses), ``bench.bench_scale`` (1, 2 and 4 server
+containers behind nginx),
 ``bench.bench_ui``, ``bench.bench_client``,
 ``bench.bench_ui_browser`` (the UI in Chromium), ``bench.bench_registry``, ``bench.bench_auth``
 (auth on against auth off), ``bench.bench_artifacts`` (against native clients, not MLflow) and
@@ -34,6 +36,7 @@ BENCHMARKS = {
     "growth": "bench.bench_growth",
     "stored_points": "bench.bench_stored_points",
     "server": "bench.bench_server",
+    "server_spy": "bench.server_spy",
     "scale": "bench.bench_scale",
     "ui": "bench.bench_ui",
     "ui_browser": "bench.bench_ui_browser",
@@ -43,7 +46,7 @@ BENCHMARKS = {
     "artifacts": "bench.bench_artifacts",
     "import": "bench.bench_import",
 }
-TAKES_ENGINES = {"stores", "growth", "server", "registry", "auth"}
+TAKES_ENGINES = {"stores", "growth", "server", "server_spy", "registry", "auth"}
 COLUMNS = ["bench", "workload", "engine", "runyard", "mlflow", "ratio", "target", "met"]
 COLUMNS += ["round_trips", "load"]
 #: Canonical column -> the names benchmarks use for it, in order of preference (the auth
