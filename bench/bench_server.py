@@ -504,7 +504,10 @@ def render(result: dict[str, Any]) -> str:
     for engine, reason in result["skipped"].items():
         parts.append(f"{engine}: skipped ({reason})")
     if result["notes"]:
-        parts.append("Notes (what bounds runyard where a target is missed):")
+        parts.append(
+            "Notes (what bounds runyard where a target is missed; `python -m bench.server_spy` "
+            "profiles a live server in each workload, docs/performance.md reads its profiles):"
+        )
         parts += [f"- {name}: {text}" for name, text in result["notes"].items()]
     return "\n\n".join(parts)
 
