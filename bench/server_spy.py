@@ -8,9 +8,9 @@ not a thread waiting on the database or a socket. Beside the frames it reports, 
 the worker's user and system CPU and the database server's CPU (PostgreSQL's processes; SQLite
 runs inside the worker), so the share left to Python is plain.
 
-For each workload it prints the frames with the most samples including what they call
-(frames under nearly every sample, the thread pool and gunicorn's loop, left out) and the
-frames with the most samples of their own.
+For each workload it prints the samples' own time by package, the frames with the most
+samples including what they call (leaving out the threads, gunicorn's worker loop and the
+command line, which hold every request), and the frames with the most samples of their own.
 
 Run: ``python -m bench.server_spy [--engines sqlite,postgres] [--quick]
 [--workload single_calls ...] [--top 15]``; writes ``bench-output/server_spy.json``. Needs
@@ -72,10 +72,12 @@ def spying(pid: int, output: Path) -> Iterator[None]:
         "record", "--pid", str(pid), "--gil", "--nonblocking", "--rate", str(SAMPLE_RATE),
         "--format", "raw", "--output", str(output),
     ]  # fmt: skip
-    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    said = output.with_suffix(".log")  # a file, not a pipe nobody reads while it samples
+    with open(said, "wb") as stderr:
+        spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
     time.sleep(0.5)  # attached before the workload starts
     if spy.poll() is not None:
-        raise RuntimeError(f"py-spy could not attach: {spy.stderr.read().decode()[:500]}")
+        raise RuntimeError(f"py-spy could not attach: {said.read_text()[:500]}")
     try:
         yield
     finally:
