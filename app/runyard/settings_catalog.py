@@ -114,6 +114,13 @@ CLIENT: tuple[Setting, ...] = (
         "Extra PostgreSQL connections a process may open at peaks, closed when returned.",
     ),
     Setting(
+        "sqlite_cache_mib",
+        "32",
+        "SQLite's page cache per connection, in MiB: database pages a process keeps between "
+        "queries, filled only as pages are read. SQLite's own default is 2 MiB; a search of a "
+        "large store reads the same index pages again and again.",
+    ),
+    Setting(
         "auth_db_pool_size",
         "2",
         "PostgreSQL connections each server process keeps open for accounts, beside the "

@@ -171,9 +171,22 @@ def _closed_by_peer(dbapi_conn) -> bool:  # type: ignore[no-untyped-def]
     return bool(readable)
 
 
+def sqlite_cache_kib() -> int:
+    """The page cache of each SQLite connection (``sqlite_cache_mib``), in KiB. A filtered
+    search over 1,000,000 runs took 31-35 ms with SQLite's 2 MiB, 21-24 ms with 32 MiB."""
+    mib = config.get_int("sqlite_cache_mib")
+    if mib < 1:
+        raise InvalidParameterValue(
+            f"Setting 'sqlite_cache_mib' (RUNYARD_SQLITE_CACHE_MIB) must be at least 1, got {mib}"
+        )
+    return mib * 1024
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout, foreign keys, case-sensitive LIKE; BEGIN IMMEDIATE for writes so two
-    writers queue on the lock instead of failing on a read-to-write upgrade."""
+    """WAL, a busy timeout, foreign keys, case-sensitive LIKE, a page cache large enough for a
+    large store's indexes; BEGIN IMMEDIATE for writes so two writers queue on the lock instead
+    of failing on a read-to-write upgrade."""
+    cache_kib = sqlite_cache_kib()  # a bad setting fails here, not at the first query
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -186,6 +199,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA case_sensitive_like=ON")
+            cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
         finally:
             cursor.close()
         roundtrips.watch_sqlite(dbapi_conn)

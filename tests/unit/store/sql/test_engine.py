@@ -61,8 +61,29 @@ def test_sqlite_connection_settings(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
             assert conn.exec_driver_sql("SELECT 'A' LIKE 'a'").scalar() == 0
+            # 32 MiB (a negative size is in KiB), not SQLite's 2 MiB
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -32 * 1024
     finally:
         store.close()
+
+
+def test_sqlite_page_cache_follows_its_setting(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RUNYARD_SQLITE_CACHE_MIB", "8")
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -8 * 1024
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots"])
+def test_a_bad_sqlite_page_cache_setting_is_refused_when_the_engine_is_made(
+    tmp_path: Path, monkeypatch, value: str
+) -> None:
+    monkeypatch.setenv("RUNYARD_SQLITE_CACHE_MIB", value)
+    with pytest.raises(InvalidParameterValue, match="RUNYARD_SQLITE_CACHE_MIB"):
+        create_engine(f"sqlite:///{tmp_path / 'x.db'}")
 
 
 def test_in_memory_sqlite_keeps_its_data_across_calls(tmp_path: Path) -> None:
