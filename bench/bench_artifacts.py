@@ -56,7 +56,7 @@ written. runyard's uploads and downloads, which write a temporary name and renam
 more often than curl's overwrite in place, which reuses the pages it has just freed; the FTP
 ratios then read 0.50 and 0.20 for an upload that runs at 1,500 MB/s.
 
-Two later runs, on a fresh machine of the same kind (``--only ftp``, then ``--only sftp,ftp``):
+Two later runs, on another two-core machine (``--only ftp``, then ``--only sftp,ftp``):
 FTP through the proxy 0.81 and 0.80 up, 1.40 and 1.38 down (curl's own download moved from 712
 to 954 MB/s between them); SFTP 0.94 / 0.90 up and 1.10 / 0.86 down, direct / through the
 proxy; small files through the proxy 412-622 files/s, 0.25-0.47 of the native client. During a
