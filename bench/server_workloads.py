@@ -55,6 +55,16 @@ QUICK = Size(
     paging_repeats=2,
     history_repeats=2,
 )
+#: Every workload in seconds: the benchmark's own tests, so it cannot rot.
+TINY = Size(
+    ingest_points=2_000,
+    single_clients=2,
+    single_calls=15,
+    runs=24,
+    repeats=1,
+    paging_repeats=1,
+    history_repeats=1,
+)
 
 
 class ServerError(RuntimeError):

@@ -26,15 +26,7 @@ from bench.bench_server import (
 from bench.server_procs import mlflow_uri, server_argv
 from tests.requirements import installed_or_skip
 
-TINY = w.Size(
-    ingest_points=2_000,
-    single_clients=2,
-    single_calls=15,
-    runs=24,
-    repeats=1,
-    paging_repeats=1,
-    history_repeats=1,
-)
+TINY = w.TINY
 
 
 @pytest.mark.slow
