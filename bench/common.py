@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench.proc_cpu import parent_of
+
 DEFAULT_POSTGRES_URI = "postgresql://runyard:runyard@127.0.0.1:5432/runyard"
 OUTPUT_DIR = Path("bench-output")
 
@@ -72,6 +74,24 @@ def analyze(uri: str) -> None:
             cur.execute("ANALYZE")
     finally:
         conn.close()
+
+
+def postmaster_of(uri: str) -> int:
+    """The pid of the PostgreSQL server behind ``uri``: the parent of the backend that answers
+    a connection (the database must run on this machine)."""
+    import psycopg2
+
+    conn = psycopg2.connect(_dsn(uri))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            (backend,) = cur.fetchone()
+        postmaster = parent_of(backend)  # while the backend lives
+    finally:
+        conn.close()
+    if postmaster is None:
+        raise RuntimeError(f"PostgreSQL's backend {backend} is not a process on this machine")
+    return postmaster
 
 
 def timed(fn: Callable[[], Any]) -> float:

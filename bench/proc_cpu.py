@@ -18,6 +18,20 @@ def _stat_fields(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()
 
 
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    """One process's own user and system CPU so far, in seconds; (0, 0) once it is gone."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0, 0.0
+    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent's pid, or None once ``pid`` is gone."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
+
+
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU of ``root`` and every live descendant, in seconds. Workers that exited
     are counted in their parent's ``cutime``/``cstime``, so recycled workers are not lost."""

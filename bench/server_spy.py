@@ -5,8 +5,9 @@ py-spy to the worker of a real ``runyard server`` (one worker, so every request 
 sampled process) while the benchmark's own workloads run against it. py-spy samples only the
 thread holding the GIL (``--gil``), so a sample is Python (or C called from Python) on the CPU,
 not a thread waiting on the database or a socket. Beside the frames it reports, per operation,
-the worker's user and system CPU and the database server's CPU (PostgreSQL's processes; SQLite
-runs inside the worker), so the share left to Python is plain.
+the worker's user and system CPU and the database server's CPU (the tree under PostgreSQL's
+postmaster, which must run on this machine; SQLite runs inside the worker), so the share left
+to Python is plain.
 
 For each workload it prints the samples' own time by package, the frames with the most
 samples including what they call (leaving out the threads, gunicorn's worker loop and the
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -41,9 +41,11 @@ from bench.common import (
     markdown_table,
     postgres_admin_uri,
     postgres_reachable,
+    postmaster_of,
     write_json,
 )
 from bench.load import descendants
+from bench.proc_cpu import tree_cpu_seconds, user_system_seconds
 from bench.server_procs import running_server
 
 SAMPLE_RATE = 500  # per second; py-spy's default is 100
@@ -136,31 +138,12 @@ def read_profile(raw: str, top: int) -> Profile:
 
 
 # ---- CPU of the worker and of the database ------------------------------------------------------
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _user_system(pid: int) -> tuple[float, float]:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # gone meanwhile
-        return 0.0, 0.0
-    return int(fields[11]) / TICK, int(fields[12]) / TICK
-
-
-def postgres_pids() -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
-                    found.append(int(entry.name))
-    return found
-
-
-def cpu_now(worker: int, database: bool) -> dict[str, float]:
-    user, system = _user_system(worker)
-    db = sum(sum(_user_system(p)) for p in postgres_pids()) if database else 0.0
-    return {"user": user, "system": system, "database": db}
+def cpu_now(worker: int, postmaster: int | None) -> dict[str, float]:
+    """The worker's CPU so far, and the database server's: its postmaster's whole tree, so
+    backends that exited meanwhile still count (in the postmaster's children's time)."""
+    user, system = user_system_seconds(worker)
+    database = tree_cpu_seconds(postmaster) if postmaster is not None else 0.0
+    return {"user": user, "system": system, "database": database}
 
 
 # ---- the workloads ----------------------------------------------------------------------------
@@ -235,15 +218,15 @@ def reading_workloads(url: str, size: w.Size, made: dict[str, str]) -> list[Work
 
 
 def measured(
-    workload: Workload, worker: int, database: bool, workdir: Path, top: int
+    workload: Workload, worker: int, postmaster: int | None, workdir: Path, top: int
 ) -> dict[str, Any]:
     raw = workdir / f"{workload.name}.txt"
-    before = cpu_now(worker, database)
+    before = cpu_now(worker, postmaster)
     started = time.perf_counter()
     with spying(worker, raw):
         operations = workload.run()
     seconds = time.perf_counter() - started
-    after = cpu_now(worker, database)
+    after = cpu_now(worker, postmaster)
     profile = read_profile(raw.read_text() if raw.exists() else "", top)
     return {
         "workload": workload.name,
@@ -265,7 +248,7 @@ def spy_server(
 ) -> list[dict[str, Any]]:
     """Every workload (or those named) against one fresh single-worker server on ``uri``;
     ingest and populate run in any case, unsampled unless named."""
-    database = uri.startswith("postgresql")
+    postmaster = postmaster_of(uri) if uri.startswith("postgresql") else None
     results = []
     made: dict[str, str] = {}
     with running_server("runyard", uri, workdir, workers=1) as server:
@@ -277,14 +260,14 @@ def spy_server(
         for workload in first_workloads(server.url, size, made):
             log(workload.name)
             if names is None or workload.name in names:
-                results.append(measured(workload, workers[0], database, workdir, top))
+                results.append(measured(workload, workers[0], postmaster, workdir, top))
             else:
                 workload.run()
         analyze(uri)
         for workload in reading_workloads(server.url, size, made):
             if names is None or workload.name in names:
                 log(workload.name)
-                results.append(measured(workload, workers[0], database, workdir, top))
+                results.append(measured(workload, workers[0], postmaster, workdir, top))
     return results
 
 

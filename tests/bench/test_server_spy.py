@@ -4,12 +4,15 @@ attached to a real single-worker server it finds the request handler each worklo
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 from pathlib import Path
 
 import pytest
 
 from bench import server_workloads as w
-from bench.server_spy import package_of, read_profile, report, spy_server
+from bench.proc_cpu import user_system_seconds
+from bench.server_spy import cpu_now, package_of, read_profile, report, spy_server
 
 RAW = """\
 Thread.run (threading.py:982);handle (runyard/server/api/runs.py:10);log_point (runyard/store/sql/drivers/postgres.py:95) 6
@@ -36,6 +39,35 @@ def test_packages_are_named_by_their_top_level_or_runyard_subpackage() -> None:
     assert package_of("f (runyard/cli.py)") == "runyard"
     assert package_of("f (sqlalchemy/engine/base.py)") == "sqlalchemy"
     assert package_of("f (selectors.py)") == "selectors"
+
+
+@pytest.mark.postgres
+def test_the_database_cpu_keeps_what_a_backend_used_after_it_exits() -> None:
+    """A server benchmark's backends may come and go; the database's CPU is read from its
+    postmaster's whole tree, where a reaped backend's time stays."""
+    import psycopg2
+
+    from bench.common import postmaster_of
+    from tests.postgres import fresh_postgres_database
+
+    with fresh_postgres_database() as uri:
+        postmaster = postmaster_of(uri)
+        assert "postgres" in Path(f"/proc/{postmaster}/cmdline").read_text()
+        before = cpu_now(os.getpid(), postmaster)["database"]
+        conn = psycopg2.connect(uri)
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            (backend,) = cur.fetchone()
+            cur.execute("SELECT sum(g) FROM generate_series(1, 5000000) AS g")  # ~0.5 s of CPU
+            used = sum(user_system_seconds(backend))
+        conn.close()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{backend}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{backend}").exists(), "the backend did not exit"
+        after = cpu_now(os.getpid(), postmaster)["database"]
+    assert used > 0.2
+    assert after - before >= used - 0.02  # its ticks, to the clock's resolution
 
 
 #: Enough single calls for py-spy's samples to find their handler.
