@@ -11,7 +11,8 @@ to Python is plain.
 
 For each workload it prints the samples' own time by package, the frames with the most
 samples including what they call (leaving out the threads, gunicorn's worker loop and the
-command line, which hold every request), and the frames with the most samples of their own.
+command line, which hold every request), the frames with the most samples of their own, and
+the worker's resident memory before the workload and at its peak.
 
 Run: ``python -m bench.server_spy [--engines sqlite,postgres] [--quick]
 [--workload single_calls ...] [--top 15]``; writes ``bench-output/server_spy.json``. Needs
@@ -46,9 +47,11 @@ from bench.common import (
 )
 from bench.load import descendants
 from bench.proc_cpu import tree_cpu_seconds, user_system_seconds
+from bench.proc_memory import PeakMemory, tree_rss
 from bench.server_procs import running_server
 
 SAMPLE_RATE = 500  # per second; py-spy's default is 100
+MIB = 1024 * 1024
 #: Frames that hold every request (threads, gunicorn's worker loop, the command line): left
 #: out of the inclusive table, where they would stand first with nothing to say.
 SCAFFOLDING = (
@@ -221,12 +224,15 @@ def measured(
     workload: Workload, worker: int, postmaster: int | None, workdir: Path, top: int
 ) -> dict[str, Any]:
     raw = workdir / f"{workload.name}.txt"
+    rss_before = tree_rss(worker).get(worker, 0)
     before = cpu_now(worker, postmaster)
     started = time.perf_counter()
+    peak = PeakMemory(worker)
     with spying(worker, raw):
         operations = workload.run()
     seconds = time.perf_counter() - started
     after = cpu_now(worker, postmaster)
+    peak.stop()
     profile = read_profile(raw.read_text() if raw.exists() else "", top)
     return {
         "workload": workload.name,
@@ -236,6 +242,7 @@ def measured(
         "cpu_ms_per_operation": {
             k: 1000 * (after[k] - before[k]) / max(operations, 1) for k in after
         },
+        "worker_rss_mib": {"before": rss_before / MIB, "peak": peak.largest / MIB},
         "samples": profile.samples,
         "inclusive": profile.inclusive,
         "own": profile.own,
@@ -277,13 +284,14 @@ def log(message: str) -> None:
 
 
 def report(result: dict[str, Any]) -> str:
-    cpu = result["cpu_ms_per_operation"]
+    cpu, rss = result["cpu_ms_per_operation"], result["worker_rss_mib"]
     samples = max(result["samples"], 1)
     head = (
         f"### {result['workload']}: {result['operations']} x {result['operation']} in "
         f"{result['seconds']:.2f} s; per {result['operation']}: worker "
         f"{cpu['user']:.2f} ms user + {cpu['system']:.2f} ms system, database "
-        f"{cpu['database']:.2f} ms; {result['samples']} samples of the GIL holder\n\n"
+        f"{cpu['database']:.2f} ms; worker RSS {rss['before']:.0f} MiB before, peak "
+        f"{rss['peak']:.0f} MiB; {result['samples']} samples of the GIL holder\n\n"
     )
 
     def table(rows: list[tuple[str, int]], title: str) -> str:

@@ -85,4 +85,7 @@ def test_a_live_server_is_profiled_while_it_answers_single_calls(tmp_path: Path)
     cpu = result["cpu_ms_per_operation"]
     assert cpu["user"] + cpu["system"] > 0
     assert cpu["database"] == 0  # SQLite runs inside the worker
+    rss = result["worker_rss_mib"]
+    assert rss["before"] > 10 and rss["peak"] > 10  # a Python web worker's size, in MiB
     assert "log_metric (runyard/server/api/runs.py)" in report(result)
+    assert f"peak {rss['peak']:.0f} MiB" in report(result)
