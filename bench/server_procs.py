@@ -59,15 +59,26 @@ def server_argv(product: str, store_uri: str, artifact_root: str, port: int, wor
 class ServerProcess:
     """One running server; ``url`` is its base URL, its output goes to ``log_path``."""
 
-    def __init__(self, argv: list[str], port: int, log_path: Path, cwd: Path) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        port: int,
+        log_path: Path,
+        cwd: Path,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.argv = argv
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self.cwd = cwd
+        self.settings = settings or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = START_TIMEOUT) -> ServerProcess:
+        """The caller's own ``RUNYARD_``/``MLFLOW_`` variables are left out, so a figure is
+        the product's defaults unless ``settings`` names a change."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNYARD_", "MLFLOW_"))}
+        env.update(self.settings)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.argv,
@@ -120,13 +131,15 @@ def running_server(
     workers: int,
     extra_args: tuple[str, ...] = (),
     home_name: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[ServerProcess]:
-    """``product``'s server on ``store_uri`` with ``workers`` workers, stopped on exit."""
+    """``product``'s server on ``store_uri`` with ``workers`` workers, stopped on exit;
+    ``settings`` are environment variables it gets on top of its defaults."""
     port = free_port()
     home = workdir / (home_name or f"{product}-server")
     home.mkdir(parents=True, exist_ok=True)
     argv = [*server_argv(product, store_uri, str(home / "artifacts"), port, workers), *extra_args]
-    server = ServerProcess(argv, port, home / "server.log", home)
+    server = ServerProcess(argv, port, home / "server.log", home, settings)
     try:
         yield server.start()
     finally:

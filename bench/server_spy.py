@@ -15,8 +15,10 @@ command line, which hold every request), the frames with the most samples of the
 the worker's resident memory before the workload and at its peak.
 
 Run: ``python -m bench.server_spy [--engines sqlite,postgres] [--quick]
-[--workload single_calls ...] [--top 15]``; writes ``bench-output/server_spy.json``. Needs
-py-spy (the ``test`` extra) and the right to trace the worker (root, or ptrace allowed).
+[--workload single_calls ...] [--top 15] [--setting RUNYARD_NAME=VALUE ...]``; writes
+``bench-output/server_spy.json``. Needs py-spy (the ``test`` extra) and the right to trace the
+worker (root, or ptrace allowed). The server runs with runyard's defaults, whatever the
+caller's environment holds, except for each ``--setting``.
 """
 
 from __future__ import annotations
@@ -251,14 +253,20 @@ def measured(
 
 
 def spy_server(
-    uri: str, size: w.Size, workdir: Path, names: list[str] | None, top: int
+    uri: str,
+    size: w.Size,
+    workdir: Path,
+    names: list[str] | None,
+    top: int,
+    settings: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every workload (or those named) against one fresh single-worker server on ``uri``;
-    ingest and populate run in any case, unsampled unless named."""
+    """Every workload (or those named) against one fresh single-worker server on ``uri``,
+    started with ``settings`` on top of its defaults; ingest and populate run in any case,
+    unsampled unless named."""
     postmaster = postmaster_of(uri) if uri.startswith("postgresql") else None
     results = []
     made: dict[str, str] = {}
-    with running_server("runyard", uri, workdir, workers=1) as server:
+    with running_server("runyard", uri, workdir, workers=1, settings=settings) as server:
         assert server.process is not None
         workers = sorted(descendants(server.process.pid) - {server.process.pid})
         if len(workers) != 1:
@@ -310,14 +318,28 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
-def profile_engine(engine: str, size: w.Size, names: list[str] | None, top: int) -> list[dict]:
+def profile_engine(
+    engine: str, size: w.Size, names: list[str] | None, top: int, settings: dict[str, str]
+) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="runyard-spy-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
         if engine == "postgres":
             uri = stack.enter_context(fresh_postgres_database(postgres_admin_uri(), "bench_spy"))
         else:
             uri = f"sqlite:///{workdir / 'spy.db'}"
-        return spy_server(uri, size, workdir, names, top)
+        return spy_server(uri, size, workdir, names, top, settings)
+
+
+def server_settings(pairs: list[str]) -> dict[str, str]:
+    """``RUNYARD_NAME=VALUE`` pairs from the command line; the server sees no other variable of
+    the caller's, so a figure taken with them is plainly not the defaults'."""
+    settings = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.startswith("RUNYARD_"):
+            raise SystemExit(f"--setting takes RUNYARD_NAME=VALUE, not {pair!r}")
+        settings[name] = value
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,7 +348,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the benchmark's quick sizes")
     parser.add_argument("--workload", action="append", help="only these (repeatable)")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="RUNYARD_NAME=VALUE",
+        help="a setting the server gets on top of its defaults (repeatable)",
+    )
     args = parser.parse_args(argv)
+    settings = server_settings(args.setting)
     size = w.QUICK if args.quick else w.FULL
     profiles: dict[str, list[dict]] = {}
     for engine in args.engines.split(","):
@@ -337,11 +367,12 @@ def main(argv: list[str] | None = None) -> int:
             log(f"Postgres skipped: {postgres_admin_uri().split('@')[-1]} ({reason})")
             continue
         log(f"[{engine}] profiling a single-worker runyard server")
-        profiles[engine] = profile_engine(engine, size, args.workload, args.top)
-        print(f"## {engine}\n")
+        profiles[engine] = profile_engine(engine, size, args.workload, args.top, settings)
+        changed = ", ".join(f"{k}={v}" for k, v in settings.items()) or "defaults"
+        print(f"## {engine} ({changed})\n")
         for result in profiles[engine]:
             print(report(result) + "\n", flush=True)
-    write_json("server_spy.json", {"profiles": profiles})
+    write_json("server_spy.json", {"settings": settings, "profiles": profiles})
     return 0
 
 

@@ -12,7 +12,14 @@ import pytest
 
 from bench import server_workloads as w
 from bench.proc_cpu import user_system_seconds
-from bench.server_spy import cpu_now, package_of, read_profile, report, spy_server
+from bench.server_spy import (
+    cpu_now,
+    package_of,
+    read_profile,
+    report,
+    server_settings,
+    spy_server,
+)
 
 RAW = """\
 Thread.run (threading.py:982);handle (runyard/server/api/runs.py:10);log_point (runyard/store/sql/drivers/postgres.py:95) 6
@@ -89,3 +96,17 @@ def test_a_live_server_is_profiled_while_it_answers_single_calls(tmp_path: Path)
     assert rss["before"] > 10 and rss["peak"] > 10  # a Python web worker's size, in MiB
     assert "log_metric (runyard/server/api/runs.py)" in report(result)
     assert f"peak {rss['peak']:.0f} MiB" in report(result)
+
+
+def test_a_setting_reaches_the_profiled_server_and_nothing_else_of_the_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_SQLITE_CACHE_MIB", "0")  # a server refuses it when it starts
+    uri = f"sqlite:///{tmp_path / 'spy.db'}"
+    assert spy_server(uri, TINY, tmp_path, ["nothing"], 5) == []  # the caller's: left out
+    with pytest.raises(RuntimeError, match=r"RUNYARD_SQLITE_CACHE_MIB\) must be at least 1"):
+        spy_server(uri, TINY, tmp_path, ["nothing"], 5, {"RUNYARD_SQLITE_CACHE_MIB": "0"})
+    assert server_settings(["RUNYARD_SQLITE_CACHE_MIB=2"]) == {"RUNYARD_SQLITE_CACHE_MIB": "2"}
+    for wrong in ("RUNYARD_SQLITE_CACHE_MIB", "HOME=/tmp"):
+        with pytest.raises(SystemExit, match="RUNYARD_NAME=VALUE"):
+            server_settings([wrong])
