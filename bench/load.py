@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+from bench.proc_stat import TICKS_PER_SECOND, ProcStat, all_stats, descendants
 
 
 def _machine_ticks() -> tuple[int, int, int]:
@@ -22,35 +22,6 @@ def _machine_ticks() -> tuple[int, int, int]:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
     return user + nice + system, irq + softirq, steal
-
-
-def _process_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    # utime + stime, and cutime + cstime: children that exited meanwhile (a database's
-    # short-lived backends) count for the tree that started them, not for "others"
-    return sum(int(v) for v in fields[11:15])
-
-
-def descendants(root: int) -> set[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo += children.get(pid, [])
-    return found
 
 
 @dataclass
@@ -70,21 +41,6 @@ class LoadSample:
         )
 
 
-def _all_ticks() -> dict[int, tuple[str, int]]:
-    """Every process's command name and CPU ticks so far."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                text = (entry / "stat").read_text()
-            except OSError:
-                continue
-            name = text[text.index("(") + 1 : text.rindex(")")]
-            fields = text.rsplit(")", 1)[1].split()
-            found[int(entry.name)] = (name, int(fields[11]) + int(fields[12]))
-    return found
-
-
 class LoadProbe:
     """Start before a figure, ``stop()`` after it; ``ours`` are the process trees to leave out
     (the benchmark itself and the server under test)."""
@@ -93,39 +49,45 @@ class LoadProbe:
         self.ours = ours
         self.started = time.monotonic()
         self.machine = _machine_ticks()
-        self.busy = sum(self.machine)
-        self.own = self._own_ticks()
-        self.every = _all_ticks()
+        self.every = all_stats()
+        self.own = self._own_ticks(self.every)
 
-    def _own_ticks(self) -> int:
+    def _ours(self, stats: dict[int, ProcStat]) -> set[int]:
         pids: set[int] = set()
         for root in self.ours:
-            pids |= descendants(root)
-        return sum(_process_ticks(pid) for pid in pids)
+            pids |= descendants(root, stats)
+        return pids
+
+    def _own_ticks(self, stats: dict[int, ProcStat]) -> int:
+        # with the time of children that exited meanwhile (a database's short-lived backends):
+        # it counts for the tree that started them, not for "others"
+        return sum(stats[pid].ticks_with_reaped for pid in self._ours(stats) if pid in stats)
 
     def stop(self) -> LoadSample:
         seconds = max(time.monotonic() - self.started, 1e-6)
         machine = [now - then for now, then in zip(_machine_ticks(), self.machine, strict=True)]
-        own = self._own_ticks() - self.own
-        others = max(0, sum(machine) - own) / _TICKS / seconds
+        stats = all_stats()
+        own = self._own_ticks(stats) - self.own
+        per_second = TICKS_PER_SECOND * seconds
         return LoadSample(
             load1=os.getloadavg()[0],
-            others_cpu=round(others, 2),
-            busiest=self._busiest(seconds),
-            interrupts=round(machine[1] / _TICKS / seconds, 2),
-            steal=round(machine[2] / _TICKS / seconds, 2),
+            others_cpu=round(max(0, sum(machine) - own) / per_second, 2),
+            busiest=self._busiest(stats, per_second),
+            interrupts=round(machine[1] / per_second, 2),
+            steal=round(machine[2] / per_second, 2),
         )
 
-    def _busiest(self, seconds: float, count: int = 3) -> list[tuple[str, float]]:
+    def _busiest(
+        self, stats: dict[int, ProcStat], per_second: float, count: int = 3
+    ) -> list[tuple[str, float]]:
         """The other commands that used the most CPU meanwhile (kernel threads included: the
         network stack's soft interrupts run in them)."""
-        ours: set[int] = set()
-        for root in self.ours:
-            ours |= descendants(root)
+        ours = self._ours(stats)
         used: dict[str, int] = {}
-        for pid, (name, ticks) in _all_ticks().items():
+        for pid, stat in stats.items():
             if pid not in ours:
-                before = self.every.get(pid, (name, 0))[1]
-                used[name] = used.get(name, 0) + ticks - before
+                before = self.every.get(pid)
+                ticks = stat.own_ticks - (before.own_ticks if before is not None else 0)
+                used[stat.name] = used.get(stat.name, 0) + ticks
         ranked = sorted(used.items(), key=lambda item: -item[1])[:count]
-        return [(name, round(t / _TICKS / seconds, 2)) for name, t in ranked if t > 0]
+        return [(name, round(t / per_second, 2)) for name, t in ranked if t > 0]

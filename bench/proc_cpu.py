@@ -3,53 +3,26 @@
 
 from __future__ import annotations
 
-import os
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return None
-    # The command name may hold spaces; fields after its closing parenthesis are fixed.
-    return text[text.rindex(")") + 2 :].split()
+from bench.proc_stat import TICKS_PER_SECOND, all_stats, descendants, read_stat
 
 
 def user_system_seconds(pid: int) -> tuple[float, float]:
     """One process's own user and system CPU so far, in seconds; (0, 0) once it is gone."""
-    fields = _stat_fields(pid)
-    if fields is None:
+    stat = read_stat(pid)
+    if stat is None:
         return 0.0, 0.0
-    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
+    return stat.user / TICKS_PER_SECOND, stat.system / TICKS_PER_SECOND
 
 
 def parent_of(pid: int) -> int | None:
     """The parent's pid, or None once ``pid`` is gone."""
-    fields = _stat_fields(pid)
-    return None if fields is None else int(fields[1])
+    stat = read_stat(pid)
+    return None if stat is None else stat.parent
 
 
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU of ``root`` and every live descendant, in seconds. Workers that exited
     are counted in their parent's ``cutime``/``cstime``, so recycled workers are not lost."""
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        fields = _stat_fields(int(entry))
-        if fields is None:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
-        cpu[pid] = (utime + stime + cutime + cstime) / _TICKS
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += cpu.get(pid, 0.0)
-        stack.extend(children.get(pid, []))
-    return total
+    stats = all_stats()
+    ticks = sum(stats[pid].ticks_with_reaped for pid in descendants(root, stats) if pid in stats)
+    return ticks / TICKS_PER_SECOND

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from bench.load import descendants
+from bench.proc_stat import descendants
 
 #: Seconds between two samples while a workload runs.
 INTERVAL = 0.1

@@ -47,9 +47,9 @@ from bench.common import (
     postmaster_of,
     write_json,
 )
-from bench.load import descendants
 from bench.proc_cpu import tree_cpu_seconds, user_system_seconds
 from bench.proc_memory import PeakMemory, tree_rss
+from bench.proc_stat import descendants
 from bench.server_procs import running_server
 
 SAMPLE_RATE = 500  # per second; py-spy's default is 100
