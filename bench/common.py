@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.proc_cpu import parent_of
+from bench.proc_stat import read_stat
 
 DEFAULT_POSTGRES_URI = "postgresql://runyard:runyard@127.0.0.1:5432/runyard"
 OUTPUT_DIR = Path("bench-output")
+#: What PostgreSQL's server processes are called (``postmaster`` on older releases).
+POSTGRES_NAMES = ("postgres", "postmaster")
 
 
 def postgres_admin_uri() -> str:
@@ -76,22 +78,35 @@ def analyze(uri: str) -> None:
         conn.close()
 
 
-def postmaster_of(uri: str) -> int:
-    """The pid of the PostgreSQL server behind ``uri``: the parent of the backend that answers
-    a connection (the database must run on this machine)."""
+def postmaster_of(uri: str) -> int | None:
+    """The pid of the PostgreSQL server behind ``uri``, found from the backend that answers a
+    connection; None when it does not run on this machine."""
     import psycopg2
 
     conn = psycopg2.connect(_dsn(uri))
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            (backend,) = cur.fetchone()
-        postmaster = parent_of(backend)  # while the backend lives
+            cur.execute("SELECT pg_backend_pid(), extract(epoch FROM pg_postmaster_start_time())")
+            backend, started_at = cur.fetchone()
+        return postmaster_from_backend(backend, float(started_at))  # while the backend lives
     finally:
         conn.close()
-    if postmaster is None:
-        raise RuntimeError(f"PostgreSQL's backend {backend} is not a process on this machine")
-    return postmaster
+
+
+def postmaster_from_backend(backend: int, started_at: float) -> int | None:
+    """The parent of the PostgreSQL backend ``backend``, if it is the postmaster that started
+    at ``started_at`` (seconds since the epoch). None when that pid is no such process here:
+    the server runs on another host, or in a container whose pids are its own and may name
+    some other process here, another cluster's included."""
+    here = read_stat(backend)
+    if here is None or here.name not in POSTGRES_NAMES:
+        return None
+    parent = read_stat(here.parent)
+    if parent is None or parent.name not in POSTGRES_NAMES:
+        return None
+    # /proc gives a start to the clock tick, from a boot time rounded to the second; a step of
+    # the wall clock since the postmaster started fails the match: not measured, never wrong
+    return here.parent if abs(parent.started_at - started_at) < 2 else None
 
 
 def timed(fn: Callable[[], Any]) -> float:

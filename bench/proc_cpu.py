@@ -14,12 +14,6 @@ def user_system_seconds(pid: int) -> tuple[float, float]:
     return stat.user / TICKS_PER_SECOND, stat.system / TICKS_PER_SECOND
 
 
-def parent_of(pid: int) -> int | None:
-    """The parent's pid, or None once ``pid`` is gone."""
-    stat = read_stat(pid)
-    return None if stat is None else stat.parent
-
-
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU of ``root`` and every live descendant, in seconds. Workers that exited
     are counted in their parent's ``cutime``/``cstime``, so recycled workers are not lost."""

@@ -19,6 +19,7 @@ class ProcStat:
     user: int
     system: int
     children: int
+    started: int  # clock ticks after the machine booted
 
     @property
     def own_ticks(self) -> int:
@@ -27,6 +28,19 @@ class ProcStat:
     @property
     def ticks_with_reaped(self) -> int:
         return self.user + self.system + self.children
+
+    @property
+    def started_at(self) -> float:
+        """When the process started, in seconds since the epoch (to a tick and a second)."""
+        return _boot_time() + self.started / TICKS_PER_SECOND
+
+
+def _boot_time() -> int:
+    with open("/proc/stat", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("btime "):
+                return int(line.split()[1])
+    raise RuntimeError("/proc/stat has no btime line")
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -40,7 +54,7 @@ def read_stat(pid: int) -> ProcStat | None:
     name = text[text.index("(") + 1 : text.rindex(")")]
     fields = text[text.rindex(")") + 2 :].split()
     user, system, cutime, cstime = (int(v) for v in fields[11:15])
-    return ProcStat(name, int(fields[1]), user, system, cutime + cstime)
+    return ProcStat(name, int(fields[1]), user, system, cutime + cstime, int(fields[19]))
 
 
 def all_stats() -> dict[int, ProcStat]:

@@ -6,8 +6,8 @@ sampled process) while the benchmark's own workloads run against it. py-spy samp
 thread holding the GIL (``--gil``), so a sample is Python (or C called from Python) on the CPU,
 not a thread waiting on the database or a socket. Beside the frames it reports, per operation,
 the worker's user and system CPU and the database server's CPU (the tree under PostgreSQL's
-postmaster, which must run on this machine; SQLite runs inside the worker), so the share left
-to Python is plain.
+postmaster, "not measured" when it runs elsewhere; SQLite runs inside the worker), so the
+share left to Python is plain.
 
 For each workload it prints the samples' own time by package, the frames with the most
 samples including what they call (leaving out the threads, gunicorn's worker loop and the
@@ -143,12 +143,48 @@ def read_profile(raw: str, top: int) -> Profile:
 
 
 # ---- CPU of the worker and of the database ------------------------------------------------------
-def cpu_now(worker: int, postmaster: int | None) -> dict[str, float]:
-    """The worker's CPU so far, and the database server's: its postmaster's whole tree, so
-    backends that exited meanwhile still count (in the postmaster's children's time)."""
+@dataclass(frozen=True)
+class DatabaseCpu:
+    """Where the database's CPU is read. SQLite has no process of its own (it runs inside the
+    worker: 0); PostgreSQL's is its postmaster's whole tree, so backends that exited meanwhile
+    still count (in the postmaster's children's time); a PostgreSQL server elsewhere (another
+    host, a container's pid namespace) cannot be read here: None, never another process's."""
+
+    postmaster: int | None = None
+    readable: bool = True
+
+    @classmethod
+    def of(cls, uri: str) -> DatabaseCpu:
+        if not uri.startswith("postgresql"):
+            return cls()
+        postmaster = postmaster_of(uri)
+        if postmaster is None:
+            log("PostgreSQL's processes are not on this machine: its CPU is not measured")
+        return cls(postmaster, readable=postmaster is not None)
+
+    def seconds(self) -> float | None:
+        if not self.readable:
+            return None
+        return tree_cpu_seconds(self.postmaster) if self.postmaster is not None else 0.0
+
+
+def cpu_now(worker: int, database: DatabaseCpu) -> dict[str, float | None]:
+    """The worker's user and system CPU so far, and the database server's."""
     user, system = user_system_seconds(worker)
-    database = tree_cpu_seconds(postmaster) if postmaster is not None else 0.0
-    return {"user": user, "system": system, "database": database}
+    return {"user": user, "system": system, "database": database.seconds()}
+
+
+def per_operation_ms(
+    before: dict[str, float | None], after: dict[str, float | None], operations: int
+) -> dict[str, float | None]:
+    """Milliseconds per operation of each CPU figure; None where a figure was not measured."""
+    per: dict[str, float | None] = {}
+    for key, end in after.items():
+        start = before[key]
+        per[key] = (
+            None if end is None or start is None else 1000 * (end - start) / max(operations, 1)
+        )
+    return per
 
 
 # ---- the workloads ----------------------------------------------------------------------------
@@ -223,17 +259,17 @@ def reading_workloads(url: str, size: w.Size, made: dict[str, str]) -> list[Work
 
 
 def measured(
-    workload: Workload, worker: int, postmaster: int | None, workdir: Path, top: int
+    workload: Workload, worker: int, database: DatabaseCpu, workdir: Path, top: int
 ) -> dict[str, Any]:
     raw = workdir / f"{workload.name}.txt"
     rss_before = tree_rss(worker).get(worker, 0)
-    before = cpu_now(worker, postmaster)
+    before = cpu_now(worker, database)
     started = time.perf_counter()
     peak = PeakMemory(worker)
     with spying(worker, raw):
         operations = workload.run()
     seconds = time.perf_counter() - started
-    after = cpu_now(worker, postmaster)
+    after = cpu_now(worker, database)
     peak.stop()
     profile = read_profile(raw.read_text() if raw.exists() else "", top)
     return {
@@ -241,9 +277,7 @@ def measured(
         "operation": workload.operation,
         "operations": operations,
         "seconds": seconds,
-        "cpu_ms_per_operation": {
-            k: 1000 * (after[k] - before[k]) / max(operations, 1) for k in after
-        },
+        "cpu_ms_per_operation": per_operation_ms(before, after, operations),
         "worker_rss_mib": {"before": rss_before / MIB, "peak": peak.largest / MIB},
         "samples": profile.samples,
         "inclusive": profile.inclusive,
@@ -263,7 +297,7 @@ def spy_server(
     """Every workload (or those named) against one fresh single-worker server on ``uri``,
     started with ``settings`` on top of its defaults; ingest and populate run in any case,
     unsampled unless named."""
-    postmaster = postmaster_of(uri) if uri.startswith("postgresql") else None
+    database = DatabaseCpu.of(uri)
     results = []
     made: dict[str, str] = {}
     with running_server("runyard", uri, workdir, workers=1, settings=settings) as server:
@@ -275,14 +309,14 @@ def spy_server(
         for workload in first_workloads(server.url, size, made):
             log(workload.name)
             if names is None or workload.name in names:
-                results.append(measured(workload, workers[0], postmaster, workdir, top))
+                results.append(measured(workload, workers[0], database, workdir, top))
             else:
                 workload.run()
         analyze(uri)
         for workload in reading_workloads(server.url, size, made):
             if names is None or workload.name in names:
                 log(workload.name)
-                results.append(measured(workload, workers[0], postmaster, workdir, top))
+                results.append(measured(workload, workers[0], database, workdir, top))
     return results
 
 
@@ -294,11 +328,12 @@ def log(message: str) -> None:
 def report(result: dict[str, Any]) -> str:
     cpu, rss = result["cpu_ms_per_operation"], result["worker_rss_mib"]
     samples = max(result["samples"], 1)
+    database = "not measured" if cpu["database"] is None else f"{cpu['database']:.2f} ms"
     head = (
         f"### {result['workload']}: {result['operations']} x {result['operation']} in "
         f"{result['seconds']:.2f} s; per {result['operation']}: worker "
-        f"{cpu['user']:.2f} ms user + {cpu['system']:.2f} ms system, database "
-        f"{cpu['database']:.2f} ms; worker RSS {rss['before']:.0f} MiB before, peak "
+        f"{cpu['user']:.2f} ms user + {cpu['system']:.2f} ms system, database {database}"
+        f"; worker RSS {rss['before']:.0f} MiB before, peak "
         f"{rss['peak']:.0f} MiB; {result['samples']} samples of the GIL holder\n\n"
     )
 

@@ -33,6 +33,7 @@ def test_fields_are_read_past_a_name_with_spaces_and_parentheses() -> None:
         assert stat.name == "a) b (c"
         assert stat.parent == os.getpid()
         assert stat.own_ticks >= 0 and stat.children == 0
+        assert abs(stat.started_at - time.time()) < 5  # started a moment ago
         assert child.pid in descendants(os.getpid())
         assert all_stats()[child.pid].name == "a) b (c"
     finally:

@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from bench import server_workloads as w
+from bench.common import postmaster_from_backend
 from bench.proc_cpu import user_system_seconds
 from bench.server_spy import (
+    DatabaseCpu,
     cpu_now,
     package_of,
+    per_operation_ms,
     read_profile,
     report,
     server_settings,
@@ -59,12 +62,18 @@ def test_the_database_cpu_keeps_what_a_backend_used_after_it_exits() -> None:
 
     with fresh_postgres_database() as uri:
         postmaster = postmaster_of(uri)
+        assert postmaster is not None
         assert "postgres" in Path(f"/proc/{postmaster}/cmdline").read_text()
-        before = cpu_now(os.getpid(), postmaster)["database"]
+        database = DatabaseCpu.of(uri)
+        assert database == DatabaseCpu(postmaster)
+        before = cpu_now(os.getpid(), database)["database"]
         conn = psycopg2.connect(uri)
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            (backend,) = cur.fetchone()
+            cur.execute("SELECT pg_backend_pid(), extract(epoch FROM pg_postmaster_start_time())")
+            backend, started_at = cur.fetchone()
+            assert postmaster_from_backend(backend, float(started_at)) == postmaster
+            # the same pid reported by another cluster, started at another time: not this one
+            assert postmaster_from_backend(backend, float(started_at) - 3600) is None
             cur.execute("SELECT sum(g) FROM generate_series(1, 5000000) AS g")  # ~0.5 s of CPU
             used = sum(user_system_seconds(backend))
         conn.close()
@@ -72,9 +81,37 @@ def test_the_database_cpu_keeps_what_a_backend_used_after_it_exits() -> None:
         while Path(f"/proc/{backend}").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not Path(f"/proc/{backend}").exists(), "the backend did not exit"
-        after = cpu_now(os.getpid(), postmaster)["database"]
+        after = cpu_now(os.getpid(), database)["database"]
+    assert before is not None and after is not None
     assert used > 0.2
     assert after - before >= used - 0.02  # its ticks, to the clock's resolution
+
+
+def test_a_database_whose_processes_are_elsewhere_is_not_measured() -> None:
+    """A PostgreSQL server in a container or on another host reports backend pids that name
+    no process here, or another one: its CPU is "not measured", never that process's."""
+    now = time.time()
+    assert postmaster_from_backend(os.getpid(), now) is None  # a pid here that is not PostgreSQL
+    assert postmaster_from_backend(2**22 + 1, now) is None  # above Linux's largest pid
+    elsewhere = DatabaseCpu(readable=False)
+    before, after = cpu_now(os.getpid(), elsewhere), cpu_now(os.getpid(), elsewhere)
+    assert before["database"] is None
+    per = per_operation_ms(before, after, 10)
+    assert per["database"] is None and per["user"] is not None
+    result = {
+        "workload": "single_calls",
+        "operation": "log-metric",
+        "operations": 10,
+        "seconds": 0.1,
+        "cpu_ms_per_operation": per,
+        "worker_rss_mib": {"before": 70.0, "peak": 71.0},
+        "samples": 0,
+        "inclusive": [],
+        "own": [],
+        "by_package": [],
+    }
+    assert "database not measured;" in report(result)
+    assert DatabaseCpu.of("sqlite:///x.db").seconds() == 0.0  # SQLite runs inside the worker
 
 
 #: Enough single calls for py-spy's samples to find their handler.
